@@ -1,0 +1,382 @@
+//! The API server's wire formats: list bodies, newline-delimited watch events and `Status`
+//! errors. Pure functions over bytes, so they are unit-tested and fuzzed without a server.
+
+use bytes::{Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+
+use crate::object::{ObjectError, RawObject, resource_version_of};
+
+/// The longest watch line accepted: a bigger line is treated as a broken stream.
+pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
+
+/// A Kubernetes `Status` object, as the server sends it for errors.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct ApiStatus {
+    /// HTTP-like status code, e.g. 410.
+    #[serde(default)]
+    pub code: u16,
+    /// Machine-readable reason, e.g. `Expired`, `Forbidden`.
+    #[serde(default)]
+    pub reason: String,
+    /// Human-readable message.
+    #[serde(default)]
+    pub message: String,
+}
+
+impl ApiStatus {
+    /// Parses a `Status` body; `None` when the body is not one (a proxy's HTML page, say).
+    pub fn from_body(body: &[u8]) -> Option<Self> {
+        #[derive(Deserialize)]
+        struct Kind<'a> {
+            kind: Option<&'a str>,
+        }
+        let kind: Kind<'_> = serde_json::from_slice(body).ok()?;
+        if kind.kind != Some("Status") {
+            return None;
+        }
+        serde_json::from_slice(body).ok()
+    }
+
+    /// Whether this status says the requested resourceVersion or continue token is too old.
+    pub fn is_expired(&self) -> bool {
+        self.code == 410 || self.reason == "Expired" || self.reason == "Gone"
+    }
+}
+
+/// One page of a list response.
+#[derive(Debug)]
+pub struct ListPage {
+    /// The objects of this page that could be keyed.
+    pub items: Vec<RawObject>,
+    /// Items the page carried that could not be keyed, with the reason (logged by the caller).
+    pub rejected: Vec<ObjectError>,
+    /// `metadata.resourceVersion` of the list.
+    pub resource_version: String,
+    /// `metadata.continue`, when more pages follow.
+    pub continue_token: Option<String>,
+}
+
+/// Why a list body or watch line could not be decoded.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum DecodeError {
+    /// Not valid JSON of the expected shape.
+    #[error("malformed JSON: {0}")]
+    Malformed(String),
+    /// A watch event whose `type` is none of the known ones.
+    #[error("unknown watch event type {0:?}")]
+    UnknownType(String),
+    /// The event's object cannot be cached.
+    #[error(transparent)]
+    Object(#[from] ObjectError),
+    /// A list without `metadata.resourceVersion`, from which no watch can start.
+    #[error("list has no metadata.resourceVersion")]
+    MissingResourceVersion,
+}
+
+/// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...).
+pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError> {
+    #[derive(Deserialize)]
+    struct List<'a> {
+        #[serde(default)]
+        metadata: ListMeta,
+        #[serde(borrow, default)]
+        items: Option<Vec<&'a RawValue>>,
+    }
+    #[derive(Default, Deserialize)]
+    struct ListMeta {
+        #[serde(default, rename = "resourceVersion")]
+        resource_version: Option<String>,
+        #[serde(default, rename = "continue")]
+        continue_token: Option<String>,
+    }
+    let list: List<'_> =
+        serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))?;
+    let raw_items = list.items.unwrap_or_default();
+    let mut items = Vec::with_capacity(raw_items.len());
+    let mut rejected = Vec::new();
+    for raw in raw_items {
+        match RawObject::from_json(raw.get().as_bytes(), item_kind) {
+            Ok(object) => items.push(object),
+            Err(err) => rejected.push(err),
+        }
+    }
+    Ok(ListPage {
+        items,
+        rejected,
+        resource_version: list
+            .metadata
+            .resource_version
+            .filter(|rv| !rv.is_empty())
+            .ok_or(DecodeError::MissingResourceVersion)?,
+        continue_token: list
+            .metadata
+            .continue_token
+            .filter(|token| !token.is_empty()),
+    })
+}
+
+/// One decoded watch event.
+#[derive(Debug, PartialEq, Eq)]
+pub enum WatchEvent {
+    /// An object was created (or first seen).
+    Added(RawObject),
+    /// An object changed.
+    Modified(RawObject),
+    /// An object was deleted; carries its last state.
+    Deleted(RawObject),
+    /// No object changed; the collection is at this resourceVersion.
+    Bookmark(String),
+    /// The server ends the watch with this status (410 Expired: relist).
+    Error(ApiStatus),
+}
+
+/// Decodes one line of a watch stream (without its trailing newline).
+pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "type")]
+        event_type: std::borrow::Cow<'a, str>,
+        #[serde(borrow)]
+        object: &'a RawValue,
+    }
+    let line: Line<'_> =
+        serde_json::from_slice(line).map_err(|err| DecodeError::Malformed(err.to_string()))?;
+    let object = line.object.get().as_bytes();
+    Ok(match &*line.event_type {
+        "ADDED" => WatchEvent::Added(RawObject::from_json(object, object_kind)?),
+        "MODIFIED" => WatchEvent::Modified(RawObject::from_json(object, object_kind)?),
+        "DELETED" => WatchEvent::Deleted(RawObject::from_json(object, object_kind)?),
+        "BOOKMARK" => WatchEvent::Bookmark(resource_version_of(object)?),
+        "ERROR" => WatchEvent::Error(serde_json::from_slice(object).map_err(|err| {
+            DecodeError::Malformed(format!("ERROR event without a Status: {err}"))
+        })?),
+        other => return Err(DecodeError::UnknownType(other.to_owned())),
+    })
+}
+
+/// Splits a byte stream into newline-terminated lines, reusing one buffer.
+#[derive(Debug, Default)]
+pub struct LineSplitter {
+    buffer: BytesMut,
+    /// Bytes of `buffer` already searched for a newline.
+    scanned: usize,
+    /// Stream offset of the first byte of `buffer`, for error messages.
+    offset: u64,
+}
+
+/// A watch line too long to be a Kubernetes object.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("watch line at byte offset {offset} exceeds {MAX_LINE_BYTES} bytes")]
+pub struct LineTooLong {
+    /// Stream offset where the line starts.
+    pub offset: u64,
+}
+
+impl LineSplitter {
+    /// Appends a chunk read from the stream.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next complete line (newline stripped) and its stream offset, if one is buffered.
+    pub fn next_line(&mut self) -> Result<Option<(u64, Bytes)>, LineTooLong> {
+        match memchr_newline(&self.buffer[self.scanned..]) {
+            Some(position) => {
+                let end = self.scanned + position;
+                let mut line = self.buffer.split_to(end + 1);
+                line.truncate(end);
+                let offset = self.offset;
+                self.offset += end as u64 + 1;
+                self.scanned = 0;
+                Ok(Some((offset, line.freeze())))
+            }
+            None if self.buffer.len() > MAX_LINE_BYTES => Err(LineTooLong {
+                offset: self.offset,
+            }),
+            None => {
+                self.scanned = self.buffer.len();
+                Ok(None)
+            }
+        }
+    }
+
+    /// Bytes received after the last newline: a line cut short when the stream ended.
+    pub fn remainder(&self) -> usize {
+        self.buffer.len()
+    }
+}
+
+fn memchr_newline(haystack: &[u8]) -> Option<usize> {
+    haystack.iter().position(|&byte| byte == b'\n')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TRANSCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
+
+    fn fixture(name: &str) -> String {
+        std::fs::read_to_string(format!("{TRANSCRIPTS}/{name}")).expect("fixture exists")
+    }
+
+    /// The body of a captured response: everything after the blank line ending the headers.
+    fn body_of(transcript: &str) -> &str {
+        let (_, body) = transcript.split_once("\n\n").expect("header block");
+        let (_, body) = body.split_once("\n\n").expect("body after headers");
+        body.trim()
+    }
+
+    /// The lines of a captured watch stream, time prefixes removed.
+    fn watch_lines(transcript: &str) -> Vec<&str> {
+        body_of(transcript)
+            .lines()
+            .filter_map(|line| line.split_once(' ').map(|(_, json)| json))
+            .collect()
+    }
+
+    #[test]
+    fn decodes_a_real_list_page_with_continue() {
+        let page = decode_list(body_of(&fixture("01-list-page1.txt")).as_bytes(), "Pod")
+            .expect("list page");
+        let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
+        assert_eq!(keys, ["cap/c0", "cap/c1"]);
+        assert_eq!(page.resource_version, "31548");
+        assert!(page.continue_token.is_some());
+        assert_eq!(page.items[0].resource_version(), "31544");
+    }
+
+    #[test]
+    fn decodes_a_real_watch_stream_with_bookmark() {
+        let transcript = fixture("03-watch-from-list-rv.txt");
+        let events: Vec<WatchEvent> = watch_lines(&transcript)
+            .into_iter()
+            .map(|line| decode_watch_line(line.as_bytes(), "Pod").expect("event"))
+            .collect();
+        let summary: Vec<String> = events
+            .iter()
+            .map(|event| match event {
+                WatchEvent::Added(o) => format!("ADDED {} {}", o.key(), o.resource_version()),
+                WatchEvent::Modified(o) => format!("MODIFIED {} {}", o.key(), o.resource_version()),
+                WatchEvent::Deleted(o) => format!("DELETED {} {}", o.key(), o.resource_version()),
+                WatchEvent::Bookmark(rv) => format!("BOOKMARK {rv}"),
+                WatchEvent::Error(status) => format!("ERROR {}", status.code),
+            })
+            .collect();
+        assert_eq!(
+            summary.first().map(String::as_str),
+            Some("ADDED cap/w1 31549")
+        );
+        assert_eq!(summary.last().map(String::as_str), Some("BOOKMARK 31552"));
+        assert!(summary.contains(&"DELETED cap/w1 31552".to_owned()));
+    }
+
+    #[test]
+    fn decodes_the_real_too_old_error_event() {
+        let transcript = fixture("04-watch-too-old-rv.txt");
+        let lines = watch_lines(&transcript);
+        let event = decode_watch_line(lines[0].as_bytes(), "Pod").expect("error event");
+        let WatchEvent::Error(status) = event else {
+            panic!("expected ERROR, got {event:?}");
+        };
+        assert!(status.is_expired());
+        assert_eq!(status.reason, "Expired");
+        assert!(status.message.contains("too old resource version"));
+    }
+
+    #[test]
+    fn parses_real_status_bodies() {
+        let forbidden =
+            ApiStatus::from_body(body_of(&fixture("05-forbidden.txt")).as_bytes()).expect("status");
+        assert_eq!(forbidden.code, 403);
+        assert_eq!(forbidden.reason, "Forbidden");
+        let expired =
+            ApiStatus::from_body(body_of(&fixture("14-list-expired-continue.txt")).as_bytes())
+                .expect("status");
+        assert!(expired.is_expired());
+        assert_eq!(ApiStatus::from_body(b"<html>bad gateway</html>"), None);
+        assert_eq!(ApiStatus::from_body(br#"{"kind":"PodList"}"#), None);
+    }
+
+    #[test]
+    fn bad_lines_are_errors_not_panics() {
+        assert!(matches!(
+            decode_watch_line(b"{\"type\":\"ADDED\",\"object\":{", "Pod"),
+            Err(DecodeError::Malformed(_))
+        ));
+        assert_eq!(
+            decode_watch_line(br#"{"type":"FROBNICATED","object":{}}"#, "Pod"),
+            Err(DecodeError::UnknownType("FROBNICATED".into()))
+        );
+        assert!(matches!(
+            decode_watch_line(
+                br#"{"type":"ADDED","object":{"kind":"Secret","metadata":{"name":"s"}}}"#,
+                "Pod"
+            ),
+            Err(DecodeError::Object(ObjectError::WrongKind { .. }))
+        ));
+        assert_eq!(
+            decode_watch_line(
+                br#"{"type":"ADDED","object":{"kind":"Pod","metadata":{}}}"#,
+                "Pod"
+            ),
+            Err(DecodeError::Object(ObjectError::MissingName))
+        );
+        assert!(decode_watch_line(b"{\"type\":\"ADDED\",\"object\":\xff}", "Pod").is_err());
+    }
+
+    #[test]
+    fn list_items_that_cannot_be_keyed_are_reported_not_fatal() {
+        let page = decode_list(
+            br#"{"metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"a","namespace":"n"}},{"metadata":{}}]}"#,
+            "Pod",
+        )
+        .expect("page");
+        assert_eq!(page.items.len(), 1);
+        assert_eq!(page.rejected, vec![ObjectError::MissingName]);
+        assert_eq!(
+            decode_list(br#"{"metadata":{},"items":[]}"#, "Pod").err(),
+            Some(DecodeError::MissingResourceVersion)
+        );
+    }
+
+    #[test]
+    fn splitter_yields_whole_lines_across_chunks_with_offsets() {
+        let mut splitter = LineSplitter::default();
+        splitter.push(b"ab");
+        assert_eq!(splitter.next_line(), Ok(None));
+        splitter.push(b"c\nde");
+        assert_eq!(
+            splitter.next_line(),
+            Ok(Some((0, Bytes::from_static(b"abc"))))
+        );
+        assert_eq!(splitter.next_line(), Ok(None));
+        splitter.push(b"f\n\ng\n");
+        assert_eq!(
+            splitter.next_line(),
+            Ok(Some((4, Bytes::from_static(b"def"))))
+        );
+        assert_eq!(splitter.next_line(), Ok(Some((8, Bytes::from_static(b"")))));
+        assert_eq!(
+            splitter.next_line(),
+            Ok(Some((9, Bytes::from_static(b"g"))))
+        );
+        assert_eq!(splitter.remainder(), 0);
+        splitter.push(b"partial");
+        assert_eq!(splitter.next_line(), Ok(None));
+        assert_eq!(splitter.remainder(), 7);
+    }
+
+    #[test]
+    fn splitter_refuses_an_endless_line() {
+        let mut splitter = LineSplitter::default();
+        let chunk = vec![b'x'; 1024 * 1024];
+        let mut result = Ok(None);
+        for _ in 0..=MAX_LINE_BYTES / chunk.len() {
+            splitter.push(&chunk);
+            result = splitter.next_line();
+        }
+        assert_eq!(result, Err(LineTooLong { offset: 0 }));
+    }
+}

@@ -1,0 +1,481 @@
+//! State-transition tests: the reflector driven step by step against a scripted source.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+
+use futures::stream;
+
+use super::*;
+use crate::decode::{ApiStatus, ListPage};
+use crate::source::WatchStream;
+use crate::store::{Store, new_store};
+
+/// How a scripted watch stream ends after its events.
+enum Ending {
+    Close,
+    Stall,
+}
+
+enum Reply {
+    List(Result<ListPage, SourceError>),
+    Watch(Result<(Vec<Result<WatchEvent, StreamError>>, Ending), SourceError>),
+}
+
+#[derive(Debug, PartialEq)]
+enum Request {
+    List(ListRequest),
+    Watch(WatchRequest),
+}
+
+/// A source that answers from a script and records what it was asked.
+struct ScriptedSource {
+    scope: Scope,
+    replies: Mutex<VecDeque<Reply>>,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+impl ScriptedSource {
+    fn next_reply(&self, request: Request) -> Option<Reply> {
+        self.requests.lock().expect("requests").push(request);
+        self.replies.lock().expect("replies").pop_front()
+    }
+}
+
+impl ListWatch for ScriptedSource {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    async fn list(&self, request: ListRequest) -> Result<ListPage, SourceError> {
+        match self.next_reply(Request::List(request)) {
+            Some(Reply::List(reply)) => reply,
+            Some(Reply::Watch(_)) => panic!("script expected a watch, reflector listed"),
+            None => std::future::pending().await,
+        }
+    }
+
+    async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {
+        match self.next_reply(Request::Watch(request)) {
+            Some(Reply::Watch(reply)) => reply.map(|(events, ending)| {
+                let events = stream::iter(events);
+                match ending {
+                    Ending::Close => events.boxed(),
+                    Ending::Stall => events.chain(stream::pending()).boxed(),
+                }
+            }),
+            Some(Reply::List(_)) => panic!("script expected a list, reflector watched"),
+            None => std::future::pending().await,
+        }
+    }
+}
+
+struct Harness {
+    reflector: Reflector<ScriptedSource>,
+    store: Store,
+    requests: Arc<Mutex<Vec<Request>>>,
+}
+
+fn harness(replies: Vec<Reply>, config: ReflectorConfig) -> Harness {
+    let (writer, store) = new_store();
+    let requests = Arc::new(Mutex::new(Vec::new()));
+    let source = ScriptedSource {
+        scope: Scope {
+            plural: "pods".into(),
+            namespace: None,
+        },
+        replies: Mutex::new(replies.into()),
+        requests: Arc::clone(&requests),
+    };
+    Harness {
+        reflector: Reflector::new(source, writer, config),
+        store,
+        requests,
+    }
+}
+
+impl Harness {
+    fn keys(&self) -> Vec<String> {
+        self.store
+            .sorted_keys()
+            .iter()
+            .map(ToString::to_string)
+            .collect()
+    }
+
+    fn requests(&self) -> Vec<Request> {
+        std::mem::take(&mut *self.requests.lock().expect("requests"))
+    }
+}
+
+fn pod(key: &str, rv: u32) -> RawObject {
+    let (namespace, name) = key.split_once('/').expect("ns/name");
+    let json = format!(
+        r#"{{"kind":"Pod","metadata":{{"name":"{name}","namespace":"{namespace}","resourceVersion":"{rv}"}}}}"#
+    );
+    RawObject::from_json(json.as_bytes(), "Pod").expect("test pod")
+}
+
+fn page(rv: &str, keys: &[&str], continue_token: Option<&str>) -> Reply {
+    Reply::List(Ok(ListPage {
+        items: keys.iter().map(|key| pod(key, 1)).collect(),
+        rejected: Vec::new(),
+        resource_version: rv.into(),
+        continue_token: continue_token.map(Into::into),
+    }))
+}
+
+fn status(code: u16, reason: &str, retry_after: Option<u64>) -> SourceError {
+    SourceError::Status {
+        status: ApiStatus {
+            code,
+            reason: reason.into(),
+            message: format!("{reason} from the test server"),
+        },
+        retry_after: retry_after.map(Duration::from_secs),
+    }
+}
+
+fn watch(events: Vec<Result<WatchEvent, StreamError>>, ending: Ending) -> Reply {
+    Reply::Watch(Ok((events, ending)))
+}
+
+fn watching(rv: &str) -> State {
+    State::Watching {
+        resource_version: rv.into(),
+    }
+}
+
+fn paged(continue_token: Option<&str>) -> Request {
+    Request::List(ListRequest {
+        limit: Some(500),
+        continue_token: continue_token.map(Into::into),
+    })
+}
+
+fn watched_from(request: &Request) -> &str {
+    match request {
+        Request::Watch(watch) => &watch.resource_version,
+        Request::List(_) => panic!("expected a watch request, got {request:?}"),
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn lists_every_page_then_watches_from_the_list_resource_version() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1", "a/2"], Some("t1")),
+            page("10", &["b/1"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    assert!(!h.store.is_synced());
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/1", "a/2", "b/1"]);
+    assert!(h.store.is_synced());
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_continue_token_restarts_the_list_without_pages() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/stale"], Some("t1")),
+            Reply::List(Err(status(410, "Expired", None))),
+            page("12", &["a/fresh"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("12")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/fresh"]);
+    assert_eq!(
+        h.requests(),
+        [
+            paged(None),
+            paged(Some("t1")),
+            Request::List(ListRequest::default())
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn watch_applies_events_and_resumes_from_the_last_resource_version() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/old"], None),
+            watch(
+                vec![
+                    Ok(WatchEvent::Added(pod("a/x", 11))),
+                    Ok(WatchEvent::Modified(pod("a/x", 12))),
+                    Ok(WatchEvent::Added(pod("a/y", 13))),
+                    Ok(WatchEvent::Deleted(pod("a/old", 14))),
+                ],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("14")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/x", "a/y"]);
+    let x = h
+        .store
+        .get(&pod("a/x", 0).key().clone())
+        .expect("a/x cached");
+    assert_eq!(x.resource_version(), "12");
+    let requests = h.requests();
+    assert_eq!(watched_from(&requests[1]), "10");
+    let Request::Watch(watch) = &requests[1] else {
+        unreachable!()
+    };
+    assert!((240..=290).contains(&watch.timeout_seconds), "{watch:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn bookmark_advances_the_resource_version_without_touching_the_store() {
+    let mut h = harness(
+        vec![watch(
+            vec![Ok(WatchEvent::Bookmark("99".into()))],
+            Ending::Close,
+        )],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("99")),
+        "{step:?}"
+    );
+    assert!(h.keys().is_empty());
+}
+
+#[tokio::test(start_paused = true)]
+async fn gone_at_watch_start_or_in_an_error_event_relists() {
+    let expired_event = WatchEvent::Error(ApiStatus {
+        code: 410,
+        reason: "Expired".into(),
+        message: "too old resource version: 1 (31542)".into(),
+    });
+    let mut h = harness(
+        vec![
+            Reply::Watch(Err(status(410, "Gone", None))),
+            watch(
+                vec![Ok(WatchEvent::Added(pod("a/x", 11))), Ok(expired_event)],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("1")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    let step = h.reflector.step(watching("1")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn relist_after_expiry_drops_pods_deleted_while_disconnected() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/kept", "a/deleted-meanwhile"], None),
+            Reply::Watch(Err(status(410, "Expired", None))),
+            page("20", &["a/kept", "a/created-meanwhile"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let mut state = State::Listing;
+    for _ in 0..3 {
+        state = match h.reflector.step(state).await {
+            Step::Next(next) => next,
+            other => panic!("unexpected {other:?}"),
+        };
+    }
+    assert_eq!(state, watching("20"));
+    assert_eq!(h.keys(), ["a/created-meanwhile", "a/kept"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn forbidden_and_unauthorized_are_fatal_and_name_the_scope() {
+    for code in [401, 403] {
+        let mut h = harness(
+            vec![Reply::List(Err(status(code, "Forbidden", None)))],
+            ReflectorConfig::default(),
+        );
+        let step = h.reflector.step(State::Listing).await;
+        let Step::Fatal(err) = step else {
+            panic!("expected fatal, got {step:?}");
+        };
+        let message = err.to_string();
+        assert!(
+            message.starts_with("not allowed to list pods at cluster scope"),
+            "{message}"
+        );
+        assert!(message.contains("-n NAMESPACE"), "{message}");
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn server_errors_back_off_and_honour_retry_after() {
+    let mut h = harness(
+        vec![
+            Reply::List(Err(status(503, "ServiceUnavailable", None))),
+            Reply::List(Err(status(429, "TooManyRequests", Some(20)))),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Backoff(State::Listing, delay) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert!(delay >= Duration::from_millis(800) && delay <= Duration::from_millis(1600));
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Backoff(State::Listing, delay) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert!(delay >= Duration::from_secs(20), "{delay:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn give_up_before_sync_turns_the_first_failure_fatal() {
+    let config = ReflectorConfig {
+        give_up_before_sync: true,
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(
+        vec![Reply::List(Err(status(500, "InternalError", None)))],
+        config,
+    );
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Fatal(err) = step else {
+        panic!("expected fatal, got {step:?}");
+    };
+    assert!(
+        err.to_string()
+            .starts_with("cannot list pods at cluster scope"),
+        "{err}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_closed_at_once_without_events_backs_off_instead_of_hot_looping() {
+    let mut h = harness(
+        vec![
+            watch(vec![], Ending::Close),
+            watch(vec![Ok(WatchEvent::Bookmark("11".into()))], Ending::Close),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
+        "{step:?}"
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_broken_stream_resumes_from_the_last_event_after_backoff() {
+    let mut h = harness(
+        vec![watch(
+            vec![
+                Ok(WatchEvent::Added(pod("a/x", 11))),
+                Err(StreamError::Transport("connection reset".into())),
+            ],
+            Ending::Close,
+        )],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("11")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/x"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_stalled_watch_is_reopened_after_its_timeout() {
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 5..=5,
+        stall_grace: Duration::from_secs(1),
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(
+        vec![watch(
+            vec![Ok(WatchEvent::Added(pod("a/x", 11)))],
+            Ending::Stall,
+        )],
+        config,
+    );
+    let started = Instant::now();
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+    assert_eq!(started.elapsed(), Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_malformed_line_relists_and_an_unkeyable_event_is_skipped() {
+    let bad_line = |error| StreamError::BadLine { offset: 42, error };
+    let mut h = harness(
+        vec![
+            watch(
+                vec![
+                    Err(bad_line(DecodeError::UnknownType("FROB".into()))),
+                    Err(bad_line(DecodeError::Object(ObjectError::MissingName))),
+                    Ok(WatchEvent::Added(pod("a/x", 11))),
+                ],
+                Ending::Close,
+            ),
+            watch(
+                vec![Err(bad_line(DecodeError::Malformed("eof".into())))],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/x"]);
+    let step = h.reflector.step(watching("11")).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn run_returns_when_stopped_and_reports_fatal_errors() {
+    let h = harness(vec![page("10", &["a/x"], None)], ReflectorConfig::default());
+    let stop = CancellationToken::new();
+    let store = h.store.clone();
+    let task = tokio::spawn(h.reflector.run(stop.clone()));
+    store.wait_synced().await;
+    stop.cancel();
+    assert!(task.await.expect("joined").is_ok());
+
+    let h = harness(
+        vec![Reply::List(Err(status(403, "Forbidden", None)))],
+        ReflectorConfig::default(),
+    );
+    let result = h.reflector.run(CancellationToken::new()).await;
+    assert!(matches!(
+        result,
+        Err(ReflectorError::Forbidden { verb: "list", .. })
+    ));
+}

@@ -1,0 +1,337 @@
+//! The list/watch seam: the [`ListWatch`] trait the reflector drives, and [`KubeSource`], its
+//! implementation over `kube::Client` HTTP requests. The only module that talks to the server.
+
+use std::fmt;
+use std::future::Future;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream::{self, BoxStream, StreamExt};
+use http_body_util::{BodyDataStream, BodyExt, Limited};
+use kube::client::Body;
+use kube::core::params::{ListParams, WatchParams};
+use kube::core::{ApiResource, DynamicObject, Request, Resource};
+
+use crate::decode::{
+    ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
+    decode_watch_line,
+};
+
+/// Error bodies longer than this are cut before parsing.
+const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
+/// What is listed and watched, for requests and for messages: `pods at cluster scope`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Scope {
+    /// The resource's plural name, e.g. `pods`.
+    pub plural: String,
+    /// The namespace, or `None` for all namespaces / cluster-scoped resources.
+    pub namespace: Option<String>,
+}
+
+impl fmt::Display for Scope {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.namespace {
+            Some(namespace) => write!(f, "{} in namespace {namespace}", self.plural),
+            None => write!(f, "{} at cluster scope", self.plural),
+        }
+    }
+}
+
+/// One list request: a page of at most `limit` objects, continuing from `continue_token`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListRequest {
+    /// Page size; `None` asks for everything in one response.
+    pub limit: Option<u32>,
+    /// The previous page's `continue` token.
+    pub continue_token: Option<String>,
+}
+
+/// One watch request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct WatchRequest {
+    /// Watch changes after this resourceVersion.
+    pub resource_version: String,
+    /// Asks the server to end the watch after this many seconds.
+    pub timeout_seconds: u32,
+}
+
+/// A failed list or watch request.
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    /// The server answered with an error status.
+    #[error("the server answered {}: {}", status_line(.status), .status.message)]
+    Status {
+        /// The `Status` the server sent (or one made up from the HTTP status).
+        status: ApiStatus,
+        /// The server's `Retry-After`, when it sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The request did not get an answer: connection refused, reset, timed out, TLS failure.
+    #[error("{0}")]
+    Transport(String),
+    /// The answer was not what the API promises.
+    #[error("cannot decode the server's answer: {0}")]
+    Decode(#[from] DecodeError),
+}
+
+fn status_line(status: &ApiStatus) -> String {
+    if status.reason.is_empty() {
+        status.code.to_string()
+    } else {
+        format!("{} {}", status.code, status.reason)
+    }
+}
+
+/// Why an open watch stream ended abnormally or delivered a line that is not an event.
+#[derive(Debug, thiserror::Error)]
+pub enum StreamError {
+    /// Reading the stream failed (connection reset, cut mid-line).
+    #[error("watch stream broken: {0}")]
+    Transport(String),
+    /// A line that is not a watch event the reflector can apply.
+    #[error("bad watch line at byte offset {offset}: {error}")]
+    BadLine {
+        /// Stream offset of the line.
+        offset: u64,
+        /// What is wrong with it.
+        error: DecodeError,
+    },
+    /// A line too long to be an object.
+    #[error(transparent)]
+    LineTooLong(#[from] LineTooLong),
+}
+
+/// A stream of decoded watch events; it ends when the server ends the watch.
+pub type WatchStream = BoxStream<'static, Result<WatchEvent, StreamError>>;
+
+/// The list/watch seam the reflector drives (client-go's `ListerWatcher`).
+pub trait ListWatch: Send + Sync + 'static {
+    /// What this source lists and watches.
+    fn scope(&self) -> &Scope;
+
+    /// Lists one page.
+    fn list(
+        &self,
+        request: ListRequest,
+    ) -> impl Future<Output = Result<ListPage, SourceError>> + Send;
+
+    /// Opens a watch.
+    fn watch(
+        &self,
+        request: WatchRequest,
+    ) -> impl Future<Output = Result<WatchStream, SourceError>> + Send;
+}
+
+/// Lists and watches one resource (in one namespace or all) over a `kube::Client`.
+#[derive(Clone)]
+pub struct KubeSource {
+    client: kube::Client,
+    request: Request,
+    scope: Scope,
+    kind: String,
+}
+
+impl KubeSource {
+    /// A source for `resource`, in `namespace` or across all namespaces.
+    pub fn new(client: kube::Client, resource: &ApiResource, namespace: Option<String>) -> Self {
+        let path = DynamicObject::url_path(resource, namespace.as_deref());
+        KubeSource {
+            client,
+            request: Request::new(path),
+            scope: Scope {
+                plural: resource.plural.clone(),
+                namespace,
+            },
+            kind: resource.kind.clone(),
+        }
+    }
+
+    /// A source for Pods.
+    pub fn pods(client: kube::Client, namespace: Option<String>) -> Self {
+        let resource = ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&());
+        KubeSource::new(client, &resource, namespace)
+    }
+
+    /// Sends a request; a non-2xx answer becomes [`SourceError::Status`].
+    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<Body, SourceError> {
+        let response = self
+            .client
+            .send(request.map(Body::from))
+            .await
+            .map_err(|err| SourceError::Transport(error_chain(&err)))?;
+        let status = response.status();
+        if status.is_success() {
+            return Ok(response.into_body());
+        }
+        let retry_after = response
+            .headers()
+            .get(http::header::RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.trim().parse::<u64>().ok())
+            .map(Duration::from_secs);
+        let body = Limited::new(response.into_body(), MAX_ERROR_BODY_BYTES)
+            .collect()
+            .await
+            .map(|collected| collected.to_bytes())
+            .unwrap_or_default();
+        let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
+            code: status.as_u16(),
+            reason: status.canonical_reason().unwrap_or("").to_owned(),
+            message: String::from_utf8_lossy(&body[..body.len().min(200)])
+                .trim()
+                .to_owned(),
+        });
+        Err(SourceError::Status {
+            status,
+            retry_after,
+        })
+    }
+}
+
+impl ListWatch for KubeSource {
+    fn scope(&self) -> &Scope {
+        &self.scope
+    }
+
+    async fn list(&self, request: ListRequest) -> Result<ListPage, SourceError> {
+        let params = ListParams {
+            limit: request.limit,
+            continue_token: request.continue_token,
+            ..ListParams::default()
+        };
+        let http_request = self
+            .request
+            .list(&params)
+            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let body = self
+            .send(http_request)
+            .await?
+            .collect_bytes()
+            .await
+            .map_err(|err| SourceError::Transport(error_chain(&err)))?;
+        Ok(decode_list(&body, &self.kind)?)
+    }
+
+    async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {
+        let params = WatchParams {
+            timeout: Some(request.timeout_seconds),
+            bookmarks: true,
+            ..WatchParams::default()
+        };
+        let http_request = self
+            .request
+            .watch(&params, &request.resource_version)
+            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let body = self.send(http_request).await?;
+        Ok(watch_events(body, self.kind.clone()))
+    }
+}
+
+/// State of one watch stream being split into lines and decoded.
+struct LineReader {
+    chunks: BodyDataStream<Body>,
+    splitter: LineSplitter,
+    object_kind: String,
+    finished: bool,
+}
+
+/// Turns a watch response body into decoded events, one per non-empty line.
+fn watch_events(body: Body, object_kind: String) -> WatchStream {
+    let reader = LineReader {
+        chunks: BodyDataStream::new(body),
+        splitter: LineSplitter::default(),
+        object_kind,
+        finished: false,
+    };
+    stream::unfold(reader, |mut reader| async move {
+        let item = reader.next_event().await?;
+        Some((item, reader))
+    })
+    .boxed()
+}
+
+impl LineReader {
+    async fn next_event(&mut self) -> Option<Result<WatchEvent, StreamError>> {
+        loop {
+            if self.finished {
+                return None;
+            }
+            match self.splitter.next_line() {
+                Ok(Some((_, line))) if line.iter().all(u8::is_ascii_whitespace) => continue,
+                Ok(Some((offset, line))) => return Some(self.decode(offset, &line)),
+                Ok(None) => {}
+                Err(too_long) => {
+                    self.finished = true;
+                    return Some(Err(too_long.into()));
+                }
+            }
+            match self.chunks.next().await {
+                Some(Ok(chunk)) => self.splitter.push(&chunk),
+                Some(Err(err)) => {
+                    self.finished = true;
+                    return Some(Err(StreamError::Transport(error_chain(&err))));
+                }
+                None => {
+                    self.finished = true;
+                    let cut = self.splitter.remainder();
+                    return (cut > 0).then(|| {
+                        Err(StreamError::Transport(format!(
+                            "stream ended in the middle of a line ({cut} bytes)"
+                        )))
+                    });
+                }
+            }
+        }
+    }
+
+    fn decode(&self, offset: u64, line: &Bytes) -> Result<WatchEvent, StreamError> {
+        decode_watch_line(line, &self.object_kind)
+            .map_err(|error| StreamError::BadLine { offset, error })
+    }
+}
+
+/// An error and its sources, joined with `: `, without repeating a message a source repeats.
+pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut text = err.to_string();
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn scope_names_namespace_or_cluster_scope() {
+        let cluster = Scope {
+            plural: "pods".into(),
+            namespace: None,
+        };
+        assert_eq!(cluster.to_string(), "pods at cluster scope");
+        let namespaced = Scope {
+            plural: "pods".into(),
+            namespace: Some("shop".into()),
+        };
+        assert_eq!(namespaced.to_string(), "pods in namespace shop");
+    }
+
+    #[test]
+    fn error_chain_joins_sources_once() {
+        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
+        let outer = SourceError::Decode(DecodeError::Malformed("x".into()));
+        assert_eq!(error_chain(&inner), "refused");
+        assert_eq!(
+            error_chain(&outer),
+            "cannot decode the server's answer: malformed JSON: x"
+        );
+    }
+}

@@ -68,7 +68,7 @@ pub enum SourceError {
         retry_after: Option<Duration>,
     },
     /// The request did not get an answer: connection refused, reset, timed out, TLS failure.
-    #[error("{0}")]
+    #[error("cannot reach the API server: {0}")]
     Transport(String),
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
@@ -159,7 +159,7 @@ impl KubeSource {
             .client
             .send(request.map(Body::from))
             .await
-            .map_err(|err| SourceError::Transport(error_chain(&err)))?;
+            .map_err(|err| SourceError::Transport(transport_error(&err)))?;
         let status = response.status();
         if status.is_success() {
             return Ok(response.into_body());
@@ -288,6 +288,15 @@ impl LineReader {
     fn decode(&self, offset: u64, line: &Bytes) -> Result<WatchEvent, StreamError> {
         decode_watch_line(line, &self.object_kind)
             .map_err(|error| StreamError::BadLine { offset, error })
+    }
+}
+
+/// A failed request's error chain without kube's `ServiceError:` wrapper.
+fn transport_error(err: &kube::Error) -> String {
+    let chain = error_chain(err);
+    match chain.strip_prefix("ServiceError: ") {
+        Some(rest) => rest.to_owned(),
+        None => chain,
     }
 }
 

@@ -1,0 +1,57 @@
+//! The simulated cluster behind `--sim`: the fake API server from [`crate::sim`], started
+//! in-process with a few namespaces of realistic pods and a steady churn, watched through the
+//! same HTTP client and reflector as a real cluster.
+
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{ClientError, connect_insecure_local};
+use crate::sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
+
+/// The namespaces of the simulated cluster.
+const NAMESPACES: [&str; 4] = ["default", "monitoring", "payments", "shop"];
+/// Pods per namespace at start.
+const PODS_PER_NAMESPACE: usize = 6;
+/// Adds, updates and deletes per second.
+const EVENTS_PER_SECOND: f64 = 2.0;
+
+/// A running simulated cluster with its churn task.
+pub struct Simulation {
+    server: FakeApiServer,
+    churn: JoinHandle<()>,
+    stop_churn: CancellationToken,
+}
+
+impl Simulation {
+    /// Starts the server on a random loopback port, fills it and starts the churn.
+    pub async fn start() -> std::io::Result<Self> {
+        let server = FakeApiServer::start(ServerOptions::default()).await?;
+        let namespaces: Vec<String> = NAMESPACES.iter().map(|ns| (*ns).to_owned()).collect();
+        populate(&server.cluster(), &namespaces, PODS_PER_NAMESPACE);
+        let stop_churn = CancellationToken::new();
+        let options = ChurnOptions {
+            events_per_second: EVENTS_PER_SECOND,
+            seed: rand::random(),
+            namespaces,
+        };
+        let churn = tokio::spawn(run_churn(server.cluster(), options, stop_churn.clone()));
+        tracing::info!(url = %server.url(), "simulated cluster started");
+        Ok(Simulation {
+            server,
+            churn,
+            stop_churn,
+        })
+    }
+
+    /// A client for the simulated cluster.
+    pub fn client(&self) -> Result<kube::Client, ClientError> {
+        connect_insecure_local(&self.server.url())
+    }
+
+    /// Stops the churn and the server, and waits for both.
+    pub async fn shutdown(self) {
+        self.stop_churn.cancel();
+        let _ = self.churn.await;
+        self.server.shutdown().await;
+    }
+}

@@ -1,0 +1,493 @@
+//! The world state: pods, the global resourceVersion, watch history, list snapshots and the
+//! live event fan-out. One `std::sync::Mutex`, never held across an `.await`.
+//!
+//! Every mutation assigns the next resourceVersion, serializes the pod once (the stored list
+//! item and the pre-rendered watch line), appends to the history and broadcasts, all under the
+//! lock, so a watcher that subscribes under the same lock sees a gap-free sequence.
+
+use std::collections::{BTreeMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use bytes::Bytes;
+use serde_json::{Map, Value};
+use tokio::sync::broadcast;
+
+use super::pods::realistic_pod_object;
+use super::wire::{EventType, event_line, item_bytes};
+
+/// How many list snapshots (for continue tokens) are kept.
+const SNAPSHOTS_KEPT: usize = 16;
+
+/// The annotation `update_pod` changes.
+const REVISION_ANNOTATION: &str = "sim.kreflect.dev/revision";
+
+/// A stored pod: its key and serialized list-item form.
+#[derive(Debug)]
+pub(crate) struct StoredPod {
+    /// `namespace/name`.
+    pub key: String,
+    namespace_len: usize,
+    /// The list-item JSON (no `kind`/`apiVersion`), resourceVersion already set.
+    pub item: Bytes,
+}
+
+impl StoredPod {
+    /// The pod's namespace.
+    pub(crate) fn namespace(&self) -> &str {
+        &self.key[..self.namespace_len]
+    }
+}
+
+/// A change, pre-rendered as its watch line.
+#[derive(Debug)]
+pub(crate) struct WatchEvent {
+    /// Namespace of the changed pod.
+    pub namespace: String,
+    /// The resourceVersion this change produced.
+    pub resource_version: u64,
+    /// The complete newline-terminated watch line.
+    pub line: Bytes,
+}
+
+/// What the live fan-out carries.
+#[derive(Debug, Clone)]
+pub(crate) enum Broadcast {
+    /// A change.
+    Event(Arc<WatchEvent>),
+    /// `Cluster::bookmark_now` at this resourceVersion.
+    Bookmark(u64),
+}
+
+/// All pods at one resourceVersion, sorted by key.
+#[derive(Debug)]
+pub(crate) struct Snapshot {
+    /// The resourceVersion the snapshot was taken at.
+    pub resource_version: u64,
+    /// Pods in key order.
+    pub pods: Vec<Arc<StoredPod>>,
+}
+
+/// Where a watch starts.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum WatchStart {
+    /// Synthetic ADDED for every current pod, then live events.
+    Now,
+    /// Every change after this resourceVersion.
+    After(u64),
+}
+
+/// What a watch begins with, before live events.
+#[derive(Debug)]
+pub(crate) enum Initial {
+    /// Current pods, to be sent as synthetic ADDED.
+    Objects(Vec<Arc<StoredPod>>),
+    /// History events to replay.
+    Events(Vec<Arc<WatchEvent>>),
+}
+
+/// An opened watch: its initial events and the live subscription that follows them.
+#[derive(Debug)]
+pub(crate) struct OpenedWatch {
+    /// Sent first.
+    pub initial: Initial,
+    /// Live changes after `resource_version`.
+    pub live: broadcast::Receiver<Broadcast>,
+    /// The global resourceVersion when the watch was opened.
+    pub resource_version: u64,
+}
+
+/// A watch from a resourceVersion the history no longer covers.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct TooOld {
+    /// The resourceVersion asked for.
+    pub requested: u64,
+    /// The oldest resourceVersion a watch can still start from.
+    pub oldest: u64,
+}
+
+#[derive(Debug)]
+struct State {
+    pods: BTreeMap<String, Arc<StoredPod>>,
+    resource_version: u64,
+    /// Watches from any resourceVersion >= `oldest` can be served from `history`.
+    oldest: u64,
+    history: VecDeque<Arc<WatchEvent>>,
+    snapshots: VecDeque<Arc<Snapshot>>,
+}
+
+#[derive(Debug)]
+struct Inner {
+    state: Mutex<State>,
+    live: broadcast::Sender<Broadcast>,
+    history_limit: usize,
+}
+
+/// A cheap `Clone` handle to the fake cluster's pods; mutations are seen by lists and watches.
+#[derive(Debug, Clone)]
+pub struct Cluster {
+    inner: Arc<Inner>,
+}
+
+impl Cluster {
+    /// An empty cluster keeping `history_limit` watch events for resumption. Live watchers that
+    /// fall more than `history_limit` events behind are ended with a 410 (see the module docs).
+    pub fn new(history_limit: usize) -> Cluster {
+        let history_limit = history_limit.max(1);
+        let (live, _) = broadcast::channel(history_limit);
+        Cluster {
+            inner: Arc::new(Inner {
+                state: Mutex::new(State {
+                    pods: BTreeMap::new(),
+                    resource_version: 1,
+                    oldest: 1,
+                    history: VecDeque::new(),
+                    snapshots: VecDeque::new(),
+                }),
+                live,
+                history_limit,
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Creates a realistic pod (`realistic_pod(namespace, name, 0)`) and returns the new
+    /// resourceVersion; if the pod exists, behaves as `update_pod` (a MODIFIED event).
+    pub fn create_pod(&self, namespace: &str, name: &str) -> u64 {
+        let mut state = self.lock();
+        let key = format!("{namespace}/{name}");
+        if let Some(rv) = self.modify(&mut state, &key) {
+            return rv;
+        }
+        let pod = realistic_pod_object(namespace, name, 0);
+        self.put(&mut state, key, namespace.len(), pod, EventType::Added)
+    }
+
+    /// Stores a caller-provided pod (ADDED, or MODIFIED if `namespace/name` exists) and returns
+    /// the new resourceVersion. `metadata.namespace` defaults to `default`; `metadata.name` is
+    /// taken as is (missing means empty). `kind`/`apiVersion` are dropped and
+    /// `metadata.resourceVersion` is overwritten. A non-object is stored as an empty pod.
+    pub fn create_pod_with(&self, pod: Value) -> u64 {
+        let mut pod = match pod {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let metadata = pod
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !metadata.is_object() {
+            *metadata = Value::Object(Map::new());
+        }
+        let namespace = match metadata.get("namespace").and_then(Value::as_str) {
+            Some(namespace) => namespace.to_owned(),
+            None => {
+                if let Value::Object(metadata) = metadata {
+                    metadata.insert("namespace".to_owned(), Value::from("default"));
+                }
+                "default".to_owned()
+            }
+        };
+        let name = metadata
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let key = format!("{namespace}/{name}");
+        let mut state = self.lock();
+        let event_type = if state.pods.contains_key(&key) {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.put(&mut state, key, namespace.len(), pod, event_type)
+    }
+
+    /// Changes the pod (sets the `sim.kreflect.dev/revision` annotation to the new
+    /// resourceVersion) and returns the new resourceVersion; `None` if it does not exist.
+    pub fn update_pod(&self, namespace: &str, name: &str) -> Option<u64> {
+        let mut state = self.lock();
+        self.modify(&mut state, &format!("{namespace}/{name}"))
+    }
+
+    /// Deletes the pod; the DELETED event carries its last state with the new resourceVersion,
+    /// which is returned. `None` if it does not exist.
+    pub fn delete_pod(&self, namespace: &str, name: &str) -> Option<u64> {
+        let mut state = self.lock();
+        let stored = state.pods.remove(&format!("{namespace}/{name}"))?;
+        let pod = parse(&stored.item);
+        let rv = state.resource_version + 1;
+        state.resource_version = rv;
+        let item = item_bytes(pod, rv);
+        self.record(
+            &mut state,
+            WatchEvent {
+                namespace: stored.namespace().to_owned(),
+                resource_version: rv,
+                line: event_line(EventType::Deleted, &item),
+            },
+        );
+        Some(rv)
+    }
+
+    /// All pod keys (`namespace/name`), sorted bytewise.
+    pub fn keys(&self) -> Vec<String> {
+        self.lock().pods.keys().cloned().collect()
+    }
+
+    /// The keys of the pods in `namespace`, sorted bytewise.
+    pub fn keys_in(&self, namespace: &str) -> Vec<String> {
+        let state = self.lock();
+        let prefix = format!("{namespace}/");
+        state
+            .pods
+            .range(prefix.clone()..)
+            .take_while(|(key, _)| key.starts_with(&prefix))
+            .map(|(key, _)| key.clone())
+            .collect()
+    }
+
+    /// The number of pods.
+    pub fn len(&self) -> usize {
+        self.lock().pods.len()
+    }
+
+    /// Whether there are no pods.
+    pub fn is_empty(&self) -> bool {
+        self.lock().pods.is_empty()
+    }
+
+    /// The current global resourceVersion.
+    pub fn resource_version(&self) -> u64 {
+        self.lock().resource_version
+    }
+
+    /// Forgets all watch history and list snapshots: watches from any older resourceVersion are
+    /// now answered "too old" and outstanding continue tokens expire. Open watches continue.
+    pub fn compact(&self) {
+        let mut state = self.lock();
+        state.history.clear();
+        state.snapshots.clear();
+        state.oldest = state.resource_version;
+        tracing::debug!(rv = state.resource_version, "compacted");
+    }
+
+    /// Sends a BOOKMARK at the current resourceVersion to every open watch that allowed them.
+    pub fn bookmark_now(&self) {
+        let state = self.lock();
+        // No receivers is fine: nobody to tell.
+        let _ = self
+            .inner
+            .live
+            .send(Broadcast::Bookmark(state.resource_version));
+    }
+
+    /// The oldest resourceVersion a watch can still start from.
+    pub(crate) fn oldest_resource_version(&self) -> u64 {
+        self.lock().oldest
+    }
+
+    /// A snapshot at the current resourceVersion. With `keep`, it is remembered for continue
+    /// tokens (the newest `SNAPSHOTS_KEPT` are).
+    pub(crate) fn snapshot(&self, keep: bool) -> Arc<Snapshot> {
+        let mut state = self.lock();
+        if let Some(latest) = state.snapshots.back()
+            && latest.resource_version == state.resource_version
+        {
+            return Arc::clone(latest);
+        }
+        let snapshot = Arc::new(Snapshot {
+            resource_version: state.resource_version,
+            pods: state.pods.values().cloned().collect(),
+        });
+        if keep {
+            if state.snapshots.len() == SNAPSHOTS_KEPT {
+                state.snapshots.pop_front();
+            }
+            state.snapshots.push_back(Arc::clone(&snapshot));
+        }
+        snapshot
+    }
+
+    /// The remembered snapshot taken at `resource_version`, if still kept.
+    pub(crate) fn snapshot_at(&self, resource_version: u64) -> Option<Arc<Snapshot>> {
+        self.lock()
+            .snapshots
+            .iter()
+            .find(|s| s.resource_version == resource_version)
+            .cloned()
+    }
+
+    /// Opens a watch on `namespace` (all when `None`): its initial events and the live
+    /// subscription, taken atomically.
+    pub(crate) fn open_watch(
+        &self,
+        namespace: Option<&str>,
+        start: WatchStart,
+    ) -> Result<OpenedWatch, TooOld> {
+        let state = self.lock();
+        let in_scope = |ns: &str| namespace.is_none_or(|wanted| wanted == ns);
+        let initial = match start {
+            WatchStart::Now => Initial::Objects(
+                state
+                    .pods
+                    .values()
+                    .filter(|pod| in_scope(pod.namespace()))
+                    .cloned()
+                    .collect(),
+            ),
+            WatchStart::After(requested) => {
+                if requested < state.oldest {
+                    return Err(TooOld {
+                        requested,
+                        oldest: state.oldest,
+                    });
+                }
+                let first = state
+                    .history
+                    .partition_point(|e| e.resource_version <= requested);
+                Initial::Events(
+                    state
+                        .history
+                        .range(first..)
+                        .filter(|e| in_scope(&e.namespace))
+                        .cloned()
+                        .collect(),
+                )
+            }
+        };
+        Ok(OpenedWatch {
+            initial,
+            live: self.inner.live.subscribe(),
+            resource_version: state.resource_version,
+        })
+    }
+
+    /// MODIFIED for an existing pod; `None` if absent.
+    fn modify(&self, state: &mut State, key: &str) -> Option<u64> {
+        let stored = state.pods.get(key)?;
+        let namespace_len = stored.namespace_len;
+        let mut pod = parse(&stored.item);
+        let rv = state.resource_version + 1;
+        if let Some(Value::Object(metadata)) = pod.get_mut("metadata") {
+            let annotations = metadata
+                .entry("annotations")
+                .or_insert_with(|| Value::Object(Map::new()));
+            if let Value::Object(annotations) = annotations {
+                annotations.insert(REVISION_ANNOTATION.to_owned(), Value::from(rv.to_string()));
+            }
+        }
+        Some(self.put(
+            state,
+            key.to_owned(),
+            namespace_len,
+            pod,
+            EventType::Modified,
+        ))
+    }
+
+    /// Stores `pod` under `key` at the next resourceVersion and publishes the event.
+    fn put(
+        &self,
+        state: &mut State,
+        key: String,
+        namespace_len: usize,
+        pod: Map<String, Value>,
+        event_type: EventType,
+    ) -> u64 {
+        let rv = state.resource_version + 1;
+        state.resource_version = rv;
+        let item = item_bytes(pod, rv);
+        let line = event_line(event_type, &item);
+        let stored = Arc::new(StoredPod {
+            key,
+            namespace_len,
+            item,
+        });
+        let namespace = stored.namespace().to_owned();
+        state.pods.insert(stored.key.clone(), stored);
+        self.record(
+            state,
+            WatchEvent {
+                namespace,
+                resource_version: rv,
+                line,
+            },
+        );
+        rv
+    }
+
+    /// Appends to the history (evicting the oldest) and broadcasts.
+    fn record(&self, state: &mut State, event: WatchEvent) {
+        let event = Arc::new(event);
+        if state.history.len() == self.inner.history_limit
+            && let Some(evicted) = state.history.pop_front()
+        {
+            state.oldest = evicted.resource_version;
+        }
+        state.history.push_back(Arc::clone(&event));
+        // No receivers is fine: nobody is watching.
+        let _ = self.inner.live.send(Broadcast::Event(event));
+    }
+}
+
+/// Parses a stored item back into an object. Stored items are our own serialization of an
+/// object, so this cannot fail; an empty object is the defensive fallback.
+fn parse(item: &[u8]) -> Map<String, Value> {
+    serde_json::from_slice(item).unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn mutations_bump_the_resource_version_and_keep_keys_sorted() {
+        let cluster = Cluster::new(100);
+        let start = cluster.resource_version();
+        let a = cluster.create_pod("b", "x");
+        let b = cluster.create_pod("a-z", "y");
+        let c = cluster.create_pod("a", "z");
+        assert_eq!((a, b, c), (start + 1, start + 2, start + 3));
+        assert_eq!(cluster.keys(), vec!["a-z/y", "a/z", "b/x"]);
+        assert_eq!(cluster.keys_in("a"), vec!["a/z"]);
+        assert_eq!(cluster.update_pod("a", "z"), Some(start + 4));
+        assert_eq!(cluster.update_pod("a", "nope"), None);
+        assert_eq!(cluster.delete_pod("a", "z"), Some(start + 5));
+        assert_eq!(cluster.delete_pod("a", "z"), None);
+        assert_eq!(cluster.len(), 2);
+        assert!(!cluster.is_empty());
+    }
+
+    #[test]
+    fn history_beyond_the_limit_is_too_old() {
+        let cluster = Cluster::new(2);
+        let before = cluster.resource_version();
+        for i in 0..4 {
+            cluster.create_pod("ns", &format!("p{i}"));
+        }
+        let err = cluster
+            .open_watch(None, WatchStart::After(before))
+            .unwrap_err();
+        assert_eq!(err.oldest, before + 2);
+        let ok = cluster
+            .open_watch(None, WatchStart::After(before + 2))
+            .unwrap();
+        let Initial::Events(events) = ok.initial else {
+            panic!("expected events")
+        };
+        assert_eq!(events.len(), 2);
+    }
+
+    #[test]
+    fn caller_provided_pods_default_their_namespace() {
+        let cluster = Cluster::new(10);
+        let rv = cluster.create_pod_with(serde_json::json!({"metadata":{"name":"x"}}));
+        assert_eq!(cluster.keys(), vec!["default/x"]);
+        let snapshot = cluster.snapshot(false);
+        let item: Value = serde_json::from_slice(&snapshot.pods[0].item).unwrap();
+        assert_eq!(item["metadata"]["resourceVersion"], rv.to_string());
+        assert_eq!(item["metadata"]["namespace"], "default");
+    }
+}

@@ -1,0 +1,148 @@
+//! Injected faults: what they are, and the queue that hands each to the first request it
+//! applies to.
+
+use std::collections::VecDeque;
+use std::sync::Mutex;
+
+/// A misbehaviour for the next request it applies to; each is consumed once.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fault {
+    /// The next list request is answered with this HTTP code and a Status with `reason`
+    /// (and a `Retry-After` header plus `details.retryAfterSeconds` when set).
+    ListStatus {
+        /// HTTP status code, e.g. 429, 500, 503.
+        code: u16,
+        /// Status reason, e.g. `TooManyRequests`, `InternalError`, `ServiceUnavailable`.
+        reason: String,
+        /// Seconds for `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// The same as `ListStatus`, for the next watch request.
+    WatchStatus {
+        /// HTTP status code.
+        code: u16,
+        /// Status reason.
+        reason: String,
+        /// Seconds for `Retry-After`.
+        retry_after: Option<u64>,
+    },
+    /// The next watch is answered HTTP 410 Gone with a `Status` of reason `Expired` (what some
+    /// proxies and old servers do instead of a 200 with an ERROR event).
+    WatchGoneHttp,
+    /// The next watch stream ends cleanly after this many object events.
+    WatchCloseAfter(usize),
+    /// The next watch stream is cut after this many object events: half of the next line is
+    /// sent, then the connection is aborted (an incomplete chunked body).
+    WatchResetAfter(usize),
+    /// After this many object events, the next watch sends an ERROR event with a 410 Expired
+    /// Status, then ends.
+    WatchExpiredAfter(usize),
+    /// The next watch sends its headers, then nothing (no events, no bookmarks) until the
+    /// client disconnects or the server stops.
+    WatchStall,
+    /// The next watch writes every line one byte per chunk, pausing about 2 ms after every 16
+    /// bytes.
+    WatchTrickle,
+    /// The next list request carrying a continue token gets 410 Expired as if its snapshot had
+    /// been compacted (transcript 14).
+    ExpireContinue,
+    /// The next watch stream sends this bad line first, then continues normally.
+    WatchBadPayload(BadPayload),
+}
+
+/// A malformed watch line.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum BadPayload {
+    /// A line that is not JSON.
+    MalformedJson,
+    /// `{"type":"SNAPSHOTTED",...}`.
+    UnknownEventType,
+    /// An ADDED event whose object is a `ConfigMap`.
+    WrongKind,
+    /// An ADDED Pod without `metadata.name`.
+    MissingName,
+    /// An ADDED Pod of about 10 MB (one huge annotation).
+    Huge,
+    /// An ADDED Pod whose name contains bytes that are not UTF-8.
+    InvalidUtf8,
+}
+
+/// What a request is, for matching faults.
+#[derive(Debug, Clone, Copy)]
+pub(crate) enum Target {
+    /// A list; `with_continue` when it carries a continue token.
+    List {
+        /// Whether a `continue` parameter was given.
+        with_continue: bool,
+    },
+    /// A watch.
+    Watch,
+}
+
+impl Fault {
+    fn applies_to(&self, target: Target) -> bool {
+        match (self, target) {
+            (Fault::ListStatus { .. }, Target::List { .. }) => true,
+            (Fault::ExpireContinue, Target::List { with_continue }) => with_continue,
+            (Fault::ListStatus { .. } | Fault::ExpireContinue, Target::Watch) => false,
+            (_, Target::Watch) => true,
+            (_, Target::List { .. }) => false,
+        }
+    }
+}
+
+/// Faults waiting for their request, in injection order.
+#[derive(Debug, Default)]
+pub(crate) struct FaultQueue {
+    queue: Mutex<VecDeque<Fault>>,
+}
+
+impl FaultQueue {
+    /// Queues `fault`.
+    pub(crate) fn push(&self, fault: Fault) {
+        self.queue
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push_back(fault);
+    }
+
+    /// Removes and returns the oldest fault that applies to `target`.
+    pub(crate) fn take(&self, target: Target) -> Option<Fault> {
+        let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
+        let index = queue.iter().position(|f| f.applies_to(target))?;
+        queue.remove(index)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_fault_goes_to_the_first_request_it_applies_to() {
+        let faults = FaultQueue::default();
+        faults.push(Fault::WatchStall);
+        faults.push(Fault::ExpireContinue);
+        faults.push(Fault::ListStatus {
+            code: 503,
+            reason: "ServiceUnavailable".into(),
+            retry_after: None,
+        });
+        let plain = Target::List {
+            with_continue: false,
+        };
+        assert!(matches!(
+            faults.take(plain),
+            Some(Fault::ListStatus { code: 503, .. })
+        ));
+        assert!(faults.take(plain).is_none());
+        assert_eq!(
+            faults.take(Target::List {
+                with_continue: true
+            }),
+            Some(Fault::ExpireContinue)
+        );
+        assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
+        assert!(faults.take(Target::Watch).is_none());
+    }
+}

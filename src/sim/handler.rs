@@ -1,0 +1,275 @@
+//! One request: record it, authenticate, route, apply faults, answer.
+
+use std::net::SocketAddr;
+use std::sync::Mutex;
+use std::time::Duration;
+
+use http::{Method, Request, Response};
+use tokio_util::sync::CancellationToken;
+
+use super::cluster::{Cluster, WatchStart};
+use super::discovery;
+use super::faults::{Fault, FaultQueue, Target};
+use super::list::{self, ContinueToken, ListRequest};
+use super::request::RecordedRequest;
+use super::server::{Body, ServerOptions};
+use super::status::{Cause, Details, Status, json_response};
+use super::watch::{self, WatchRequest};
+
+/// State shared by every connection of every incarnation of the server.
+#[derive(Debug)]
+pub(crate) struct Shared {
+    /// How the server was configured.
+    pub options: ServerOptions,
+    /// The world.
+    pub cluster: Cluster,
+    /// Every request received, in order.
+    pub requests: Mutex<Vec<RecordedRequest>>,
+    /// Faults waiting for their request.
+    pub faults: FaultQueue,
+    /// Where the server listens (stable across restarts).
+    pub addr: SocketAddr,
+}
+
+/// What a path names.
+#[derive(Debug, PartialEq, Eq)]
+enum Route<'a> {
+    Version,
+    Api,
+    ApiV1,
+    Apis,
+    /// Pods in a namespace, or in all of them.
+    Pods(Option<&'a str>),
+}
+
+fn route(path: &str) -> Option<Route<'_>> {
+    match path {
+        "/version" => Some(Route::Version),
+        "/api" => Some(Route::Api),
+        "/api/v1" => Some(Route::ApiV1),
+        "/apis" => Some(Route::Apis),
+        "/api/v1/pods" => Some(Route::Pods(None)),
+        _ => {
+            let namespace = path
+                .strip_prefix("/api/v1/namespaces/")?
+                .strip_suffix("/pods")?;
+            (!namespace.is_empty() && !namespace.contains('/'))
+                .then_some(Route::Pods(Some(namespace)))
+        }
+    }
+}
+
+/// Answers `request`; `stop` ends watch streams when this incarnation of the server stops.
+pub(crate) fn handle<B>(
+    shared: &Shared,
+    request: &Request<B>,
+    stop: &CancellationToken,
+) -> Response<Body> {
+    let recorded = RecordedRequest::from_request(request);
+    tracing::debug!(method = %recorded.method, path = %recorded.path, query = ?recorded.query, "request");
+    shared
+        .requests
+        .lock()
+        .unwrap_or_else(|e| e.into_inner())
+        .push(recorded.clone());
+
+    if let Some(token) = &shared.options.bearer_token
+        && recorded.authorization.as_deref() != Some(format!("Bearer {token}").as_str())
+    {
+        return Status::unauthorized().into_response();
+    }
+    let Some(route) = route(&recorded.path) else {
+        return Status::not_found().into_response();
+    };
+    if request.method() != Method::GET {
+        return Status::method_not_allowed().into_response();
+    }
+    match route {
+        Route::Version => json_response(200, discovery::version()),
+        Route::Api => json_response(200, discovery::api(shared.addr)),
+        Route::ApiV1 => json_response(200, discovery::api_v1()),
+        Route::Apis => json_response(200, discovery::apis()),
+        Route::Pods(namespace) => pods(shared, &recorded, namespace, stop),
+    }
+}
+
+fn pods(
+    shared: &Shared,
+    recorded: &RecordedRequest,
+    namespace: Option<&str>,
+    stop: &CancellationToken,
+) -> Response<Body> {
+    let watching = recorded.is_watch();
+    if namespace.is_none() && shared.options.deny_cluster_scope {
+        let verb = if watching { "watch" } else { "list" };
+        return Status::forbidden_cluster_scope(verb).into_response();
+    }
+    let result = if watching {
+        watch_pods(shared, recorded, namespace, stop)
+    } else {
+        list_pods(shared, recorded, namespace)
+    };
+    result.unwrap_or_else(|status| status.into_response())
+}
+
+fn list_pods(
+    shared: &Shared,
+    recorded: &RecordedRequest,
+    namespace: Option<&str>,
+) -> Result<Response<Body>, Box<Status>> {
+    let limit = match recorded.param("limit") {
+        None | Some("") => 0,
+        Some(text) => text
+            .parse::<usize>()
+            .map_err(|_| Status::bad_request(format!("invalid limit: {text:?}")))?,
+    };
+    let continue_token =
+        match recorded.param("continue") {
+            None | Some("") => None,
+            Some(text) => Some(ContinueToken::decode(text).map_err(|reason| {
+                Status::bad_request(format!("invalid continue token: {reason}"))
+            })?),
+        };
+    let target = Target::List {
+        with_continue: continue_token.is_some(),
+    };
+    match (shared.faults.take(target), &continue_token) {
+        (
+            Some(Fault::ListStatus {
+                code,
+                reason,
+                retry_after,
+            }),
+            _,
+        ) => {
+            return Err(Status::injected(code, &reason, retry_after).into());
+        }
+        (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
+        _ => {}
+    }
+    let request = ListRequest {
+        namespace,
+        limit,
+        continue_token,
+    };
+    Ok(list::respond(&shared.cluster, &request))
+}
+
+fn watch_pods(
+    shared: &Shared,
+    recorded: &RecordedRequest,
+    namespace: Option<&str>,
+    stop: &CancellationToken,
+) -> Result<Response<Body>, Box<Status>> {
+    if recorded.param("resourceVersionMatch").is_some() {
+        return Err(
+            resource_version_match_forbidden(recorded.param("resourceVersion").is_some()).into(),
+        );
+    }
+    let start = match recorded.param("resourceVersion") {
+        None | Some("" | "0") => WatchStart::Now,
+        Some(text) => WatchStart::After(
+            text.parse()
+                .map_err(|_| Status::bad_request(format!("invalid resource version: {text:?}")))?,
+        ),
+    };
+    let timeout = match recorded.param("timeoutSeconds") {
+        None | Some("") => None,
+        Some(text) => Some(Duration::from_secs(text.parse().map_err(|_| {
+            Status::bad_request(format!("invalid timeoutSeconds: {text:?}"))
+        })?)),
+    };
+    let fault = match shared.faults.take(Target::Watch) {
+        Some(Fault::WatchStatus {
+            code,
+            reason,
+            retry_after,
+        }) => {
+            return Err(Status::injected(code, &reason, retry_after).into());
+        }
+        Some(Fault::WatchGoneHttp) => {
+            let requested = match start {
+                WatchStart::After(rv) => rv,
+                WatchStart::Now => 0,
+            };
+            return Err(
+                Status::too_old(requested, shared.cluster.oldest_resource_version()).into(),
+            );
+        }
+        other => other,
+    };
+    let request = WatchRequest {
+        namespace: namespace.map(str::to_owned),
+        start,
+        bookmarks: matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1")),
+        timeout,
+    };
+    Ok(watch::respond(
+        &shared.cluster,
+        request,
+        shared.options.bookmark_interval,
+        fault,
+        stop.clone(),
+    ))
+}
+
+/// 422 for `resourceVersionMatch` on a watch, as the v1.25 server answers a streaming-list
+/// request (transcript 09).
+fn resource_version_match_forbidden(has_resource_version: bool) -> Status {
+    let mut causes = vec![Cause {
+        reason: "FieldValueForbidden",
+        message: "Forbidden: resourceVersionMatch is forbidden for watch".to_owned(),
+        field: "resourceVersionMatch",
+    }];
+    if !has_resource_version {
+        causes.push(Cause {
+            reason: "FieldValueForbidden",
+            message:
+                "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided"
+                    .to_owned(),
+            field: "resourceVersionMatch",
+        });
+    }
+    let list = causes
+        .iter()
+        .map(|c| format!("{}: {}", c.field, c.message))
+        .collect::<Vec<_>>()
+        .join(", ");
+    Status::new(
+        422,
+        "Invalid",
+        format!("ListOptions.meta.k8s.io \"\" is invalid: [{list}]"),
+    )
+    .with_details(Details {
+        group: Some("meta.k8s.io".to_owned()),
+        kind: Some("ListOptions".to_owned()),
+        causes,
+        ..Details::default()
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes() {
+        assert_eq!(route("/api/v1/pods"), Some(Route::Pods(None)));
+        assert_eq!(
+            route("/api/v1/namespaces/shop/pods"),
+            Some(Route::Pods(Some("shop")))
+        );
+        assert_eq!(route("/api/v1/namespaces//pods"), None);
+        assert_eq!(route("/api/v1/namespaces/a/b/pods"), None);
+        assert_eq!(route("/api/v1/nosuchthings"), None);
+        assert_eq!(route("/version"), Some(Route::Version));
+    }
+
+    #[test]
+    fn streaming_list_is_refused_like_transcript_09() {
+        assert_eq!(
+            resource_version_match_forbidden(false).to_bytes(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"ListOptions.meta.k8s.io \"\" is invalid: [resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden for watch, resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided]","reason":"Invalid","details":{"group":"meta.k8s.io","kind":"ListOptions","causes":[{"reason":"FieldValueForbidden","message":"Forbidden: resourceVersionMatch is forbidden for watch","field":"resourceVersionMatch"},{"reason":"FieldValueForbidden","message":"Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided","field":"resourceVersionMatch"}]},"code":422}"#
+        );
+    }
+}

@@ -1,0 +1,164 @@
+//! List responses: `PodList` pages cut from one consistent snapshot, and continue tokens.
+//!
+//! A continue token is what the real server sends: unpadded URL-safe base64 of
+//! `{"v":"meta.k8s.io/v1","rv":<snapshot rv>,"start":"<next key>"}`, where the key here is
+//! always `namespace/name` followed by a NUL. `rv: -1` (the token a 410 hands out) continues
+//! from the current state, inconsistently, as the real server does.
+
+use std::sync::Arc;
+
+use bytes::{BufMut, BytesMut};
+use http::Response;
+use serde::{Deserialize, Serialize};
+
+use super::base64url;
+use super::cluster::{Cluster, Snapshot};
+use super::server::Body;
+use super::status::{EXPIRED_CONTINUE_MESSAGE, Status, json_response};
+
+const TOKEN_VERSION: &str = "meta.k8s.io/v1";
+
+/// A decoded continue token.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub(crate) struct ContinueToken {
+    v: String,
+    rv: i64,
+    start: String,
+}
+
+impl ContinueToken {
+    fn new(rv: i64, start: String) -> ContinueToken {
+        ContinueToken {
+            v: TOKEN_VERSION.to_owned(),
+            rv,
+            start,
+        }
+    }
+
+    /// The opaque text form.
+    fn encode(&self) -> String {
+        base64url::encode(&serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    /// Parses the text form; the error is the reason it is invalid.
+    pub(crate) fn decode(text: &str) -> Result<ContinueToken, String> {
+        let json = base64url::decode(text).ok_or("not valid base64")?;
+        let token: ContinueToken =
+            serde_json::from_slice(&json).map_err(|e| format!("not a continue key: {e}"))?;
+        if token.v != TOKEN_VERSION {
+            return Err(format!("unsupported version {:?}", token.v));
+        }
+        Ok(token)
+    }
+
+    /// The 410 Expired answer for this token (transcript 14): a fresh `rv: -1` token.
+    pub(crate) fn expired(&self) -> Status {
+        Status::new(410, "Expired", EXPIRED_CONTINUE_MESSAGE)
+            .with_continue(ContinueToken::new(-1, self.start.clone()).encode())
+    }
+}
+
+/// What a list request asked for.
+#[derive(Debug)]
+pub(crate) struct ListRequest<'a> {
+    /// `None` for all namespaces.
+    pub namespace: Option<&'a str>,
+    /// Page size; 0 means everything.
+    pub limit: usize,
+    /// The decoded `continue` parameter.
+    pub continue_token: Option<ContinueToken>,
+}
+
+/// Answers a list request.
+pub(crate) fn respond(cluster: &Cluster, request: &ListRequest<'_>) -> Response<Body> {
+    let (snapshot, start) = match &request.continue_token {
+        None => (cluster.snapshot(request.limit > 0), String::new()),
+        Some(token) if token.rv < 0 => (cluster.snapshot(true), token.start.clone()),
+        Some(token) => match u64::try_from(token.rv)
+            .ok()
+            .and_then(|rv| cluster.snapshot_at(rv))
+        {
+            Some(snapshot) => (snapshot, token.start.clone()),
+            None => return token.expired().into_response(),
+        },
+    };
+    json_response(200, page(&snapshot, request, &start))
+}
+
+/// Renders one `PodList` page of `snapshot` from key `start`.
+fn page(snapshot: &Arc<Snapshot>, request: &ListRequest<'_>, start: &str) -> bytes::Bytes {
+    let pods = &snapshot.pods;
+    let (low, high) = match request.namespace {
+        Some(namespace) => {
+            let prefix = format!("{namespace}/");
+            // '0' is the byte after '/': the end of the namespace's key range.
+            let end = format!("{namespace}0");
+            (
+                pods.partition_point(|p| p.key < prefix),
+                pods.partition_point(|p| p.key < end),
+            )
+        }
+        None => (0, pods.len()),
+    };
+    let first = pods.partition_point(|p| p.key.as_str() < start).max(low);
+    let available = high.saturating_sub(first);
+    let count = if request.limit == 0 {
+        available
+    } else {
+        available.min(request.limit)
+    };
+    let items = &pods[first..first + count];
+    let remaining = available - count;
+
+    let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
+    let mut body = BytesMut::with_capacity(size + 256);
+    body.put_slice(
+        b"{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"",
+    );
+    body.put_slice(snapshot.resource_version.to_string().as_bytes());
+    body.put_u8(b'"');
+    if let (Some(last), true) = (items.last(), remaining > 0) {
+        let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
+        let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
+        body.put_slice(b",\"continue\":\"");
+        body.put_slice(token.as_bytes());
+        body.put_slice(b"\",\"remainingItemCount\":");
+        body.put_slice(remaining.to_string().as_bytes());
+    }
+    body.put_slice(b"},\"items\":[");
+    for (i, pod) in items.iter().enumerate() {
+        if i > 0 {
+            body.put_u8(b',');
+        }
+        body.put_slice(&pod.item);
+    }
+    body.put_slice(b"]}");
+    body.freeze()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tokens_round_trip_and_reject_garbage() {
+        let token = ContinueToken::new(31548, "c1\u{0}".to_owned());
+        assert_eq!(
+            token.encode(),
+            "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MzE1NDgsInN0YXJ0IjoiYzFcdTAwMDAifQ"
+        );
+        assert_eq!(ContinueToken::decode(&token.encode()).unwrap(), token);
+        assert!(ContinueToken::decode("garbage!").is_err());
+        assert!(ContinueToken::decode(&base64url::encode(b"{}")).is_err());
+    }
+
+    #[test]
+    fn expired_hands_out_a_minus_one_token_like_transcript_14() {
+        let token = ContinueToken::new(31553, "c1\u{0}".to_owned());
+        let status = String::from_utf8(token.expired().to_bytes().to_vec()).unwrap();
+        assert!(status.starts_with(
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{"continue":"eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6LTEsInN0YXJ0IjoiYzFcdTAwMDAifQ"},"status":"Failure","message":"The provided continue parameter is too old"#
+        ));
+        assert!(status.ends_with(r#""reason":"Expired","code":410}"#));
+    }
+}

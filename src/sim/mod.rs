@@ -1,0 +1,71 @@
+//! A fake Kubernetes API server: the `--sim` demo, the tests' server and the benchmark's load.
+//!
+//! It serves Pods over plain HTTP/1.1 the way a kube-apiserver does (status codes, headers,
+//! `Status` objects, continue tokens, watch streams and bookmarks as in the captured transcripts
+//! in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
+//! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
+//!
+//! # Layout
+//! - [`server`]: lifecycle (bind, accept, restart, shutdown), options, kubeconfig.
+//! - `handler`: one request — record, authenticate, route, apply faults.
+//! - [`cluster`]: pods, resourceVersions, watch history, list snapshots, live fan-out.
+//! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
+//! - `status`, `wire`, `discovery`: response bodies. `request`: recording and query decoding.
+//! - [`faults`], [`pods`] (the realistic pod generator), [`churn`] (populate and churn).
+//!
+//! # How it differs from a real kube-apiserver
+//! - Plain HTTP only (no TLS), HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
+//!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
+//! - No field or label selectors: `fieldSelector`/`labelSelector` are recorded but ignored.
+//! - `Accept: …;as=PartialObjectMetadataList` (metadata-only, transcripts 07/08) is ignored:
+//!   full Pods are always served.
+//! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
+//!   latest state (first pages) or their snapshot (continued pages). Complete list responses
+//!   carry `Content-Length` where the real server uses chunked encoding.
+//! - Continue tokens have the real format but their `start` key is always `namespace/name\0`;
+//!   only the newest 16 list snapshots are kept, so a continue token can expire after 16 newer
+//!   paged lists at other resourceVersions, not only after compaction. A token with `rv: -1`
+//!   continues inconsistently from the current state, as the real server does.
+//! - Watch history is a count (`history_limit` events), not a time window; after a restart or
+//!   `Cluster::compact` every older resourceVersion is too old. The "too old" message names
+//!   the oldest resourceVersion still watchable, like the real watch cache does.
+//! - A watch from a resourceVersion newer than the current one waits for events after it
+//!   (the real server answers 504 "Too large resource version" after a few seconds).
+//! - A live watcher that falls more than `history_limit` events behind gets an ERROR 410 event
+//!   and its stream ends (the real server closes a slow watcher without an error); the client
+//!   must relist. Events are never silently skipped.
+//! - Bookmarks every `bookmark_interval` (default 1 s; the real server: about a minute) and
+//!   one at `max(timeout - 2 s, timeout / 2)`; a bookmark carries the global resourceVersion,
+//!   which may be ahead of the last event in the watched namespace.
+//! - A watch without `timeoutSeconds` lasts until the client leaves or the server stops (the
+//!   real server picks a random 30–60 minutes).
+//! - `resourceVersionMatch` on a watch is refused with 422 like a v1.25 server (transcript 09);
+//!   `sendInitialEvents` is ignored (no WatchList support), as v1.25 does.
+//! - Authentication is a single static bearer token; authorization is only the
+//!   `deny_cluster_scope` switch, answering as user `sim`.
+//! - `creationTimestamp`, `uid` etc. come from the pod generator (or the caller), not the
+//!   server; `update_pod` only changes an annotation; deletes are immediate (no graceful
+//!   deletion, no intermediate MODIFIED with `deletionTimestamp`).
+
+mod base64url;
+pub mod churn;
+pub mod cluster;
+mod discovery;
+pub mod faults;
+mod handler;
+mod list;
+pub mod pods;
+mod request;
+pub mod server;
+mod status;
+mod watch;
+mod wire;
+
+#[cfg(test)]
+mod tests;
+
+pub use churn::{ChurnOptions, populate, run_churn};
+pub use cluster::Cluster;
+pub use faults::{BadPayload, Fault};
+pub use pods::realistic_pod;
+pub use server::{FakeApiServer, RecordedRequest, ServerOptions};

@@ -1,0 +1,297 @@
+//! A realistic Pod generator: about 5 KB of JSON shaped like what a Deployment's pods look like
+//! on a real cluster, deterministic for its inputs.
+
+use serde_json::{Map, Value, json};
+
+const APPS: [&str; 6] = [
+    "checkout", "cart", "search", "payments", "catalog", "frontend",
+];
+const IMAGES: [&str; 4] = [
+    "registry.example.com/shop/app",
+    "registry.example.com/platform/envoy",
+    "registry.example.com/platform/log-shipper",
+    "docker.io/library/busybox",
+];
+
+/// A realistic Pod object for `namespace/name`: labels, annotations, ownerReferences,
+/// managedFields, 1–3 containers with env/ports/resources/volumeMounts, volumes, tolerations,
+/// and a Running status with conditions and containerStatuses. The same inputs always give the
+/// same object; `generation` varies the parts that change over a pod's life (annotations,
+/// restart counts). `metadata.resourceVersion` is left for the cluster to set.
+pub fn realistic_pod(namespace: &str, name: &str, generation: u64) -> Value {
+    Value::Object(realistic_pod_object(namespace, name, generation))
+}
+
+/// `realistic_pod` as a JSON map.
+pub(crate) fn realistic_pod_object(
+    namespace: &str,
+    name: &str,
+    generation: u64,
+) -> Map<String, Value> {
+    let seed = fnv1a(
+        namespace.as_bytes(),
+        fnv1a(name.as_bytes(), 0xcbf2_9ce4_8422_2325),
+    );
+    let app = APPS[(seed % APPS.len() as u64) as usize];
+    let hash = format!("{:010x}", seed >> 24);
+    let uid = uid(seed);
+    let owner_uid = uid_from(seed.rotate_left(17));
+    let node = format!("node-{:03}", seed % 200);
+    let pod_ip = format!(
+        "10.{}.{}.{}",
+        64 + (seed >> 8) % 64,
+        (seed >> 16) % 256,
+        2 + (seed >> 24) % 250
+    );
+    let host_ip = format!("192.168.{}.{}", (seed >> 32) % 16, 10 + seed % 200);
+    let created = timestamp(seed % 86_400);
+    let started = timestamp(seed % 86_400 + 7);
+    let container_count = 1 + (seed >> 40) % 3;
+    let restarts = generation % 4;
+
+    let containers: Vec<Value> = (0..container_count)
+        .map(|i| container(app, namespace, i, seed))
+        .collect();
+    let statuses: Vec<Value> = (0..container_count)
+        .map(|i| container_status(app, i, seed, restarts, &started))
+        .collect();
+
+    let pod = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": name,
+            "generateName": format!("{app}-{hash}-"),
+            "namespace": namespace,
+            "uid": uid,
+            "creationTimestamp": created,
+            "labels": {
+                "app.kubernetes.io/name": app,
+                "app.kubernetes.io/instance": format!("{app}-{namespace}"),
+                "app.kubernetes.io/part-of": "shop",
+                "app.kubernetes.io/managed-by": "helm",
+                "pod-template-hash": hash,
+                "tier": if seed.is_multiple_of(2) { "backend" } else { "frontend" },
+            },
+            "annotations": {
+                "kubectl.kubernetes.io/restartedAt": created,
+                "prometheus.io/scrape": "true",
+                "prometheus.io/port": "9090",
+                "sim.kreflect.dev/generation": generation.to_string(),
+                "checksum/config": format!("{:016x}{:016x}", seed, seed.rotate_left(29)),
+            },
+            "ownerReferences": [{
+                "apiVersion": "apps/v1",
+                "kind": "ReplicaSet",
+                "name": format!("{app}-{hash}"),
+                "uid": owner_uid,
+                "controller": true,
+                "blockOwnerDeletion": true,
+            }],
+            "managedFields": [
+                {
+                    "manager": "kube-controller-manager",
+                    "operation": "Update",
+                    "apiVersion": "v1",
+                    "time": created,
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {
+                        "f:metadata": {
+                            "f:generateName": {},
+                            "f:labels": {".": {}, "f:app.kubernetes.io/name": {}, "f:pod-template-hash": {}},
+                            "f:ownerReferences": {".": {}, format!("k:{{\"uid\":\"{owner_uid}\"}}"): {}},
+                        },
+                        "f:spec": {
+                            "f:containers": {format!("k:{{\"name\":\"{app}\"}}"): {".": {}, "f:env": {}, "f:image": {}, "f:ports": {}, "f:resources": {}}},
+                            "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:volumes": {},
+                        },
+                    },
+                },
+                {
+                    "manager": "kubelet",
+                    "operation": "Update",
+                    "apiVersion": "v1",
+                    "time": started,
+                    "fieldsType": "FieldsV1",
+                    "fieldsV1": {
+                        "f:status": {
+                            "f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:status": {}, "f:type": {}}},
+                            "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}, "f:startTime": {},
+                        },
+                    },
+                    "subresource": "status",
+                },
+            ],
+        },
+        "spec": {
+            "containers": containers,
+            "volumes": [
+                {"name": "config", "configMap": {"name": format!("{app}-config"), "defaultMode": 420}},
+                {"name": "tmp", "emptyDir": {}},
+                {"name": format!("kube-api-access-{}", &hash[..5]), "projected": {"defaultMode": 420, "sources": [
+                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+                ]}},
+            ],
+            "restartPolicy": "Always",
+            "terminationGracePeriodSeconds": 30,
+            "dnsPolicy": "ClusterFirst",
+            "serviceAccountName": app,
+            "serviceAccount": app,
+            "nodeName": node,
+            "securityContext": {"runAsNonRoot": true, "fsGroup": 2000},
+            "schedulerName": "default-scheduler",
+            "tolerations": [
+                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            ],
+            "priority": 0,
+            "enableServiceLinks": true,
+            "preemptionPolicy": "PreemptLowerPriority",
+        },
+        "status": {
+            "phase": "Running",
+            "conditions": [
+                {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+                {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
+                {"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+                {"type": "ContainersReady", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+                {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
+            ],
+            "hostIP": host_ip,
+            "hostIPs": [{"ip": host_ip}],
+            "podIP": pod_ip,
+            "podIPs": [{"ip": pod_ip}],
+            "startTime": created,
+            "containerStatuses": statuses,
+            "qosClass": "Burstable",
+        },
+    });
+    match pod {
+        Value::Object(map) => map,
+        _ => Map::new(),
+    }
+}
+
+fn container(app: &str, namespace: &str, index: u64, seed: u64) -> Value {
+    let name = container_name(app, index);
+    let image = IMAGES[(index as usize) % IMAGES.len()];
+    json!({
+        "name": name,
+        "image": format!("{image}:1.{}.{}", seed % 20, index),
+        "ports": [
+            {"name": "http", "containerPort": 8080 + index, "protocol": "TCP"},
+            {"name": "metrics", "containerPort": 9090 + index, "protocol": "TCP"},
+        ],
+        "env": [
+            {"name": "APP_NAME", "value": app},
+            {"name": "LOG_LEVEL", "value": "info"},
+            {"name": "POD_NAMESPACE", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}},
+            {"name": "POD_IP", "valueFrom": {"fieldRef": {"apiVersion": "v1", "fieldPath": "status.podIP"}}},
+            {"name": "UPSTREAM", "value": format!("http://{app}.{namespace}.svc.cluster.local:8080")},
+        ],
+        "resources": {
+            "limits": {"cpu": "500m", "memory": format!("{}Mi", 256 << index)},
+            "requests": {"cpu": "100m", "memory": format!("{}Mi", 128 << index)},
+        },
+        "volumeMounts": [
+            {"name": "config", "readOnly": true, "mountPath": "/etc/app"},
+            {"name": "tmp", "mountPath": "/tmp"},
+        ],
+        "readinessProbe": {"httpGet": {"path": "/healthz", "port": 8080 + index, "scheme": "HTTP"}, "periodSeconds": 10, "timeoutSeconds": 1, "successThreshold": 1, "failureThreshold": 3},
+        "terminationMessagePath": "/dev/termination-log",
+        "terminationMessagePolicy": "File",
+        "imagePullPolicy": "IfNotPresent",
+    })
+}
+
+fn container_status(app: &str, index: u64, seed: u64, restarts: u64, started: &str) -> Value {
+    let image = IMAGES[(index as usize) % IMAGES.len()];
+    json!({
+        "name": container_name(app, index),
+        "state": {"running": {"startedAt": started}},
+        "lastState": {},
+        "ready": true,
+        "restartCount": restarts,
+        "image": format!("{image}:1.{}.{}", seed % 20, index),
+        "imageID": format!("{image}@sha256:{:016x}{:016x}{:016x}{:016x}", seed, seed ^ index, seed.rotate_left(7), seed.rotate_right(11)),
+        "containerID": format!("containerd://{:016x}{:016x}{:016x}{:016x}", seed.rotate_left(3), index, seed, seed.rotate_left(41)),
+        "started": true,
+    })
+}
+
+fn container_name(app: &str, index: u64) -> String {
+    match index {
+        0 => app.to_owned(),
+        1 => "envoy".to_owned(),
+        _ => "log-shipper".to_owned(),
+    }
+}
+
+fn fnv1a(bytes: &[u8], mut hash: u64) -> u64 {
+    for &b in bytes {
+        hash ^= u64::from(b);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    // One more round so that "a"+"bc" and "ab"+"c" differ.
+    (hash ^ 0xff).wrapping_mul(0x0000_0100_0000_01b3)
+}
+
+fn uid(seed: u64) -> String {
+    uid_from(seed)
+}
+
+fn uid_from(seed: u64) -> String {
+    let high = seed;
+    let low = seed.rotate_left(32) ^ 0x9e37_79b9_7f4a_7c15;
+    format!(
+        "{:08x}-{:04x}-4{:03x}-a{:03x}-{:012x}",
+        high >> 32,
+        (high >> 16) & 0xffff,
+        high & 0xfff,
+        low >> 52,
+        low & 0xffff_ffff_ffff
+    )
+}
+
+/// `2026-11-26T00:00:00Z` plus `seconds` (under one day).
+fn timestamp(seconds: u64) -> String {
+    let seconds = seconds % 86_400;
+    format!(
+        "2026-11-26T{:02}:{:02}:{:02}Z",
+        seconds / 3600,
+        (seconds / 60) % 60,
+        seconds % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pods_are_deterministic_and_about_five_kilobytes() {
+        let a = realistic_pod("shop", "cart-1", 3);
+        assert_eq!(a, realistic_pod("shop", "cart-1", 3));
+        assert_ne!(a, realistic_pod("shop", "cart-1", 4));
+        assert_eq!(a["metadata"]["name"], "cart-1");
+        assert_eq!(a["metadata"]["namespace"], "shop");
+        let sizes: Vec<usize> = (0..30)
+            .map(|i| {
+                realistic_pod("shop", &format!("pod-{i}"), 0)
+                    .to_string()
+                    .len()
+            })
+            .collect();
+        let average = sizes.iter().sum::<usize>() / sizes.len();
+        assert!(
+            (4_000..=6_500).contains(&average),
+            "average size {average}: {sizes:?}"
+        );
+        assert!(
+            sizes.iter().any(|s| *s != sizes[0]),
+            "container counts should vary"
+        );
+    }
+}

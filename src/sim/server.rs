@@ -1,0 +1,293 @@
+//! The server's lifecycle: bind, accept, serve connections with hyper, restart, shut down; and
+//! the public handle tests and the CLI hold.
+
+use std::convert::Infallible;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::pin;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bytes::Bytes;
+use hyper::server::conn::http1;
+use hyper::service::service_fn;
+use hyper_util::rt::TokioIo;
+use serde_json::json;
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
+use tokio::task::{JoinHandle, JoinSet};
+use tokio_util::sync::{CancellationToken, DropGuard};
+
+use super::cluster::Cluster;
+use super::faults::{Fault, FaultQueue};
+use super::handler::{Shared, handle};
+pub use super::request::RecordedRequest;
+
+/// Every response body: complete or streamed; an `Err` frame aborts the connection.
+pub(crate) type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
+
+/// How long `shutdown` lets connections finish their current response.
+const GRACE: Duration = Duration::from_secs(1);
+/// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
+const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
+
+/// How the fake API server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// When set, requests without `Authorization: Bearer <token>` get 401 Unauthorized.
+    pub bearer_token: Option<String>,
+    /// Watch events kept for resuming; a watch from an older resourceVersion is "too old".
+    pub history_limit: usize,
+    /// Interval of BOOKMARKs on watches with `allowWatchBookmarks=true` (the real server sends
+    /// them about once a minute; the fake defaults to 1 s).
+    pub bookmark_interval: Duration,
+    /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
+    /// for a user who may only read some namespaces.
+    pub deny_cluster_scope: bool,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            bearer_token: None,
+            history_limit: 10_000,
+            bookmark_interval: Duration::from_secs(1),
+            deny_cluster_scope: false,
+        }
+    }
+}
+
+/// One run of the accept loop, from bind to stop.
+#[derive(Debug)]
+struct Incarnation {
+    /// Cancelled to drop every connection at once (and, through its child, stop everything).
+    hard: CancellationToken,
+    /// Cancelled to stop accepting and end watches, letting responses finish.
+    graceful: CancellationToken,
+    task: JoinHandle<()>,
+}
+
+/// A fake kube-apiserver on `127.0.0.1`, serving pods over plain HTTP/1.1.
+#[derive(Debug)]
+pub struct FakeApiServer {
+    shared: Arc<Shared>,
+    running: tokio::sync::Mutex<Option<Incarnation>>,
+    /// Stops whatever is running when the handle is dropped without `shutdown`.
+    root: CancellationToken,
+    _stop_on_drop: DropGuard,
+}
+
+impl FakeApiServer {
+    /// Binds `127.0.0.1:0` (a random port) and serves until `shutdown`.
+    pub async fn start(options: ServerOptions) -> io::Result<FakeApiServer> {
+        let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
+        let addr = listener.local_addr()?;
+        let shared = Arc::new(Shared {
+            cluster: Cluster::new(options.history_limit),
+            options,
+            requests: Mutex::new(Vec::new()),
+            faults: FaultQueue::default(),
+            addr,
+        });
+        let root = CancellationToken::new();
+        let incarnation = spawn(listener, Arc::clone(&shared), &root);
+        tracing::info!(%addr, "fake API server listening");
+        Ok(FakeApiServer {
+            shared,
+            running: tokio::sync::Mutex::new(Some(incarnation)),
+            _stop_on_drop: root.clone().drop_guard(),
+            root,
+        })
+    }
+
+    /// The address it listens on.
+    pub fn addr(&self) -> SocketAddr {
+        self.shared.addr
+    }
+
+    /// `http://127.0.0.1:PORT`.
+    pub fn url(&self) -> String {
+        format!("http://{}", self.shared.addr)
+    }
+
+    /// A handle to the world state the server serves.
+    pub fn cluster(&self) -> Cluster {
+        self.shared.cluster.clone()
+    }
+
+    /// Every request received so far, in order.
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.shared
+            .requests
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Queues `fault` for the next request it applies to.
+    pub fn inject(&self, fault: Fault) {
+        tracing::debug!(?fault, "fault injected");
+        self.shared.faults.push(fault);
+    }
+
+    /// Kubeconfig text (JSON, which is valid YAML) with one cluster (`server` = `url()`), one
+    /// user (with `token` = the bearer token, if any) and one context `sim`, current, whose
+    /// namespace is `default`.
+    pub fn kubeconfig(&self) -> String {
+        let user = match &self.shared.options.bearer_token {
+            Some(token) => json!({ "token": token }),
+            None => json!({}),
+        };
+        let config = json!({
+            "apiVersion": "v1",
+            "kind": "Config",
+            "clusters": [{ "name": "sim", "cluster": { "server": self.url() } }],
+            "users": [{ "name": "sim", "user": user }],
+            "contexts": [{
+                "name": "sim",
+                "context": { "cluster": "sim", "user": "sim", "namespace": "default" }
+            }],
+            "current-context": "sim",
+            "preferences": {},
+        });
+        format!("{config:#}\n")
+    }
+
+    /// Simulates an API server restart: every open connection and watch is dropped, watch
+    /// history is forgotten (older resourceVersions are now too old), list snapshots and
+    /// continue tokens are invalidated; then it listens again on the same port with the same
+    /// pods. If the port cannot be bound again, the error is logged and the server stays down.
+    pub async fn restart(&self) {
+        let mut running = self.running.lock().await;
+        if let Some(incarnation) = running.take() {
+            incarnation.hard.cancel();
+            if let Err(error) = incarnation.task.await {
+                tracing::warn!(%error, "accept loop ended abnormally");
+            }
+        }
+        self.shared.cluster.compact();
+        match bind(self.shared.addr) {
+            Ok(listener) => {
+                *running = Some(spawn(listener, Arc::clone(&self.shared), &self.root));
+                tracing::info!(addr = %self.shared.addr, "fake API server restarted");
+            }
+            Err(error) => {
+                tracing::error!(addr = %self.shared.addr, %error, "rebinding after restart");
+            }
+        }
+    }
+
+    /// Stops accepting, ends open watches cleanly and closes connections (those still busy
+    /// after a short grace period are dropped).
+    pub async fn shutdown(self) {
+        let Some(mut incarnation) = self.running.lock().await.take() else {
+            return;
+        };
+        incarnation.graceful.cancel();
+        if tokio::time::timeout(GRACE, &mut incarnation.task)
+            .await
+            .is_err()
+        {
+            incarnation.hard.cancel();
+            if let Err(error) = incarnation.task.await {
+                tracing::warn!(%error, "accept loop ended abnormally");
+            }
+        }
+        tracing::info!(addr = %self.shared.addr, "fake API server stopped");
+    }
+}
+
+/// A listener on `addr` with `SO_REUSEADDR`, so a restart can rebind the port at once.
+fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(1024)
+}
+
+fn spawn(listener: TcpListener, shared: Arc<Shared>, root: &CancellationToken) -> Incarnation {
+    let hard = root.child_token();
+    let graceful = hard.child_token();
+    let task = tokio::spawn(accept_loop(
+        listener,
+        shared,
+        hard.clone(),
+        graceful.clone(),
+    ));
+    Incarnation {
+        hard,
+        graceful,
+        task,
+    }
+}
+
+async fn accept_loop(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    hard: CancellationToken,
+    graceful: CancellationToken,
+) {
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            _ = graceful.cancelled() => break,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    tracing::trace!(%peer, "connection accepted");
+                    connections.spawn(serve_connection(
+                        stream,
+                        Arc::clone(&shared),
+                        hard.clone(),
+                        graceful.clone(),
+                    ));
+                }
+                Err(error) => {
+                    tracing::warn!(%error, "accept failed");
+                    tokio::time::sleep(ACCEPT_BACKOFF).await;
+                }
+            },
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+        }
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+async fn serve_connection(
+    stream: TcpStream,
+    shared: Arc<Shared>,
+    hard: CancellationToken,
+    graceful: CancellationToken,
+) {
+    // Watches end cleanly on `graceful`; `hard` drops the connection.
+    let stop = graceful.clone();
+    let service = service_fn(move |request| {
+        let response = handle(&shared, &request, &stop);
+        async move { Ok::<_, Infallible>(response) }
+    });
+    let mut connection = pin!(
+        http1::Builder::new()
+            .keep_alive(true)
+            .serve_connection(TokioIo::new(stream), service)
+    );
+    tokio::select! {
+        biased;
+        _ = hard.cancelled() => {}
+        result = connection.as_mut() => log_end(result),
+        _ = graceful.cancelled() => {
+            connection.as_mut().graceful_shutdown();
+            tokio::select! {
+                _ = hard.cancelled() => {}
+                result = connection.as_mut() => log_end(result),
+            }
+        }
+    }
+}
+
+fn log_end(result: Result<(), hyper::Error>) {
+    if let Err(error) = result {
+        tracing::debug!(%error, "connection ended with an error");
+    }
+}

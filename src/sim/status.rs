@@ -1,0 +1,233 @@
+//! `metav1.Status` failure bodies and the JSON responses that carry them.
+//!
+//! Field order follows the real kube-apiserver (`kind`, `apiVersion`, `metadata`, `status`,
+//! `message`, `reason`, `details`, `code`) so bodies compare byte-for-byte with the transcripts.
+
+use bytes::Bytes;
+use http::header::{CACHE_CONTROL, CONTENT_TYPE, HeaderValue, RETRY_AFTER};
+use http::{Response, StatusCode};
+use http_body_util::{BodyExt, Full};
+use serde::Serialize;
+
+use super::server::Body;
+
+/// The message of a 410 on a list page whose continue token's snapshot is gone (transcript 14).
+pub(crate) const EXPIRED_CONTINUE_MESSAGE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
+
+/// A failure `Status` object.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Status {
+    kind: &'static str,
+    #[serde(rename = "apiVersion")]
+    api_version: &'static str,
+    metadata: StatusMetadata,
+    status: &'static str,
+    message: String,
+    reason: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    details: Option<Details>,
+    code: u16,
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+struct StatusMetadata {
+    #[serde(rename = "continue", skip_serializing_if = "Option::is_none")]
+    continue_token: Option<String>,
+}
+
+/// `StatusDetails`, fields in the order the real server writes them.
+#[derive(Debug, Clone, Default, Serialize)]
+pub(crate) struct Details {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub causes: Vec<Cause>,
+    #[serde(rename = "retryAfterSeconds", skip_serializing_if = "Option::is_none")]
+    pub retry_after_seconds: Option<u64>,
+}
+
+/// One `StatusCause`.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct Cause {
+    pub reason: &'static str,
+    pub message: String,
+    pub field: &'static str,
+}
+
+impl Status {
+    /// A failure with `code`, `reason` and `message`, without details.
+    pub(crate) fn new(code: u16, reason: &str, message: impl Into<String>) -> Status {
+        Status {
+            kind: "Status",
+            api_version: "v1",
+            metadata: StatusMetadata::default(),
+            status: "Failure",
+            message: message.into(),
+            reason: reason.to_owned(),
+            details: None,
+            code,
+        }
+    }
+
+    /// Adds `details`.
+    pub(crate) fn with_details(mut self, details: Details) -> Status {
+        self.details = Some(details);
+        self
+    }
+
+    /// Sets `metadata.continue`.
+    pub(crate) fn with_continue(mut self, token: String) -> Status {
+        self.metadata.continue_token = Some(token);
+        self
+    }
+
+    /// 401 as the real authenticator writes it.
+    pub(crate) fn unauthorized() -> Status {
+        Status::new(401, "Unauthorized", "Unauthorized")
+    }
+
+    /// 404 for a path the server does not serve (transcript 06).
+    pub(crate) fn not_found() -> Status {
+        Status::new(
+            404,
+            "NotFound",
+            "the server could not find the requested resource",
+        )
+        .with_details(Details::default())
+    }
+
+    /// 405 for a method other than GET on a served path.
+    pub(crate) fn method_not_allowed() -> Status {
+        Status::new(
+            405,
+            "MethodNotAllowed",
+            "the server does not allow this method on the requested resource",
+        )
+        .with_details(Details::default())
+    }
+
+    /// 400 BadRequest.
+    pub(crate) fn bad_request(message: impl Into<String>) -> Status {
+        Status::new(400, "BadRequest", message)
+    }
+
+    /// 403 for `verb` on pods at the cluster scope (transcript 05), as user `sim`.
+    pub(crate) fn forbidden_cluster_scope(verb: &str) -> Status {
+        let message = format!(
+            "pods is forbidden: User \"sim\" cannot {verb} resource \"pods\" in API group \"\" at the cluster scope"
+        );
+        Status::new(403, "Forbidden", message).with_details(Details {
+            kind: Some("pods".to_owned()),
+            ..Details::default()
+        })
+    }
+
+    /// 410 Expired "too old resource version" (transcript 04).
+    pub(crate) fn too_old(requested: u64, oldest: u64) -> Status {
+        Status::new(
+            410,
+            "Expired",
+            format!("too old resource version: {requested} ({oldest})"),
+        )
+    }
+
+    /// A fault-injected failure: `code`/`reason` with a message the real server would use.
+    pub(crate) fn injected(code: u16, reason: &str, retry_after: Option<u64>) -> Status {
+        let message = match reason {
+            "TooManyRequests" => "Too many requests, please try again later.",
+            "ServiceUnavailable" => "the server is currently unable to handle the request",
+            "InternalError" => "Internal error occurred: injected by the fake API server",
+            "Timeout" => "the server was unable to return a response in the time allotted",
+            _ => "injected by the fake API server",
+        };
+        let status = Status::new(code, reason, message);
+        match retry_after {
+            Some(seconds) => status.with_details(Details {
+                retry_after_seconds: Some(seconds),
+                ..Details::default()
+            }),
+            None => status,
+        }
+    }
+
+    /// The compact JSON text.
+    pub(crate) fn to_bytes(&self) -> Bytes {
+        json_bytes(self)
+    }
+
+    /// A response with this Status as the body and its code as the HTTP status.
+    pub(crate) fn into_response(self) -> Response<Body> {
+        let retry_after = self.details.as_ref().and_then(|d| d.retry_after_seconds);
+        let mut response = json_response(self.code, self.to_bytes());
+        if let Some(seconds) = retry_after {
+            response
+                .headers_mut()
+                .insert(RETRY_AFTER, HeaderValue::from(seconds));
+        }
+        if self.code == 403 {
+            response.headers_mut().insert(
+                "x-content-type-options",
+                HeaderValue::from_static("nosniff"),
+            );
+        }
+        response
+    }
+}
+
+/// Serializes `value` compactly. Types here cannot fail to serialize; if one ever did, the
+/// error is logged and `{}` is sent rather than tearing down the connection.
+pub(crate) fn json_bytes<T: Serialize>(value: &T) -> Bytes {
+    match serde_json::to_vec(value) {
+        Ok(bytes) => Bytes::from(bytes),
+        Err(error) => {
+            tracing::error!(%error, "serializing a response body");
+            Bytes::from_static(b"{}")
+        }
+    }
+}
+
+/// A complete (Content-Length) JSON response with the real server's headers.
+pub(crate) fn json_response(code: u16, body: Bytes) -> Response<Body> {
+    let body = Full::new(body)
+        .map_err(|never| match never {})
+        .boxed_unsync();
+    with_api_headers(code, body)
+}
+
+/// Wraps `body` with `code` and the headers every API response carries.
+pub(crate) fn with_api_headers(code: u16, body: Body) -> Response<Body> {
+    let mut response = Response::new(body);
+    *response.status_mut() =
+        StatusCode::from_u16(code).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
+    let headers = response.headers_mut();
+    headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+    headers.insert(CACHE_CONTROL, HeaderValue::from_static("no-cache, private"));
+    response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bodies_match_the_transcripts() {
+        assert_eq!(
+            Status::unauthorized().to_bytes(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
+        );
+        assert_eq!(
+            Status::not_found().to_bytes(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#
+        );
+        assert_eq!(
+            Status::forbidden_cluster_scope("list").to_bytes(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"sim\" cannot list resource \"pods\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
+        );
+        assert_eq!(
+            Status::too_old(1, 31542).to_bytes(),
+            r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (31542)","reason":"Expired","code":410}"#
+        );
+    }
+}

@@ -1,0 +1,386 @@
+//! Watch responses: a chunked stream of newline-delimited events.
+//!
+//! A watch replays what it missed (history after `resourceVersion`, or synthetic ADDED for
+//! every pod when no resourceVersion is given), then forwards live changes of its namespace,
+//! BOOKMARKs (periodic, one shortly before `timeoutSeconds`, and `Cluster::bookmark_now`), and
+//! ends cleanly at the timeout or when the server stops. A watcher that falls so far behind that
+//! the live fan-out dropped events for it gets an ERROR 410 and the stream ends, so the client
+//! relists instead of silently missing changes.
+
+use std::collections::VecDeque;
+use std::io;
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures::stream;
+use http::Response;
+use http_body_util::{BodyExt, StreamBody};
+use hyper::body::Frame;
+use tokio::sync::broadcast::{self, error::RecvError};
+use tokio::time::{Instant, sleep, sleep_until};
+use tokio_util::sync::CancellationToken;
+
+use super::cluster::{Broadcast, Cluster, Initial, StoredPod, TooOld, WatchEvent, WatchStart};
+use super::faults::{BadPayload, Fault};
+use super::server::Body;
+use super::status::{Status, with_api_headers};
+use super::wire::{EventType, bookmark_line, error_line, event_line};
+
+/// Bytes written between pauses of a trickled line.
+const TRICKLE_BURST: usize = 16;
+/// The pause between bursts of a trickled line.
+const TRICKLE_PAUSE: Duration = Duration::from_millis(2);
+/// How long before `timeoutSeconds` ends the last BOOKMARK is sent (as the real server does).
+const FINAL_BOOKMARK_LEAD: Duration = Duration::from_secs(2);
+
+/// What a watch request asked for.
+#[derive(Debug)]
+pub(crate) struct WatchRequest {
+    /// `None` for all namespaces.
+    pub namespace: Option<String>,
+    /// Where to start.
+    pub start: WatchStart,
+    /// `allowWatchBookmarks=true`.
+    pub bookmarks: bool,
+    /// `timeoutSeconds`.
+    pub timeout: Option<Duration>,
+}
+
+/// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
+/// `fault` is the stream fault for this watch, if any.
+pub(crate) fn respond(
+    cluster: &Cluster,
+    request: WatchRequest,
+    bookmark_interval: Duration,
+    fault: Option<Fault>,
+    stop: CancellationToken,
+) -> Response<Body> {
+    let watch = WatchStream::open(cluster, request, bookmark_interval, fault, stop);
+    let frames = stream::unfold(watch, |mut watch| async move {
+        watch.next_frame().await.map(|frame| (frame, watch))
+    });
+    with_api_headers(200, StreamBody::new(frames).boxed_unsync())
+}
+
+/// A line waiting to be sent.
+#[derive(Debug)]
+enum Pending {
+    /// A current pod, sent as a synthetic ADDED.
+    Object(Arc<StoredPod>),
+    /// A change.
+    Event(Arc<WatchEvent>),
+    /// A pre-rendered line that is not an object event (bookmark, error, bad payload).
+    Line(Bytes),
+    /// End of stream.
+    End,
+}
+
+#[derive(Debug)]
+struct WatchStream {
+    cluster: Cluster,
+    namespace: Option<String>,
+    bookmarks: bool,
+    pending: VecDeque<Pending>,
+    /// `None` when the watch was too old from the start.
+    live: Option<broadcast::Receiver<Broadcast>>,
+    /// The resourceVersion of the last change this watcher has accounted for.
+    seen: u64,
+    deadline: Option<Instant>,
+    final_bookmark: Option<Instant>,
+    periodic_bookmark: Option<(Instant, Duration)>,
+    stop: CancellationToken,
+    fault: Option<Fault>,
+    events_sent: usize,
+    /// A line being trickled and how much of it was sent.
+    trickling: Option<(Bytes, usize)>,
+    /// Abort the connection on the next poll (after a cut line).
+    abort: bool,
+}
+
+impl WatchStream {
+    fn open(
+        cluster: &Cluster,
+        request: WatchRequest,
+        bookmark_interval: Duration,
+        fault: Option<Fault>,
+        stop: CancellationToken,
+    ) -> WatchStream {
+        let now = Instant::now();
+        let deadline = request.timeout.map(|t| now + t);
+        let final_bookmark = request
+            .timeout
+            .filter(|_| request.bookmarks)
+            .map(|t| now + t.saturating_sub(FINAL_BOOKMARK_LEAD).max(t / 2));
+        let periodic_bookmark = (request.bookmarks && !bookmark_interval.is_zero())
+            .then(|| (now + bookmark_interval, bookmark_interval));
+        let mut pending = VecDeque::new();
+        if let Some(Fault::WatchBadPayload(bad)) = &fault {
+            pending.push_back(Pending::Line(bad_line(*bad)));
+        }
+        let (live, seen) = match cluster.open_watch(request.namespace.as_deref(), request.start) {
+            Ok(opened) => {
+                match opened.initial {
+                    Initial::Objects(pods) => pending.extend(pods.into_iter().map(Pending::Object)),
+                    Initial::Events(events) => {
+                        pending.extend(events.into_iter().map(Pending::Event))
+                    }
+                }
+                (Some(opened.live), opened.resource_version)
+            }
+            Err(TooOld { requested, oldest }) => {
+                tracing::debug!(requested, oldest, "watch from a too old resourceVersion");
+                pending.clear();
+                pending.push_back(Pending::Line(error_line(&Status::too_old(
+                    requested, oldest,
+                ))));
+                pending.push_back(Pending::End);
+                (None, oldest)
+            }
+        };
+        WatchStream {
+            cluster: cluster.clone(),
+            namespace: request.namespace,
+            bookmarks: request.bookmarks,
+            pending,
+            live,
+            seen,
+            deadline,
+            final_bookmark,
+            periodic_bookmark,
+            stop,
+            fault,
+            events_sent: 0,
+            trickling: None,
+            abort: false,
+        }
+    }
+
+    /// The next body frame; `None` ends the response cleanly, `Err` aborts the connection.
+    async fn next_frame(&mut self) -> Option<Result<Frame<Bytes>, io::Error>> {
+        if self.abort {
+            // Let hyper flush the half line first (it flushes when the body is pending).
+            tokio::task::yield_now().await;
+            return Some(Err(io::Error::new(
+                io::ErrorKind::ConnectionReset,
+                "injected WatchResetAfter",
+            )));
+        }
+        if let Some((line, sent)) = self.trickling.take() {
+            return self.trickle(line, sent).await;
+        }
+        match self.fault {
+            Some(Fault::WatchCloseAfter(n)) if self.events_sent >= n => return None,
+            Some(Fault::WatchExpiredAfter(n)) if self.events_sent >= n => {
+                self.fault = None;
+                self.pending.clear();
+                let status = Status::new(
+                    410,
+                    "Expired",
+                    "The resourceVersion for the provided watch is too old.",
+                );
+                self.pending.push_back(Pending::Line(error_line(&status)));
+                self.pending.push_back(Pending::End);
+            }
+            Some(Fault::WatchStall) => {
+                self.stop.cancelled().await;
+                return None;
+            }
+            _ => {}
+        }
+        let (line, is_object) = self.next_line().await?;
+        if let Some(Fault::WatchResetAfter(n)) = self.fault
+            && self.events_sent >= n
+        {
+            self.abort = true;
+            return Some(Ok(Frame::data(line.slice(..line.len() / 2))));
+        }
+        if is_object {
+            self.events_sent += 1;
+        }
+        if let Some(Fault::WatchTrickle) = self.fault {
+            return self.trickle(line, 0).await;
+        }
+        Some(Ok(Frame::data(line)))
+    }
+
+    /// Sends the next byte of `line`, pausing between bursts.
+    async fn trickle(
+        &mut self,
+        line: Bytes,
+        sent: usize,
+    ) -> Option<Result<Frame<Bytes>, io::Error>> {
+        if sent > 0 && sent.is_multiple_of(TRICKLE_BURST) {
+            tokio::select! {
+                _ = self.stop.cancelled() => return None,
+                _ = sleep(TRICKLE_PAUSE) => {}
+            }
+        }
+        let byte = line.slice(sent..sent + 1);
+        if sent + 1 < line.len() {
+            self.trickling = Some((line, sent + 1));
+        }
+        Some(Ok(Frame::data(byte)))
+    }
+
+    /// The next line and whether it is an object event; `None` at the end of the stream.
+    async fn next_line(&mut self) -> Option<(Bytes, bool)> {
+        loop {
+            if let Some(next) = self.pending.pop_front() {
+                return match next {
+                    Pending::Object(pod) => Some((event_line(EventType::Added, &pod.item), true)),
+                    Pending::Event(event) => Some((event.line.clone(), true)),
+                    Pending::Line(line) => Some((line, false)),
+                    Pending::End => {
+                        self.pending.push_front(Pending::End);
+                        None
+                    }
+                };
+            }
+            let bookmark_at = match (self.periodic_bookmark, self.final_bookmark) {
+                (Some((periodic, _)), Some(last)) => Some(periodic.min(last)),
+                (Some((periodic, _)), None) => Some(periodic),
+                (None, last) => last,
+            };
+            let live = self.live.as_mut()?;
+            tokio::select! {
+                biased;
+                _ = self.stop.cancelled() => return None,
+                _ = sleep_until_some(self.deadline) => return None,
+                _ = sleep_until_some(bookmark_at) => self.bookmark(),
+                message = live.recv() => self.accept(message),
+            }
+        }
+    }
+
+    /// Queues a BOOKMARK at the current resourceVersion, after every change already published
+    /// (so the bookmark never runs ahead of an event this watcher has yet to send).
+    fn bookmark(&mut self) {
+        let now = Instant::now();
+        if let Some((at, interval)) = &mut self.periodic_bookmark
+            && *at <= now
+        {
+            *at = now + *interval;
+        }
+        if self.final_bookmark.is_some_and(|at| at <= now) {
+            self.final_bookmark = None;
+        }
+        while let Some(message) = self.live.as_mut().map(|live| live.try_recv()) {
+            match message {
+                Ok(message) => self.accept(Ok(message)),
+                Err(broadcast::error::TryRecvError::Lagged(n)) => {
+                    return self.accept(Err(RecvError::Lagged(n)));
+                }
+                Err(_) => break,
+            }
+        }
+        if !matches!(self.pending.back(), Some(Pending::End)) {
+            self.pending
+                .push_back(Pending::Line(bookmark_line(self.seen)));
+        }
+    }
+
+    /// Takes one message from the live fan-out.
+    fn accept(&mut self, message: Result<Broadcast, RecvError>) {
+        match message {
+            Ok(Broadcast::Event(event)) => {
+                self.seen = self.seen.max(event.resource_version);
+                if self
+                    .namespace
+                    .as_deref()
+                    .is_none_or(|ns| ns == event.namespace)
+                {
+                    self.pending.push_back(Pending::Event(event));
+                }
+            }
+            Ok(Broadcast::Bookmark(rv)) => {
+                self.seen = self.seen.max(rv);
+                if self.bookmarks {
+                    self.pending.push_back(Pending::Line(bookmark_line(rv)));
+                }
+            }
+            Err(RecvError::Lagged(missed)) => {
+                let oldest = self.cluster.oldest_resource_version();
+                tracing::debug!(
+                    missed,
+                    seen = self.seen,
+                    "watcher fell behind; ending it with 410"
+                );
+                self.live = None;
+                self.pending
+                    .push_back(Pending::Line(error_line(&Status::too_old(
+                        self.seen, oldest,
+                    ))));
+                self.pending.push_back(Pending::End);
+            }
+            Err(RecvError::Closed) => {
+                self.live = None;
+                self.pending.push_back(Pending::End);
+            }
+        }
+    }
+}
+
+/// Sleeps until `at`, or forever when `None`.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// The line a `BadPayload` fault sends.
+fn bad_line(bad: BadPayload) -> Bytes {
+    let pod = |name: &str, extra: &str| {
+        format!(
+            "{{\"type\":\"ADDED\",\"object\":{{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{{{name}\"namespace\":\"default\",\"resourceVersion\":\"1\"{extra}}},\"spec\":{{\"containers\":[]}},\"status\":{{}}}}}}\n"
+        )
+    };
+    match bad {
+        BadPayload::MalformedJson => Bytes::from_static(b"{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\n"),
+        BadPayload::UnknownEventType => Bytes::from(pod("\"name\":\"bad-type\",", "").replacen("ADDED", "SNAPSHOTTED", 1)),
+        BadPayload::WrongKind => Bytes::from_static(
+            b"{\"type\":\"ADDED\",\"object\":{\"kind\":\"ConfigMap\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"not-a-pod\",\"namespace\":\"default\",\"resourceVersion\":\"1\"},\"data\":{\"k\":\"v\"}}}\n",
+        ),
+        BadPayload::MissingName => Bytes::from(pod("", "")),
+        BadPayload::Huge => {
+            let filler = "x".repeat(10 * 1024 * 1024);
+            Bytes::from(pod("\"name\":\"huge\",", &format!(",\"annotations\":{{\"filler\":\"{filler}\"}}")))
+        }
+        BadPayload::InvalidUtf8 => {
+            let mut line = pod("\"name\":\"bad-\u{1}\",", "").into_bytes();
+            if let Some(at) = line.iter().position(|&b| b == 1) {
+                line.splice(at..=at, [0xff, 0xfe]);
+            }
+            Bytes::from(line)
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn bad_payloads_are_bad_in_the_intended_way() {
+        let parse = |bad| serde_json::from_slice::<serde_json::Value>(&bad_line(bad));
+        assert!(parse(BadPayload::MalformedJson).is_err());
+        assert_eq!(
+            parse(BadPayload::UnknownEventType).unwrap()["type"],
+            "SNAPSHOTTED"
+        );
+        assert_eq!(
+            parse(BadPayload::WrongKind).unwrap()["object"]["kind"],
+            "ConfigMap"
+        );
+        assert!(
+            parse(BadPayload::MissingName).unwrap()["object"]["metadata"]
+                .get("name")
+                .is_none()
+        );
+        assert!(bad_line(BadPayload::Huge).len() > 10_000_000);
+        assert!(parse(BadPayload::Huge).is_ok());
+        assert!(std::str::from_utf8(&bad_line(BadPayload::InvalidUtf8)).is_err());
+        assert!(bad_line(BadPayload::InvalidUtf8).ends_with(b"\n"));
+    }
+}

@@ -1,0 +1,265 @@
+//! Shared test harness: a fake API server, a kubeconfig pointing at it, and the real
+//! `kreflect` binary run against it with its stdout split into listings.
+
+#![allow(dead_code)] // each test binary uses part of the harness
+
+use std::path::PathBuf;
+use std::process::{ExitStatus, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use kreflect::sim::{FakeApiServer, RecordedRequest, ServerOptions};
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
+use tokio::process::{Child, ChildStdout, Command};
+use tokio::task::JoinHandle;
+
+/// How long any single wait in a test may take before the test fails with its context.
+pub const DEADLINE: Duration = Duration::from_secs(20);
+
+/// A fake API server and a kubeconfig file for it.
+pub struct TestCluster {
+    pub server: FakeApiServer,
+    dir: tempfile::TempDir,
+}
+
+impl TestCluster {
+    pub async fn start(options: ServerOptions) -> Self {
+        let server = FakeApiServer::start(options)
+            .await
+            .expect("fake server starts");
+        let dir = tempfile::tempdir().expect("temp dir");
+        std::fs::write(dir.path().join("kubeconfig"), server.kubeconfig()).expect("kubeconfig");
+        TestCluster { server, dir }
+    }
+
+    pub async fn with_pods(keys: &[&str]) -> Self {
+        let cluster = TestCluster::start(ServerOptions::default()).await;
+        for key in keys {
+            let (namespace, name) = key.split_once('/').expect("ns/name");
+            cluster.server.cluster().create_pod(namespace, name);
+        }
+        cluster
+    }
+
+    pub fn kubeconfig_path(&self) -> PathBuf {
+        self.dir.path().join("kubeconfig")
+    }
+
+    /// `kreflect pods --kubeconfig <generated> ARGS...`, in a clean environment.
+    pub fn kreflect(&self, args: &[&str]) -> Command {
+        let kubeconfig = self.kubeconfig_path();
+        let mut all = vec![
+            "pods",
+            "--kubeconfig",
+            kubeconfig.to_str().expect("utf-8 path"),
+        ];
+        all.extend_from_slice(args);
+        kreflect_command(&all, self.dir.path())
+    }
+
+    pub fn requests(&self) -> Vec<RecordedRequest> {
+        self.server.requests()
+    }
+
+    pub fn list_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/pods") && !r.is_watch())
+            .collect()
+    }
+
+    pub fn watch_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/pods") && r.is_watch())
+            .collect()
+    }
+
+    /// Waits until the server has seen a request matching `predicate`.
+    pub async fn wait_for_request(&self, what: &str, predicate: impl Fn(&RecordedRequest) -> bool) {
+        let found = tokio::time::timeout(DEADLINE, async {
+            loop {
+                if self.requests().iter().any(&predicate) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if found.is_err() {
+            panic!("server never saw {what}; requests: {:#?}", self.requests());
+        }
+    }
+}
+
+/// The binary with only the given args and a HOME with no kubeconfig.
+pub fn kreflect_command(args: &[&str], home: &std::path::Path) -> Command {
+    let mut command = Command::new(env!("CARGO_BIN_EXE_kreflect"));
+    command
+        .args(args)
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true);
+    command
+}
+
+/// A running kreflect whose stdout is read listing by listing.
+pub struct Running {
+    pub child: Child,
+    lines: Option<Lines<BufReader<ChildStdout>>>,
+    stderr: Arc<Mutex<String>>,
+    stderr_reader: Option<JoinHandle<()>>,
+}
+
+impl Running {
+    pub fn spawn(mut command: Command) -> Self {
+        let mut child = command.spawn().expect("kreflect starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let stderr_pipe = child.stderr.take().expect("piped stderr");
+        let stderr = Arc::new(Mutex::new(String::new()));
+        let stderr_reader = tokio::spawn({
+            let stderr = Arc::clone(&stderr);
+            async move {
+                let mut lines = BufReader::new(stderr_pipe).lines();
+                while let Ok(Some(line)) = lines.next_line().await {
+                    let mut text = stderr.lock().expect("stderr");
+                    text.push_str(&line);
+                    text.push('\n');
+                }
+            }
+        });
+        Running {
+            child,
+            lines: Some(BufReader::new(stdout).lines()),
+            stderr,
+            stderr_reader: Some(stderr_reader),
+        }
+    }
+
+    /// Waits until stderr has a line matching `predicate`.
+    pub async fn wait_for_stderr(&mut self, what: &str, predicate: impl Fn(&str) -> bool) {
+        let found = tokio::time::timeout(DEADLINE, async {
+            loop {
+                if self.stderr_so_far().lines().any(&predicate) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if found.is_err() {
+            panic!("stderr never showed {what}: {}", self.stderr_so_far());
+        }
+    }
+
+    pub fn stderr_so_far(&self) -> String {
+        self.stderr.lock().expect("stderr").clone()
+    }
+
+    /// The next listing: the lines up to the next empty line.
+    pub async fn next_listing(&mut self) -> Vec<String> {
+        match tokio::time::timeout(DEADLINE, self.read_listing()).await {
+            Ok(Some(listing)) => listing,
+            Ok(None) => panic!("stdout ended before a listing; {}", self.stderr_now().await),
+            Err(_) => panic!(
+                "no listing within {DEADLINE:?}; {}",
+                self.stderr_now().await
+            ),
+        }
+    }
+
+    /// Reads listings until one equals `expected`.
+    pub async fn wait_for_listing(&mut self, expected: &[String]) {
+        let mut seen = Vec::new();
+        let found = tokio::time::timeout(DEADLINE, async {
+            while let Some(listing) = self.read_listing().await {
+                if listing == expected {
+                    return true;
+                }
+                seen.push(listing);
+            }
+            false
+        })
+        .await;
+        if found != Ok(true) {
+            panic!(
+                "never printed {expected:?}; last listings: {:?}; {}",
+                seen.iter().rev().take(3).collect::<Vec<_>>(),
+                self.stderr_now().await
+            );
+        }
+    }
+
+    async fn read_listing(&mut self) -> Option<Vec<String>> {
+        let mut listing = Vec::new();
+        loop {
+            let lines = self.lines.as_mut().expect("stdout still open");
+            match lines.next_line().await.expect("read stdout")? {
+                line if line.is_empty() => return Some(listing),
+                line => listing.push(line),
+            }
+        }
+    }
+
+    /// Everything left on stdout after the process ends.
+    pub async fn rest_of_stdout(&mut self) -> String {
+        let mut rest = String::new();
+        let reader = self.lines.as_mut().expect("stdout still open").get_mut();
+        tokio::time::timeout(DEADLINE, reader.read_to_string(&mut rest))
+            .await
+            .expect("stdout closes")
+            .expect("read stdout");
+        rest
+    }
+
+    /// Closes our end of the stdout pipe, as `| head -1` does once it has its line.
+    pub fn close_stdout(&mut self) {
+        self.lines = None;
+    }
+
+    pub fn signal(&self, signal: nix::sys::signal::Signal) {
+        let pid = self.child.id().expect("running") as i32;
+        nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid), signal).expect("signal sent");
+    }
+
+    pub async fn wait(&mut self) -> ExitStatus {
+        tokio::time::timeout(DEADLINE, self.child.wait())
+            .await
+            .expect("kreflect exits")
+            .expect("wait")
+    }
+
+    /// All of stderr, once the process has closed it.
+    pub async fn stderr(&mut self) -> String {
+        if let Some(reader) = self.stderr_reader.take() {
+            let _ = tokio::time::timeout(DEADLINE, reader).await;
+        }
+        self.stderr_so_far()
+    }
+
+    async fn stderr_now(&mut self) -> String {
+        let _ = self.child.start_kill();
+        format!("stderr: {}", self.stderr().await)
+    }
+}
+
+/// Runs a command to completion: (exit status, stdout, stderr).
+pub async fn run_to_end(mut command: Command) -> (ExitStatus, String, String) {
+    let output = tokio::time::timeout(DEADLINE, command.output())
+        .await
+        .expect("kreflect finishes")
+        .expect("kreflect runs");
+    (
+        output.status,
+        String::from_utf8(output.stdout).expect("utf-8 stdout"),
+        String::from_utf8(output.stderr).expect("utf-8 stderr"),
+    )
+}
+
+pub fn strings(keys: &[&str]) -> Vec<String> {
+    keys.iter().map(|key| (*key).to_owned()).collect()
+}

@@ -1,0 +1,344 @@
+//! `kreflect pods` end to end: the real binary against the fake API server over HTTP, through a
+//! generated kubeconfig.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::{Running, TestCluster, kreflect_command, run_to_end, strings};
+use kreflect::sim::{Fault, ServerOptions};
+use nix::sys::signal::Signal;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn prints_initial_keys_then_reflects_add_modify_delete() {
+    let cluster = TestCluster::with_pods(&["shop/web-1", "default/db-0", "shop/api-2"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
+    assert_eq!(
+        kreflect.next_listing().await,
+        strings(&["default/db-0", "shop/api-2", "shop/web-1"])
+    );
+
+    let pods = cluster.server.cluster();
+    pods.create_pod("shop", "web-2");
+    pods.update_pod("shop", "web-1").expect("exists");
+    pods.delete_pod("default", "db-0").expect("exists");
+    kreflect
+        .wait_for_listing(&strings(&["shop/api-2", "shop/web-1", "shop/web-2"]))
+        .await;
+    assert_eq!(
+        pods.keys(),
+        strings(&["shop/api-2", "shop/web-1", "shop/web-2"])
+    );
+    assert_eq!(
+        cluster.list_requests().len(),
+        1,
+        "no relist needed for plain events"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_prints_exactly_one_listing_byte_for_byte_and_exits_zero() {
+    let cluster = TestCluster::with_pods(&["b/y", "a-b/x", "a/x", "B/z"]).await;
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stdout, "B/z\na-b/x\na/x\nb/y\n\n");
+    assert_eq!(stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespace_flag_lists_and_watches_one_namespace() {
+    let cluster = TestCluster::with_pods(&["shop/web-1", "default/db-0", "shop/api-2"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["-n", "shop", "--interval", "200ms"]));
+    assert_eq!(
+        kreflect.next_listing().await,
+        strings(&["shop/api-2", "shop/web-1"])
+    );
+    cluster.server.cluster().create_pod("default", "db-1");
+    cluster.server.cluster().create_pod("shop", "web-3");
+    kreflect
+        .wait_for_listing(&strings(&["shop/api-2", "shop/web-1", "shop/web-3"]))
+        .await;
+    for request in cluster
+        .requests()
+        .iter()
+        .filter(|r| r.path.ends_with("/pods"))
+    {
+        assert_eq!(request.path, "/api/v1/namespaces/shop/pods", "{request:?}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn lists_in_pages_of_500_following_continue_tokens() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let pods = cluster.server.cluster();
+    for i in 0..1203 {
+        pods.create_pod(&format!("ns-{}", i % 7), &format!("pod-{i:04}"));
+    }
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert!(status.success(), "stderr: {stderr}");
+    let printed: Vec<&str> = stdout.lines().filter(|l| !l.is_empty()).collect();
+    assert_eq!(printed, pods.keys());
+
+    let lists = cluster.list_requests();
+    assert_eq!(lists.len(), 3, "{lists:#?}");
+    assert!(
+        lists.iter().all(|r| r.param("limit") == Some("500")),
+        "{lists:#?}"
+    );
+    assert_eq!(lists[0].param("continue"), None);
+    assert!(lists[1].param("continue").is_some_and(|t| !t.is_empty()));
+    assert!(lists[2].param("continue").is_some_and(|t| !t.is_empty()));
+    assert_ne!(lists[1].param("continue"), lists[2].param("continue"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_watch_resumes_from_the_last_resource_version_without_relisting() {
+    let cluster = TestCluster::with_pods(&["a/one"]).await;
+    cluster.server.inject(Fault::WatchCloseAfter(2));
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/one"]));
+    cluster
+        .wait_for_request("a first watch", |r| r.is_watch())
+        .await;
+    let pods = cluster.server.cluster();
+    pods.create_pod("a", "two");
+    let last = pods.create_pod("a", "three");
+    cluster
+        .wait_for_request("a watch from the last event's resourceVersion", |r| {
+            r.is_watch() && r.param("resourceVersion") == Some(&last.to_string())
+        })
+        .await;
+    kreflect
+        .wait_for_listing(&strings(&["a/one", "a/three", "a/two"]))
+        .await;
+    assert_eq!(cluster.list_requests().len(), 1, "resumed without a relist");
+    let first_watch = &cluster.watch_requests()[0];
+    assert_eq!(first_watch.param("allowWatchBookmarks"), Some("true"));
+    let timeout: u32 = first_watch
+        .param("timeoutSeconds")
+        .and_then(|t| t.parse().ok())
+        .expect("timeoutSeconds");
+    assert!((240..=290).contains(&timeout), "timeoutSeconds={timeout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bookmark_advances_the_resource_version_the_next_watch_starts_from() {
+    let cluster = TestCluster::with_pods(&["watched/a"]).await;
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["-n", "watched", "--interval", "200ms", "-vv"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["watched/a"]));
+    cluster
+        .wait_for_request("a first watch", |r| r.is_watch())
+        .await;
+    let pods = cluster.server.cluster();
+    // No event in "watched" carries this resourceVersion: only a bookmark can move us to it.
+    let elsewhere = pods.create_pod("elsewhere", "b");
+    pods.bookmark_now();
+    let expected = format!("resource_version={elsewhere}");
+    kreflect
+        .wait_for_stderr("the bookmark", |line| {
+            line.contains("BOOKMARK") && line.contains(&expected)
+        })
+        .await;
+    cluster.server.restart().await;
+    cluster
+        .wait_for_request("a watch from the bookmark's resourceVersion", |r| {
+            r.is_watch() && r.param("resourceVersion") == Some(&elsewhere.to_string())
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_leads_to_a_relist_that_drops_pods_deleted_meanwhile() {
+    let cluster = TestCluster::with_pods(&["a/kept", "a/doomed"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
+    assert_eq!(
+        kreflect.next_listing().await,
+        strings(&["a/doomed", "a/kept"])
+    );
+    cluster
+        .wait_for_request("a first watch", |r| r.is_watch())
+        .await;
+    // The watch is cut and the next one fails, so kreflect is backing off while the pod is
+    // deleted; then the server compacts its history, so the watch after that is told 410
+    // ("too old resource version") and only a relist can learn of the delete.
+    cluster.server.inject(Fault::WatchStatus {
+        code: 503,
+        reason: "ServiceUnavailable".into(),
+        retry_after: None,
+    });
+    cluster.server.restart().await;
+    let pods = cluster.server.cluster();
+    pods.delete_pod("a", "doomed").expect("exists");
+    pods.create_pod("a", "new");
+    pods.compact();
+    kreflect
+        .wait_for_listing(&strings(&["a/kept", "a/new"]))
+        .await;
+    assert_eq!(cluster.list_requests().len(), 2, "one relist after 410");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_are_retried_with_backoff_not_in_a_hot_loop() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    for _ in 0..2 {
+        cluster.server.inject(Fault::ListStatus {
+            code: 500,
+            reason: "InternalError".into(),
+            retry_after: None,
+        });
+    }
+    let started = Instant::now();
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/x"]));
+    let elapsed = started.elapsed();
+    assert_eq!(
+        cluster.list_requests().len(),
+        3,
+        "two failures, one success"
+    );
+    // 800ms, then 1.6s at least, before the third attempt.
+    assert!(
+        elapsed >= Duration::from_millis(2400),
+        "retried after {elapsed:?}"
+    );
+    let stderr = kreflect.stderr_so_far();
+    assert!(stderr.contains("WARN"), "a warning on stderr: {stderr}");
+    assert!(stderr.contains("InternalError"), "{stderr}");
+}
+
+async fn final_listing_and_clean_exit_on(signal: Signal) {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/x"]));
+    cluster.server.cluster().create_pod("a", "y");
+    cluster.wait_for_request("a watch", |r| r.is_watch()).await;
+    let sent = Instant::now();
+    kreflect.signal(signal);
+    let status = kreflect.wait().await;
+    let took = sent.elapsed();
+    assert!(status.success(), "{signal}: exit {status:?}");
+    assert!(
+        took < Duration::from_secs(1),
+        "{signal}: exit took {took:?}"
+    );
+    let rest = kreflect.rest_of_stdout().await;
+    assert!(
+        rest == "a/x\n\n" || rest == "a/x\na/y\n\n",
+        "{signal}: one final listing, got {rest:?}"
+    );
+    assert_eq!(kreflect.stderr().await, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigint_prints_a_final_listing_and_exits_zero() {
+    final_listing_and_clean_exit_on(Signal::SIGINT).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_prints_a_final_listing_and_exits_zero() {
+    final_listing_and_clean_exit_on(Signal::SIGTERM).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_stdout_ends_quietly_with_exit_zero() {
+    let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "100ms"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/x", "a/y"]));
+    // What `| head -1` does: read a little, then close the pipe.
+    kreflect.close_stdout();
+    let status = kreflect.wait().await;
+    let stderr = kreflect.stderr().await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stderr, "");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_kubeconfig_gives_one_clear_line_and_exit_one() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (status, stdout, stderr) =
+        run_to_end(kreflect_command(&["pods", "--once"], home.path())).await;
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("kreflect: no kubeconfig found"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(".kube/config"),
+        "says where it looked: {stderr}"
+    );
+    assert!(stderr.contains("--kubeconfig"), "says what to do: {stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn forbidden_at_cluster_scope_gives_one_clear_line_and_exit_one() {
+    let cluster = TestCluster::start(ServerOptions {
+        deny_cluster_scope: true,
+        ..ServerOptions::default()
+    })
+    .await;
+    cluster.server.cluster().create_pod("shop", "web-1");
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--interval", "1s"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with("kreflect: not allowed to list pods at cluster scope"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("-n NAMESPACE"), "hint: {stderr}");
+    assert_eq!(cluster.list_requests().len(), 1, "not retried");
+
+    let (status, stdout, _) = run_to_end(cluster.kreflect(&["-n", "shop", "--once"])).await;
+    assert!(status.success());
+    assert_eq!(stdout, "shop/web-1\n\n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unreachable_server_with_once_fails_with_one_line() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let kubeconfig = cluster.kubeconfig_path();
+    cluster.server.shutdown().await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let args = [
+        "pods",
+        "--once",
+        "--kubeconfig",
+        kubeconfig.to_str().expect("utf-8"),
+    ];
+    let (status, stdout, stderr) = run_to_end(kreflect_command(&args, home.path())).await;
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "kreflect: cannot list pods at cluster scope: cannot reach the API server"
+        ),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn verbose_logs_every_applied_event_on_stderr_only() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms", "-v"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/x"]));
+    let rv = cluster.server.cluster().create_pod("a", "y");
+    kreflect.wait_for_listing(&strings(&["a/x", "a/y"])).await;
+    kreflect.signal(Signal::SIGTERM);
+    assert!(kreflect.wait().await.success());
+    let stderr = kreflect.stderr().await;
+    let event_line = stderr
+        .lines()
+        .find(|line| line.contains("got event") && line.contains("a/y"))
+        .unwrap_or_else(|| panic!("no event log in {stderr}"));
+    assert!(event_line.contains("event=\"ADDED\""), "{event_line}");
+    assert!(
+        event_line.contains(&format!("resource_version={rv}")),
+        "{event_line}"
+    );
+    assert!(stderr.contains("listed"), "{stderr}");
+    assert!(stderr.contains("watch started"), "{stderr}");
+}

@@ -479,3 +479,65 @@ async fn run_returns_when_stopped_and_reports_fatal_errors() {
         Err(ReflectorError::Forbidden { verb: "list", .. })
     ));
 }
+
+#[tokio::test(start_paused = true)]
+async fn request_rate_stays_bounded_through_a_failing_minute() {
+    let failures = (0..100)
+        .map(|_| Reply::List(Err(status(503, "ServiceUnavailable", None))))
+        .collect();
+    let h = harness(failures, ReflectorConfig::default());
+    let requests = Arc::clone(&h.requests);
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(h.reflector.run(stop.clone()));
+    tokio::time::sleep(Duration::from_secs(60)).await;
+    stop.cancel();
+    assert!(task.await.expect("joined").is_ok());
+    // Attempts at 0 s, then after 0.8-1.6, 1.6-3.2, 3.2-6.4, 6.4-12.8, 12.8-25.6, 30 s...:
+    // six or seven in the first minute, never a hot loop.
+    let count = requests.lock().expect("requests").len();
+    assert!(
+        (6..=7).contains(&count),
+        "{count} requests in a failing minute"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn backoff_starts_over_after_two_healthy_minutes() {
+    let mut replies: Vec<Reply> = (0..5)
+        .map(|_| Reply::List(Err(status(500, "InternalError", None))))
+        .collect();
+    replies.push(page("10", &["a/x"], None));
+    replies.push(watch(vec![], Ending::Stall));
+    replies.push(Reply::Watch(Err(status(500, "InternalError", None))));
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 150..=150,
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(replies, config);
+    let mut last_delay = Duration::ZERO;
+    for _ in 0..5 {
+        match h.reflector.step(State::Listing).await {
+            Step::Backoff(State::Listing, delay) => last_delay = delay,
+            other => panic!("expected backoff, got {other:?}"),
+        }
+    }
+    assert!(
+        last_delay >= Duration::from_millis(12_800),
+        "{last_delay:?}"
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    // A quiet but healthy watch for 155 s (ended by stall detection, not a failure).
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    match h.reflector.step(watching("10")).await {
+        Step::Backoff(_, delay) => assert!(delay <= Duration::from_millis(1600), "{delay:?}"),
+        other => panic!("expected backoff, got {other:?}"),
+    }
+}

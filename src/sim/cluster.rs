@@ -248,6 +248,17 @@ impl Cluster {
             .collect()
     }
 
+    /// Every pod as `(key, list-item JSON)`, sorted by key: the server's truth, for comparing
+    /// a client's cache object by object.
+    pub fn items(&self) -> Vec<(String, Bytes)> {
+        let state = self.lock();
+        state
+            .pods
+            .iter()
+            .map(|(key, pod)| (key.clone(), pod.item.clone()))
+            .collect()
+    }
+
     /// The number of pods.
     pub fn len(&self) -> usize {
         self.lock().pods.len()

@@ -40,7 +40,7 @@ pub enum Fault {
     /// The next watch sends its headers, then nothing (no events, no bookmarks) until the
     /// client disconnects or the server stops.
     WatchStall,
-    /// The next watch writes every line one byte per chunk, pausing about 2 ms after every 16
+    /// The next watch writes every line one byte per chunk, pausing about 1 ms after every 128
     /// bytes.
     WatchTrickle,
     /// The next list request carrying a continue token gets 410 Expired as if its snapshot had

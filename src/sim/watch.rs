@@ -28,9 +28,9 @@ use super::status::{Status, with_api_headers};
 use super::wire::{EventType, bookmark_line, error_line, event_line};
 
 /// Bytes written between pauses of a trickled line.
-const TRICKLE_BURST: usize = 16;
+const TRICKLE_BURST: usize = 128;
 /// The pause between bursts of a trickled line.
-const TRICKLE_PAUSE: Duration = Duration::from_millis(2);
+const TRICKLE_PAUSE: Duration = Duration::from_millis(1);
 /// How long before `timeoutSeconds` ends the last BOOKMARK is sent (as the real server does).
 const FINAL_BOOKMARK_LEAD: Duration = Duration::from_secs(2);
 
@@ -168,6 +168,14 @@ impl WatchStream {
         }
         if let Some((line, sent)) = self.trickling.take() {
             return self.trickle(line, sent).await;
+        }
+        if self
+            .deadline
+            .is_some_and(|deadline| deadline <= Instant::now())
+        {
+            // Like the real server, end the watch at its timeout (between two lines) even when
+            // more is queued; the client resumes from the last line it got.
+            return None;
         }
         match self.fault {
             Some(Fault::WatchCloseAfter(n)) if self.events_sent >= n => return None,

@@ -3,6 +3,8 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod mirror;
+
 use std::path::PathBuf;
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};

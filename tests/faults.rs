@@ -1,0 +1,242 @@
+//! Every fault the fake API server can inject, each followed by churn: the reflector's cache
+//! must end equal to the server's truth, object by object, deletes included.
+
+mod common;
+
+use std::time::{Duration, Instant};
+
+use common::mirror::{Mirror, fast_config};
+use common::{Running, TestCluster, strings};
+use kreflect::sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
+
+const CONVERGE: Duration = Duration::from_secs(15);
+
+async fn server_with_pods() -> FakeApiServer {
+    let server = FakeApiServer::start(ServerOptions::default())
+        .await
+        .expect("fake server");
+    let pods = server.cluster();
+    for i in 0..4 {
+        pods.create_pod("alpha", &format!("a-{i}"));
+        pods.create_pod("beta", &format!("b-{i}"));
+    }
+    server
+}
+
+/// Adds, updates and deletes, in both namespaces.
+fn churn(server: &FakeApiServer) {
+    let pods = server.cluster();
+    pods.create_pod("alpha", "new-1");
+    pods.update_pod("alpha", "a-0").expect("a-0");
+    pods.delete_pod("alpha", "a-1").expect("a-1");
+    pods.create_pod("beta", "new-2");
+    pods.update_pod("beta", "b-0").expect("b-0");
+    pods.delete_pod("beta", "b-1").expect("b-1");
+    pods.update_pod("alpha", "new-1").expect("new-1");
+}
+
+/// Injects `fault` before the reflector starts (so it hits the first request of its kind),
+/// churns after the initial sync, and requires the cache to converge.
+async fn converges_after(fault: Fault) -> FakeApiServer {
+    let server = server_with_pods().await;
+    server.inject(fault.clone());
+    let mirror = Mirror::start(&server, None, fast_config());
+    mirror.synced().await;
+    churn(&server);
+    if let Err(diff) = mirror.converged(&server.cluster(), CONVERGE).await {
+        panic!("after {fault:?}: {diff}");
+    }
+    mirror.stop().await.expect("reflector ends cleanly");
+    server
+}
+
+fn watches(server: &FakeApiServer) -> usize {
+    server.requests().iter().filter(|r| r.is_watch()).count()
+}
+
+fn lists(server: &FakeApiServer) -> Vec<kreflect::sim::RecordedRequest> {
+    server
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.ends_with("/pods") && !r.is_watch())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_closed_cleanly_after_some_events() {
+    let server = converges_after(Fault::WatchCloseAfter(2)).await;
+    assert!(watches(&server) >= 2);
+    assert_eq!(lists(&server).len(), 1, "resumed, no relist");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_cut_mid_line() {
+    let server = converges_after(Fault::WatchResetAfter(2)).await;
+    assert!(watches(&server) >= 2);
+    assert_eq!(lists(&server).len(), 1, "resumed, no relist");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn gone_at_watch_start() {
+    let server = converges_after(Fault::WatchGoneHttp).await;
+    assert_eq!(lists(&server).len(), 2, "relisted after 410");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_error_event_mid_stream() {
+    let server = converges_after(Fault::WatchExpiredAfter(2)).await;
+    assert_eq!(lists(&server).len(), 2, "relisted after the ERROR event");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn server_errors_on_list_and_watch() {
+    for code in [500, 503] {
+        converges_after(Fault::ListStatus {
+            code,
+            reason: "InternalError".into(),
+            retry_after: None,
+        })
+        .await;
+        converges_after(Fault::WatchStatus {
+            code,
+            reason: "ServiceUnavailable".into(),
+            retry_after: None,
+        })
+        .await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_requests_honours_retry_after() {
+    let started = Instant::now();
+    let server = converges_after(Fault::ListStatus {
+        code: 429,
+        reason: "TooManyRequests".into(),
+        retry_after: Some(1),
+    })
+    .await;
+    assert_eq!(lists(&server).len(), 2);
+    assert!(
+        started.elapsed() >= Duration::from_secs(1),
+        "retried before Retry-After: {:?}",
+        started.elapsed()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_watch_is_detected_and_reopened() {
+    let server = converges_after(Fault::WatchStall).await;
+    assert!(watches(&server) >= 2, "the stalled watch was replaced");
+    assert_eq!(lists(&server).len(), 1, "resumed from history, no relist");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trickling_watch_one_byte_at_a_time() {
+    converges_after(Fault::WatchTrickle).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn continue_token_expiring_between_pages_restarts_the_list_unpaged() {
+    let server = server_with_pods().await;
+    server.inject(Fault::ExpireContinue);
+    let config = kreflect::reflector::ReflectorConfig {
+        page_size: 3,
+        ..fast_config()
+    };
+    let mirror = Mirror::start(&server, None, config);
+    mirror.synced().await;
+    churn(&server);
+    mirror
+        .converged(&server.cluster(), CONVERGE)
+        .await
+        .expect("converged");
+    let lists = lists(&server);
+    assert_eq!(lists.len(), 3, "{lists:#?}");
+    assert_eq!(lists[0].param("limit"), Some("3"));
+    assert!(lists[1].param("continue").is_some());
+    assert_eq!(lists[2].param("limit"), None, "restarted without pages");
+    assert_eq!(lists[2].param("continue"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_with_history_gone_and_objects_changed_while_away() {
+    let server = server_with_pods().await;
+    let mirror = Mirror::start(&server, None, fast_config());
+    mirror.synced().await;
+    // Keep the client away (its next watch fails) while the restarted server changes.
+    server.inject(Fault::WatchStatus {
+        code: 503,
+        reason: "ServiceUnavailable".into(),
+        retry_after: Some(1),
+    });
+    server.restart().await;
+    churn(&server);
+    server.cluster().compact();
+    mirror
+        .converged(&server.cluster(), CONVERGE)
+        .await
+        .expect("converged after restart");
+    assert_eq!(
+        lists(&server).len(),
+        2,
+        "relisted once the history was gone"
+    );
+    mirror.stop().await.expect("clean stop");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_lines_are_answered_with_a_relist() {
+    for bad in [BadPayload::MalformedJson, BadPayload::InvalidUtf8] {
+        let server = converges_after(Fault::WatchBadPayload(bad)).await;
+        assert_eq!(lists(&server).len(), 2, "{bad:?}: relisted");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unappliable_events_are_skipped() {
+    for bad in [
+        BadPayload::UnknownEventType,
+        BadPayload::WrongKind,
+        BadPayload::MissingName,
+    ] {
+        let server = converges_after(Fault::WatchBadPayload(bad)).await;
+        assert_eq!(lists(&server).len(), 1, "{bad:?}: skipped without a relist");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_10_mb_object_is_cached_whole() {
+    let server = server_with_pods().await;
+    server.inject(Fault::WatchBadPayload(BadPayload::Huge));
+    let mirror = Mirror::start(&server, None, fast_config());
+    mirror.synced().await;
+    let huge = kreflect::object::ObjectKey::new(Some("default"), "huge");
+    let deadline = Instant::now() + CONVERGE;
+    while mirror.store.get(&huge).is_none() {
+        assert!(Instant::now() < deadline, "the 10 MB object never arrived");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let object = mirror.store.get(&huge).expect("cached");
+    assert!(object.json().len() > 10_000_000);
+    let pod: k8s_openapi::api::core::v1::Pod = object.decode().expect("decodes as a Pod");
+    assert_eq!(pod.metadata.name.as_deref(), Some("huge"));
+    mirror.stop().await.expect("clean stop");
+}
+
+/// The binary logs a bad line as a warning naming its byte offset, and keeps going.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn bad_lines_are_logged_with_their_offset() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    cluster
+        .server
+        .inject(Fault::WatchBadPayload(BadPayload::MissingName));
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "100ms"]));
+    assert_eq!(kreflect.next_listing().await, strings(&["a/x"]));
+    cluster.server.cluster().create_pod("a", "y");
+    kreflect.wait_for_listing(&strings(&["a/x", "a/y"])).await;
+    kreflect
+        .wait_for_stderr("a warning with the offset", |line| {
+            line.contains("WARN") && line.contains("offset=0") && line.contains("metadata.name")
+        })
+        .await;
+}

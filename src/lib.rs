@@ -28,6 +28,7 @@ pub mod demo;
 pub mod object;
 pub mod printer;
 pub mod reflector;
+pub mod resolve;
 pub mod sim;
 pub mod source;
 pub mod store;

@@ -26,6 +26,7 @@ pub mod client;
 pub mod decode;
 pub mod demo;
 pub mod object;
+pub mod output;
 pub mod printer;
 pub mod reflector;
 pub mod resolve;

@@ -1,0 +1,220 @@
+//! Label and field selectors as the API server parses and applies them to Pods:
+//! `a=b`, `a==b`, `a!=b`, `a in (x,y)`, `a notin (x,y)`, `a`, `!a` for labels; `=`, `==` and
+//! `!=` on `metadata.name`, `metadata.namespace`, `spec.nodeName` and `status.phase` for fields.
+//! Requirements separated by commas must all hold.
+
+use serde_json::Value;
+
+/// One label requirement.
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum LabelRequirement {
+    Equals(String, String),
+    NotEquals(String, String),
+    In(String, Vec<String>),
+    NotIn(String, Vec<String>),
+    Exists(String),
+    DoesNotExist(String),
+}
+
+/// A parsed `labelSelector`.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct LabelSelector(Vec<LabelRequirement>);
+
+/// A parsed `fieldSelector`: `(field, value, equal)` requirements.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldSelector(Vec<(String, String, bool)>);
+
+/// The fields of a Pod a field selector may name.
+const POD_FIELDS: [&str; 4] = [
+    "metadata.name",
+    "metadata.namespace",
+    "spec.nodeName",
+    "status.phase",
+];
+
+/// Splits on commas that are not inside parentheses.
+fn requirements(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '(' => depth += 1,
+            ')' => depth = depth.saturating_sub(1),
+            ',' if depth == 0 => {
+                parts.push(text[start..i].trim());
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(text[start..].trim());
+    parts.into_iter().filter(|part| !part.is_empty()).collect()
+}
+
+fn valid_key(key: &str) -> bool {
+    !key.is_empty()
+        && key
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
+}
+
+fn set_values(text: &str) -> Option<Vec<String>> {
+    let inner = text.trim().strip_prefix('(')?.strip_suffix(')')?;
+    Some(
+        inner
+            .split(',')
+            .map(|value| value.trim().to_owned())
+            .filter(|value| !value.is_empty())
+            .collect(),
+    )
+}
+
+impl LabelSelector {
+    /// Parses a selector; the error is the message the server answers with (400).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parsed = Vec::new();
+        for requirement in requirements(text) {
+            let bad = || format!("unable to parse requirement: {requirement:?}");
+            let parsed_requirement = if let Some(key) = requirement.strip_prefix('!') {
+                LabelRequirement::DoesNotExist(key.trim().to_owned())
+            } else if let Some((key, value)) = requirement.split_once("!=") {
+                LabelRequirement::NotEquals(key.trim().to_owned(), value.trim().to_owned())
+            } else if let Some((key, value)) = requirement
+                .split_once("==")
+                .or_else(|| requirement.split_once('='))
+            {
+                LabelRequirement::Equals(key.trim().to_owned(), value.trim().to_owned())
+            } else if let Some((key, values)) = requirement.split_once(" notin ") {
+                LabelRequirement::NotIn(key.trim().to_owned(), set_values(values).ok_or_else(bad)?)
+            } else if let Some((key, values)) = requirement.split_once(" in ") {
+                LabelRequirement::In(key.trim().to_owned(), set_values(values).ok_or_else(bad)?)
+            } else {
+                LabelRequirement::Exists(requirement.to_owned())
+            };
+            let key = match &parsed_requirement {
+                LabelRequirement::Equals(key, _)
+                | LabelRequirement::NotEquals(key, _)
+                | LabelRequirement::In(key, _)
+                | LabelRequirement::NotIn(key, _)
+                | LabelRequirement::Exists(key)
+                | LabelRequirement::DoesNotExist(key) => key,
+            };
+            if !valid_key(key) {
+                return Err(bad());
+            }
+            parsed.push(parsed_requirement);
+        }
+        Ok(LabelSelector(parsed))
+    }
+
+    /// Whether an object's `metadata.labels` satisfy every requirement.
+    pub fn matches(&self, labels: Option<&serde_json::Map<String, Value>>) -> bool {
+        let label = |key: &str| labels.and_then(|labels| labels.get(key)).and_then(Value::as_str);
+        self.0.iter().all(|requirement| match requirement {
+            LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
+            LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
+            LabelRequirement::In(key, values) => {
+                label(key).is_some_and(|found| values.iter().any(|value| value == found))
+            }
+            LabelRequirement::NotIn(key, values) => {
+                label(key).is_none_or(|found| values.iter().all(|value| value != found))
+            }
+            LabelRequirement::Exists(key) => label(key).is_some(),
+            LabelRequirement::DoesNotExist(key) => label(key).is_none(),
+        })
+    }
+}
+
+impl FieldSelector {
+    /// Parses a Pod field selector; the error is the message the server answers with (400).
+    pub fn parse(text: &str) -> Result<Self, String> {
+        let mut parsed = Vec::new();
+        for requirement in requirements(text) {
+            let (field, value, equal) = if let Some((field, value)) = requirement.split_once("!=") {
+                (field, value, false)
+            } else if let Some((field, value)) = requirement
+                .split_once("==")
+                .or_else(|| requirement.split_once('='))
+            {
+                (field, value, true)
+            } else {
+                return Err(format!("invalid selector: '{requirement}'; can't understand '{requirement}'"));
+            };
+            let field = field.trim();
+            if !POD_FIELDS.contains(&field) {
+                return Err(format!("field label not supported: {field}"));
+            }
+            parsed.push((field.to_owned(), value.trim().to_owned(), equal));
+        }
+        Ok(FieldSelector(parsed))
+    }
+
+    /// Whether a Pod's fields satisfy every requirement (a missing field reads as empty).
+    pub fn matches(&self, pod: &Value) -> bool {
+        self.0.iter().all(|(field, value, equal)| {
+            let found = field
+                .split('.')
+                .try_fold(pod, |object, part| object.get(part))
+                .and_then(Value::as_str)
+                .unwrap_or("");
+            (found == value) == *equal
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    fn labels_match(selector: &str, labels: Value) -> bool {
+        LabelSelector::parse(selector)
+            .expect("valid selector")
+            .matches(labels.as_object())
+    }
+
+    #[test]
+    fn label_operators() {
+        let labels = json!({"app": "web", "tier": "front"});
+        assert!(labels_match("app=web", labels.clone()));
+        assert!(labels_match("app==web,tier=front", labels.clone()));
+        assert!(!labels_match("app=db", labels.clone()));
+        assert!(labels_match("app!=db", labels.clone()));
+        assert!(labels_match("missing!=x", labels.clone()));
+        assert!(labels_match("app in (web, api)", labels.clone()));
+        assert!(!labels_match("app in (db)", labels.clone()));
+        assert!(labels_match("app notin (db,api)", labels.clone()));
+        assert!(labels_match("missing notin (db)", labels.clone()));
+        assert!(labels_match("tier", labels.clone()));
+        assert!(!labels_match("!tier", labels.clone()));
+        assert!(labels_match("!release", labels.clone()));
+        assert!(labels_match("app in (web,api),!release,tier", labels));
+        assert!(!labels_match("app", json!(null)));
+        assert!(labels_match("", json!({})));
+    }
+
+    #[test]
+    fn bad_label_selectors_are_refused() {
+        assert!(LabelSelector::parse("app in web").is_err());
+        assert!(LabelSelector::parse("a b").is_err());
+        assert!(LabelSelector::parse("=x").is_err());
+    }
+
+    #[test]
+    fn field_selectors_on_pod_fields() {
+        let pod = json!({"metadata": {"name": "web-1", "namespace": "shop"},
+                         "spec": {"nodeName": "node-a"}, "status": {"phase": "Running"}});
+        let matches = |selector| FieldSelector::parse(selector).expect("valid").matches(&pod);
+        assert!(matches("metadata.name=web-1"));
+        assert!(matches("metadata.namespace==shop,status.phase=Running"));
+        assert!(matches("spec.nodeName!=node-b"));
+        assert!(!matches("status.phase!=Running"));
+        assert!(!matches("spec.nodeName="));
+        assert_eq!(
+            FieldSelector::parse("spec.restartPolicy=Always"),
+            Err("field label not supported: spec.restartPolicy".to_owned())
+        );
+        assert!(FieldSelector::parse("status.phase").is_err());
+    }
+}

@@ -25,6 +25,7 @@ pub mod cli;
 pub mod client;
 pub mod decode;
 pub mod demo;
+pub mod metrics;
 pub mod object;
 pub mod output;
 pub mod printer;

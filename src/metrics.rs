@@ -255,10 +255,13 @@ mod tests {
         metrics.observe(Observed::Relist);
         metrics.observe(Observed::WatchStart);
         metrics.observe(Observed::Backoff);
-        writer.replace(vec![
-            RawObject::from_json(br#"{"metadata":{"name":"a","namespace":"n"}}"#, "Pod")
-                .expect("pod"),
-        ]);
+        writer.replace(
+            vec![
+                RawObject::from_json(br#"{"metadata":{"name":"a","namespace":"n"}}"#, "Pod")
+                    .expect("pod"),
+            ],
+            "1",
+        );
         let text = metrics.render(&store, SystemTime::now());
         for line in [
             "kreflect_events_applied_total{type=\"ADDED\"} 2",
@@ -300,7 +303,7 @@ mod tests {
         let task = tokio::spawn(server.serve(Arc::new(Metrics::default()), store, stop.clone()));
         let before = get(addr, "/healthz").await;
         assert!(before.starts_with("HTTP/1.1 503"), "{before}");
-        writer.replace(Vec::new());
+        writer.replace(Vec::new(), "1");
         let after = get(addr, "/healthz").await;
         assert!(after.starts_with("HTTP/1.1 200"), "{after}");
         let metrics = get(addr, "/metrics").await;

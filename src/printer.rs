@@ -166,13 +166,13 @@ mod tests {
             "",
             "nothing may be printed from a partial cache"
         );
-        writer.replace(vec![pod("b/y"), pod("a/x")]);
+        writer.replace(vec![pod("b/y"), pod("a/x")], "2");
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\n");
         writer.upsert(pod("c/z"));
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\na/x\nb/y\nc/z\n\n");
-        writer.remove(&key("a/x"));
+        writer.remove(&pod("a/x"));
         stop.cancel();
         let end = printer.await.expect("joined").expect("printed");
         assert_eq!(end, PrinterEnd::Finished);
@@ -186,7 +186,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn once_prints_one_listing_and_stops_everything() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")]);
+        writer.replace(vec![pod("a/x")], "1");
         let output = SharedOutput::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
@@ -202,7 +202,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_closed_output_ends_the_printer_quietly() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")]);
+        writer.replace(vec![pod("a/x")], "1");
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
             once: false,

@@ -19,6 +19,7 @@
 //! | `Watching` | an event that cannot be keyed or has an unknown type | skipped with a warning |
 
 use std::ops::RangeInclusive;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::StreamExt;
@@ -29,6 +30,7 @@ use tracing::{debug, info, trace, warn};
 
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::decode::{DecodeError, WatchEvent};
+use crate::metrics::{Metrics, Observed};
 use crate::object::{ObjectError, RawObject};
 use crate::source::{ListRequest, ListWatch, Scope, SourceError, StreamError, WatchRequest};
 use crate::store::Writer;
@@ -119,6 +121,21 @@ pub enum Step {
     Fatal(ReflectorError),
 }
 
+/// How far a list has got, for progress displays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ListProgress {
+    /// Objects received so far.
+    pub objects: usize,
+    /// Pages received so far.
+    pub pages: u32,
+    /// Time since the list started.
+    pub elapsed: Duration,
+    /// Whether the list is complete (the store has just been replaced).
+    pub done: bool,
+}
+
+type ProgressReporter = Box<dyn Fn(ListProgress) + Send + Sync>;
+
 /// Keeps a [`Writer`] in step with what a [`ListWatch`] source serves.
 pub struct Reflector<S> {
     source: S,
@@ -126,6 +143,8 @@ pub struct Reflector<S> {
     config: ReflectorConfig,
     backoff: Backoff,
     synced: bool,
+    metrics: Arc<Metrics>,
+    progress: Option<ProgressReporter>,
 }
 
 impl<S: ListWatch> Reflector<S> {
@@ -138,6 +157,26 @@ impl<S: ListWatch> Reflector<S> {
             config,
             backoff,
             synced: false,
+            metrics: Arc::default(),
+            progress: None,
+        }
+    }
+
+    /// Counts lists, watches, backoffs and applied events into `metrics`.
+    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+        self.metrics = metrics;
+        self
+    }
+
+    /// Calls `report` after each page of every full list, and once when it is complete.
+    pub fn with_progress(mut self, report: impl Fn(ListProgress) + Send + Sync + 'static) -> Self {
+        self.progress = Some(Box::new(report));
+        self
+    }
+
+    fn report(&self, progress: ListProgress) {
+        if let Some(report) = &self.progress {
+            report(progress);
         }
     }
 
@@ -152,6 +191,7 @@ impl<S: ListWatch> Reflector<S> {
             state = match step {
                 Step::Next(next) => next,
                 Step::Backoff(next, delay) => {
+                    self.metrics.observe(Observed::Backoff);
                     debug!(delay_ms = delay.as_millis() as u64, next = ?next, "backing off");
                     tokio::select! {
                         _ = stop.cancelled() => return Ok(()),
@@ -176,8 +216,15 @@ impl<S: ListWatch> Reflector<S> {
         match self.list_all_pages().await {
             Ok((objects, resource_version, pages)) => {
                 let count = objects.len();
-                self.writer.replace(objects);
+                self.writer.replace(objects, &resource_version);
                 self.synced = true;
+                self.metrics.observe(Observed::Relist);
+                self.report(ListProgress {
+                    objects: count,
+                    pages,
+                    elapsed: started.elapsed(),
+                    done: true,
+                });
                 debug!(
                     scope = %self.source.scope(),
                     objects = count,
@@ -194,6 +241,7 @@ impl<S: ListWatch> Reflector<S> {
 
     /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
     async fn list_all_pages(&mut self) -> Result<(Vec<RawObject>, String, u32), SourceError> {
+        let started = Instant::now();
         let mut objects = Vec::new();
         let mut request = ListRequest {
             limit: Some(self.config.page_size).filter(|&limit| limit > 0),
@@ -208,6 +256,12 @@ impl<S: ListWatch> Reflector<S> {
                         warn!(scope = %self.source.scope(), error = %rejected, "skipped a listed object");
                     }
                     objects.extend(page.items);
+                    self.report(ListProgress {
+                        objects: objects.len(),
+                        pages,
+                        elapsed: started.elapsed(),
+                        done: false,
+                    });
                     match page.continue_token {
                         Some(token) => request.continue_token = Some(token),
                         None => return Ok((objects, page.resource_version, pages)),
@@ -243,6 +297,7 @@ impl<S: ListWatch> Reflector<S> {
             }
         };
         debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
+        self.metrics.observe(Observed::WatchStart);
         let started = Instant::now();
         let idle_limit = Duration::from_secs(timeout_seconds.into()) + self.config.stall_grace;
         let mut events: u64 = 0;
@@ -281,18 +336,22 @@ impl<S: ListWatch> Reflector<S> {
             events += 1;
             match event {
                 WatchEvent::Added(object) => {
+                    self.metrics.observe(Observed::Added);
                     self.apply("ADDED", &mut resource_version, object);
                 }
                 WatchEvent::Modified(object) => {
+                    self.metrics.observe(Observed::Modified);
                     self.apply("MODIFIED", &mut resource_version, object);
                 }
                 WatchEvent::Deleted(object) => {
                     debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
-                    self.writer.remove(object.key());
+                    self.writer.remove(&object);
+                    self.metrics.observe(Observed::Deleted);
                     advance(&mut resource_version, object.resource_version());
                 }
                 WatchEvent::Bookmark(bookmark) => {
                     trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
+                    self.writer.set_resource_version(&bookmark);
                     resource_version = bookmark;
                 }
                 WatchEvent::Error(status) if status.is_expired() => {

@@ -4,32 +4,75 @@
 //! Readers take snapshots (the sorted keys, or one object) under a short read lock that is never
 //! held across an `.await`. A relist replaces the whole map in one step, so an object deleted while
 //! the watch was down cannot survive it, and no reader ever sees half a relist.
+//!
+//! A writer can also publish every change it makes ([`Writer::changes`]), for `--events`: a
+//! relist publishes the differences it found, so a consumer's view stays right.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
-use tokio::sync::watch;
+use tokio::sync::{mpsc, watch};
 
 use crate::object::{ObjectKey, RawObject};
 
 type Objects = HashMap<ObjectKey, Arc<RawObject>>;
 
+/// The objects and the resourceVersion they are current at, changed together.
+#[derive(Default)]
+struct Contents {
+    objects: Objects,
+    resource_version: String,
+}
+
 struct Shared {
-    objects: RwLock<Objects>,
+    contents: RwLock<Contents>,
     synced: watch::Sender<bool>,
 }
 
+/// What a change did to a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The key appeared.
+    Added,
+    /// The key's object changed.
+    Modified,
+    /// The key disappeared.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event name: `ADDED`, `MODIFIED`, `DELETED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change applied to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// What happened to the key.
+    pub change_type: ChangeType,
+    /// The key.
+    pub key: ObjectKey,
+    /// The object's resourceVersion (its last one, for a deletion).
+    pub resource_version: String,
+}
+
 impl Shared {
-    fn read(&self) -> RwLockReadGuard<'_, Objects> {
+    fn read(&self) -> RwLockReadGuard<'_, Contents> {
         // A panic while holding the lock cannot leave the map half-written (every write is a
         // single insert, remove or swap), so a poisoned lock still guards consistent data.
-        self.objects
+        self.contents
             .read()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn write(&self) -> RwLockWriteGuard<'_, Objects> {
-        self.objects
+    fn write(&self) -> RwLockWriteGuard<'_, Contents> {
+        self.contents
             .write()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -38,12 +81,13 @@ impl Shared {
 /// Creates an empty cache: the writer for the reflector and a read handle for everyone else.
 pub fn new_store() -> (Writer, Store) {
     let shared = Arc::new(Shared {
-        objects: RwLock::new(HashMap::new()),
+        contents: RwLock::new(Contents::default()),
         synced: watch::Sender::new(false),
     });
     (
         Writer {
             shared: Arc::clone(&shared),
+            changes: None,
         },
         Store { shared },
     )
@@ -52,30 +96,112 @@ pub fn new_store() -> (Writer, Store) {
 /// The only handle that changes the cache. Not `Clone`: the reflector owns it.
 pub struct Writer {
     shared: Arc<Shared>,
+    changes: Option<mpsc::UnboundedSender<Change>>,
 }
 
 impl Writer {
-    /// Inserts or replaces an object (watch ADDED / MODIFIED).
+    /// From now on, every change is also sent to the returned receiver (for `--events`).
+    pub fn changes(&mut self) -> mpsc::UnboundedReceiver<Change> {
+        let (sender, receiver) = mpsc::unbounded_channel();
+        self.changes = Some(sender);
+        receiver
+    }
+
+    fn publish(&self, change_type: ChangeType, object: &RawObject) {
+        if let Some(changes) = &self.changes {
+            // A consumer that went away wants no more changes; the store goes on.
+            let _ = changes.send(Change {
+                change_type,
+                key: object.key().clone(),
+                resource_version: object.resource_version().to_owned(),
+            });
+        }
+    }
+
+    /// Inserts or replaces an object (watch ADDED / MODIFIED) and moves the store's
+    /// resourceVersion to the object's.
     pub fn upsert(&mut self, object: RawObject) {
         let key = object.key().clone();
-        self.shared.write().insert(key, Arc::new(object));
+        let object = Arc::new(object);
+        let previous = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, object.resource_version());
+            contents.objects.insert(key, Arc::clone(&object))
+        };
+        let change_type = match previous {
+            Some(_) => ChangeType::Modified,
+            None => ChangeType::Added,
+        };
+        self.publish(change_type, &object);
     }
 
     /// Removes an object (watch DELETED); returns whether it was cached.
-    pub fn remove(&mut self, key: &ObjectKey) -> bool {
-        self.shared.write().remove(key).is_some()
+    pub fn remove(&mut self, deleted: &RawObject) -> bool {
+        let removed = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, deleted.resource_version());
+            contents.objects.remove(deleted.key())
+        };
+        if removed.is_some() {
+            self.publish(ChangeType::Deleted, deleted);
+        }
+        removed.is_some()
     }
 
-    /// Replaces the whole contents with the result of a list, in one step, and marks the cache
-    /// synced. The new map is built before the lock is taken; the old one is freed after.
-    pub fn replace(&mut self, objects: Vec<RawObject>) {
+    /// Records that the store is current at `resource_version` (a BOOKMARK).
+    pub fn set_resource_version(&mut self, resource_version: &str) {
+        set_resource_version(&mut self.shared.write(), resource_version);
+    }
+
+    /// Replaces the whole contents with the result of a list at `resource_version`, in one
+    /// step, and marks the cache synced. The new map is built before the lock is taken; the old
+    /// one is compared (when changes are published) and freed after.
+    pub fn replace(&mut self, objects: Vec<RawObject>, resource_version: &str) {
         let mut fresh: Objects = HashMap::with_capacity(objects.len());
         for object in objects {
             fresh.insert(object.key().clone(), Arc::new(object));
         }
-        let stale = std::mem::replace(&mut *self.shared.write(), fresh);
+        let stale = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, resource_version);
+            std::mem::replace(&mut contents.objects, fresh)
+        };
+        if self.changes.is_some() {
+            self.publish_differences(&stale);
+        }
         drop(stale);
         self.shared.synced.send_replace(true);
+    }
+
+    /// Publishes what a relist changed relative to `stale`, in key order.
+    fn publish_differences(&self, stale: &Objects) {
+        let contents = self.shared.read();
+        let mut differences: Vec<(ChangeType, Arc<RawObject>)> = Vec::new();
+        for (key, object) in &contents.objects {
+            match stale.get(key) {
+                None => differences.push((ChangeType::Added, Arc::clone(object))),
+                Some(old) if old.resource_version() != object.resource_version() => {
+                    differences.push((ChangeType::Modified, Arc::clone(object)));
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, object) in stale {
+            if !contents.objects.contains_key(key) {
+                differences.push((ChangeType::Deleted, Arc::clone(object)));
+            }
+        }
+        drop(contents);
+        differences.sort_by(|a, b| a.1.key().cmp(b.1.key()));
+        for (change_type, object) in differences {
+            self.publish(change_type, &object);
+        }
+    }
+}
+
+fn set_resource_version(contents: &mut Contents, resource_version: &str) {
+    if !resource_version.is_empty() {
+        resource_version.clone_into(&mut contents.resource_version);
     }
 }
 
@@ -88,12 +214,12 @@ pub struct Store {
 impl Store {
     /// The object cached under `key`.
     pub fn get(&self, key: &ObjectKey) -> Option<Arc<RawObject>> {
-        self.shared.read().get(key).cloned()
+        self.shared.read().objects.get(key).cloned()
     }
 
     /// Number of cached objects.
     pub fn len(&self) -> usize {
-        self.shared.read().len()
+        self.shared.read().objects.len()
     }
 
     /// Whether the cache holds no object.
@@ -103,14 +229,28 @@ impl Store {
 
     /// A snapshot of all keys, sorted bytewise as printed.
     pub fn sorted_keys(&self) -> Vec<ObjectKey> {
-        let mut keys: Vec<ObjectKey> = self.shared.read().keys().cloned().collect();
+        self.sorted_keys_and_version().0
+    }
+
+    /// A snapshot of all keys, sorted bytewise, and the resourceVersion they are current at.
+    pub fn sorted_keys_and_version(&self) -> (Vec<ObjectKey>, String) {
+        let (mut keys, resource_version) = {
+            let contents = self.shared.read();
+            let keys: Vec<ObjectKey> = contents.objects.keys().cloned().collect();
+            (keys, contents.resource_version.clone())
+        };
         keys.sort_unstable();
-        keys
+        (keys, resource_version)
+    }
+
+    /// The resourceVersion the cache is current at (empty before the first list).
+    pub fn resource_version(&self) -> String {
+        self.shared.read().resource_version.clone()
     }
 
     /// A snapshot of all cached objects, in no particular order.
     pub fn objects(&self) -> Vec<Arc<RawObject>> {
-        self.shared.read().values().cloned().collect()
+        self.shared.read().objects.values().cloned().collect()
     }
 
     /// Whether the first complete list has been stored.
@@ -158,18 +298,25 @@ mod tests {
             store.get(&key).map(|o| o.resource_version().to_owned()),
             Some("3".into())
         );
-        assert!(writer.remove(&key));
-        assert!(!writer.remove(&key));
+        assert_eq!(store.resource_version(), "3");
+        assert!(writer.remove(&pod("a", "y", 4)));
+        assert!(!writer.remove(&pod("a", "y", 5)));
         assert_eq!(printed(&store), ["b/x"]);
         assert_eq!(store.len(), 1);
+        writer.set_resource_version("9");
+        assert_eq!(store.sorted_keys_and_version().1, "9");
     }
 
     #[test]
     fn relist_drops_pods_deleted_while_disconnected() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a", "kept", 1), pod("a", "deleted-meanwhile", 2)]);
-        writer.replace(vec![pod("a", "kept", 3), pod("a", "new", 4)]);
+        writer.replace(
+            vec![pod("a", "kept", 1), pod("a", "deleted-meanwhile", 2)],
+            "2",
+        );
+        writer.replace(vec![pod("a", "kept", 3), pod("a", "new", 4)], "5");
         assert_eq!(printed(&store), ["a/kept", "a/new"]);
+        assert_eq!(store.resource_version(), "5");
         let kept = store.get(&ObjectKey::new(Some("a"), "kept")).expect("kept");
         assert_eq!(kept.resource_version(), "3");
     }
@@ -186,8 +333,44 @@ mod tests {
                 store.len()
             }
         });
-        writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)]);
+        writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2");
         assert_eq!(waiter.await.expect("waiter"), 2);
         assert!(store.is_synced());
+    }
+
+    #[test]
+    fn changes_are_published_and_a_relist_publishes_its_differences() {
+        let (mut writer, _store) = new_store();
+        let mut changes = writer.changes();
+        writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2");
+        writer.upsert(pod("a", "z", 3));
+        writer.upsert(pod("a", "z", 4));
+        writer.remove(&pod("a", "x", 5));
+        writer.remove(&pod("a", "never-cached", 6));
+        writer.replace(
+            vec![pod("a", "y", 2), pod("a", "z", 7), pod("b", "new", 8)],
+            "8",
+        );
+        let mut seen = Vec::new();
+        while let Ok(change) = changes.try_recv() {
+            seen.push(format!(
+                "{} {} {}",
+                change.change_type.as_str(),
+                change.key,
+                change.resource_version
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                "ADDED a/x 1",
+                "ADDED a/y 2",
+                "ADDED a/z 3",
+                "MODIFIED a/z 4",
+                "DELETED a/x 5",
+                "MODIFIED a/z 7",
+                "ADDED b/new 8",
+            ]
+        );
     }
 }

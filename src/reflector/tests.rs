@@ -541,3 +541,55 @@ async fn backoff_starts_over_after_two_healthy_minutes() {
         other => panic!("expected backoff, got {other:?}"),
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn reports_list_progress_and_counts_into_metrics() {
+    let h = harness(
+        vec![
+            page("10", &["a/1", "a/2"], Some("t1")),
+            page("10", &["b/1"], None),
+            watch(
+                vec![
+                    Ok(WatchEvent::Added(pod("a/x", 11))),
+                    Ok(WatchEvent::Modified(pod("a/x", 12))),
+                    Ok(WatchEvent::Deleted(pod("a/1", 13))),
+                ],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    let reports = Arc::new(Mutex::new(Vec::new()));
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let mut reflector = h
+        .reflector
+        .with_metrics(Arc::clone(&metrics))
+        .with_progress({
+            let reports = Arc::clone(&reports);
+            move |progress: ListProgress| {
+                let line = (progress.objects, progress.pages, progress.done);
+                reports.lock().expect("reports").push(line);
+            }
+        });
+    reflector.step(State::Listing).await;
+    reflector.step(watching("10")).await;
+    assert_eq!(
+        *reports.lock().expect("reports"),
+        [(2, 1, false), (3, 2, false), (3, 2, true)]
+    );
+    let text = metrics.render(&h.store, std::time::SystemTime::now());
+    for line in [
+        "kreflect_relists_total 1",
+        "kreflect_watch_restarts_total 1",
+        "kreflect_events_applied_total{type=\"ADDED\"} 1",
+        "kreflect_events_applied_total{type=\"MODIFIED\"} 1",
+        "kreflect_events_applied_total{type=\"DELETED\"} 1",
+        "kreflect_store_objects 3",
+    ] {
+        assert!(
+            text.lines().any(|l| l == line),
+            "missing {line:?} in\n{text}"
+        );
+    }
+    assert_eq!(h.store.resource_version(), "13");
+}

@@ -1,53 +1,103 @@
-//! The command line: clap definitions, and their conversion into a validated [`Config`].
+//! The command line: clap definitions, and their conversion into a validated [`Config`] (or the
+//! completions request).
 
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
-use clap::{ArgAction, Args, Parser, Subcommand};
+use clap::error::ErrorKind;
+use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap_complete::Shell;
 
 use crate::client::KubeconfigChoice;
-use crate::{Cluster, Config};
+use crate::printer::OutputFormat;
+use crate::source::Selectors;
+use crate::{Cluster, Config, Mode};
 
 /// Exit codes, as documented in `--help`.
 const EXIT_CODES: &str = "\
 Exit status:
   0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable with --once, ...)
-  2  usage error";
+  2  usage error, or a RESOURCE the server does not serve";
 
-/// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys.
+/// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys
+/// (namespace/name, sorted, one per line, then an empty line) every interval until Ctrl-C.
 #[derive(Debug, Parser)]
-#[command(name = "kreflect", version, about, after_help = EXIT_CODES)]
+#[command(
+    name = "kreflect",
+    version,
+    about,
+    after_help = EXIT_CODES,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
 pub struct Cli {
     /// More logs on stderr: -v debug (every event), -vv trace. RUST_LOG overrides.
     #[arg(short, long, action = ArgAction::Count, global = true)]
     pub verbose: u8,
     #[command(subcommand)]
-    command: Command,
+    command: Option<Command>,
+    #[command(flatten)]
+    watch: WatchArgs,
 }
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Mirror Pods and print the cache's keys (namespace/name, sorted, one per line, then an
-    /// empty line) every interval until Ctrl-C.
-    #[command(after_help = EXIT_CODES)]
-    Pods(PodsArgs),
+    /// Print a shell completion script (e.g. `kreflect completions bash > ~/.kreflect.bash`).
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+}
+
+/// `-o` values.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Output {
+    /// namespace/name keys, one per line, then an empty line.
+    Keys,
+    /// One JSON document per listing: time, resourceVersion, count, keys.
+    Json,
+    /// A table for people (NAMESPACE, NAME, and for pods STATUS, NODE; AGE).
+    Wide,
 }
 
 #[derive(Debug, Args)]
-struct PodsArgs {
+struct WatchArgs {
+    /// What to mirror: pods, nodes, deploy, deployments.apps, a custom resource... (as kubectl
+    /// names resources).
+    #[arg(value_name = "RESOURCE", required = true)]
+    resource: Option<String>,
     /// Only this namespace (default: all namespaces).
     #[arg(short, long, value_name = "NS")]
     namespace: Option<String>,
     /// All namespaces (the default; accepted for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     all_namespaces: bool,
+    /// Only objects with these labels, e.g. `app=web,tier in (front,back),!canary`.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    selector: Option<String>,
+    /// Only objects with these fields, e.g. `status.phase=Running,spec.nodeName=node-1`.
+    #[arg(long, value_name = "SELECTOR")]
+    field_selector: Option<String>,
     /// Time between listings: 500ms, 5s, 1m, or a number of seconds.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_interval)]
     interval: Duration,
     /// Print one listing after the initial sync, then exit.
     #[arg(long)]
     once: bool,
+    /// Listing format.
+    #[arg(short, long, value_enum, default_value = "keys")]
+    output: Output,
+    /// Print each change as it is applied (ADDED/MODIFIED/DELETED key) instead of listings.
+    #[arg(long, conflicts_with_all = ["once", "diff"])]
+    events: bool,
+    /// Each interval, print only +key / -key lines for what changed since the last listing.
+    #[arg(long)]
+    diff: bool,
+    /// Serve Prometheus metrics on /metrics and readiness on /healthz at this address.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
     /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "PATH", conflicts_with = "sim")]
     kubeconfig: Option<PathBuf>,
@@ -59,10 +109,33 @@ struct PodsArgs {
     sim: bool,
 }
 
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Mirror a resource.
+    Watch(Config),
+    /// Print a completion script for this shell.
+    Completions(Shell),
+}
+
 impl Cli {
-    /// The validated configuration of this command line.
-    pub fn into_config(self) -> Config {
-        let Command::Pods(args) = self.command;
+    /// The validated request of this command line; a usage error otherwise (exit 2).
+    pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
+        if let Some(Command::Completions { shell }) = self.command {
+            return Ok(Invocation::Completions(shell));
+        }
+        let args = self.watch;
+        let usage = |message: &str| Cli::command().error(ErrorKind::ArgumentConflict, message);
+        if args.diff && args.output != Output::Keys {
+            return Err(usage(
+                "--diff prints +key/-key lines and cannot be combined with -o json or -o wide",
+            ));
+        }
+        if args.events && args.output == Output::Wide {
+            return Err(usage(
+                "--events prints one line per change and cannot be combined with -o wide",
+            ));
+        }
         let cluster = if args.sim {
             Cluster::Simulated
         } else {
@@ -71,14 +144,37 @@ impl Cli {
                 context: args.context,
             })
         };
-        Config {
+        let format = match args.output {
+            Output::Keys => OutputFormat::Keys,
+            Output::Json => OutputFormat::Json,
+            Output::Wide => OutputFormat::Wide,
+        };
+        let mode = match (args.events, args.diff) {
+            (true, _) => Mode::Events,
+            (false, true) => Mode::Diff,
+            (false, false) => Mode::Listings,
+        };
+        Ok(Invocation::Watch(Config {
+            resource: args.resource.unwrap_or_default(),
             cluster,
             namespace: args.namespace.filter(|_| !args.all_namespaces),
+            selectors: Selectors {
+                label: args.selector,
+                field: args.field_selector,
+            },
             interval: args.interval,
             once: args.once,
+            format,
+            mode,
+            metrics_addr: args.metrics_addr,
             reflector: Default::default(),
-        }
+        }))
     }
+}
+
+/// Writes the completion script for `shell`.
+pub fn write_completions(shell: Shell, output: &mut dyn std::io::Write) {
+    clap_complete::generate(shell, &mut Cli::command(), "kreflect", output);
 }
 
 /// Parses `500ms`, `5s`, `1m`, `1m30s` or a bare number of seconds; zero is refused.
@@ -101,7 +197,10 @@ mod tests {
     use super::*;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
-        Cli::try_parse_from(args).map(Cli::into_config)
+        match Cli::try_parse_from(args)?.into_invocation()? {
+            Invocation::Watch(config) => Ok(config),
+            Invocation::Completions(shell) => panic!("unexpected completions for {shell}"),
+        }
     }
 
     #[test]
@@ -119,6 +218,7 @@ mod tests {
     #[test]
     fn defaults_are_all_namespaces_every_30s_from_the_kubeconfig() {
         let config = parse(&["kreflect", "pods"]).expect("valid");
+        assert_eq!(config.resource, "pods");
         assert_eq!(config.namespace, None);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
@@ -126,13 +226,17 @@ mod tests {
             config.cluster,
             Cluster::Kubeconfig(KubeconfigChoice::default())
         );
+        assert_eq!(config.format, OutputFormat::Keys);
+        assert_eq!(config.mode, Mode::Listings);
+        assert_eq!(config.selectors, Selectors::default());
+        assert_eq!(config.metrics_addr, None);
     }
 
     #[test]
     fn flags_map_onto_the_config() {
         let config = parse(&[
             "kreflect",
-            "pods",
+            "deploy",
             "-n",
             "shop",
             "--interval",
@@ -143,8 +247,17 @@ mod tests {
             "--context",
             "prod",
             "-vv",
+            "-l",
+            "app=web",
+            "--field-selector",
+            "status.phase=Running",
+            "-o",
+            "json",
+            "--metrics-addr",
+            "127.0.0.1:9090",
         ])
         .expect("valid");
+        assert_eq!(config.resource, "deploy");
         assert_eq!(config.namespace.as_deref(), Some("shop"));
         assert_eq!(config.interval, Duration::from_secs(5));
         assert!(config.once);
@@ -155,6 +268,16 @@ mod tests {
                 context: Some("prod".into()),
             })
         );
+        assert_eq!(config.selectors.label.as_deref(), Some("app=web"));
+        assert_eq!(
+            config.selectors.field.as_deref(),
+            Some("status.phase=Running")
+        );
+        assert_eq!(config.format, OutputFormat::Json);
+        assert_eq!(
+            config.metrics_addr,
+            Some("127.0.0.1:9090".parse().expect("addr"))
+        );
         assert_eq!(
             parse(&["kreflect", "pods", "--sim"]).expect("sim").cluster,
             Cluster::Simulated
@@ -162,6 +285,14 @@ mod tests {
         assert_eq!(
             parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,
             None
+        );
+        assert_eq!(
+            parse(&["kreflect", "po", "--events"]).expect("events").mode,
+            Mode::Events
+        );
+        assert_eq!(
+            parse(&["kreflect", "no", "--diff"]).expect("diff").mode,
+            Mode::Diff
         );
     }
 
@@ -172,10 +303,31 @@ mod tests {
             &["kreflect", "pods", "--interval", "0"],
             &["kreflect", "pods", "--interval", "soon"],
             &["kreflect", "pods", "--sim", "--kubeconfig", "x"],
+            &["kreflect", "pods", "--events", "--once"],
+            &["kreflect", "pods", "--events", "--diff"],
+            &["kreflect", "pods", "--diff", "-o", "json"],
+            &["kreflect", "pods", "--events", "-o", "wide"],
+            &["kreflect", "pods", "-o", "yaml"],
+            &["kreflect", "pods", "--metrics-addr", "nowhere"],
             &["kreflect"],
         ] {
             let err = parse(args).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn completions_for_each_shell() {
+        for shell in ["bash", "zsh", "fish"] {
+            let cli = Cli::try_parse_from(["kreflect", "completions", shell]).expect("valid");
+            let Ok(Invocation::Completions(shell)) = cli.into_invocation() else {
+                panic!("completions expected");
+            };
+            let mut script = Vec::new();
+            write_completions(shell, &mut script);
+            let script = String::from_utf8(script).expect("utf-8");
+            assert!(script.contains("kreflect"), "{shell}: {script}");
+            assert!(script.contains("field-selector"), "{shell} completes flags");
         }
     }
 

@@ -13,7 +13,9 @@
 //! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key.
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
-//! - [`printer`]: key listings on stdout.
+//! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) through discovery.
+//! - [`printer`]: listings and events on stdout, in the formats of [`output`].
+//! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
 //!   and [`demo`], the simulated cluster `--sim` watches.
 //!
@@ -36,15 +38,21 @@ pub mod source;
 pub mod store;
 
 use std::future::Future;
-use std::io::{self, Write};
+use std::io::{self, IsTerminal, Write};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
+use kube::core::ApiResource;
+use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, KubeconfigChoice};
-use crate::printer::{PrinterConfig, print_listings};
-use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use crate::source::KubeSource;
+use crate::metrics::{Metrics, MetricsServer};
+use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
+use crate::reflector::{ListProgress, Reflector, ReflectorConfig, ReflectorError};
+use crate::resolve::ResolveError;
+use crate::source::{KubeSource, Selectors};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -55,17 +63,39 @@ pub enum Cluster {
     Simulated,
 }
 
+/// What is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// A listing every interval.
+    #[default]
+    Listings,
+    /// `+key` / `-key` lines for what changed since the previous listing, every interval.
+    Diff,
+    /// One line per change, as it is applied.
+    Events,
+}
+
 /// A validated run configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
+    /// The resource to mirror, as the user named it (`pods`, `no`, `deployments.apps`).
+    pub resource: String,
     /// Which cluster to watch.
     pub cluster: Cluster,
     /// One namespace, or `None` for all.
     pub namespace: Option<String>,
+    /// Label and field selectors passed to the server.
+    pub selectors: Selectors,
     /// Time between listings.
     pub interval: Duration,
     /// One listing after the initial sync, then stop; the first failure is fatal.
     pub once: bool,
+    /// The listing format.
+    pub format: OutputFormat,
+    /// Listings, diffs or events.
+    pub mode: Mode,
+    /// Where to serve `/metrics` and `/healthz`, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
     /// How the reflector lists, watches and backs off.
     pub reflector: ReflectorConfig,
 }
@@ -85,12 +115,35 @@ pub enum RunError {
     /// The simulated cluster could not start.
     #[error("cannot start the simulated cluster: {0}")]
     Simulation(#[source] io::Error),
+    /// The resource name could not be resolved.
+    #[error(transparent)]
+    Resolve(#[from] ResolveError),
+    /// The metrics address could not be bound.
+    #[error("cannot serve metrics on {addr}: {source}")]
+    Metrics {
+        /// The address asked for.
+        addr: SocketAddr,
+        /// Why binding failed.
+        #[source]
+        source: io::Error,
+    },
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
 }
 
-/// Watches the configured cluster's Pods and prints listings of their keys to `output` until
+impl RunError {
+    /// The process exit code for this error: 2 for a resource the server does not serve (a
+    /// usage error), 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            RunError::Resolve(ResolveError::Unknown { .. } | ResolveError::NotWatchable(_)) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Watches the configured cluster's objects and prints listings of their keys to `output` until
 /// `shutdown` completes (then a final listing), the output is closed, `--once` is done, or a
 /// fatal error. Every task has ended when this returns.
 pub async fn run<W>(
@@ -118,6 +171,55 @@ where
     result
 }
 
+/// What was resolved from the resource name.
+struct Target {
+    resource: ApiResource,
+    namespaced: bool,
+}
+
+/// `pods` and its other names need no discovery; anything else is looked up like kubectl does.
+async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, RunError> {
+    if matches!(name, "pods" | "pod" | "po" | "Pod") {
+        return Ok(Target {
+            resource: ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
+            namespaced: true,
+        });
+    }
+    let served =
+        resolve::discover(|path| async move { source::fetch(client, &path).await }).await?;
+    let found = resolve::resolve(name, &served)?;
+    Ok(Target {
+        resource: found.api_resource(),
+        namespaced: found.namespaced,
+    })
+}
+
+/// Shows the initial list's progress on a terminal, and a summary when it is complete.
+fn terminal_progress(plural: String) -> impl Fn(ListProgress) + Send + Sync + 'static {
+    let reported_summary = std::sync::atomic::AtomicBool::new(false);
+    move |progress: ListProgress| {
+        if reported_summary.load(std::sync::atomic::Ordering::Relaxed) {
+            return;
+        }
+        let mut stderr = io::stderr().lock();
+        let _ = if progress.done {
+            reported_summary.store(true, std::sync::atomic::Ordering::Relaxed);
+            writeln!(
+                stderr,
+                "\r\x1b[Ksynced {} {plural} in {:.1?}",
+                progress.objects, progress.elapsed
+            )
+        } else {
+            write!(
+                stderr,
+                "\r\x1b[Klisting {plural}: {} so far ({} pages)",
+                progress.objects, progress.pages
+            )
+        };
+        let _ = stderr.flush();
+    }
+}
+
 async fn watch_and_print<W>(
     config: Config,
     client: kube::Client,
@@ -128,19 +230,57 @@ async fn watch_and_print<W>(
 where
     W: Write + Send + 'static,
 {
-    let (writer, store) = store::new_store();
+    let target = resolve_target(&client, &config.resource).await?;
+    let namespace = if target.namespaced {
+        config.namespace
+    } else {
+        if let Some(namespace) = &config.namespace {
+            tracing::warn!(resource = %target.resource.plural, namespace = %namespace, "resource is cluster-scoped; ignoring the namespace");
+        }
+        None
+    };
+    let (mut writer, store) = store::new_store();
+    let changes = (config.mode == Mode::Events).then(|| writer.changes());
+    let metrics = Arc::new(Metrics::default());
+    let metrics_server = match config.metrics_addr {
+        Some(addr) => {
+            let server = MetricsServer::bind(addr)
+                .await
+                .map_err(|source| RunError::Metrics { addr, source })?;
+            let task = server.serve(Arc::clone(&metrics), store.clone(), stop.clone());
+            Some(tokio::spawn(task))
+        }
+        None => None,
+    };
     let reflector_config = ReflectorConfig {
         give_up_before_sync: config.reflector.give_up_before_sync || config.once,
         ..config.reflector
     };
-    let source = KubeSource::pods(client, config.namespace);
-    let reflector = Reflector::new(source, writer, reflector_config);
+    let plural = target.resource.plural.clone();
+    let source =
+        KubeSource::new(client, &target.resource, namespace).with_selectors(config.selectors);
+    let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
+    if io::stderr().is_terminal() {
+        reflector = reflector.with_progress(terminal_progress(plural.clone()));
+    }
     let mut reflector = tokio::spawn(reflector.run(stop.clone()));
-    let printer_config = PrinterConfig {
-        interval: config.interval,
-        once: config.once,
+    let printer: JoinHandle<io::Result<PrinterEnd>> = match changes {
+        Some(changes) => {
+            let json = config.format == OutputFormat::Json;
+            tokio::spawn(print_events(changes, json, output, stop.clone()))
+        }
+        None => {
+            let printer_config = PrinterConfig {
+                interval: config.interval,
+                once: config.once,
+                format: config.format,
+                diff: config.mode == Mode::Diff,
+                pods: plural == "pods",
+                namespaced: target.namespaced,
+            };
+            tokio::spawn(print_listings(store, printer_config, output, stop.clone()))
+        }
     };
-    let printer = tokio::spawn(print_listings(store, printer_config, output, stop.clone()));
 
     let reflector_ended = tokio::select! {
         result = &mut reflector => Some(result),
@@ -158,9 +298,13 @@ where
         printer.abort();
     }
     let printer_result = printer.await;
+    if let Some(metrics_server) = metrics_server {
+        let _ = metrics_server.await;
+    }
     reflector_result?;
     match printer_result {
         Ok(printed) => printed.map(|_| ()).map_err(RunError::Output),
+        Err(err) if err.is_cancelled() => Ok(()),
         Err(err) => Err(RunError::Task(err.to_string())),
     }
 }

@@ -5,7 +5,7 @@ use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use kreflect::cli::Cli;
+use kreflect::cli::{Cli, Invocation, write_completions};
 use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
@@ -17,23 +17,30 @@ fn main() -> ExitCode {
         }
     };
     init_logging(cli.verbose);
+    let config = match cli.into_invocation() {
+        Ok(Invocation::Watch(config)) => config,
+        Ok(Invocation::Completions(shell)) => {
+            write_completions(shell, &mut std::io::stdout());
+            return ExitCode::SUCCESS;
+        }
+        Err(err) => {
+            let _ = err.print();
+            return ExitCode::from(2);
+        }
+    };
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
-        Err(err) => return fail(&format!("cannot start the async runtime: {err}")),
+        Err(err) => return fail(&format!("cannot start the async runtime: {err}"), 1),
     };
-    match runtime.block_on(kreflect::run(
-        cli.into_config(),
-        std::io::stdout(),
-        shutdown_signal(),
-    )) {
+    match runtime.block_on(kreflect::run(config, std::io::stdout(), shutdown_signal())) {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&format!("{err:#}")),
+        Err(err) => fail(&format!("{err:#}"), err.exit_code()),
     }
 }
 
-fn fail(message: &str) -> ExitCode {
+fn fail(message: &str, code: u8) -> ExitCode {
     let _ = writeln!(std::io::stderr(), "kreflect: {message}");
-    ExitCode::FAILURE
+    ExitCode::from(code)
 }
 
 /// Logs go to stderr: stdout carries only listings. `RUST_LOG` overrides `-v`.

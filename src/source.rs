@@ -130,6 +130,17 @@ pub struct KubeSource {
     request: Request,
     scope: Scope,
     kind: String,
+    selectors: Selectors,
+}
+
+/// Label and field selectors passed to the server on every list and watch (`-l`,
+/// `--field-selector`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Selectors {
+    /// `labelSelector`, e.g. `app=web,tier in (front,back)`.
+    pub label: Option<String>,
+    /// `fieldSelector`, e.g. `status.phase=Running`.
+    pub field: Option<String>,
 }
 
 impl KubeSource {
@@ -144,7 +155,14 @@ impl KubeSource {
                 namespace,
             },
             kind: resource.kind.clone(),
+            selectors: Selectors::default(),
         }
+    }
+
+    /// Lists and watches only the objects these selectors match.
+    pub fn with_selectors(mut self, selectors: Selectors) -> Self {
+        self.selectors = selectors;
+        self
     }
 
     /// A source for Pods.
@@ -152,41 +170,52 @@ impl KubeSource {
         let resource = ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&());
         KubeSource::new(client, &resource, namespace)
     }
+}
 
-    /// Sends a request; a non-2xx answer becomes [`SourceError::Status`].
-    async fn send(&self, request: http::Request<Vec<u8>>) -> Result<Body, SourceError> {
-        let response = self
-            .client
-            .send(request.map(Body::from))
-            .await
-            .map_err(|err| SourceError::Transport(transport_error(&err)))?;
-        let status = response.status();
-        if status.is_success() {
-            return Ok(response.into_body());
-        }
-        let retry_after = response
-            .headers()
-            .get(http::header::RETRY_AFTER)
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.trim().parse::<u64>().ok())
-            .map(Duration::from_secs);
-        let body = Limited::new(response.into_body(), MAX_ERROR_BODY_BYTES)
-            .collect()
-            .await
-            .map(|collected| collected.to_bytes())
-            .unwrap_or_default();
-        let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
-            code: status.as_u16(),
-            reason: status.canonical_reason().unwrap_or("").to_owned(),
-            message: String::from_utf8_lossy(&body[..body.len().min(200)])
-                .trim()
-                .to_owned(),
-        });
-        Err(SourceError::Status {
-            status,
-            retry_after,
-        })
+/// Sends a request; a non-2xx answer becomes [`SourceError::Status`].
+async fn send(client: &kube::Client, request: http::Request<Vec<u8>>) -> Result<Body, SourceError> {
+    let response = client
+        .send(request.map(Body::from))
+        .await
+        .map_err(|err| SourceError::Transport(transport_error(&err)))?;
+    let status = response.status();
+    if status.is_success() {
+        return Ok(response.into_body());
     }
+    let retry_after = response
+        .headers()
+        .get(http::header::RETRY_AFTER)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .map(Duration::from_secs);
+    let body = Limited::new(response.into_body(), MAX_ERROR_BODY_BYTES)
+        .collect()
+        .await
+        .map(|collected| collected.to_bytes())
+        .unwrap_or_default();
+    let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
+        code: status.as_u16(),
+        reason: status.canonical_reason().unwrap_or("").to_owned(),
+        message: String::from_utf8_lossy(&body[..body.len().min(200)])
+            .trim()
+            .to_owned(),
+    });
+    Err(SourceError::Status {
+        status,
+        retry_after,
+    })
+}
+
+/// GETs `path` (discovery documents) and returns the body.
+pub async fn fetch(client: &kube::Client, path: &str) -> Result<Vec<u8>, SourceError> {
+    let request = http::Request::get(path)
+        .body(Vec::new())
+        .map_err(|err| SourceError::Transport(err.to_string()))?;
+    let body = send(client, request).await?;
+    body.collect_bytes()
+        .await
+        .map(|bytes| bytes.to_vec())
+        .map_err(|err| SourceError::Transport(error_chain(&err)))
 }
 
 impl ListWatch for KubeSource {
@@ -198,14 +227,15 @@ impl ListWatch for KubeSource {
         let params = ListParams {
             limit: request.limit,
             continue_token: request.continue_token,
+            label_selector: self.selectors.label.clone(),
+            field_selector: self.selectors.field.clone(),
             ..ListParams::default()
         };
         let http_request = self
             .request
             .list(&params)
             .map_err(|err| SourceError::Transport(err.to_string()))?;
-        let body = self
-            .send(http_request)
+        let body = send(&self.client, http_request)
             .await?
             .collect_bytes()
             .await
@@ -217,13 +247,15 @@ impl ListWatch for KubeSource {
         let params = WatchParams {
             timeout: Some(request.timeout_seconds),
             bookmarks: true,
+            label_selector: self.selectors.label.clone(),
+            field_selector: self.selectors.field.clone(),
             ..WatchParams::default()
         };
         let http_request = self
             .request
             .watch(&params, &request.resource_version)
             .map_err(|err| SourceError::Transport(err.to_string()))?;
-        let body = self.send(http_request).await?;
+        let body = send(&self.client, http_request).await?;
         Ok(watch_events(body, self.kind.clone()))
     }
 }

@@ -113,7 +113,7 @@ struct WatchArgs {
 #[derive(Debug)]
 pub enum Invocation {
     /// Mirror a resource.
-    Watch(Config),
+    Watch(Box<Config>),
     /// Print a completion script for this shell.
     Completions(Shell),
 }
@@ -154,7 +154,7 @@ impl Cli {
             (false, true) => Mode::Diff,
             (false, false) => Mode::Listings,
         };
-        Ok(Invocation::Watch(Config {
+        Ok(Invocation::Watch(Box::new(Config {
             resource: args.resource.unwrap_or_default(),
             cluster,
             namespace: args.namespace.filter(|_| !args.all_namespaces),
@@ -168,7 +168,7 @@ impl Cli {
             mode,
             metrics_addr: args.metrics_addr,
             reflector: Default::default(),
-        }))
+        })))
     }
 }
 
@@ -198,7 +198,7 @@ mod tests {
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         match Cli::try_parse_from(args)?.into_invocation()? {
-            Invocation::Watch(config) => Ok(config),
+            Invocation::Watch(config) => Ok(*config),
             Invocation::Completions(shell) => panic!("unexpected completions for {shell}"),
         }
     }

@@ -18,7 +18,7 @@ fn main() -> ExitCode {
     };
     init_logging(cli.verbose);
     let config = match cli.into_invocation() {
-        Ok(Invocation::Watch(config)) => config,
+        Ok(Invocation::Watch(config)) => *config,
         Ok(Invocation::Completions(shell)) => {
             write_completions(shell, &mut std::io::stdout());
             return ExitCode::SUCCESS;

@@ -32,7 +32,11 @@ fn main() -> ExitCode {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}"), 1),
     };
-    match runtime.block_on(kreflect::run(config, std::io::stdout(), shutdown_signal())) {
+    let outcome = runtime.block_on(async {
+        let shutdown = shutdown_signal();
+        kreflect::run(config, std::io::stdout(), shutdown).await
+    });
+    match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("{err:#}"), err.exit_code()),
     }
@@ -58,18 +62,24 @@ fn init_logging(verbose: u8) {
         .init();
 }
 
-/// Completes on Ctrl-C (SIGINT) or SIGTERM.
-async fn shutdown_signal() {
-    use tokio::signal::unix::{SignalKind, signal};
-    match signal(SignalKind::terminate()) {
-        Ok(mut terminate) => {
-            tokio::select! {
-                _ = tokio::signal::ctrl_c() => {}
-                _ = terminate.recv() => {}
+/// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now, before anything else runs, and
+/// returns a future that completes on either. Must be called inside the runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
+    use tokio::signal::unix::{Signal, SignalKind, signal};
+    async fn received(signal: Option<Signal>) {
+        match signal {
+            Some(mut signal) => {
+                signal.recv().await;
             }
+            None => std::future::pending().await,
         }
-        Err(_) => {
-            let _ = tokio::signal::ctrl_c().await;
+    }
+    let interrupt = signal(SignalKind::interrupt()).ok();
+    let terminate = signal(SignalKind::terminate()).ok();
+    async move {
+        tokio::select! {
+            () = received(interrupt) => {}
+            () = received(terminate) => {}
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The world state: pods, the global resourceVersion, watch history, list snapshots and the
-//! live event fan-out. One `std::sync::Mutex`, never held across an `.await`.
+//! The world state of one resource type (pods, or nodes, deployments...): its objects, the
+//! resourceVersion, watch history, list snapshots and the live event fan-out. One
+//! `std::sync::Mutex`, never held across an `.await`.
 //!
 //! Every mutation assigns the next resourceVersion, serializes the pod once (the stored list
 //! item and the pre-rendered watch line), appends to the history and broadcasts, all under the
@@ -13,6 +14,7 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use super::pods::realistic_pod_object;
+use super::resources::{PODS, ResourceType};
 use super::wire::{EventType, event_line, item_bytes};
 
 /// How many list snapshots (for continue tokens) are kept.
@@ -21,18 +23,18 @@ const SNAPSHOTS_KEPT: usize = 16;
 /// The annotation `update_pod` changes.
 const REVISION_ANNOTATION: &str = "sim.kreflect.dev/revision";
 
-/// A stored pod: its key and serialized list-item form.
+/// A stored object: its key and serialized list-item form.
 #[derive(Debug)]
-pub(crate) struct StoredPod {
-    /// `namespace/name`.
+pub(crate) struct StoredObject {
+    /// `namespace/name`, or `name` for a cluster-scoped object.
     pub key: String,
     namespace_len: usize,
     /// The list-item JSON (no `kind`/`apiVersion`), resourceVersion already set.
     pub item: Bytes,
 }
 
-impl StoredPod {
-    /// The pod's namespace.
+impl StoredObject {
+    /// The object's namespace (empty for a cluster-scoped object).
     pub(crate) fn namespace(&self) -> &str {
         &self.key[..self.namespace_len]
     }
@@ -41,10 +43,17 @@ impl StoredPod {
 /// A change, pre-rendered as its watch line.
 #[derive(Debug)]
 pub(crate) struct WatchEvent {
-    /// Namespace of the changed pod.
+    /// Namespace of the changed object.
     pub namespace: String,
     /// The resourceVersion this change produced.
     pub resource_version: u64,
+    /// What happened.
+    pub event_type: EventType,
+    /// The object after the change (its last state for a deletion), as a list item.
+    pub item: Bytes,
+    /// The object before the change, for watchers with selectors (an object that stops
+    /// matching is DELETED for them, one that starts matching is ADDED).
+    pub previous: Option<Bytes>,
     /// The complete newline-terminated watch line.
     pub line: Bytes,
 }
@@ -63,8 +72,8 @@ pub(crate) enum Broadcast {
 pub(crate) struct Snapshot {
     /// The resourceVersion the snapshot was taken at.
     pub resource_version: u64,
-    /// Pods in key order.
-    pub pods: Vec<Arc<StoredPod>>,
+    /// Objects in key order.
+    pub pods: Vec<Arc<StoredObject>>,
 }
 
 /// Where a watch starts.
@@ -79,8 +88,8 @@ pub(crate) enum WatchStart {
 /// What a watch begins with, before live events.
 #[derive(Debug)]
 pub(crate) enum Initial {
-    /// Current pods, to be sent as synthetic ADDED.
-    Objects(Vec<Arc<StoredPod>>),
+    /// Current objects, to be sent as synthetic ADDED.
+    Objects(Vec<Arc<StoredObject>>),
     /// History events to replay.
     Events(Vec<Arc<WatchEvent>>),
 }
@@ -107,7 +116,7 @@ pub(crate) struct TooOld {
 
 #[derive(Debug)]
 struct State {
-    pods: BTreeMap<String, Arc<StoredPod>>,
+    pods: BTreeMap<String, Arc<StoredObject>>,
     resource_version: u64,
     /// Watches from any resourceVersion >= `oldest` can be served from `history`.
     oldest: u64,
@@ -117,12 +126,14 @@ struct State {
 
 #[derive(Debug)]
 struct Inner {
+    resource: &'static ResourceType,
     state: Mutex<State>,
     live: broadcast::Sender<Broadcast>,
     history_limit: usize,
 }
 
-/// A cheap `Clone` handle to the fake cluster's pods; mutations are seen by lists and watches.
+/// A cheap `Clone` handle to the fake cluster's objects of one resource type (pods unless
+/// made with [`Cluster::of`]); mutations are seen by lists and watches.
 #[derive(Debug, Clone)]
 pub struct Cluster {
     inner: Arc<Inner>,
@@ -132,10 +143,16 @@ impl Cluster {
     /// An empty cluster keeping `history_limit` watch events for resumption. Live watchers that
     /// fall more than `history_limit` events behind are ended with a 410 (see the module docs).
     pub fn new(history_limit: usize) -> Cluster {
+        Cluster::of(PODS, history_limit)
+    }
+
+    /// An empty store of `resource` objects, keeping `history_limit` watch events.
+    pub fn of(resource: &'static ResourceType, history_limit: usize) -> Cluster {
         let history_limit = history_limit.max(1);
         let (live, _) = broadcast::channel(history_limit);
         Cluster {
             inner: Arc::new(Inner {
+                resource,
                 state: Mutex::new(State {
                     pods: BTreeMap::new(),
                     resource_version: 1,
@@ -153,6 +170,89 @@ impl Cluster {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
+    /// The resource type this cluster stores.
+    pub fn resource(&self) -> &'static ResourceType {
+        self.inner.resource
+    }
+
+    /// The store key of `name` in `namespace` (`name` alone when cluster-scoped).
+    fn key_of(&self, namespace: Option<&str>, name: &str) -> (String, usize) {
+        match namespace.filter(|_| self.inner.resource.namespaced) {
+            Some(namespace) => (format!("{namespace}/{name}"), namespace.len()),
+            None => (name.to_owned(), 0),
+        }
+    }
+
+    /// Stores a caller-provided object of this cluster's kind (ADDED, or MODIFIED if it
+    /// exists) and returns the new resourceVersion. A namespaced object's
+    /// `metadata.namespace` defaults to `default`; a cluster-scoped object's is removed.
+    pub fn create_object(&self, object: Value) -> u64 {
+        let mut object = match object {
+            Value::Object(map) => map,
+            _ => Map::new(),
+        };
+        let metadata = object
+            .entry("metadata")
+            .or_insert_with(|| Value::Object(Map::new()));
+        if !metadata.is_object() {
+            *metadata = Value::Object(Map::new());
+        }
+        let mut namespace = None;
+        if let Value::Object(metadata) = metadata {
+            if self.inner.resource.namespaced {
+                let value = metadata
+                    .entry("namespace")
+                    .or_insert_with(|| Value::from("default"));
+                namespace = Some(value.as_str().unwrap_or("default").to_owned());
+            } else {
+                metadata.remove("namespace");
+            }
+        }
+        let name = metadata
+            .get("name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_owned();
+        let (key, namespace_len) = self.key_of(namespace.as_deref(), &name);
+        let mut state = self.lock();
+        let event_type = if state.pods.contains_key(&key) {
+            EventType::Modified
+        } else {
+            EventType::Added
+        };
+        self.put(&mut state, key, namespace_len, object, event_type)
+    }
+
+    /// Changes an object (its `sim.kreflect.dev/revision` annotation) and returns the new
+    /// resourceVersion; `None` if it does not exist.
+    pub fn update_object(&self, namespace: Option<&str>, name: &str) -> Option<u64> {
+        let mut state = self.lock();
+        self.modify(&mut state, &self.key_of(namespace, name).0)
+    }
+
+    /// Deletes an object; the DELETED event carries its last state with the new
+    /// resourceVersion, which is returned. `None` if it does not exist.
+    pub fn delete_object(&self, namespace: Option<&str>, name: &str) -> Option<u64> {
+        let mut state = self.lock();
+        let stored = state.pods.remove(&self.key_of(namespace, name).0)?;
+        let object = parse(&stored.item);
+        let rv = state.resource_version + 1;
+        state.resource_version = rv;
+        let item = item_bytes(object, rv);
+        self.record(
+            &mut state,
+            WatchEvent {
+                namespace: stored.namespace().to_owned(),
+                resource_version: rv,
+                event_type: EventType::Deleted,
+                line: event_line(EventType::Deleted, &item, self.inner.resource),
+                item,
+                previous: Some(stored.item.clone()),
+            },
+        );
+        Some(rv)
+    }
+
     /// Creates a realistic pod (`realistic_pod(namespace, name, 0)`) and returns the new
     /// resourceVersion; if the pod exists, behaves as `update_pod` (a MODIFIED event).
     pub fn create_pod(&self, namespace: &str, name: &str) -> u64 {
@@ -166,69 +266,21 @@ impl Cluster {
     }
 
     /// Stores a caller-provided pod (ADDED, or MODIFIED if `namespace/name` exists) and returns
-    /// the new resourceVersion. `metadata.namespace` defaults to `default`; `metadata.name` is
-    /// taken as is (missing means empty). `kind`/`apiVersion` are dropped and
-    /// `metadata.resourceVersion` is overwritten. A non-object is stored as an empty pod.
+    /// the new resourceVersion: [`Cluster::create_object`] for pods.
     pub fn create_pod_with(&self, pod: Value) -> u64 {
-        let mut pod = match pod {
-            Value::Object(map) => map,
-            _ => Map::new(),
-        };
-        let metadata = pod
-            .entry("metadata")
-            .or_insert_with(|| Value::Object(Map::new()));
-        if !metadata.is_object() {
-            *metadata = Value::Object(Map::new());
-        }
-        let namespace = match metadata.get("namespace").and_then(Value::as_str) {
-            Some(namespace) => namespace.to_owned(),
-            None => {
-                if let Value::Object(metadata) = metadata {
-                    metadata.insert("namespace".to_owned(), Value::from("default"));
-                }
-                "default".to_owned()
-            }
-        };
-        let name = metadata
-            .get("name")
-            .and_then(Value::as_str)
-            .unwrap_or_default()
-            .to_owned();
-        let key = format!("{namespace}/{name}");
-        let mut state = self.lock();
-        let event_type = if state.pods.contains_key(&key) {
-            EventType::Modified
-        } else {
-            EventType::Added
-        };
-        self.put(&mut state, key, namespace.len(), pod, event_type)
+        self.create_object(pod)
     }
 
     /// Changes the pod (sets the `sim.kreflect.dev/revision` annotation to the new
     /// resourceVersion) and returns the new resourceVersion; `None` if it does not exist.
     pub fn update_pod(&self, namespace: &str, name: &str) -> Option<u64> {
-        let mut state = self.lock();
-        self.modify(&mut state, &format!("{namespace}/{name}"))
+        self.update_object(Some(namespace), name)
     }
 
     /// Deletes the pod; the DELETED event carries its last state with the new resourceVersion,
     /// which is returned. `None` if it does not exist.
     pub fn delete_pod(&self, namespace: &str, name: &str) -> Option<u64> {
-        let mut state = self.lock();
-        let stored = state.pods.remove(&format!("{namespace}/{name}"))?;
-        let pod = parse(&stored.item);
-        let rv = state.resource_version + 1;
-        state.resource_version = rv;
-        let item = item_bytes(pod, rv);
-        self.record(
-            &mut state,
-            WatchEvent {
-                namespace: stored.namespace().to_owned(),
-                resource_version: rv,
-                line: event_line(EventType::Deleted, &item),
-            },
-        );
-        Some(rv)
+        self.delete_object(Some(namespace), name)
     }
 
     /// All pod keys (`namespace/name`), sorted bytewise.
@@ -410,19 +462,25 @@ impl Cluster {
         let rv = state.resource_version + 1;
         state.resource_version = rv;
         let item = item_bytes(pod, rv);
-        let line = event_line(event_type, &item);
-        let stored = Arc::new(StoredPod {
+        let line = event_line(event_type, &item, self.inner.resource);
+        let stored = Arc::new(StoredObject {
             key,
             namespace_len,
-            item,
+            item: item.clone(),
         });
         let namespace = stored.namespace().to_owned();
-        state.pods.insert(stored.key.clone(), stored);
+        let previous = state
+            .pods
+            .insert(stored.key.clone(), stored)
+            .map(|previous| previous.item.clone());
         self.record(
             state,
             WatchEvent {
                 namespace,
                 resource_version: rv,
+                event_type,
+                item,
+                previous,
                 line,
             },
         );

@@ -1,4 +1,5 @@
-//! Discovery endpoints: `/version`, `/api`, `/api/v1`, `/apis`, with the real server's bodies.
+//! Discovery endpoints `/version` and `/api`, with the real server's bodies (the resource lists
+//! are generated from what is served, in `resources`).
 
 use std::net::SocketAddr;
 
@@ -16,28 +17,13 @@ pub(crate) fn api(addr: SocketAddr) -> Bytes {
     ))
 }
 
-/// `GET /api/v1`: the full core resource list of transcript 12.
-pub(crate) fn api_v1() -> Bytes {
-    Bytes::from_static(include_bytes!("api-v1.json"))
-}
-
-/// `GET /apis`: no API groups.
-pub(crate) fn apis() -> Bytes {
-    Bytes::from_static(br#"{"kind":"APIGroupList","apiVersion":"v1","groups":[]}"#)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
     #[test]
     fn bodies_are_json() {
-        for body in [
-            version(),
-            api("127.0.0.1:1".parse().unwrap()),
-            api_v1(),
-            apis(),
-        ] {
+        for body in [version(), api("127.0.0.1:1".parse().unwrap())] {
             serde_json::from_slice::<serde_json::Value>(&body).unwrap();
         }
         assert_eq!(version().len(), 281);

@@ -12,6 +12,8 @@ use super::discovery;
 use super::faults::{Fault, FaultQueue, Target};
 use super::list::{self, ContinueToken, ListRequest};
 use super::request::RecordedRequest;
+use super::resources::{self, RESOURCES};
+use super::selector::ObjectFilter;
 use super::server::{Body, ServerOptions};
 use super::status::{Cause, Details, Status, json_response};
 use super::watch::{self, WatchRequest};
@@ -21,8 +23,8 @@ use super::watch::{self, WatchRequest};
 pub(crate) struct Shared {
     /// How the server was configured.
     pub options: ServerOptions,
-    /// The world.
-    pub cluster: Cluster,
+    /// The world: one store per served resource, in the order of `RESOURCES`.
+    pub clusters: Vec<Cluster>,
     /// Every request received, in order.
     pub requests: Mutex<Vec<RecordedRequest>>,
     /// Faults waiting for their request.
@@ -31,32 +33,55 @@ pub(crate) struct Shared {
     pub addr: SocketAddr,
 }
 
+impl Shared {
+    /// The pods.
+    pub(crate) fn pods(&self) -> &Cluster {
+        &self.clusters[0]
+    }
+}
+
 /// What a path names.
 #[derive(Debug, PartialEq, Eq)]
 enum Route<'a> {
     Version,
     Api,
-    ApiV1,
     Apis,
-    /// Pods in a namespace, or in all of them.
-    Pods(Option<&'a str>),
+    /// An `APIResourceList`: `/api/v1` or `/apis/GROUP/VERSION`.
+    ResourceList(String),
+    /// Objects of `RESOURCES[index]` in a namespace, or in all of them.
+    Objects(usize, Option<&'a str>),
 }
 
 fn route(path: &str) -> Option<Route<'_>> {
     match path {
-        "/version" => Some(Route::Version),
-        "/api" => Some(Route::Api),
-        "/api/v1" => Some(Route::ApiV1),
-        "/apis" => Some(Route::Apis),
-        "/api/v1/pods" => Some(Route::Pods(None)),
-        _ => {
-            let namespace = path
-                .strip_prefix("/api/v1/namespaces/")?
-                .strip_suffix("/pods")?;
-            (!namespace.is_empty() && !namespace.contains('/'))
-                .then_some(Route::Pods(Some(namespace)))
-        }
+        "/version" => return Some(Route::Version),
+        "/api" => return Some(Route::Api),
+        "/apis" => return Some(Route::Apis),
+        _ => {}
     }
+    let (group, version, rest) = if let Some(rest) = path.strip_prefix("/api/v1") {
+        ("", "v1", rest)
+    } else {
+        let rest = path.strip_prefix("/apis/")?;
+        let (group, rest) = rest.split_once('/')?;
+        let (version, rest) = rest.split_once('/').map_or((rest, ""), |(v, r)| (v, r));
+        (group, version, rest)
+    };
+    let rest = rest.strip_prefix('/').unwrap_or(rest);
+    let segments: Vec<&str> = rest.split('/').collect();
+    let (namespace, plural) = match segments[..] {
+        [""] => {
+            return resources::resource_list(group, version).map(Route::ResourceList);
+        }
+        [plural] => (None, plural),
+        ["namespaces", namespace, plural] if !namespace.is_empty() => (Some(namespace), plural),
+        _ => return None,
+    };
+    let index = resources::find(group, version, plural)?;
+    if namespace.is_some() && !RESOURCES[index].namespaced {
+        return None;
+    }
+    Some(Route::Objects(index, namespace))
 }
 
 /// Answers `request`; `stop` ends watch streams when this incarnation of the server stops.
@@ -87,35 +112,49 @@ pub(crate) fn handle<B>(
     match route {
         Route::Version => json_response(200, discovery::version()),
         Route::Api => json_response(200, discovery::api(shared.addr)),
-        Route::ApiV1 => json_response(200, discovery::api_v1()),
-        Route::Apis => json_response(200, discovery::apis()),
-        Route::Pods(namespace) => pods(shared, &recorded, namespace, stop),
+        Route::Apis => json_response(200, resources::group_list().into()),
+        Route::ResourceList(list) => json_response(200, list.into()),
+        Route::Objects(index, namespace) => {
+            objects(shared, &shared.clusters[index], &recorded, namespace, stop)
+        }
     }
 }
 
-fn pods(
+fn objects(
     shared: &Shared,
+    cluster: &Cluster,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     stop: &CancellationToken,
 ) -> Response<Body> {
     let watching = recorded.is_watch();
-    if namespace.is_none() && shared.options.deny_cluster_scope {
+    let resource = cluster.resource();
+    if namespace.is_none() && resource.namespaced && shared.options.deny_cluster_scope {
         let verb = if watching { "watch" } else { "list" };
-        return Status::forbidden_cluster_scope(verb).into_response();
+        return Status::forbidden_cluster_scope(verb, resource.plural).into_response();
     }
+    let filter = match ObjectFilter::from_params(
+        recorded.param("labelSelector"),
+        recorded.param("fieldSelector"),
+        resource.plural == "pods",
+    ) {
+        Ok(filter) => filter,
+        Err(message) => return Status::bad_request(message).into_response(),
+    };
     let result = if watching {
-        watch_pods(shared, recorded, namespace, stop)
+        watch_objects(shared, cluster, recorded, namespace, filter, stop)
     } else {
-        list_pods(shared, recorded, namespace)
+        list_objects(shared, cluster, recorded, namespace, filter)
     };
     result.unwrap_or_else(|status| status.into_response())
 }
 
-fn list_pods(
+fn list_objects(
     shared: &Shared,
+    cluster: &Cluster,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
+    filter: Option<ObjectFilter>,
 ) -> Result<Response<Body>, Box<Status>> {
     let limit = match recorded.param("limit") {
         None | Some("") => 0,
@@ -151,14 +190,17 @@ fn list_pods(
         namespace,
         limit,
         continue_token,
+        filter,
     };
-    Ok(list::respond(&shared.cluster, &request))
+    Ok(list::respond(cluster, &request))
 }
 
-fn watch_pods(
+fn watch_objects(
     shared: &Shared,
+    cluster: &Cluster,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
+    filter: Option<ObjectFilter>,
     stop: &CancellationToken,
 ) -> Result<Response<Body>, Box<Status>> {
     if recorded.param("resourceVersionMatch").is_some() {
@@ -192,9 +234,7 @@ fn watch_pods(
                 WatchStart::After(rv) => rv,
                 WatchStart::Now => 0,
             };
-            return Err(
-                Status::too_old(requested, shared.cluster.oldest_resource_version()).into(),
-            );
+            return Err(Status::too_old(requested, cluster.oldest_resource_version()).into());
         }
         other => other,
     };
@@ -203,9 +243,10 @@ fn watch_pods(
         start,
         bookmarks: matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1")),
         timeout,
+        filter,
     };
     Ok(watch::respond(
-        &shared.cluster,
+        cluster,
         request,
         shared.options.bookmark_interval,
         fault,
@@ -254,15 +295,37 @@ mod tests {
 
     #[test]
     fn routes() {
-        assert_eq!(route("/api/v1/pods"), Some(Route::Pods(None)));
+        assert_eq!(route("/api/v1/pods"), Some(Route::Objects(0, None)));
         assert_eq!(
             route("/api/v1/namespaces/shop/pods"),
-            Some(Route::Pods(Some("shop")))
+            Some(Route::Objects(0, Some("shop")))
         );
         assert_eq!(route("/api/v1/namespaces//pods"), None);
         assert_eq!(route("/api/v1/namespaces/a/b/pods"), None);
         assert_eq!(route("/api/v1/nosuchthings"), None);
         assert_eq!(route("/version"), Some(Route::Version));
+        assert_eq!(route("/api/v1/nodes"), Some(Route::Objects(1, None)));
+        assert_eq!(route("/api/v1/namespaces"), Some(Route::Objects(2, None)));
+        assert_eq!(
+            route("/api/v1/namespaces/x/nodes"),
+            None,
+            "nodes are cluster-scoped"
+        );
+        assert_eq!(
+            route("/apis/apps/v1/namespaces/shop/deployments"),
+            Some(Route::Objects(4, Some("shop")))
+        );
+        assert_eq!(
+            route("/apis/example.dev/v1/widgets"),
+            Some(Route::Objects(5, None))
+        );
+        assert!(matches!(route("/api/v1"), Some(Route::ResourceList(_))));
+        assert!(matches!(
+            route("/apis/apps/v1"),
+            Some(Route::ResourceList(_))
+        ));
+        assert_eq!(route("/apis/batch/v1"), None);
+        assert_eq!(route("/apis/apps/v1/pods"), None);
     }
 
     #[test]

@@ -12,7 +12,9 @@ use http::Response;
 use serde::{Deserialize, Serialize};
 
 use super::base64url;
-use super::cluster::{Cluster, Snapshot};
+use super::cluster::{Cluster, Snapshot, StoredObject};
+use super::resources::ResourceType;
+use super::selector::ObjectFilter;
 use super::server::Body;
 use super::status::{EXPIRED_CONTINUE_MESSAGE, Status, json_response};
 
@@ -67,6 +69,8 @@ pub(crate) struct ListRequest<'a> {
     pub limit: usize,
     /// The decoded `continue` parameter.
     pub continue_token: Option<ContinueToken>,
+    /// `labelSelector` / `fieldSelector`, if any.
+    pub filter: Option<ObjectFilter>,
 }
 
 /// Answers a list request.
@@ -82,12 +86,29 @@ pub(crate) fn respond(cluster: &Cluster, request: &ListRequest<'_>) -> Response<
             None => return token.expired().into_response(),
         },
     };
-    json_response(200, page(&snapshot, request, &start))
+    json_response(200, page(&snapshot, request, &start, cluster.resource()))
 }
 
-/// Renders one `PodList` page of `snapshot` from key `start`.
-fn page(snapshot: &Arc<Snapshot>, request: &ListRequest<'_>, start: &str) -> bytes::Bytes {
-    let pods = &snapshot.pods;
+/// Renders one list page (`PodList`, `NodeList`...) of `snapshot` from key `start`.
+fn page(
+    snapshot: &Arc<Snapshot>,
+    request: &ListRequest<'_>,
+    start: &str,
+    resource: &ResourceType,
+) -> bytes::Bytes {
+    let selected: Vec<Arc<StoredObject>>;
+    let pods = match &request.filter {
+        None => &snapshot.pods,
+        Some(filter) => {
+            selected = snapshot
+                .pods
+                .iter()
+                .filter(|object| filter.matches(&object.item))
+                .cloned()
+                .collect();
+            &selected
+        }
+    };
     let (low, high) = match request.namespace {
         Some(namespace) => {
             let prefix = format!("{namespace}/");
@@ -112,9 +133,11 @@ fn page(snapshot: &Arc<Snapshot>, request: &ListRequest<'_>, start: &str) -> byt
 
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    body.put_slice(
-        b"{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"",
-    );
+    body.put_slice(b"{\"kind\":\"");
+    body.put_slice(resource.kind.as_bytes());
+    body.put_slice(b"List\",\"apiVersion\":\"");
+    body.put_slice(resource.api_version().as_bytes());
+    body.put_slice(b"\",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
     if let (Some(last), true) = (items.last(), remaining > 0) {

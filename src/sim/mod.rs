@@ -56,6 +56,8 @@ mod handler;
 mod list;
 pub mod pods;
 mod request;
+pub mod resources;
+mod selector;
 pub mod server;
 mod status;
 mod watch;

@@ -32,6 +32,55 @@ const POD_FIELDS: [&str; 4] = [
     "status.phase",
 ];
 
+/// The fields every other kind supports.
+const COMMON_FIELDS: [&str; 2] = ["metadata.name", "metadata.namespace"];
+
+/// Both selectors of a list or watch request, applied to stored list items.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub(crate) struct ObjectFilter {
+    labels: LabelSelector,
+    fields: FieldSelector,
+}
+
+impl ObjectFilter {
+    /// The filter of a request's `labelSelector` and `fieldSelector`, `None` when it has
+    /// neither; the error is the server's 400 message.
+    pub(crate) fn from_params(
+        labels: Option<&str>,
+        fields: Option<&str>,
+        pods: bool,
+    ) -> Result<Option<ObjectFilter>, String> {
+        let labels = labels.filter(|text| !text.trim().is_empty());
+        let fields = fields.filter(|text| !text.trim().is_empty());
+        if labels.is_none() && fields.is_none() {
+            return Ok(None);
+        }
+        let allowed: &[&str] = if pods { &POD_FIELDS } else { &COMMON_FIELDS };
+        Ok(Some(ObjectFilter {
+            labels: labels
+                .map(LabelSelector::parse)
+                .transpose()?
+                .unwrap_or_default(),
+            fields: fields
+                .map(|text| FieldSelector::parse(text, allowed))
+                .transpose()?
+                .unwrap_or_default(),
+        }))
+    }
+
+    /// Whether a stored item (its JSON) matches.
+    pub(crate) fn matches(&self, item: &[u8]) -> bool {
+        let Ok(object) = serde_json::from_slice::<Value>(item) else {
+            return false;
+        };
+        let labels = object
+            .get("metadata")
+            .and_then(|metadata| metadata.get("labels"))
+            .and_then(Value::as_object);
+        self.labels.matches(labels) && self.fields.matches(&object)
+    }
+}
+
 /// Splits on commas that are not inside parentheses.
 fn requirements(text: &str) -> Vec<&str> {
     let mut parts = Vec::new();
@@ -109,7 +158,11 @@ impl LabelSelector {
 
     /// Whether an object's `metadata.labels` satisfy every requirement.
     pub fn matches(&self, labels: Option<&serde_json::Map<String, Value>>) -> bool {
-        let label = |key: &str| labels.and_then(|labels| labels.get(key)).and_then(Value::as_str);
+        let label = |key: &str| {
+            labels
+                .and_then(|labels| labels.get(key))
+                .and_then(Value::as_str)
+        };
         self.0.iter().all(|requirement| match requirement {
             LabelRequirement::Equals(key, value) => label(key) == Some(value.as_str()),
             LabelRequirement::NotEquals(key, value) => label(key) != Some(value.as_str()),
@@ -126,8 +179,9 @@ impl LabelSelector {
 }
 
 impl FieldSelector {
-    /// Parses a Pod field selector; the error is the message the server answers with (400).
-    pub fn parse(text: &str) -> Result<Self, String> {
+    /// Parses a field selector over the `allowed` fields; the error is the message the server
+    /// answers with (400).
+    pub fn parse(text: &str, allowed: &[&str]) -> Result<Self, String> {
         let mut parsed = Vec::new();
         for requirement in requirements(text) {
             let (field, value, equal) = if let Some((field, value)) = requirement.split_once("!=") {
@@ -138,10 +192,12 @@ impl FieldSelector {
             {
                 (field, value, true)
             } else {
-                return Err(format!("invalid selector: '{requirement}'; can't understand '{requirement}'"));
+                return Err(format!(
+                    "invalid selector: '{requirement}'; can't understand '{requirement}'"
+                ));
             };
             let field = field.trim();
-            if !POD_FIELDS.contains(&field) {
+            if !allowed.contains(&field) {
                 return Err(format!("field label not supported: {field}"));
             }
             parsed.push((field.to_owned(), value.trim().to_owned(), equal));
@@ -205,16 +261,37 @@ mod tests {
     fn field_selectors_on_pod_fields() {
         let pod = json!({"metadata": {"name": "web-1", "namespace": "shop"},
                          "spec": {"nodeName": "node-a"}, "status": {"phase": "Running"}});
-        let matches = |selector| FieldSelector::parse(selector).expect("valid").matches(&pod);
+        let matches = |selector| {
+            FieldSelector::parse(selector, &POD_FIELDS)
+                .expect("valid")
+                .matches(&pod)
+        };
         assert!(matches("metadata.name=web-1"));
         assert!(matches("metadata.namespace==shop,status.phase=Running"));
         assert!(matches("spec.nodeName!=node-b"));
         assert!(!matches("status.phase!=Running"));
         assert!(!matches("spec.nodeName="));
         assert_eq!(
-            FieldSelector::parse("spec.restartPolicy=Always"),
+            FieldSelector::parse("spec.restartPolicy=Always", &POD_FIELDS),
             Err("field label not supported: spec.restartPolicy".to_owned())
         );
-        assert!(FieldSelector::parse("status.phase").is_err());
+        assert!(FieldSelector::parse("status.phase", &POD_FIELDS).is_err());
+        assert!(FieldSelector::parse("status.phase=Running", &COMMON_FIELDS).is_err());
+    }
+
+    #[test]
+    fn object_filter_reads_stored_items() {
+        let filter = ObjectFilter::from_params(Some("app=web"), Some("status.phase=Running"), true)
+            .expect("valid")
+            .expect("a filter");
+        assert!(filter.matches(
+            br#"{"metadata":{"name":"a","labels":{"app":"web"}},"status":{"phase":"Running"}}"#
+        ));
+        assert!(!filter.matches(
+            br#"{"metadata":{"name":"a","labels":{"app":"web"}},"status":{"phase":"Pending"}}"#
+        ));
+        assert!(!filter.matches(br#"{"metadata":{"name":"a"},"status":{"phase":"Running"}}"#));
+        assert_eq!(ObjectFilter::from_params(None, Some(" "), true), Ok(None));
+        assert!(ObjectFilter::from_params(Some("a in b"), None, true).is_err());
     }
 }

@@ -21,6 +21,7 @@ use super::cluster::Cluster;
 use super::faults::{Fault, FaultQueue};
 use super::handler::{Shared, handle};
 pub use super::request::RecordedRequest;
+use super::resources::RESOURCES;
 
 /// Every response body: complete or streamed; an `Err` frame aborts the connection.
 pub(crate) type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
@@ -82,7 +83,10 @@ impl FakeApiServer {
         let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            cluster: Cluster::new(options.history_limit),
+            clusters: RESOURCES
+                .iter()
+                .map(|resource| Cluster::of(resource, options.history_limit))
+                .collect(),
             options,
             requests: Mutex::new(Vec::new()),
             faults: FaultQueue::default(),
@@ -109,9 +113,19 @@ impl FakeApiServer {
         format!("http://{}", self.shared.addr)
     }
 
-    /// A handle to the world state the server serves.
+    /// A handle to the pods the server serves.
     pub fn cluster(&self) -> Cluster {
-        self.shared.cluster.clone()
+        self.shared.pods().clone()
+    }
+
+    /// A handle to the objects of another served resource, by plural name (`nodes`,
+    /// `deployments`, `widgets`; see [`super::resources::RESOURCES`]).
+    pub fn resource(&self, plural: &str) -> Option<Cluster> {
+        self.shared
+            .clusters
+            .iter()
+            .find(|cluster| cluster.resource().plural == plural)
+            .cloned()
     }
 
     /// Every request received so far, in order.
@@ -164,7 +178,9 @@ impl FakeApiServer {
                 tracing::warn!(%error, "accept loop ended abnormally");
             }
         }
-        self.shared.cluster.compact();
+        for cluster in &self.shared.clusters {
+            cluster.compact();
+        }
         match bind(self.shared.addr) {
             Ok(listener) => {
                 *running = Some(spawn(listener, Arc::clone(&self.shared), &self.root));

@@ -114,12 +114,12 @@ impl Status {
     }
 
     /// 403 for `verb` on pods at the cluster scope (transcript 05), as user `sim`.
-    pub(crate) fn forbidden_cluster_scope(verb: &str) -> Status {
+    pub(crate) fn forbidden_cluster_scope(verb: &str, plural: &str) -> Status {
         let message = format!(
-            "pods is forbidden: User \"sim\" cannot {verb} resource \"pods\" in API group \"\" at the cluster scope"
+            "{plural} is forbidden: User \"sim\" cannot {verb} resource \"{plural}\" in API group \"\" at the cluster scope"
         );
         Status::new(403, "Forbidden", message).with_details(Details {
-            kind: Some("pods".to_owned()),
+            kind: Some(plural.to_owned()),
             ..Details::default()
         })
     }
@@ -222,7 +222,7 @@ mod tests {
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#
         );
         assert_eq!(
-            Status::forbidden_cluster_scope("list").to_bytes(),
+            Status::forbidden_cluster_scope("list", "pods").to_bytes(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"sim\" cannot list resource \"pods\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
         );
         assert_eq!(

@@ -21,8 +21,9 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::{Broadcast, Cluster, Initial, StoredPod, TooOld, WatchEvent, WatchStart};
+use super::cluster::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
 use super::faults::{BadPayload, Fault};
+use super::selector::ObjectFilter;
 use super::server::Body;
 use super::status::{Status, with_api_headers};
 use super::wire::{EventType, bookmark_line, error_line, event_line};
@@ -45,6 +46,8 @@ pub(crate) struct WatchRequest {
     pub bookmarks: bool,
     /// `timeoutSeconds`.
     pub timeout: Option<Duration>,
+    /// `labelSelector` / `fieldSelector`, if any.
+    pub filter: Option<ObjectFilter>,
 }
 
 /// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
@@ -66,10 +69,8 @@ pub(crate) fn respond(
 /// A line waiting to be sent.
 #[derive(Debug)]
 enum Pending {
-    /// A current pod, sent as a synthetic ADDED.
-    Object(Arc<StoredPod>),
-    /// A change.
-    Event(Arc<WatchEvent>),
+    /// An object event line (synthetic ADDED, or a change as this watcher sees it).
+    Object(Bytes),
     /// A pre-rendered line that is not an object event (bookmark, error, bad payload).
     Line(Bytes),
     /// End of stream.
@@ -80,6 +81,7 @@ enum Pending {
 struct WatchStream {
     cluster: Cluster,
     namespace: Option<String>,
+    filter: Option<ObjectFilter>,
     bookmarks: bool,
     pending: VecDeque<Pending>,
     /// `None` when the watch was too old from the start.
@@ -118,13 +120,30 @@ impl WatchStream {
         if let Some(Fault::WatchBadPayload(bad)) = &fault {
             pending.push_back(Pending::Line(bad_line(*bad)));
         }
+        let filter = request.filter;
+        let resource = cluster.resource();
         let (live, seen) = match cluster.open_watch(request.namespace.as_deref(), request.start) {
             Ok(opened) => {
                 match opened.initial {
-                    Initial::Objects(pods) => pending.extend(pods.into_iter().map(Pending::Object)),
-                    Initial::Events(events) => {
-                        pending.extend(events.into_iter().map(Pending::Event))
-                    }
+                    Initial::Objects(objects) => pending.extend(
+                        objects
+                            .into_iter()
+                            .filter(|object| {
+                                filter.as_ref().is_none_or(|f| f.matches(&object.item))
+                            })
+                            .map(|object| {
+                                Pending::Object(event_line(
+                                    EventType::Added,
+                                    &object.item,
+                                    resource,
+                                ))
+                            }),
+                    ),
+                    Initial::Events(events) => pending.extend(
+                        events
+                            .iter()
+                            .filter_map(|event| as_seen_through(event, filter.as_ref(), resource)),
+                    ),
                 }
                 (Some(opened.live), opened.resource_version)
             }
@@ -141,6 +160,7 @@ impl WatchStream {
         WatchStream {
             cluster: cluster.clone(),
             namespace: request.namespace,
+            filter,
             bookmarks: request.bookmarks,
             pending,
             live,
@@ -236,8 +256,7 @@ impl WatchStream {
         loop {
             if let Some(next) = self.pending.pop_front() {
                 return match next {
-                    Pending::Object(pod) => Some((event_line(EventType::Added, &pod.item), true)),
-                    Pending::Event(event) => Some((event.line.clone(), true)),
+                    Pending::Object(line) => Some((line, true)),
                     Pending::Line(line) => Some((line, false)),
                     Pending::End => {
                         self.pending.push_front(Pending::End);
@@ -283,8 +302,10 @@ impl WatchStream {
             }
         }
         if !matches!(self.pending.back(), Some(Pending::End)) {
-            self.pending
-                .push_back(Pending::Line(bookmark_line(self.seen)));
+            self.pending.push_back(Pending::Line(bookmark_line(
+                self.seen,
+                self.cluster.resource(),
+            )));
         }
     }
 
@@ -297,14 +318,17 @@ impl WatchStream {
                     .namespace
                     .as_deref()
                     .is_none_or(|ns| ns == event.namespace)
+                    && let Some(line) =
+                        as_seen_through(&event, self.filter.as_ref(), self.cluster.resource())
                 {
-                    self.pending.push_back(Pending::Event(event));
+                    self.pending.push_back(line);
                 }
             }
             Ok(Broadcast::Bookmark(rv)) => {
                 self.seen = self.seen.max(rv);
                 if self.bookmarks {
-                    self.pending.push_back(Pending::Line(bookmark_line(rv)));
+                    let line = bookmark_line(rv, self.cluster.resource());
+                    self.pending.push_back(Pending::Line(line));
                 }
             }
             Err(RecvError::Lagged(missed)) => {
@@ -327,6 +351,34 @@ impl WatchStream {
             }
         }
     }
+}
+
+/// A change as a watcher with `filter` sees it: unchanged without a filter; with one, an
+/// object that starts matching is ADDED, one that stops matching is DELETED, and changes to
+/// objects it never matched are not sent (as the real server's watch cache does).
+fn as_seen_through(
+    event: &Arc<WatchEvent>,
+    filter: Option<&ObjectFilter>,
+    resource: &super::resources::ResourceType,
+) -> Option<Pending> {
+    let Some(filter) = filter else {
+        return Some(Pending::Object(event.line.clone()));
+    };
+    let now = filter.matches(&event.item);
+    let before = event
+        .previous
+        .as_ref()
+        .is_some_and(|previous| filter.matches(previous));
+    let seen_as = match (event.event_type, before, now) {
+        (EventType::Added, _, true) | (EventType::Modified, true, true) => event.event_type,
+        (EventType::Modified, false, true) => EventType::Added,
+        (EventType::Modified, true, false) | (EventType::Deleted, true, _) => EventType::Deleted,
+        _ => return None,
+    };
+    if seen_as == event.event_type {
+        return Some(Pending::Object(event.line.clone()));
+    }
+    Some(Pending::Object(event_line(seen_as, &event.item, resource)))
 }
 
 /// Sleeps until `at`, or forever when `None`.

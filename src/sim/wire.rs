@@ -7,6 +7,7 @@
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::{Map, Value};
 
+use super::resources::ResourceType;
 use super::status::Status;
 
 /// The `type` of a watch event carrying an object.
@@ -50,11 +51,15 @@ pub(crate) fn item_bytes(mut pod: Map<String, Value>, resource_version: u64) -> 
 }
 
 /// One watch line: `{"type":"…","object":{"kind":"Pod","apiVersion":"v1",…}}\n`.
-pub(crate) fn event_line(event_type: EventType, item: &[u8]) -> Bytes {
+pub(crate) fn event_line(event_type: EventType, item: &[u8], resource: &ResourceType) -> Bytes {
     let mut line = BytesMut::with_capacity(item.len() + 64);
     line.put_slice(b"{\"type\":\"");
     line.put_slice(event_type.as_str().as_bytes());
-    line.put_slice(b"\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\"");
+    line.put_slice(b"\",\"object\":{\"kind\":\"");
+    line.put_slice(resource.kind.as_bytes());
+    line.put_slice(b"\",\"apiVersion\":\"");
+    line.put_slice(resource.api_version().as_bytes());
+    line.put_u8(b'"');
     // `item` is a non-empty JSON object `{…}`: splice its members after ours.
     let members = item.get(1..).unwrap_or(b"}");
     if members.first() != Some(&b'}') {
@@ -65,10 +70,17 @@ pub(crate) fn event_line(event_type: EventType, item: &[u8]) -> Bytes {
     line.freeze()
 }
 
-/// A BOOKMARK line at `resource_version`, shaped exactly like transcript 03.
-pub(crate) fn bookmark_line(resource_version: u64) -> Bytes {
+/// A BOOKMARK line at `resource_version`: for pods exactly like transcript 03, for other kinds
+/// the same with only `metadata`.
+pub(crate) fn bookmark_line(resource_version: u64, resource: &ResourceType) -> Bytes {
+    let (kind, api_version) = (resource.kind, resource.api_version());
+    let pod_fields = if kind == "Pod" {
+        ",\"spec\":{\"containers\":null},\"status\":{}"
+    } else {
+        ""
+    };
     Bytes::from(format!(
-        "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{{\"resourceVersion\":\"{resource_version}\",\"creationTimestamp\":null}},\"spec\":{{\"containers\":null}},\"status\":{{}}}}}}\n"
+        "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind}\",\"apiVersion\":\"{api_version}\",\"metadata\":{{\"resourceVersion\":\"{resource_version}\",\"creationTimestamp\":null}}{pod_fields}}}}}\n"
     ))
 }
 
@@ -85,16 +97,17 @@ pub(crate) fn error_line(status: &Status) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::sim::resources::PODS;
 
     #[test]
     fn event_line_prefixes_kind_and_api_version() {
         let item = br#"{"metadata":{"name":"a"}}"#;
         assert_eq!(
-            event_line(EventType::Modified, item),
+            event_line(EventType::Modified, item, PODS),
             "{\"type\":\"MODIFIED\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"name\":\"a\"}}}\n"
         );
         assert_eq!(
-            event_line(EventType::Added, b"{}"),
+            event_line(EventType::Added, b"{}", PODS),
             "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\"}}\n"
         );
     }
@@ -102,8 +115,21 @@ mod tests {
     #[test]
     fn bookmark_matches_transcript_03() {
         assert_eq!(
-            bookmark_line(31552),
+            bookmark_line(31552, PODS),
             "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Pod\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"31552\",\"creationTimestamp\":null},\"spec\":{\"containers\":null},\"status\":{}}}\n"
+        );
+    }
+
+    #[test]
+    fn other_kinds_carry_their_kind_and_group_version() {
+        let deployments = &super::super::resources::RESOURCES[4];
+        assert_eq!(
+            event_line(EventType::Added, b"{}", deployments),
+            "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\"}}\n"
+        );
+        assert_eq!(
+            bookmark_line(7, deployments),
+            "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"resourceVersion\":\"7\",\"creationTimestamp\":null}}}\n"
         );
     }
 

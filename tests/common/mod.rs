@@ -49,12 +49,15 @@ impl TestCluster {
 
     /// `kreflect pods --kubeconfig <generated> ARGS...`, in a clean environment.
     pub fn kreflect(&self, args: &[&str]) -> Command {
+        let mut all = vec!["pods"];
+        all.extend_from_slice(args);
+        self.kreflect_any(&all)
+    }
+
+    /// `kreflect --kubeconfig <generated> ARGS...` (ARGS name the resource).
+    pub fn kreflect_any(&self, args: &[&str]) -> Command {
         let kubeconfig = self.kubeconfig_path();
-        let mut all = vec![
-            "pods",
-            "--kubeconfig",
-            kubeconfig.to_str().expect("utf-8 path"),
-        ];
+        let mut all = vec!["--kubeconfig", kubeconfig.to_str().expect("utf-8 path")];
         all.extend_from_slice(args);
         kreflect_command(&all, self.dir.path())
     }
@@ -174,6 +177,16 @@ impl Running {
         }
     }
 
+    /// The next line of stdout (for `--events` and `--diff`).
+    pub async fn next_line(&mut self) -> String {
+        let lines = self.lines.as_mut().expect("stdout still open");
+        match tokio::time::timeout(DEADLINE, lines.next_line()).await {
+            Ok(Ok(Some(line))) => line,
+            Ok(_) => panic!("stdout ended; {}", self.stderr_now().await),
+            Err(_) => panic!("no line within {DEADLINE:?}; {}", self.stderr_now().await),
+        }
+    }
+
     /// Reads listings until one equals `expected`.
     pub async fn wait_for_listing(&mut self, expected: &[String]) {
         let mut seen = Vec::new();
@@ -247,6 +260,21 @@ impl Running {
         let _ = self.child.start_kill();
         format!("stderr: {}", self.stderr().await)
     }
+}
+
+/// A plain HTTP/1.1 GET; the whole response, or empty if nothing listens.
+pub async fn http_get(addr: &str, path: &str) -> String {
+    use tokio::io::AsyncWriteExt;
+    let Ok(mut stream) = tokio::net::TcpStream::connect(addr).await else {
+        return String::new();
+    };
+    let request = format!("GET {path} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    if stream.write_all(request.as_bytes()).await.is_err() {
+        return String::new();
+    }
+    let mut response = String::new();
+    let _ = tokio::time::timeout(DEADLINE, stream.read_to_string(&mut response)).await;
+    response
 }
 
 /// Runs a command to completion: (exit status, stdout, stderr).

@@ -16,6 +16,7 @@
 //! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) through discovery.
 //! - [`printer`]: listings and events on stdout, in the formats of [`output`].
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
+//! - [`progress`]: the initial list's progress on a terminal.
 //! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
 //!   and [`demo`], the simulated cluster `--sim` watches.
 //!
@@ -31,6 +32,7 @@ pub mod metrics;
 pub mod object;
 pub mod output;
 pub mod printer;
+pub mod progress;
 pub mod reflector;
 pub mod resolve;
 pub mod sim;
@@ -50,7 +52,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, KubeconfigChoice};
 use crate::metrics::{Metrics, MetricsServer};
 use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
-use crate::reflector::{ListProgress, Reflector, ReflectorConfig, ReflectorError};
+use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::resolve::ResolveError;
 use crate::source::{KubeSource, Selectors};
 
@@ -194,32 +196,6 @@ async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, Run
     })
 }
 
-/// Shows the initial list's progress on a terminal, and a summary when it is complete.
-fn terminal_progress(plural: String) -> impl Fn(ListProgress) + Send + Sync + 'static {
-    let reported_summary = std::sync::atomic::AtomicBool::new(false);
-    move |progress: ListProgress| {
-        if reported_summary.load(std::sync::atomic::Ordering::Relaxed) {
-            return;
-        }
-        let mut stderr = io::stderr().lock();
-        let _ = if progress.done {
-            reported_summary.store(true, std::sync::atomic::Ordering::Relaxed);
-            writeln!(
-                stderr,
-                "\r\x1b[Ksynced {} {plural} in {:.1?}",
-                progress.objects, progress.elapsed
-            )
-        } else {
-            write!(
-                stderr,
-                "\r\x1b[Klisting {plural}: {} so far ({} pages)",
-                progress.objects, progress.pages
-            )
-        };
-        let _ = stderr.flush();
-    }
-}
-
 async fn watch_and_print<W>(
     config: Config,
     client: kube::Client,
@@ -261,7 +237,7 @@ where
         KubeSource::new(client, &target.resource, namespace).with_selectors(config.selectors);
     let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
     if io::stderr().is_terminal() {
-        reflector = reflector.with_progress(terminal_progress(plural.clone()));
+        reflector = reflector.with_progress(progress::reporter(plural.clone(), io::stderr()));
     }
     let mut reflector = tokio::spawn(reflector.run(stop.clone()));
     let printer: JoinHandle<io::Result<PrinterEnd>> = match changes {

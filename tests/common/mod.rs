@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -47,7 +47,11 @@ impl TestCluster {
 
     /// `kreflect pods --kubeconfig <generated> ARGS...`, in a clean environment.
     pub fn kreflect(&self, args: &[&str]) -> Command {
-        let kubeconfig = self.kubeconfig_path();
+        self.kreflect_with_kubeconfig(&self.kubeconfig_path(), args)
+    }
+
+    /// `kreflect pods --kubeconfig KUBECONFIG ARGS...`, in a clean environment.
+    pub fn kreflect_with_kubeconfig(&self, kubeconfig: &Path, args: &[&str]) -> Command {
         let mut all = vec![
             "pods",
             "--kubeconfig",
@@ -55,6 +59,13 @@ impl TestCluster {
         ];
         all.extend_from_slice(args);
         kreflect_command(&all, self.dir.path())
+    }
+
+    /// Writes another kubeconfig, `text`, next to the generated one and returns its path.
+    pub fn write_kubeconfig(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

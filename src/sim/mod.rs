@@ -1,8 +1,8 @@
 //! A fake Kubernetes API server: the `--sim` demo, the tests' server and the benchmark's load.
 //!
-//! It serves Pods over plain HTTP/1.1 the way a kube-apiserver does (status codes, headers,
-//! `Status` objects, continue tokens, watch streams and bookmarks as in the captured transcripts
-//! in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
+//! It serves Pods over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,
+//! headers, `Status` objects, continue tokens, watch streams and bookmarks as in the captured
+//! transcripts in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
@@ -12,9 +12,11 @@
 //! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
 //! - `status`, `wire`, `discovery`: response bodies. `request`: recording and query decoding.
 //! - [`faults`], [`pods`] (the realistic pod generator), [`churn`] (populate and churn).
+//! - `tls`: the generated CA and server certificate when serving HTTPS.
 //!
 //! # How it differs from a real kube-apiserver
-//! - Plain HTTP only (no TLS), HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
+//! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
+//!   certificates); HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
 //! - No field or label selectors: `fieldSelector`/`labelSelector` are recorded but ignored.
 //! - `Accept: …;as=PartialObjectMetadataList` (metadata-only, transcripts 07/08) is ignored:
@@ -60,6 +62,7 @@ pub mod resources;
 mod selector;
 pub mod server;
 mod status;
+mod tls;
 mod watch;
 mod wire;
 

@@ -13,8 +13,10 @@ use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
 use serde_json::json;
+use tokio::io::{AsyncRead, AsyncWrite};
 use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::{JoinHandle, JoinSet};
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::cluster::Cluster;
@@ -22,6 +24,7 @@ use super::faults::{Fault, FaultQueue};
 use super::handler::{Shared, handle};
 pub use super::request::RecordedRequest;
 use super::resources::RESOURCES;
+use super::tls::TlsIdentity;
 
 /// Every response body: complete or streamed; an `Err` frame aborts the connection.
 pub(crate) type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
@@ -44,6 +47,9 @@ pub struct ServerOptions {
     /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
     /// for a user who may only read some namespaces.
     pub deny_cluster_scope: bool,
+    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` signed by a CA generated at
+    /// start ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
+    pub tls: bool,
 }
 
 impl Default for ServerOptions {
@@ -53,6 +59,7 @@ impl Default for ServerOptions {
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(1),
             deny_cluster_scope: false,
+            tls: false,
         }
     }
 }
@@ -67,10 +74,12 @@ struct Incarnation {
     task: JoinHandle<()>,
 }
 
-/// A fake kube-apiserver on `127.0.0.1`, serving pods over plain HTTP/1.1.
+/// A fake kube-apiserver on `127.0.0.1`, serving pods over HTTP/1.1 (plain, or over TLS).
 #[derive(Debug)]
 pub struct FakeApiServer {
     shared: Arc<Shared>,
+    /// The certificate served when `ServerOptions::tls` is set (kept across restarts).
+    tls: Option<TlsIdentity>,
     running: tokio::sync::Mutex<Option<Incarnation>>,
     /// Stops whatever is running when the handle is dropped without `shutdown`.
     root: CancellationToken,
@@ -80,6 +89,7 @@ pub struct FakeApiServer {
 impl FakeApiServer {
     /// Binds `127.0.0.1:0` (a random port) and serves until `shutdown`.
     pub async fn start(options: ServerOptions) -> io::Result<FakeApiServer> {
+        let tls = options.tls.then(TlsIdentity::generate).transpose()?;
         let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
@@ -93,10 +103,11 @@ impl FakeApiServer {
             addr,
         });
         let root = CancellationToken::new();
-        let incarnation = spawn(listener, Arc::clone(&shared), &root);
-        tracing::info!(%addr, "fake API server listening");
+        let incarnation = spawn(listener, Arc::clone(&shared), tls.as_ref(), &root);
+        tracing::info!(%addr, tls = tls.is_some(), "fake API server listening");
         Ok(FakeApiServer {
             shared,
+            tls,
             running: tokio::sync::Mutex::new(Some(incarnation)),
             _stop_on_drop: root.clone().drop_guard(),
             root,
@@ -108,9 +119,16 @@ impl FakeApiServer {
         self.shared.addr
     }
 
-    /// `http://127.0.0.1:PORT`.
+    /// `http://127.0.0.1:PORT`, or `https://127.0.0.1:PORT` when serving TLS.
     pub fn url(&self) -> String {
-        format!("http://{}", self.shared.addr)
+        let scheme = if self.tls.is_some() { "https" } else { "http" };
+        format!("{scheme}://{}", self.shared.addr)
+    }
+
+    /// The PEM of the CA that signed the server's certificate, when serving TLS: what a client
+    /// must trust to talk to it.
+    pub fn ca_pem(&self) -> Option<&str> {
+        self.tls.as_ref().map(TlsIdentity::ca_pem)
     }
 
     /// A handle to the pods the server serves.
@@ -143,18 +161,26 @@ impl FakeApiServer {
         self.shared.faults.push(fault);
     }
 
-    /// Kubeconfig text (JSON, which is valid YAML) with one cluster (`server` = `url()`), one
-    /// user (with `token` = the bearer token, if any) and one context `sim`, current, whose
+    /// Kubeconfig text (JSON, which is valid YAML) with one cluster (`server` = `url()`, and
+    /// `certificate-authority-data` = [`ca_pem`](Self::ca_pem) when serving TLS), one user
+    /// (with `token` = the bearer token, if any) and one context `sim`, current, whose
     /// namespace is `default`.
     pub fn kubeconfig(&self) -> String {
+        use base64::Engine as _;
         let user = match &self.shared.options.bearer_token {
             Some(token) => json!({ "token": token }),
             None => json!({}),
         };
+        let mut cluster = json!({ "server": self.url() });
+        if let Some(ca_pem) = self.ca_pem() {
+            cluster["certificate-authority-data"] = base64::engine::general_purpose::STANDARD
+                .encode(ca_pem)
+                .into();
+        }
         let config = json!({
             "apiVersion": "v1",
             "kind": "Config",
-            "clusters": [{ "name": "sim", "cluster": { "server": self.url() } }],
+            "clusters": [{ "name": "sim", "cluster": cluster }],
             "users": [{ "name": "sim", "user": user }],
             "contexts": [{
                 "name": "sim",
@@ -183,7 +209,12 @@ impl FakeApiServer {
         }
         match bind(self.shared.addr) {
             Ok(listener) => {
-                *running = Some(spawn(listener, Arc::clone(&self.shared), &self.root));
+                *running = Some(spawn(
+                    listener,
+                    Arc::clone(&self.shared),
+                    self.tls.as_ref(),
+                    &self.root,
+                ));
                 tracing::info!(addr = %self.shared.addr, "fake API server restarted");
             }
             Err(error) => {
@@ -223,12 +254,18 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.listen(1024)
 }
 
-fn spawn(listener: TcpListener, shared: Arc<Shared>, root: &CancellationToken) -> Incarnation {
+fn spawn(
+    listener: TcpListener,
+    shared: Arc<Shared>,
+    tls: Option<&TlsIdentity>,
+    root: &CancellationToken,
+) -> Incarnation {
     let hard = root.child_token();
     let graceful = hard.child_token();
     let task = tokio::spawn(accept_loop(
         listener,
         shared,
+        tls.map(|identity| identity.acceptor().clone()),
         hard.clone(),
         graceful.clone(),
     ));
@@ -242,6 +279,7 @@ fn spawn(listener: TcpListener, shared: Arc<Shared>, root: &CancellationToken) -
 async fn accept_loop(
     listener: TcpListener,
     shared: Arc<Shared>,
+    tls: Option<TlsAcceptor>,
     hard: CancellationToken,
     graceful: CancellationToken,
 ) {
@@ -252,8 +290,10 @@ async fn accept_loop(
             accepted = listener.accept() => match accepted {
                 Ok((stream, peer)) => {
                     tracing::trace!(%peer, "connection accepted");
-                    connections.spawn(serve_connection(
+                    connections.spawn(connection(
                         stream,
+                        peer,
+                        tls.clone(),
                         Arc::clone(&shared),
                         hard.clone(),
                         graceful.clone(),
@@ -271,8 +311,31 @@ async fn accept_loop(
     while connections.join_next().await.is_some() {}
 }
 
-async fn serve_connection(
+/// One accepted connection: the TLS handshake first when serving TLS (a client that refuses
+/// the certificate ends here, before any request), then HTTP.
+async fn connection(
     stream: TcpStream,
+    peer: SocketAddr,
+    tls: Option<TlsAcceptor>,
+    shared: Arc<Shared>,
+    hard: CancellationToken,
+    graceful: CancellationToken,
+) {
+    let Some(acceptor) = tls else {
+        return serve_connection(stream, shared, hard, graceful).await;
+    };
+    let handshake = tokio::select! {
+        _ = hard.cancelled() => return,
+        handshake = acceptor.accept(stream) => handshake,
+    };
+    match handshake {
+        Ok(stream) => serve_connection(stream, shared, hard, graceful).await,
+        Err(error) => tracing::debug!(%peer, %error, "TLS handshake failed"),
+    }
+}
+
+async fn serve_connection(
+    stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     shared: Arc<Shared>,
     hard: CancellationToken,
     graceful: CancellationToken,

@@ -5,7 +5,7 @@
 
 pub mod mirror;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -49,17 +49,32 @@ impl TestCluster {
 
     /// `kreflect pods --kubeconfig <generated> ARGS...`, in a clean environment.
     pub fn kreflect(&self, args: &[&str]) -> Command {
+        self.kreflect_with_kubeconfig(&self.kubeconfig_path(), args)
+    }
+
+    /// `kreflect pods --kubeconfig KUBECONFIG ARGS...`, in a clean environment.
+    pub fn kreflect_with_kubeconfig(&self, kubeconfig: &Path, args: &[&str]) -> Command {
         let mut all = vec!["pods"];
         all.extend_from_slice(args);
-        self.kreflect_any(&all)
+        self.kreflect_any_with_kubeconfig(kubeconfig, &all)
     }
 
     /// `kreflect --kubeconfig <generated> ARGS...` (ARGS name the resource).
     pub fn kreflect_any(&self, args: &[&str]) -> Command {
-        let kubeconfig = self.kubeconfig_path();
+        self.kreflect_any_with_kubeconfig(&self.kubeconfig_path(), args)
+    }
+
+    fn kreflect_any_with_kubeconfig(&self, kubeconfig: &Path, args: &[&str]) -> Command {
         let mut all = vec!["--kubeconfig", kubeconfig.to_str().expect("utf-8 path")];
         all.extend_from_slice(args);
         kreflect_command(&all, self.dir.path())
+    }
+
+    /// Writes another kubeconfig, `text`, next to the generated one and returns its path.
+    pub fn write_kubeconfig(&self, name: &str, text: &str) -> PathBuf {
+        let path = self.dir.path().join(name);
+        std::fs::write(&path, text).expect("write kubeconfig");
+        path
     }
 
     pub fn requests(&self) -> Vec<RecordedRequest> {

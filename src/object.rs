@@ -64,6 +64,9 @@ pub enum ObjectError {
     /// The object has no `metadata.name`, so it cannot be keyed.
     #[error("object has no metadata.name")]
     MissingName,
+    /// A name or namespace the API server would never accept: it would make keys collide.
+    #[error("object name or namespace {0:?} contains '/'")]
+    InvalidName(String),
     /// The object's `kind` is not the kind being watched.
     #[error("object of kind {found} where {expected} was expected")]
     WrongKind {
@@ -123,6 +126,14 @@ impl RawObject {
             .as_deref()
             .filter(|name| !name.is_empty())
             .ok_or(ObjectError::MissingName)?;
+        for part in [Some(name), metadata.namespace.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if part.contains('/') {
+                return Err(ObjectError::InvalidName(part.to_owned()));
+            }
+        }
         Ok(RawObject {
             key: ObjectKey::new(metadata.namespace.as_deref(), name),
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
@@ -232,6 +243,15 @@ mod tests {
                 expected: "Pod".into(),
                 found: "Secret".into()
             })
+        );
+        // `a` + `b/c` and `a/b` + `c` would both be keyed `a/b/c`.
+        assert_eq!(
+            RawObject::from_json(br#"{"metadata":{"name":"b/c","namespace":"a"}}"#, "Pod"),
+            Err(ObjectError::InvalidName("b/c".into()))
+        );
+        assert_eq!(
+            RawObject::from_json(br#"{"metadata":{"name":"c","namespace":"a/b"}}"#, "Pod"),
+            Err(ObjectError::InvalidName("a/b".into()))
         );
         assert!(matches!(
             RawObject::from_json(b"{\"metadata\":", "Pod"),

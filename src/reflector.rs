@@ -10,7 +10,8 @@
 //! | `Listing` | continue token expired (410) | list again without pages |
 //! | any | 401 / 403 | stop with [`ReflectorError::Forbidden`] |
 //! | any | other failure | backoff (honouring `Retry-After`), same state |
-//! | any | failure before the first sync with `give_up_before_sync` | stop with [`ReflectorError::InitialSync`] |
+//! | any | untrusted TLS certificate | stop with [`ReflectorError::Failed`] |
+//! | any | failure before the first sync with `give_up_before_sync` | stop with [`ReflectorError::Failed`] |
 //! | `Watching` | 410 at start or ERROR event with 410 | `Listing` (relist) |
 //! | `Watching` | stream ended by the server | `Watching { last rv }` (backoff if it ended at once, empty) |
 //! | `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
@@ -85,9 +86,10 @@ pub enum ReflectorError {
         /// The server's answer.
         status: crate::decode::ApiStatus,
     },
-    /// The first sync failed and the caller asked not to retry.
+    /// A failure retrying cannot fix (an untrusted certificate), or the first failure before
+    /// the first sync when the caller asked not to retry.
     #[error("cannot {verb} {scope}: {source}")]
-    InitialSync {
+    Failed {
         /// `list` or `watch`.
         verb: &'static str,
         /// What was being listed.
@@ -387,8 +389,13 @@ impl<S: ListWatch> Reflector<S> {
                     status,
                 })
             }
+            err @ SourceError::Untrusted(_) => Step::Fatal(ReflectorError::Failed {
+                verb,
+                scope,
+                source: err,
+            }),
             err if self.config.give_up_before_sync && !self.synced => {
-                Step::Fatal(ReflectorError::InitialSync {
+                Step::Fatal(ReflectorError::Failed {
                     verb,
                     scope,
                     source: err,
@@ -422,7 +429,11 @@ fn is_skippable(error: &DecodeError) -> bool {
     matches!(
         error,
         DecodeError::UnknownType(_)
-            | DecodeError::Object(ObjectError::MissingName | ObjectError::WrongKind { .. })
+            | DecodeError::Object(
+                ObjectError::MissingName
+                    | ObjectError::InvalidName(_)
+                    | ObjectError::WrongKind { .. }
+            )
     )
 }
 

@@ -67,9 +67,15 @@ pub enum SourceError {
         /// The server's `Retry-After`, when it sent one.
         retry_after: Option<Duration>,
     },
-    /// The request did not get an answer: connection refused, reset, timed out, TLS failure.
+    /// The request did not get an answer: connection refused, reset, timed out.
     #[error("cannot reach the API server: {0}")]
     Transport(String),
+    /// The server's TLS certificate is not trusted: retrying cannot help.
+    #[error(
+        "the API server's TLS certificate is not trusted ({0}); check certificate-authority or \
+         certificate-authority-data for this cluster in the kubeconfig"
+    )]
+    Untrusted(String),
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
     Decode(#[from] DecodeError),
@@ -177,7 +183,7 @@ async fn send(client: &kube::Client, request: http::Request<Vec<u8>>) -> Result<
     let response = client
         .send(request.map(Body::from))
         .await
-        .map_err(|err| SourceError::Transport(transport_error(&err)))?;
+        .map_err(|err| request_failed(&err))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response.into_body());
@@ -302,7 +308,7 @@ impl LineReader {
                 Some(Ok(chunk)) => self.splitter.push(&chunk),
                 Some(Err(err)) => {
                     self.finished = true;
-                    return Some(Err(StreamError::Transport(error_chain(&err))));
+                    return Some(Err(StreamError::Transport(transport_error(&err))));
                 }
                 None => {
                     self.finished = true;
@@ -323,8 +329,17 @@ impl LineReader {
     }
 }
 
-/// A failed request's error chain without kube's `ServiceError:` wrapper.
-fn transport_error(err: &kube::Error) -> String {
+/// Why a request got no answer: an untrusted certificate, or a transport failure.
+fn request_failed(err: &kube::Error) -> SourceError {
+    let chain = transport_error(err);
+    match chain.find("invalid peer certificate") {
+        Some(at) => SourceError::Untrusted(chain[at..].to_owned()),
+        None => SourceError::Transport(chain),
+    }
+}
+
+/// An error chain without kube's `ServiceError:` wrapper.
+fn transport_error(err: &(dyn std::error::Error + 'static)) -> String {
     let chain = error_chain(err);
     match chain.strip_prefix("ServiceError: ") {
         Some(rest) => rest.to_owned(),

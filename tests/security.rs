@@ -348,3 +348,21 @@ mod deploy {
         }
     }
 }
+
+/// Retrying cannot fix a certificate: even without `--once` the run stops with one line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_untrusted_certificate_is_fatal_without_once_too() {
+    let cluster = https_cluster(&["a/x"]).await;
+    let kubeconfig = cluster.write_kubeconfig("no-ca", &kubeconfig_with_ca(&cluster, None));
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--interval", "1s"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert!(
+        stderr.starts_with(
+            "kreflect: cannot list pods at cluster scope: the API server's TLS certificate is not trusted (invalid peer certificate: UnknownIssuer); check certificate-authority"
+        ),
+        "{stderr}"
+    );
+}

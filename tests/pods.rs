@@ -342,3 +342,73 @@ async fn verbose_logs_every_applied_event_on_stderr_only() {
     assert!(stderr.contains("listed"), "{stderr}");
     assert!(stderr.contains("watch started"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn context_picks_the_cluster_and_its_namespace_is_not_applied() {
+    let cluster = TestCluster::with_pods(&["default/a", "shop/b"]).await;
+    let mut kubeconfig: serde_json::Value =
+        serde_json::from_str(&cluster.server.kubeconfig()).expect("JSON kubeconfig");
+    // A second cluster that does not exist becomes the current context.
+    kubeconfig["clusters"]
+        .as_array_mut()
+        .expect("clusters")
+        .push(serde_json::json!({"name": "gone", "cluster": {"server": "http://127.0.0.1:1"}}));
+    kubeconfig["contexts"]
+        .as_array_mut()
+        .expect("contexts")
+        .push(serde_json::json!({"name": "gone", "context": {"cluster": "gone", "user": "sim"}}));
+    kubeconfig["current-context"] = "gone".into();
+    let path = cluster.write_kubeconfig("two-contexts", &kubeconfig.to_string());
+
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--context", "sim", "--once"])).await;
+    assert!(status.success(), "stderr: {stderr}");
+    // The "sim" context's namespace is "default", but without -n every namespace is listed.
+    assert_eq!(stdout, "default/a\nshop/b\n\n");
+
+    let (status, _, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--once"])).await;
+    assert_eq!(
+        status.code(),
+        Some(1),
+        "the current context's server is down: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_is_retried_with_warnings_until_stopped() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, cluster.server.kubeconfig()).expect("kubeconfig");
+    cluster.server.shutdown().await;
+    let args = ["pods", "--kubeconfig", kubeconfig.to_str().expect("utf-8")];
+    let mut kreflect = Running::spawn(kreflect_command(&args, home.path()));
+    let deadline = Instant::now() + common::DEADLINE;
+    loop {
+        let stderr = kreflect.stderr_so_far();
+        let warnings = stderr
+            .lines()
+            .filter(|line| line.contains("WARN") && line.contains("cannot reach the API server"))
+            .count();
+        if warnings >= 2 {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no retries with warnings: {stderr}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert!(
+        kreflect.child.try_wait().expect("status").is_none(),
+        "still running"
+    );
+    kreflect.signal(Signal::SIGTERM);
+    assert!(kreflect.wait().await.success());
+    assert_eq!(
+        kreflect.rest_of_stdout().await,
+        "",
+        "no listing without a sync"
+    );
+}

@@ -61,7 +61,7 @@ pub async fn print_listings<W: Write>(
         _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
         _ = store.wait_synced() => {}
     }
-    if !print_listing(&store, &mut output)? {
+    if !write_listing(&store, &mut output)? {
         return Ok(PrinterEnd::OutputClosed);
     }
     if config.once {
@@ -74,7 +74,7 @@ pub async fn print_listings<W: Write>(
             _ = stop.cancelled() => true,
             _ = ticks.tick() => false,
         };
-        if !print_listing(&store, &mut output)? {
+        if !write_listing(&store, &mut output)? {
             return Ok(PrinterEnd::OutputClosed);
         }
         if last {
@@ -83,8 +83,9 @@ pub async fn print_listings<W: Write>(
     }
 }
 
-/// Writes and flushes one listing; `Ok(false)` when the reader has gone away.
-fn print_listing<W: Write>(store: &Store, output: &mut W) -> io::Result<bool> {
+/// Writes one listing of `store` (snapshot, sort, render into one buffer, one `write_all`) and
+/// flushes; `Ok(false)` when the reader has gone away.
+pub fn write_listing<W: Write>(store: &Store, output: &mut W) -> io::Result<bool> {
     let listing = render(&store.sorted_keys());
     match output.write_all(&listing).and_then(|()| output.flush()) {
         Ok(()) => Ok(true),

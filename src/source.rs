@@ -123,13 +123,28 @@ pub trait ListWatch: Send + Sync + 'static {
     ) -> impl Future<Output = Result<WatchStream, SourceError>> + Send;
 }
 
+/// The kind of the objects a metadata-only list or watch returns.
+pub const METADATA_KIND: &str = "PartialObjectMetadata";
+
+/// How a [`KubeSource`] asks for objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// Ask for `PartialObjectMetadata` (`Accept: application/json;as=PartialObjectMetadataList;
+    /// g=meta.k8s.io;v=v1` for lists, `as=PartialObjectMetadata` for watches), as kubectl and
+    /// client-go's metadata informers do: the server sends only each object's `metadata`.
+    pub metadata_only: bool,
+}
+
 /// Lists and watches one resource (in one namespace or all) over a `kube::Client`.
 #[derive(Clone)]
 pub struct KubeSource {
     client: kube::Client,
     request: Request,
     scope: Scope,
+    /// The `kind` the objects served carry: the resource's, or [`METADATA_KIND`].
     kind: String,
+    resource_kind: String,
+    options: SourceOptions,
 }
 
 impl KubeSource {
@@ -144,7 +159,20 @@ impl KubeSource {
                 namespace,
             },
             kind: resource.kind.clone(),
+            resource_kind: resource.kind.clone(),
+            options: SourceOptions::default(),
         }
+    }
+
+    /// This source, asking for objects as `options` say.
+    pub fn with_options(mut self, options: SourceOptions) -> Self {
+        self.kind = if options.metadata_only {
+            METADATA_KIND.to_owned()
+        } else {
+            self.resource_kind.clone()
+        };
+        self.options = options;
+        self
     }
 
     /// A source for Pods.
@@ -200,10 +228,12 @@ impl ListWatch for KubeSource {
             continue_token: request.continue_token,
             ..ListParams::default()
         };
-        let http_request = self
-            .request
-            .list(&params)
-            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let http_request = if self.options.metadata_only {
+            self.request.list_metadata(&params)
+        } else {
+            self.request.list(&params)
+        }
+        .map_err(|err| SourceError::Transport(err.to_string()))?;
         let body = self
             .send(http_request)
             .await?
@@ -219,10 +249,13 @@ impl ListWatch for KubeSource {
             bookmarks: true,
             ..WatchParams::default()
         };
-        let http_request = self
-            .request
-            .watch(&params, &request.resource_version)
-            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let http_request = if self.options.metadata_only {
+            self.request
+                .watch_metadata(&params, &request.resource_version)
+        } else {
+            self.request.watch(&params, &request.resource_version)
+        }
+        .map_err(|err| SourceError::Transport(err.to_string()))?;
         let body = self.send(http_request).await?;
         Ok(watch_events(body, self.kind.clone()))
     }

@@ -12,7 +12,7 @@ use super::discovery;
 use super::faults::{Fault, FaultQueue, Target};
 use super::list::{self, ContinueToken, ListRequest};
 use super::request::RecordedRequest;
-use super::server::{Body, ServerOptions};
+use super::server::{Body, ServerOptions, WatchListSupport};
 use super::status::{Cause, Details, Status, json_response};
 use super::watch::{self, WatchRequest};
 
@@ -151,6 +151,7 @@ fn list_pods(
         namespace,
         limit,
         continue_token,
+        metadata_only: recorded.wants_metadata_only(),
     };
     Ok(list::respond(&shared.cluster, &request))
 }
@@ -161,12 +162,36 @@ fn watch_pods(
     namespace: Option<&str>,
     stop: &CancellationToken,
 ) -> Result<Response<Body>, Box<Status>> {
-    if recorded.param("resourceVersionMatch").is_some() {
-        return Err(
-            resource_version_match_forbidden(recorded.param("resourceVersion").is_some()).into(),
-        );
-    }
+    let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
+    let send_initial_events = matches!(recorded.param("sendInitialEvents"), Some("true" | "1"));
+    let streaming = send_initial_events || recorded.param("resourceVersionMatch").is_some();
+    let initial_events_end = match shared.options.watch_list {
+        _ if !streaming => false,
+        WatchListSupport::Refused => {
+            return Err(resource_version_match_forbidden(
+                recorded.param("resourceVersion").is_some(),
+            )
+            .into());
+        }
+        WatchListSupport::Ignored => false,
+        WatchListSupport::Supported => {
+            if !send_initial_events
+                || !bookmarks
+                || recorded.param("resourceVersionMatch") != Some("NotOlderThan")
+            {
+                return Err(Status::new(
+                    422,
+                    "Invalid",
+                    "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents requires \
+                     allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan",
+                )
+                .into());
+            }
+            true
+        }
+    };
     let start = match recorded.param("resourceVersion") {
+        _ if initial_events_end => WatchStart::Now,
         None | Some("" | "0") => WatchStart::Now,
         Some(text) => WatchStart::After(
             text.parse()
@@ -201,8 +226,10 @@ fn watch_pods(
     let request = WatchRequest {
         namespace: namespace.map(str::to_owned),
         start,
-        bookmarks: matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1")),
+        bookmarks,
         timeout,
+        initial_events_end,
+        metadata_only: recorded.wants_metadata_only(),
     };
     Ok(watch::respond(
         &shared.cluster,

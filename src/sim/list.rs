@@ -15,6 +15,7 @@ use super::base64url;
 use super::cluster::{Cluster, Snapshot};
 use super::server::Body;
 use super::status::{EXPIRED_CONTINUE_MESSAGE, Status, json_response};
+use super::wire::metadata_item;
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 
@@ -67,6 +68,8 @@ pub(crate) struct ListRequest<'a> {
     pub limit: usize,
     /// The decoded `continue` parameter.
     pub continue_token: Option<ContinueToken>,
+    /// Serve a `PartialObjectMetadataList` (transcript 07).
+    pub metadata_only: bool,
 }
 
 /// Answers a list request.
@@ -112,9 +115,11 @@ fn page(snapshot: &Arc<Snapshot>, request: &ListRequest<'_>, start: &str) -> byt
 
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    body.put_slice(
-        b"{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\"",
-    );
+    body.put_slice(if request.metadata_only {
+        b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{\"resourceVersion\":\""
+    } else {
+        b"{\"kind\":\"PodList\",\"apiVersion\":\"v1\",\"metadata\":{\"resourceVersion\":\""
+    });
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
     if let (Some(last), true) = (items.last(), remaining > 0) {
@@ -130,7 +135,11 @@ fn page(snapshot: &Arc<Snapshot>, request: &ListRequest<'_>, start: &str) -> byt
         if i > 0 {
             body.put_u8(b',');
         }
-        body.put_slice(&pod.item);
+        if request.metadata_only {
+            body.put_slice(&metadata_item(&pod.item));
+        } else {
+            body.put_slice(&pod.item);
+        }
     }
     body.put_slice(b"]}");
     body.freeze()

@@ -43,6 +43,22 @@ pub struct ServerOptions {
     /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
     /// for a user who may only read some namespaces.
     pub deny_cluster_scope: bool,
+    /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
+    pub watch_list: WatchListSupport,
+}
+
+/// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
+/// resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchListSupport {
+    /// As a server with the WatchList feature (v1.32+): a synthetic ADDED for every current
+    /// pod, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, then live events.
+    Supported,
+    /// As v1.25 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden for watch.
+    Refused,
+    /// As a server that ignores the unknown parameters: a plain watch without resourceVersion
+    /// (synthetic ADDEDs, then live events and ordinary bookmarks; no initial-events-end).
+    Ignored,
 }
 
 impl Default for ServerOptions {
@@ -52,6 +68,7 @@ impl Default for ServerOptions {
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(1),
             deny_cluster_scope: false,
+            watch_list: WatchListSupport::Supported,
         }
     }
 }

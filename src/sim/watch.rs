@@ -25,7 +25,9 @@ use super::cluster::{Broadcast, Cluster, Initial, StoredPod, TooOld, WatchEvent,
 use super::faults::{BadPayload, Fault};
 use super::server::Body;
 use super::status::{Status, with_api_headers};
-use super::wire::{EventType, bookmark_line, error_line, event_line};
+use super::wire::{
+    EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
+};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 16;
@@ -45,6 +47,10 @@ pub(crate) struct WatchRequest {
     pub bookmarks: bool,
     /// `timeoutSeconds`.
     pub timeout: Option<Duration>,
+    /// A streaming list: end the initial ADDED events with an initial-events-end BOOKMARK.
+    pub initial_events_end: bool,
+    /// Send `PartialObjectMetadata` objects (transcript 08).
+    pub metadata_only: bool,
 }
 
 /// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
@@ -81,6 +87,7 @@ struct WatchStream {
     cluster: Cluster,
     namespace: Option<String>,
     bookmarks: bool,
+    metadata_only: bool,
     pending: VecDeque<Pending>,
     /// `None` when the watch was too old from the start.
     live: Option<broadcast::Receiver<Broadcast>>,
@@ -126,6 +133,11 @@ impl WatchStream {
                         pending.extend(events.into_iter().map(Pending::Event))
                     }
                 }
+                if request.initial_events_end {
+                    pending.push_back(Pending::Line(initial_events_end_line(
+                        opened.resource_version,
+                    )));
+                }
                 (Some(opened.live), opened.resource_version)
             }
             Err(TooOld { requested, oldest }) => {
@@ -142,6 +154,7 @@ impl WatchStream {
             cluster: cluster.clone(),
             namespace: request.namespace,
             bookmarks: request.bookmarks,
+            metadata_only: request.metadata_only,
             pending,
             live,
             seen,
@@ -188,7 +201,12 @@ impl WatchStream {
             }
             _ => {}
         }
-        let (line, is_object) = self.next_line().await?;
+        let (mut line, is_object) = self.next_line().await?;
+        if self.metadata_only
+            && let Some(metadata) = metadata_line(&line)
+        {
+            line = metadata;
+        }
         if let Some(Fault::WatchResetAfter(n)) = self.fault
             && self.events_sent >= n
         {

@@ -7,8 +7,10 @@
 //! ```
 //!
 //! The parent process runs the fake API server; each reflector runs in its own child process
-//! (this binary re-executed with `--child NAME`), so CPU seconds (user + system) and peak RSS
-//! (`wait4`'s `ru_maxrss`) belong to that reflector alone. For each reflector the parent starts a
+//! (this binary re-executed with `--child NAME`), so CPU seconds (user + system, from `wait4`)
+//! and peak RSS belong to that reflector alone. Peak RSS is the child's own `VmHWM` from
+//! `/proc/self/status`, not `ru_maxrss`: Linux carries the parent's high-water mark over
+//! `execve` into the child's `ru_maxrss`, and the parent holds every pod and event. For each reflector the parent starts a
 //! fresh server with the same pods (N pods in 500 namespaces), waits for the child's "synced",
 //! applies the same M watch events (80% MODIFIED, 10% ADDED, 10% DELETED, seeded), then creates a
 //! sentinel pod. The child reports when the sentinel is in its store, then the count and a hash
@@ -192,8 +194,9 @@ fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured
     let events = events_started.elapsed();
     let count: usize = done[1].parse().expect("count");
     let hash: u64 = done[2].parse().expect("hash");
+    let max_rss_kib: u64 = done[3].parse().expect("VmHWM");
 
-    let (cpu, max_rss_kib, status) = reap(child.id());
+    let (cpu, status) = reap(child.id());
     assert!(status == 0, "{name}: child exited with status {status}");
     let expected = cluster.keys();
     Measured {
@@ -208,8 +211,8 @@ fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured
     }
 }
 
-/// Waits for the child and returns its CPU time, peak RSS (KiB) and exit status.
-fn reap(pid: u32) -> (Duration, u64, i32) {
+/// Waits for the child and returns its CPU time and exit status.
+fn reap(pid: u32) -> (Duration, i32) {
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -222,11 +225,7 @@ fn reap(pid: u32) -> (Duration, u64, i32) {
     } else {
         -1
     };
-    (
-        time(usage.ru_utime) + time(usage.ru_stime),
-        usage.ru_maxrss as u64,
-        code,
-    )
+    (time(usage.ru_utime) + time(usage.ru_stime), code)
 }
 
 /// M changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run.
@@ -378,13 +377,25 @@ mod child {
         });
     }
 
+    /// Reports the sorted keys' count and hash, and this process's peak RSS in KiB.
     fn finish(mut keys: Vec<String>) {
         keys.sort_unstable();
         report(&format!(
-            "done {} {}",
+            "done {} {} {}",
             keys.len(),
-            key_hash(keys.iter().map(String::as_str))
+            key_hash(keys.iter().map(String::as_str)),
+            peak_rss_kib()
         ));
+    }
+
+    /// `VmHWM` of this process (its own address space since `execve`), in KiB.
+    fn peak_rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/self/status")
     }
 
     async fn kreflect(url: &str, metadata_only: bool) {

@@ -6,6 +6,8 @@ use std::time::Duration;
 use clap::{ArgAction, Args, Parser, Subcommand};
 
 use crate::client::KubeconfigChoice;
+use crate::reflector::ReflectorConfig;
+use crate::source::SourceOptions;
 use crate::{Cluster, Config};
 
 /// Exit codes, as documented in `--help`.
@@ -57,6 +59,13 @@ struct PodsArgs {
     /// Watch an embedded simulated cluster instead of a real one.
     #[arg(long)]
     sim: bool,
+    /// Ask the server for metadata only (PartialObjectMetadata): much less to transfer and cache.
+    #[arg(long)]
+    metadata_only: bool,
+    /// Get the initial state with a streaming list (sendInitialEvents), falling back to the paged
+    /// list when the server does not support it.
+    #[arg(long)]
+    streaming_list: bool,
 }
 
 impl Cli {
@@ -76,7 +85,13 @@ impl Cli {
             namespace: args.namespace.filter(|_| !args.all_namespaces),
             interval: args.interval,
             once: args.once,
-            reflector: Default::default(),
+            source: SourceOptions {
+                metadata_only: args.metadata_only,
+            },
+            reflector: ReflectorConfig {
+                streaming_list: args.streaming_list,
+                ..ReflectorConfig::default()
+            },
         }
     }
 }
@@ -122,6 +137,8 @@ mod tests {
         assert_eq!(config.namespace, None);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
+        assert!(!config.source.metadata_only);
+        assert!(!config.reflector.streaming_list);
         assert_eq!(
             config.cluster,
             Cluster::Kubeconfig(KubeconfigChoice::default())
@@ -143,8 +160,12 @@ mod tests {
             "--context",
             "prod",
             "-vv",
+            "--metadata-only",
+            "--streaming-list",
         ])
         .expect("valid");
+        assert!(config.source.metadata_only);
+        assert!(config.reflector.streaming_list);
         assert_eq!(config.namespace.as_deref(), Some("shop"));
         assert_eq!(config.interval, Duration::from_secs(5));
         assert!(config.once);

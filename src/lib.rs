@@ -41,7 +41,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, KubeconfigChoice};
 use crate::printer::{PrinterConfig, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use crate::source::KubeSource;
+use crate::source::{KubeSource, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -63,6 +63,8 @@ pub struct Config {
     pub interval: Duration,
     /// One listing after the initial sync, then stop; the first failure is fatal.
     pub once: bool,
+    /// What to ask the server for (`--metadata-only`).
+    pub source: SourceOptions,
     /// How the reflector lists, watches and backs off.
     pub reflector: ReflectorConfig,
 }
@@ -130,7 +132,7 @@ where
         give_up_before_sync: config.reflector.give_up_before_sync || config.once,
         ..config.reflector
     };
-    let source = KubeSource::pods(client, config.namespace);
+    let source = KubeSource::pods(client, config.namespace).with_options(config.source);
     let reflector = Reflector::new(source, writer, reflector_config);
     let mut reflector = tokio::spawn(reflector.run(stop.clone()));
     let printer_config = PrinterConfig {

@@ -223,16 +223,52 @@ fn member_span(json: &[u8], value: &[u8], key: &[u8]) -> Option<std::ops::Range<
     }
 }
 
-/// Reads only `metadata.resourceVersion` of an object, as a BOOKMARK carries it.
-pub fn resource_version_of(json: &[u8]) -> Result<String, ObjectError> {
-    let envelope: Envelope<'_> =
+/// The annotation on the BOOKMARK that ends a streaming list's initial events.
+pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
+
+/// What a BOOKMARK's object says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bookmark {
+    /// `metadata.resourceVersion`: the collection is at least at this version.
+    pub resource_version: String,
+    /// Annotated `k8s.io/initial-events-end: "true"`: a streaming list's initial state is
+    /// complete.
+    pub initial_events_end: bool,
+}
+
+/// Reads a BOOKMARK's object: `metadata.resourceVersion` and the initial-events-end annotation.
+pub fn bookmark_of(json: &[u8]) -> Result<Bookmark, ObjectError> {
+    #[derive(Deserialize)]
+    struct Object<'a> {
+        #[serde(borrow, default)]
+        metadata: Option<BookmarkMetadata<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct BookmarkMetadata<'a> {
+        #[serde(borrow, default, rename = "resourceVersion")]
+        resource_version: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        annotations: Option<std::collections::HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    }
+    let object: Object<'_> =
         serde_json::from_slice(json).map_err(|err| ObjectError::Malformed(err.to_string()))?;
-    envelope
+    let metadata = object
         .metadata
-        .and_then(|metadata| metadata.resource_version)
+        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))?;
+    let resource_version = metadata
+        .resource_version
         .map(Cow::into_owned)
         .filter(|rv| !rv.is_empty())
-        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))
+        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))?;
+    let initial_events_end = metadata.annotations.is_some_and(|annotations| {
+        annotations
+            .get(INITIAL_EVENTS_END_ANNOTATION)
+            .is_some_and(|value| value == "true")
+    });
+    Ok(Bookmark {
+        resource_version,
+        initial_events_end,
+    })
 }
 
 #[cfg(test)]
@@ -381,9 +417,28 @@ mod tests {
     }
 
     #[test]
-    fn resource_version_of_reads_a_bookmark() {
+    fn bookmark_of_reads_the_version_and_the_initial_events_end() {
         let bookmark = br#"{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"31552","creationTimestamp":null},"spec":{"containers":null},"status":{}}"#;
-        assert_eq!(resource_version_of(bookmark).as_deref(), Ok("31552"));
-        assert!(resource_version_of(br#"{"metadata":{}}"#).is_err());
+        assert_eq!(
+            bookmark_of(bookmark),
+            Ok(Bookmark {
+                resource_version: "31552".into(),
+                initial_events_end: false
+            })
+        );
+        let end = br#"{"kind":"PartialObjectMetadata","metadata":{"resourceVersion":"9","annotations":{"a":"b","k8s.io/initial-events-end":"true"}}}"#;
+        assert_eq!(
+            bookmark_of(end),
+            Ok(Bookmark {
+                resource_version: "9".into(),
+                initial_events_end: true
+            })
+        );
+        let not_end = br#"{"metadata":{"resourceVersion":"9","annotations":{"k8s.io/initial-events-end":"false"}}}"#;
+        assert_eq!(
+            bookmark_of(not_end).map(|b| b.initial_events_end),
+            Ok(false)
+        );
+        assert!(bookmark_of(br#"{"metadata":{}}"#).is_err());
     }
 }

@@ -54,6 +54,10 @@ pub struct WatchRequest {
     pub resource_version: String,
     /// Asks the server to end the watch after this many seconds.
     pub timeout_seconds: u32,
+    /// A streaming list (`sendInitialEvents=true&resourceVersionMatch=NotOlderThan`): the
+    /// server first sends the current state as ADDED events, then a BOOKMARK annotated
+    /// `k8s.io/initial-events-end`.
+    pub send_initial_events: bool,
 }
 
 /// A failed list or watch request.
@@ -247,6 +251,7 @@ impl ListWatch for KubeSource {
         let params = WatchParams {
             timeout: Some(request.timeout_seconds),
             bookmarks: true,
+            send_initial_events: request.send_initial_events,
             ..WatchParams::default()
         };
         let http_request = if self.options.metadata_only {

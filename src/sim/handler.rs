@@ -169,7 +169,9 @@ fn watch_pods(
         _ if !streaming => false,
         WatchListSupport::Refused => {
             return Err(resource_version_match_forbidden(
-                recorded.param("resourceVersion").is_some(),
+                recorded
+                    .param("resourceVersion")
+                    .is_some_and(|rv| !rv.is_empty()),
             )
             .into());
         }

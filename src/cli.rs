@@ -11,7 +11,8 @@ use clap_complete::Shell;
 
 use crate::client::KubeconfigChoice;
 use crate::printer::OutputFormat;
-use crate::source::Selectors;
+use crate::reflector::ReflectorConfig;
+use crate::source::{Selectors, SourceOptions};
 use crate::{Cluster, Config, Mode};
 
 /// Exit codes, as documented in `--help`.
@@ -107,6 +108,13 @@ struct WatchArgs {
     /// Watch an embedded simulated cluster instead of a real one.
     #[arg(long)]
     sim: bool,
+    /// Ask the server for metadata only (PartialObjectMetadata): much less to transfer and cache.
+    #[arg(long)]
+    metadata_only: bool,
+    /// Get the initial state with a streaming list (sendInitialEvents), falling back to the paged
+    /// list when the server does not support it.
+    #[arg(long)]
+    streaming_list: bool,
 }
 
 /// What the command line asks for.
@@ -167,7 +175,13 @@ impl Cli {
             format,
             mode,
             metrics_addr: args.metrics_addr,
-            reflector: Default::default(),
+            source: SourceOptions {
+                metadata_only: args.metadata_only,
+            },
+            reflector: ReflectorConfig {
+                streaming_list: args.streaming_list,
+                ..ReflectorConfig::default()
+            },
         })))
     }
 }
@@ -222,6 +236,8 @@ mod tests {
         assert_eq!(config.namespace, None);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
+        assert!(!config.source.metadata_only);
+        assert!(!config.reflector.streaming_list);
         assert_eq!(
             config.cluster,
             Cluster::Kubeconfig(KubeconfigChoice::default())
@@ -255,9 +271,13 @@ mod tests {
             "json",
             "--metrics-addr",
             "127.0.0.1:9090",
+            "--metadata-only",
+            "--streaming-list",
         ])
         .expect("valid");
         assert_eq!(config.resource, "deploy");
+        assert!(config.source.metadata_only);
+        assert!(config.reflector.streaming_list);
         assert_eq!(config.namespace.as_deref(), Some("shop"));
         assert_eq!(config.interval, Duration::from_secs(5));
         assert!(config.once);

@@ -5,7 +5,7 @@ use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::object::{ObjectError, RawObject, resource_version_of};
+use crate::object::{Bookmark, ObjectError, RawObject, bookmark_of};
 
 /// The longest watch line accepted: a bigger line is treated as a broken stream.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -127,6 +127,9 @@ pub enum WatchEvent {
     Deleted(RawObject),
     /// No object changed; the collection is at this resourceVersion.
     Bookmark(String),
+    /// The BOOKMARK annotated `k8s.io/initial-events-end`: a streaming list has sent the whole
+    /// initial state, which is at this resourceVersion.
+    InitialEventsEnd(String),
     /// The server ends the watch with this status (410 Expired: relist).
     Error(ApiStatus),
 }
@@ -147,7 +150,15 @@ pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, D
         "ADDED" => WatchEvent::Added(RawObject::from_json(object, object_kind)?),
         "MODIFIED" => WatchEvent::Modified(RawObject::from_json(object, object_kind)?),
         "DELETED" => WatchEvent::Deleted(RawObject::from_json(object, object_kind)?),
-        "BOOKMARK" => WatchEvent::Bookmark(resource_version_of(object)?),
+        "BOOKMARK" => match bookmark_of(object)? {
+            Bookmark {
+                resource_version,
+                initial_events_end: true,
+            } => WatchEvent::InitialEventsEnd(resource_version),
+            Bookmark {
+                resource_version, ..
+            } => WatchEvent::Bookmark(resource_version),
+        },
         "ERROR" => WatchEvent::Error(serde_json::from_slice(object).map_err(|err| {
             DecodeError::Malformed(format!("ERROR event without a Status: {err}"))
         })?),
@@ -261,6 +272,7 @@ mod tests {
                 WatchEvent::Modified(o) => format!("MODIFIED {} {}", o.key(), o.resource_version()),
                 WatchEvent::Deleted(o) => format!("DELETED {} {}", o.key(), o.resource_version()),
                 WatchEvent::Bookmark(rv) => format!("BOOKMARK {rv}"),
+                WatchEvent::InitialEventsEnd(rv) => format!("END {rv}"),
                 WatchEvent::Error(status) => format!("ERROR {}", status.code),
             })
             .collect();
@@ -270,6 +282,40 @@ mod tests {
         );
         assert_eq!(summary.last().map(String::as_str), Some("BOOKMARK 31552"));
         assert!(summary.contains(&"DELETED cap/w1 31552".to_owned()));
+    }
+
+    #[test]
+    fn decodes_real_metadata_only_pages_and_events() {
+        let page = decode_list(
+            body_of(&fixture("07-list-metadata-only.txt")).as_bytes(),
+            "PartialObjectMetadata",
+        )
+        .expect("metadata list");
+        assert_eq!(page.items[0].key().as_str(), "cap/c0");
+        assert!(page.rejected.is_empty());
+        let transcript = fixture("08-watch-metadata-only.txt");
+        let line = watch_lines(&transcript)[0];
+        let event = decode_watch_line(line.as_bytes(), "PartialObjectMetadata").expect("event");
+        let WatchEvent::Added(object) = event else {
+            panic!("expected ADDED, got {event:?}");
+        };
+        assert_eq!(object.key().as_str(), "cap/w1");
+        let meta: kube::core::PartialObjectMeta<k8s_openapi::api::core::v1::Pod> =
+            object.decode().expect("PartialObjectMetadata decodes");
+        assert_eq!(meta.metadata.name.as_deref(), Some("w1"));
+        assert!(matches!(
+            decode_watch_line(line.as_bytes(), "Pod"),
+            Err(DecodeError::Object(ObjectError::WrongKind { .. }))
+        ));
+    }
+
+    #[test]
+    fn the_initial_events_end_bookmark_is_its_own_event() {
+        let line = br#"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"12","annotations":{"k8s.io/initial-events-end":"true"}}}}"#;
+        assert_eq!(
+            decode_watch_line(line, "Pod"),
+            Ok(WatchEvent::InitialEventsEnd("12".into()))
+        );
     }
 
     #[test]

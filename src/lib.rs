@@ -54,7 +54,7 @@ use crate::metrics::{Metrics, MetricsServer};
 use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::resolve::ResolveError;
-use crate::source::{KubeSource, Selectors};
+use crate::source::{KubeSource, Selectors, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -98,6 +98,8 @@ pub struct Config {
     pub mode: Mode,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// What to ask the server for (`--metadata-only`).
+    pub source: SourceOptions,
     /// How the reflector lists, watches and backs off.
     pub reflector: ReflectorConfig,
 }
@@ -233,8 +235,9 @@ where
         ..config.reflector
     };
     let plural = target.resource.plural.clone();
-    let source =
-        KubeSource::new(client, &target.resource, namespace).with_selectors(config.selectors);
+    let source = KubeSource::new(client, &target.resource, namespace)
+        .with_selectors(config.selectors)
+        .with_options(config.source);
     let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
     if io::stderr().is_terminal() {
         reflector = reflector.with_progress(progress::reporter(plural.clone(), io::stderr()));

@@ -4,19 +4,28 @@
 //! `metadata.{namespace,name,resourceVersion}` (and `kind` when present) and keeps the object's
 //! JSON as it arrived, so a cached pod costs its wire size and one allocation. A library user who
 //! wants the typed object decodes it on demand with [`RawObject::decode`].
+//!
+//! `metadata.managedFields` is dropped on the way in (client-go's usual informer transform): it
+//! is a third of a typical pod's JSON and only server-side apply reads it. The parse that reads
+//! the metadata also finds where the member lies, and the stored copy is spliced around it,
+//! byte for byte, without re-serializing anything.
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
+use serde_json::value::RawValue;
 
 /// The store key of an object: `namespace/name`, or `name` for cluster-scoped objects.
 ///
 /// Held as the rendered string, so hashing, comparing and printing a key touch one buffer, and
-/// sorting keys sorts them bytewise exactly as they are printed.
+/// sorting keys sorts them bytewise exactly as they are printed. The string is shared: the
+/// store's map and the cached object hold one allocation, and a snapshot of the keys copies
+/// pointers, not strings.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct ObjectKey(Box<str>);
+pub struct ObjectKey(Arc<str>);
 
 impl ObjectKey {
     /// The key of an object called `name` in `namespace` (`None` for cluster-scoped objects).
@@ -27,7 +36,7 @@ impl ObjectKey {
                 key.push_str(namespace);
                 key.push('/');
                 key.push_str(name);
-                ObjectKey(key.into_boxed_str())
+                ObjectKey(key.into())
             }
             _ => ObjectKey(name.into()),
         }
@@ -102,10 +111,13 @@ struct Metadata<'a> {
     namespace: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "resourceVersion")]
     resource_version: Option<Cow<'a, str>>,
+    #[serde(borrow, default, rename = "managedFields")]
+    managed_fields: Option<&'a RawValue>,
 }
 
 impl RawObject {
-    /// Reads the key and resourceVersion of `json`, one object, and keeps a copy of its bytes.
+    /// Reads the key and resourceVersion of `json`, one object, and keeps a copy of its bytes
+    /// without `metadata.managedFields`.
     ///
     /// `expected_kind` is checked against the object's `kind` when the object carries one (list
     /// items do not; watch event objects do).
@@ -134,10 +146,22 @@ impl RawObject {
                 return Err(ObjectError::InvalidName(part.to_owned()));
             }
         }
+        let kept = match metadata
+            .managed_fields
+            .and_then(|value| member_span(json, value.get().as_bytes(), b"\"managedFields\""))
+        {
+            Some(removed) => {
+                let mut kept = Vec::with_capacity(json.len() - removed.len());
+                kept.extend_from_slice(&json[..removed.start]);
+                kept.extend_from_slice(&json[removed.end..]);
+                kept.into_boxed_slice()
+            }
+            None => json.into(),
+        };
         Ok(RawObject {
             key: ObjectKey::new(metadata.namespace.as_deref(), name),
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
-            json: json.into(),
+            json: kept,
         })
     }
 
@@ -151,7 +175,7 @@ impl RawObject {
         &self.resource_version
     }
 
-    /// The object's JSON, exactly as the server sent it.
+    /// The object's JSON as the server sent it, minus `metadata.managedFields`.
     pub fn json(&self) -> &[u8] {
         &self.json
     }
@@ -162,16 +186,100 @@ impl RawObject {
     }
 }
 
-/// Reads only `metadata.resourceVersion` of an object, as a BOOKMARK carries it.
-pub fn resource_version_of(json: &[u8]) -> Result<String, ObjectError> {
-    let envelope: Envelope<'_> =
+/// The byte range of the member `key: value` of a JSON object in `json`, with the comma that
+/// separates it from a neighbour, given `value` (a slice of `json`, as a borrowed `RawValue` is)
+/// and the member's `key` exactly as written (quotes included). `None` when `value` is not part
+/// of `json` or the key is not written literally (escaped, say): then nothing is removed.
+fn member_span(json: &[u8], value: &[u8], key: &[u8]) -> Option<std::ops::Range<usize>> {
+    let start = (value.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
+    let end = start.checked_add(value.len())?;
+    if end > json.len() {
+        return None;
+    }
+    let skip_back = |mut at: usize| {
+        while at > 0 && json[at - 1].is_ascii_whitespace() {
+            at -= 1;
+        }
+        at
+    };
+    let skip_forward = |mut at: usize| {
+        while at < json.len() && json[at].is_ascii_whitespace() {
+            at += 1;
+        }
+        at
+    };
+    let colon = skip_back(start).checked_sub(1)?;
+    if json[colon] != b':' {
+        return None;
+    }
+    let key_end = skip_back(colon);
+    let key_start = key_end.checked_sub(key.len())?;
+    if &json[key_start..key_end] != key {
+        return None;
+    }
+    let before = skip_back(key_start).checked_sub(1)?;
+    match json[before] {
+        // A previous member: remove from its comma to the end of the value.
+        b',' => Some(before..end),
+        // The first member: remove up to the next member, or leave `{}` when it was the only one.
+        b'{' => {
+            let after = skip_forward(end);
+            match json.get(after) {
+                Some(b',') => Some(key_start..after + 1),
+                Some(b'}') => Some(key_start..end),
+                _ => None,
+            }
+        }
+        _ => None,
+    }
+}
+
+/// The annotation on the BOOKMARK that ends a streaming list's initial events.
+pub const INITIAL_EVENTS_END_ANNOTATION: &str = "k8s.io/initial-events-end";
+
+/// What a BOOKMARK's object says.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Bookmark {
+    /// `metadata.resourceVersion`: the collection is at least at this version.
+    pub resource_version: String,
+    /// Annotated `k8s.io/initial-events-end: "true"`: a streaming list's initial state is
+    /// complete.
+    pub initial_events_end: bool,
+}
+
+/// Reads a BOOKMARK's object: `metadata.resourceVersion` and the initial-events-end annotation.
+pub fn bookmark_of(json: &[u8]) -> Result<Bookmark, ObjectError> {
+    #[derive(Deserialize)]
+    struct Object<'a> {
+        #[serde(borrow, default)]
+        metadata: Option<BookmarkMetadata<'a>>,
+    }
+    #[derive(Deserialize)]
+    struct BookmarkMetadata<'a> {
+        #[serde(borrow, default, rename = "resourceVersion")]
+        resource_version: Option<Cow<'a, str>>,
+        #[serde(borrow, default)]
+        annotations: Option<std::collections::HashMap<Cow<'a, str>, Cow<'a, str>>>,
+    }
+    let object: Object<'_> =
         serde_json::from_slice(json).map_err(|err| ObjectError::Malformed(err.to_string()))?;
-    envelope
+    let metadata = object
         .metadata
-        .and_then(|metadata| metadata.resource_version)
+        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))?;
+    let resource_version = metadata
+        .resource_version
         .map(Cow::into_owned)
         .filter(|rv| !rv.is_empty())
-        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))
+        .ok_or_else(|| ObjectError::Malformed("no metadata.resourceVersion".to_owned()))?;
+    let initial_events_end = metadata.annotations.is_some_and(|annotations| {
+        annotations
+            .get(INITIAL_EVENTS_END_ANNOTATION)
+            .is_some_and(|value| value == "true")
+    });
+    Ok(Bookmark {
+        resource_version,
+        initial_events_end,
+    })
 }
 
 #[cfg(test)]
@@ -208,6 +316,62 @@ mod tests {
         assert_eq!(object.key().as_str(), "cap/c0");
         assert_eq!(object.resource_version(), "31544");
         assert_eq!(object.json(), json);
+    }
+
+    #[test]
+    fn from_json_drops_managed_fields_and_keeps_every_other_byte() {
+        let cases = [
+            (
+                r#"{"kind":"Pod","metadata":{"name":"a","managedFields":[{"manager":"k","fieldsV1":{"f:x":{}}}],"namespace":"n"},"spec":{"x":"\"managedFields\":1"}}"#,
+                r#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"x":"\"managedFields\":1"}}"#,
+            ),
+            (
+                r#"{"metadata":{ "managedFields" : [] , "name":"a"}}"#,
+                r#"{"metadata":{  "name":"a"}}"#,
+            ),
+            (
+                r#"{"metadata":{"name":"a" , "managedFields":[{"a":"]"}]}}"#,
+                r#"{"metadata":{"name":"a" }}"#,
+            ),
+            (
+                r#"{"metadata":{"name":"a","managed\u0046ields":[]}}"#,
+                r#"{"metadata":{"name":"a","managed\u0046ields":[]}}"#,
+            ),
+        ];
+        for (json, kept) in cases {
+            let object = RawObject::from_json(json.as_bytes(), "Pod").expect(json);
+            assert_eq!(std::str::from_utf8(object.json()), Ok(kept), "from {json}");
+            assert_eq!(object.key().name(), "a");
+        }
+        let only = RawObject::from_json(br#"{"metadata":{"managedFields":[]}}"#, "Pod");
+        assert_eq!(only, Err(ObjectError::MissingName));
+    }
+
+    #[test]
+    fn member_span_removes_an_only_member_and_refuses_foreign_slices() {
+        let json = br#"{"managedFields":[1]}"#;
+        assert_eq!(
+            member_span(json, &json[17..20], b"\"managedFields\""),
+            Some(1..20)
+        );
+        let elsewhere = br#"[1]"#;
+        assert_eq!(member_span(json, elsewhere, b"\"managedFields\""), None);
+    }
+
+    #[test]
+    fn a_realistic_pod_decodes_fully_without_its_managed_fields() {
+        let mut pod = crate::sim::realistic_pod("shop", "web-1", 3);
+        pod["metadata"]["resourceVersion"] = "7".into();
+        let json = serde_json::to_vec(&pod).expect("json");
+        let object = RawObject::from_json(&json, "Pod").expect("pod");
+        let kept = String::from_utf8_lossy(object.json());
+        assert!(!kept.contains("managedFields") && !kept.contains("kube-controller-manager"));
+        assert!(kept.contains("ownerReferences"), "{kept}");
+        let decoded: k8s_openapi::api::core::v1::Pod = object.decode().expect("typed pod");
+        let mut expected: k8s_openapi::api::core::v1::Pod =
+            serde_json::from_value(pod).expect("typed original");
+        assert!(expected.metadata.managed_fields.take().is_some());
+        assert_eq!(decoded, expected);
     }
 
     #[test]
@@ -273,9 +437,28 @@ mod tests {
     }
 
     #[test]
-    fn resource_version_of_reads_a_bookmark() {
+    fn bookmark_of_reads_the_version_and_the_initial_events_end() {
         let bookmark = br#"{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"31552","creationTimestamp":null},"spec":{"containers":null},"status":{}}"#;
-        assert_eq!(resource_version_of(bookmark).as_deref(), Ok("31552"));
-        assert!(resource_version_of(br#"{"metadata":{}}"#).is_err());
+        assert_eq!(
+            bookmark_of(bookmark),
+            Ok(Bookmark {
+                resource_version: "31552".into(),
+                initial_events_end: false
+            })
+        );
+        let end = br#"{"kind":"PartialObjectMetadata","metadata":{"resourceVersion":"9","annotations":{"a":"b","k8s.io/initial-events-end":"true"}}}"#;
+        assert_eq!(
+            bookmark_of(end),
+            Ok(Bookmark {
+                resource_version: "9".into(),
+                initial_events_end: true
+            })
+        );
+        let not_end = br#"{"metadata":{"resourceVersion":"9","annotations":{"k8s.io/initial-events-end":"false"}}}"#;
+        assert_eq!(
+            bookmark_of(not_end).map(|b| b.initial_events_end),
+            Ok(false)
+        );
+        assert!(bookmark_of(br#"{"metadata":{}}"#).is_err());
     }
 }

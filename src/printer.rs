@@ -190,6 +190,12 @@ pub async fn print_events<W: Write>(
     }
 }
 
+/// Writes one listing of `store` (snapshot, sort, render into one buffer, one `write_all`) and
+/// flushes; `Ok(false)` when the reader has gone away.
+pub fn write_listing<W: Write>(store: &Store, output: &mut W) -> io::Result<bool> {
+    write_all(output, &render(&store.sorted_keys()))
+}
+
 /// Writes and flushes `bytes` (nothing when empty); `Ok(false)` when the reader has gone away.
 fn write_all<W: Write>(output: &mut W, bytes: &[u8]) -> io::Result<bool> {
     if bytes.is_empty() {

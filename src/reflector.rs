@@ -18,7 +18,16 @@
 //! | `Watching` | nothing received for longer than the watch timeout | `Watching { last rv }` |
 //! | `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
 //! | `Watching` | an event that cannot be keyed or has an unknown type | skipped with a warning |
+//!
+//! With [`ReflectorConfig::streaming_list`], `Listing` first tries a streaming list: a watch with
+//! `sendInitialEvents=true`, whose ADDED events fill a fresh buffer until the BOOKMARK annotated
+//! `k8s.io/initial-events-end`; then the store is replaced in one step and the same stream goes on
+//! as the watch. A server that cannot do it is detected and the reflector falls back to the paged
+//! list for the rest of the run: a 4xx answer (v1.25 says 422, transcript 09), a plain watch (an
+//! ordinary BOOKMARK before the end marker, or the stream ending without it), or nothing at all
+//! for `initial_events_timeout`.
 
+use std::collections::HashMap;
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,8 +41,10 @@ use tracing::{debug, info, trace, warn};
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::decode::{DecodeError, WatchEvent};
 use crate::metrics::{Metrics, Observed};
-use crate::object::{ObjectError, RawObject};
-use crate::source::{ListRequest, ListWatch, Scope, SourceError, StreamError, WatchRequest};
+use crate::object::{ObjectError, ObjectKey, RawObject};
+use crate::source::{
+    ListRequest, ListWatch, Scope, SourceError, StreamError, WatchRequest, WatchStream,
+};
 use crate::store::Writer;
 
 /// How the reflector lists, watches and backs off.
@@ -53,6 +64,12 @@ pub struct ReflectorConfig {
     pub backoff: BackoffConfig,
     /// Stop with an error at the first failure before the store is synced (`--once`).
     pub give_up_before_sync: bool,
+    /// Get the initial state with a streaming list (`--streaming-list`), falling back to the
+    /// paged list when the server does not answer that way.
+    pub streaming_list: bool,
+    /// A streaming list that delivers no event for this long before its initial-events-end
+    /// BOOKMARK is given up for the paged list.
+    pub initial_events_timeout: Duration,
 }
 
 impl Default for ReflectorConfig {
@@ -64,6 +81,8 @@ impl Default for ReflectorConfig {
             min_watch_duration: Duration::from_secs(1),
             backoff: BackoffConfig::default(),
             give_up_before_sync: false,
+            streaming_list: false,
+            initial_events_timeout: Duration::from_secs(10),
         }
     }
 }
@@ -147,12 +166,15 @@ pub struct Reflector<S> {
     synced: bool,
     metrics: Arc<Metrics>,
     progress: Option<ProgressReporter>,
+    /// Try a streaming list when listing; cleared once the server shows it cannot do it.
+    stream_lists: bool,
 }
 
 impl<S: ListWatch> Reflector<S> {
     /// A reflector filling `writer` from `source`.
     pub fn new(source: S, writer: Writer, config: ReflectorConfig) -> Self {
         let backoff = Backoff::new(config.backoff.clone());
+        let stream_lists = config.streaming_list;
         Reflector {
             source,
             writer,
@@ -161,6 +183,7 @@ impl<S: ListWatch> Reflector<S> {
             synced: false,
             metrics: Arc::default(),
             progress: None,
+            stream_lists,
         }
     }
 
@@ -208,6 +231,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Performs one transition from `state`.
     pub async fn step(&mut self, state: State) -> Step {
         match state {
+            State::Listing if self.stream_lists => self.stream_list().await,
             State::Listing => self.list().await,
             State::Watching { resource_version } => self.watch(resource_version).await,
         }
@@ -281,13 +305,119 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
-    async fn watch(&mut self, mut resource_version: String) -> Step {
-        let timeout_seconds = rand::rng().random_range(self.config.watch_timeout_seconds.clone());
+    /// A streaming list: the initial state as watch events up to the initial-events-end
+    /// BOOKMARK, then the same stream as the watch. Falls back to the paged list for good when
+    /// the server shows it cannot stream lists.
+    async fn stream_list(&mut self) -> Step {
+        let started = Instant::now();
+        let timeout_seconds = self.watch_timeout_seconds();
+        let request = WatchRequest {
+            resource_version: String::new(),
+            timeout_seconds,
+            send_initial_events: true,
+        };
+        let mut stream = match self.source.watch(request).await {
+            Ok(stream) => stream,
+            Err(SourceError::Status { status, .. })
+                if (400..500).contains(&status.code) && !matches!(status.code, 401 | 403 | 429) =>
+            {
+                let reason = format!("the server answered {} {}", status.code, status.reason);
+                return self.fall_back_to_paged_list(&reason);
+            }
+            Err(err) => return self.failed("watch", State::Listing, err),
+        };
+        let mut objects: HashMap<ObjectKey, RawObject> = HashMap::new();
+        loop {
+            let next = match tokio::time::timeout(self.config.initial_events_timeout, stream.next())
+                .await
+            {
+                Ok(next) => next,
+                Err(_) => {
+                    let reason = format!(
+                        "no initial-events-end bookmark after {} s without events",
+                        self.config.initial_events_timeout.as_secs()
+                    );
+                    return self.fall_back_to_paged_list(&reason);
+                }
+            };
+            match next {
+                None => {
+                    return self.fall_back_to_paged_list(
+                        "the watch ended before the initial-events-end bookmark",
+                    );
+                }
+                Some(Ok(WatchEvent::Added(object) | WatchEvent::Modified(object))) => {
+                    objects.insert(object.key().clone(), object);
+                }
+                Some(Ok(WatchEvent::Deleted(object))) => {
+                    objects.remove(object.key());
+                }
+                Some(Ok(WatchEvent::Bookmark(_))) => {
+                    return self.fall_back_to_paged_list(
+                        "a bookmark without the initial-events-end annotation (a plain watch)",
+                    );
+                }
+                Some(Ok(WatchEvent::InitialEventsEnd(resource_version))) => {
+                    let count = objects.len();
+                    self.writer
+                        .replace(objects.into_values().collect(), &resource_version);
+                    self.synced = true;
+                    self.metrics.observe(Observed::Relist);
+                    self.metrics.observe(Observed::WatchStart);
+                    self.report(ListProgress {
+                        objects: count,
+                        pages: 0,
+                        elapsed: started.elapsed(),
+                        done: true,
+                    });
+                    debug!(
+                        scope = %self.source.scope(),
+                        objects = count,
+                        resource_version = %resource_version,
+                        elapsed_ms = started.elapsed().as_millis() as u64,
+                        "streamed the initial list"
+                    );
+                    return self
+                        .consume(stream, resource_version, timeout_seconds)
+                        .await;
+                }
+                Some(Ok(WatchEvent::Error(status))) => {
+                    let err = SourceError::Status {
+                        status,
+                        retry_after: None,
+                    };
+                    return self.failed("watch", State::Listing, err);
+                }
+                Some(Err(StreamError::BadLine { offset, error })) if is_skippable(&error) => {
+                    warn!(scope = %self.source.scope(), offset, error = %error, "skipped a watch event that cannot be applied");
+                }
+                Some(Err(err)) => {
+                    info!(scope = %self.source.scope(), error = %err, "streaming list broken; starting again");
+                    return Step::Backoff(State::Listing, self.backoff.next_delay());
+                }
+            }
+        }
+    }
+
+    /// Gives up streaming lists for the rest of the run and lists in pages now.
+    fn fall_back_to_paged_list(&mut self, reason: &str) -> Step {
+        info!(scope = %self.source.scope(), reason, "the server cannot stream lists; listing in pages");
+        self.stream_lists = false;
+        Step::Next(State::Listing)
+    }
+
+    fn watch_timeout_seconds(&self) -> u32 {
+        rand::rng().random_range(self.config.watch_timeout_seconds.clone())
+    }
+
+    async fn watch(&mut self, resource_version: String) -> Step {
+        let timeout_seconds = self.watch_timeout_seconds();
         let request = WatchRequest {
             resource_version: resource_version.clone(),
             timeout_seconds,
+            send_initial_events: false,
         };
-        let mut stream = match self.source.watch(request).await {
+        let stream = match self.source.watch(request).await {
             Ok(stream) => stream,
             Err(SourceError::Status { status, .. }) if status.is_expired() => {
                 info!(scope = %self.source.scope(), resource_version = %resource_version, "resourceVersion expired; relisting");
@@ -300,6 +430,17 @@ impl<S: ListWatch> Reflector<S> {
         };
         debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
         self.metrics.observe(Observed::WatchStart);
+        self.consume(stream, resource_version, timeout_seconds)
+            .await
+    }
+
+    /// Applies the events of an open watch until it ends or fails.
+    async fn consume(
+        &mut self,
+        mut stream: WatchStream,
+        mut resource_version: String,
+        timeout_seconds: u32,
+    ) -> Step {
         let started = Instant::now();
         let idle_limit = Duration::from_secs(timeout_seconds.into()) + self.config.stall_grace;
         let mut events: u64 = 0;
@@ -351,7 +492,7 @@ impl<S: ListWatch> Reflector<S> {
                     self.metrics.observe(Observed::Deleted);
                     advance(&mut resource_version, object.resource_version());
                 }
-                WatchEvent::Bookmark(bookmark) => {
+                WatchEvent::Bookmark(bookmark) | WatchEvent::InitialEventsEnd(bookmark) => {
                     trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
                     self.writer.set_resource_version(&bookmark);
                     resource_version = bookmark;

@@ -54,6 +54,10 @@ pub struct WatchRequest {
     pub resource_version: String,
     /// Asks the server to end the watch after this many seconds.
     pub timeout_seconds: u32,
+    /// A streaming list (`sendInitialEvents=true&resourceVersionMatch=NotOlderThan`): the
+    /// server first sends the current state as ADDED events, then a BOOKMARK annotated
+    /// `k8s.io/initial-events-end`.
+    pub send_initial_events: bool,
 }
 
 /// A failed list or watch request.
@@ -129,14 +133,29 @@ pub trait ListWatch: Send + Sync + 'static {
     ) -> impl Future<Output = Result<WatchStream, SourceError>> + Send;
 }
 
+/// The kind of the objects a metadata-only list or watch returns.
+pub const METADATA_KIND: &str = "PartialObjectMetadata";
+
+/// How a [`KubeSource`] asks for objects.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct SourceOptions {
+    /// Ask for `PartialObjectMetadata` (`Accept: application/json;as=PartialObjectMetadataList;
+    /// g=meta.k8s.io;v=v1` for lists, `as=PartialObjectMetadata` for watches), as kubectl and
+    /// client-go's metadata informers do: the server sends only each object's `metadata`.
+    pub metadata_only: bool,
+}
+
 /// Lists and watches one resource (in one namespace or all) over a `kube::Client`.
 #[derive(Clone)]
 pub struct KubeSource {
     client: kube::Client,
     request: Request,
     scope: Scope,
+    /// The `kind` the objects served carry: the resource's, or [`METADATA_KIND`].
     kind: String,
     selectors: Selectors,
+    resource_kind: String,
+    options: SourceOptions,
 }
 
 /// Label and field selectors passed to the server on every list and watch (`-l`,
@@ -162,12 +181,25 @@ impl KubeSource {
             },
             kind: resource.kind.clone(),
             selectors: Selectors::default(),
+            resource_kind: resource.kind.clone(),
+            options: SourceOptions::default(),
         }
     }
 
     /// Lists and watches only the objects these selectors match.
     pub fn with_selectors(mut self, selectors: Selectors) -> Self {
         self.selectors = selectors;
+        self
+    }
+
+    /// This source, asking for objects as `options` say.
+    pub fn with_options(mut self, options: SourceOptions) -> Self {
+        self.kind = if options.metadata_only {
+            METADATA_KIND.to_owned()
+        } else {
+            self.resource_kind.clone()
+        };
+        self.options = options;
         self
     }
 
@@ -237,10 +269,12 @@ impl ListWatch for KubeSource {
             field_selector: self.selectors.field.clone(),
             ..ListParams::default()
         };
-        let http_request = self
-            .request
-            .list(&params)
-            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let http_request = if self.options.metadata_only {
+            self.request.list_metadata(&params)
+        } else {
+            self.request.list(&params)
+        }
+        .map_err(|err| SourceError::Transport(err.to_string()))?;
         let body = send(&self.client, http_request)
             .await?
             .collect_bytes()
@@ -255,12 +289,15 @@ impl ListWatch for KubeSource {
             bookmarks: true,
             label_selector: self.selectors.label.clone(),
             field_selector: self.selectors.field.clone(),
-            ..WatchParams::default()
+            send_initial_events: request.send_initial_events,
         };
-        let http_request = self
-            .request
-            .watch(&params, &request.resource_version)
-            .map_err(|err| SourceError::Transport(err.to_string()))?;
+        let http_request = if self.options.metadata_only {
+            self.request
+                .watch_metadata(&params, &request.resource_version)
+        } else {
+            self.request.watch(&params, &request.resource_version)
+        }
+        .map_err(|err| SourceError::Transport(err.to_string()))?;
         let body = send(&self.client, http_request).await?;
         Ok(watch_events(body, self.kind.clone()))
     }

@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Running, TestCluster, kreflect_command, run_to_end, strings};
-use kreflect::sim::{Fault, ServerOptions};
+use kreflect::sim::{Fault, ServerOptions, WatchListSupport};
 use nix::sys::signal::Signal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -411,4 +411,108 @@ async fn an_unreachable_server_is_retried_with_warnings_until_stopped() {
         "",
         "no listing without a sync"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metadata_only_asks_for_partial_object_metadata_and_reflects_changes() {
+    let cluster = TestCluster::with_pods(&["shop/web-1", "default/db-0"]).await;
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["--metadata-only", "--interval", "200ms"]));
+    assert_eq!(
+        kreflect.next_listing().await,
+        strings(&["default/db-0", "shop/web-1"])
+    );
+    let pods = cluster.server.cluster();
+    pods.create_pod("shop", "web-2");
+    pods.delete_pod("default", "db-0").expect("exists");
+    kreflect
+        .wait_for_listing(&strings(&["shop/web-1", "shop/web-2"]))
+        .await;
+    let lists = cluster.list_requests();
+    let watches = cluster.watch_requests();
+    assert_eq!(
+        lists[0].accept.as_deref(),
+        Some("application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1"),
+        "{lists:#?}"
+    );
+    assert_eq!(
+        watches[0].accept.as_deref(),
+        Some("application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1"),
+        "{watches:#?}"
+    );
+    assert!(
+        !kreflect.stderr_so_far().contains("kind"),
+        "no event was skipped: {}",
+        kreflect.stderr_so_far()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_list_syncs_from_the_initial_events_and_keeps_watching_on_the_same_stream() {
+    let cluster = TestCluster::with_pods(&["shop/web-1", "default/db-0"]).await;
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["--streaming-list", "--interval", "200ms"]));
+    assert_eq!(
+        kreflect.next_listing().await,
+        strings(&["default/db-0", "shop/web-1"])
+    );
+    cluster.server.cluster().create_pod("shop", "web-2");
+    kreflect
+        .wait_for_listing(&strings(&["default/db-0", "shop/web-1", "shop/web-2"]))
+        .await;
+    assert_eq!(cluster.list_requests().len(), 0, "no paged list needed");
+    let watches = cluster.watch_requests();
+    assert_eq!(
+        watches.len(),
+        1,
+        "the streaming list's watch goes on: {watches:#?}"
+    );
+    assert_eq!(watches[0].param("sendInitialEvents"), Some("true"));
+    assert_eq!(
+        watches[0].param("resourceVersionMatch"),
+        Some("NotOlderThan")
+    );
+    assert_eq!(watches[0].param("allowWatchBookmarks"), Some("true"));
+}
+
+async fn streaming_list_falls_back_to_the_paged_list(support: WatchListSupport) {
+    let cluster = TestCluster::start(ServerOptions {
+        watch_list: support,
+        bookmark_interval: Duration::from_millis(200),
+        ..ServerOptions::default()
+    })
+    .await;
+    let pods = cluster.server.cluster();
+    pods.create_pod("shop", "web-1");
+    pods.create_pod("default", "db-0");
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect(&["--streaming-list", "--once", "-v"])).await;
+    assert!(
+        status.success(),
+        "{support:?}: exit {status:?}, stderr: {stderr}"
+    );
+    assert_eq!(stdout, "default/db-0\nshop/web-1\n\n", "{support:?}");
+    assert!(
+        stderr.contains("the server cannot stream lists; listing in pages"),
+        "{support:?}: {stderr}"
+    );
+    let watches = cluster.watch_requests();
+    assert_eq!(
+        watches[0].param("sendInitialEvents"),
+        Some("true"),
+        "{support:?}"
+    );
+    let lists = cluster.list_requests();
+    assert_eq!(lists.len(), 1, "{support:?}: one paged list: {lists:#?}");
+    assert_eq!(lists[0].param("limit"), Some("500"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_list_falls_back_when_the_server_answers_422_like_v1_25() {
+    streaming_list_falls_back_to_the_paged_list(WatchListSupport::Refused).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn streaming_list_falls_back_when_the_server_starts_a_plain_watch() {
+    streaming_list_falls_back_to_the_paged_list(WatchListSupport::Ignored).await;
 }

@@ -15,7 +15,7 @@ use tokio::sync::broadcast;
 
 use super::pods::realistic_pod_object;
 use super::resources::{PODS, ResourceType};
-use super::wire::{EventType, event_line, item_bytes};
+use super::wire::{EventType, event_line, item_bytes, revise};
 
 /// How many list snapshots (for continue tokens) are kept.
 const SNAPSHOTS_KEPT: usize = 16;
@@ -235,10 +235,10 @@ impl Cluster {
     pub fn delete_object(&self, namespace: Option<&str>, name: &str) -> Option<u64> {
         let mut state = self.lock();
         let stored = state.pods.remove(&self.key_of(namespace, name).0)?;
-        let object = parse(&stored.item);
         let rv = state.resource_version + 1;
         state.resource_version = rv;
-        let item = item_bytes(object, rv);
+        let item =
+            revise(&stored.item, rv, None).unwrap_or_else(|| item_bytes(parse(&stored.item), rv));
         self.record(
             &mut state,
             WatchEvent {
@@ -431,21 +431,26 @@ impl Cluster {
     fn modify(&self, state: &mut State, key: &str) -> Option<u64> {
         let stored = state.pods.get(key)?;
         let namespace_len = stored.namespace_len;
-        let mut pod = parse(&stored.item);
         let rv = state.resource_version + 1;
-        if let Some(Value::Object(metadata)) = pod.get_mut("metadata") {
-            let annotations = metadata
-                .entry("annotations")
-                .or_insert_with(|| Value::Object(Map::new()));
-            if let Value::Object(annotations) = annotations {
-                annotations.insert(REVISION_ANNOTATION.to_owned(), Value::from(rv.to_string()));
-            }
-        }
-        Some(self.put(
+        let revision = rv.to_string();
+        let item =
+            revise(&stored.item, rv, Some((REVISION_ANNOTATION, &revision))).unwrap_or_else(|| {
+                let mut pod = parse(&stored.item);
+                if let Some(Value::Object(metadata)) = pod.get_mut("metadata") {
+                    let annotations = metadata
+                        .entry("annotations")
+                        .or_insert_with(|| Value::Object(Map::new()));
+                    if let Value::Object(annotations) = annotations {
+                        annotations.insert(REVISION_ANNOTATION.to_owned(), Value::from(revision));
+                    }
+                }
+                item_bytes(pod, rv)
+            });
+        Some(self.store(
             state,
             key.to_owned(),
             namespace_len,
-            pod,
+            item,
             EventType::Modified,
         ))
     }
@@ -459,9 +464,22 @@ impl Cluster {
         pod: Map<String, Value>,
         event_type: EventType,
     ) -> u64 {
+        let item = item_bytes(pod, state.resource_version + 1);
+        self.store(state, key, namespace_len, item, event_type)
+    }
+
+    /// Stores `item` (serialized at the next resourceVersion) under `key`, advances the
+    /// resourceVersion and publishes the event.
+    fn store(
+        &self,
+        state: &mut State,
+        key: String,
+        namespace_len: usize,
+        item: Bytes,
+        event_type: EventType,
+    ) -> u64 {
         let rv = state.resource_version + 1;
         state.resource_version = rv;
-        let item = item_bytes(pod, rv);
         let line = event_line(event_type, &item, self.inner.resource);
         let stored = Arc::new(StoredObject {
             key,

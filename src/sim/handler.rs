@@ -14,7 +14,7 @@ use super::list::{self, ContinueToken, ListRequest};
 use super::request::RecordedRequest;
 use super::resources::{self, RESOURCES};
 use super::selector::ObjectFilter;
-use super::server::{Body, ServerOptions};
+use super::server::{Body, ServerOptions, WatchListSupport};
 use super::status::{Cause, Details, Status, json_response};
 use super::watch::{self, WatchRequest};
 
@@ -191,6 +191,7 @@ fn list_objects(
         limit,
         continue_token,
         filter,
+        metadata_only: recorded.wants_metadata_only(),
     };
     Ok(list::respond(cluster, &request))
 }
@@ -203,12 +204,38 @@ fn watch_objects(
     filter: Option<ObjectFilter>,
     stop: &CancellationToken,
 ) -> Result<Response<Body>, Box<Status>> {
-    if recorded.param("resourceVersionMatch").is_some() {
-        return Err(
-            resource_version_match_forbidden(recorded.param("resourceVersion").is_some()).into(),
-        );
-    }
+    let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
+    let send_initial_events = matches!(recorded.param("sendInitialEvents"), Some("true" | "1"));
+    let streaming = send_initial_events || recorded.param("resourceVersionMatch").is_some();
+    let initial_events_end = match shared.options.watch_list {
+        _ if !streaming => false,
+        WatchListSupport::Refused => {
+            return Err(resource_version_match_forbidden(
+                recorded
+                    .param("resourceVersion")
+                    .is_some_and(|rv| !rv.is_empty()),
+            )
+            .into());
+        }
+        WatchListSupport::Ignored => false,
+        WatchListSupport::Supported => {
+            if !send_initial_events
+                || !bookmarks
+                || recorded.param("resourceVersionMatch") != Some("NotOlderThan")
+            {
+                return Err(Status::new(
+                    422,
+                    "Invalid",
+                    "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents requires \
+                     allowWatchBookmarks=true and resourceVersionMatch=NotOlderThan",
+                )
+                .into());
+            }
+            true
+        }
+    };
     let start = match recorded.param("resourceVersion") {
+        _ if initial_events_end => WatchStart::Now,
         None | Some("" | "0") => WatchStart::Now,
         Some(text) => WatchStart::After(
             text.parse()
@@ -241,9 +268,11 @@ fn watch_objects(
     let request = WatchRequest {
         namespace: namespace.map(str::to_owned),
         start,
-        bookmarks: matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1")),
+        bookmarks,
         timeout,
         filter,
+        initial_events_end,
+        metadata_only: recorded.wants_metadata_only(),
     };
     Ok(watch::respond(
         cluster,

@@ -17,6 +17,7 @@ use super::resources::ResourceType;
 use super::selector::ObjectFilter;
 use super::server::Body;
 use super::status::{EXPIRED_CONTINUE_MESSAGE, Status, json_response};
+use super::wire::metadata_item;
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 
@@ -71,6 +72,8 @@ pub(crate) struct ListRequest<'a> {
     pub continue_token: Option<ContinueToken>,
     /// `labelSelector` / `fieldSelector`, if any.
     pub filter: Option<ObjectFilter>,
+    /// Serve a `PartialObjectMetadataList` (transcript 07).
+    pub metadata_only: bool,
 }
 
 /// Answers a list request.
@@ -133,11 +136,18 @@ fn page(
 
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    body.put_slice(b"{\"kind\":\"");
-    body.put_slice(resource.kind.as_bytes());
-    body.put_slice(b"List\",\"apiVersion\":\"");
-    body.put_slice(resource.api_version().as_bytes());
-    body.put_slice(b"\",\"metadata\":{\"resourceVersion\":\"");
+    if request.metadata_only {
+        body.put_slice(
+            b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"",
+        );
+    } else {
+        body.put_slice(b"{\"kind\":\"");
+        body.put_slice(resource.kind.as_bytes());
+        body.put_slice(b"List\",\"apiVersion\":\"");
+        body.put_slice(resource.api_version().as_bytes());
+        body.put_u8(b'"');
+    }
+    body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
     if let (Some(last), true) = (items.last(), remaining > 0) {
@@ -153,7 +163,11 @@ fn page(
         if i > 0 {
             body.put_u8(b',');
         }
-        body.put_slice(&pod.item);
+        if request.metadata_only {
+            body.put_slice(&metadata_item(&pod.item));
+        } else {
+            body.put_slice(&pod.item);
+        }
     }
     body.put_slice(b"]}");
     body.freeze()

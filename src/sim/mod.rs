@@ -19,8 +19,9 @@
 //!   certificates); HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
 //! - No field or label selectors: `fieldSelector`/`labelSelector` are recorded but ignored.
-//! - `Accept: …;as=PartialObjectMetadataList` (metadata-only, transcripts 07/08) is ignored:
-//!   full Pods are always served.
+//! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
+//!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is
+//!   matched by substring, not content-negotiated (no 406 for unknown media types).
 //! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
 //!   latest state (first pages) or their snapshot (continued pages). Complete list responses
 //!   carry `Content-Length` where the real server uses chunked encoding.
@@ -41,8 +42,9 @@
 //!   which may be ahead of the last event in the watched namespace.
 //! - A watch without `timeoutSeconds` lasts until the client leaves or the server stops (the
 //!   real server picks a random 30–60 minutes).
-//! - `resourceVersionMatch` on a watch is refused with 422 like a v1.25 server (transcript 09);
-//!   `sendInitialEvents` is ignored (no WatchList support), as v1.25 does.
+//! - Streaming lists (`sendInitialEvents=true`) follow `ServerOptions::watch_list`: supported
+//!   (the default; the initial state is always the current one, whatever `resourceVersion`
+//!   says), refused with 422 like v1.25 (transcript 09), or ignored like a plain watch.
 //! - Authentication is a single static bearer token; authorization is only the
 //!   `deny_cluster_scope` switch, answering as user `sim`.
 //! - `creationTimestamp`, `uid` etc. come from the pod generator (or the caller), not the
@@ -73,4 +75,4 @@ pub use churn::{ChurnOptions, populate, run_churn};
 pub use cluster::Cluster;
 pub use faults::{BadPayload, Fault};
 pub use pods::realistic_pod;
-pub use server::{FakeApiServer, RecordedRequest, ServerOptions};
+pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};

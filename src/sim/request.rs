@@ -43,6 +43,14 @@ impl RecordedRequest {
             .map(|(_, value)| value.as_str())
     }
 
+    /// Whether the client asked for `PartialObjectMetadata` (`Accept: …;as=PartialObjectMetadata`
+    /// or `as=PartialObjectMetadataList`).
+    pub fn wants_metadata_only(&self) -> bool {
+        self.accept
+            .as_deref()
+            .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"))
+    }
+
     /// Whether this is a watch (`watch=1` or `watch=true`).
     pub fn is_watch(&self) -> bool {
         matches!(self.param("watch"), Some("1" | "true"))

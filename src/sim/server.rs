@@ -50,6 +50,22 @@ pub struct ServerOptions {
     /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` signed by a CA generated at
     /// start ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
     pub tls: bool,
+    /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
+    pub watch_list: WatchListSupport,
+}
+
+/// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
+/// resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchListSupport {
+    /// As a server with the WatchList feature (v1.32+): a synthetic ADDED for every current
+    /// pod, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, then live events.
+    Supported,
+    /// As v1.25 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden for watch.
+    Refused,
+    /// As a server that ignores the unknown parameters: a plain watch without resourceVersion
+    /// (synthetic ADDEDs, then live events and ordinary bookmarks; no initial-events-end).
+    Ignored,
 }
 
 impl Default for ServerOptions {
@@ -60,6 +76,7 @@ impl Default for ServerOptions {
             bookmark_interval: Duration::from_secs(1),
             deny_cluster_scope: false,
             tls: false,
+            watch_list: WatchListSupport::Supported,
         }
     }
 }

@@ -749,3 +749,140 @@ async fn kube_client_lists_and_watches_realistic_pods() {
     assert_eq!(first.take(5).count().await, 5);
     server.shutdown().await;
 }
+
+const METADATA_LIST_ACCEPT: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+const METADATA_ACCEPT: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+const STREAMING: &str = "watch=1&sendInitialEvents=true&resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true&timeoutSeconds=1";
+
+#[tokio::test]
+async fn metadata_only_lists_and_watches_serve_partial_object_metadata() {
+    let server = server().await;
+    let cluster = server.cluster();
+    cluster.create_pod("shop", "a");
+    let list = request(
+        &server,
+        "GET",
+        "/api/v1/namespaces/shop/pods?limit=10",
+        &[("Accept", METADATA_LIST_ACCEPT)],
+    )
+    .await
+    .json()
+    .await;
+    assert_eq!(list["kind"], "PartialObjectMetadataList");
+    assert_eq!(list["apiVersion"], "meta.k8s.io/v1");
+    assert_eq!(names(&list), vec!["shop/a"]);
+    let item = &list["items"][0];
+    assert_eq!(item["kind"], "PartialObjectMetadata");
+    assert!(
+        item.get("spec").is_none() && item.get("status").is_none(),
+        "{item}"
+    );
+    assert!(item["metadata"]["labels"].is_object());
+
+    let rv = list["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let mut watch = request(
+        &server,
+        "GET",
+        &format!("/api/v1/namespaces/shop/pods?watch=1&resourceVersion={rv}&timeoutSeconds=1"),
+        &[("Accept", METADATA_ACCEPT)],
+    )
+    .await;
+    cluster.update_pod("shop", "a").unwrap();
+    let event = watch.event().await.expect("an event");
+    assert_eq!(event["type"], "MODIFIED");
+    assert_eq!(event["object"]["kind"], "PartialObjectMetadata");
+    assert_eq!(event["object"]["metadata"]["name"], "a");
+    assert!(event["object"].get("spec").is_none());
+    assert_eq!(
+        server.requests()[1].accept.as_deref(),
+        Some(METADATA_ACCEPT)
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn streaming_list_sends_the_state_then_the_initial_events_end_bookmark() {
+    let server = server().await;
+    let cluster = server.cluster();
+    cluster.create_pod("shop", "b");
+    cluster.create_pod("shop", "a");
+    let at = cluster.resource_version();
+    let mut watch = get(
+        &server,
+        &format!("/api/v1/namespaces/shop/pods?{STREAMING}"),
+    )
+    .await;
+    assert_eq!(watch.status, 200);
+    let mut seen = Vec::new();
+    for _ in 0..3 {
+        let event = watch.event().await.expect("event");
+        seen.push(format!(
+            "{} {} {}",
+            event["type"].as_str().unwrap(),
+            event["object"]["metadata"]["name"].as_str().unwrap_or("-"),
+            event["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"]
+                .as_str()
+                .unwrap_or("-"),
+        ));
+        if event["type"] == "BOOKMARK" {
+            assert_eq!(
+                event["object"]["metadata"]["resourceVersion"],
+                at.to_string()
+            );
+        }
+    }
+    assert_eq!(seen, ["ADDED a -", "ADDED b -", "BOOKMARK - true"]);
+    cluster.create_pod("shop", "c");
+    let event = watch.event().await.expect("live event");
+    assert_eq!(event["type"], "ADDED");
+    assert_eq!(event["object"]["metadata"]["name"], "c");
+
+    let incomplete = get(&server, "/api/v1/pods?watch=1&sendInitialEvents=true").await;
+    assert_eq!(incomplete.status, 422);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn old_servers_refuse_or_ignore_the_streaming_list() {
+    for (support, status) in [
+        (WatchListSupport::Refused, 422),
+        (WatchListSupport::Ignored, 200),
+    ] {
+        let server = server_with(ServerOptions {
+            watch_list: support,
+            bookmark_interval: Duration::from_millis(100),
+            ..ServerOptions::default()
+        })
+        .await;
+        server.cluster().create_pod("shop", "a");
+        let mut watch = get(&server, &format!("/api/v1/pods?{STREAMING}")).await;
+        assert_eq!(watch.status, status, "{support:?}");
+        if status == 422 {
+            let body = watch.json().await;
+            assert_eq!(body["reason"], "Invalid");
+            assert!(
+                body["message"]
+                    .as_str()
+                    .unwrap()
+                    .contains("resourceVersionMatch")
+            );
+        } else {
+            let mut events = Vec::new();
+            while let Some(event) = watch.event().await {
+                assert!(
+                    event["object"]["metadata"]
+                        .get("annotations")
+                        .is_none_or(|a| a.get("k8s.io/initial-events-end").is_none())
+                );
+                events.push(event["type"].as_str().unwrap().to_owned());
+            }
+            assert_eq!(events.first().map(String::as_str), Some("ADDED"));
+            assert!(events.iter().any(|e| e == "BOOKMARK"), "{events:?}");
+        }
+        server.shutdown().await;
+    }
+}

@@ -26,7 +26,9 @@ use super::faults::{BadPayload, Fault};
 use super::selector::ObjectFilter;
 use super::server::Body;
 use super::status::{Status, with_api_headers};
-use super::wire::{EventType, bookmark_line, error_line, event_line};
+use super::wire::{
+    EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
+};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -48,6 +50,10 @@ pub(crate) struct WatchRequest {
     pub timeout: Option<Duration>,
     /// `labelSelector` / `fieldSelector`, if any.
     pub filter: Option<ObjectFilter>,
+    /// A streaming list: end the initial ADDED events with an initial-events-end BOOKMARK.
+    pub initial_events_end: bool,
+    /// Send `PartialObjectMetadata` objects (transcript 08).
+    pub metadata_only: bool,
 }
 
 /// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
@@ -83,6 +89,7 @@ struct WatchStream {
     namespace: Option<String>,
     filter: Option<ObjectFilter>,
     bookmarks: bool,
+    metadata_only: bool,
     pending: VecDeque<Pending>,
     /// `None` when the watch was too old from the start.
     live: Option<broadcast::Receiver<Broadcast>>,
@@ -145,6 +152,12 @@ impl WatchStream {
                             .filter_map(|event| as_seen_through(event, filter.as_ref(), resource)),
                     ),
                 }
+                if request.initial_events_end {
+                    pending.push_back(Pending::Line(initial_events_end_line(
+                        opened.resource_version,
+                        resource,
+                    )));
+                }
                 (Some(opened.live), opened.resource_version)
             }
             Err(TooOld { requested, oldest }) => {
@@ -162,6 +175,7 @@ impl WatchStream {
             namespace: request.namespace,
             filter,
             bookmarks: request.bookmarks,
+            metadata_only: request.metadata_only,
             pending,
             live,
             seen,
@@ -216,7 +230,12 @@ impl WatchStream {
             }
             _ => {}
         }
-        let (line, is_object) = self.next_line().await?;
+        let (mut line, is_object) = self.next_line().await?;
+        if self.metadata_only
+            && let Some(metadata) = metadata_line(&line)
+        {
+            line = metadata;
+        }
         if let Some(Fault::WatchResetAfter(n)) = self.fault
             && self.events_sent >= n
         {

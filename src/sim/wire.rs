@@ -4,7 +4,11 @@
 //! take, transcript 01); watch events add `"kind":"Pod","apiVersion":"v1"` in front by
 //! concatenation (transcript 03), so serving never re-serializes.
 
+use std::collections::BTreeMap;
+
 use bytes::{BufMut, Bytes, BytesMut};
+use serde::Deserialize;
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::resources::ResourceType;
@@ -50,6 +54,36 @@ pub(crate) fn item_bytes(mut pod: Map<String, Value>, resource_version: u64) -> 
     Bytes::from(Value::Object(pod).to_string())
 }
 
+/// `item` (a stored list item) at a new `resource_version`, with `annotation` set if given,
+/// changed without parsing the whole object: the top level and `metadata` are split into raw
+/// members and joined again, everything else is copied as is. `None` when the item does not
+/// have that shape (or uses escapes in member names); the caller then re-serializes it fully.
+pub(crate) fn revise(
+    item: &[u8],
+    resource_version: u64,
+    annotation: Option<(&str, &str)>,
+) -> Option<Bytes> {
+    type Members<'a> = BTreeMap<&'a str, &'a RawValue>;
+    let mut pod: Members<'_> = serde_json::from_slice(item).ok()?;
+    let mut metadata: Members<'_> = serde_json::from_str(pod.get("metadata")?.get()).ok()?;
+    let version = serde_json::value::to_raw_value(&resource_version.to_string()).ok()?;
+    metadata.insert("resourceVersion", &version);
+    let annotations;
+    if let Some((name, value)) = annotation {
+        let mut current: BTreeMap<&str, &RawValue> = match metadata.get("annotations") {
+            Some(raw) => serde_json::from_str(raw.get()).ok()?,
+            None => BTreeMap::new(),
+        };
+        let value = serde_json::value::to_raw_value(value).ok()?;
+        current.insert(name, &value);
+        annotations = serde_json::value::to_raw_value(&current).ok()?;
+        metadata.insert("annotations", &annotations);
+    }
+    let metadata = serde_json::value::to_raw_value(&metadata).ok()?;
+    pod.insert("metadata", &metadata);
+    serde_json::to_vec(&pod).ok().map(Bytes::from)
+}
+
 /// One watch line: `{"type":"…","object":{"kind":"Pod","apiVersion":"v1",…}}\n`.
 pub(crate) fn event_line(event_type: EventType, item: &[u8], resource: &ResourceType) -> Bytes {
     let mut line = BytesMut::with_capacity(item.len() + 64);
@@ -82,6 +116,68 @@ pub(crate) fn bookmark_line(resource_version: u64, resource: &ResourceType) -> B
     Bytes::from(format!(
         "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind}\",\"apiVersion\":\"{api_version}\",\"metadata\":{{\"resourceVersion\":\"{resource_version}\",\"creationTimestamp\":null}}{pod_fields}}}}}\n"
     ))
+}
+
+/// The BOOKMARK that ends a streaming list's initial events: like [`bookmark_line`], with the
+/// annotation `k8s.io/initial-events-end: "true"`.
+pub(crate) fn initial_events_end_line(resource_version: u64, resource: &ResourceType) -> Bytes {
+    let (kind, api_version) = (resource.kind, resource.api_version());
+    let pod_fields = if kind == "Pod" {
+        ",\"spec\":{\"containers\":null},\"status\":{}"
+    } else {
+        ""
+    };
+    Bytes::from(format!(
+        "{{\"type\":\"BOOKMARK\",\"object\":{{\"kind\":\"{kind}\",\"apiVersion\":\"{api_version}\",\"metadata\":{{\"resourceVersion\":\"{resource_version}\",\"creationTimestamp\":null,\"annotations\":{{\"k8s.io/initial-events-end\":\"true\"}}}}{pod_fields}}}}}\n"
+    ))
+}
+
+/// The members `PartialObjectMetadata` starts with (transcripts 07/08).
+const METADATA_HEAD: &[u8] =
+    b"{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":";
+
+#[derive(Deserialize)]
+struct OnlyMetadata<'a> {
+    #[serde(borrow, default)]
+    metadata: Option<&'a RawValue>,
+}
+
+/// A stored item as `PartialObjectMetadata`: `kind`, `apiVersion` and its `metadata` only.
+pub(crate) fn metadata_item(item: &[u8]) -> Bytes {
+    let parsed: Option<OnlyMetadata<'_>> = serde_json::from_slice(item).ok();
+    let metadata = parsed
+        .and_then(|parsed| parsed.metadata)
+        .map_or("{}", RawValue::get);
+    let mut out = BytesMut::with_capacity(METADATA_HEAD.len() + metadata.len() + 1);
+    out.put_slice(METADATA_HEAD);
+    out.put_slice(metadata.as_bytes());
+    out.put_u8(b'}');
+    out.freeze()
+}
+
+/// A watch line with its object as `PartialObjectMetadata` (transcript 08); `None` for lines
+/// that carry no object to convert (ERROR events, malformed lines): they are sent as they are.
+pub(crate) fn metadata_line(line: &[u8]) -> Option<Bytes> {
+    #[derive(Deserialize)]
+    struct Line<'a> {
+        #[serde(rename = "type")]
+        event_type: &'a str,
+        #[serde(borrow)]
+        object: OnlyMetadata<'a>,
+    }
+    let parsed: Line<'_> = serde_json::from_slice(line).ok()?;
+    if parsed.event_type == "ERROR" {
+        return None;
+    }
+    let metadata = parsed.object.metadata.map_or("{}", RawValue::get);
+    let mut out = BytesMut::with_capacity(METADATA_HEAD.len() + metadata.len() + 64);
+    out.put_slice(b"{\"type\":\"");
+    out.put_slice(parsed.event_type.as_bytes());
+    out.put_slice(b"\",\"object\":");
+    out.put_slice(METADATA_HEAD);
+    out.put_slice(metadata.as_bytes());
+    out.put_slice(b"}}\n");
+    Some(out.freeze())
 }
 
 /// An ERROR line carrying `status`.
@@ -131,6 +227,51 @@ mod tests {
             bookmark_line(7, deployments),
             "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"resourceVersion\":\"7\",\"creationTimestamp\":null}}}\n"
         );
+    }
+
+    #[test]
+    fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
+        let Value::Object(pod) = crate::sim::realistic_pod("ns", "p", 1) else {
+            unreachable!()
+        };
+        let item = item_bytes(pod.clone(), 3);
+        let revised = revise(&item, 9, Some(("x/y", "9"))).expect("revisable");
+        let mut expected = pod;
+        expected.remove("kind");
+        expected.remove("apiVersion");
+        expected["metadata"]["resourceVersion"] = "9".into();
+        expected["metadata"]["annotations"]["x/y"] = "9".into();
+        let revised: Value = serde_json::from_slice(&revised).expect("json");
+        assert_eq!(revised, Value::Object(expected));
+        let bare = revise(br#"{"metadata":{"name":"a"}}"#, 4, Some(("k", "v"))).expect("bare");
+        assert_eq!(
+            bare,
+            r#"{"metadata":{"annotations":{"k":"v"},"name":"a","resourceVersion":"4"}}"#
+        );
+        assert_eq!(revise(br#"{"metadata":{"na\u006de":"a"}}"#, 4, None), None);
+        assert_eq!(revise(b"[]", 4, None), None);
+    }
+
+    #[test]
+    fn metadata_forms_match_transcripts_07_and_08() {
+        let item = br#"{"metadata":{"name":"c0","namespace":"cap","resourceVersion":"5"},"spec":{"x":1},"status":{}}"#;
+        assert_eq!(
+            metadata_item(item),
+            r#"{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"c0","namespace":"cap","resourceVersion":"5"}}"#
+        );
+        assert_eq!(
+            metadata_line(&event_line(EventType::Deleted, item, PODS)).expect("object line"),
+            "{\"type\":\"DELETED\",\"object\":{\"kind\":\"PartialObjectMetadata\",\"apiVersion\":\"meta.k8s.io/v1\",\"metadata\":{\"name\":\"c0\",\"namespace\":\"cap\",\"resourceVersion\":\"5\"}}}\n"
+        );
+        let end = metadata_line(&initial_events_end_line(9, PODS)).expect("bookmark");
+        let end: Value = serde_json::from_slice(&end).expect("json");
+        assert_eq!(end["object"]["kind"], "PartialObjectMetadata");
+        assert_eq!(
+            end["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
+            "true"
+        );
+        let error = error_line(&Status::new(410, "Expired", "too old"));
+        assert_eq!(metadata_line(&error), None);
     }
 
     #[test]

@@ -29,6 +29,7 @@ pub fn fast_config() -> ReflectorConfig {
             reset_after: Duration::from_secs(120),
         },
         give_up_before_sync: false,
+        ..ReflectorConfig::default()
     }
 }
 

@@ -1,0 +1,470 @@
+//! Side-by-side benchmark: kreflect's reflector against kube-runtime's `reflector(watcher(..))`,
+//! on the same data from the fake API server.
+//!
+//! ```sh
+//! cargo bench --bench reflectors -- --size small   # 2,000 pods, 10,000 events
+//! cargo bench --bench reflectors -- --size large   # 50,000 pods, 100,000 events
+//! ```
+//!
+//! The parent process runs the fake API server; each reflector runs in its own child process
+//! (this binary re-executed with `--child NAME`), so CPU seconds (user + system, from `wait4`)
+//! and peak RSS belong to that reflector alone. Peak RSS is the child's own `VmHWM` from
+//! `/proc/self/status`, not `ru_maxrss`: Linux carries the parent's high-water mark over
+//! `execve` into the child's `ru_maxrss`, and the parent holds every pod and event. For each reflector the parent starts a
+//! fresh server with the same pods (N pods in 500 namespaces), waits for the child's "synced",
+//! applies the same M watch events (80% MODIFIED, 10% ADDED, 10% DELETED, seeded), then creates a
+//! sentinel pod. The child reports when the sentinel is in its store, then the count and a hash
+//! of its sorted keys, which the parent checks against the server's keys.
+//!
+//! Speed is only ever measured here, never in `cargo test`.
+
+use std::io::{BufRead, BufReader, Write};
+use std::process::{Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use rand::rngs::StdRng;
+use rand::{Rng, SeedableRng};
+
+use kreflect::sim::{Cluster, FakeApiServer, ServerOptions, populate};
+
+const NAMESPACES: usize = 500;
+const SENTINEL_NAMESPACE: &str = "zz-sentinel";
+const SENTINEL_NAME: &str = "sentinel";
+/// How long a child may take for any phase before the run is declared failed.
+const PHASE_DEADLINE: Duration = Duration::from_secs(600);
+
+/// The benchmark's sizes: pods, then watch events.
+#[derive(Clone, Copy, Debug)]
+struct Size {
+    name: &'static str,
+    pods: usize,
+    events: usize,
+}
+
+const SMALL: Size = Size {
+    name: "small",
+    pods: 2_000,
+    events: 10_000,
+};
+const LARGE: Size = Size {
+    name: "large",
+    pods: 50_000,
+    events: 100_000,
+};
+
+/// The reflectors measured; the first is the reference the ratios divide by.
+const REFLECTORS: [(&str, &str); 3] = [
+    (
+        "kube-runtime",
+        "kube-runtime `reflector(watcher(..))`, page size 500",
+    ),
+    ("kreflect", "kreflect (paged list + watch)"),
+    ("kreflect-metadata-only", "kreflect `--metadata-only`"),
+];
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let arg = |name: &str| {
+        args.iter()
+            .position(|a| a == name)
+            .and_then(|i| args.get(i + 1))
+            .cloned()
+    };
+    if let Some(child) = arg("--child") {
+        let url = arg("--url").expect("--url for a child");
+        child::run(&child, &url);
+        return;
+    }
+    let size = match arg("--size").as_deref() {
+        None | Some("small") => SMALL,
+        Some("large") => LARGE,
+        Some(other) => {
+            eprintln!("unknown --size {other:?}: use small or large");
+            std::process::exit(2);
+        }
+    };
+    let only = arg("--only");
+    parent(size, only.as_deref());
+}
+
+/// What one child run measured.
+#[derive(Debug)]
+struct Measured {
+    sync: Duration,
+    events: Duration,
+    generate: Duration,
+    cpu: Duration,
+    max_rss_kib: u64,
+    keys_ok: bool,
+    keys: usize,
+}
+
+fn parent(size: Size, only: Option<&str>) {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    eprintln!(
+        "size {}: {} pods in {NAMESPACES} namespaces, {} events",
+        size.name, size.pods, size.events
+    );
+    let mut rows = Vec::new();
+    for (name, label) in REFLECTORS {
+        if only.is_some_and(|only| only != name) {
+            continue;
+        }
+        let measured = runtime.block_on(measure(name, size));
+        eprintln!("{name}: {measured:?}");
+        rows.push((name, label, measured));
+    }
+    let printing = measure_printing(100_000);
+    print_table(size, &rows, printing);
+}
+
+async fn measure(name: &str, size: Size) -> Measured {
+    let server = FakeApiServer::start(ServerOptions {
+        history_limit: size.pods + size.events + 16,
+        ..ServerOptions::default()
+    })
+    .await
+    .expect("fake server");
+    let cluster = server.cluster();
+    let started = Instant::now();
+    let namespaces: Vec<String> = (0..NAMESPACES).map(|i| format!("ns-{i:03}")).collect();
+    populate(&cluster, &namespaces, size.pods / NAMESPACES);
+    eprintln!(
+        "{name}: populated {} pods in {:?}",
+        cluster.len(),
+        started.elapsed()
+    );
+
+    let url = server.url();
+    let name_owned = name.to_owned();
+    let handle =
+        tokio::task::spawn_blocking(move || drive_child(&name_owned, &url, &cluster, size));
+    let measured = handle.await.expect("child driver");
+    server.shutdown().await;
+    measured
+}
+
+/// Runs one child through sync, events and the final check; blocking.
+fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured {
+    let exe = std::env::current_exe().expect("own path");
+    // Reaped by `reap` (wait4), which also reads the child's resource usage.
+    #[allow(clippy::zombie_processes)]
+    let mut child = Command::new(exe)
+        .args(["--child", name, "--url", url])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("child starts");
+    let stdout = child.stdout.take().expect("piped stdout");
+    let (lines_tx, lines) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let expect = |prefix: &str| -> Vec<String> {
+        let line: String = lines
+            .recv_timeout(PHASE_DEADLINE)
+            .unwrap_or_else(|err| panic!("{name}: no {prefix:?} line: {err}"));
+        let fields: Vec<String> = line.split_whitespace().map(str::to_owned).collect();
+        assert_eq!(
+            fields.first().map(String::as_str),
+            Some(prefix),
+            "{name}: {line}"
+        );
+        fields
+    };
+    let synced = expect("synced");
+    let sync = Duration::from_secs_f64(synced[1].parse().expect("seconds"));
+
+    let events_started = Instant::now();
+    apply_events(cluster, size.events);
+    let generate = events_started.elapsed();
+    cluster.create_pod(SENTINEL_NAMESPACE, SENTINEL_NAME);
+    let done = expect("done");
+    let events = events_started.elapsed();
+    let count: usize = done[1].parse().expect("count");
+    let hash: u64 = done[2].parse().expect("hash");
+    let max_rss_kib: u64 = done[3].parse().expect("VmHWM");
+
+    let (cpu, status) = reap(child.id());
+    assert!(status == 0, "{name}: child exited with status {status}");
+    let expected = cluster.keys();
+    Measured {
+        sync,
+        events,
+        generate,
+        cpu,
+        max_rss_kib,
+        keys_ok: count == expected.len()
+            && hash == child::key_hash(expected.iter().map(String::as_str)),
+        keys: count,
+    }
+}
+
+/// Waits for the child and returns its CPU time and exit status.
+fn reap(pid: u32) -> (Duration, i32) {
+    let mut status = 0;
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our own child, not yet reaped; both pointers are valid for the call.
+    let reaped = unsafe { libc::wait4(pid as libc::pid_t, &mut status, 0, &mut usage) };
+    assert_eq!(reaped, pid as libc::pid_t, "wait4 failed");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    let code = if libc::WIFEXITED(status) {
+        libc::WEXITSTATUS(status)
+    } else {
+        -1
+    };
+    (time(usage.ru_utime) + time(usage.ru_stime), code)
+}
+
+/// M changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run.
+fn apply_events(cluster: &Cluster, count: usize) {
+    let mut rng = StdRng::seed_from_u64(42);
+    let mut population: Vec<(String, String)> = cluster
+        .keys()
+        .into_iter()
+        .filter_map(|key| {
+            let (namespace, name) = key.split_once('/')?;
+            Some((namespace.to_owned(), name.to_owned()))
+        })
+        .collect();
+    for i in 0..count {
+        let roll: u32 = rng.random_range(0..10);
+        if roll == 0 || population.is_empty() {
+            let namespace = format!("ns-{:03}", rng.random_range(0..NAMESPACES));
+            let name = format!("added-{i:06}");
+            cluster.create_pod(&namespace, &name);
+            population.push((namespace, name));
+        } else if roll == 1 {
+            let index = rng.random_range(0..population.len());
+            let (namespace, name) = population.swap_remove(index);
+            cluster.delete_pod(&namespace, &name);
+        } else {
+            let index = rng.random_range(0..population.len());
+            let (namespace, name) = &population[index];
+            cluster.update_pod(namespace, name);
+        }
+    }
+}
+
+/// Time to print one listing of `count` keys (sort included) into `/dev/null`.
+fn measure_printing(count: usize) -> Duration {
+    let (mut writer, store) = kreflect::store::new_store();
+    let objects = (0..count)
+        .map(|i| {
+            let json = format!(
+                r#"{{"metadata":{{"name":"pod-{i:06}","namespace":"ns-{:03}","resourceVersion":"{i}"}}}}"#,
+                (i * 7919) % NAMESPACES
+            );
+            kreflect::object::RawObject::from_json(json.as_bytes(), "Pod").expect("object")
+        })
+        .collect();
+    writer.replace(objects, "1");
+    let mut sink = std::fs::File::create("/dev/null").expect("/dev/null");
+    let started = Instant::now();
+    let printed = kreflect::printer::write_listing(&store, &mut sink).expect("printed");
+    let elapsed = started.elapsed();
+    assert!(printed);
+    sink.flush().expect("flush");
+    elapsed
+}
+
+fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) {
+    let secs = |d: Duration| format!("{:.2}", d.as_secs_f64());
+    let mib = |kib: u64| format!("{:.0}", kib as f64 / 1024.0);
+    println!();
+    println!(
+        "### {} ({} pods in {NAMESPACES} namespaces, {} watch events)",
+        size.name, size.pods, size.events
+    );
+    println!();
+    println!(
+        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS (MiB) | final keys |"
+    );
+    println!("|---|---:|---:|---:|---:|---|");
+    for (_, label, m) in rows {
+        println!(
+            "| {label} | {} | {} | {} | {} | {} ({}) |",
+            secs(m.sync),
+            secs(m.events),
+            secs(m.cpu),
+            mib(m.max_rss_kib),
+            if m.keys_ok { "correct" } else { "WRONG" },
+            m.keys
+        );
+    }
+    if let Some((_, _, reference)) = rows.iter().find(|(name, _, _)| *name == "kube-runtime") {
+        println!();
+        println!("| ratio to kube-runtime | initial sync | apply all events | CPU | peak RSS |");
+        println!("|---|---:|---:|---:|---:|");
+        for (name, label, m) in rows.iter().filter(|(name, _, _)| *name != "kube-runtime") {
+            let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
+            let _ = name;
+            println!(
+                "| {label} | {} | {} | {} | {} |",
+                ratio(m.sync.as_secs_f64(), reference.sync.as_secs_f64()),
+                ratio(m.events.as_secs_f64(), reference.events.as_secs_f64()),
+                ratio(m.cpu.as_secs_f64(), reference.cpu.as_secs_f64()),
+                ratio(m.max_rss_kib as f64, reference.max_rss_kib as f64),
+            );
+        }
+    }
+    println!();
+    for (name, _, m) in rows {
+        println!(
+            "- {name}: the fake server generated the {} events in {} s",
+            size.events,
+            secs(m.generate)
+        );
+    }
+    println!(
+        "- printing a listing of 100,000 keys (snapshot, sort, render, one write): {:.1} ms",
+        printing.as_secs_f64() * 1000.0
+    );
+}
+
+/// The reflectors, each run in its own process.
+mod child {
+    use std::io::Write;
+    use std::time::{Duration, Instant};
+
+    use futures::StreamExt;
+    use k8s_openapi::api::core::v1::Pod;
+
+    use super::{SENTINEL_NAME, SENTINEL_NAMESPACE};
+
+    /// How often a child looks for the sentinel in its store.
+    const POLL: Duration = Duration::from_millis(1);
+
+    /// FNV-1a over the keys, each followed by a newline.
+    pub fn key_hash<'a>(keys: impl Iterator<Item = &'a str>) -> u64 {
+        let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+        for key in keys {
+            for &byte in key.as_bytes().iter().chain(b"\n") {
+                hash ^= u64::from(byte);
+                hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+        hash
+    }
+
+    fn report(line: &str) {
+        let mut stdout = std::io::stdout().lock();
+        writeln!(stdout, "{line}").expect("report");
+        stdout.flush().expect("flush");
+    }
+
+    pub fn run(name: &str, url: &str) {
+        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        runtime.block_on(async {
+            match name {
+                "kube-runtime" => kube_runtime(url).await,
+                "kreflect" => kreflect(url, false).await,
+                "kreflect-metadata-only" => kreflect(url, true).await,
+                other => panic!("unknown child {other}"),
+            }
+        });
+    }
+
+    /// Reports the sorted keys' count and hash, and this process's peak RSS in KiB.
+    fn finish(mut keys: Vec<String>) {
+        keys.sort_unstable();
+        report(&format!(
+            "done {} {} {}",
+            keys.len(),
+            key_hash(keys.iter().map(String::as_str)),
+            peak_rss_kib()
+        ));
+    }
+
+    /// `VmHWM` of this process (its own address space since `execve`), in KiB.
+    fn peak_rss_kib() -> u64 {
+        let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmHWM:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmHWM in /proc/self/status")
+    }
+
+    async fn kreflect(url: &str, metadata_only: bool) {
+        use kreflect::object::ObjectKey;
+        use kreflect::reflector::{Reflector, ReflectorConfig};
+        use kreflect::source::{KubeSource, SourceOptions};
+
+        let started = Instant::now();
+        let client = kreflect::client::connect_insecure_local(url).expect("client");
+        let (writer, store) = kreflect::store::new_store();
+        let options = SourceOptions { metadata_only };
+        let source = KubeSource::pods(client, None).with_options(options);
+        let stop = tokio_util::sync::CancellationToken::new();
+        let reflector = Reflector::new(source, writer, ReflectorConfig::default());
+        let task = tokio::spawn(reflector.run(stop.clone()));
+        store.wait_synced().await;
+        report(&format!("synced {}", started.elapsed().as_secs_f64()));
+        let sentinel = ObjectKey::new(Some(SENTINEL_NAMESPACE), SENTINEL_NAME);
+        while store.get(&sentinel).is_none() {
+            tokio::time::sleep(POLL).await;
+        }
+        // The full object is retrievable by key.
+        let object = store.get(&sentinel).expect("sentinel");
+        if metadata_only {
+            let meta: kube::core::PartialObjectMeta<Pod> = object.decode().expect("metadata");
+            assert_eq!(meta.metadata.name.as_deref(), Some(SENTINEL_NAME));
+        } else {
+            let pod: Pod = object.decode().expect("pod");
+            assert!(pod.spec.is_some_and(|spec| !spec.containers.is_empty()));
+        }
+        let keys = store.sorted_keys();
+        stop.cancel();
+        task.await.expect("reflector task").expect("reflector");
+        finish(keys.iter().map(|k| k.as_str().to_owned()).collect());
+    }
+
+    async fn kube_runtime(url: &str) {
+        use kube::runtime::reflector::{self, ObjectRef};
+        use kube::runtime::watcher;
+
+        let started = Instant::now();
+        let client = kreflect::client::connect_insecure_local(url).expect("client");
+        let (reader, writer) = reflector::store::<Pod>();
+        let api = kube::Api::<Pod>::all(client);
+        let stream = reflector::reflector(
+            writer,
+            watcher(api, watcher::Config::default().page_size(500)),
+        );
+        let task = tokio::spawn(async move {
+            stream.for_each(|_| std::future::ready(())).await;
+        });
+        reader.wait_until_ready().await.expect("ready");
+        report(&format!("synced {}", started.elapsed().as_secs_f64()));
+        let sentinel = ObjectRef::<Pod>::new(SENTINEL_NAME).within(SENTINEL_NAMESPACE);
+        while reader.get(&sentinel).is_none() {
+            tokio::time::sleep(POLL).await;
+        }
+        let keys = reader
+            .state()
+            .iter()
+            .map(|pod| {
+                format!(
+                    "{}/{}",
+                    pod.metadata.namespace.as_deref().unwrap_or(""),
+                    pod.metadata.name.as_deref().unwrap_or("")
+                )
+            })
+            .collect();
+        task.abort();
+        finish(keys);
+    }
+}

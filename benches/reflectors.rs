@@ -54,12 +54,13 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 3] = [
+const REFLECTORS: [(&str, &str); 4] = [
     (
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500",
     ),
     ("kreflect", "kreflect (paged list + watch)"),
+    ("kreflect-streaming-list", "kreflect `--streaming-list`"),
     ("kreflect-metadata-only", "kreflect `--metadata-only`"),
 ];
 
@@ -370,8 +371,9 @@ mod child {
         runtime.block_on(async {
             match name {
                 "kube-runtime" => kube_runtime(url).await,
-                "kreflect" => kreflect(url, false).await,
-                "kreflect-metadata-only" => kreflect(url, true).await,
+                "kreflect" => kreflect(url, false, false).await,
+                "kreflect-streaming-list" => kreflect(url, false, true).await,
+                "kreflect-metadata-only" => kreflect(url, true, false).await,
                 other => panic!("unknown child {other}"),
             }
         });
@@ -398,7 +400,7 @@ mod child {
             .expect("VmHWM in /proc/self/status")
     }
 
-    async fn kreflect(url: &str, metadata_only: bool) {
+    async fn kreflect(url: &str, metadata_only: bool, streaming_list: bool) {
         use kreflect::object::ObjectKey;
         use kreflect::reflector::{Reflector, ReflectorConfig};
         use kreflect::source::{KubeSource, SourceOptions};
@@ -409,7 +411,11 @@ mod child {
         let options = SourceOptions { metadata_only };
         let source = KubeSource::pods(client, None).with_options(options);
         let stop = tokio_util::sync::CancellationToken::new();
-        let reflector = Reflector::new(source, writer, ReflectorConfig::default());
+        let config = ReflectorConfig {
+            streaming_list,
+            ..ReflectorConfig::default()
+        };
+        let reflector = Reflector::new(source, writer, config);
         let task = tokio::spawn(reflector.run(stop.clone()));
         store.wait_synced().await;
         report(&format!("synced {}", started.elapsed().as_secs_f64()));

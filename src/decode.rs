@@ -192,7 +192,7 @@ impl LineSplitter {
 
     /// The next complete line (newline stripped) and its stream offset, if one is buffered.
     pub fn next_line(&mut self) -> Result<Option<(u64, Bytes)>, LineTooLong> {
-        match memchr_newline(&self.buffer[self.scanned..]) {
+        match memchr::memchr(b'\n', &self.buffer[self.scanned..]) {
             Some(position) => {
                 let end = self.scanned + position;
                 let mut line = self.buffer.split_to(end + 1);
@@ -216,10 +216,6 @@ impl LineSplitter {
     pub fn remainder(&self) -> usize {
         self.buffer.len()
     }
-}
-
-fn memchr_newline(haystack: &[u8]) -> Option<usize> {
-    haystack.iter().position(|&byte| byte == b'\n')
 }
 
 #[cfg(test)]

@@ -96,7 +96,7 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
     let mut items = Vec::with_capacity(raw_items.len());
     let mut rejected = Vec::new();
     for raw in raw_items {
-        match RawObject::from_json(raw.get().as_bytes(), item_kind) {
+        match RawObject::from_valid_json(raw.get().as_bytes(), item_kind) {
             Ok(object) => items.push(object),
             Err(err) => rejected.push(err),
         }
@@ -147,9 +147,9 @@ pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, D
         serde_json::from_slice(line).map_err(|err| DecodeError::Malformed(err.to_string()))?;
     let object = line.object.get().as_bytes();
     Ok(match &*line.event_type {
-        "ADDED" => WatchEvent::Added(RawObject::from_json(object, object_kind)?),
-        "MODIFIED" => WatchEvent::Modified(RawObject::from_json(object, object_kind)?),
-        "DELETED" => WatchEvent::Deleted(RawObject::from_json(object, object_kind)?),
+        "ADDED" => WatchEvent::Added(RawObject::from_valid_json(object, object_kind)?),
+        "MODIFIED" => WatchEvent::Modified(RawObject::from_valid_json(object, object_kind)?),
+        "DELETED" => WatchEvent::Deleted(RawObject::from_valid_json(object, object_kind)?),
         "BOOKMARK" => match bookmark_of(object)? {
             Bookmark {
                 resource_version,

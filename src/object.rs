@@ -94,13 +94,104 @@ pub struct RawObject {
     json: Box<[u8]>,
 }
 
-/// The few fields the reflector reads; everything else is skipped by the parser.
-#[derive(Deserialize)]
-struct Envelope<'a> {
-    #[serde(borrow, default)]
+/// The few fields the reflector reads, all in the object's head: what [`read_head`] reads.
+#[derive(Default)]
+struct Head<'a> {
     kind: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     metadata: Option<Metadata<'a>>,
+}
+
+/// Reads `kind` and `metadata` of an object whose bytes are already known to be valid JSON,
+/// and stops right after `metadata`: the API server writes `kind`, `apiVersion`, `metadata`
+/// first, so the bulk of the object (spec, status) is not scanned a second time. A `kind`
+/// written after `metadata` is not read.
+fn read_head(json: &[u8]) -> Result<Head<'_>, serde_json::Error> {
+    let mut head = Head::default();
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    let visitor = HeadVisitor { head: &mut head };
+    match serde::Deserializer::deserialize_map(&mut deserializer, visitor) {
+        Ok(()) => Ok(head),
+        // Stopping after `metadata` leaves the map unfinished, which the parser reports.
+        Err(_) if head.metadata.is_some() => Ok(head),
+        Err(err) => Err(err),
+    }
+}
+
+struct HeadVisitor<'h, 'de> {
+    head: &'h mut Head<'de>,
+}
+
+impl<'de> serde::de::Visitor<'de> for HeadVisitor<'_, 'de> {
+    type Value = ();
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("a Kubernetes object")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<(), A::Error> {
+        while let Some(key) = map.next_key::<HeadKey>()? {
+            match key {
+                HeadKey::Kind => self.head.kind = Some(map.next_value::<BorrowedStr<'de>>()?.0),
+                HeadKey::Metadata => {
+                    self.head.metadata = Some(map.next_value()?);
+                    return Ok(());
+                }
+                HeadKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                }
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A member name of an object's head, read without allocating.
+enum HeadKey {
+    Kind,
+    Metadata,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for HeadKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = HeadKey;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<HeadKey, E> {
+                Ok(match key {
+                    "kind" => HeadKey::Kind,
+                    "metadata" => HeadKey::Metadata,
+                    _ => HeadKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+/// A string borrowed from the input when it has no escapes, owned otherwise.
+struct BorrowedStr<'de>(Cow<'de, str>);
+
+impl<'de> Deserialize<'de> for BorrowedStr<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct StrVisitor;
+        impl<'de> serde::de::Visitor<'de> for StrVisitor {
+            type Value = BorrowedStr<'de>;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a string")
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Borrowed(text)))
+            }
+            fn visit_str<E>(self, text: &str) -> Result<Self::Value, E> {
+                Ok(BorrowedStr(Cow::Owned(text.to_owned())))
+            }
+        }
+        deserializer.deserialize_str(StrVisitor)
+    }
 }
 
 #[derive(Deserialize)]
@@ -122,9 +213,17 @@ impl RawObject {
     /// `expected_kind` is checked against the object's `kind` when the object carries one (list
     /// items do not; watch event objects do).
     pub fn from_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
-        let envelope: Envelope<'_> =
-            serde_json::from_slice(json).map_err(|err| ObjectError::Malformed(err.to_string()))?;
-        if let Some(kind) = envelope.kind.as_deref()
+        serde_json::from_slice::<serde::de::IgnoredAny>(json)
+            .map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        Self::from_valid_json(json, expected_kind)
+    }
+
+    /// [`RawObject::from_json`] for bytes already known to be one valid JSON value (a
+    /// `RawValue` cut from a list or watch line the parser has checked): reads only the
+    /// object's head, up to its `metadata`.
+    pub(crate) fn from_valid_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
+        let head = read_head(json).map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        if let Some(kind) = head.kind.as_deref()
             && kind != expected_kind
         {
             return Err(ObjectError::WrongKind {
@@ -132,7 +231,7 @@ impl RawObject {
                 found: kind.to_owned(),
             });
         }
-        let metadata = envelope.metadata.ok_or(ObjectError::MissingName)?;
+        let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
         let name = metadata
             .name
             .as_deref()
@@ -425,6 +524,38 @@ mod tests {
             RawObject::from_json(b"\xff\xfe", "Pod"),
             Err(ObjectError::Malformed(_))
         ));
+    }
+
+    #[test]
+    fn the_fast_path_reads_only_the_head_and_from_json_still_checks_everything() {
+        let pod =
+            br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"containers":[]}}"#;
+        let object = RawObject::from_valid_json(pod, "Pod").expect("valid");
+        assert_eq!(object.key().as_str(), "n/a");
+        assert_eq!(object.json(), pod);
+        let broken_tail = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"#;
+        assert!(matches!(
+            RawObject::from_json(broken_tail, "Pod"),
+            Err(ObjectError::Malformed(_))
+        ));
+        assert!(matches!(
+            RawObject::from_json(br#"{"metadata":{"name":"a"}} trailing"#, "Pod"),
+            Err(ObjectError::Malformed(_))
+        ));
+        let escaped = br#"{"kind":"P\u006fd","metadata":{"name":"a"}}"#;
+        assert!(RawObject::from_json(escaped, "Pod").is_ok());
+        let wrong = br#"{"kind":"Secr\u0065t","metadata":{"name":"a"}}"#;
+        assert_eq!(
+            RawObject::from_json(wrong, "Pod"),
+            Err(ObjectError::WrongKind {
+                expected: "Pod".into(),
+                found: "Secret".into()
+            })
+        );
+        assert_eq!(
+            RawObject::from_valid_json(br#"{"kind":"Pod","spec":{}}"#, "Pod"),
+            Err(ObjectError::MissingName)
+        );
     }
 
     #[test]

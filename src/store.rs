@@ -199,6 +199,16 @@ impl Writer {
     }
 }
 
+/// The first 16 bytes of a key as a big-endian number, zero-padded: ordering by it agrees with
+/// bytewise ordering of the keys wherever it decides (keys hold no NUL bytes).
+fn sort_prefix(key: &ObjectKey) -> u128 {
+    let mut prefix = [0u8; 16];
+    let bytes = key.as_str().as_bytes();
+    let len = bytes.len().min(16);
+    prefix[..len].copy_from_slice(&bytes[..len]);
+    u128::from_be_bytes(prefix)
+}
+
 fn set_resource_version(contents: &mut Contents, resource_version: &str) {
     if !resource_version.is_empty() {
         resource_version.clone_into(&mut contents.resource_version);
@@ -234,12 +244,18 @@ impl Store {
 
     /// A snapshot of all keys, sorted bytewise, and the resourceVersion they are current at.
     pub fn sorted_keys_and_version(&self) -> (Vec<ObjectKey>, String) {
-        let (mut keys, resource_version) = {
+        let (mut keyed, resource_version) = {
             let contents = self.shared.read();
-            let keys: Vec<ObjectKey> = contents.objects.keys().cloned().collect();
-            (keys, contents.resource_version.clone())
+            let keyed: Vec<(u128, ObjectKey)> = contents
+                .objects
+                .keys()
+                .map(|key| (sort_prefix(key), key.clone()))
+                .collect();
+            (keyed, contents.resource_version.clone())
         };
-        keys.sort_unstable();
+        // Most comparisons are settled by the in-place prefix, without following the pointers.
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let keys = keyed.into_iter().map(|(_, key)| key).collect();
         (keys, resource_version)
     }
 
@@ -370,6 +386,38 @@ mod tests {
                 "DELETED a/x 5",
                 "MODIFIED a/z 7",
                 "ADDED b/new 8",
+            ]
+        );
+    }
+
+    #[test]
+    fn keys_sort_bytewise_whatever_their_length() {
+        let (mut writer, store) = new_store();
+        for key in [
+            "ns/a-very-long-name-1",
+            "ns/a-very-long-name-0",
+            "ns/a",
+            "n/zz",
+            "ns-2/x",
+            "ns/a-very-long-name-10",
+            "ns/B",
+        ] {
+            let (namespace, name) = key.split_once('/').expect("ns/name");
+            writer.upsert(pod(namespace, name, 1));
+        }
+        let mut expected: Vec<String> = printed(&store);
+        expected.sort();
+        assert_eq!(printed(&store), expected);
+        assert_eq!(
+            printed(&store),
+            [
+                "n/zz",
+                "ns-2/x",
+                "ns/B",
+                "ns/a",
+                "ns/a-very-long-name-0",
+                "ns/a-very-long-name-1",
+                "ns/a-very-long-name-10",
             ]
         );
     }

@@ -49,6 +49,7 @@ use kube::core::ApiResource;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use crate::backoff::Backoff;
 use crate::client::{ClientError, KubeconfigChoice};
 use crate::metrics::{Metrics, MetricsServer};
 use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
@@ -175,6 +176,15 @@ where
     result
 }
 
+/// Whether retrying a failed request may help: the server was unreachable or answered 5xx/429.
+fn is_transient(error: &source::SourceError) -> bool {
+    match error {
+        source::SourceError::Transport(_) => true,
+        source::SourceError::Status { status, .. } => status.code == 429 || status.code >= 500,
+        _ => false,
+    }
+}
+
 /// What was resolved from the resource name.
 struct Target {
     resource: ApiResource,
@@ -208,7 +218,28 @@ async fn watch_and_print<W>(
 where
     W: Write + Send + 'static,
 {
-    let target = resolve_target(&client, &config.resource).await?;
+    tokio::pin!(shutdown);
+    let mut backoff = Backoff::new(config.reflector.backoff.clone());
+    let target = loop {
+        let attempt = tokio::select! {
+            () = &mut shutdown => return Ok(()),
+            target = resolve_target(&client, &config.resource) => target,
+        };
+        match attempt {
+            // Like list and watch: a server that is down or failing is waited for, unless --once.
+            Err(RunError::Resolve(ResolveError::Discovery { path, source }))
+                if !config.once && is_transient(&source) =>
+            {
+                let delay = backoff.next_delay();
+                tracing::warn!(path = %path, error = %source, retry_in_ms = delay.as_millis() as u64, "discovery failed; retrying");
+                tokio::select! {
+                    () = &mut shutdown => return Ok(()),
+                    () = tokio::time::sleep(delay) => {}
+                }
+            }
+            other => break other?,
+        }
+    };
     let namespace = if target.namespaced {
         config.namespace
     } else {
@@ -263,7 +294,7 @@ where
 
     let reflector_ended = tokio::select! {
         result = &mut reflector => Some(result),
-        () = shutdown => None,
+        () = &mut shutdown => None,
         () = stop.cancelled() => None,
     };
     stop.cancel();

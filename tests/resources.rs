@@ -438,3 +438,54 @@ async fn a_terminal_gets_list_progress_and_a_summary() {
     );
     assert!(terminal.contains("synced 1100 pods in "), "{terminal:?}");
 }
+
+/// Discovery waits for a server that is down, as list and watch do, unless `--once`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(&kubeconfig, cluster.server.kubeconfig()).expect("kubeconfig");
+    cluster.server.shutdown().await;
+    let path = kubeconfig.to_str().expect("utf-8");
+
+    let (status, stdout, stderr) = run_to_end(common::kreflect_command(
+        &["--kubeconfig", path, "nodes", "--once"],
+        home.path(),
+    ))
+    .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "kreflect: discovering the server's resources at /api/v1: cannot reach the API server"
+        ),
+        "{stderr}"
+    );
+
+    let mut kreflect = Running::spawn(common::kreflect_command(
+        &["--kubeconfig", path, "nodes"],
+        home.path(),
+    ));
+    let deadline = std::time::Instant::now() + common::DEADLINE;
+    while kreflect
+        .stderr_so_far()
+        .lines()
+        .filter(|line| line.contains("WARN") && line.contains("discovery failed; retrying"))
+        .count()
+        < 2
+    {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "no retries: {}",
+            kreflect.stderr_so_far()
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    kreflect.signal(Signal::SIGTERM);
+    assert!(
+        kreflect.wait().await.success(),
+        "a stop during discovery exits 0"
+    );
+}

@@ -384,22 +384,11 @@ async fn an_unreachable_server_is_retried_with_warnings_until_stopped() {
     cluster.server.shutdown().await;
     let args = ["pods", "--kubeconfig", kubeconfig.to_str().expect("utf-8")];
     let mut kreflect = Running::spawn(kreflect_command(&args, home.path()));
-    let deadline = Instant::now() + common::DEADLINE;
-    loop {
-        let stderr = kreflect.stderr_so_far();
-        let warnings = stderr
-            .lines()
-            .filter(|line| line.contains("WARN") && line.contains("cannot reach the API server"))
-            .count();
-        if warnings >= 2 {
-            break;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no retries with warnings: {stderr}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    kreflect
+        .wait_for_stderr_lines("two retry warnings", 2, |line| {
+            line.contains("WARN") && line.contains("cannot reach the API server")
+        })
+        .await;
     assert!(
         kreflect.child.try_wait().expect("status").is_none(),
         "still running"

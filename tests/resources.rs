@@ -468,21 +468,11 @@ async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
         &["--kubeconfig", path, "nodes"],
         home.path(),
     ));
-    let deadline = std::time::Instant::now() + common::DEADLINE;
-    while kreflect
-        .stderr_so_far()
-        .lines()
-        .filter(|line| line.contains("WARN") && line.contains("discovery failed; retrying"))
-        .count()
-        < 2
-    {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "no retries: {}",
-            kreflect.stderr_so_far()
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    kreflect
+        .wait_for_stderr_lines("two discovery retries", 2, |line| {
+            line.contains("WARN") && line.contains("discovery failed; retrying")
+        })
+        .await;
     kreflect.signal(Signal::SIGTERM);
     assert!(
         kreflect.wait().await.success(),

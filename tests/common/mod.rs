@@ -162,9 +162,25 @@ impl Running {
 
     /// Waits until stderr has a line matching `predicate`.
     pub async fn wait_for_stderr(&mut self, what: &str, predicate: impl Fn(&str) -> bool) {
+        self.wait_for_stderr_lines(what, 1, predicate).await;
+    }
+
+    /// Waits until stderr has at least `count` lines matching `predicate`.
+    pub async fn wait_for_stderr_lines(
+        &mut self,
+        what: &str,
+        count: usize,
+        predicate: impl Fn(&str) -> bool,
+    ) {
         let found = tokio::time::timeout(DEADLINE, async {
             loop {
-                if self.stderr_so_far().lines().any(&predicate) {
+                if self
+                    .stderr_so_far()
+                    .lines()
+                    .filter(|l| predicate(l))
+                    .count()
+                    >= count
+                {
                     return;
                 }
                 tokio::time::sleep(Duration::from_millis(20)).await;

@@ -138,7 +138,8 @@ pub enum WatchEvent {
 pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
     #[derive(Deserialize)]
     struct Line<'a> {
-        #[serde(rename = "type")]
+        // Borrowed from the line unless escaped: no allocation per event.
+        #[serde(borrow, rename = "type")]
         event_type: std::borrow::Cow<'a, str>,
         #[serde(borrow)]
         object: &'a RawValue,

@@ -151,10 +151,9 @@ pub struct KubeSource {
     client: kube::Client,
     request: Request,
     scope: Scope,
-    /// The `kind` the objects served carry: the resource's, or [`METADATA_KIND`].
+    /// The resource's `kind`.
     kind: String,
     selectors: Selectors,
-    resource_kind: String,
     options: SourceOptions,
 }
 
@@ -181,7 +180,6 @@ impl KubeSource {
             },
             kind: resource.kind.clone(),
             selectors: Selectors::default(),
-            resource_kind: resource.kind.clone(),
             options: SourceOptions::default(),
         }
     }
@@ -194,13 +192,17 @@ impl KubeSource {
 
     /// This source, asking for objects as `options` say.
     pub fn with_options(mut self, options: SourceOptions) -> Self {
-        self.kind = if options.metadata_only {
-            METADATA_KIND.to_owned()
-        } else {
-            self.resource_kind.clone()
-        };
         self.options = options;
         self
+    }
+
+    /// The `kind` the served objects carry: the resource's, or [`METADATA_KIND`].
+    fn object_kind(&self) -> &str {
+        if self.options.metadata_only {
+            METADATA_KIND
+        } else {
+            &self.kind
+        }
     }
 
     /// A source for Pods.
@@ -280,7 +282,7 @@ impl ListWatch for KubeSource {
             .collect_bytes()
             .await
             .map_err(|err| SourceError::Transport(error_chain(&err)))?;
-        Ok(decode_list(&body, &self.kind)?)
+        Ok(decode_list(&body, self.object_kind())?)
     }
 
     async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {
@@ -299,7 +301,7 @@ impl ListWatch for KubeSource {
         }
         .map_err(|err| SourceError::Transport(err.to_string()))?;
         let body = send(&self.client, http_request).await?;
-        Ok(watch_events(body, self.kind.clone()))
+        Ok(watch_events(body, self.object_kind().to_owned()))
     }
 }
 

@@ -50,10 +50,43 @@ pub enum ClientError {
     Build(String),
 }
 
-/// Builds a client from the kubeconfig choice, or the in-cluster configuration.
-pub async fn connect(choice: &KubeconfigChoice) -> Result<kube::Client, ClientError> {
-    let config = load_config(choice).await?;
-    build(config)
+/// Whose credentials a client presents, for messages about them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Identity {
+    /// A kubeconfig user, through a context.
+    Kubeconfig {
+        /// The kubeconfig user's name, when the context names one.
+        user: Option<String>,
+        /// The context used.
+        context: Option<String>,
+    },
+    /// The pod's service account token (in-cluster).
+    InCluster,
+    /// No credentials (the simulated cluster).
+    Anonymous,
+}
+
+impl std::fmt::Display for Identity {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Identity::Kubeconfig { user, context } => {
+                write!(f, "user {}", user.as_deref().unwrap_or("(none)"))?;
+                match context {
+                    Some(context) => write!(f, " (context {context})"),
+                    None => Ok(()),
+                }
+            }
+            Identity::InCluster => f.write_str("the in-cluster service account"),
+            Identity::Anonymous => f.write_str("an anonymous client"),
+        }
+    }
+}
+
+/// Builds a client from the kubeconfig choice, or the in-cluster configuration, and says whose
+/// credentials it presents.
+pub async fn connect(choice: &KubeconfigChoice) -> Result<(kube::Client, Identity), ClientError> {
+    let (config, identity) = load_config(choice).await?;
+    Ok((build(config)?, identity))
 }
 
 /// Builds a client for an API server at `url` with no credentials (the simulated cluster).
@@ -72,7 +105,7 @@ fn build(mut config: kube::Config) -> Result<kube::Client, ClientError> {
     kube::Client::try_from(config).map_err(|err| ClientError::Build(error_chain(&err)))
 }
 
-async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientError> {
+async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identity), ClientError> {
     let options = KubeConfigOptions {
         context: choice.context.clone(),
         ..KubeConfigOptions::default()
@@ -82,6 +115,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
         None => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
+                    .map(|config| (config, Identity::InCluster))
                     .map_err(|err| ClientError::InCluster(error_chain(&err)));
             }
             return Err(ClientError::NoConfig {
@@ -89,12 +123,30 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
             });
         }
     };
+    let identity = identity_of(&kubeconfig, choice.context.as_deref());
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
+        .map(|config| (config, identity))
         .map_err(|err| ClientError::BadKubeconfig {
             path: described,
             message: error_chain(&err),
         })
+}
+
+/// The context used (`--context`, else the current one) and the user it names.
+fn identity_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> Identity {
+    let context = context
+        .map(str::to_owned)
+        .or_else(|| kubeconfig.current_context.clone());
+    let user = context.as_deref().and_then(|name| {
+        kubeconfig
+            .contexts
+            .iter()
+            .find(|named| named.name == name)
+            .and_then(|named| named.context.as_ref())
+            .and_then(|context| context.user.clone())
+    });
+    Identity::Kubeconfig { user, context }
 }
 
 /// The kubeconfig to use and how to name it in messages, or `None` when there is none.

@@ -72,6 +72,13 @@ pub enum DecodeError {
     /// A list without `metadata.resourceVersion`, from which no watch can start.
     #[error("list has no metadata.resourceVersion")]
     MissingResourceVersion,
+    /// A list page handed out a continue token the same list had already been given: following
+    /// it would never end.
+    #[error("the server repeated a continue token after {pages} pages; the list would never end")]
+    RepeatedContinueToken {
+        /// Pages received in this list, the one repeating the token included.
+        pages: u32,
+    },
 }
 
 /// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...).

@@ -10,6 +10,7 @@
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
 //! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors.
+//! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
 //! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key.
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
@@ -28,6 +29,7 @@ pub mod cli;
 pub mod client;
 pub mod decode;
 pub mod demo;
+pub mod failure;
 pub mod metrics;
 pub mod object;
 pub mod output;
@@ -50,7 +52,9 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::client::{ClientError, KubeconfigChoice};
+use crate::client::{ClientError, Identity, KubeconfigChoice};
+use crate::decode::ApiStatus;
+use crate::failure::FailureClass;
 use crate::metrics::{Metrics, MetricsServer};
 use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
@@ -114,6 +118,20 @@ pub enum RunError {
     /// The reflector stopped on an error retrying cannot fix.
     #[error(transparent)]
     Reflector(#[from] ReflectorError),
+    /// The server did not accept the credentials (401), during discovery, list or watch.
+    #[error(
+        "the server rejected the credentials of {identity} ({code} {reason}: {message}); log in \
+         again or refresh the token",
+        code = .status.code,
+        reason = .status.reason,
+        message = .status.message
+    )]
+    Unauthenticated {
+        /// Whose credentials.
+        identity: Identity,
+        /// The server's answer.
+        status: ApiStatus,
+    },
     /// Writing a listing failed (other than the reader going away).
     #[error("cannot write to stdout: {0}")]
     Output(#[source] io::Error),
@@ -138,12 +156,37 @@ pub enum RunError {
 }
 
 impl RunError {
-    /// The process exit code for this error: 2 for a resource the server does not serve (a
-    /// usage error), 1 otherwise.
+    /// The process exit code for this error: 2 for a usage error (a resource the server does
+    /// not serve, a request the server calls invalid), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Resolve(ResolveError::Unknown { .. } | ResolveError::NotWatchable(_)) => 2,
+            RunError::Resolve(ResolveError::Discovery { source, .. })
+                if matches!(
+                    FailureClass::of(source),
+                    FailureClass::Invalid | FailureClass::NotFound
+                ) =>
+            {
+                2
+            }
+            RunError::Reflector(err) if err.is_usage_error() => 2,
             _ => 1,
+        }
+    }
+
+    /// A 401 from the reflector or discovery, told with whose credentials were refused.
+    fn with_identity(self, identity: &Identity) -> RunError {
+        let status = match self {
+            RunError::Reflector(ReflectorError::Unauthenticated { status, .. }) => status,
+            RunError::Resolve(ResolveError::Discovery {
+                source: source::SourceError::Status { status, .. },
+                ..
+            }) if status.code == 401 => status,
+            other => return other,
+        };
+        RunError::Unauthenticated {
+            identity: identity.clone(),
+            status,
         }
     }
 }
@@ -160,29 +203,23 @@ where
     W: Write + Send + 'static,
 {
     let stop = CancellationToken::new();
-    let (client, simulation) = match &config.cluster {
-        Cluster::Kubeconfig(choice) => (client::connect(choice).await?, None),
+    let (client, identity, simulation) = match &config.cluster {
+        Cluster::Kubeconfig(choice) => {
+            let (client, identity) = client::connect(choice).await?;
+            (client, identity, None)
+        }
         Cluster::Simulated => {
             let simulation = demo::Simulation::start()
                 .await
                 .map_err(RunError::Simulation)?;
-            (simulation.client()?, Some(simulation))
+            (simulation.client()?, Identity::Anonymous, Some(simulation))
         }
     };
     let result = watch_and_print(config, client, output, shutdown, stop).await;
     if let Some(simulation) = simulation {
         simulation.shutdown().await;
     }
-    result
-}
-
-/// Whether retrying a failed request may help: the server was unreachable or answered 5xx/429.
-fn is_transient(error: &source::SourceError) -> bool {
-    match error {
-        source::SourceError::Transport(_) => true,
-        source::SourceError::Status { status, .. } => status.code == 429 || status.code >= 500,
-        _ => false,
-    }
+    result.map_err(|err| err.with_identity(&identity))
 }
 
 /// What was resolved from the resource name.
@@ -228,7 +265,7 @@ where
         match attempt {
             // Like list and watch: a server that is down or failing is waited for, unless --once.
             Err(RunError::Resolve(ResolveError::Discovery { path, source }))
-                if !config.once && is_transient(&source) =>
+                if !config.once && FailureClass::of(&source) == FailureClass::Transient =>
             {
                 let delay = backoff.next_delay();
                 tracing::warn!(path = %path, error = %source, retry_in_ms = delay.as_millis() as u64, "discovery failed; retrying");
@@ -263,6 +300,7 @@ where
     };
     let reflector_config = ReflectorConfig {
         give_up_before_sync: config.reflector.give_up_before_sync || config.once,
+        list_only: config.reflector.list_only || config.once,
         ..config.reflector
     };
     let plural = target.resource.plural.clone();

@@ -118,7 +118,7 @@ impl Metrics {
             "kreflect_store_objects",
             "gauge",
             "Objects in the store.",
-            store.len().to_string(),
+            store.object_count().to_string(),
         );
         let last = get(&self.last_event_millis);
         let since = if last == 0 {

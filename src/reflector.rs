@@ -27,7 +27,7 @@
 //! ordinary BOOKMARK before the end marker, or the stream ending without it), or nothing at all
 //! for `initial_events_timeout`.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::ops::RangeInclusive;
 use std::sync::Arc;
 use std::time::Duration;
@@ -40,6 +40,7 @@ use tracing::{debug, info, trace, warn};
 
 use crate::backoff::{Backoff, BackoffConfig};
 use crate::decode::{DecodeError, WatchEvent};
+use crate::failure::FailureClass;
 use crate::metrics::{Metrics, Observed};
 use crate::object::{ObjectError, ObjectKey, RawObject};
 use crate::source::{
@@ -57,13 +58,16 @@ pub struct ReflectorConfig {
     pub watch_timeout_seconds: RangeInclusive<u32>,
     /// A watch that received nothing for its timeout plus this grace is dead.
     pub stall_grace: Duration,
-    /// A watch that ends with no event sooner than this counts as a failure (no hot loop against
-    /// a server that closes every watch at once).
-    pub min_watch_duration: Duration,
     /// Backoff between failed attempts.
     pub backoff: BackoffConfig,
+    /// The longest `Retry-After` honoured: a server asking for more is retried after this long
+    /// (a warning says so), so one answer cannot leave the cache stale for an hour.
+    pub max_retry_after: Duration,
     /// Stop with an error at the first failure before the store is synced (`--once`).
     pub give_up_before_sync: bool,
+    /// List once and never watch (`--once`): after the first sync the reflector only waits to
+    /// be stopped, so a user allowed to `list` but not to `watch` gets the listing.
+    pub list_only: bool,
     /// Get the initial state with a streaming list (`--streaming-list`), falling back to the
     /// paged list when the server does not answer that way.
     pub streaming_list: bool,
@@ -78,9 +82,10 @@ impl Default for ReflectorConfig {
             page_size: 500,
             watch_timeout_seconds: 240..=290,
             stall_grace: Duration::from_secs(5),
-            min_watch_duration: Duration::from_secs(1),
             backoff: BackoffConfig::default(),
+            max_retry_after: Duration::from_secs(60),
             give_up_before_sync: false,
+            list_only: false,
             streaming_list: false,
             initial_events_timeout: Duration::from_secs(10),
         }
@@ -90,7 +95,23 @@ impl Default for ReflectorConfig {
 /// Why the reflector stopped before it was asked to.
 #[derive(Debug, thiserror::Error)]
 pub enum ReflectorError {
-    /// The server refused us (401/403): retrying will not help.
+    /// The server did not accept the credentials (401): logging in again may help, retrying
+    /// will not.
+    #[error(
+        "the server rejected the credentials ({code} {reason}) when trying to {verb} {scope}; \
+         log in again or refresh the token",
+        code = .status.code,
+        reason = .status.reason
+    )]
+    Unauthenticated {
+        /// `list` or `watch`.
+        verb: &'static str,
+        /// What was asked for.
+        scope: Scope,
+        /// The server's answer.
+        status: crate::decode::ApiStatus,
+    },
+    /// The server refused us (403): retrying will not help.
     #[error(
         "not allowed to {verb} {scope}: {message}; grant this user list and watch on {plural} \
          (RBAC), or pick a namespace you may read with -n NAMESPACE",
@@ -101,6 +122,41 @@ pub enum ReflectorError {
         /// `list` or `watch`.
         verb: &'static str,
         /// What was refused.
+        scope: Scope,
+        /// The server's answer.
+        status: crate::decode::ApiStatus,
+    },
+    /// The server says the request itself is wrong (400, 422, ...): a bad label or field
+    /// selector, say. The user's input must change.
+    #[error(
+        "the server refused to {verb} {scope} ({code} {reason}): {message}; check the \
+         selectors (-l, --field-selector) and flags",
+        code = .status.code,
+        reason = .status.reason,
+        message = .status.message
+    )]
+    Invalid {
+        /// `list` or `watch`.
+        verb: &'static str,
+        /// What was asked for.
+        scope: Scope,
+        /// The server's answer.
+        status: crate::decode::ApiStatus,
+    },
+    /// The server does not serve the resource (404) before the first sync: a custom resource
+    /// that is not installed, say.
+    #[error(
+        "the server does not serve {plural} ({code} {reason}): {message}; is the resource \
+         installed (kubectl api-resources)?",
+        plural = .scope.plural,
+        code = .status.code,
+        reason = .status.reason,
+        message = .status.message
+    )]
+    NotFound {
+        /// `list` or `watch`.
+        verb: &'static str,
+        /// What was asked for.
         scope: Scope,
         /// The server's answer.
         status: crate::decode::ApiStatus,
@@ -117,6 +173,17 @@ pub enum ReflectorError {
         #[source]
         source: SourceError,
     },
+}
+
+impl ReflectorError {
+    /// Whether the user's input is what must change (a usage error, exit 2): an invalid request,
+    /// or a resource the server does not serve.
+    pub fn is_usage_error(&self) -> bool {
+        matches!(
+            self,
+            ReflectorError::Invalid { .. } | ReflectorError::NotFound { .. }
+        )
+    }
 }
 
 /// Where the reflector is.
@@ -168,13 +235,29 @@ pub struct Reflector<S> {
     progress: Option<ProgressReporter>,
     /// Try a streaming list when listing; cleared once the server shows it cannot do it.
     stream_lists: bool,
+    /// Attempts in a row that applied no object event; see [`NoProgress`].
+    no_progress: NoProgress,
+}
+
+/// Counts of attempts in a row that ended without applying an object event (ADDED, MODIFIED or
+/// DELETED; bookmarks do not count). Both are reset by the next applied object event. A loop
+/// that makes no progress is what hurts an API server (every relist is a full read from etcd),
+/// so these decide when such a loop waits the backoff.
+#[derive(Debug, Default)]
+struct NoProgress {
+    /// Expiries (410) since the last applied event: the first relists at once, any further one
+    /// waits the backoff.
+    expiries: u32,
+    /// Watches since the last applied event that the server ended early with no object event.
+    empty_watches: u32,
 }
 
 impl<S: ListWatch> Reflector<S> {
     /// A reflector filling `writer` from `source`.
     pub fn new(source: S, writer: Writer, config: ReflectorConfig) -> Self {
         let backoff = Backoff::new(config.backoff.clone());
-        let stream_lists = config.streaming_list;
+        // A streaming list is a watch: with `list_only`, list in pages (only `list` is needed).
+        let stream_lists = config.streaming_list && !config.list_only;
         Reflector {
             source,
             writer,
@@ -184,6 +267,7 @@ impl<S: ListWatch> Reflector<S> {
             metrics: Arc::default(),
             progress: None,
             stream_lists,
+            no_progress: NoProgress::default(),
         }
     }
 
@@ -205,10 +289,15 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
-    /// Lists and watches until `stop` is cancelled (then `Ok`) or a fatal error.
+    /// Lists and watches until `stop` is cancelled (then `Ok`) or a fatal error. With
+    /// [`ReflectorConfig::list_only`], lists until the first sync, then only waits for `stop`.
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), ReflectorError> {
         let mut state = State::Listing;
         loop {
+            if self.config.list_only && matches!(state, State::Watching { .. }) {
+                stop.cancelled().await;
+                return Ok(());
+            }
             let step = tokio::select! {
                 _ = stop.cancelled() => return Ok(()),
                 step = self.step(state) => step,
@@ -266,6 +355,7 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
+    /// A continue token the server hands out twice fails the list (it would never end).
     async fn list_all_pages(&mut self) -> Result<(Vec<RawObject>, String, u32), SourceError> {
         let started = Instant::now();
         let mut objects = Vec::new();
@@ -273,6 +363,7 @@ impl<S: ListWatch> Reflector<S> {
             limit: Some(self.config.page_size).filter(|&limit| limit > 0),
             continue_token: None,
         };
+        let mut tokens_seen = HashSet::new();
         let mut pages = 0;
         loop {
             match self.source.list(request.clone()).await {
@@ -288,16 +379,21 @@ impl<S: ListWatch> Reflector<S> {
                         elapsed: started.elapsed(),
                         done: false,
                     });
-                    match page.continue_token {
-                        Some(token) => request.continue_token = Some(token),
-                        None => return Ok((objects, page.resource_version, pages)),
+                    let Some(token) = page.continue_token else {
+                        return Ok((objects, page.resource_version, pages));
+                    };
+                    if !tokens_seen.insert(token.clone()) {
+                        return Err(DecodeError::RepeatedContinueToken { pages }.into());
                     }
+                    request.continue_token = Some(token);
                 }
-                Err(SourceError::Status { status, .. })
-                    if status.is_expired() && request.continue_token.is_some() =>
+                Err(err)
+                    if request.continue_token.is_some()
+                        && FailureClass::of(&err) == FailureClass::Expired =>
                 {
                     info!(scope = %self.source.scope(), pages, "continue token expired; listing again without pages");
                     objects.clear();
+                    tokens_seen.clear();
                     request = ListRequest::default();
                 }
                 Err(err) => return Err(err),
@@ -319,8 +415,13 @@ impl<S: ListWatch> Reflector<S> {
         let mut stream = match self.source.watch(request).await {
             Ok(stream) => stream,
             Err(SourceError::Status { status, .. })
-                if (400..500).contains(&status.code) && !matches!(status.code, 401 | 403 | 429) =>
+                if matches!(
+                    FailureClass::of_status(&status),
+                    FailureClass::Invalid | FailureClass::NotFound
+                ) =>
             {
+                // v1.25 answers 422 (transcript 09). A request that is wrong for another reason
+                // (a bad selector) fails the same way as a paged list, with the server's message.
                 let reason = format!("the server answered {} {}", status.code, status.reason);
                 return self.fall_back_to_paged_list(&reason);
             }
@@ -392,7 +493,7 @@ impl<S: ListWatch> Reflector<S> {
                     warn!(scope = %self.source.scope(), offset, error = %error, "skipped a watch event that cannot be applied");
                 }
                 Some(Err(err)) => {
-                    info!(scope = %self.source.scope(), error = %err, "streaming list broken; starting again");
+                    warn!(scope = %self.source.scope(), error = %err, "streaming list broken; listing again after a backoff");
                     return Step::Backoff(State::Listing, self.backoff.next_delay());
                 }
             }
@@ -419,9 +520,8 @@ impl<S: ListWatch> Reflector<S> {
         };
         let stream = match self.source.watch(request).await {
             Ok(stream) => stream,
-            Err(SourceError::Status { status, .. }) if status.is_expired() => {
-                info!(scope = %self.source.scope(), resource_version = %resource_version, "resourceVersion expired; relisting");
-                return Step::Next(State::Listing);
+            Err(err) if FailureClass::of(&err) == FailureClass::Expired => {
+                return self.expired(&resource_version, &err.to_string());
             }
             Err(err) => {
                 let state = State::Watching { resource_version };
@@ -442,8 +542,9 @@ impl<S: ListWatch> Reflector<S> {
         timeout_seconds: u32,
     ) -> Step {
         let started = Instant::now();
-        let idle_limit = Duration::from_secs(timeout_seconds.into()) + self.config.stall_grace;
-        let mut events: u64 = 0;
+        let requested = Duration::from_secs(timeout_seconds.into());
+        let idle_limit = requested + self.config.stall_grace;
+        let mut object_events: u64 = 0;
         loop {
             let next = match tokio::time::timeout(idle_limit, stream.next()).await {
                 Ok(next) => next,
@@ -454,12 +555,8 @@ impl<S: ListWatch> Reflector<S> {
             };
             let event = match next {
                 None => {
-                    debug!(scope = %self.source.scope(), resource_version = %resource_version, events, "watch ended");
                     let state = State::Watching { resource_version };
-                    if events == 0 && started.elapsed() < self.config.min_watch_duration {
-                        return Step::Backoff(state, self.backoff.next_delay());
-                    }
-                    return Step::Next(state);
+                    return self.watch_ended(state, object_events, started.elapsed(), requested);
                 }
                 Some(Ok(event)) => event,
                 Some(Err(StreamError::BadLine { offset, error })) if is_skippable(&error) => {
@@ -476,7 +573,6 @@ impl<S: ListWatch> Reflector<S> {
                     return Step::Backoff(state, self.backoff.next_delay());
                 }
             };
-            events += 1;
             match event {
                 WatchEvent::Added(object) => {
                     self.metrics.observe(Observed::Added);
@@ -490,16 +586,19 @@ impl<S: ListWatch> Reflector<S> {
                     debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
                     self.writer.remove(&object);
                     self.metrics.observe(Observed::Deleted);
+                    self.no_progress = NoProgress::default();
                     advance(&mut resource_version, object.resource_version());
                 }
                 WatchEvent::Bookmark(bookmark) | WatchEvent::InitialEventsEnd(bookmark) => {
                     trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
                     self.writer.set_resource_version(&bookmark);
                     resource_version = bookmark;
+                    continue;
                 }
-                WatchEvent::Error(status) if status.is_expired() => {
-                    info!(scope = %self.source.scope(), resource_version = %resource_version, message = %status.message, "watch expired; relisting");
-                    return Step::Next(State::Listing);
+                WatchEvent::Error(status)
+                    if FailureClass::of_status(&status) == FailureClass::Expired =>
+                {
+                    return self.expired(&resource_version, &status.message);
                 }
                 WatchEvent::Error(status) => {
                     let state = State::Watching { resource_version };
@@ -510,51 +609,127 @@ impl<S: ListWatch> Reflector<S> {
                     return self.failed("watch", state, err);
                 }
             }
+            object_events += 1;
         }
+    }
+
+    /// What follows a watch the server ended: reopen it from `state` at once, unless it ended
+    /// early (before half its timeout) without one object event, which is a failure. Bookmarks
+    /// do not count: a server that closes every watch after a bookmark must not be hammered.
+    fn watch_ended(
+        &mut self,
+        state: State,
+        object_events: u64,
+        elapsed: Duration,
+        requested: Duration,
+    ) -> Step {
+        debug!(scope = %self.source.scope(), state = ?state, object_events, elapsed_ms = elapsed.as_millis() as u64, "watch ended");
+        if object_events > 0 || elapsed * 2 >= requested {
+            return Step::Next(state);
+        }
+        self.no_progress.empty_watches += 1;
+        let delay = self.backoff.next_delay();
+        let empty_watches = self.no_progress.empty_watches;
+        if empty_watches > 1 {
+            warn!(scope = %self.source.scope(), empty_watches, elapsed_ms = elapsed.as_millis() as u64, retry_in_ms = delay.as_millis() as u64, "the server keeps ending watches early without any event; backing off");
+        } else {
+            info!(scope = %self.source.scope(), elapsed_ms = elapsed.as_millis() as u64, retry_in_ms = delay.as_millis() as u64, "watch ended early without any event; reopening after a backoff");
+        }
+        Step::Backoff(state, delay)
+    }
+
+    /// What follows a 410 at watch start or in an ERROR event: relist. Only the first expiry
+    /// since an object event was applied relists at once; a server that expires every watch
+    /// gets a backoff before each further relist (each one is a full read from etcd).
+    fn expired(&mut self, resource_version: &str, message: &str) -> Step {
+        self.no_progress.expiries += 1;
+        let expiries = self.no_progress.expiries;
+        if expiries == 1 {
+            info!(scope = %self.source.scope(), resource_version, message, "resourceVersion expired; relisting");
+            return Step::Next(State::Listing);
+        }
+        let delay = self.backoff.next_delay();
+        warn!(scope = %self.source.scope(), resource_version, message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        Step::Backoff(State::Listing, delay)
     }
 
     fn apply(&mut self, event: &'static str, resource_version: &mut String, object: RawObject) {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
         advance(resource_version, object.resource_version());
         self.writer.upsert(object);
+        self.no_progress = NoProgress::default();
     }
 
-    /// Decides what a failed request leads to.
+    /// Decides what a failed request leads to, from its [`FailureClass`].
     fn failed(&mut self, verb: &'static str, retry: State, err: SourceError) -> Step {
         let scope = self.source.scope().clone();
-        match err {
-            SourceError::Status { status, .. } if matches!(status.code, 401 | 403) => {
-                Step::Fatal(ReflectorError::Forbidden {
+        let class = FailureClass::of(&err);
+        let fatal = match (class, err) {
+            (FailureClass::Unauthenticated, SourceError::Status { status, .. }) => {
+                ReflectorError::Unauthenticated {
                     verb,
                     scope,
                     status,
-                })
+                }
             }
-            err @ SourceError::Untrusted(_) => Step::Fatal(ReflectorError::Failed {
-                verb,
-                scope,
-                source: err,
-            }),
-            err if self.config.give_up_before_sync && !self.synced => {
-                Step::Fatal(ReflectorError::Failed {
+            (FailureClass::Forbidden, SourceError::Status { status, .. }) => {
+                ReflectorError::Forbidden {
                     verb,
                     scope,
-                    source: err,
-                })
+                    status,
+                }
             }
-            err => {
+            (FailureClass::Invalid, SourceError::Status { status, .. }) => {
+                ReflectorError::Invalid {
+                    verb,
+                    scope,
+                    status,
+                }
+            }
+            (FailureClass::NotFound, SourceError::Status { status, .. }) if !self.synced => {
+                ReflectorError::NotFound {
+                    verb,
+                    scope,
+                    status,
+                }
+            }
+            (FailureClass::Untrusted, source) => ReflectorError::Failed {
+                verb,
+                scope,
+                source,
+            },
+            (_, source) if self.config.give_up_before_sync && !self.synced => {
+                ReflectorError::Failed {
+                    verb,
+                    scope,
+                    source,
+                }
+            }
+            (_, err) => {
                 let retry_after = match &err {
                     SourceError::Status { retry_after, .. } => *retry_after,
                     _ => None,
                 };
-                let delay = self
-                    .backoff
-                    .next_delay()
-                    .max(retry_after.unwrap_or_default());
+                let delay = self.retry_delay(retry_after);
                 warn!(verb, scope = %scope, error = %err, retry_in_ms = delay.as_millis() as u64, "request failed; retrying");
-                Step::Backoff(retry, delay)
+                return Step::Backoff(retry, delay);
             }
+        };
+        Step::Fatal(fatal)
+    }
+
+    /// The next backoff delay, or the server's `Retry-After` when that is longer, up to
+    /// [`ReflectorConfig::max_retry_after`].
+    fn retry_delay(&mut self, retry_after: Option<Duration>) -> Duration {
+        let delay = self.backoff.next_delay();
+        let Some(asked) = retry_after else {
+            return delay;
+        };
+        let cap = self.config.max_retry_after;
+        if asked > cap {
+            warn!(scope = %self.source.scope(), retry_after_seconds = asked.as_secs(), cap_seconds = cap.as_secs(), "the server asked to wait longer than the cap; retrying after the cap");
         }
+        delay.max(asked.min(cap))
     }
 }
 

@@ -9,8 +9,7 @@ use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
 use http_body_util::{BodyDataStream, BodyExt, Limited};
 use kube::client::Body;
-use kube::core::params::{ListParams, WatchParams};
-use kube::core::{ApiResource, DynamicObject, Request, Resource};
+use kube::core::{ApiResource, DynamicObject, Resource};
 
 use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
@@ -149,7 +148,8 @@ pub struct SourceOptions {
 #[derive(Clone)]
 pub struct KubeSource {
     client: kube::Client,
-    request: Request,
+    /// The collection's URL path, e.g. `/api/v1/namespaces/shop/pods`.
+    path: String,
     scope: Scope,
     /// The resource's `kind`.
     kind: String,
@@ -173,7 +173,7 @@ impl KubeSource {
         let path = DynamicObject::url_path(resource, namespace.as_deref());
         KubeSource {
             client,
-            request: Request::new(path),
+            path,
             scope: Scope {
                 plural: resource.plural.clone(),
                 namespace,
@@ -264,19 +264,21 @@ impl ListWatch for KubeSource {
     }
 
     async fn list(&self, request: ListRequest) -> Result<ListPage, SourceError> {
-        let params = ListParams {
-            limit: request.limit,
-            continue_token: request.continue_token,
-            label_selector: self.selectors.label.clone(),
-            field_selector: self.selectors.field.clone(),
-            ..ListParams::default()
-        };
-        let http_request = if self.options.metadata_only {
-            self.request.list_metadata(&params)
+        let limit = request.limit.map(|limit| limit.to_string());
+        let mut query = self.selector_pairs();
+        query.extend(limit.as_deref().map(|limit| ("limit", limit)));
+        query.extend(
+            request
+                .continue_token
+                .as_deref()
+                .map(|token| ("continue", token)),
+        );
+        let accept = if self.options.metadata_only {
+            METADATA_LIST_MEDIA_TYPE
         } else {
-            self.request.list(&params)
-        }
-        .map_err(|err| SourceError::Transport(err.to_string()))?;
+            JSON_MEDIA_TYPE
+        };
+        let http_request = get_request(&self.path, &query, accept)?;
         let body = send(&self.client, http_request)
             .await?
             .collect_bytes()
@@ -286,23 +288,74 @@ impl ListWatch for KubeSource {
     }
 
     async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {
-        let params = WatchParams {
-            timeout: Some(request.timeout_seconds),
-            bookmarks: true,
-            label_selector: self.selectors.label.clone(),
-            field_selector: self.selectors.field.clone(),
-            send_initial_events: request.send_initial_events,
-        };
-        let http_request = if self.options.metadata_only {
-            self.request
-                .watch_metadata(&params, &request.resource_version)
-        } else {
-            self.request.watch(&params, &request.resource_version)
+        let timeout = request.timeout_seconds.to_string();
+        let mut query = vec![
+            ("watch", "true"),
+            ("resourceVersion", request.resource_version.as_str()),
+            ("allowWatchBookmarks", "true"),
+            ("timeoutSeconds", timeout.as_str()),
+        ];
+        if request.send_initial_events {
+            query.push(("sendInitialEvents", "true"));
+            query.push(("resourceVersionMatch", "NotOlderThan"));
         }
-        .map_err(|err| SourceError::Transport(err.to_string()))?;
+        query.extend(self.selector_pairs());
+        let accept = if self.options.metadata_only {
+            METADATA_MEDIA_TYPE
+        } else {
+            JSON_MEDIA_TYPE
+        };
+        let http_request = get_request(&self.path, &query, accept)?;
         let body = send(&self.client, http_request).await?;
         Ok(watch_events(body, self.object_kind().to_owned()))
     }
+}
+
+impl KubeSource {
+    /// `labelSelector` and `fieldSelector`, when set.
+    fn selector_pairs(&self) -> Vec<(&'static str, &str)> {
+        let label = self
+            .selectors
+            .label
+            .as_deref()
+            .map(|s| ("labelSelector", s));
+        let field = self
+            .selectors
+            .field
+            .as_deref()
+            .map(|s| ("fieldSelector", s));
+        label.into_iter().chain(field).collect()
+    }
+}
+
+/// `Accept` for ordinary lists and watches.
+const JSON_MEDIA_TYPE: &str = "application/json";
+/// `Accept` for a metadata-only list (transcript 07).
+const METADATA_LIST_MEDIA_TYPE: &str =
+    "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
+/// `Accept` for a metadata-only watch (transcript 08).
+const METADATA_MEDIA_TYPE: &str = "application/json;as=PartialObjectMetadata;g=meta.k8s.io;v=v1";
+
+/// A GET of `path?query` (percent-encoded, pairs in order) accepting `accept`.
+fn get_request(
+    path: &str,
+    query: &[(&str, &str)],
+    accept: &str,
+) -> Result<http::Request<Vec<u8>>, SourceError> {
+    http::Request::get(url_with_query(path, query))
+        .header(http::header::ACCEPT, accept)
+        .body(Vec::new())
+        .map_err(|err| SourceError::Transport(err.to_string()))
+}
+
+/// `path?k=v&k=v`, form-encoded as the API server expects; just `path` without pairs.
+fn url_with_query(path: &str, query: &[(&str, &str)]) -> String {
+    if query.is_empty() {
+        return path.to_owned();
+    }
+    let mut url = form_urlencoded::Serializer::for_suffix(format!("{path}?"), path.len() + 1);
+    url.extend_pairs(query);
+    url.finish()
 }
 
 /// State of one watch stream being split into lines and decoded.
@@ -417,6 +470,22 @@ mod tests {
             namespace: Some("shop".into()),
         };
         assert_eq!(namespaced.to_string(), "pods in namespace shop");
+    }
+
+    #[test]
+    fn query_strings_are_encoded_without_a_stray_separator() {
+        assert_eq!(url_with_query("/api/v1/pods", &[]), "/api/v1/pods");
+        assert_eq!(
+            url_with_query("/api/v1/pods", &[("limit", "500")]),
+            "/api/v1/pods?limit=500"
+        );
+        assert_eq!(
+            url_with_query(
+                "/api/v1/pods",
+                &[("labelSelector", "app in (a,b)"), ("continue", "x=/&y")]
+            ),
+            "/api/v1/pods?labelSelector=app+in+%28a%2Cb%29&continue=x%3D%2F%26y"
+        );
     }
 
     #[test]

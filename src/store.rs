@@ -228,13 +228,8 @@ impl Store {
     }
 
     /// Number of cached objects.
-    pub fn len(&self) -> usize {
+    pub fn object_count(&self) -> usize {
         self.shared.read().objects.len()
-    }
-
-    /// Whether the cache holds no object.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 
     /// A snapshot of all keys, sorted bytewise as printed.
@@ -318,7 +313,7 @@ mod tests {
         assert!(writer.remove(&pod("a", "y", 4)));
         assert!(!writer.remove(&pod("a", "y", 5)));
         assert_eq!(printed(&store), ["b/x"]);
-        assert_eq!(store.len(), 1);
+        assert_eq!(store.object_count(), 1);
         writer.set_resource_version("9");
         assert_eq!(store.sorted_keys_and_version().1, "9");
     }
@@ -346,7 +341,7 @@ mod tests {
             let store = store.clone();
             async move {
                 store.wait_synced().await;
-                store.len()
+                store.object_count()
             }
         });
         writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2");

@@ -13,6 +13,8 @@ use crate::store::{Store, new_store};
 /// How a scripted watch stream ends after its events.
 enum Ending {
     Close,
+    /// The server ends the stream after this long.
+    CloseAfter(Duration),
     Stall,
 }
 
@@ -60,6 +62,11 @@ impl ListWatch for ScriptedSource {
                 let events = stream::iter(events);
                 match ending {
                     Ending::Close => events.boxed(),
+                    Ending::CloseAfter(after) => events
+                        .chain(
+                            stream::once(tokio::time::sleep(after)).filter_map(|()| async { None }),
+                        )
+                        .boxed(),
                     Ending::Stall => events.chain(stream::pending()).boxed(),
                 }
             }),
@@ -247,7 +254,7 @@ async fn bookmark_advances_the_resource_version_without_touching_the_store() {
     let mut h = harness(
         vec![watch(
             vec![Ok(WatchEvent::Bookmark("99".into()))],
-            Ending::Close,
+            Ending::CloseAfter(Duration::from_secs(240)),
         )],
         ReflectorConfig::default(),
     );
@@ -304,23 +311,89 @@ async fn relist_after_expiry_drops_pods_deleted_while_disconnected() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn forbidden_and_unauthorized_are_fatal_and_name_the_scope() {
-    for code in [401, 403] {
+async fn forbidden_is_fatal_and_names_the_scope() {
+    let mut h = harness(
+        vec![Reply::List(Err(status(403, "Forbidden", None)))],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Fatal(err) = step else {
+        panic!("expected fatal, got {step:?}");
+    };
+    let message = err.to_string();
+    assert!(
+        message.starts_with("not allowed to list pods at cluster scope"),
+        "{message}"
+    );
+    assert!(message.contains("-n NAMESPACE"), "{message}");
+}
+
+#[tokio::test(start_paused = true)]
+async fn unauthorized_is_fatal_with_authentication_advice_not_rbac_advice() {
+    let mut h = harness(
+        vec![Reply::Watch(Err(status(401, "Unauthorized", None)))],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    let Step::Fatal(err) = step else {
+        panic!("expected fatal, got {step:?}");
+    };
+    assert!(
+        matches!(err, ReflectorError::Unauthenticated { verb: "watch", .. }),
+        "{err:?}"
+    );
+    let message = err.to_string();
+    assert!(message.contains("log in again"), "{message}");
+    assert!(!message.contains("RBAC"), "{message}");
+    assert!(!err.is_usage_error());
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_invalid_request_is_fatal_as_a_usage_error_with_the_server_message() {
+    for code in [400, 405, 406, 415, 422] {
         let mut h = harness(
-            vec![Reply::List(Err(status(code, "Forbidden", None)))],
+            vec![Reply::List(Err(status(code, "BadRequest", None)))],
             ReflectorConfig::default(),
         );
         let step = h.reflector.step(State::Listing).await;
         let Step::Fatal(err) = step else {
-            panic!("expected fatal, got {step:?}");
+            panic!("{code}: expected fatal, got {step:?}");
         };
-        let message = err.to_string();
+        assert!(matches!(err, ReflectorError::Invalid { .. }), "{err:?}");
+        assert!(err.is_usage_error());
         assert!(
-            message.starts_with("not allowed to list pods at cluster scope"),
-            "{message}"
+            err.to_string().contains("BadRequest from the test server"),
+            "{err}"
         );
-        assert!(message.contains("-n NAMESPACE"), "{message}");
     }
+}
+
+#[tokio::test(start_paused = true)]
+async fn not_found_is_fatal_before_the_first_sync_and_retried_after_it() {
+    let mut h = harness(
+        vec![
+            Reply::List(Err(status(404, "NotFound", None))),
+            page("10", &["a/x"], None),
+            Reply::Watch(Err(status(404, "NotFound", None))),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Fatal(err) = step else {
+        panic!("expected fatal, got {step:?}");
+    };
+    assert!(matches!(err, ReflectorError::NotFound { .. }), "{err:?}");
+    assert!(err.is_usage_error());
+    assert!(matches!(
+        h.reflector.step(State::Listing).await,
+        Step::Next(_)
+    ));
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/x"], "the cache is kept while the CRD is away");
 }
 
 #[tokio::test(start_paused = true)]
@@ -366,23 +439,236 @@ async fn give_up_before_sync_turns_the_first_failure_fatal() {
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_watch_closed_at_once_without_events_backs_off_instead_of_hot_looping() {
+async fn a_watch_closed_early_without_object_events_backs_off_even_after_a_bookmark() {
     let mut h = harness(
         vec![
             watch(vec![], Ending::Close),
             watch(vec![Ok(WatchEvent::Bookmark("11".into()))], Ending::Close),
+            watch(vec![Ok(WatchEvent::Bookmark("12".into()))], Ending::Close),
         ],
         ReflectorConfig::default(),
     );
     let step = h.reflector.step(watching("10")).await;
+    let Step::Backoff(ref state, first) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert_eq!(*state, watching("10"));
+    let step = h.reflector.step(watching("10")).await;
+    let Step::Backoff(ref state, second) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert_eq!(
+        *state,
+        watching("11"),
+        "the bookmark still moves the position"
+    );
+    let step = h.reflector.step(watching("11")).await;
+    let Step::Backoff(_, third) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
     assert!(
-        matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
-        "{step:?}"
+        first <= Duration::from_millis(1600) && third >= Duration::from_millis(3200),
+        "the backoff grows and is not reset by bookmarks: {first:?} {second:?} {third:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_quiet_watch_that_runs_its_course_is_reopened_at_once() {
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 10..=10,
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(
+        vec![watch(
+            vec![Ok(WatchEvent::Bookmark("11".into()))],
+            Ending::CloseAfter(Duration::from_secs(9)),
+        )],
+        config,
     );
     let step = h.reflector.step(watching("10")).await;
     assert!(
         matches!(step, Step::Next(ref s) if *s == watching("11")),
         "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
+    let expired = || {
+        Ok(WatchEvent::Error(ApiStatus {
+            code: 410,
+            reason: "Expired".into(),
+            message: "too old resource version".into(),
+        }))
+    };
+    let mut h = harness(
+        vec![
+            Reply::Watch(Err(status(410, "Gone", None))),
+            page("20", &["a/x"], None),
+            watch(
+                vec![Ok(WatchEvent::Bookmark("21".into())), expired()],
+                Ending::Close,
+            ),
+            page("30", &["a/x"], None),
+            Reply::Watch(Err(status(410, "Expired", None))),
+            page("40", &["a/x"], None),
+            watch(
+                vec![Ok(WatchEvent::Modified(pod("a/x", 41))), expired()],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("20")).await;
+    let Step::Backoff(State::Listing, first) = step else {
+        panic!("a second expiry with only a bookmark between must back off: {step:?}");
+    };
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("30")).await;
+    let Step::Backoff(State::Listing, second) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert!(second > first, "{first:?} then {second:?}");
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("40")).await;
+    assert!(
+        matches!(step, Step::Next(State::Listing)),
+        "an applied event makes the next expiry a first one again: {step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("same")),
+            page("10", &["a/2"], Some("same")),
+            page("10", &["a/1"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(
+        !h.store.is_synced(),
+        "a list that never ends replaces nothing"
+    );
+    assert_eq!(h.requests(), [paged(None), paged(Some("same"))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_on_a_later_page_backs_off_then_lists_from_the_first_page() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("t1")),
+            Reply::List(Err(status(500, "InternalError", None))),
+            page("11", &["a/1", "a/2"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+    assert_eq!(
+        h.requests(),
+        [paged(None)],
+        "paged again, not one unpaged full list"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_error_event_other_than_expiry_backs_off_and_resumes_or_stops() {
+    let error = |code: u16, reason: &str| {
+        Ok(WatchEvent::Error(ApiStatus {
+            code,
+            reason: reason.into(),
+            message: "from the test server".into(),
+        }))
+    };
+    let mut h = harness(
+        vec![
+            watch(
+                vec![
+                    Ok(WatchEvent::Added(pod("a/x", 11))),
+                    error(500, "InternalError"),
+                ],
+                Ending::Close,
+            ),
+            watch(vec![error(429, "TooManyRequests")], Ending::Close),
+            watch(vec![error(403, "Forbidden")], Ending::Close),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("11")),
+        "500: resume from the last event after a backoff, no relist: {step:?}"
+    );
+    let step = h.reflector.step(watching("11")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("11")),
+        "{step:?}"
+    );
+    let step = h.reflector.step(watching("11")).await;
+    assert!(
+        matches!(
+            step,
+            Step::Fatal(ReflectorError::Forbidden { verb: "watch", .. })
+        ),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn retry_after_is_honoured_up_to_the_cap() {
+    let mut h = harness(
+        vec![
+            Reply::List(Err(status(429, "TooManyRequests", Some(3600)))),
+            Reply::List(Err(status(429, "TooManyRequests", Some(45)))),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Backoff(_, delay) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert_eq!(delay, Duration::from_secs(60));
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Backoff(_, delay) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert_eq!(delay, Duration::from_secs(45));
+}
+
+#[tokio::test(start_paused = true)]
+async fn list_only_never_watches_and_waits_for_stop_after_the_sync() {
+    let config = ReflectorConfig {
+        list_only: true,
+        streaming_list: true,
+        ..ReflectorConfig::default()
+    };
+    let h = harness(vec![page("10", &["a/x"], None)], config);
+    let requests = Arc::clone(&h.requests);
+    let store = h.store.clone();
+    let stop = CancellationToken::new();
+    let task = tokio::spawn(h.reflector.run(stop.clone()));
+    store.wait_synced().await;
+    tokio::time::sleep(Duration::from_secs(600)).await;
+    assert!(!task.is_finished(), "waits for stop");
+    stop.cancel();
+    assert!(task.await.expect("joined").is_ok());
+    assert_eq!(
+        *requests.lock().expect("requests"),
+        [paged(None)],
+        "one paged list (a streaming list would be a watch), and no watch"
     );
 }
 
@@ -685,5 +971,54 @@ async fn a_streaming_list_refused_with_422_falls_back_and_403_stays_fatal() {
     assert!(
         matches!(step, Step::Fatal(ReflectorError::Forbidden { .. })),
         "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_skips_unkeyable_events_and_restarts_on_a_malformed_line() {
+    let bad_line = |error| StreamError::BadLine { offset: 7, error };
+    let mut h = harness(
+        vec![
+            watch(
+                vec![
+                    Ok(WatchEvent::Added(pod("a/1", 5))),
+                    Err(bad_line(DecodeError::Object(ObjectError::MissingName))),
+                    Err(bad_line(DecodeError::UnknownType("FROB".into()))),
+                    Ok(WatchEvent::Added(pod("a/2", 6))),
+                    Ok(WatchEvent::InitialEventsEnd("7".into())),
+                ],
+                Ending::Stall,
+            ),
+            watch(
+                vec![
+                    Ok(WatchEvent::Added(pod("b/1", 9))),
+                    Err(bad_line(DecodeError::Malformed("eof".into()))),
+                    Ok(WatchEvent::InitialEventsEnd("10".into())),
+                ],
+                Ending::Stall,
+            ),
+        ],
+        ReflectorConfig {
+            watch_timeout_seconds: 5..=5,
+            stall_grace: Duration::from_secs(1),
+            ..streaming()
+        },
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("7")),
+        "{step:?}"
+    );
+    assert_eq!(
+        h.keys(),
+        ["a/1", "a/2"],
+        "events after a skipped line are kept"
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert_eq!(
+        h.keys(),
+        ["a/1", "a/2"],
+        "an initial state with a hole in it is never stored"
     );
 }

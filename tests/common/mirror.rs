@@ -22,7 +22,6 @@ pub fn fast_config() -> ReflectorConfig {
         page_size: 500,
         watch_timeout_seconds: 2..=2,
         stall_grace: Duration::from_millis(300),
-        min_watch_duration: Duration::from_millis(100),
         backoff: BackoffConfig {
             initial: Duration::from_millis(5),
             max: Duration::from_millis(50),

@@ -48,6 +48,12 @@ pub enum Fault {
     ExpireContinue,
     /// The next watch stream sends this bad line first, then continues normally.
     WatchBadPayload(BadPayload),
+    /// The next watch sends one BOOKMARK at the current resourceVersion, then ends (a hostile
+    /// or broken server: a client that reopens at once hammers it).
+    WatchBookmarkThenClose,
+    /// The next list request carrying a continue token is answered with a page whose continue
+    /// token is the one it was given (a broken server: following tokens never ends the list).
+    RepeatContinueToken,
 }
 
 /// A malformed watch line.
@@ -86,18 +92,26 @@ impl Fault {
     fn applies_to(&self, target: Target) -> bool {
         match (self, target) {
             (Fault::ListStatus { .. }, Target::List { .. }) => true,
-            (Fault::ExpireContinue, Target::List { with_continue }) => with_continue,
-            (Fault::ListStatus { .. } | Fault::ExpireContinue, Target::Watch) => false,
+            (
+                Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Target::List { with_continue },
+            ) => with_continue,
+            (
+                Fault::ListStatus { .. } | Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Target::Watch,
+            ) => false,
             (_, Target::Watch) => true,
             (_, Target::List { .. }) => false,
         }
     }
 }
 
-/// Faults waiting for their request, in injection order.
+/// Faults waiting for their request, in injection order, and faults that apply to every request
+/// they match.
 #[derive(Debug, Default)]
 pub(crate) struct FaultQueue {
     queue: Mutex<VecDeque<Fault>>,
+    always: Mutex<Vec<Fault>>,
 }
 
 impl FaultQueue {
@@ -109,11 +123,33 @@ impl FaultQueue {
             .push_back(fault);
     }
 
-    /// Removes and returns the oldest fault that applies to `target`.
+    /// Applies `fault` to every request it matches, until [`FaultQueue::clear`].
+    pub(crate) fn push_always(&self, fault: Fault) {
+        self.always
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(fault);
+    }
+
+    /// Forgets every fault, queued or permanent.
+    pub(crate) fn clear(&self) {
+        self.queue.lock().unwrap_or_else(|e| e.into_inner()).clear();
+        self.always
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
+    /// Removes and returns the oldest queued fault that applies to `target`; else the first
+    /// permanent one that does.
     pub(crate) fn take(&self, target: Target) -> Option<Fault> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
-        let index = queue.iter().position(|f| f.applies_to(target))?;
-        queue.remove(index)
+        if let Some(index) = queue.iter().position(|f| f.applies_to(target)) {
+            return queue.remove(index);
+        }
+        drop(queue);
+        let always = self.always.lock().unwrap_or_else(|e| e.into_inner());
+        always.iter().find(|f| f.applies_to(target)).cloned()
     }
 }
 
@@ -146,6 +182,23 @@ mod tests {
             Some(Fault::ExpireContinue)
         );
         assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
+        assert!(faults.take(Target::Watch).is_none());
+    }
+
+    #[test]
+    fn a_permanent_fault_applies_to_every_request_after_the_queued_ones_until_cleared() {
+        let faults = FaultQueue::default();
+        faults.push_always(Fault::WatchGoneHttp);
+        faults.push(Fault::WatchStall);
+        assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
+        for _ in 0..3 {
+            assert_eq!(faults.take(Target::Watch), Some(Fault::WatchGoneHttp));
+        }
+        let plain = Target::List {
+            with_continue: false,
+        };
+        assert!(faults.take(plain).is_none());
+        faults.clear();
         assert!(faults.take(Target::Watch).is_none());
     }
 }

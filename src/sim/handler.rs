@@ -133,6 +133,9 @@ fn objects(
         let verb = if watching { "watch" } else { "list" };
         return Status::forbidden_cluster_scope(verb, resource.plural).into_response();
     }
+    if watching && shared.options.deny_watch {
+        return Status::forbidden("watch", resource.plural, namespace).into_response();
+    }
     let filter = match ObjectFilter::from_params(
         recorded.param("labelSelector"),
         recorded.param("fieldSelector"),
@@ -172,6 +175,7 @@ fn list_objects(
     let target = Target::List {
         with_continue: continue_token.is_some(),
     };
+    let mut repeat_token = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -184,6 +188,7 @@ fn list_objects(
             return Err(Status::injected(code, &reason, retry_after).into());
         }
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
+        (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         _ => {}
     }
     let request = ListRequest {
@@ -192,6 +197,7 @@ fn list_objects(
         continue_token,
         filter,
         metadata_only: recorded.wants_metadata_only(),
+        repeat_token,
     };
     Ok(list::respond(cluster, &request))
 }

@@ -74,6 +74,10 @@ pub(crate) struct ListRequest<'a> {
     pub filter: Option<ObjectFilter>,
     /// Serve a `PartialObjectMetadataList` (transcript 07).
     pub metadata_only: bool,
+    /// Hand out this continue token instead of the next page's ([`Fault::RepeatContinueToken`]).
+    ///
+    /// [`Fault::RepeatContinueToken`]: super::faults::Fault::RepeatContinueToken
+    pub repeat_token: Option<&'a str>,
 }
 
 /// Answers a list request.
@@ -150,7 +154,12 @@ fn page(
     body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
-    if let (Some(last), true) = (items.last(), remaining > 0) {
+    if let Some(token) = request.repeat_token {
+        body.put_slice(b",\"continue\":\"");
+        body.put_slice(token.as_bytes());
+        body.put_slice(b"\",\"remainingItemCount\":");
+        body.put_slice(remaining.max(1).to_string().as_bytes());
+    } else if let (Some(last), true) = (items.last(), remaining > 0) {
         let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
         let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
         body.put_slice(b",\"continue\":\"");

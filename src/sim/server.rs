@@ -47,6 +47,9 @@ pub struct ServerOptions {
     /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
     /// for a user who may only read some namespaces.
     pub deny_cluster_scope: bool,
+    /// Answer every watch with 403 Forbidden, as RBAC does for a user granted `list` but not
+    /// `watch`.
+    pub deny_watch: bool,
     /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` signed by a CA generated at
     /// start ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
     pub tls: bool,
@@ -75,6 +78,7 @@ impl Default for ServerOptions {
             history_limit: 10_000,
             bookmark_interval: Duration::from_secs(1),
             deny_cluster_scope: false,
+            deny_watch: false,
             tls: false,
             watch_list: WatchListSupport::Supported,
         }
@@ -176,6 +180,18 @@ impl FakeApiServer {
     pub fn inject(&self, fault: Fault) {
         tracing::debug!(?fault, "fault injected");
         self.shared.faults.push(fault);
+    }
+
+    /// Applies `fault` to every request it applies to (after any queued fault), until
+    /// [`clear_faults`](Self::clear_faults): a server that fails the same way every time.
+    pub fn inject_always(&self, fault: Fault) {
+        tracing::debug!(?fault, "permanent fault injected");
+        self.shared.faults.push_always(fault);
+    }
+
+    /// Forgets every injected fault, queued or permanent.
+    pub fn clear_faults(&self) {
+        self.shared.faults.clear();
     }
 
     /// Kubeconfig text (JSON, which is valid YAML) with one cluster (`server` = `url()`, and

@@ -115,8 +115,18 @@ impl Status {
 
     /// 403 for `verb` on pods at the cluster scope (transcript 05), as user `sim`.
     pub(crate) fn forbidden_cluster_scope(verb: &str, plural: &str) -> Status {
+        Status::forbidden(verb, plural, None)
+    }
+
+    /// 403 Forbidden for `verb` on `plural` in `namespace` (or at the cluster scope), worded
+    /// as RBAC words it.
+    pub(crate) fn forbidden(verb: &str, plural: &str, namespace: Option<&str>) -> Status {
+        let scope = match namespace {
+            Some(namespace) => format!("in the namespace \"{namespace}\""),
+            None => "at the cluster scope".to_owned(),
+        };
         let message = format!(
-            "{plural} is forbidden: User \"sim\" cannot {verb} resource \"{plural}\" in API group \"\" at the cluster scope"
+            "{plural} is forbidden: User \"sim\" cannot {verb} resource \"{plural}\" in API group \"\" {scope}"
         );
         Status::new(403, "Forbidden", message).with_details(Details {
             kind: Some(plural.to_owned()),

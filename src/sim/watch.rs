@@ -170,6 +170,11 @@ impl WatchStream {
                 (None, oldest)
             }
         };
+        if fault == Some(Fault::WatchBookmarkThenClose) && live.is_some() {
+            pending.clear();
+            pending.push_back(Pending::Line(bookmark_line(seen, resource)));
+            pending.push_back(Pending::End);
+        }
         WatchStream {
             cluster: cluster.clone(),
             namespace: request.namespace,

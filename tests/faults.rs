@@ -225,6 +225,11 @@ async fn a_10_mb_object_is_cached_whole() {
     assert!(object.json().len() > 10_000_000);
     let pod: k8s_openapi::api::core::v1::Pod = object.decode().expect("decodes as a Pod");
     assert_eq!(pod.metadata.name.as_deref(), Some("huge"));
+    assert_eq!(
+        lists(&server).len(),
+        1,
+        "the big line was applied from the watch, not recovered by a relist"
+    );
     mirror.stop().await.expect("clean stop");
 }
 

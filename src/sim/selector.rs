@@ -107,6 +107,32 @@ fn valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | '/'))
 }
 
+/// A label value the real server's selector lexer accepts: its tokens (`(`, `)`, `,`, `!`, `=`)
+/// cannot appear in one (transcript 24), and the rest must be a valid label value.
+fn check_value(value: &str) -> Result<(), String> {
+    if let Some(token) = value.chars().find(|c| "(),!=".contains(*c)) {
+        return Err(format!(
+            "unable to parse requirement: found '{token}', expected: identifier"
+        ));
+    }
+    let valid = value.len() <= 63
+        && (value.is_empty()
+            || (value.starts_with(|c: char| c.is_ascii_alphanumeric())
+                && value.ends_with(|c: char| c.is_ascii_alphanumeric())
+                && value
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))));
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "unable to parse requirement: invalid label value: {value:?}: a valid label must be \
+             an empty string or consist of alphanumeric characters, '-', '_' or '.', and must \
+             start and end with an alphanumeric character"
+        ))
+    }
+}
+
 fn set_values(text: &str) -> Option<Vec<String>> {
     let inner = text.trim().strip_prefix('(')?.strip_suffix(')')?;
     Some(
@@ -150,6 +176,16 @@ impl LabelSelector {
             };
             if !valid_key(key) {
                 return Err(bad());
+            }
+            let values: &[String] = match &parsed_requirement {
+                LabelRequirement::Equals(_, value) | LabelRequirement::NotEquals(_, value) => {
+                    std::slice::from_ref(value)
+                }
+                LabelRequirement::In(_, values) | LabelRequirement::NotIn(_, values) => values,
+                LabelRequirement::Exists(_) | LabelRequirement::DoesNotExist(_) => &[],
+            };
+            for value in values {
+                check_value(value)?;
             }
             parsed.push(parsed_requirement);
         }
@@ -255,6 +291,13 @@ mod tests {
         assert!(LabelSelector::parse("app in web").is_err());
         assert!(LabelSelector::parse("a b").is_err());
         assert!(LabelSelector::parse("=x").is_err());
+        assert!(LabelSelector::parse("a=-x").is_err());
+        assert!(LabelSelector::parse("a in (x,-y)").is_err());
+        assert_eq!(
+            LabelSelector::parse("a=(").err().as_deref(),
+            Some("unable to parse requirement: found '(', expected: identifier"),
+            "transcript 24"
+        );
     }
 
     #[test]

@@ -645,11 +645,11 @@ impl<S: ListWatch> Reflector<S> {
         self.no_progress.expiries += 1;
         let expiries = self.no_progress.expiries;
         if expiries == 1 {
-            info!(scope = %self.source.scope(), resource_version, message, "resourceVersion expired; relisting");
+            info!(scope = %self.source.scope(), resource_version, status_message = message, "resourceVersion expired; relisting");
             return Step::Next(State::Listing);
         }
         let delay = self.backoff.next_delay();
-        warn!(scope = %self.source.scope(), resource_version, message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
         Step::Backoff(State::Listing, delay)
     }
 

@@ -46,7 +46,13 @@
 //!   (the default; the initial state is always the current one, whatever `resourceVersion`
 //!   says), refused with 422 like v1.25 (transcript 09), or ignored like a plain watch.
 //! - Authentication is a single static bearer token; authorization is only the
-//!   `deny_cluster_scope` switch, answering as user `sim`.
+//!   `deny_cluster_scope` and `deny_watch` switches, answering as user `sim`.
+//! - Faults ([`Fault`], once with `inject` or on every matching request with `inject_always`)
+//!   make it misbehave the way broken or hostile servers and proxies do, which a healthy
+//!   kube-apiserver would not: an expiry on every watch, a bookmark then close, a continue token
+//!   repeated, stalls, cut lines, bad payloads, injected status codes.
+//! - Label selector values are checked for the lexer's tokens and label-value syntax only; the
+//!   messages match the real server's for the common cases (transcript 24), not all of them.
 //! - `creationTimestamp`, `uid` etc. come from the pod generator (or the caller), not the
 //!   server; `update_pod` only changes an annotation; deletes are immediate (no graceful
 //!   deletion, no intermediate MODIFIED with `deletionTimestamp`).

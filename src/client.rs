@@ -1,11 +1,12 @@
-//! Building the `kube::Client`: from a kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else
-//! `~/.kube/config`), or from the in-cluster service account when there is no kubeconfig, with
-//! errors that say where we looked and what to do.
+//! Building the `kube::Client`: from a kubeconfig (`--kubeconfig`, else the files listed in
+//! `KUBECONFIG`, merged as kubectl does, else `~/.kube/config`), or from the in-cluster service
+//! account when there is no kubeconfig, with errors that say where we looked and what to do.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::source::error_chain;
 
@@ -78,15 +79,13 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
         ..KubeConfigOptions::default()
     };
     let (described, kubeconfig) = match find_kubeconfig(choice)? {
-        Some(found) => found,
-        None => {
+        Found::Kubeconfig(described, kubeconfig) => (described, kubeconfig),
+        Found::Nothing { looked } => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
                     .map_err(|err| ClientError::InCluster(error_chain(&err)));
             }
-            return Err(ClientError::NoConfig {
-                looked: places_searched(),
-            });
+            return Err(ClientError::NoConfig { looked });
         }
     };
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -97,14 +96,20 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
         })
 }
 
-/// The kubeconfig to use and how to name it in messages, or `None` when there is none.
-fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Option<(String, Kubeconfig)>, ClientError> {
-    let read = |path: &Path| {
-        Kubeconfig::read_from(path).map_err(|err| ClientError::BadKubeconfig {
-            path: path.display().to_string(),
-            message: error_chain(&err),
-        })
-    };
+/// What the kubeconfig search found.
+enum Found {
+    /// A kubeconfig, and how to name it in messages.
+    Kubeconfig(String, Kubeconfig),
+    /// None; `looked` says where we looked, for the message.
+    Nothing {
+        /// The places searched.
+        looked: String,
+    },
+}
+
+/// The kubeconfig to use: `--kubeconfig`, else the files in `KUBECONFIG`, else
+/// `~/.kube/config`.
+fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
     if let Some(path) = &choice.path {
         if !path.exists() {
             return Err(ClientError::BadKubeconfig {
@@ -112,32 +117,83 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Option<(String, Kubeconf
                 message: "no such file; check the --kubeconfig path".to_owned(),
             });
         }
-        return Ok(Some((path.display().to_string(), read(path)?)));
+        return Ok(Found::Kubeconfig(path.display().to_string(), read(path)?));
     }
-    if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty()) {
-        let described = format!("KUBECONFIG={}", paths.to_string_lossy());
-        let kubeconfig = Kubeconfig::from_env().map_err(|err| ClientError::BadKubeconfig {
-            path: described.clone(),
-            message: error_chain(&err),
-        })?;
-        return Ok(kubeconfig.map(|kubeconfig| (described, kubeconfig)));
+    let home = default_kubeconfig_path();
+    let home_described = home.as_ref().map_or_else(
+        || "~/.kube/config".to_owned(),
+        |path| path.display().to_string(),
+    );
+    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty()) {
+        let described = format!("KUBECONFIG={}", list.to_string_lossy());
+        let paths: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|path| !path.as_os_str().is_empty())
+            .collect();
+        return Ok(match merge_existing(&paths)? {
+            Some(kubeconfig) => Found::Kubeconfig(described, kubeconfig),
+            None => Found::Nothing {
+                looked: format!(
+                    "--kubeconfig (not given), {described} (none of these files exists)"
+                ),
+            },
+        });
     }
-    match default_kubeconfig_path() {
-        Some(path) if path.exists() => Ok(Some((path.display().to_string(), read(&path)?))),
-        _ => Ok(None),
+    match home {
+        Some(path) if path.exists() => Ok(Found::Kubeconfig(home_described, read(&path)?)),
+        _ => Ok(Found::Nothing {
+            looked: format!(
+                "--kubeconfig (not given), KUBECONFIG (unset), {home_described} (missing)"
+            ),
+        }),
     }
+}
+
+/// Reads one kubeconfig file.
+fn read(path: &Path) -> Result<Kubeconfig, ClientError> {
+    Kubeconfig::read_from(path).map_err(|err| ClientError::BadKubeconfig {
+        path: path.display().to_string(),
+        message: error_chain(&err),
+    })
+}
+
+/// The files of a `KUBECONFIG` list merged as client-go's loading rules do: files that do not
+/// exist are skipped, the others merged in order, the first file to set `current-context` or a
+/// named cluster, user or context winning. `None` when no file in the list exists. A file that
+/// exists but cannot be read or parsed is an error, as with kubectl.
+fn merge_existing(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, ClientError> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        let next = match Kubeconfig::read_from(path) {
+            Ok(next) => next,
+            Err(KubeconfigError::ReadConfig(err, _)) if err.kind() == io::ErrorKind::NotFound => {
+                tracing::debug!(path = %path.display(), "skipped a KUBECONFIG entry that does not exist");
+                continue;
+            }
+            Err(err) => {
+                return Err(ClientError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: error_chain(&err),
+                });
+            }
+        };
+        merged = Some(match merged {
+            None => next,
+            Some(first) => first
+                .merge(next)
+                .map_err(|err| ClientError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "cannot be merged with the files before it: {}",
+                        error_chain(&err)
+                    ),
+                })?,
+        });
+    }
+    Ok(merged)
 }
 
 fn default_kubeconfig_path() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .filter(|home| !home.is_empty())
         .map(|home| PathBuf::from(home).join(".kube").join("config"))
-}
-
-fn places_searched() -> String {
-    let home = default_kubeconfig_path().map_or_else(
-        || "~/.kube/config".to_owned(),
-        |path| path.display().to_string(),
-    );
-    format!("--kubeconfig (not given), KUBECONFIG (unset), {home} (missing)")
 }

@@ -46,6 +46,13 @@ pub enum ClientError {
     /// The in-cluster service account cannot be used.
     #[error("cannot use the in-cluster service account: {0}")]
     InCluster(String),
+    /// The kubeconfig's client certificate is X.509 v1, which rustls does not accept.
+    #[error(
+        "the client certificate in the kubeconfig is X.509 v1, which is not supported (only \
+         X.509 v3 certificates are); reissue it as a v3 certificate, e.g. through a Kubernetes \
+         CertificateSigningRequest, or with `openssl x509 -req ... -extfile` giving v3 extensions"
+    )]
+    ClientCertificateV1,
     /// The configuration is valid but no HTTP client could be made from it (TLS setup, say).
     #[error("cannot create the Kubernetes client: {0}")]
     Build(String),
@@ -70,7 +77,30 @@ fn build(mut config: kube::Config) -> Result<kube::Client, ClientError> {
     config.default_retry = false;
     config.read_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
-    kube::Client::try_from(config).map_err(|err| ClientError::Build(error_chain(&err)))
+    kube::Client::try_from(config).map_err(|err| {
+        if is_x509_v1_certificate(&err) {
+            ClientError::ClientCertificateV1
+        } else {
+            ClientError::Build(error_chain(&err))
+        }
+    })
+}
+
+/// Whether building the client failed because a certificate is X.509 v1. kube reports it as
+/// "invalid private key" wrapping rustls's `InvalidCertificate(Other(..))`, whose inner error is
+/// webpki's `UnsupportedCertVersion`: found by type along the source chain, not by text.
+fn is_x509_v1_certificate(err: &kube::Error) -> bool {
+    use tokio_rustls::rustls::{CertificateError, Error as TlsError};
+    std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source()).any(|err| {
+        matches!(
+            err.downcast_ref::<TlsError>(),
+            Some(TlsError::InvalidCertificate(CertificateError::Other(other)))
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::UnsupportedCertVersion)
+                )
+        )
+    })
 }
 
 async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientError> {

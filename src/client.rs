@@ -109,7 +109,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
         ..KubeConfigOptions::default()
     };
     let (described, kubeconfig) = match find_kubeconfig(choice)? {
-        Found::Kubeconfig(described, kubeconfig) => (described, kubeconfig),
+        Found::Kubeconfig(described, kubeconfig) => (described, *kubeconfig),
         Found::Nothing { looked } => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
@@ -129,7 +129,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<kube::Config, ClientEr
 /// What the kubeconfig search found.
 enum Found {
     /// A kubeconfig, and how to name it in messages.
-    Kubeconfig(String, Kubeconfig),
+    Kubeconfig(String, Box<Kubeconfig>),
     /// None; `looked` says where we looked, for the message.
     Nothing {
         /// The places searched.
@@ -147,7 +147,10 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
                 message: "no such file; check the --kubeconfig path".to_owned(),
             });
         }
-        return Ok(Found::Kubeconfig(path.display().to_string(), read(path)?));
+        return Ok(Found::Kubeconfig(
+            path.display().to_string(),
+            Box::new(read(path)?),
+        ));
     }
     let home = default_kubeconfig_path();
     let home_described = home.as_ref().map_or_else(
@@ -160,7 +163,7 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
             .filter(|path| !path.as_os_str().is_empty())
             .collect();
         return Ok(match merge_existing(&paths)? {
-            Some(kubeconfig) => Found::Kubeconfig(described, kubeconfig),
+            Some(kubeconfig) => Found::Kubeconfig(described, Box::new(kubeconfig)),
             None => Found::Nothing {
                 looked: format!(
                     "--kubeconfig (not given), {described} (none of these files exists)"
@@ -169,7 +172,9 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
         });
     }
     match home {
-        Some(path) if path.exists() => Ok(Found::Kubeconfig(home_described, read(&path)?)),
+        Some(path) if path.exists() => {
+            Ok(Found::Kubeconfig(home_described, Box::new(read(&path)?)))
+        }
         _ => Ok(Found::Nothing {
             looked: format!(
                 "--kubeconfig (not given), KUBECONFIG (unset), {home_described} (missing)"

@@ -16,7 +16,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::object::{ObjectKey, RawObject};
 use crate::output::{render_diff, render_event, render_json_listing, render_wide};
-use crate::quote::quote_into;
+use crate::quote::{count_escapable, quote_into};
 use crate::store::{Change, Store};
 
 /// One listing: each key on its own line, quoted by the rule in [`crate::quote`] (so a key
@@ -28,6 +28,16 @@ pub fn render(sorted_keys: &[ObjectKey]) -> Vec<u8> {
         .sum::<usize>()
         + 1;
     let mut listing = Vec::with_capacity(bytes);
+    for key in sorted_keys {
+        listing.extend_from_slice(key.as_str().as_bytes());
+        listing.push(b'\n');
+    }
+    listing.push(b'\n');
+    // The fast path: one vectorized pass finds nothing to escape but the newlines just written.
+    if count_escapable(&listing) == sorted_keys.len() + 1 {
+        return listing;
+    }
+    listing.clear();
     for key in sorted_keys {
         quote_into(&mut listing, key.as_str());
         listing.push(b'\n');

@@ -15,6 +15,11 @@ use crate::reflector::ReflectorConfig;
 use crate::source::{Selectors, SourceOptions};
 use crate::{Cluster, Config, Mode};
 
+/// The shortest `--interval`.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// The longest `--interval`: 7 days.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
 /// Exit codes, as documented in `--help`.
 const EXIT_CODES: &str = "\
 Exit status:
@@ -55,7 +60,8 @@ enum Command {
 /// `-o` values.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
 enum Output {
-    /// namespace/name keys, one per line, then an empty line.
+    /// namespace/name keys, one per line, then an empty line; control characters and `\` in
+    /// keys are escaped (\n, \t, \r, \\, \xHH), as in --events, --diff and wide.
     Keys,
     /// One JSON document per listing: time, resourceVersion, count, keys.
     Json,
@@ -69,7 +75,7 @@ struct WatchArgs {
     /// names resources).
     #[arg(value_name = "RESOURCE", required = true)]
     resource: Option<String>,
-    /// Only this namespace (default: all namespaces).
+    /// Only this namespace (default: all namespaces; an empty NS is refused, use -A).
     #[arg(short, long, value_name = "NS")]
     namespace: Option<String>,
     /// All namespaces (the default; accepted for kubectl habits).
@@ -81,7 +87,7 @@ struct WatchArgs {
     /// Only objects with these fields, e.g. `status.phase=Running,spec.nodeName=node-1`.
     #[arg(long, value_name = "SELECTOR")]
     field_selector: Option<String>,
-    /// Time between listings: 500ms, 5s, 1m, or a number of seconds.
+    /// Time between listings: 500ms, 5s, 1m, or a number of seconds; from 1ms to 7 days.
     #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_interval)]
     interval: Duration,
     /// Print one listing after the initial sync, then exit.
@@ -144,6 +150,7 @@ impl Cli {
                 "--events prints one line per change and cannot be combined with -o wide",
             ));
         }
+        refuse_empty_values(&args).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
             Cluster::Simulated
         } else {
@@ -166,9 +173,10 @@ impl Cli {
             resource: args.resource.unwrap_or_default(),
             cluster,
             namespace: args.namespace.filter(|_| !args.all_namespaces),
+            // An empty selector selects everything, as with kubectl: the same as none.
             selectors: Selectors {
-                label: args.selector,
-                field: args.field_selector,
+                label: args.selector.filter(|selector| !selector.is_empty()),
+                field: args.field_selector.filter(|selector| !selector.is_empty()),
             },
             interval: args.interval,
             once: args.once,
@@ -186,22 +194,54 @@ impl Cli {
     }
 }
 
+/// Refuses empty values that would silently mean something else: `-n ''` would mean all
+/// namespaces, `--context ''` the current context, and an empty RESOURCE nothing at all. (kubectl
+/// takes the first two as "not given"; a script passing an unset variable should fail instead of
+/// watching more, or another cluster, than it meant.) `--kubeconfig ''` is refused by clap's
+/// path parser already. Empty selectors are accepted: they select everything, as no selector
+/// does.
+fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
+    if args.resource.as_deref() == Some("") {
+        return Err("RESOURCE is empty; name one, e.g. pods".to_owned());
+    }
+    if args.namespace.as_deref() == Some("") {
+        return Err("-n/--namespace is empty; name a namespace, or use -A for all".to_owned());
+    }
+    if args.context.as_deref() == Some("") {
+        return Err("--context is empty; name a context, or omit --context \
+                    for the kubeconfig's current context"
+            .to_owned());
+    }
+    Ok(())
+}
+
 /// Writes the completion script for `shell`.
 pub fn write_completions(shell: Shell, output: &mut dyn std::io::Write) {
     clap_complete::generate(shell, &mut Cli::command(), "kreflect", output);
 }
 
-/// Parses `500ms`, `5s`, `1m`, `1m30s` or a bare number of seconds; zero is refused.
+/// Parses `500ms`, `5s`, `1m`, `1m30s` or a bare number of seconds, from [`MIN_INTERVAL`] to
+/// [`MAX_INTERVAL`]; anything else (zero, negative, NaN, `inf`, `1e20`, `500000000000y`) is
+/// refused with the allowed range, never a panic.
 fn parse_interval(text: &str) -> Result<Duration, String> {
     let text = text.trim();
+    let out_of_range =
+        || format!("{text:?} is out of range: the interval must be from 1ms to 7 days (7d)");
     let duration = match text.parse::<f64>() {
-        Ok(seconds) if seconds.is_finite() && seconds >= 0.0 => Duration::from_secs_f64(seconds),
-        Ok(_) => return Err(format!("{text:?} is not a positive duration")),
-        Err(_) => humantime::parse_duration(text)
-            .map_err(|err| format!("{text:?} is not a duration like 500ms, 5s or 1m ({err})"))?,
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| out_of_range())?,
+        Err(_) => match humantime::parse_duration(text) {
+            Ok(duration) => duration,
+            Err(humantime::DurationError::NumberOverflow) => return Err(out_of_range()),
+            Err(err) => {
+                return Err(format!(
+                    "{text:?} is not a duration like 500ms, 5s or 1m ({err}); \
+                     the interval must be from 1ms to 7 days (7d)"
+                ));
+            }
+        },
     };
-    if duration.is_zero() {
-        return Err("the interval must be greater than zero".to_owned());
+    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&duration) {
+        return Err(out_of_range());
     }
     Ok(duration)
 }
@@ -209,6 +249,7 @@ fn parse_interval(text: &str) -> Result<Duration, String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::Strategy as _;
 
     fn parse(args: &[&str]) -> Result<Config, clap::Error> {
         match Cli::try_parse_from(args)?.into_invocation()? {
@@ -333,6 +374,119 @@ mod tests {
         ] {
             let err = parse(args).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn intervals_outside_1ms_to_7_days_are_refused_naming_the_range() {
+        for bad in [
+            "1e20",
+            "500000000000y",
+            "18446744073709551616",
+            "inf",
+            "-inf",
+            "-0.5",
+            "0.0001",
+            "1us",
+            "8d",
+            "604801",
+            "99999999999999999999999999999s",
+        ] {
+            let err = parse_interval(bad).expect_err(bad);
+            assert!(
+                err.contains("1ms") && err.contains("7 days"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert_eq!(parse_interval("1ms"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("7d"), Ok(MAX_INTERVAL));
+        assert_eq!(parse_interval("604800"), Ok(MAX_INTERVAL));
+    }
+
+    #[test]
+    fn empty_values_that_would_change_meaning_are_usage_errors() {
+        for (args, named) in [
+            (&["kreflect", "pods", "-n", ""][..], "-A"),
+            (&["kreflect", "pods", "--namespace="], "-A"),
+            (&["kreflect", "pods", "--context", ""], "--context"),
+            (&["kreflect", "pods", "--kubeconfig", ""], "--kubeconfig"),
+            (&["kreflect", ""], "RESOURCE"),
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(named), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn empty_selectors_select_everything_as_with_kubectl() {
+        let config = parse(&["kreflect", "pods", "-l", "", "--field-selector", ""]).expect("ok");
+        assert_eq!(config.selectors, Selectors::default());
+    }
+
+    #[test]
+    fn non_utf8_arguments_are_usage_errors_not_panics() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(vec![b'a', 0xff, b'b']);
+        for flag in ["-n", "--interval", "-l", "--context", "--metrics-addr"] {
+            let args = [
+                OsString::from("kreflect"),
+                "pods".into(),
+                flag.into(),
+                bad.clone(),
+            ];
+            let err = Cli::try_parse_from(args).expect_err(flag);
+            assert_eq!(err.exit_code(), 2, "{flag}");
+        }
+        let args = [
+            OsString::from("kreflect"),
+            "pods".into(),
+            "--kubeconfig".into(),
+            bad,
+        ];
+        let config = Cli::try_parse_from(args).expect("a non-UTF-8 path is a path");
+        assert!(config.into_invocation().is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn no_flag_value_panics_and_every_accepted_config_is_in_range(
+            interval in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[-+]?[0-9]{0,25}(\\.[0-9]{0,4})?(e[-+]?[0-9]{1,3})?",
+                "[0-9]{1,22}(ns|us|ms|s|m|h|d|w|M|y)([0-9]{1,20}(ms|s|m|h|d|y))?",
+                proptest::sample::select(vec!["inf", "-inf", "NaN", "1e20", "1e-20"])
+                    .prop_map(str::to_owned),
+            ],
+            flag in proptest::sample::select(vec![
+                "-n", "-l", "--field-selector", "--context", "--kubeconfig", "--metrics-addr",
+                "-o", "--interval",
+            ]),
+            value in proptest::prelude::any::<String>(),
+            verbose in 0usize..400,
+        ) {
+            let verbosity = format!("-{}", "v".repeat(verbose.max(1)));
+            let args = ["kreflect", "pods", "--interval", &interval, flag, &value, &verbosity];
+            if let Ok(Invocation::Watch(config)) =
+                Cli::try_parse_from(args).and_then(Cli::into_invocation)
+            {
+                proptest::prop_assert!((MIN_INTERVAL..=MAX_INTERVAL).contains(&config.interval));
+                proptest::prop_assert!(
+                    tokio::time::Instant::now().checked_add(config.interval).is_some()
+                );
+                proptest::prop_assert!(config.namespace.as_deref() != Some(""));
+                proptest::prop_assert!(!config.resource.is_empty());
+            }
+        }
+
+        #[test]
+        fn interval_numbers_never_panic(seconds in proptest::prelude::any::<f64>()) {
+            if let Ok(interval) = parse_interval(&seconds.to_string()) {
+                proptest::prop_assert!((MIN_INTERVAL..=MAX_INTERVAL).contains(&interval));
+            }
         }
     }
 

@@ -1,11 +1,12 @@
-//! Building the `kube::Client`: from a kubeconfig (`--kubeconfig`, else `KUBECONFIG`, else
-//! `~/.kube/config`), or from the in-cluster service account when there is no kubeconfig, with
-//! errors that say where we looked and what to do.
+//! Building the `kube::Client`: from a kubeconfig (`--kubeconfig`, else the files listed in
+//! `KUBECONFIG`, merged as kubectl does, else `~/.kube/config`), or from the in-cluster service
+//! account when there is no kubeconfig, with errors that say where we looked and what to do.
 
+use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::source::error_chain;
 
@@ -45,6 +46,13 @@ pub enum ClientError {
     /// The in-cluster service account cannot be used.
     #[error("cannot use the in-cluster service account: {0}")]
     InCluster(String),
+    /// The kubeconfig's client certificate is X.509 v1, which rustls does not accept.
+    #[error(
+        "the client certificate in the kubeconfig is X.509 v1, which is not supported (only \
+         X.509 v3 certificates are); reissue it as a v3 certificate, e.g. through a Kubernetes \
+         CertificateSigningRequest, or with `openssl x509 -req ... -extfile` giving v3 extensions"
+    )]
+    ClientCertificateV1,
     /// The configuration is valid but no HTTP client could be made from it (TLS setup, say).
     #[error("cannot create the Kubernetes client: {0}")]
     Build(String),
@@ -102,7 +110,30 @@ fn build(mut config: kube::Config) -> Result<kube::Client, ClientError> {
     config.default_retry = false;
     config.read_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
-    kube::Client::try_from(config).map_err(|err| ClientError::Build(error_chain(&err)))
+    kube::Client::try_from(config).map_err(|err| {
+        if is_x509_v1_certificate(&err) {
+            ClientError::ClientCertificateV1
+        } else {
+            ClientError::Build(error_chain(&err))
+        }
+    })
+}
+
+/// Whether building the client failed because a certificate is X.509 v1. kube reports it as
+/// "invalid private key" wrapping rustls's `InvalidCertificate(Other(..))`, whose inner error is
+/// webpki's `UnsupportedCertVersion`: found by type along the source chain, not by text.
+fn is_x509_v1_certificate(err: &kube::Error) -> bool {
+    use tokio_rustls::rustls::{CertificateError, Error as TlsError};
+    std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source()).any(|err| {
+        matches!(
+            err.downcast_ref::<TlsError>(),
+            Some(TlsError::InvalidCertificate(CertificateError::Other(other)))
+                if matches!(
+                    other.0.downcast_ref::<webpki::Error>(),
+                    Some(webpki::Error::UnsupportedCertVersion)
+                )
+        )
+    })
 }
 
 async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identity), ClientError> {
@@ -111,16 +142,14 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identit
         ..KubeConfigOptions::default()
     };
     let (described, kubeconfig) = match find_kubeconfig(choice)? {
-        Some(found) => found,
-        None => {
+        Found::Kubeconfig(described, kubeconfig) => (described, *kubeconfig),
+        Found::Nothing { looked } => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
                     .map(|config| (config, Identity::InCluster))
                     .map_err(|err| ClientError::InCluster(error_chain(&err)));
             }
-            return Err(ClientError::NoConfig {
-                looked: places_searched(),
-            });
+            return Err(ClientError::NoConfig { looked });
         }
     };
     let identity = identity_of(&kubeconfig, choice.context.as_deref());
@@ -149,14 +178,20 @@ fn identity_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> Identity {
     Identity::Kubeconfig { user, context }
 }
 
-/// The kubeconfig to use and how to name it in messages, or `None` when there is none.
-fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Option<(String, Kubeconfig)>, ClientError> {
-    let read = |path: &Path| {
-        Kubeconfig::read_from(path).map_err(|err| ClientError::BadKubeconfig {
-            path: path.display().to_string(),
-            message: error_chain(&err),
-        })
-    };
+/// What the kubeconfig search found.
+enum Found {
+    /// A kubeconfig, and how to name it in messages.
+    Kubeconfig(String, Box<Kubeconfig>),
+    /// None; `looked` says where we looked, for the message.
+    Nothing {
+        /// The places searched.
+        looked: String,
+    },
+}
+
+/// The kubeconfig to use: `--kubeconfig`, else the files in `KUBECONFIG`, else
+/// `~/.kube/config`.
+fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
     if let Some(path) = &choice.path {
         if !path.exists() {
             return Err(ClientError::BadKubeconfig {
@@ -164,32 +199,88 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Option<(String, Kubeconf
                 message: "no such file; check the --kubeconfig path".to_owned(),
             });
         }
-        return Ok(Some((path.display().to_string(), read(path)?)));
+        return Ok(Found::Kubeconfig(
+            path.display().to_string(),
+            Box::new(read(path)?),
+        ));
     }
-    if let Some(paths) = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty()) {
-        let described = format!("KUBECONFIG={}", paths.to_string_lossy());
-        let kubeconfig = Kubeconfig::from_env().map_err(|err| ClientError::BadKubeconfig {
-            path: described.clone(),
-            message: error_chain(&err),
-        })?;
-        return Ok(kubeconfig.map(|kubeconfig| (described, kubeconfig)));
+    let home = default_kubeconfig_path();
+    let home_described = home.as_ref().map_or_else(
+        || "~/.kube/config".to_owned(),
+        |path| path.display().to_string(),
+    );
+    if let Some(list) = std::env::var_os("KUBECONFIG").filter(|value| !value.is_empty()) {
+        let described = format!("KUBECONFIG={}", list.to_string_lossy());
+        let paths: Vec<PathBuf> = std::env::split_paths(&list)
+            .filter(|path| !path.as_os_str().is_empty())
+            .collect();
+        return Ok(match merge_existing(&paths)? {
+            Some(kubeconfig) => Found::Kubeconfig(described, Box::new(kubeconfig)),
+            None => Found::Nothing {
+                looked: format!(
+                    "--kubeconfig (not given), {described} (none of these files exists)"
+                ),
+            },
+        });
     }
-    match default_kubeconfig_path() {
-        Some(path) if path.exists() => Ok(Some((path.display().to_string(), read(&path)?))),
-        _ => Ok(None),
+    match home {
+        Some(path) if path.exists() => {
+            Ok(Found::Kubeconfig(home_described, Box::new(read(&path)?)))
+        }
+        _ => Ok(Found::Nothing {
+            looked: format!(
+                "--kubeconfig (not given), KUBECONFIG (unset), {home_described} (missing)"
+            ),
+        }),
     }
+}
+
+/// Reads one kubeconfig file.
+fn read(path: &Path) -> Result<Kubeconfig, ClientError> {
+    Kubeconfig::read_from(path).map_err(|err| ClientError::BadKubeconfig {
+        path: path.display().to_string(),
+        message: error_chain(&err),
+    })
+}
+
+/// The files of a `KUBECONFIG` list merged as client-go's loading rules do: files that do not
+/// exist are skipped, the others merged in order, the first file to set `current-context` or a
+/// named cluster, user or context winning. `None` when no file in the list exists. A file that
+/// exists but cannot be read or parsed is an error, as with kubectl.
+fn merge_existing(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, ClientError> {
+    let mut merged: Option<Kubeconfig> = None;
+    for path in paths {
+        let next = match Kubeconfig::read_from(path) {
+            Ok(next) => next,
+            Err(KubeconfigError::ReadConfig(err, _)) if err.kind() == io::ErrorKind::NotFound => {
+                tracing::debug!(path = %path.display(), "skipped a KUBECONFIG entry that does not exist");
+                continue;
+            }
+            Err(err) => {
+                return Err(ClientError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: error_chain(&err),
+                });
+            }
+        };
+        merged = Some(match merged {
+            None => next,
+            Some(first) => first
+                .merge(next)
+                .map_err(|err| ClientError::BadKubeconfig {
+                    path: path.display().to_string(),
+                    message: format!(
+                        "cannot be merged with the files before it: {}",
+                        error_chain(&err)
+                    ),
+                })?,
+        });
+    }
+    Ok(merged)
 }
 
 fn default_kubeconfig_path() -> Option<PathBuf> {
     std::env::var_os("HOME")
         .filter(|home| !home.is_empty())
         .map(|home| PathBuf::from(home).join(".kube").join("config"))
-}
-
-fn places_searched() -> String {
-    let home = default_kubeconfig_path().map_or_else(
-        || "~/.kube/config".to_owned(),
-        |path| path.display().to_string(),
-    );
-    format!("--kubeconfig (not given), KUBECONFIG (unset), {home} (missing)")
 }

@@ -15,7 +15,8 @@
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
 //! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) through discovery.
-//! - [`printer`]: listings and events on stdout, in the formats of [`output`].
+//! - [`printer`]: listings and events on stdout, in the formats of [`output`]; keys are
+//!   escaped by the rule in [`quote`].
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
@@ -35,6 +36,7 @@ pub mod object;
 pub mod output;
 pub mod printer;
 pub mod progress;
+pub mod quote;
 pub mod reflector;
 pub mod resolve;
 pub mod sim;

@@ -1,6 +1,7 @@
 //! Renderings of the cache for `-o json`, `-o wide`, `--diff` and `--events`: pure functions
 //! from keys and objects to bytes, so each format is tested byte for byte. (`-o keys`, the
-//! default listing, is [`crate::printer::render`].)
+//! default listing, is [`crate::printer::render`].) Line formats write keys and names quoted
+//! ([`crate::quote`]); JSON writes them exactly.
 
 use std::fmt::Write as _;
 use std::time::{Duration, SystemTime};
@@ -8,6 +9,7 @@ use std::time::{Duration, SystemTime};
 use serde::{Deserialize, Serialize};
 
 use crate::object::{ObjectKey, RawObject};
+use crate::quote::{quote, quote_into};
 
 /// `-o json`: one listing as one JSON document on one line.
 pub fn render_json_listing(
@@ -34,7 +36,7 @@ pub fn render_json_listing(
     line
 }
 
-/// `--events`: one applied change, as `TYPE key` or, with `json`, a JSON object.
+/// `--events`: one applied change, as `TYPE key` (key quoted) or, with `json`, a JSON object.
 pub fn render_event(
     event_type: &str,
     key: &ObjectKey,
@@ -59,17 +61,22 @@ pub fn render_event(
         line.push(b'\n');
         line
     } else {
-        format!("{event_type} {key}\n").into_bytes()
+        let mut line = Vec::with_capacity(event_type.len() + key.as_str().len() + 2);
+        line.extend_from_slice(event_type.as_bytes());
+        line.push(b' ');
+        quote_into(&mut line, key.as_str());
+        line.push(b'\n');
+        line
     }
 }
 
-/// `--diff`: `+key` for keys new since `previous`, `-key` for keys gone, in key order; empty
+/// `--diff`: `+key` (key quoted) for keys new since `previous`, `-key` for keys gone, in key order; empty
 /// when nothing changed. Both inputs are sorted.
 pub fn render_diff(previous: &[ObjectKey], current: &[ObjectKey]) -> Vec<u8> {
     let mut out = Vec::new();
     let mut line = |sign: u8, key: &ObjectKey| {
         out.push(sign);
-        out.extend_from_slice(key.as_str().as_bytes());
+        quote_into(&mut out, key.as_str());
         out.push(b'\n');
     };
     let (mut old, mut new) = (0, 0);
@@ -130,6 +137,7 @@ struct WideStatus {
 
 /// `-o wide`: an aligned table for people. Pods get NAMESPACE, NAME, STATUS, NODE, AGE; other
 /// kinds NAMESPACE (when namespaced), NAME, AGE. Rows in key order, then an empty line.
+/// Namespaces and names are quoted.
 pub fn render_wide(
     objects: &[&RawObject],
     pods: bool,
@@ -150,9 +158,9 @@ pub fn render_wide(
         let fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
         let mut row = Vec::with_capacity(header.len());
         if namespaced {
-            row.push(object.key().namespace().unwrap_or("").to_owned());
+            row.push(quote(object.key().namespace().unwrap_or("")).into_owned());
         }
-        row.push(object.key().name().to_owned());
+        row.push(quote(object.key().name()).into_owned());
         if pods {
             let status = if fields.metadata.deletion_timestamp.is_some() {
                 "Terminating".to_owned()
@@ -295,6 +303,40 @@ mod tests {
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAME     AGE\nnode-a   5h\n\n"
+        );
+    }
+
+    #[test]
+    fn events_diff_and_wide_escape_control_characters_but_json_keeps_exact_names() {
+        assert_eq!(
+            render_event("ADDED", &key("a/x\ny"), "7", false),
+            b"ADDED a/x\\ny\n"
+        );
+        assert_eq!(
+            render_event("ADDED", &key("a/x\ny"), "7", true),
+            b"{\"type\":\"ADDED\",\"key\":\"a/x\\ny\",\"resourceVersion\":\"7\"}\n"
+        );
+        assert_eq!(
+            render_diff(&keys(&["a/\t"]), &keys(&["a/b\\c"])),
+            b"-a/\\t\n+a/b\\\\c\n"
+        );
+        let time = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("time");
+        let line = render_json_listing(time, "1", &keys(&["a/x\u{1}"]));
+        assert!(
+            String::from_utf8(line)
+                .expect("utf-8")
+                .contains(r#""keys":["a/x\u0001"]"#),
+            "JSON escapes the exact name"
+        );
+        let now = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("now");
+        let object = RawObject::from_json(
+            br#"{"metadata":{"name":"a\n\nb","namespace":"t\tab","creationTimestamp":"2026-11-27T11:59:15Z"}}"#,
+            "Role",
+        )
+        .expect("role");
+        assert_eq!(
+            String::from_utf8(render_wide(&[&object], false, true, now)).expect("utf-8"),
+            "NAMESPACE   NAME     AGE\nt\\tab       a\\n\\nb   45s\n\n"
         );
     }
 

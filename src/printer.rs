@@ -3,7 +3,8 @@
 //! [`print_events`] task for `--events`.
 //!
 //! The default listing format is a contract with scripts: the keys, sorted bytewise, one per
-//! line, followed by exactly one empty line; nothing else is ever written to the output. The
+//! line (control characters and `\\` escaped, see [`crate::quote`]), followed by exactly one
+//! empty line; nothing else is ever written to the output. The
 //! other formats are in [`crate::output`].
 
 use std::io::{self, Write};
@@ -15,9 +16,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::object::{ObjectKey, RawObject};
 use crate::output::{render_diff, render_event, render_json_listing, render_wide};
+use crate::quote::{count_escapable, quote_into};
 use crate::store::{Change, Store};
 
-/// One listing: each key on its own line, then an empty line.
+/// One listing: each key on its own line, quoted by the rule in [`crate::quote`] (so a key
+/// with a newline stays on one line), then an empty line.
 pub fn render(sorted_keys: &[ObjectKey]) -> Vec<u8> {
     let bytes = sorted_keys
         .iter()
@@ -27,6 +30,16 @@ pub fn render(sorted_keys: &[ObjectKey]) -> Vec<u8> {
     let mut listing = Vec::with_capacity(bytes);
     for key in sorted_keys {
         listing.extend_from_slice(key.as_str().as_bytes());
+        listing.push(b'\n');
+    }
+    listing.push(b'\n');
+    // The fast path: one vectorized pass finds nothing to escape but the newlines just written.
+    if count_escapable(&listing) == sorted_keys.len() + 1 {
+        return listing;
+    }
+    listing.clear();
+    for key in sorted_keys {
+        quote_into(&mut listing, key.as_str());
         listing.push(b'\n');
     }
     listing.push(b'\n');
@@ -262,6 +275,14 @@ mod tests {
     fn a_listing_is_the_keys_one_per_line_then_one_empty_line() {
         assert_eq!(render(&[key("a/x"), key("b/y")]), b"a/x\nb/y\n\n");
         assert_eq!(render(&[]), b"\n");
+    }
+
+    #[test]
+    fn a_listing_escapes_control_characters_so_a_key_stays_on_one_line() {
+        assert_eq!(
+            render(&[key("a/x\n\ny"), key("b/t\tab\\\u{1}")]),
+            b"a/x\\n\\ny\nb/t\\tab\\\\\\x01\n\n"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -18,6 +18,9 @@
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
 //!   certificates); HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
+//! - Names are not validated: any string is served (JSON-escaped), so tests can create pods whose
+//!   names hold newlines, tabs or `\x01`. A real server requires DNS-1123 names for pods and
+//!   would reject those; it accepts such names for kinds with only path-segment rules (RBAC).
 //! - No field or label selectors: `fieldSelector`/`labelSelector` are recorded but ignored.
 //! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
 //!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is

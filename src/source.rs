@@ -20,6 +20,16 @@ use crate::decode::{
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// A watch request whose response headers have not arrived by then was sent on a dead
+/// connection (the client reuses idle pooled connections, which a frozen NAT or proxy leaves
+/// open but silent): the server sends a watch's headers at once, or, when its priority and
+/// fairness queues are full, a 429 within 15 s (a quarter of its request timeout).
+pub const WATCH_HEADERS_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The same for lists and discovery: the server answers them, or gives up with a 504, within
+/// its request timeout of 60 s.
+pub const LIST_HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What is listed and watched, for requests and for messages: `pods at cluster scope`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
@@ -212,11 +222,22 @@ impl KubeSource {
     }
 }
 
-/// Sends a request; a non-2xx answer becomes [`SourceError::Status`].
-async fn send(client: &kube::Client, request: http::Request<Vec<u8>>) -> Result<Body, SourceError> {
-    let response = client
-        .send(request.map(Body::from))
+/// Sends a request; a non-2xx answer becomes [`SourceError::Status`], no response headers
+/// within `headers_within` a [`SourceError::Transport`] (the connection is given up).
+async fn send(
+    client: &kube::Client,
+    request: http::Request<Vec<u8>>,
+    headers_within: Duration,
+) -> Result<Body, SourceError> {
+    let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
+        .map_err(|_| {
+            SourceError::Transport(format!(
+                "no response headers within {} s; giving up on the connection (half-open: a \
+                 frozen NAT, load balancer or proxy?)",
+                headers_within.as_secs()
+            ))
+        })?
         .map_err(|err| request_failed(&err))?;
     let status = response.status();
     if status.is_success() {
@@ -251,7 +272,7 @@ pub async fn fetch(client: &kube::Client, path: &str) -> Result<Vec<u8>, SourceE
     let request = http::Request::get(path)
         .body(Vec::new())
         .map_err(|err| SourceError::Transport(err.to_string()))?;
-    let body = send(client, request).await?;
+    let body = send(client, request, LIST_HEADERS_TIMEOUT).await?;
     body.collect_bytes()
         .await
         .map(|bytes| bytes.to_vec())
@@ -277,7 +298,7 @@ impl ListWatch for KubeSource {
             self.request.list(&params)
         }
         .map_err(|err| SourceError::Transport(err.to_string()))?;
-        let body = send(&self.client, http_request)
+        let body = send(&self.client, http_request, LIST_HEADERS_TIMEOUT)
             .await?
             .collect_bytes()
             .await
@@ -300,7 +321,7 @@ impl ListWatch for KubeSource {
             self.request.watch(&params, &request.resource_version)
         }
         .map_err(|err| SourceError::Transport(err.to_string()))?;
-        let body = send(&self.client, http_request).await?;
+        let body = send(&self.client, http_request, WATCH_HEADERS_TIMEOUT).await?;
         Ok(watch_events(body, self.object_kind().to_owned()))
     }
 }

@@ -15,7 +15,10 @@ enum Ending {
     Close,
     Stall,
     /// `bookmarks` BOOKMARKs (resourceVersions 100, 101, ...), one every `every`, then a stall.
-    Paced { every: Duration, bookmarks: u32 },
+    Paced {
+        every: Duration,
+        bookmarks: u32,
+    },
 }
 
 enum Reply {
@@ -486,7 +489,10 @@ async fn a_watch_still_delivering_past_its_timeout_is_given_more_time_not_cut() 
 fn default_watch_timeouts_notice_a_half_open_watch_within_a_minute() {
     let config = ReflectorConfig::default();
     let longest = Duration::from_secs((*config.watch_timeout_seconds.end()).into());
-    assert!(longest + config.stall_grace < Duration::from_secs(60), "{config:?}");
+    assert!(
+        longest + config.stall_grace < Duration::from_secs(60),
+        "{config:?}"
+    );
     assert!(
         longest + config.stall_grace < crate::client::READ_TIMEOUT,
         "a healthy idle watch must end before the read timeout cuts it"

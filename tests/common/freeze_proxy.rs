@@ -42,7 +42,12 @@ impl FreezeProxy {
     /// Freezes every connection open now; new connections still pass bytes. Returns how many
     /// connections were opened since the last freeze (closed ones included).
     pub fn freeze(&self) -> usize {
-        let frozen: Vec<_> = self.live.lock().expect("live connections").drain(..).collect();
+        let frozen: Vec<_> = self
+            .live
+            .lock()
+            .expect("live connections")
+            .drain(..)
+            .collect();
         for connection in &frozen {
             connection.cancel();
         }

@@ -118,7 +118,7 @@ async fn a_closed_watch_resumes_from_the_last_resource_version_without_relisting
         .param("timeoutSeconds")
         .and_then(|t| t.parse().ok())
         .expect("timeoutSeconds");
-    assert!((240..=290).contains(&timeout), "timeoutSeconds={timeout}");
+    assert!((40..=50).contains(&timeout), "timeoutSeconds={timeout}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

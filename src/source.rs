@@ -440,6 +440,65 @@ mod tests {
         assert_eq!(namespaced.to_string(), "pods in namespace shop");
     }
 
+    /// A server that accepts connections and never answers: a frozen proxy, as the client sees
+    /// it. Returns its URL; the listener lives as long as the returned task.
+    async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (url, task)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_without_response_headers_gives_up_its_connection_after_20_s() {
+        let (url, server) = silent_server().await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let source = KubeSource::pods(client, None);
+        let started = tokio::time::Instant::now();
+        let request = WatchRequest {
+            resource_version: "1".into(),
+            timeout_seconds: 45,
+            send_initial_events: false,
+        };
+        match source.watch(request).await {
+            Err(SourceError::Transport(message)) => {
+                assert!(
+                    message.contains("no response headers within 20 s"),
+                    "{message}"
+                );
+            }
+            Err(other) => panic!("expected a transport error, got {other}"),
+            Ok(_) => panic!("expected a transport error, got a stream"),
+        }
+        assert_eq!(started.elapsed(), WATCH_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_list_without_response_headers_gives_up_at_the_servers_own_request_timeout() {
+        let (url, server) = silent_server().await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let source = KubeSource::pods(client, None);
+        let started = tokio::time::Instant::now();
+        let err = source
+            .list(ListRequest::default())
+            .await
+            .expect_err("no answer");
+        assert!(
+            matches!(&err, SourceError::Transport(message) if message.contains("within 60 s")),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
     #[test]
     fn error_chain_joins_sources_once() {
         let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");

@@ -4,18 +4,28 @@
 //! The whole transition table is [`Reflector::step`]: one network operation per step, from one
 //! [`State`] to the next [`Step`].
 //!
+//! Failed requests are classified once, by [`FailureClass`]; "no progress" means no object event
+//! (ADDED, MODIFIED, DELETED; bookmarks do not count) applied since the count was last reset.
+//!
 //! | state | outcome | next |
 //! |---|---|---|
 //! | `Listing` | all pages listed | store replaced, `Watching { list rv }` |
 //! | `Listing` | continue token expired (410) | list again without pages |
-//! | any | 401 / 403 | stop with [`ReflectorError::Forbidden`] |
-//! | any | other failure | backoff (honouring `Retry-After`), same state |
+//! | `Listing` | a continue token seen twice in one list | backoff (warning), `Listing` |
+//! | any | 401 | stop with [`ReflectorError::Unauthenticated`] |
+//! | any | 403 | stop with [`ReflectorError::Forbidden`] |
+//! | any | 400, 405, 406, 415, 422 (invalid) | stop with [`ReflectorError::Invalid`] |
+//! | any | 404 before the first sync | stop with [`ReflectorError::NotFound`] |
 //! | any | untrusted TLS certificate | stop with [`ReflectorError::Failed`] |
 //! | any | failure before the first sync with `give_up_before_sync` | stop with [`ReflectorError::Failed`] |
-//! | `Watching` | 410 at start or ERROR event with 410 | `Listing` (relist) |
-//! | `Watching` | stream ended by the server | `Watching { last rv }` (backoff if it ended at once, empty) |
+//! | any | other failure (transient, 404 after the sync) | backoff (honouring `Retry-After` up to `max_retry_after`), same state |
+//! | `Watching` | with `list_only` | wait for stop (never watch) |
+//! | `Watching` | 410 at start or ERROR event with 410, the first without progress | `Listing` (relist) |
+//! | `Watching` | the same, again without progress | backoff (warning), `Listing` |
+//! | `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
+//! | `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
 //! | `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
-//! | `Watching` | nothing received for longer than the watch timeout | `Watching { last rv }` |
+//! | `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }` |
 //! | `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
 //! | `Watching` | an event that cannot be keyed or has an unknown type | skipped with a warning |
 //!
@@ -54,9 +64,13 @@ pub struct ReflectorConfig {
     /// Objects per list page (`limit`).
     pub page_size: u32,
     /// `timeoutSeconds` of each watch is drawn from this range, so many clients do not reconnect
-    /// in step. Keep it below the HTTP client's read timeout.
+    /// in step. Keep it below the HTTP client's read timeout. It also bounds how long a watch
+    /// over a half-open connection (a frozen NAT, load balancer or proxy) goes unnoticed: the
+    /// default, 40–50 s, plus `stall_grace` keeps that under a minute.
     pub watch_timeout_seconds: RangeInclusive<u32>,
-    /// A watch that received nothing for its timeout plus this grace is dead.
+    /// A watch still open this long after its `timeoutSeconds` (counted from the watch start,
+    /// not from the last event) is dead, unless it received something within the last
+    /// `stall_grace`: a stream still delivering is given another `stall_grace` each time.
     pub stall_grace: Duration,
     /// Backoff between failed attempts.
     pub backoff: BackoffConfig,
@@ -80,7 +94,7 @@ impl Default for ReflectorConfig {
     fn default() -> Self {
         ReflectorConfig {
             page_size: 500,
-            watch_timeout_seconds: 240..=290,
+            watch_timeout_seconds: 40..=50,
             stall_grace: Duration::from_secs(5),
             backoff: BackoffConfig::default(),
             max_retry_after: Duration::from_secs(60),
@@ -479,7 +493,7 @@ impl<S: ListWatch> Reflector<S> {
                         "streamed the initial list"
                     );
                     return self
-                        .consume(stream, resource_version, timeout_seconds)
+                        .consume(stream, resource_version, started, timeout_seconds)
                         .await;
                 }
                 Some(Ok(WatchEvent::Error(status))) => {
@@ -512,6 +526,7 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     async fn watch(&mut self, resource_version: String) -> Step {
+        let started = Instant::now();
         let timeout_seconds = self.watch_timeout_seconds();
         let request = WatchRequest {
             resource_version: resource_version.clone(),
@@ -530,26 +545,31 @@ impl<S: ListWatch> Reflector<S> {
         };
         debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
         self.metrics.observe(Observed::WatchStart);
-        self.consume(stream, resource_version, timeout_seconds)
+        self.consume(stream, resource_version, started, timeout_seconds)
             .await
     }
 
-    /// Applies the events of an open watch until it ends or fails.
+    /// Applies the events of an open watch, requested at `started`, until it ends or fails, or
+    /// until its [`WatchDeadline`] declares it dead.
     async fn consume(
         &mut self,
         mut stream: WatchStream,
         mut resource_version: String,
+        started: Instant,
         timeout_seconds: u32,
     ) -> Step {
-        let started = Instant::now();
         let requested = Duration::from_secs(timeout_seconds.into());
-        let idle_limit = requested + self.config.stall_grace;
+        let mut deadline = WatchDeadline::new(started, timeout_seconds, self.config.stall_grace);
         let mut object_events: u64 = 0;
         loop {
-            let next = match tokio::time::timeout(idle_limit, stream.next()).await {
-                Ok(next) => next,
+            let next = match tokio::time::timeout_at(deadline.at(), stream.next()).await {
+                Ok(next) => {
+                    deadline.received(Instant::now());
+                    next
+                }
+                Err(_) if deadline.extend_if_alive() => continue,
                 Err(_) => {
-                    warn!(scope = %self.source.scope(), resource_version = %resource_version, idle_seconds = idle_limit.as_secs(), "watch delivered nothing for longer than its timeout; reopening");
+                    warn!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, open_seconds = started.elapsed().as_secs(), silent_seconds = deadline.silent_for().as_secs(), "watch is dead: still open past its timeout and silent (a half-open connection); reopening");
                     return Step::Next(State::Watching { resource_version });
                 }
             };
@@ -730,6 +750,53 @@ impl<S: ListWatch> Reflector<S> {
             warn!(scope = %self.source.scope(), retry_after_seconds = asked.as_secs(), cap_seconds = cap.as_secs(), "the server asked to wait longer than the cap; retrying after the cap");
         }
         delay.max(asked.min(cap))
+    }
+}
+
+/// When an open watch is declared dead. The server ends a watch at its `timeoutSeconds`, so one
+/// still open `stall_grace` after that, counted from the watch start, is on a half-open
+/// connection; counting from the start rather than from the last event also catches a stream
+/// that delivered events and then froze. A stream that is still delivering at the deadline (a
+/// server behind on a burst) is given another `stall_grace` instead of being cut.
+#[derive(Debug)]
+struct WatchDeadline {
+    at: Instant,
+    grace: Duration,
+    last_received: Instant,
+}
+
+impl WatchDeadline {
+    fn new(started: Instant, timeout_seconds: u32, grace: Duration) -> Self {
+        WatchDeadline {
+            at: started + Duration::from_secs(timeout_seconds.into()) + grace,
+            grace,
+            last_received: started,
+        }
+    }
+
+    /// The instant the watch is dead unless extended.
+    fn at(&self) -> Instant {
+        self.at
+    }
+
+    /// The stream delivered something at `now`.
+    fn received(&mut self, now: Instant) {
+        self.last_received = now;
+    }
+
+    /// At the deadline: moves it `grace` later and returns `true` if the stream delivered
+    /// something within the last `grace`; `false` means the watch is dead.
+    fn extend_if_alive(&mut self) -> bool {
+        let alive = self.last_received + self.grace > self.at;
+        if alive {
+            self.at += self.grace;
+        }
+        alive
+    }
+
+    /// How long the stream has delivered nothing.
+    fn silent_for(&self) -> Duration {
+        self.last_received.elapsed()
     }
 }
 

@@ -19,6 +19,16 @@ use crate::decode::{
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
 
+/// A watch request whose response headers have not arrived by then was sent on a dead
+/// connection (the client reuses idle pooled connections, which a frozen NAT or proxy leaves
+/// open but silent): the server sends a watch's headers at once, or, when its priority and
+/// fairness queues are full, a 429 within 15 s (a quarter of its request timeout).
+pub const WATCH_HEADERS_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// The same for lists and discovery: the server answers them, or gives up with a 504, within
+/// its request timeout of 60 s.
+pub const LIST_HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
+
 /// What is listed and watched, for requests and for messages: `pods at cluster scope`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
@@ -212,11 +222,22 @@ impl KubeSource {
     }
 }
 
-/// Sends a request; a non-2xx answer becomes [`SourceError::Status`].
-async fn send(client: &kube::Client, request: http::Request<Vec<u8>>) -> Result<Body, SourceError> {
-    let response = client
-        .send(request.map(Body::from))
+/// Sends a request; a non-2xx answer becomes [`SourceError::Status`], no response headers
+/// within `headers_within` a [`SourceError::Transport`] (the connection is given up).
+async fn send(
+    client: &kube::Client,
+    request: http::Request<Vec<u8>>,
+    headers_within: Duration,
+) -> Result<Body, SourceError> {
+    let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
+        .map_err(|_| {
+            SourceError::Transport(format!(
+                "no response headers within {} s; giving up on the connection (half-open: a \
+                 frozen NAT, load balancer or proxy?)",
+                headers_within.as_secs()
+            ))
+        })?
         .map_err(|err| request_failed(&err))?;
     let status = response.status();
     if status.is_success() {
@@ -251,7 +272,7 @@ pub async fn fetch(client: &kube::Client, path: &str) -> Result<Vec<u8>, SourceE
     let request = http::Request::get(path)
         .body(Vec::new())
         .map_err(|err| SourceError::Transport(err.to_string()))?;
-    let body = send(client, request).await?;
+    let body = send(client, request, LIST_HEADERS_TIMEOUT).await?;
     body.collect_bytes()
         .await
         .map(|bytes| bytes.to_vec())
@@ -279,7 +300,7 @@ impl ListWatch for KubeSource {
             JSON_MEDIA_TYPE
         };
         let http_request = get_request(&self.path, &query, accept)?;
-        let body = send(&self.client, http_request)
+        let body = send(&self.client, http_request, LIST_HEADERS_TIMEOUT)
             .await?
             .collect_bytes()
             .await
@@ -306,7 +327,7 @@ impl ListWatch for KubeSource {
             JSON_MEDIA_TYPE
         };
         let http_request = get_request(&self.path, &query, accept)?;
-        let body = send(&self.client, http_request).await?;
+        let body = send(&self.client, http_request, WATCH_HEADERS_TIMEOUT).await?;
         Ok(watch_events(body, self.object_kind().to_owned()))
     }
 }
@@ -470,6 +491,65 @@ mod tests {
             namespace: Some("shop".into()),
         };
         assert_eq!(namespaced.to_string(), "pods in namespace shop");
+    }
+
+    /// A server that accepts connections and never answers: a frozen proxy, as the client sees
+    /// it. Returns its URL; the listener lives as long as the returned task.
+    async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((socket, _)) = listener.accept().await {
+                held.push(socket);
+            }
+        });
+        (url, task)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_watch_without_response_headers_gives_up_its_connection_after_20_s() {
+        let (url, server) = silent_server().await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let source = KubeSource::pods(client, None);
+        let started = tokio::time::Instant::now();
+        let request = WatchRequest {
+            resource_version: "1".into(),
+            timeout_seconds: 45,
+            send_initial_events: false,
+        };
+        match source.watch(request).await {
+            Err(SourceError::Transport(message)) => {
+                assert!(
+                    message.contains("no response headers within 20 s"),
+                    "{message}"
+                );
+            }
+            Err(other) => panic!("expected a transport error, got {other}"),
+            Ok(_) => panic!("expected a transport error, got a stream"),
+        }
+        assert_eq!(started.elapsed(), WATCH_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_list_without_response_headers_gives_up_at_the_servers_own_request_timeout() {
+        let (url, server) = silent_server().await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let source = KubeSource::pods(client, None);
+        let started = tokio::time::Instant::now();
+        let err = source
+            .list(ListRequest::default())
+            .await
+            .expect_err("no answer");
+        assert!(
+            matches!(&err, SourceError::Transport(message) if message.contains("within 60 s")),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
     }
 
     #[test]

@@ -16,6 +16,11 @@ enum Ending {
     /// The server ends the stream after this long.
     CloseAfter(Duration),
     Stall,
+    /// `bookmarks` BOOKMARKs (resourceVersions 100, 101, ...), one every `every`, then a stall.
+    Paced {
+        every: Duration,
+        bookmarks: u32,
+    },
 }
 
 enum Reply {
@@ -68,6 +73,13 @@ impl ListWatch for ScriptedSource {
                         )
                         .boxed(),
                     Ending::Stall => events.chain(stream::pending()).boxed(),
+                    Ending::Paced { every, bookmarks } => {
+                        let paced = stream::iter(0..bookmarks).then(move |i| async move {
+                            tokio::time::sleep(every).await;
+                            Ok(WatchEvent::Bookmark((100 + i).to_string()))
+                        });
+                        events.chain(paced).chain(stream::pending()).boxed()
+                    }
                 }
             }),
             Some(Reply::List(_)) => panic!("script expected a list, reflector watched"),
@@ -246,7 +258,7 @@ async fn watch_applies_events_and_resumes_from_the_last_resource_version() {
     let Request::Watch(watch) = &requests[1] else {
         unreachable!()
     };
-    assert!((240..=290).contains(&watch.timeout_seconds), "{watch:?}");
+    assert!((40..=50).contains(&watch.timeout_seconds), "{watch:?}");
 }
 
 #[tokio::test(start_paused = true)]
@@ -254,7 +266,7 @@ async fn bookmark_advances_the_resource_version_without_touching_the_store() {
     let mut h = harness(
         vec![watch(
             vec![Ok(WatchEvent::Bookmark("99".into()))],
-            Ending::CloseAfter(Duration::from_secs(240)),
+            Ending::CloseAfter(Duration::from_secs(30)),
         )],
         ReflectorConfig::default(),
     );
@@ -713,6 +725,64 @@ async fn a_stalled_watch_is_reopened_after_its_timeout() {
         "{step:?}"
     );
     assert_eq!(started.elapsed(), Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_that_delivered_events_then_froze_is_dead_at_its_timeout_counted_from_its_start() {
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 5..=5,
+        stall_grace: Duration::from_secs(1),
+        ..ReflectorConfig::default()
+    };
+    let paced = Ending::Paced {
+        every: Duration::from_secs(2),
+        bookmarks: 2,
+    };
+    let mut h = harness(vec![watch(vec![], paced)], config);
+    let started = Instant::now();
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("101")),
+        "{step:?}"
+    );
+    // Silent since 4 s: dead at 5 + 1 s from the start, not 4 + 6 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(6));
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_still_delivering_past_its_timeout_is_given_more_time_not_cut() {
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 5..=5,
+        stall_grace: Duration::from_secs(1),
+        ..ReflectorConfig::default()
+    };
+    let paced = Ending::Paced {
+        every: Duration::from_millis(500),
+        bookmarks: 30,
+    };
+    let mut h = harness(vec![watch(vec![], paced)], config);
+    let started = Instant::now();
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("129")),
+        "{step:?}"
+    );
+    // The last bookmark came at 15 s; dead at the first deadline extension after 16 s.
+    assert_eq!(started.elapsed(), Duration::from_secs(16));
+}
+
+#[test]
+fn default_watch_timeouts_notice_a_half_open_watch_within_a_minute() {
+    let config = ReflectorConfig::default();
+    let longest = Duration::from_secs((*config.watch_timeout_seconds.end()).into());
+    assert!(
+        longest + config.stall_grace < Duration::from_secs(60),
+        "{config:?}"
+    );
+    assert!(
+        longest + config.stall_grace < crate::client::READ_TIMEOUT,
+        "a healthy idle watch must end before the read timeout cuts it"
+    );
 }
 
 #[tokio::test(start_paused = true)]

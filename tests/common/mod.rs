@@ -3,6 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod freeze_proxy;
 pub mod mirror;
 
 use std::path::{Path, PathBuf};
@@ -172,7 +173,19 @@ impl Running {
         count: usize,
         predicate: impl Fn(&str) -> bool,
     ) {
-        let found = tokio::time::timeout(DEADLINE, async {
+        self.wait_for_stderr_lines_within(DEADLINE, what, count, predicate)
+            .await;
+    }
+
+    /// Waits at most `deadline` until stderr has at least `count` lines matching `predicate`.
+    pub async fn wait_for_stderr_lines_within(
+        &mut self,
+        deadline: Duration,
+        what: &str,
+        count: usize,
+        predicate: impl Fn(&str) -> bool,
+    ) {
+        let found = tokio::time::timeout(deadline, async {
             loop {
                 if self
                     .stderr_so_far()
@@ -188,7 +201,10 @@ impl Running {
         })
         .await;
         if found.is_err() {
-            panic!("stderr never showed {what}: {}", self.stderr_so_far());
+            panic!(
+                "stderr never showed {what} within {deadline:?}: {}",
+                self.stderr_so_far()
+            );
         }
     }
 
@@ -220,8 +236,13 @@ impl Running {
 
     /// Reads listings until one equals `expected`.
     pub async fn wait_for_listing(&mut self, expected: &[String]) {
+        self.wait_for_listing_within(DEADLINE, expected).await;
+    }
+
+    /// Reads listings for at most `deadline` until one equals `expected`.
+    pub async fn wait_for_listing_within(&mut self, deadline: Duration, expected: &[String]) {
         let mut seen = Vec::new();
-        let found = tokio::time::timeout(DEADLINE, async {
+        let found = tokio::time::timeout(deadline, async {
             while let Some(listing) = self.read_listing().await {
                 if listing == expected {
                     return true;
@@ -233,7 +254,7 @@ impl Running {
         .await;
         if found != Ok(true) {
             panic!(
-                "never printed {expected:?}; last listings: {:?}; {}",
+                "never printed {expected:?} within {deadline:?}; last listings: {:?}; {}",
                 seen.iter().rev().take(3).collect::<Vec<_>>(),
                 self.stderr_now().await
             );

@@ -11,8 +11,8 @@
 //! so a stdout nobody reads blocks only that thread: signals, `/healthz` and the reflector go
 //! on, and memory stays bounded:
 //! - Listings: a listing is rendered only when the output has taken the previous one. Ticks
-//!   that pass meanwhile are merged into one listing, rendered from the cache as it is when the
-//!   output is free: a slow reader gets fewer listings, never stale or queued ones.
+//!   that pass meanwhile are skipped, not queued: they make one listing, rendered from the cache
+//!   as it is when the output is free, so a slow reader gets fewer listings, never stale ones.
 //! - Events: at most one rendered batch is being written; the changes behind it wait in the
 //!   store's bounded queue ([`crate::store::CHANGES_CAPACITY`]), and the reflector waits for
 //!   room there.
@@ -37,9 +37,9 @@ use crate::store::{CHANGES_CAPACITY, Change, Store};
 use output_thread::{OutputThread, Sink};
 
 /// How long after the stop signal the printer keeps trying to write what it still owes (the
-/// final listing, queued events) to a reader that is not reading. Long enough for any reader
-/// that is reading, short enough that a stop (a pod's termination grace period is 30 s by
-/// default) never waits on a stuck one.
+/// final listing, queued events) to a reader that is not reading. Ample for a reader that is
+/// reading to take a final listing, short enough that a stop (a pod's termination grace period
+/// is 30 s by default) never waits long on a stuck one.
 pub const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// One listing: each key on its own line, then an empty line.
@@ -134,7 +134,8 @@ impl Lister {
 /// Why the printer stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PrinterEnd {
-    /// Stopped by the stop signal (after its final listing) or after the `--once` listing.
+    /// Stopped by the stop signal (after its final listing, or without it when the reader was
+    /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
     Finished,
     /// The reader of the output went away (`kreflect pods | head`).
     OutputClosed,

@@ -23,12 +23,15 @@ const EXIT_WITHIN: Duration = Duration::from_secs(5);
 /// How long memory is sampled while the server floods and stdout is stuck.
 const SAMPLING: Duration = Duration::from_secs(10);
 
-/// The RSS ceiling with a stuck reader. kreflect (a debug build) watching a hundred pods is
-/// about 22 MiB when its stdout blocks; what may be pending with a stuck reader on top of that is
-/// one bounded queue of changes (1024 keys and resourceVersions, well under 1 MiB), one rendered
-/// batch, one watch line being decoded and the HTTP client's buffers. 40 MiB leaves 18 MiB for
-/// those and allocator noise, a sixth of the Deployment's 256 Mi limit. The unbounded queue
-/// (before the fix) went from 21.5 to 78.5 MiB in these 10 s; the bounded one stays at 22 MiB.
+/// How much RSS may grow once stdout is stuck. What may pile up then is one bounded queue of
+/// changes (1024 keys and resourceVersions, under 1 MiB even with these 264-byte keys), one
+/// rendered batch, one watch line being decoded and the HTTP client's buffers: 8 MiB leaves the
+/// rest to allocator noise. Measured: the bounded queue grows 0.4-0.7 MiB in these 10 s; the
+/// unbounded one (before the fix) grew 23-57 MiB, depending on how fast the flood ran.
+const RSS_GROWTH_CEILING_KIB: u64 = 8 * 1024;
+
+/// The RSS ceiling, whatever the baseline: kreflect (a debug build) watching a hundred pods is
+/// about 22 MiB; 40 MiB is a sixth of the Deployment's 256 Mi limit.
 const RSS_CEILING_KIB: u64 = 40 * 1024;
 
 /// Updates pods in a tight loop on its own thread: a server flooding its watchers.
@@ -138,12 +141,18 @@ async fn events_memory_stays_bounded_when_stdout_is_never_read() {
     println!(
         "stdout pipe of {capacity} bytes stuck; {updates} updates, sampled for {sampled:.1?} \
          (flood stopped after {:.1?}); kreflect RSS: {:.1} MiB when stdout blocked, peak {:.1} MiB, \
-         last {:.1} MiB (ceiling {} MiB)",
+         last {:.1} MiB (ceiling {} MiB, growth ceiling {} MiB)",
         started.elapsed(),
         first as f64 / 1024.0,
         peak as f64 / 1024.0,
         last as f64 / 1024.0,
-        RSS_CEILING_KIB / 1024
+        RSS_CEILING_KIB / 1024,
+        RSS_GROWTH_CEILING_KIB / 1024
+    );
+    assert!(
+        peak - first < RSS_GROWTH_CEILING_KIB,
+        "RSS grew from {first} KiB to {peak} KiB with a stuck reader (growth ceiling \
+         {RSS_GROWTH_CEILING_KIB} KiB)"
     );
     assert!(
         peak < RSS_CEILING_KIB,

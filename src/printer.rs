@@ -28,7 +28,7 @@ use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
 use tokio::sync::mpsc::Receiver;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::object::{ObjectKey, RawObject};
@@ -171,28 +171,20 @@ async fn listings<S: Sink>(
         config: config.clone(),
         previous: Vec::new(),
     };
-    let first = output.write(lister.render(&store));
-    let mut stopped = match until_stopped(&stop, first).await.transpose()? {
-        Some(false) => return Ok(PrinterEnd::OutputClosed),
-        Some(true) if config.once => return Ok(PrinterEnd::Finished),
-        Some(true) => false,
-        None => true,
-    };
-    if !stopped {
-        // Delay: ticks missed while a slow reader held up a write become one listing.
-        let mut ticks = tokio::time::interval_at(Instant::now() + config.interval, config.interval);
-        ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
-        while !stopped {
-            tokio::select! {
-                _ = stop.cancelled() => break,
-                _ = ticks.tick() => {}
-            }
-            let listing = output.write(lister.render(&store));
-            stopped = match until_stopped(&stop, listing).await.transpose()? {
-                Some(false) => return Ok(PrinterEnd::OutputClosed),
-                Some(true) => false,
-                None => true,
-            };
+    let mut ticks = None;
+    loop {
+        let listing = output.write(lister.render(&store));
+        match until_stopped(&stop, listing).await.transpose()? {
+            Some(false) => return Ok(PrinterEnd::OutputClosed),
+            Some(true) if config.once => return Ok(PrinterEnd::Finished),
+            Some(true) => {}
+            None => break,
+        }
+        // The first interval starts once the first listing is out.
+        let ticks = ticks.get_or_insert_with(|| every(config.interval));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticks.tick() => {}
         }
     }
     best_effort("the final listing", async {
@@ -206,6 +198,14 @@ async fn listings<S: Sink>(
         Ok(end_of(output.write(lister.render(&store)).await?))
     })
     .await
+}
+
+/// Ticks every `period` from one `period` from now. Ticks missed while a slow reader held up a
+/// write make one tick, not a burst.
+fn every(period: Duration) -> Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
 }
 
 /// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,

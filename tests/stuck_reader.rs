@@ -114,13 +114,31 @@ async fn terminate(kreflect: &mut Running) -> Duration {
             elapsed
         }
         Err(_) => {
+            let threads = threads_of(kreflect.child.id().expect("running"));
             let _ = kreflect.child.start_kill();
             panic!(
-                "still running {EXIT_WITHIN:?} after SIGTERM; stderr: {}",
+                "still running {EXIT_WITHIN:?} after SIGTERM; threads (name: wait channel): \
+                 {threads:?}; stderr: {}",
                 kreflect.stderr().await
             );
         }
     }
+}
+
+/// Each thread of process `pid` and what it waits in (`/proc/<pid>/task/*/wchan`).
+fn threads_of(pid: u32) -> Vec<String> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    let read = |path: std::path::PathBuf| std::fs::read_to_string(path).unwrap_or_default();
+    tasks
+        .flatten()
+        .map(|task| {
+            let name = read(task.path().join("comm"));
+            let wchan = read(task.path().join("wchan"));
+            format!("{}: {}", name.trim(), wchan.trim())
+        })
+        .collect()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

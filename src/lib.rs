@@ -194,8 +194,10 @@ impl RunError {
 }
 
 /// Watches the configured cluster's objects and prints listings of their keys to `output` until
-/// `shutdown` completes (then a final listing), the output is closed, `--once` is done, or a
-/// fatal error. Every task has ended when this returns.
+/// `shutdown` completes (then a final listing, best effort: given up after
+/// [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is closed, `--once`
+/// is done, or a fatal error. `output` is written on a thread of its own. Every task has ended
+/// when this returns; only that thread may still be blocked in a write nobody reads.
 pub async fn run<W>(
     config: Config,
     output: W,

@@ -245,8 +245,8 @@ mod tests {
         response
     }
 
-    #[test]
-    fn renders_counters_and_gauges() {
+    #[tokio::test]
+    async fn renders_counters_and_gauges() {
         let metrics = Metrics::default();
         let (mut writer, store) = new_store();
         metrics.observe(Observed::Added);
@@ -255,13 +255,15 @@ mod tests {
         metrics.observe(Observed::Relist);
         metrics.observe(Observed::WatchStart);
         metrics.observe(Observed::Backoff);
-        writer.replace(
-            vec![
-                RawObject::from_json(br#"{"metadata":{"name":"a","namespace":"n"}}"#, "Pod")
-                    .expect("pod"),
-            ],
-            "1",
-        );
+        writer
+            .replace(
+                vec![
+                    RawObject::from_json(br#"{"metadata":{"name":"a","namespace":"n"}}"#, "Pod")
+                        .expect("pod"),
+                ],
+                "1",
+            )
+            .await;
         let text = metrics.render(&store, SystemTime::now());
         for line in [
             "kreflect_events_applied_total{type=\"ADDED\"} 2",
@@ -303,7 +305,7 @@ mod tests {
         let task = tokio::spawn(server.serve(Arc::new(Metrics::default()), store, stop.clone()));
         let before = get(addr, "/healthz").await;
         assert!(before.starts_with("HTTP/1.1 503"), "{before}");
-        writer.replace(Vec::new(), "1");
+        writer.replace(Vec::new(), "1").await;
         let after = get(addr, "/healthz").await;
         assert!(after.starts_with("HTTP/1.1 200"), "{after}");
         let metrics = get(addr, "/metrics").await;

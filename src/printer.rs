@@ -6,18 +6,43 @@
 //! line (control characters and `\\` escaped, see [`crate::quote`]), followed by exactly one
 //! empty line; nothing else is ever written to the output. The
 //! other formats are in [`crate::output`].
+//!
+//! # A reader that does not read
+//! The output is written on a thread of its own (`output_thread`), never on the async runtime,
+//! so a stdout nobody reads blocks only that thread: signals, `/healthz` and the reflector go
+//! on, and memory stays bounded:
+//! - Listings: a listing is rendered only when the output has taken the previous one. Ticks
+//!   that pass meanwhile are skipped, not queued: they make one listing, rendered from the cache
+//!   as it is when the output is free, so a slow reader gets fewer listings, never stale ones.
+//! - Events: at most one rendered batch is being written; the changes behind it wait in the
+//!   store's bounded queue ([`crate::store::CHANGES_CAPACITY`]), and the reflector waits for
+//!   room there.
+//!
+//! On stop, what is still owed (the final listing; with `--events`, the changes already queued)
+//! is written within [`FINAL_OUTPUT_DEADLINE`], best effort: if the reader is stuck, the printer
+//! gives up, logs a warning and reports [`PrinterEnd::Finished`], so the run still exits 0.
 
+mod output_thread;
+
+use std::future::Future;
 use std::io::{self, Write};
 use std::time::{Duration, SystemTime};
 
-use tokio::sync::mpsc::UnboundedReceiver;
-use tokio::time::{Instant, MissedTickBehavior};
+use tokio::sync::mpsc::Receiver;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
 use crate::object::{ObjectKey, RawObject};
 use crate::output::{render_diff, render_event, render_json_listing, render_wide};
 use crate::quote::{count_escapable, quote_into};
-use crate::store::{Change, Store};
+use crate::store::{CHANGES_CAPACITY, Change, Store};
+use output_thread::{OutputThread, Sink};
+
+/// How long after the stop signal the printer keeps trying to write what it still owes (the
+/// final listing, queued events) to a reader that is not reading. Ample for a reader that is
+/// reading to take a final listing, short enough that a stop (a pod's termination grace period
+/// is 30 s by default) never waits long on a stuck one.
+pub const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// One listing: each key on its own line, quoted by the rule in [`crate::quote`] (so a key
 /// with a newline stays on one line), then an empty line.
@@ -122,22 +147,35 @@ impl Lister {
 /// Why the printer stopped.
 #[derive(Debug, PartialEq, Eq)]
 pub enum PrinterEnd {
-    /// Stopped by the stop signal (after its final listing) or after the `--once` listing.
+    /// Stopped by the stop signal (after its final listing, or without it when the reader was
+    /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
     Finished,
     /// The reader of the output went away (`kreflect pods | head`).
     OutputClosed,
 }
 
-/// Prints listings of `store` to `output` until `stop` is cancelled, the output is closed, or
-/// (with `once`) after the first listing. However it ends, it cancels `stop` on the way out, so
-/// the other tasks stop with it.
-pub async fn print_listings<W: Write>(
+/// Prints listings of `store` to `output` until `stop` is cancelled (then a final listing, best
+/// effort), the output is closed, or (with `once`) after the first listing. `output` is written
+/// on a thread of its own (see the module docs). However it ends, it cancels `stop` on the way
+/// out, so the other tasks stop with it.
+pub async fn print_listings<W: Write + Send + 'static>(
     store: Store,
     config: PrinterConfig,
-    mut output: W,
+    output: W,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
+    let output = OutputThread::spawn(output)?;
+    listings(store, config, output, stop).await
+}
+
+/// [`print_listings`] over any [`Sink`].
+async fn listings<S: Sink>(
+    store: Store,
+    config: PrinterConfig,
+    mut output: S,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
     tokio::select! {
         _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
         _ = store.wait_synced() => {}
@@ -146,60 +184,152 @@ pub async fn print_listings<W: Write>(
         config: config.clone(),
         previous: Vec::new(),
     };
-    if !write_all(&mut output, &lister.render(&store))? {
-        return Ok(PrinterEnd::OutputClosed);
-    }
-    if config.once {
-        return Ok(PrinterEnd::Finished);
-    }
-    let mut ticks = tokio::time::interval_at(Instant::now() + config.interval, config.interval);
-    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    let mut ticks = None;
     loop {
-        let last = tokio::select! {
-            _ = stop.cancelled() => true,
-            _ = ticks.tick() => false,
-        };
-        if !write_all(&mut output, &lister.render(&store))? {
+        let listing = output.write(lister.render(&store));
+        match until_stopped(&stop, listing).await.transpose()? {
+            Some(false) => return Ok(PrinterEnd::OutputClosed),
+            Some(true) if config.once => return Ok(PrinterEnd::Finished),
+            Some(true) => {}
+            None => break,
+        }
+        // The first interval starts once the first listing is out.
+        let ticks = ticks.get_or_insert_with(|| every(config.interval));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticks.tick() => {}
+        }
+    }
+    best_effort("the final listing", async {
+        if !output.idle().await? {
             return Ok(PrinterEnd::OutputClosed);
         }
-        if last {
+        if config.once {
+            // Stopped while the one listing was being written: it was all there was to print.
             return Ok(PrinterEnd::Finished);
+        }
+        Ok(end_of(output.write(lister.render(&store)).await?))
+    })
+    .await
+}
+
+/// Ticks every `period` from one `period` from now. Ticks missed while a slow reader held up a
+/// write make one tick, not a burst.
+fn every(period: Duration) -> Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
+}
+
+/// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,
+/// until `stop` (then the changes already queued, best effort) or the output closes. Written
+/// on a thread of its own, and stops everything on the way out, like the listings.
+pub async fn print_events<W: Write + Send + 'static>(
+    changes: Receiver<Change>,
+    json: bool,
+    output: W,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let output = OutputThread::spawn(output)?;
+    events(changes, json, output, stop).await
+}
+
+/// [`print_events`] over any [`Sink`].
+async fn events<S: Sink>(
+    mut changes: Receiver<Change>,
+    json: bool,
+    mut output: S,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    loop {
+        let change = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            change = changes.recv() => change,
+        };
+        let Some(change) = change else {
+            // The reflector has gone, and everything it applied has been printed.
+            return Ok(PrinterEnd::Finished);
+        };
+        let lines = render_changes(change, &mut changes, json);
+        match until_stopped(&stop, output.write(lines))
+            .await
+            .transpose()?
+        {
+            Some(false) => return Ok(PrinterEnd::OutputClosed),
+            Some(true) => {}
+            None => break,
+        }
+    }
+    // What was applied before the stop is printed; nothing after it is taken any more.
+    changes.close();
+    best_effort("the queued events", async {
+        if !output.idle().await? {
+            return Ok(PrinterEnd::OutputClosed);
+        }
+        while let Some(change) = changes.recv().await {
+            let lines = render_changes(change, &mut changes, json);
+            if !output.write(lines).await? {
+                return Ok(PrinterEnd::OutputClosed);
+            }
+        }
+        Ok(PrinterEnd::Finished)
+    })
+    .await
+}
+
+/// `first` and the changes queued behind it (at most [`CHANGES_CAPACITY`] in all), rendered
+/// into one buffer, so everything already applied goes out in one write.
+fn render_changes(first: Change, changes: &mut Receiver<Change>, json: bool) -> Vec<u8> {
+    let queued = std::iter::from_fn(|| changes.try_recv().ok());
+    let mut lines = Vec::new();
+    for change in std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1)) {
+        let event_type = change.change_type.as_str();
+        lines.extend(render_event(
+            event_type,
+            &change.key,
+            &change.resource_version,
+            json,
+        ));
+    }
+    lines
+}
+
+/// Runs `write` unless `stop` comes first (`None`): the write then stays in flight, and
+/// [`Sink::idle`] waits for it.
+async fn until_stopped<F: Future>(stop: &CancellationToken, write: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        written = write => Some(written),
+        () = stop.cancelled() => None,
+    }
+}
+
+/// Writes what is still `owed` after the stop, giving up after [`FINAL_OUTPUT_DEADLINE`].
+async fn best_effort(
+    owed: &'static str,
+    write: impl Future<Output = io::Result<PrinterEnd>>,
+) -> io::Result<PrinterEnd> {
+    match tokio::time::timeout(FINAL_OUTPUT_DEADLINE, write).await {
+        Ok(end) => end,
+        Err(_) => {
+            tracing::warn!(
+                owed,
+                deadline_ms = FINAL_OUTPUT_DEADLINE.as_millis() as u64,
+                "stdout is not being read; stopping without writing the rest"
+            );
+            Ok(PrinterEnd::Finished)
         }
     }
 }
 
-/// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,
-/// until `stop` or the output closes. Stops everything on the way out, like the listings.
-pub async fn print_events<W: Write>(
-    mut changes: UnboundedReceiver<Change>,
-    json: bool,
-    mut output: W,
-    stop: CancellationToken,
-) -> io::Result<PrinterEnd> {
-    let _stop_everything_on_exit = stop.clone().drop_guard();
-    loop {
-        let change = tokio::select! {
-            _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
-            change = changes.recv() => change,
-        };
-        let Some(change) = change else {
-            return Ok(PrinterEnd::Finished);
-        };
-        // Everything already applied goes out in one write.
-        let mut lines = Vec::new();
-        for change in std::iter::once(change).chain(std::iter::from_fn(|| changes.try_recv().ok()))
-        {
-            let event_type = change.change_type.as_str();
-            lines.extend(render_event(
-                event_type,
-                &change.key,
-                &change.resource_version,
-                json,
-            ));
-        }
-        if !write_all(&mut output, &lines)? {
-            return Ok(PrinterEnd::OutputClosed);
-        }
+/// How a run ends after its last write: `written` or the reader went away.
+fn end_of(written: bool) -> PrinterEnd {
+    if written {
+        PrinterEnd::Finished
+    } else {
+        PrinterEnd::OutputClosed
     }
 }
 
@@ -260,6 +390,46 @@ mod tests {
         }
     }
 
+    /// A sink that writes in place at once: deterministic under paused time.
+    struct Direct<W>(W);
+
+    impl<W: Write> Sink for Direct<W> {
+        async fn write(&mut self, bytes: Vec<u8>) -> io::Result<bool> {
+            write_all(&mut self.0, &bytes)
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    /// A sink whose every write takes `delay` (of paused time).
+    struct Slow {
+        delay: Duration,
+        output: SharedOutput,
+    }
+
+    impl Sink for Slow {
+        async fn write(&mut self, bytes: Vec<u8>) -> io::Result<bool> {
+            tokio::time::sleep(self.delay).await;
+            write_all(&mut self.output, &bytes)
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    /// A sink whose reader never reads: no write ever completes.
+    struct Stuck;
+
+    impl Sink for Stuck {
+        async fn write(&mut self, _: Vec<u8>) -> io::Result<bool> {
+            std::future::pending().await
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            std::future::pending().await
+        }
+    }
+
     struct ClosedPipe;
 
     impl Write for ClosedPipe {
@@ -294,21 +464,26 @@ mod tests {
             interval: Duration::from_secs(5),
             ..PrinterConfig::default()
         };
-        let printer = tokio::spawn(print_listings(store, config, output.clone(), stop.clone()));
-        writer.upsert(pod("a/partial"));
+        let printer = tokio::spawn(listings(
+            store,
+            config,
+            Direct(output.clone()),
+            stop.clone(),
+        ));
+        writer.upsert(pod("a/partial")).await;
         tokio::time::sleep(Duration::from_secs(20)).await;
         assert_eq!(
             output.text(),
             "",
             "nothing may be printed from a partial cache"
         );
-        writer.replace(vec![pod("b/y"), pod("a/x")], "2");
+        writer.replace(vec![pod("b/y"), pod("a/x")], "2").await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\n");
-        writer.upsert(pod("c/z"));
+        writer.upsert(pod("c/z")).await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\na/x\nb/y\nc/z\n\n");
-        writer.remove(&pod("a/x"));
+        writer.remove(&pod("a/x")).await;
         stop.cancel();
         let end = printer.await.expect("joined").expect("printed");
         assert_eq!(end, PrinterEnd::Finished);
@@ -322,7 +497,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn once_prints_one_listing_and_stops_everything() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "1");
+        writer.replace(vec![pod("a/x")], "1").await;
         let output = SharedOutput::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
@@ -339,7 +514,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_closed_output_ends_the_printer_quietly() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "1");
+        writer.replace(vec![pod("a/x")], "1").await;
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
             ..PrinterConfig::default()
@@ -366,7 +541,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn diff_prints_only_what_changed_between_listings() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x"), pod("a/y")], "2");
+        writer.replace(vec![pod("a/x"), pod("a/y")], "2").await;
         let output = SharedOutput::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
@@ -374,7 +549,12 @@ mod tests {
             diff: true,
             ..PrinterConfig::default()
         };
-        let printer = tokio::spawn(print_listings(store, config, output.clone(), stop.clone()));
+        let printer = tokio::spawn(listings(
+            store,
+            config,
+            Direct(output.clone()),
+            stop.clone(),
+        ));
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "+a/x\n+a/y\n");
         tokio::time::sleep(Duration::from_secs(5)).await;
@@ -383,8 +563,8 @@ mod tests {
             "+a/x\n+a/y\n",
             "nothing changed, nothing printed"
         );
-        writer.remove(&pod("a/x"));
-        writer.upsert(pod("b/z"));
+        writer.remove(&pod("a/x")).await;
+        writer.upsert(pod("b/z")).await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(output.text(), "+a/x\n+a/y\n-a/x\n+b/z\n");
         stop.cancel();
@@ -394,7 +574,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn json_listing_carries_the_store_resource_version() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "41");
+        writer.replace(vec![pod("a/x")], "41").await;
         let output = SharedOutput::default();
         let config = PrinterConfig {
             once: true,
@@ -418,10 +598,10 @@ mod tests {
         let changes = writer.changes();
         let output = SharedOutput::default();
         let stop = CancellationToken::new();
-        let printer = tokio::spawn(print_events(changes, false, output.clone(), stop.clone()));
-        writer.replace(vec![pod("a/x")], "1");
-        writer.upsert(pod("a/x"));
-        writer.remove(&pod("a/x"));
+        let printer = tokio::spawn(events(changes, false, Direct(output.clone()), stop.clone()));
+        writer.replace(vec![pod("a/x")], "1").await;
+        writer.upsert(pod("a/x")).await;
+        writer.remove(&pod("a/x")).await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "ADDED a/x\nMODIFIED a/x\nDELETED a/x\n");
         stop.cancel();
@@ -429,5 +609,122 @@ mod tests {
             printer.await.expect("joined").expect("ok"),
             PrinterEnd::Finished
         );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn changes_queued_at_stop_are_printed_before_the_printer_ends() {
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        writer.replace(vec![pod("a/x")], "1").await;
+        writer.upsert(pod("a/y")).await;
+        writer.remove(&pod("a/x")).await;
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let output = SharedOutput::default();
+        let end = events(changes, false, Direct(output.clone()), stop).await;
+        assert_eq!(end.expect("ok"), PrinterEnd::Finished);
+        assert_eq!(output.text(), "ADDED a/x\nADDED a/y\nDELETED a/x\n");
+    }
+
+    #[tokio::test]
+    async fn changes_queued_behind_a_blocked_write_are_printed_once_it_unblocks_after_stop() {
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (entered, blocked) = tokio::sync::oneshot::channel();
+        let output = SharedOutput::default();
+        let gated = Gated {
+            gate,
+            entered: Some(entered),
+            output: output.clone(),
+        };
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        let stop = CancellationToken::new();
+        let printer = tokio::spawn(print_events(changes, false, gated, stop.clone()));
+        writer.upsert(pod("a/first")).await;
+        blocked.await.expect("the first write blocks");
+        writer.upsert(pod("a/queued")).await;
+        writer.remove(&pod("a/first")).await;
+        stop.cancel();
+        drop(open);
+        let end = printer.await.expect("joined").expect("ok");
+        assert_eq!(end, PrinterEnd::Finished);
+        assert_eq!(
+            output.text(),
+            "ADDED a/first\nADDED a/queued\nDELETED a/first\n"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_reader_is_given_up_on_at_the_deadline_after_stop() {
+        let (mut writer, store) = new_store();
+        let changes = writer.changes();
+        writer.replace(vec![pod("a/x")], "1").await;
+        let stop = CancellationToken::new();
+        let event_printer = tokio::spawn(events(changes, false, Stuck, stop.clone()));
+        let config = PrinterConfig {
+            interval: Duration::from_millis(1),
+            ..PrinterConfig::default()
+        };
+        let listing_printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let stopped = Instant::now();
+        stop.cancel();
+        for printer in [event_printer, listing_printer] {
+            let end = printer.await.expect("joined").expect("no error");
+            assert_eq!(end, PrinterEnd::Finished, "a stuck reader is not an error");
+        }
+        assert_eq!(stopped.elapsed(), FINAL_OUTPUT_DEADLINE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_gets_one_listing_per_write_rendered_when_the_output_is_free() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x")], "1").await;
+        let output = SharedOutput::default();
+        let slow = Slow {
+            delay: Duration::from_secs(10),
+            output: output.clone(),
+        };
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(1),
+            ..PrinterConfig::default()
+        };
+        // Listings are rendered at 0 s (written at 10 s), 11 s (the first tick; written at
+        // 21 s), then at 21 s: the ticks missed meanwhile make one listing, not ten.
+        let printer = tokio::spawn(listings(store, config, slow, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        writer.upsert(pod("a/y")).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(output.text(), "a/x\n\na/x\n\n");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            output.text(),
+            "a/x\n\na/x\n\na/x\na/y\n\n",
+            "the listing after a slow write shows the cache as it is when the output is free"
+        );
+        stop.cancel();
+        printer.await.expect("joined").expect("printed");
+    }
+
+    /// An output whose writes block until the gate's sender is dropped; says when the first
+    /// write has started.
+    struct Gated {
+        gate: std::sync::mpsc::Receiver<()>,
+        entered: Option<tokio::sync::oneshot::Sender<()>>,
+        output: SharedOutput,
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if let Some(entered) = self.entered.take() {
+                let _ = entered.send(());
+            }
+            let _ = self.gate.recv();
+            self.output.write(bytes)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
     }
 }

@@ -345,7 +345,7 @@ impl<S: ListWatch> Reflector<S> {
         match self.list_all_pages().await {
             Ok((objects, resource_version, pages)) => {
                 let count = objects.len();
-                self.writer.replace(objects, &resource_version);
+                self.writer.replace(objects, &resource_version).await;
                 self.synced = true;
                 self.metrics.observe(Observed::Relist);
                 self.report(ListProgress {
@@ -475,7 +475,8 @@ impl<S: ListWatch> Reflector<S> {
                 Some(Ok(WatchEvent::InitialEventsEnd(resource_version))) => {
                     let count = objects.len();
                     self.writer
-                        .replace(objects.into_values().collect(), &resource_version);
+                        .replace(objects.into_values().collect(), &resource_version)
+                        .await;
                     self.synced = true;
                     self.metrics.observe(Observed::Relist);
                     self.metrics.observe(Observed::WatchStart);
@@ -596,15 +597,15 @@ impl<S: ListWatch> Reflector<S> {
             match event {
                 WatchEvent::Added(object) => {
                     self.metrics.observe(Observed::Added);
-                    self.apply("ADDED", &mut resource_version, object);
+                    self.apply("ADDED", &mut resource_version, object).await;
                 }
                 WatchEvent::Modified(object) => {
                     self.metrics.observe(Observed::Modified);
-                    self.apply("MODIFIED", &mut resource_version, object);
+                    self.apply("MODIFIED", &mut resource_version, object).await;
                 }
                 WatchEvent::Deleted(object) => {
                     debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
-                    self.writer.remove(&object);
+                    self.writer.remove(&object).await;
                     self.metrics.observe(Observed::Deleted);
                     self.no_progress = NoProgress::default();
                     advance(&mut resource_version, object.resource_version());
@@ -673,10 +674,15 @@ impl<S: ListWatch> Reflector<S> {
         Step::Backoff(State::Listing, delay)
     }
 
-    fn apply(&mut self, event: &'static str, resource_version: &mut String, object: RawObject) {
+    async fn apply(
+        &mut self,
+        event: &'static str,
+        resource_version: &mut String,
+        object: RawObject,
+    ) {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
         advance(resource_version, object.resource_version());
-        self.writer.upsert(object);
+        self.writer.upsert(object).await;
         self.no_progress = NoProgress::default();
     }
 

@@ -6,7 +6,11 @@
 //! the watch was down cannot survive it, and no reader ever sees half a relist.
 //!
 //! A writer can also publish every change it makes ([`Writer::changes`]), for `--events`: a
-//! relist publishes the differences it found, so a consumer's view stays right.
+//! relist publishes the differences it found, so a consumer's view stays right. The changes go
+//! through a bounded queue ([`CHANGES_CAPACITY`]): when the consumer falls behind (a stdout
+//! nobody reads), the changing methods wait for room, so the reflector stops reading its watch
+//! and the server is held back by TCP flow control, as `kubectl get -w` is. Memory stays bounded
+//! whatever the consumer does.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
@@ -16,6 +20,13 @@ use tokio::sync::{mpsc, watch};
 use crate::object::{ObjectKey, RawObject};
 
 type Objects = HashMap<ObjectKey, Arc<RawObject>>;
+
+/// How many published changes may wait for their consumer before the writer waits too.
+///
+/// A change is a key and a resourceVersion (at most a few hundred bytes), so a full queue is
+/// well under 1 MiB; 1024 is also more than a watch delivers between two writes of a healthy
+/// stdout, so a reader that keeps up never makes the reflector wait.
+pub const CHANGES_CAPACITY: usize = 1024;
 
 /// The objects and the resourceVersion they are current at, changed together.
 #[derive(Default)]
@@ -62,6 +73,16 @@ pub struct Change {
     pub resource_version: String,
 }
 
+impl Change {
+    fn of(change_type: ChangeType, object: &RawObject) -> Change {
+        Change {
+            change_type,
+            key: object.key().clone(),
+            resource_version: object.resource_version().to_owned(),
+        }
+    }
+}
+
 impl Shared {
     fn read(&self) -> RwLockReadGuard<'_, Contents> {
         // A panic while holding the lock cannot leave the map half-written (every write is a
@@ -96,31 +117,31 @@ pub fn new_store() -> (Writer, Store) {
 /// The only handle that changes the cache. Not `Clone`: the reflector owns it.
 pub struct Writer {
     shared: Arc<Shared>,
-    changes: Option<mpsc::UnboundedSender<Change>>,
+    changes: Option<mpsc::Sender<Change>>,
 }
 
 impl Writer {
-    /// From now on, every change is also sent to the returned receiver (for `--events`).
-    pub fn changes(&mut self) -> mpsc::UnboundedReceiver<Change> {
-        let (sender, receiver) = mpsc::unbounded_channel();
+    /// From now on, every change is also sent to the returned receiver (for `--events`), which
+    /// holds at most [`CHANGES_CAPACITY`] of them: the methods that change the store wait for
+    /// room once it is full. Closing or dropping the receiver stops the publishing.
+    pub fn changes(&mut self) -> mpsc::Receiver<Change> {
+        let (sender, receiver) = mpsc::channel(CHANGES_CAPACITY);
         self.changes = Some(sender);
         receiver
     }
 
-    fn publish(&self, change_type: ChangeType, object: &RawObject) {
+    /// Sends one change, waiting for room in the queue. The store has already changed, so
+    /// readers never wait for the consumer.
+    async fn publish(&self, change_type: ChangeType, object: &RawObject) {
         if let Some(changes) = &self.changes {
             // A consumer that went away wants no more changes; the store goes on.
-            let _ = changes.send(Change {
-                change_type,
-                key: object.key().clone(),
-                resource_version: object.resource_version().to_owned(),
-            });
+            let _ = changes.send(Change::of(change_type, object)).await;
         }
     }
 
     /// Inserts or replaces an object (watch ADDED / MODIFIED) and moves the store's
-    /// resourceVersion to the object's.
-    pub fn upsert(&mut self, object: RawObject) {
+    /// resourceVersion to the object's; then publishes the change, waiting for room.
+    pub async fn upsert(&mut self, object: RawObject) {
         let key = object.key().clone();
         let object = Arc::new(object);
         let previous = {
@@ -132,18 +153,19 @@ impl Writer {
             Some(_) => ChangeType::Modified,
             None => ChangeType::Added,
         };
-        self.publish(change_type, &object);
+        self.publish(change_type, &object).await;
     }
 
-    /// Removes an object (watch DELETED); returns whether it was cached.
-    pub fn remove(&mut self, deleted: &RawObject) -> bool {
+    /// Removes an object (watch DELETED); returns whether it was cached. A removal is published
+    /// like [`Writer::upsert`]'s change.
+    pub async fn remove(&mut self, deleted: &RawObject) -> bool {
         let removed = {
             let mut contents = self.shared.write();
             set_resource_version(&mut contents, deleted.resource_version());
             contents.objects.remove(deleted.key())
         };
         if removed.is_some() {
-            self.publish(ChangeType::Deleted, deleted);
+            self.publish(ChangeType::Deleted, deleted).await;
         }
         removed.is_some()
     }
@@ -155,8 +177,9 @@ impl Writer {
 
     /// Replaces the whole contents with the result of a list at `resource_version`, in one
     /// step, and marks the cache synced. The new map is built before the lock is taken; the old
-    /// one is compared (when changes are published) and freed after.
-    pub fn replace(&mut self, objects: Vec<RawObject>, resource_version: &str) {
+    /// one is compared (when changes are published) and freed after. The differences are
+    /// published after the swap (and after marking the cache synced), waiting for room.
+    pub async fn replace(&mut self, objects: Vec<RawObject>, resource_version: &str) {
         let mut fresh: Objects = HashMap::with_capacity(objects.len());
         for object in objects {
             fresh.insert(object.key().clone(), Arc::new(object));
@@ -166,36 +189,43 @@ impl Writer {
             set_resource_version(&mut contents, resource_version);
             std::mem::replace(&mut contents.objects, fresh)
         };
-        if self.changes.is_some() {
-            self.publish_differences(&stale);
-        }
-        drop(stale);
         self.shared.synced.send_replace(true);
+        let Some(changes) = &self.changes else {
+            return;
+        };
+        let differences = self.differences(&stale);
+        drop(stale);
+        for change in differences {
+            // A consumer that went away wants no more changes; the store goes on.
+            if changes.send(change).await.is_err() {
+                break;
+            }
+        }
     }
 
-    /// Publishes what a relist changed relative to `stale`, in key order.
-    fn publish_differences(&self, stale: &Objects) {
+    /// What a relist changed relative to `stale`, in key order: only keys and
+    /// resourceVersions, so no stale object outlives the swap. Taken under the read lock,
+    /// which is released before anything is published.
+    fn differences(&self, stale: &Objects) -> Vec<Change> {
         let contents = self.shared.read();
-        let mut differences: Vec<(ChangeType, Arc<RawObject>)> = Vec::new();
+        let mut differences: Vec<Change> = Vec::new();
         for (key, object) in &contents.objects {
             match stale.get(key) {
-                None => differences.push((ChangeType::Added, Arc::clone(object))),
+                None => differences.push(Change::of(ChangeType::Added, object)),
                 Some(old) if old.resource_version() != object.resource_version() => {
-                    differences.push((ChangeType::Modified, Arc::clone(object)));
+                    differences.push(Change::of(ChangeType::Modified, object));
                 }
                 Some(_) => {}
             }
         }
         for (key, object) in stale {
             if !contents.objects.contains_key(key) {
-                differences.push((ChangeType::Deleted, Arc::clone(object)));
+                differences.push(Change::of(ChangeType::Deleted, object));
             }
         }
         drop(contents);
-        differences.sort_by(|a, b| a.1.key().cmp(b.1.key()));
-        for (change_type, object) in differences {
-            self.publish(change_type, &object);
-        }
+        differences.sort_by(|a, b| a.key.cmp(&b.key));
+        differences
     }
 }
 
@@ -296,13 +326,13 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn upsert_and_remove_are_seen_by_every_read_handle() {
+    #[tokio::test]
+    async fn upsert_and_remove_are_seen_by_every_read_handle() {
         let (mut writer, store) = new_store();
         let other = store.clone();
-        writer.upsert(pod("b", "x", 1));
-        writer.upsert(pod("a", "y", 2));
-        writer.upsert(pod("a", "y", 3));
+        writer.upsert(pod("b", "x", 1)).await;
+        writer.upsert(pod("a", "y", 2)).await;
+        writer.upsert(pod("a", "y", 3)).await;
         assert_eq!(printed(&other), ["a/y", "b/x"]);
         let key = ObjectKey::new(Some("a"), "y");
         assert_eq!(
@@ -310,22 +340,26 @@ mod tests {
             Some("3".into())
         );
         assert_eq!(store.resource_version(), "3");
-        assert!(writer.remove(&pod("a", "y", 4)));
-        assert!(!writer.remove(&pod("a", "y", 5)));
+        assert!(writer.remove(&pod("a", "y", 4)).await);
+        assert!(!writer.remove(&pod("a", "y", 5)).await);
         assert_eq!(printed(&store), ["b/x"]);
         assert_eq!(store.object_count(), 1);
         writer.set_resource_version("9");
         assert_eq!(store.sorted_keys_and_version().1, "9");
     }
 
-    #[test]
-    fn relist_drops_pods_deleted_while_disconnected() {
+    #[tokio::test]
+    async fn relist_drops_pods_deleted_while_disconnected() {
         let (mut writer, store) = new_store();
-        writer.replace(
-            vec![pod("a", "kept", 1), pod("a", "deleted-meanwhile", 2)],
-            "2",
-        );
-        writer.replace(vec![pod("a", "kept", 3), pod("a", "new", 4)], "5");
+        writer
+            .replace(
+                vec![pod("a", "kept", 1), pod("a", "deleted-meanwhile", 2)],
+                "2",
+            )
+            .await;
+        writer
+            .replace(vec![pod("a", "kept", 3), pod("a", "new", 4)], "5")
+            .await;
         assert_eq!(printed(&store), ["a/kept", "a/new"]);
         assert_eq!(store.resource_version(), "5");
         let kept = store.get(&ObjectKey::new(Some("a"), "kept")).expect("kept");
@@ -335,7 +369,7 @@ mod tests {
     #[tokio::test]
     async fn synced_only_after_the_first_complete_list() {
         let (mut writer, store) = new_store();
-        writer.upsert(pod("a", "x", 1));
+        writer.upsert(pod("a", "x", 1)).await;
         assert!(!store.is_synced());
         let waiter = tokio::spawn({
             let store = store.clone();
@@ -344,24 +378,30 @@ mod tests {
                 store.object_count()
             }
         });
-        writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2");
+        writer
+            .replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2")
+            .await;
         assert_eq!(waiter.await.expect("waiter"), 2);
         assert!(store.is_synced());
     }
 
-    #[test]
-    fn changes_are_published_and_a_relist_publishes_its_differences() {
+    #[tokio::test]
+    async fn changes_are_published_and_a_relist_publishes_its_differences() {
         let (mut writer, _store) = new_store();
         let mut changes = writer.changes();
-        writer.replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2");
-        writer.upsert(pod("a", "z", 3));
-        writer.upsert(pod("a", "z", 4));
-        writer.remove(&pod("a", "x", 5));
-        writer.remove(&pod("a", "never-cached", 6));
-        writer.replace(
-            vec![pod("a", "y", 2), pod("a", "z", 7), pod("b", "new", 8)],
-            "8",
-        );
+        writer
+            .replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2")
+            .await;
+        writer.upsert(pod("a", "z", 3)).await;
+        writer.upsert(pod("a", "z", 4)).await;
+        writer.remove(&pod("a", "x", 5)).await;
+        writer.remove(&pod("a", "never-cached", 6)).await;
+        writer
+            .replace(
+                vec![pod("a", "y", 2), pod("a", "z", 7), pod("b", "new", 8)],
+                "8",
+            )
+            .await;
         let mut seen = Vec::new();
         while let Ok(change) = changes.try_recv() {
             seen.push(format!(
@@ -385,8 +425,41 @@ mod tests {
         );
     }
 
-    #[test]
-    fn keys_sort_bytewise_whatever_their_length() {
+    #[tokio::test]
+    async fn a_full_changes_queue_makes_the_writer_wait_but_never_the_readers() {
+        let (mut writer, store) = new_store();
+        let mut changes = writer.changes();
+        for i in 0..CHANGES_CAPACITY {
+            writer.upsert(pod("a", &format!("p{i}"), 1)).await;
+        }
+        let waiting = writer.upsert(pod("b", "one-too-many", 2));
+        tokio::pin!(waiting);
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        assert_eq!(
+            store.object_count(),
+            CHANGES_CAPACITY + 1,
+            "the store changed before the change is queued"
+        );
+        let first = changes.recv().await.expect("a change");
+        assert_eq!(first.key.to_string(), "a/p0");
+        waiting.await;
+        let queued = std::iter::from_fn(|| changes.try_recv().ok()).count();
+        assert_eq!(queued, CHANGES_CAPACITY);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_went_away_never_makes_the_writer_wait() {
+        let (mut writer, store) = new_store();
+        drop(writer.changes());
+        for i in 0..CHANGES_CAPACITY + 1 {
+            writer.upsert(pod("a", &format!("p{i}"), 1)).await;
+        }
+        writer.replace(vec![pod("a", "x", 2)], "2").await;
+        assert_eq!(printed(&store), ["a/x"]);
+    }
+
+    #[tokio::test]
+    async fn keys_sort_bytewise_whatever_their_length() {
         let (mut writer, store) = new_store();
         for key in [
             "ns/a-very-long-name-1",
@@ -398,7 +471,7 @@ mod tests {
             "ns/B",
         ] {
             let (namespace, name) = key.split_once('/').expect("ns/name");
-            writer.upsert(pod(namespace, name, 1));
+            writer.upsert(pod(namespace, name, 1)).await;
         }
         let mut expected: Vec<String> = printed(&store);
         expected.sort();

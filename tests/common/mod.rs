@@ -283,6 +283,57 @@ impl Running {
         rest
     }
 
+    /// Waits, without reading it, until stdout is stuck: its pipe holds at least half its
+    /// capacity and a thread of the process sleeps in a pipe write (`wchan`), so kreflect is
+    /// blocked on a reader that never reads. Returns the pipe's capacity.
+    pub async fn wait_until_stdout_blocks(&mut self) -> usize {
+        use std::os::fd::AsRawFd;
+        let fd = self
+            .lines
+            .as_mut()
+            .expect("stdout still open")
+            .get_mut()
+            .get_ref()
+            .as_raw_fd();
+        let pid = self.child.id().expect("running");
+        // SAFETY: `fd` is our open read end of the child's stdout pipe for the whole call.
+        let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
+        let capacity = usize::try_from(capacity).expect("F_GETPIPE_SZ");
+        let blocked = tokio::time::timeout(DEADLINE, async {
+            loop {
+                let mut pending: libc::c_int = 0;
+                // SAFETY: FIONREAD writes one c_int through the valid pointer.
+                let ok = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut pending) };
+                assert_eq!(ok, 0, "FIONREAD on stdout");
+                let half_full = usize::try_from(pending).unwrap_or(0) >= capacity / 2;
+                if half_full && sleeps_in_pipe_write(pid) {
+                    return;
+                }
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        })
+        .await;
+        if blocked.is_err() {
+            panic!(
+                "stdout never blocked on its {capacity}-byte pipe; {}",
+                self.stderr_now().await
+            );
+        }
+        capacity
+    }
+
+    /// Resident set size of the running process, in KiB.
+    pub fn rss_kib(&self) -> u64 {
+        let pid = self.child.id().expect("running");
+        let status =
+            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
+        status
+            .lines()
+            .find_map(|line| line.strip_prefix("VmRSS:"))
+            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+            .expect("VmRSS")
+    }
+
     /// Closes our end of the stdout pipe, as `| head -1` does once it has its line.
     pub fn close_stdout(&mut self) {
         self.lines = None;
@@ -312,6 +363,18 @@ impl Running {
         let _ = self.child.start_kill();
         format!("stderr: {}", self.stderr().await)
     }
+}
+
+/// Whether a thread of process `pid` sleeps in a pipe write (`pipe_write`, or
+/// `anon_pipe_write` on newer kernels).
+fn sleeps_in_pipe_write(pid: u32) -> bool {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return false;
+    };
+    tasks.flatten().any(|task| {
+        std::fs::read_to_string(task.path().join("wchan"))
+            .is_ok_and(|wchan| wchan.contains("pipe_write"))
+    })
 }
 
 /// A plain HTTP/1.1 GET; the whole response, or empty if nothing listens.

@@ -77,24 +77,7 @@ async fn an_idle_watch_frozen_by_a_proxy_is_declared_dead_within_60s_and_the_cac
     churn(&cluster);
     let truth = cluster.server.cluster().keys();
 
-    kreflect
-        .wait_for_stderr_lines_within(
-            remaining(NOTICE, frozen),
-            "a warning that the watch is dead",
-            1,
-            |line| line.contains("WARN") && line.contains("watch is dead"),
-        )
-        .await;
-    let noticed = frozen.elapsed();
-    kreflect
-        .wait_for_listing_within(remaining(CONVERGE, frozen), &truth)
-        .await;
-    eprintln!(
-        "half-open watch: noticed after {:.1} s, cache right after {:.1} s; stderr:\n{}",
-        noticed.as_secs_f64(),
-        frozen.elapsed().as_secs_f64(),
-        kreflect.stderr_so_far()
-    );
+    notices_then_converges(&mut kreflect, frozen, &truth, "watch is dead").await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,20 +100,28 @@ async fn a_watch_sent_on_a_frozen_pooled_connection_gives_up_on_it_and_converges
     churn(&cluster);
     let truth = cluster.server.cluster().keys();
 
+    notices_then_converges(&mut kreflect, frozen, &truth, "no response headers").await;
+}
+
+/// Waits for a WARN line containing `warning` within [`NOTICE`] of `frozen`, then for a
+/// listing equal to `truth` within [`CONVERGE`] of it, and prints both times.
+async fn notices_then_converges(
+    kreflect: &mut Running,
+    frozen: Instant,
+    truth: &[String],
+    warning: &str,
+) {
     kreflect
-        .wait_for_stderr_lines_within(
-            remaining(NOTICE, frozen),
-            "a warning that the watch request got no answer",
-            1,
-            |line| line.contains("WARN") && line.contains("no response headers"),
-        )
+        .wait_for_stderr_lines_within(remaining(NOTICE, frozen), warning, 1, |line| {
+            line.contains("WARN") && line.contains(warning)
+        })
         .await;
     let noticed = frozen.elapsed();
     kreflect
-        .wait_for_listing_within(remaining(CONVERGE, frozen), &truth)
+        .wait_for_listing_within(remaining(CONVERGE, frozen), truth)
         .await;
     eprintln!(
-        "frozen pooled connection: noticed after {:.1} s, cache right after {:.1} s; stderr:\n{}",
+        "{warning}: noticed after {:.1} s, cache right after {:.1} s; stderr:\n{}",
         noticed.as_secs_f64(),
         frozen.elapsed().as_secs_f64(),
         kreflect.stderr_so_far()

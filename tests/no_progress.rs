@@ -60,6 +60,14 @@ async fn requests_in_window(cluster: &TestCluster) -> (usize, String) {
     (requests, stderr)
 }
 
+/// Fails unless `requests` is within `fewest..=most`.
+fn assert_within(requests: usize, fewest: usize, most: usize) {
+    assert!(
+        (fewest..=most).contains(&requests),
+        "{requests} requests, expected {fewest}..={most}"
+    );
+}
+
 fn warned(stderr: &str, what: &str) -> bool {
     stderr
         .lines()
@@ -73,12 +81,7 @@ async fn a_server_answering_every_watch_with_http_410_is_relisted_with_backoff()
     let (requests, stderr) = requests_in_window(&cluster).await;
     // A list and a watch per attempt, plus the one immediate relist after the first 410.
     let (most, fewest) = (most_attempts(window()) + 1, fewest_attempts(window()) + 1);
-    assert!(
-        (2 * fewest..=2 * most).contains(&requests),
-        "{requests} requests, expected {}..={}",
-        2 * fewest,
-        2 * most
-    );
+    assert_within(requests, 2 * fewest, 2 * most);
     assert!(
         warned(&stderr, "expired again before any event"),
         "{stderr}"
@@ -91,12 +94,7 @@ async fn a_server_expiring_every_watch_with_an_error_event_is_relisted_with_back
     cluster.server.inject_always(Fault::WatchExpiredAfter(0));
     let (requests, stderr) = requests_in_window(&cluster).await;
     let (most, fewest) = (most_attempts(window()) + 1, fewest_attempts(window()) + 1);
-    assert!(
-        (2 * fewest..=2 * most).contains(&requests),
-        "{requests} requests, expected {}..={}",
-        2 * fewest,
-        2 * most
-    );
+    assert_within(requests, 2 * fewest, 2 * most);
     assert!(
         warned(&stderr, "expired again before any event"),
         "{stderr}"
@@ -110,12 +108,7 @@ async fn a_server_closing_every_watch_after_a_bookmark_is_rewatched_with_backoff
     let (requests, stderr) = requests_in_window(&cluster).await;
     // One list, then one watch per attempt: the bookmark moves the position, no relist.
     let (most, fewest) = (most_attempts(window()), fewest_attempts(window()));
-    assert!(
-        (1 + fewest..=1 + most).contains(&requests),
-        "{requests} requests, expected {}..={}",
-        1 + fewest,
-        1 + most
-    );
+    assert_within(requests, 1 + fewest, 1 + most);
     assert_eq!(cluster.list_requests().len(), 1, "never relisted");
     assert!(
         warned(&stderr, "ending watches early without any event"),
@@ -136,12 +129,7 @@ async fn a_list_repeating_its_continue_token_fails_and_is_retried_with_backoff()
     let (requests, stderr) = requests_in_window(&cluster).await;
     // Two pages per attempt: the first, and the one that repeats its token.
     let (most, fewest) = (most_attempts(window()), fewest_attempts(window()));
-    assert!(
-        (2 * fewest..=2 * most).contains(&requests),
-        "{requests} requests, expected {}..={}",
-        2 * fewest,
-        2 * most
-    );
+    assert_within(requests, 2 * fewest, 2 * most);
     assert_eq!(
         cluster.watch_requests().len(),
         0,

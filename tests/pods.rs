@@ -89,6 +89,12 @@ async fn lists_in_pages_of_500_following_continue_tokens() {
     assert!(lists[1].param("continue").is_some_and(|t| !t.is_empty()));
     assert!(lists[2].param("continue").is_some_and(|t| !t.is_empty()));
     assert_ne!(lists[1].param("continue"), lists[2].param("continue"));
+    assert!(
+        lists
+            .iter()
+            .all(|r| r.raw_query.starts_with("limit=") && !r.raw_query.contains("&&")),
+        "no stray '&' (kube-core's builders start the query with '?&'): {lists:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -119,6 +125,12 @@ async fn a_closed_watch_resumes_from_the_last_resource_version_without_relisting
         .and_then(|t| t.parse().ok())
         .expect("timeoutSeconds");
     assert!((40..=50).contains(&timeout), "timeoutSeconds={timeout}");
+    assert!(
+        first_watch
+            .raw_query
+            .starts_with("watch=true&resourceVersion="),
+        "no stray '&': {first_watch:#?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

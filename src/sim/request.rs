@@ -11,6 +11,8 @@ pub struct RecordedRequest {
     pub path: String,
     /// Query parameters in order, percent-decoded (`+` as space).
     pub query: Vec<(String, String)>,
+    /// The query exactly as sent, without the `?` (empty when there is none).
+    pub raw_query: String,
     /// The `Accept` header.
     pub accept: Option<String>,
     /// The `Authorization` header.
@@ -30,6 +32,7 @@ impl RecordedRequest {
             method: request.method().as_str().to_owned(),
             path: request.uri().path().to_owned(),
             query: request.uri().query().map(parse_query).unwrap_or_default(),
+            raw_query: request.uri().query().unwrap_or_default().to_owned(),
             accept: header(ACCEPT),
             authorization: header(AUTHORIZATION),
         }

@@ -85,20 +85,23 @@ async fn rejected_credentials_name_the_user_and_context_and_advise_logging_in() 
         .kubeconfig()
         .replace("\"right\"", "\"wrong\"");
     let path = cluster.write_kubeconfig("wrong-token", &kubeconfig);
-    let (status, stdout, stderr) =
-        run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--interval", "1s"])).await;
-    assert_eq!(status.code(), Some(1), "{stderr}");
-    assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
-    assert!(
-        stderr.contains("the server rejected the credentials of user sim (context sim)"),
-        "{stderr}"
-    );
-    assert!(
-        stderr.contains("log in again or refresh the token"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("RBAC"), "not RBAC advice: {stderr}");
+    // `pods` skips discovery, so its list is refused; `deploy` is refused during discovery.
+    for args in [["pods", "--interval", "1s"], ["deploy", "--interval", "1s"]] {
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect_any_with_kubeconfig(&path, &args)).await;
+        assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stdout, "");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("the server rejected the credentials of user sim (context sim)"),
+            "{args:?}: {stderr}"
+        );
+        assert!(
+            stderr.contains("log in again or refresh the token"),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("RBAC"), "not RBAC advice: {stderr}");
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -65,7 +65,8 @@ impl TestCluster {
         self.kreflect_any_with_kubeconfig(&self.kubeconfig_path(), args)
     }
 
-    fn kreflect_any_with_kubeconfig(&self, kubeconfig: &Path, args: &[&str]) -> Command {
+    /// `kreflect --kubeconfig KUBECONFIG ARGS...` (ARGS name the resource), in a clean environment.
+    pub fn kreflect_any_with_kubeconfig(&self, kubeconfig: &Path, args: &[&str]) -> Command {
         let mut all = vec!["--kubeconfig", kubeconfig.to_str().expect("utf-8 path")];
         all.extend_from_slice(args);
         kreflect_command(&all, self.dir.path())

@@ -183,7 +183,7 @@ impl RunError {
             RunError::Resolve(ResolveError::Discovery {
                 source: source::SourceError::Status { status, .. },
                 ..
-            }) if status.code == 401 => status,
+            }) if FailureClass::of_status(&status) == FailureClass::Unauthenticated => status,
             other => return other,
         };
         RunError::Unauthenticated {

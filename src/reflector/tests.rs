@@ -1092,3 +1092,25 @@ async fn a_streaming_list_skips_unkeyable_events_and_restarts_on_a_malformed_lin
         "an initial state with a hole in it is never stored"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
+    let config = ReflectorConfig {
+        page_size: 0,
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(vec![page("10", &["a/1", "a/2"], None)], config);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert_eq!(
+        h.requests(),
+        [Request::List(ListRequest {
+            limit: None,
+            continue_token: None,
+        })],
+        "no limit=0 parameter"
+    );
+}

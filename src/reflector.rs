@@ -5,7 +5,9 @@
 //! [`State`] to the next [`Step`].
 //!
 //! Failed requests are classified once, by [`FailureClass`]; "no progress" means no object event
-//! (ADDED, MODIFIED, DELETED; bookmarks do not count) applied since the count was last reset.
+//! (ADDED, MODIFIED, DELETED; bookmarks do not count) that moved the resourceVersion applied
+//! since the count was last reset (an event replayed at the current resourceVersion, or one
+//! without any, is no progress).
 //!
 //! | state | outcome | next |
 //! |---|---|---|
@@ -561,6 +563,8 @@ impl<S: ListWatch> Reflector<S> {
     ) -> Step {
         let requested = Duration::from_secs(timeout_seconds.into());
         let mut deadline = WatchDeadline::new(started, timeout_seconds, self.config.stall_grace);
+        // Object events that moved the watch position: a replayed event (the resourceVersion
+        // we are at, or none) is no progress, or a server could end every watch after one.
         let mut object_events: u64 = 0;
         loop {
             let next = match tokio::time::timeout_at(deadline.at(), stream.next()).await {
@@ -597,18 +601,23 @@ impl<S: ListWatch> Reflector<S> {
             match event {
                 WatchEvent::Added(object) => {
                     self.metrics.observe(Observed::Added);
-                    self.apply("ADDED", &mut resource_version, object).await;
+                    if !self.apply("ADDED", &mut resource_version, object).await {
+                        continue;
+                    }
                 }
                 WatchEvent::Modified(object) => {
                     self.metrics.observe(Observed::Modified);
-                    self.apply("MODIFIED", &mut resource_version, object).await;
+                    if !self.apply("MODIFIED", &mut resource_version, object).await {
+                        continue;
+                    }
                 }
                 WatchEvent::Deleted(object) => {
                     debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
                     self.writer.remove(&object).await;
                     self.metrics.observe(Observed::Deleted);
-                    self.no_progress = NoProgress::default();
-                    advance(&mut resource_version, object.resource_version());
+                    if !self.progressed(&mut resource_version, object.resource_version()) {
+                        continue;
+                    }
                 }
                 WatchEvent::Bookmark(bookmark) | WatchEvent::InitialEventsEnd(bookmark) => {
                     trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
@@ -674,16 +683,31 @@ impl<S: ListWatch> Reflector<S> {
         Step::Backoff(State::Listing, delay)
     }
 
+    /// Applies an ADDED or MODIFIED object; returns whether it was progress (see
+    /// [`Reflector::progressed`]).
     async fn apply(
         &mut self,
         event: &'static str,
         resource_version: &mut String,
         object: RawObject,
-    ) {
+    ) -> bool {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
-        advance(resource_version, object.resource_version());
+        let progressed = self.progressed(resource_version, object.resource_version());
         self.writer.upsert(object).await;
+        progressed
+    }
+
+    /// Moves the watch position to an applied object event's resourceVersion. Only an event
+    /// that moves it is progress (and resets [`NoProgress`]): one at the position we are at, or
+    /// without a resourceVersion, is a replay, and a server ending every watch after a replay
+    /// must be backed off like one ending it after a bookmark.
+    fn progressed(&mut self, resource_version: &mut String, event_version: &str) -> bool {
+        if event_version.is_empty() || event_version == resource_version.as_str() {
+            return false;
+        }
+        event_version.clone_into(resource_version);
         self.no_progress = NoProgress::default();
+        true
     }
 
     /// Decides what a failed request leads to, from its [`FailureClass`].
@@ -803,13 +827,6 @@ impl WatchDeadline {
     /// How long the stream has delivered nothing.
     fn silent_for(&self) -> Duration {
         self.last_received.elapsed()
-    }
-}
-
-/// Moves the watch position to an event's resourceVersion, if it carries one.
-fn advance(resource_version: &mut String, event_version: &str) {
-    if !event_version.is_empty() {
-        event_version.clone_into(resource_version);
     }
 }
 

@@ -485,6 +485,46 @@ async fn a_watch_closed_early_without_object_events_backs_off_even_after_a_bookm
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_watch_closed_early_after_only_replayed_events_backs_off_and_a_new_event_does_not() {
+    let unversioned = RawObject::from_json(
+        br#"{"kind":"Pod","metadata":{"name":"p","namespace":"a","resourceVersion":""}}"#,
+        "Pod",
+    )
+    .expect("test pod");
+    let mut h = harness(
+        vec![
+            watch(
+                vec![Ok(WatchEvent::Modified(pod("a/p", 10)))],
+                Ending::Close,
+            ),
+            watch(vec![Ok(WatchEvent::Modified(unversioned))], Ending::Close),
+            watch(vec![Ok(WatchEvent::Deleted(pod("a/p", 10)))], Ending::Close),
+            watch(
+                vec![Ok(WatchEvent::Modified(pod("a/p", 11)))],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    for replay in [
+        "same resourceVersion",
+        "no resourceVersion",
+        "same, deleted",
+    ] {
+        let step = h.reflector.step(watching("10")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
+            "{replay}: {step:?}"
+        );
+    }
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_quiet_watch_that_runs_its_course_is_reopened_at_once() {
     let config = ReflectorConfig {
         watch_timeout_seconds: 10..=10,

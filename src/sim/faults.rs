@@ -54,6 +54,11 @@ pub enum Fault {
     /// The next list request carrying a continue token is answered with a page whose continue
     /// token is the one it was given (a broken server: following tokens never ends the list).
     RepeatContinueToken,
+    /// The next watch sends these lines (a newline is added to each), then ends. Every `{rv}`
+    /// in a line is replaced by the resourceVersion the watch starts from, so a test can replay
+    /// an event the client already has (a broken or hostile server: no progress, yet an object
+    /// event). Each line counts as an object event for `WatchCloseAfter` and the like.
+    WatchLinesThenClose(Vec<String>),
 }
 
 /// A malformed watch line.

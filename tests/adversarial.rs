@@ -1,0 +1,60 @@
+//! Attacks on what "never hammer, never hang, never lie" built: a hostile server, a frozen
+//! network, a stuck reader or a careless user, each against the real binary over HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Running, TestCluster};
+use kreflect::sim::Fault;
+
+/// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
+/// its stderr.
+async fn requests_in(
+    cluster: &TestCluster,
+    args: &[&str],
+    window: Duration,
+) -> (usize, usize, String) {
+    let mut running = Running::spawn(cluster.kreflect(args));
+    tokio::time::sleep(window).await;
+    let (watches, lists) = (
+        cluster.watch_requests().len(),
+        cluster.list_requests().len(),
+    );
+    running.child.start_kill().expect("kill");
+    let stderr = running.stderr().await;
+    eprintln!("{watches} watches, {lists} lists in {window:?}; stderr:\n{stderr}");
+    (watches, lists, stderr)
+}
+
+/// A MODIFIED event of pod `a/1` at resourceVersion `rv` (`{rv}`: where the watch starts).
+fn modified_line(rv: &str) -> String {
+    format!(
+        r#"{{"type":"MODIFIED","object":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"1","namespace":"a","resourceVersion":"{rv}"}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_replaying_one_event_at_the_same_resource_version_then_closing_is_not_hammered() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster
+        .server
+        .inject_always(Fault::WatchLinesThenClose(vec![modified_line("{rv}")]));
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    // Backoff from 800 ms: at most 0, 0.8, 2.4, 5.6 s → 4 watches (a few more for jitter slack).
+    assert!(watches <= 6, "{watches} watches in 5 s: hammered");
+    assert_eq!(lists, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_sending_one_event_without_resource_version_then_closing_is_not_hammered() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster
+        .server
+        .inject_always(Fault::WatchLinesThenClose(vec![modified_line("")]));
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    assert!(watches <= 6, "{watches} watches in 5 s: hammered");
+    assert_eq!(lists, 1);
+}

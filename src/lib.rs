@@ -162,7 +162,7 @@ impl RunError {
     /// not serve, a request the server calls invalid), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Resolve(ResolveError::Unknown { .. } | ResolveError::NotWatchable(_)) => 2,
+            RunError::Resolve(err) if err.is_usage_error() => 2,
             RunError::Resolve(ResolveError::Discovery { source, .. })
                 if matches!(
                     FailureClass::of(source),
@@ -240,9 +240,12 @@ async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, Run
             namespaced: true,
         });
     }
-    let served =
+    let discovery =
         resolve::discover(|path| async move { source::fetch(client, &path).await }).await?;
-    let found = resolve::resolve(name, &served)?;
+    let found = discovery.resolve(name)?;
+    for unreadable in &discovery.unreadable {
+        tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
+    }
     Ok(Target {
         resource: found.api_resource(),
         namespaced: found.namespaced,

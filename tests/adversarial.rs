@@ -5,8 +5,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Running, TestCluster};
-use kreflect::sim::Fault;
+use common::{Running, TestCluster, run_to_end};
+use kreflect::sim::{Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
 /// its stderr.
@@ -57,4 +57,46 @@ async fn a_server_sending_one_event_without_resource_version_then_closing_is_not
         requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
     assert!(watches <= 6, "{watches} watches in 5 s: hammered");
     assert_eq!(lists, 1);
+}
+
+/// A cluster whose aggregated `metrics.k8s.io/v1beta1` is down (503 on its discovery document),
+/// with one deployment.
+async fn cluster_with_a_group_down() -> TestCluster {
+    let cluster = TestCluster::start(ServerOptions {
+        unavailable_groups: vec!["metrics.k8s.io/v1beta1".into()],
+        ..ServerOptions::default()
+    })
+    .await;
+    let deployments = cluster.server.resource("deployments").expect("deployments");
+    deployments
+        .create_object(serde_json::json!({"metadata": {"name": "web", "namespace": "shop"}}));
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_aggregated_api_does_not_stop_resolving_a_served_resource() {
+    let cluster = cluster_with_a_group_down().await;
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(&["deploy", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stdout, "shop/web\n\n");
+    assert!(
+        stderr.contains("metrics.k8s.io/v1beta1") && stderr.contains("WARN"),
+        "the skipped group is named: {stderr}"
+    );
+    // Without --once too: the listing comes, no retrying of discovery for ever.
+    let mut running = Running::spawn(cluster.kreflect_any(&["deploy", "--interval", "100ms"]));
+    assert_eq!(running.next_listing().await, ["shop/web"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_that_may_be_in_an_unavailable_group_is_a_failure_not_a_usage_error() {
+    let cluster = cluster_with_a_group_down().await;
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_any(&["podmetrics", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("metrics.k8s.io/v1beta1") && stderr.contains("503"),
+        "names the group that could not be read: {stderr}"
+    );
 }

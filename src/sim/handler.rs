@@ -103,6 +103,16 @@ pub(crate) fn handle<B>(
     {
         return Status::unauthorized().into_response();
     }
+    if let Some(group_version) = recorded.path.strip_prefix("/apis/")
+        && shared
+            .options
+            .unavailable_groups
+            .iter()
+            .any(|gv| gv == group_version)
+    {
+        let message = "the server is currently unable to handle the request";
+        return Status::new(503, "ServiceUnavailable", message).into_response();
+    }
     let Some(route) = route(&recorded.path) else {
         return Status::not_found().into_response();
     };
@@ -112,7 +122,10 @@ pub(crate) fn handle<B>(
     match route {
         Route::Version => json_response(200, discovery::version()),
         Route::Api => json_response(200, discovery::api(shared.addr)),
-        Route::Apis => json_response(200, resources::group_list().into()),
+        Route::Apis => json_response(
+            200,
+            resources::group_list(&shared.options.unavailable_groups).into(),
+        ),
         Route::ResourceList(list) => json_response(200, list.into()),
         Route::Objects(index, namespace) => {
             objects(shared, &shared.clusters[index], &recorded, namespace, stop)

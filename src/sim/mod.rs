@@ -48,6 +48,8 @@
 //! - Streaming lists (`sendInitialEvents=true`) follow `ServerOptions::watch_list`: supported
 //!   (the default; the initial state is always the current one, whatever `resourceVersion`
 //!   says), refused with 422 like v1.25 (transcript 09), or ignored like a plain watch.
+//! - `ServerOptions::unavailable_groups` lists group versions in `/apis` whose discovery
+//!   document answers 503, like an aggregated API whose backend is down; they serve nothing.
 //! - Authentication is a single static bearer token; authorization is only the
 //!   `deny_cluster_scope` and `deny_watch` switches, answering as user `sim`.
 //! - Faults ([`Fault`], once with `inject` or on every matching request with `inject_always`)

@@ -100,3 +100,16 @@ async fn a_resource_that_may_be_in_an_unavailable_group_is_a_failure_not_a_usage
         "names the group that could not be read: {stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_a_slash_or_a_query_is_refused_before_any_request() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    for namespace in ["a/b", "a?watch=true"] {
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect(&["-n", namespace, "--once"])).await;
+        assert_eq!(status.code(), Some(2), "{namespace}: {stderr}");
+        assert_eq!(stdout, "");
+        assert!(stderr.contains("not a namespace name"), "{stderr}");
+    }
+    assert_eq!(cluster.requests().len(), 0, "{:#?}", cluster.requests());
+}

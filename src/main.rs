@@ -42,7 +42,11 @@ fn main() -> ExitCode {
     }
 }
 
+/// Writes the error line. Control characters are escaped as keys are (`\n`, `\x1b`): messages
+/// quote the server's words (an error page's HTML, a hostile server's terminal escapes) and
+/// the kubeconfig parser's multi-line snippets, and an error is one line on stderr.
 fn fail(message: &str, code: u8) -> ExitCode {
+    let message = kreflect::quote::quote(message);
     let _ = writeln!(std::io::stderr(), "kreflect: {message}");
     ExitCode::from(code)
 }

@@ -113,3 +113,21 @@ async fn a_namespace_with_a_slash_or_a_query_is_refused_before_any_request() {
     }
     assert_eq!(cluster.requests().len(), 0, "{:#?}", cluster.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_message_with_newlines_and_terminal_escapes_is_one_escaped_line() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 400,
+        body: "<html>\n<h1>Bad \x1b]0;pwned\x07 request</h1>\r\n</html>\n".into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        !stderr.trim_end().bytes().any(|b| b < 0x20 || b == 0x7f),
+        "no raw control characters: {stderr:?}"
+    );
+    assert!(stderr.contains(r"\x1b]0;pwned\x07"), "{stderr:?}");
+}

@@ -59,6 +59,14 @@ pub enum Fault {
     /// an event the client already has (a broken or hostile server: no progress, yet an object
     /// event). Each line counts as an object event for `WatchCloseAfter` and the like.
     WatchLinesThenClose(Vec<String>),
+    /// The next list request is answered with this HTTP code and this body verbatim, not a
+    /// `Status` (a proxy's error page, or a hostile server's text with control characters).
+    ListRawBody {
+        /// HTTP status code.
+        code: u16,
+        /// The body.
+        body: String,
+    },
 }
 
 /// A malformed watch line.
@@ -96,13 +104,16 @@ pub(crate) enum Target {
 impl Fault {
     fn applies_to(&self, target: Target) -> bool {
         match (self, target) {
-            (Fault::ListStatus { .. }, Target::List { .. }) => true,
+            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
             (
                 Fault::ExpireContinue | Fault::RepeatContinueToken,
                 Target::List { with_continue },
             ) => with_continue,
             (
-                Fault::ListStatus { .. } | Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Fault::ListStatus { .. }
+                | Fault::ListRawBody { .. }
+                | Fault::ExpireContinue
+                | Fault::RepeatContinueToken,
                 Target::Watch,
             ) => false,
             (_, Target::Watch) => true,

@@ -200,6 +200,9 @@ fn list_objects(
         ) => {
             return Err(Status::injected(code, &reason, retry_after).into());
         }
+        (Some(Fault::ListRawBody { code, body }), _) => {
+            return Ok(json_response(code, body.into()));
+        }
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         _ => {}

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end};
-use kreflect::sim::{Fault, ServerOptions};
+use kreflect::sim::{BadPayload, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
 /// its stderr.
@@ -130,4 +130,26 @@ async fn a_server_message_with_newlines_and_terminal_escapes_is_one_escaped_line
         "no raw control characters: {stderr:?}"
     );
     assert!(stderr.contains(r"\x1b]0;pwned\x07"), "{stderr:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_against_a_server_expiring_or_garbling_every_watch_is_not_hammered() {
+    for fault in [
+        Fault::WatchGoneHttp,
+        Fault::WatchExpiredAfter(0),
+        Fault::WatchBadPayload(BadPayload::MalformedJson),
+    ] {
+        let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+        cluster.server.inject_always(fault.clone());
+        let (watches, lists, _) = requests_in(
+            &cluster,
+            &["--interval", "1h", "--streaming-list"],
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(
+            watches + lists <= 12,
+            "{fault:?}: {watches} watches and {lists} lists in 5 s: hammered"
+        );
+    }
 }

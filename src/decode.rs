@@ -79,6 +79,19 @@ pub enum DecodeError {
         /// Pages received in this list, the one repeating the token included.
         pages: u32,
     },
+    /// A paged list named an object a previous page of the same list had named: the pages do
+    /// not move forward (a server handing out ever new continue tokens for the same page), and
+    /// following them would never end while memory grows.
+    #[error(
+        "the server listed {key} twice in one list, on page {pages}; its continue tokens do not \
+         move forward"
+    )]
+    ListedTwice {
+        /// The key listed twice (quoted as in listings).
+        key: String,
+        /// Pages received in this list, the one repeating the object included.
+        pages: u32,
+    },
 }
 
 /// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...).

@@ -13,7 +13,7 @@
 //! |---|---|---|
 //! | `Listing` | all pages listed | store replaced, `Watching { list rv }` |
 //! | `Listing` | continue token expired (410) | list again without pages |
-//! | `Listing` | a continue token seen twice in one list | backoff (warning), `Listing` |
+//! | `Listing` | a continue token seen twice, or an object listed twice, in one list | backoff (warning), `Listing` |
 //! | any | 401 | stop with [`ReflectorError::Unauthenticated`] |
 //! | any | 403 | stop with [`ReflectorError::Forbidden`] |
 //! | any | 400, 405, 406, 415, 422 (invalid) | stop with [`ReflectorError::Invalid`] |
@@ -371,7 +371,8 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
-    /// A continue token the server hands out twice fails the list (it would never end).
+    /// A continue token the server hands out twice, or an object listed twice, fails the list
+    /// (it would never end).
     async fn list_all_pages(&mut self) -> Result<(Vec<RawObject>, String, u32), SourceError> {
         let started = Instant::now();
         let mut objects = Vec::new();
@@ -380,6 +381,7 @@ impl<S: ListWatch> Reflector<S> {
             continue_token: None,
         };
         let mut tokens_seen = HashSet::new();
+        let mut keys_seen: HashSet<ObjectKey> = HashSet::new();
         let mut pages = 0;
         loop {
             match self.source.list(request.clone()).await {
@@ -387,6 +389,14 @@ impl<S: ListWatch> Reflector<S> {
                     pages += 1;
                     for rejected in &page.rejected {
                         warn!(scope = %self.source.scope(), error = %rejected, "skipped a listed object");
+                    }
+                    if pages > 1 || page.continue_token.is_some() {
+                        for object in &page.items {
+                            if !keys_seen.insert(object.key().clone()) {
+                                let key = crate::quote::quote(&object.key().to_string()).into();
+                                return Err(DecodeError::ListedTwice { key, pages }.into());
+                            }
+                        }
                     }
                     objects.extend(page.items);
                     self.report(ListProgress {
@@ -410,6 +420,7 @@ impl<S: ListWatch> Reflector<S> {
                     info!(scope = %self.source.scope(), pages, "continue token expired; listing again without pages");
                     objects.clear();
                     tokens_seen.clear();
+                    keys_seen.clear();
                     request = ListRequest::default();
                 }
                 Err(err) => return Err(err),

@@ -153,3 +153,28 @@ async fn a_streaming_list_against_a_server_expiring_or_garbling_every_watch_is_n
         );
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_whose_continue_tokens_never_repeat_but_never_end_fails_and_backs_off() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    for i in 0..501 {
+        cluster
+            .server
+            .cluster()
+            .create_pod("a", &format!("p-{i:03}"));
+    }
+    cluster.server.inject_always(Fault::FreshContinueToken);
+    let (watches, lists, stderr) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    // Three pages per attempt (the first, the second, the second again), at most 4 attempts
+    // in 5 s.
+    assert!(
+        lists <= 12,
+        "{lists} list requests in 5 s: the list never ended"
+    );
+    assert_eq!(watches, 0, "never synced, never watched");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("twice in one list"),
+        "{stderr}"
+    );
+}

@@ -593,6 +593,26 @@ async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_backs_off() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("t1")),
+            page("10", &["a/2"], Some("t2")),
+            page("10", &["a/2"], Some("t3")),
+            page("10", &["a/3"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(!h.store.is_synced());
+    assert_eq!(
+        h.requests(),
+        [paged(None), paged(Some("t1")), paged(Some("t2"))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
     let mut h = harness(
         vec![

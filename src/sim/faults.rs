@@ -59,6 +59,10 @@ pub enum Fault {
     /// an event the client already has (a broken or hostile server: no progress, yet an object
     /// event). Each line counts as an object event for `WatchCloseAfter` and the like.
     WatchLinesThenClose(Vec<String>),
+    /// The next list request carrying a continue token is answered with the page it asked for
+    /// again, under a continue token never handed out before (a broken server: the list never
+    /// ends, and no token repeats).
+    FreshContinueToken,
     /// The next list request is answered with this HTTP code and this body verbatim, not a
     /// `Status` (a proxy's error page, or a hostile server's text with control characters).
     ListRawBody {
@@ -106,14 +110,15 @@ impl Fault {
         match (self, target) {
             (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
             (
-                Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Fault::ExpireContinue | Fault::RepeatContinueToken | Fault::FreshContinueToken,
                 Target::List { with_continue },
             ) => with_continue,
             (
                 Fault::ListStatus { .. }
                 | Fault::ListRawBody { .. }
                 | Fault::ExpireContinue
-                | Fault::RepeatContinueToken,
+                | Fault::RepeatContinueToken
+                | Fault::FreshContinueToken,
                 Target::Watch,
             ) => false,
             (_, Target::Watch) => true,

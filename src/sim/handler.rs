@@ -189,6 +189,7 @@ fn list_objects(
         with_continue: continue_token.is_some(),
     };
     let mut repeat_token = None;
+    let mut fresh_token = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -205,6 +206,9 @@ fn list_objects(
         }
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
+        (Some(Fault::FreshContinueToken), Some(token)) => {
+            fresh_token = Some(token.same_page_again().encode());
+        }
         _ => {}
     }
     let request = ListRequest {
@@ -213,7 +217,7 @@ fn list_objects(
         continue_token,
         filter,
         metadata_only: recorded.wants_metadata_only(),
-        repeat_token,
+        repeat_token: repeat_token.or(fresh_token.as_deref()),
     };
     Ok(list::respond(cluster, &request))
 }

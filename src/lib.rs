@@ -342,6 +342,11 @@ where
         () = &mut shutdown => None,
         () = stop.cancelled() => None,
     };
+    if !matches!(reflector_ended, None | Some(Ok(Ok(())))) {
+        // No final listing from a cache that can no longer be kept true: abort the printer
+        // before `stop` tells it to write one.
+        printer.abort();
+    }
     stop.cancel();
     let reflector_result = match reflector_ended {
         Some(result) => result,
@@ -349,7 +354,6 @@ where
     }
     .map_err(|err| RunError::Task(err.to_string()))?;
     if reflector_result.is_err() {
-        // No final listing from a cache that can no longer be kept true.
         printer.abort();
     }
     let printer_result = printer.await;

@@ -130,9 +130,10 @@ pub enum ReflectorError {
     /// The server refused us (403): retrying will not help.
     #[error(
         "not allowed to {verb} {scope}: {message}; grant this user list and watch on {plural} \
-         (RBAC), or pick a namespace you may read with -n NAMESPACE",
+         (RBAC), or pick a namespace you may read with -n NAMESPACE{once}",
         message = .status.message,
-        plural = .scope.plural
+        plural = .scope.plural,
+        once = if *.verb == "watch" { ", or list once without watching with --once" } else { "" }
     )]
     Forbidden {
         /// `list` or `watch`.

@@ -24,6 +24,7 @@
 //! | `Watching` | with `list_only` | wait for stop (never watch) |
 //! | `Watching` | 410 at start or ERROR event with 410, the first without progress | `Listing` (relist) |
 //! | `Watching` | the same, again without progress | backoff (warning), `Listing` |
+//! | `Watching` | the same within 10 s of the list, after such an immediate relist | backoff (warning), `Listing` |
 //! | `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
 //! | `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
 //! | `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
@@ -254,7 +255,18 @@ pub struct Reflector<S> {
     stream_lists: bool,
     /// Attempts in a row that applied no object event; see [`NoProgress`].
     no_progress: NoProgress,
+    /// When the store was last replaced by a list.
+    synced_at: Option<Instant>,
+    /// Relists done at once after an expiry that came within [`HASTY_EXPIRY`] of the list
+    /// before it, since the last expiry that did not; see [`Reflector::expired`].
+    hasty_relists: u32,
 }
+
+/// An expiry this soon after the list the watch started from means the server's watch history
+/// is shorter than our list-and-watch cycle (a watch cache overrun by churn, say): relisting at
+/// once again and again would put a full read from etcd in a loop, so only the first such
+/// relist is immediate, as client-go backs off every relist cycle.
+const HASTY_EXPIRY: Duration = Duration::from_secs(10);
 
 /// Counts of attempts in a row that ended without applying an object event (ADDED, MODIFIED or
 /// DELETED; bookmarks do not count). Both are reset by the next applied object event. A loop
@@ -285,6 +297,8 @@ impl<S: ListWatch> Reflector<S> {
             progress: None,
             stream_lists,
             no_progress: NoProgress::default(),
+            synced_at: None,
+            hasty_relists: 0,
         }
     }
 
@@ -350,6 +364,7 @@ impl<S: ListWatch> Reflector<S> {
                 let count = objects.len();
                 self.writer.replace(objects, &resource_version).await;
                 self.synced = true;
+                self.synced_at = Some(Instant::now());
                 self.metrics.observe(Observed::Relist);
                 self.report(ListProgress {
                     objects: count,
@@ -492,6 +507,7 @@ impl<S: ListWatch> Reflector<S> {
                         .replace(objects.into_values().collect(), &resource_version)
                         .await;
                     self.synced = true;
+                    self.synced_at = Some(Instant::now());
                     self.metrics.observe(Observed::Relist);
                     self.metrics.observe(Observed::WatchStart);
                     self.report(ListProgress {
@@ -682,16 +698,34 @@ impl<S: ListWatch> Reflector<S> {
 
     /// What follows a 410 at watch start or in an ERROR event: relist. Only the first expiry
     /// since an object event was applied relists at once; a server that expires every watch
-    /// gets a backoff before each further relist (each one is a full read from etcd).
+    /// gets a backoff before each further relist (each one is a full read from etcd). So does
+    /// one that expires every watch soon after its list, events or not: of the expiries within
+    /// [`HASTY_EXPIRY`] of their list, only the first in a row relists at once.
     fn expired(&mut self, resource_version: &str, message: &str) -> Step {
         self.no_progress.expiries += 1;
         let expiries = self.no_progress.expiries;
-        if expiries == 1 {
+        let hasty = self
+            .synced_at
+            .is_some_and(|synced| synced.elapsed() < HASTY_EXPIRY);
+        if !hasty {
+            self.hasty_relists = 0;
+        }
+        if expiries == 1 && self.hasty_relists == 0 {
+            if hasty {
+                self.hasty_relists += 1;
+            }
             info!(scope = %self.source.scope(), resource_version, status_message = message, "resourceVersion expired; relisting");
             return Step::Next(State::Listing);
         }
         let delay = self.backoff.next_delay();
-        warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        if expiries > 1 {
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        } else {
+            let synced_ms = self
+                .synced_at
+                .map_or(0, |synced| synced.elapsed().as_millis() as u64);
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms = delay.as_millis() as u64, "the watch expired again soon after the list it started from; relisting after a backoff");
+        }
         Step::Backoff(State::Listing, delay)
     }
 

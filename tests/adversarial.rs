@@ -229,3 +229,24 @@ async fn a_user_who_may_list_but_not_watch_is_told_to_use_once() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_expiring_every_watch_after_one_event_under_churn_is_not_relisted_in_a_loop() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster.server.inject_always(Fault::WatchExpiredAfter(1));
+    let pods = cluster.server.cluster();
+    let churn = tokio::spawn(async move {
+        loop {
+            pods.update_pod("a", "1");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    churn.abort();
+    // client-go waits its backoff (800 ms, doubling) before every relist cycle.
+    assert!(
+        lists <= 8,
+        "{lists} relists ({watches} watches) in 5 s: hammered"
+    );
+}

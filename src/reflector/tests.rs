@@ -593,6 +593,48 @@ async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn watches_expiring_soon_after_their_list_relist_at_once_only_the_first_time() {
+    let expired = || {
+        Ok(WatchEvent::Error(ApiStatus {
+            code: 410,
+            reason: "Expired".into(),
+            message: "too old resource version".into(),
+        }))
+    };
+    let mut replies = Vec::new();
+    for rv in [20, 30, 40, 50] {
+        replies.push(page(&rv.to_string(), &["a/x"], None));
+        replies.push(watch(
+            vec![Ok(WatchEvent::Modified(pod("a/x", rv + 1))), expired()],
+            Ending::Close,
+        ));
+    }
+    let mut h = harness(replies, ReflectorConfig::default());
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("20")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("30")).await;
+    assert!(
+        matches!(step, Step::Backoff(State::Listing, _)),
+        "an event between does not make a relist loop right: {step:?}"
+    );
+    h.reflector.step(State::Listing).await;
+    tokio::time::advance(HASTY_EXPIRY).await;
+    let step = h.reflector.step(watching("40")).await;
+    assert!(
+        matches!(step, Step::Next(State::Listing)),
+        "an expiry long after its list relists at once: {step:?}"
+    );
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("50")).await;
+    assert!(
+        matches!(step, Step::Next(State::Listing)),
+        "the first hasty one after it too: {step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_backs_off() {
     let mut h = harness(
         vec![

@@ -250,3 +250,31 @@ async fn a_server_expiring_every_watch_after_one_event_under_churn_is_not_relist
         "{lists} relists ({watches} watches) in 5 s: hammered"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_does_not_grow_with_each_metrics_scrape() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1h"]));
+    assert_eq!(kreflect.next_listing().await, ["a/x"]);
+    let scrape = |count: usize| {
+        let addr = addr.clone();
+        async move {
+            for _ in 0..count {
+                let healthz = common::http_get(&addr, "/healthz").await;
+                assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
+            }
+        }
+    };
+    scrape(2_000).await;
+    let before = kreflect.rss_kib();
+    scrape(20_000).await;
+    let grown = kreflect.rss_kib().saturating_sub(before);
+    // A day of scrapes every 4 s; it grew about 1.3 KiB per scrape (26 MiB here).
+    assert!(grown < 8 * 1024, "RSS grew {grown} KiB over 20,000 scrapes");
+}

@@ -197,7 +197,8 @@ impl RunError {
 /// `shutdown` completes (then a final listing, best effort: given up after
 /// [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is closed, `--once`
 /// is done, or a fatal error. `output` is written on a thread of its own. Every task has ended
-/// when this returns; only that thread may still be blocked in a write nobody reads.
+/// when this returns; only that thread may still be blocked in a write nobody reads, and a
+/// blocking thread in a credential plugin that hangs (`shutdown` is heeded while it runs).
 pub async fn run<W>(
     config: Config,
     output: W,
@@ -207,9 +208,14 @@ where
     W: Write + Send + 'static,
 {
     let stop = CancellationToken::new();
+    tokio::pin!(shutdown);
     let (client, identity, simulation) = match &config.cluster {
         Cluster::Kubeconfig(choice) => {
-            let (client, identity) = client::connect(choice).await?;
+            let (client, identity) = tokio::select! {
+                connected = client::connect(choice) => connected?,
+                // A credential plugin may hang; a signal still ends the run.
+                () = &mut shutdown => return Ok(()),
+            };
             (client, identity, None)
         }
         Cluster::Simulated => {

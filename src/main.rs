@@ -36,6 +36,9 @@ fn main() -> ExitCode {
         let shutdown = shutdown_signal();
         kreflect::run(config, std::io::stdout(), shutdown).await
     });
+    // Every task has ended; only a thread blocked in a credential plugin that hangs may be
+    // left, and it must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("{err:#}"), err.exit_code()),

@@ -278,3 +278,97 @@ async fn memory_does_not_grow_with_each_metrics_scrape() {
     // A day of scrapes every 4 s; it grew about 1.3 KiB per scrape (26 MiB here).
     assert!(grown < 8 * 1024, "RSS grew {grown} KiB over 20,000 scrapes");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_run_whose_credential_plugin_hangs() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {{server: "{}"}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: sleep
+      args: ["30"]
+      interactiveMode: Never
+contexts:
+- name: ctx
+  context: {{cluster: c, user: u}}
+"#,
+        cluster.server.url()
+    );
+    let path = cluster.write_kubeconfig("hanging-plugin", &kubeconfig);
+    let mut running = Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--once"]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
+    assert!(
+        ended.is_ok(),
+        "SIGTERM ignored while the credential plugin hangs; stderr: {}",
+        running.stderr_so_far()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_run_whose_credential_plugin_hangs_on_a_token_refresh() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Every watch ends at once: the next one, after the backoff, needs a fresh token.
+    cluster.server.inject_always(Fault::WatchCloseAfter(0));
+    let marker = cluster.kubeconfig_path().with_file_name("plugin-ran");
+    let script = cluster.write_kubeconfig(
+        "plugin.sh",
+        &format!(
+            r#"#!/bin/sh
+# kube runs the plugin two or three times at start: only runs 2 s after the first hang.
+[ -e "{marker}" ] || touch "{marker}"
+if [ $(( $(date +%s) - $(stat -c %Y "{marker}") )) -ge 2 ]; then sleep 30; exit 1; fi
+expires=$(date -u -d "+63 seconds" +%Y-%m-%dT%H:%M:%SZ)
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'$expires'"}}}}'
+"#,
+            marker = marker.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {{server: "{}"}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: "{}"
+      interactiveMode: Never
+contexts:
+- name: ctx
+  context: {{cluster: c, user: u}}
+"#,
+        cluster.server.url(),
+        script.display()
+    );
+    let path = cluster.write_kubeconfig("refresh-hangs", &kubeconfig);
+    let mut running =
+        Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    // kube refreshes a token 60 s before it expires: from 3 s on, by the next watch (the
+    // watches end at once and are reopened after 0.8, 1.6, 3.2 s...).
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
+    assert!(
+        ended.is_ok(),
+        "SIGTERM ignored while a token refresh hangs; stderr: {}",
+        running.stderr_so_far()
+    );
+}

@@ -372,3 +372,30 @@ contexts:
         running.stderr_so_far()
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_rows_escape_a_hostile_phase_and_node_name() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    cluster.server.cluster().create_pod_with(serde_json::json!({
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {"nodeName": "node\n\nevil/key\x1b]0;pwned\x07"},
+        "status": {"phase": "Run\rning\t"},
+    }));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once", "-o", "wide"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "header, one row, end: {stdout:?}"
+    );
+    assert!(
+        !stdout
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "no raw control characters: {stdout:?}"
+    );
+    assert!(
+        stdout.contains(r"node\n\nevil/key\x1b]0;pwned\x07"),
+        "{stdout:?}"
+    );
+}

@@ -16,12 +16,19 @@ pub struct ApiStatus {
     /// HTTP-like status code, e.g. 410.
     #[serde(default)]
     pub code: u16,
-    /// Machine-readable reason, e.g. `Expired`, `Forbidden`.
-    #[serde(default)]
+    /// Machine-readable reason, e.g. `Expired`, `Forbidden` (control characters escaped).
+    #[serde(default, deserialize_with = "escaped")]
     pub reason: String,
-    /// Human-readable message.
-    #[serde(default)]
+    /// Human-readable message, with control characters escaped: it is the server's text, and
+    /// goes into one-line errors and logs.
+    #[serde(default, deserialize_with = "escaped")]
     pub message: String,
+}
+
+/// A string with its control characters escaped ([`crate::quote::escape_controls`]).
+fn escaped<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Ok(crate::quote::escape_controls(&text).into_owned())
 }
 
 impl ApiStatus {

@@ -49,7 +49,7 @@ fn main() -> ExitCode {
 /// quote the server's words (an error page's HTML, a hostile server's terminal escapes) and
 /// the kubeconfig parser's multi-line snippets, and an error is one line on stderr.
 fn fail(message: &str, code: u8) -> ExitCode {
-    let message = kreflect::quote::quote(message);
+    let message = kreflect::quote::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "kreflect: {message}");
     ExitCode::from(code)
 }

@@ -255,9 +255,10 @@ async fn send(
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
-        message: String::from_utf8_lossy(&body[..body.len().min(200)])
-            .trim()
-            .to_owned(),
+        message: crate::quote::escape_controls(
+            String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
+        )
+        .into_owned(),
     });
     Err(SourceError::Status {
         status,

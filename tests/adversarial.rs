@@ -399,3 +399,26 @@ async fn wide_rows_escape_a_hostile_phase_and_node_name() {
         "{stdout:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_server_message_cannot_split_a_log_line_or_reach_the_terminal_raw() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 503,
+        body: "<html>\nDown \x1b]0;pwned\x07 now</html>\n".into(),
+    });
+    let mut running = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    let stderr = running.stderr_so_far();
+    assert!(stderr.contains("retrying"), "{stderr:?}");
+    assert!(
+        !stderr
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "no raw control characters: {stderr:?}"
+    );
+    assert!(
+        stderr.lines().all(|line| line.contains("kreflect")),
+        "one line per log record: {stderr:?}"
+    );
+}

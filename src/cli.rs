@@ -207,12 +207,32 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
     if args.namespace.as_deref() == Some("") {
         return Err("-n/--namespace is empty; name a namespace, or use -A for all".to_owned());
     }
+    if let Some(namespace) = args.namespace.as_deref()
+        && !is_dns1123_label(namespace)
+    {
+        // It goes into the request path: `a/b` or `a?x=y` would ask for something else (a 404
+        // blamed on the resource, or a Namespace object where a list was expected).
+        return Err(format!(
+            "-n/--namespace {namespace:?} is not a namespace name (at most 63 lowercase letters, \
+             digits and '-', starting and ending with a letter or digit)"
+        ));
+    }
     if args.context.as_deref() == Some("") {
         return Err("--context is empty; name a context, or omit --context \
                     for the kubeconfig's current context"
             .to_owned());
     }
     Ok(())
+}
+
+/// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.
+fn is_dns1123_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    (1..=63).contains(&bytes.len())
+        && bytes.first().is_some_and(alphanumeric)
+        && bytes.last().is_some_and(alphanumeric)
+        && bytes.iter().all(|b| alphanumeric(b) || *b == b'-')
 }
 
 /// Writes the completion script for `shell`.
@@ -415,6 +435,28 @@ mod tests {
             let err = parse(args).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{args:?}");
             assert!(err.to_string().contains(named), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_namespace_that_is_not_a_namespace_name_is_a_usage_error() {
+        for namespace in [
+            "a/b",
+            "a?watch=true",
+            "Shop",
+            "-a",
+            "a-",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            let flag = format!("--namespace={namespace}");
+            let err = parse(&["kreflect", "pods", &flag]).expect_err(namespace);
+            assert_eq!(err.exit_code(), 2, "{namespace}");
+            assert!(err.to_string().contains("not a namespace name"), "{err}");
+        }
+        for namespace in ["a", "kube-system", "0", &"a".repeat(63)] {
+            let config = parse(&["kreflect", "pods", "-n", namespace]).expect(namespace);
+            assert_eq!(config.namespace.as_deref(), Some(namespace));
         }
     }
 

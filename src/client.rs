@@ -94,7 +94,13 @@ impl std::fmt::Display for Identity {
 /// credentials it presents.
 pub async fn connect(choice: &KubeconfigChoice) -> Result<(kube::Client, Identity), ClientError> {
     let (config, identity) = load_config(choice).await?;
-    Ok((build(config)?, identity))
+    // Building runs an `exec` credential plugin, and waits for it without an await point: on a
+    // thread of its own, so a plugin that hangs (a login waiting for a browser) cannot keep
+    // the runtime from noticing a signal.
+    let client = tokio::task::spawn_blocking(move || build(config))
+        .await
+        .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
+    Ok((client, identity))
 }
 
 /// Builds a client for an API server at `url` with no credentials (the simulated cluster).

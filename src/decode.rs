@@ -16,12 +16,19 @@ pub struct ApiStatus {
     /// HTTP-like status code, e.g. 410.
     #[serde(default)]
     pub code: u16,
-    /// Machine-readable reason, e.g. `Expired`, `Forbidden`.
-    #[serde(default)]
+    /// Machine-readable reason, e.g. `Expired`, `Forbidden` (control characters escaped).
+    #[serde(default, deserialize_with = "escaped")]
     pub reason: String,
-    /// Human-readable message.
-    #[serde(default)]
+    /// Human-readable message, with control characters escaped: it is the server's text, and
+    /// goes into one-line errors and logs.
+    #[serde(default, deserialize_with = "escaped")]
     pub message: String,
+}
+
+/// A string with its control characters escaped ([`crate::quote::escape_controls`]).
+fn escaped<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, D::Error> {
+    let text = String::deserialize(deserializer)?;
+    Ok(crate::quote::escape_controls(&text).into_owned())
 }
 
 impl ApiStatus {
@@ -77,6 +84,19 @@ pub enum DecodeError {
     #[error("the server repeated a continue token after {pages} pages; the list would never end")]
     RepeatedContinueToken {
         /// Pages received in this list, the one repeating the token included.
+        pages: u32,
+    },
+    /// A paged list named an object a previous page of the same list had named: the pages do
+    /// not move forward (a server handing out ever new continue tokens for the same page), and
+    /// following them would never end while memory grows.
+    #[error(
+        "the server listed {key} twice in one list, on page {pages}; its continue tokens do not \
+         move forward"
+    )]
+    ListedTwice {
+        /// The key listed twice (quoted as in listings).
+        key: String,
+        /// Pages received in this list, the one repeating the object included.
         pages: u32,
     },
 }

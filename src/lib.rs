@@ -162,7 +162,7 @@ impl RunError {
     /// not serve, a request the server calls invalid), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            RunError::Resolve(ResolveError::Unknown { .. } | ResolveError::NotWatchable(_)) => 2,
+            RunError::Resolve(err) if err.is_usage_error() => 2,
             RunError::Resolve(ResolveError::Discovery { source, .. })
                 if matches!(
                     FailureClass::of(source),
@@ -197,7 +197,8 @@ impl RunError {
 /// `shutdown` completes (then a final listing, best effort: given up after
 /// [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is closed, `--once`
 /// is done, or a fatal error. `output` is written on a thread of its own. Every task has ended
-/// when this returns; only that thread may still be blocked in a write nobody reads.
+/// when this returns; only that thread may still be blocked in a write nobody reads, and a
+/// blocking thread in a credential plugin that hangs (`shutdown` is heeded while it runs).
 pub async fn run<W>(
     config: Config,
     output: W,
@@ -207,9 +208,14 @@ where
     W: Write + Send + 'static,
 {
     let stop = CancellationToken::new();
+    tokio::pin!(shutdown);
     let (client, identity, simulation) = match &config.cluster {
         Cluster::Kubeconfig(choice) => {
-            let (client, identity) = client::connect(choice).await?;
+            let (client, identity) = tokio::select! {
+                connected = client::connect(choice) => connected?,
+                // A credential plugin may hang; a signal still ends the run.
+                () = &mut shutdown => return Ok(()),
+            };
             (client, identity, None)
         }
         Cluster::Simulated => {
@@ -240,9 +246,12 @@ async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, Run
             namespaced: true,
         });
     }
-    let served =
+    let discovery =
         resolve::discover(|path| async move { source::fetch(client, &path).await }).await?;
-    let found = resolve::resolve(name, &served)?;
+    let found = discovery.resolve(name)?;
+    for unreadable in &discovery.unreadable {
+        tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
+    }
     Ok(Target {
         resource: found.api_resource(),
         namespaced: found.namespaced,
@@ -339,6 +348,11 @@ where
         () = &mut shutdown => None,
         () = stop.cancelled() => None,
     };
+    if !matches!(reflector_ended, None | Some(Ok(Ok(())))) {
+        // No final listing from a cache that can no longer be kept true: abort the printer
+        // before `stop` tells it to write one.
+        printer.abort();
+    }
     stop.cancel();
     let reflector_result = match reflector_ended {
         Some(result) => result,
@@ -346,7 +360,6 @@ where
     }
     .map_err(|err| RunError::Task(err.to_string()))?;
     if reflector_result.is_err() {
-        // No final listing from a cache that can no longer be kept true.
         printer.abort();
     }
     let printer_result = printer.await;

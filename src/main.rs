@@ -36,13 +36,20 @@ fn main() -> ExitCode {
         let shutdown = shutdown_signal();
         kreflect::run(config, std::io::stdout(), shutdown).await
     });
+    // Every task has ended; only a thread blocked in a credential plugin that hangs may be
+    // left, and it must not hold the exit.
+    runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => fail(&format!("{err:#}"), err.exit_code()),
     }
 }
 
+/// Writes the error line. Control characters are escaped as keys are (`\n`, `\x1b`): messages
+/// quote the server's words (an error page's HTML, a hostile server's terminal escapes) and
+/// the kubeconfig parser's multi-line snippets, and an error is one line on stderr.
 fn fail(message: &str, code: u8) -> ExitCode {
+    let message = kreflect::quote::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "kreflect: {message}");
     ExitCode::from(code)
 }

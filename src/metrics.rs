@@ -151,6 +151,12 @@ fn unix_millis(time: SystemTime) -> u64 {
     })
 }
 
+/// How long the metrics server waits for a request's headers before closing the connection.
+const HEADER_READ_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// How long the metrics server waits after a failed `accept` before the next.
+const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// A bound metrics endpoint, serving until `stop`.
 pub struct MetricsServer {
     listener: TcpListener,
@@ -177,8 +183,20 @@ impl MetricsServer {
                 _ = stop.cancelled() => break,
                 accepted = self.listener.accept() => accepted,
             };
-            let Ok((stream, _)) = accepted else {
-                continue;
+            // A finished connection's task stays in the set until joined: reap them, or every
+            // scrape would keep its task's memory for the rest of the run.
+            while connections.try_join_next().is_some() {}
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(err) => {
+                    // Out of file descriptors, say: accept fails at once until one is freed, so
+                    // pause instead of spinning.
+                    tracing::debug!(error = %err, "metrics: accept failed");
+                    tokio::select! {
+                        _ = stop.cancelled() => break,
+                        _ = tokio::time::sleep(ACCEPT_ERROR_PAUSE) => continue,
+                    }
+                }
             };
             let (metrics, store, stop) = (Arc::clone(&metrics), store.clone(), stop.clone());
             connections.spawn(async move {
@@ -186,8 +204,12 @@ impl MetricsServer {
                     let response = respond(&request, &metrics, &store);
                     async move { Ok::<_, Infallible>(response) }
                 });
-                let connection =
-                    http1::Builder::new().serve_connection(TokioIo::new(stream), service);
+                // A client that connects and never sends its request is dropped, so idle
+                // connections cannot pile up and take every file descriptor.
+                let connection = http1::Builder::new()
+                    .timer(hyper_util::rt::TokioTimer::new())
+                    .header_read_timeout(HEADER_READ_TIMEOUT)
+                    .serve_connection(TokioIo::new(stream), service);
                 tokio::pin!(connection);
                 tokio::select! {
                     _ = connection.as_mut() => {}

@@ -137,7 +137,7 @@ struct WideStatus {
 
 /// `-o wide`: an aligned table for people. Pods get NAMESPACE, NAME, STATUS, NODE, AGE; other
 /// kinds NAMESPACE (when namespaced), NAME, AGE. Rows in key order, then an empty line.
-/// Namespaces and names are quoted.
+/// Namespaces, names, phases and node names are quoted.
 pub fn render_wide(
     objects: &[&RawObject],
     pods: bool,
@@ -162,16 +162,19 @@ pub fn render_wide(
         }
         row.push(quote(object.key().name()).into_owned());
         if pods {
+            // Quoted like names: the server's words must not split a row or reach the
+            // terminal as escape sequences.
             let status = if fields.metadata.deletion_timestamp.is_some() {
                 "Terminating".to_owned()
             } else {
-                fields
-                    .status
-                    .phase
-                    .unwrap_or_else(|| "<unknown>".to_owned())
+                fields.status.phase.map_or_else(
+                    || "<unknown>".to_owned(),
+                    |phase| quote(&phase).into_owned(),
+                )
             };
             row.push(status);
-            row.push(fields.spec.node_name.unwrap_or_else(|| "<none>".to_owned()));
+            let node = fields.spec.node_name;
+            row.push(node.map_or_else(|| "<none>".to_owned(), |node| quote(&node).into_owned()));
         }
         let age = fields
             .metadata

@@ -84,6 +84,27 @@ pub fn quote(key: &str) -> Cow<'_, str> {
     )
 }
 
+/// A server's or a parser's message made safe for one line of a terminal: control characters
+/// escaped as [`quote`] does, backslashes left as they are (a message is read, not parsed back,
+/// and escaping it twice would double them).
+pub fn escape_controls(message: &str) -> Cow<'_, str> {
+    if !message
+        .bytes()
+        .any(|byte| byte != b'\\' && needs_escape(byte))
+    {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    let mut buffer = [0; 4];
+    for character in message.chars() {
+        match character {
+            '\\' => out.push('\\'),
+            other => out.push_str(&quote(other.encode_utf8(&mut buffer))),
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// The inverse of [`quote`]: the raw key, or `None` when `quoted` is not something [`quote`]
 /// writes (a raw control byte, an unknown or cut-off escape, an escape `quote` would not use).
 pub fn unquote(quoted: &str) -> Option<String> {
@@ -121,6 +142,17 @@ pub fn unquote(quoted: &str) -> Option<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn messages_get_control_characters_escaped_and_backslashes_kept() {
+        assert_eq!(escape_controls("plain \\d+ text"), "plain \\d+ text");
+        assert!(matches!(escape_controls("plain"), Cow::Borrowed(_)));
+        assert_eq!(
+            escape_controls("<h1>\n\x1b]0;x\x07 \\ é\r"),
+            "<h1>\\n\\x1b]0;x\\x07 \\ é\\r"
+        );
+    }
+
     use proptest::prelude::*;
 
     #[test]

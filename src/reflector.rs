@@ -5,13 +5,15 @@
 //! [`State`] to the next [`Step`].
 //!
 //! Failed requests are classified once, by [`FailureClass`]; "no progress" means no object event
-//! (ADDED, MODIFIED, DELETED; bookmarks do not count) applied since the count was last reset.
+//! (ADDED, MODIFIED, DELETED; bookmarks do not count) that moved the resourceVersion applied
+//! since the count was last reset (an event replayed at the current resourceVersion, or one
+//! without any, is no progress).
 //!
 //! | state | outcome | next |
 //! |---|---|---|
 //! | `Listing` | all pages listed | store replaced, `Watching { list rv }` |
 //! | `Listing` | continue token expired (410) | list again without pages |
-//! | `Listing` | a continue token seen twice in one list | backoff (warning), `Listing` |
+//! | `Listing` | a continue token seen twice, or an object listed twice, in one list | backoff (warning), `Listing` |
 //! | any | 401 | stop with [`ReflectorError::Unauthenticated`] |
 //! | any | 403 | stop with [`ReflectorError::Forbidden`] |
 //! | any | 400, 405, 406, 415, 422 (invalid) | stop with [`ReflectorError::Invalid`] |
@@ -22,6 +24,7 @@
 //! | `Watching` | with `list_only` | wait for stop (never watch) |
 //! | `Watching` | 410 at start or ERROR event with 410, the first without progress | `Listing` (relist) |
 //! | `Watching` | the same, again without progress | backoff (warning), `Listing` |
+//! | `Watching` | the same within 10 s of the list, after such an immediate relist | backoff (warning), `Listing` |
 //! | `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
 //! | `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
 //! | `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
@@ -128,9 +131,10 @@ pub enum ReflectorError {
     /// The server refused us (403): retrying will not help.
     #[error(
         "not allowed to {verb} {scope}: {message}; grant this user list and watch on {plural} \
-         (RBAC), or pick a namespace you may read with -n NAMESPACE",
+         (RBAC), or pick a namespace you may read with -n NAMESPACE{once}",
         message = .status.message,
-        plural = .scope.plural
+        plural = .scope.plural,
+        once = if *.verb == "watch" { ", or list once without watching with --once" } else { "" }
     )]
     Forbidden {
         /// `list` or `watch`.
@@ -251,7 +255,18 @@ pub struct Reflector<S> {
     stream_lists: bool,
     /// Attempts in a row that applied no object event; see [`NoProgress`].
     no_progress: NoProgress,
+    /// When the store was last replaced by a list.
+    synced_at: Option<Instant>,
+    /// Relists done at once after an expiry that came within [`HASTY_EXPIRY`] of the list
+    /// before it, since the last expiry that did not; see [`Reflector::expired`].
+    hasty_relists: u32,
 }
+
+/// An expiry this soon after the list the watch started from means the server's watch history
+/// is shorter than our list-and-watch cycle (a watch cache overrun by churn, say): relisting at
+/// once again and again would put a full read from etcd in a loop, so only the first such
+/// relist is immediate, as client-go backs off every relist cycle.
+const HASTY_EXPIRY: Duration = Duration::from_secs(10);
 
 /// Counts of attempts in a row that ended without applying an object event (ADDED, MODIFIED or
 /// DELETED; bookmarks do not count). Both are reset by the next applied object event. A loop
@@ -282,6 +297,8 @@ impl<S: ListWatch> Reflector<S> {
             progress: None,
             stream_lists,
             no_progress: NoProgress::default(),
+            synced_at: None,
+            hasty_relists: 0,
         }
     }
 
@@ -347,6 +364,7 @@ impl<S: ListWatch> Reflector<S> {
                 let count = objects.len();
                 self.writer.replace(objects, &resource_version).await;
                 self.synced = true;
+                self.synced_at = Some(Instant::now());
                 self.metrics.observe(Observed::Relist);
                 self.report(ListProgress {
                     objects: count,
@@ -369,7 +387,8 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
-    /// A continue token the server hands out twice fails the list (it would never end).
+    /// A continue token the server hands out twice, or an object listed twice, fails the list
+    /// (it would never end).
     async fn list_all_pages(&mut self) -> Result<(Vec<RawObject>, String, u32), SourceError> {
         let started = Instant::now();
         let mut objects = Vec::new();
@@ -378,6 +397,7 @@ impl<S: ListWatch> Reflector<S> {
             continue_token: None,
         };
         let mut tokens_seen = HashSet::new();
+        let mut keys_seen: HashSet<ObjectKey> = HashSet::new();
         let mut pages = 0;
         loop {
             match self.source.list(request.clone()).await {
@@ -385,6 +405,14 @@ impl<S: ListWatch> Reflector<S> {
                     pages += 1;
                     for rejected in &page.rejected {
                         warn!(scope = %self.source.scope(), error = %rejected, "skipped a listed object");
+                    }
+                    if pages > 1 || page.continue_token.is_some() {
+                        for object in &page.items {
+                            if !keys_seen.insert(object.key().clone()) {
+                                let key = crate::quote::quote(&object.key().to_string()).into();
+                                return Err(DecodeError::ListedTwice { key, pages }.into());
+                            }
+                        }
                     }
                     objects.extend(page.items);
                     self.report(ListProgress {
@@ -408,6 +436,7 @@ impl<S: ListWatch> Reflector<S> {
                     info!(scope = %self.source.scope(), pages, "continue token expired; listing again without pages");
                     objects.clear();
                     tokens_seen.clear();
+                    keys_seen.clear();
                     request = ListRequest::default();
                 }
                 Err(err) => return Err(err),
@@ -478,6 +507,7 @@ impl<S: ListWatch> Reflector<S> {
                         .replace(objects.into_values().collect(), &resource_version)
                         .await;
                     self.synced = true;
+                    self.synced_at = Some(Instant::now());
                     self.metrics.observe(Observed::Relist);
                     self.metrics.observe(Observed::WatchStart);
                     self.report(ListProgress {
@@ -561,6 +591,8 @@ impl<S: ListWatch> Reflector<S> {
     ) -> Step {
         let requested = Duration::from_secs(timeout_seconds.into());
         let mut deadline = WatchDeadline::new(started, timeout_seconds, self.config.stall_grace);
+        // Object events that moved the watch position: a replayed event (the resourceVersion
+        // we are at, or none) is no progress, or a server could end every watch after one.
         let mut object_events: u64 = 0;
         loop {
             let next = match tokio::time::timeout_at(deadline.at(), stream.next()).await {
@@ -597,18 +629,23 @@ impl<S: ListWatch> Reflector<S> {
             match event {
                 WatchEvent::Added(object) => {
                     self.metrics.observe(Observed::Added);
-                    self.apply("ADDED", &mut resource_version, object).await;
+                    if !self.apply("ADDED", &mut resource_version, object).await {
+                        continue;
+                    }
                 }
                 WatchEvent::Modified(object) => {
                     self.metrics.observe(Observed::Modified);
-                    self.apply("MODIFIED", &mut resource_version, object).await;
+                    if !self.apply("MODIFIED", &mut resource_version, object).await {
+                        continue;
+                    }
                 }
                 WatchEvent::Deleted(object) => {
                     debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
                     self.writer.remove(&object).await;
                     self.metrics.observe(Observed::Deleted);
-                    self.no_progress = NoProgress::default();
-                    advance(&mut resource_version, object.resource_version());
+                    if !self.progressed(&mut resource_version, object.resource_version()) {
+                        continue;
+                    }
                 }
                 WatchEvent::Bookmark(bookmark) | WatchEvent::InitialEventsEnd(bookmark) => {
                     trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
@@ -661,29 +698,62 @@ impl<S: ListWatch> Reflector<S> {
 
     /// What follows a 410 at watch start or in an ERROR event: relist. Only the first expiry
     /// since an object event was applied relists at once; a server that expires every watch
-    /// gets a backoff before each further relist (each one is a full read from etcd).
+    /// gets a backoff before each further relist (each one is a full read from etcd). So does
+    /// one that expires every watch soon after its list, events or not: of the expiries within
+    /// [`HASTY_EXPIRY`] of their list, only the first in a row relists at once.
     fn expired(&mut self, resource_version: &str, message: &str) -> Step {
         self.no_progress.expiries += 1;
         let expiries = self.no_progress.expiries;
-        if expiries == 1 {
+        let hasty = self
+            .synced_at
+            .is_some_and(|synced| synced.elapsed() < HASTY_EXPIRY);
+        if !hasty {
+            self.hasty_relists = 0;
+        }
+        if expiries == 1 && self.hasty_relists == 0 {
+            if hasty {
+                self.hasty_relists += 1;
+            }
             info!(scope = %self.source.scope(), resource_version, status_message = message, "resourceVersion expired; relisting");
             return Step::Next(State::Listing);
         }
         let delay = self.backoff.next_delay();
-        warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        if expiries > 1 {
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+        } else {
+            let synced_ms = self
+                .synced_at
+                .map_or(0, |synced| synced.elapsed().as_millis() as u64);
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms = delay.as_millis() as u64, "the watch expired again soon after the list it started from; relisting after a backoff");
+        }
         Step::Backoff(State::Listing, delay)
     }
 
+    /// Applies an ADDED or MODIFIED object; returns whether it was progress (see
+    /// [`Reflector::progressed`]).
     async fn apply(
         &mut self,
         event: &'static str,
         resource_version: &mut String,
         object: RawObject,
-    ) {
+    ) -> bool {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
-        advance(resource_version, object.resource_version());
+        let progressed = self.progressed(resource_version, object.resource_version());
         self.writer.upsert(object).await;
+        progressed
+    }
+
+    /// Moves the watch position to an applied object event's resourceVersion. Only an event
+    /// that moves it is progress (and resets [`NoProgress`]): one at the position we are at, or
+    /// without a resourceVersion, is a replay, and a server ending every watch after a replay
+    /// must be backed off like one ending it after a bookmark.
+    fn progressed(&mut self, resource_version: &mut String, event_version: &str) -> bool {
+        if event_version.is_empty() || event_version == resource_version.as_str() {
+            return false;
+        }
+        event_version.clone_into(resource_version);
         self.no_progress = NoProgress::default();
+        true
     }
 
     /// Decides what a failed request leads to, from its [`FailureClass`].
@@ -803,13 +873,6 @@ impl WatchDeadline {
     /// How long the stream has delivered nothing.
     fn silent_for(&self) -> Duration {
         self.last_received.elapsed()
-    }
-}
-
-/// Moves the watch position to an event's resourceVersion, if it carries one.
-fn advance(resource_version: &mut String, event_version: &str) {
-    if !event_version.is_empty() {
-        event_version.clone_into(resource_version);
     }
 }
 

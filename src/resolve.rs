@@ -71,12 +71,19 @@ impl Discovered {
 #[derive(Debug, thiserror::Error)]
 pub enum ResolveError {
     /// No served resource has that name.
-    #[error("the server doesn't have a resource type {name:?}{}", suggestion(.closest))]
+    #[error(
+        "the server doesn't have a resource type {name:?}{}{}",
+        unreadable_groups(.unreadable),
+        suggestion(.closest)
+    )]
     Unknown {
         /// The name asked for.
         name: String,
         /// Served names close to it.
         closest: Vec<String>,
+        /// Groups whose discovery failed (`apps/v1: the server answered 503 ...`): the
+        /// resource may be served there, so the name is not known to be wrong.
+        unreadable: Vec<String>,
     },
     /// The resource exists but cannot be listed and watched.
     #[error("{0} cannot be watched: the server does not allow list and watch on it")]
@@ -90,6 +97,29 @@ pub enum ResolveError {
         #[source]
         source: SourceError,
     },
+}
+
+fn unreadable_groups(unreadable: &[String]) -> String {
+    if unreadable.is_empty() {
+        String::new()
+    } else {
+        format!(
+            " among those it could list, but it may be in a group whose discovery failed ({})",
+            unreadable.join("; ")
+        )
+    }
+}
+
+impl ResolveError {
+    /// Whether the user's input is what must change: a name no served resource has (when every
+    /// group could be read), or a resource that cannot be watched.
+    pub fn is_usage_error(&self) -> bool {
+        match self {
+            ResolveError::Unknown { unreadable, .. } => unreadable.is_empty(),
+            ResolveError::NotWatchable(_) => true,
+            ResolveError::Discovery { .. } => false,
+        }
+    }
 }
 
 fn suggestion(closest: &[String]) -> String {
@@ -121,6 +151,7 @@ pub fn resolve<'a>(name: &str, served: &'a [Discovered]) -> Result<&'a Discovere
         None => Err(ResolveError::Unknown {
             name: name.to_owned(),
             closest: closest_names(&wanted, served),
+            unreadable: Vec::new(),
         }),
     }
 }
@@ -257,9 +288,41 @@ pub fn parse_group_list(body: &[u8]) -> Result<Vec<String>, serde_json::Error> {
         .collect())
 }
 
-/// Everything the server serves: the core group, then each group's preferred version.
-/// `fetch` GETs a path and returns the body.
-pub async fn discover<F, Fut>(fetch: F) -> Result<Vec<Discovered>, ResolveError>
+/// What discovery found.
+#[derive(Debug, Default)]
+pub struct Discovery {
+    /// The resources of every group that could be read.
+    pub served: Vec<Discovered>,
+    /// The groups whose discovery document could not be read or decoded, as
+    /// [`ResolveError::Discovery`] errors: an aggregated API whose backend is down
+    /// (`metrics.k8s.io` without metrics-server) answers 503 for ever, and, as with kubectl,
+    /// must not keep the other groups' resources from being used.
+    pub unreadable: Vec<ResolveError>,
+}
+
+impl Discovery {
+    /// Finds `name` as [`resolve`] does; a name not found while some group could not be read
+    /// is an [`ResolveError::Unknown`] naming those groups (not a usage error).
+    pub fn resolve(&self, name: &str) -> Result<&Discovered, ResolveError> {
+        match resolve(name, &self.served) {
+            Err(ResolveError::Unknown {
+                name,
+                closest,
+                unreadable: _,
+            }) => Err(ResolveError::Unknown {
+                name,
+                closest,
+                unreadable: self.unreadable.iter().map(ToString::to_string).collect(),
+            }),
+            other => other,
+        }
+    }
+}
+
+/// Everything the server serves: the core group, then each group's preferred version. The core
+/// group and the group list must be read; a group whose document cannot be read is set aside
+/// in [`Discovery::unreadable`]. `fetch` GETs a path and returns the body.
+pub async fn discover<F, Fut>(fetch: F) -> Result<Discovery, ResolveError>
 where
     F: Fn(String) -> Fut,
     Fut: Future<Output = Result<Vec<u8>, SourceError>>,
@@ -280,12 +343,19 @@ where
         .map_err(|err| decode_error("/api/v1", err))?;
     let group_versions = parse_group_list(&get("/apis".to_owned()).await?)
         .map_err(|err| decode_error("/apis", err))?;
+    let mut unreadable = Vec::new();
     for group_version in group_versions {
         let path = format!("/apis/{group_version}");
-        let body = get(path.clone()).await?;
-        served.extend(parse_resource_list(&body).map_err(|err| decode_error(&path, err))?);
+        let resources = match get(path.clone()).await {
+            Ok(body) => parse_resource_list(&body).map_err(|err| decode_error(&path, err)),
+            Err(err) => Err(err),
+        };
+        match resources {
+            Ok(resources) => served.extend(resources),
+            Err(err) => unreadable.push(err),
+        }
     }
-    Ok(served)
+    Ok(Discovery { served, unreadable })
 }
 
 #[cfg(test)]

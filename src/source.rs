@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use futures::stream::{self, BoxStream, StreamExt};
-use http_body_util::{BodyDataStream, BodyExt, Limited};
+use http_body_util::{BodyDataStream, BodyExt};
 use kube::client::Body;
 use kube::core::{ApiResource, DynamicObject, Resource};
 
@@ -249,17 +249,16 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = Limited::new(response.into_body(), MAX_ERROR_BODY_BYTES)
-        .collect()
+    let body = collect_body(response.into_body(), Some(MAX_ERROR_BODY_BYTES))
         .await
-        .map(|collected| collected.to_bytes())
         .unwrap_or_default();
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
-        message: String::from_utf8_lossy(&body[..body.len().min(200)])
-            .trim()
-            .to_owned(),
+        message: crate::quote::escape_controls(
+            String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
+        )
+        .into_owned(),
     });
     Err(SourceError::Status {
         status,
@@ -273,10 +272,43 @@ pub async fn fetch(client: &kube::Client, path: &str) -> Result<Vec<u8>, SourceE
         .body(Vec::new())
         .map_err(|err| SourceError::Transport(err.to_string()))?;
     let body = send(client, request, LIST_HEADERS_TIMEOUT).await?;
-    body.collect_bytes()
-        .await
-        .map(|bytes| bytes.to_vec())
-        .map_err(|err| SourceError::Transport(error_chain(&err)))
+    collect_body(body, None).await.map(|bytes| bytes.to_vec())
+}
+
+/// A response body that delivers nothing for this long is on a dead connection (the server
+/// writes a list as it encodes it); without this, the client's 300 s read timeout would leave
+/// a relist, and so the cache, stuck for five minutes.
+pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
+
+/// Reads a whole (non-watch) response body, at most `limit` bytes when given (the rest is cut
+/// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`].
+async fn collect_body(mut body: Body, limit: Option<usize>) -> Result<Bytes, SourceError> {
+    let mut collected = Vec::new();
+    loop {
+        let frame = tokio::time::timeout(BODY_SILENCE_TIMEOUT, body.frame())
+            .await
+            .map_err(|_| {
+                SourceError::Transport(format!(
+                    "the response stopped for {} s after {} bytes; giving up on the connection \
+                     (half-open: a frozen NAT, load balancer or proxy?)",
+                    BODY_SILENCE_TIMEOUT.as_secs(),
+                    collected.len()
+                ))
+            })?;
+        let Some(frame) = frame else {
+            return Ok(collected.into());
+        };
+        let frame = frame.map_err(|err| SourceError::Transport(transport_error(&err)))?;
+        if let Ok(data) = frame.into_data() {
+            collected.extend_from_slice(&data);
+        }
+        if let Some(limit) = limit
+            && collected.len() >= limit
+        {
+            collected.truncate(limit);
+            return Ok(collected.into());
+        }
+    }
 }
 
 impl ListWatch for KubeSource {
@@ -300,11 +332,11 @@ impl ListWatch for KubeSource {
             JSON_MEDIA_TYPE
         };
         let http_request = get_request(&self.path, &query, accept)?;
-        let body = send(&self.client, http_request, LIST_HEADERS_TIMEOUT)
-            .await?
-            .collect_bytes()
-            .await
-            .map_err(|err| SourceError::Transport(error_chain(&err)))?;
+        let body = collect_body(
+            send(&self.client, http_request, LIST_HEADERS_TIMEOUT).await?,
+            None,
+        )
+        .await?;
         Ok(decode_list(&body, self.object_kind())?)
     }
 
@@ -546,6 +578,64 @@ mod tests {
             .expect_err("no answer");
         assert!(
             matches!(&err, SourceError::Transport(message) if message.contains("within 60 s")),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    /// A server that answers each request with `head` (status line, headers and the start of a
+    /// body), then sends nothing more: a connection frozen in the middle of a response.
+    async fn stalling_server(head: &'static str) -> (String, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            let mut held = Vec::new();
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(head.as_bytes()).await;
+                held.push(socket);
+            }
+        });
+        (url, task)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_list_whose_body_stops_gives_up_its_connection_after_60_s_of_silence() {
+        let (url, server) = stalling_server(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"kind\":\"PodList\",",
+        )
+        .await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let source = KubeSource::pods(client, None);
+        let started = tokio::time::Instant::now();
+        let err = source
+            .list(ListRequest::default())
+            .await
+            .expect_err("no answer");
+        assert!(
+            matches!(&err, SourceError::Transport(message) if message.contains("60 s")),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn an_error_answer_whose_body_stops_gives_up_after_60_s_of_silence() {
+        let (url, server) = stalling_server(
+            "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"kind\":",
+        )
+        .await;
+        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let started = tokio::time::Instant::now();
+        let err = fetch(&client, "/apis").await.expect_err("no answer");
+        assert!(
+            matches!(&err, SourceError::Status { status, .. } if status.code == 503),
             "{err}"
         );
         assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);

@@ -485,6 +485,46 @@ async fn a_watch_closed_early_without_object_events_backs_off_even_after_a_bookm
 }
 
 #[tokio::test(start_paused = true)]
+async fn a_watch_closed_early_after_only_replayed_events_backs_off_and_a_new_event_does_not() {
+    let unversioned = RawObject::from_json(
+        br#"{"kind":"Pod","metadata":{"name":"p","namespace":"a","resourceVersion":""}}"#,
+        "Pod",
+    )
+    .expect("test pod");
+    let mut h = harness(
+        vec![
+            watch(
+                vec![Ok(WatchEvent::Modified(pod("a/p", 10)))],
+                Ending::Close,
+            ),
+            watch(vec![Ok(WatchEvent::Modified(unversioned))], Ending::Close),
+            watch(vec![Ok(WatchEvent::Deleted(pod("a/p", 10)))], Ending::Close),
+            watch(
+                vec![Ok(WatchEvent::Modified(pod("a/p", 11)))],
+                Ending::Close,
+            ),
+        ],
+        ReflectorConfig::default(),
+    );
+    for replay in [
+        "same resourceVersion",
+        "no resourceVersion",
+        "same, deleted",
+    ] {
+        let step = h.reflector.step(watching("10")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
+            "{replay}: {step:?}"
+        );
+    }
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_quiet_watch_that_runs_its_course_is_reopened_at_once() {
     let config = ReflectorConfig {
         watch_timeout_seconds: 10..=10,
@@ -549,6 +589,68 @@ async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
     assert!(
         matches!(step, Step::Next(State::Listing)),
         "an applied event makes the next expiry a first one again: {step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn watches_expiring_soon_after_their_list_relist_at_once_only_the_first_time() {
+    let expired = || {
+        Ok(WatchEvent::Error(ApiStatus {
+            code: 410,
+            reason: "Expired".into(),
+            message: "too old resource version".into(),
+        }))
+    };
+    let mut replies = Vec::new();
+    for rv in [20, 30, 40, 50] {
+        replies.push(page(&rv.to_string(), &["a/x"], None));
+        replies.push(watch(
+            vec![Ok(WatchEvent::Modified(pod("a/x", rv + 1))), expired()],
+            Ending::Close,
+        ));
+    }
+    let mut h = harness(replies, ReflectorConfig::default());
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("20")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("30")).await;
+    assert!(
+        matches!(step, Step::Backoff(State::Listing, _)),
+        "an event between does not make a relist loop right: {step:?}"
+    );
+    h.reflector.step(State::Listing).await;
+    tokio::time::advance(HASTY_EXPIRY).await;
+    let step = h.reflector.step(watching("40")).await;
+    assert!(
+        matches!(step, Step::Next(State::Listing)),
+        "an expiry long after its list relists at once: {step:?}"
+    );
+    h.reflector.step(State::Listing).await;
+    let step = h.reflector.step(watching("50")).await;
+    assert!(
+        matches!(step, Step::Next(State::Listing)),
+        "the first hasty one after it too: {step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_backs_off() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("t1")),
+            page("10", &["a/2"], Some("t2")),
+            page("10", &["a/2"], Some("t3")),
+            page("10", &["a/3"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(!h.store.is_synced());
+    assert_eq!(
+        h.requests(),
+        [paged(None), paged(Some("t1")), paged(Some("t2"))]
     );
 }
 

@@ -54,6 +54,23 @@ pub enum Fault {
     /// The next list request carrying a continue token is answered with a page whose continue
     /// token is the one it was given (a broken server: following tokens never ends the list).
     RepeatContinueToken,
+    /// The next watch sends these lines (a newline is added to each), then ends. Every `{rv}`
+    /// in a line is replaced by the resourceVersion the watch starts from, so a test can replay
+    /// an event the client already has (a broken or hostile server: no progress, yet an object
+    /// event). Each line counts as an object event for `WatchCloseAfter` and the like.
+    WatchLinesThenClose(Vec<String>),
+    /// The next list request carrying a continue token is answered with the page it asked for
+    /// again, under a continue token never handed out before (a broken server: the list never
+    /// ends, and no token repeats).
+    FreshContinueToken,
+    /// The next list request is answered with this HTTP code and this body verbatim, not a
+    /// `Status` (a proxy's error page, or a hostile server's text with control characters).
+    ListRawBody {
+        /// HTTP status code.
+        code: u16,
+        /// The body.
+        body: String,
+    },
 }
 
 /// A malformed watch line.
@@ -91,13 +108,17 @@ pub(crate) enum Target {
 impl Fault {
     fn applies_to(&self, target: Target) -> bool {
         match (self, target) {
-            (Fault::ListStatus { .. }, Target::List { .. }) => true,
+            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
             (
-                Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Fault::ExpireContinue | Fault::RepeatContinueToken | Fault::FreshContinueToken,
                 Target::List { with_continue },
             ) => with_continue,
             (
-                Fault::ListStatus { .. } | Fault::ExpireContinue | Fault::RepeatContinueToken,
+                Fault::ListStatus { .. }
+                | Fault::ListRawBody { .. }
+                | Fault::ExpireContinue
+                | Fault::RepeatContinueToken
+                | Fault::FreshContinueToken,
                 Target::Watch,
             ) => false,
             (_, Target::Watch) => true,

@@ -103,6 +103,16 @@ pub(crate) fn handle<B>(
     {
         return Status::unauthorized().into_response();
     }
+    if let Some(group_version) = recorded.path.strip_prefix("/apis/")
+        && shared
+            .options
+            .unavailable_groups
+            .iter()
+            .any(|gv| gv == group_version)
+    {
+        let message = "the server is currently unable to handle the request";
+        return Status::new(503, "ServiceUnavailable", message).into_response();
+    }
     let Some(route) = route(&recorded.path) else {
         return Status::not_found().into_response();
     };
@@ -112,7 +122,10 @@ pub(crate) fn handle<B>(
     match route {
         Route::Version => json_response(200, discovery::version()),
         Route::Api => json_response(200, discovery::api(shared.addr)),
-        Route::Apis => json_response(200, resources::group_list().into()),
+        Route::Apis => json_response(
+            200,
+            resources::group_list(&shared.options.unavailable_groups).into(),
+        ),
         Route::ResourceList(list) => json_response(200, list.into()),
         Route::Objects(index, namespace) => {
             objects(shared, &shared.clusters[index], &recorded, namespace, stop)
@@ -176,6 +189,7 @@ fn list_objects(
         with_continue: continue_token.is_some(),
     };
     let mut repeat_token = None;
+    let mut fresh_token = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -187,8 +201,14 @@ fn list_objects(
         ) => {
             return Err(Status::injected(code, &reason, retry_after).into());
         }
+        (Some(Fault::ListRawBody { code, body }), _) => {
+            return Ok(json_response(code, body.into()));
+        }
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
+        (Some(Fault::FreshContinueToken), Some(token)) => {
+            fresh_token = Some(token.same_page_again().encode());
+        }
         _ => {}
     }
     let request = ListRequest {
@@ -197,7 +217,7 @@ fn list_objects(
         continue_token,
         filter,
         metadata_only: recorded.wants_metadata_only(),
-        repeat_token,
+        repeat_token: repeat_token.or(fresh_token.as_deref()),
     };
     Ok(list::respond(cluster, &request))
 }

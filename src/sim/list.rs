@@ -30,6 +30,13 @@ pub(crate) struct ContinueToken {
 }
 
 impl ContinueToken {
+    /// A token never handed out before that continues where this one does: one more NUL after
+    /// the start key (no key holds a NUL, so the page is the same).
+    /// [`Fault::FreshContinueToken`](super::faults::Fault::FreshContinueToken).
+    pub(crate) fn same_page_again(&self) -> ContinueToken {
+        ContinueToken::new(self.rv, format!("{}\u{0}", self.start))
+    }
+
     fn new(rv: i64, start: String) -> ContinueToken {
         ContinueToken {
             v: TOKEN_VERSION.to_owned(),
@@ -39,7 +46,7 @@ impl ContinueToken {
     }
 
     /// The opaque text form.
-    fn encode(&self) -> String {
+    pub(crate) fn encode(&self) -> String {
         base64url::encode(&serde_json::to_vec(self).unwrap_or_default())
     }
 

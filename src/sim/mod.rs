@@ -48,12 +48,17 @@
 //! - Streaming lists (`sendInitialEvents=true`) follow `ServerOptions::watch_list`: supported
 //!   (the default; the initial state is always the current one, whatever `resourceVersion`
 //!   says), refused with 422 like v1.25 (transcript 09), or ignored like a plain watch.
+//! - `ServerOptions::unavailable_groups` lists group versions in `/apis` whose discovery
+//!   document answers 503, like an aggregated API whose backend is down; they serve nothing.
 //! - Authentication is a single static bearer token; authorization is only the
 //!   `deny_cluster_scope` and `deny_watch` switches, answering as user `sim`.
 //! - Faults ([`Fault`], once with `inject` or on every matching request with `inject_always`)
 //!   make it misbehave the way broken or hostile servers and proxies do, which a healthy
 //!   kube-apiserver would not: an expiry on every watch, a bookmark then close, a continue token
-//!   repeated, stalls, cut lines, bad payloads, injected status codes.
+//!   repeated or handed out fresh for the same page, stalls, cut lines, bad payloads, arbitrary
+//!   lines then close (e.g. an event replayed at the watch's own resourceVersion), injected
+//!   status codes, and error bodies that are not a `Status` (served, like every body here, as
+//!   `application/json`, where a proxy's error page would say `text/html`).
 //! - Label selector values are checked for the lexer's tokens and label-value syntax only; the
 //!   messages match the real server's for the common cases (transcript 24), not all of them.
 //! - `creationTimestamp`, `uid` etc. come from the pod generator (or the caller), not the

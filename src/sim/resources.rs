@@ -138,8 +138,9 @@ pub fn resource_list(group: &str, version: &str) -> Option<String> {
     )
 }
 
-/// `GET /apis`: the non-core groups with their (single, preferred) version.
-pub fn group_list() -> String {
+/// `GET /apis`: the non-core groups with their (single, preferred) version, then the
+/// `unavailable` `group/version`s (served by no resource here).
+pub fn group_list(unavailable: &[String]) -> String {
     let mut groups: Vec<serde_json::Value> = Vec::new();
     for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
         let group_version = r.api_version();
@@ -149,6 +150,17 @@ pub fn group_list() -> String {
         let version = serde_json::json!({"groupVersion": group_version, "version": r.version});
         groups.push(serde_json::json!({
             "name": r.group,
+            "versions": [version.clone()],
+            "preferredVersion": version,
+        }));
+    }
+    for group_version in unavailable {
+        let (group, version) = group_version
+            .split_once('/')
+            .unwrap_or((group_version, "v1"));
+        let version = serde_json::json!({"groupVersion": group_version, "version": version});
+        groups.push(serde_json::json!({
+            "name": group,
             "versions": [version.clone()],
             "preferredVersion": version,
         }));
@@ -176,7 +188,7 @@ mod tests {
             serde_json::from_str(&resource_list("apps", "v1").expect("apps")).expect("json");
         assert_eq!(apps["groupVersion"], "apps/v1");
         assert!(resource_list("batch", "v1").is_none());
-        let groups: serde_json::Value = serde_json::from_str(&group_list()).expect("json");
+        let groups: serde_json::Value = serde_json::from_str(&group_list(&[])).expect("json");
         assert_eq!(
             groups["groups"][0]["preferredVersion"]["groupVersion"],
             "apps/v1"

@@ -55,6 +55,10 @@ pub struct ServerOptions {
     pub tls: bool,
     /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
     pub watch_list: WatchListSupport,
+    /// `group/version`s listed by `/apis` whose discovery document answers 503
+    /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
+    /// v1beta1` without a running metrics-server is the common case).
+    pub unavailable_groups: Vec<String>,
 }
 
 /// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
@@ -81,6 +85,7 @@ impl Default for ServerOptions {
             deny_watch: false,
             tls: false,
             watch_list: WatchListSupport::Supported,
+            unavailable_groups: Vec::new(),
         }
     }
 }

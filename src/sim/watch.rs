@@ -175,6 +175,16 @@ impl WatchStream {
             pending.push_back(Pending::Line(bookmark_line(seen, resource)));
             pending.push_back(Pending::End);
         }
+        if let Some(Fault::WatchLinesThenClose(lines)) = &fault
+            && live.is_some()
+        {
+            pending.clear();
+            pending.extend(lines.iter().map(|line| {
+                let line = format!("{}\n", line.replace("{rv}", &seen.to_string()));
+                Pending::Object(Bytes::from(line))
+            }));
+            pending.push_back(Pending::End);
+        }
         WatchStream {
             cluster: cluster.clone(),
             namespace: request.namespace,

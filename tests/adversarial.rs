@@ -1,0 +1,424 @@
+//! Attacks on what "never hammer, never hang, never lie" built: a hostile server, a frozen
+//! network, a stuck reader or a careless user, each against the real binary over HTTP.
+
+mod common;
+
+use std::time::Duration;
+
+use common::{Running, TestCluster, run_to_end};
+use kreflect::sim::{BadPayload, Fault, ServerOptions};
+
+/// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
+/// its stderr.
+async fn requests_in(
+    cluster: &TestCluster,
+    args: &[&str],
+    window: Duration,
+) -> (usize, usize, String) {
+    let mut running = Running::spawn(cluster.kreflect(args));
+    tokio::time::sleep(window).await;
+    let (watches, lists) = (
+        cluster.watch_requests().len(),
+        cluster.list_requests().len(),
+    );
+    running.child.start_kill().expect("kill");
+    let stderr = running.stderr().await;
+    eprintln!("{watches} watches, {lists} lists in {window:?}; stderr:\n{stderr}");
+    (watches, lists, stderr)
+}
+
+/// A MODIFIED event of pod `a/1` at resourceVersion `rv` (`{rv}`: where the watch starts).
+fn modified_line(rv: &str) -> String {
+    format!(
+        r#"{{"type":"MODIFIED","object":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"1","namespace":"a","resourceVersion":"{rv}"}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_replaying_one_event_at_the_same_resource_version_then_closing_is_not_hammered() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster
+        .server
+        .inject_always(Fault::WatchLinesThenClose(vec![modified_line("{rv}")]));
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    // Backoff from 800 ms: at most 0, 0.8, 2.4, 5.6 s → 4 watches (a few more for jitter slack).
+    assert!(watches <= 6, "{watches} watches in 5 s: hammered");
+    assert_eq!(lists, 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_sending_one_event_without_resource_version_then_closing_is_not_hammered() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster
+        .server
+        .inject_always(Fault::WatchLinesThenClose(vec![modified_line("")]));
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    assert!(watches <= 6, "{watches} watches in 5 s: hammered");
+    assert_eq!(lists, 1);
+}
+
+/// A cluster whose aggregated `metrics.k8s.io/v1beta1` is down (503 on its discovery document),
+/// with one deployment.
+async fn cluster_with_a_group_down() -> TestCluster {
+    let cluster = TestCluster::start(ServerOptions {
+        unavailable_groups: vec!["metrics.k8s.io/v1beta1".into()],
+        ..ServerOptions::default()
+    })
+    .await;
+    let deployments = cluster.server.resource("deployments").expect("deployments");
+    deployments
+        .create_object(serde_json::json!({"metadata": {"name": "web", "namespace": "shop"}}));
+    cluster
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unavailable_aggregated_api_does_not_stop_resolving_a_served_resource() {
+    let cluster = cluster_with_a_group_down().await;
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(&["deploy", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "stderr: {stderr}");
+    assert_eq!(stdout, "shop/web\n\n");
+    assert!(
+        stderr.contains("metrics.k8s.io/v1beta1") && stderr.contains("WARN"),
+        "the skipped group is named: {stderr}"
+    );
+    // Without --once too: the listing comes, no retrying of discovery for ever.
+    let mut running = Running::spawn(cluster.kreflect_any(&["deploy", "--interval", "100ms"]));
+    assert_eq!(running.next_listing().await, ["shop/web"]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_that_may_be_in_an_unavailable_group_is_a_failure_not_a_usage_error() {
+    let cluster = cluster_with_a_group_down().await;
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_any(&["podmetrics", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("metrics.k8s.io/v1beta1") && stderr.contains("503"),
+        "names the group that could not be read: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_namespace_with_a_slash_or_a_query_is_refused_before_any_request() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    for namespace in ["a/b", "a?watch=true"] {
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect(&["-n", namespace, "--once"])).await;
+        assert_eq!(status.code(), Some(2), "{namespace}: {stderr}");
+        assert_eq!(stdout, "");
+        assert!(stderr.contains("not a namespace name"), "{stderr}");
+    }
+    assert_eq!(cluster.requests().len(), 0, "{:#?}", cluster.requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_message_with_newlines_and_terminal_escapes_is_one_escaped_line() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 400,
+        body: "<html>\n<h1>Bad \x1b]0;pwned\x07 request</h1>\r\n</html>\n".into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert!(
+        !stderr.trim_end().bytes().any(|b| b < 0x20 || b == 0x7f),
+        "no raw control characters: {stderr:?}"
+    );
+    assert!(stderr.contains(r"\x1b]0;pwned\x07"), "{stderr:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_streaming_list_against_a_server_expiring_or_garbling_every_watch_is_not_hammered() {
+    for fault in [
+        Fault::WatchGoneHttp,
+        Fault::WatchExpiredAfter(0),
+        Fault::WatchBadPayload(BadPayload::MalformedJson),
+    ] {
+        let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+        cluster.server.inject_always(fault.clone());
+        let (watches, lists, _) = requests_in(
+            &cluster,
+            &["--interval", "1h", "--streaming-list"],
+            Duration::from_secs(5),
+        )
+        .await;
+        assert!(
+            watches + lists <= 12,
+            "{fault:?}: {watches} watches and {lists} lists in 5 s: hammered"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_whose_continue_tokens_never_repeat_but_never_end_fails_and_backs_off() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    for i in 0..501 {
+        cluster
+            .server
+            .cluster()
+            .create_pod("a", &format!("p-{i:03}"));
+    }
+    cluster.server.inject_always(Fault::FreshContinueToken);
+    let (watches, lists, stderr) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    // Three pages per attempt (the first, the second, the second again), at most 4 attempts
+    // in 5 s.
+    assert!(
+        lists <= 12,
+        "{lists} list requests in 5 s: the list never ended"
+    );
+    assert_eq!(watches, 0, "never synced, never watched");
+    assert!(
+        stderr.contains("WARN") && stderr.contains("twice in one list"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_token_during_discovery_names_the_user_and_context_as_for_pods() {
+    let cluster = TestCluster::start(ServerOptions {
+        bearer_token: Some("right".into()),
+        ..ServerOptions::default()
+    })
+    .await;
+    let kubeconfig = cluster
+        .server
+        .kubeconfig()
+        .replace("\"right\"", "\"wrong\"");
+    let path = cluster.write_kubeconfig("wrong-token", &kubeconfig);
+    let mut command = common::kreflect_command(
+        &["--kubeconfig", path.to_str().expect("utf-8"), "deploy"],
+        path.parent().expect("dir"),
+    );
+    command.kill_on_drop(true);
+    let (status, stdout, stderr) = run_to_end(command).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("the server rejected the credentials of user sim (context sim)")
+            && stderr.contains("log in again or refresh the token"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_user_who_may_list_but_not_watch_is_told_to_use_once() {
+    let cluster = TestCluster::start(ServerOptions {
+        deny_watch: true,
+        ..ServerOptions::default()
+    })
+    .await;
+    cluster.server.cluster().create_pod("a", "1");
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--interval", "1s"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    // The listing at the sync may be printed before the watch is refused; no final listing
+    // after it (it used to be printed, racing the printer's abort).
+    assert!(
+        ["", "a/1\n\n"].contains(&stdout.as_str()),
+        "no final listing from a cache that cannot be kept true: {stdout:?}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("not allowed to watch") && stderr.contains("--once"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_server_expiring_every_watch_after_one_event_under_churn_is_not_relisted_in_a_loop() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster.server.inject_always(Fault::WatchExpiredAfter(1));
+    let pods = cluster.server.cluster();
+    let churn = tokio::spawn(async move {
+        loop {
+            pods.update_pod("a", "1");
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+    });
+    let (watches, lists, _) =
+        requests_in(&cluster, &["--interval", "1h"], Duration::from_secs(5)).await;
+    churn.abort();
+    // client-go waits its backoff (800 ms, doubling) before every relist cycle.
+    assert!(
+        lists <= 8,
+        "{lists} relists ({watches} watches) in 5 s: hammered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn memory_does_not_grow_with_each_metrics_scrape() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1h"]));
+    assert_eq!(kreflect.next_listing().await, ["a/x"]);
+    let scrape = |count: usize| {
+        let addr = addr.clone();
+        async move {
+            for _ in 0..count {
+                let healthz = common::http_get(&addr, "/healthz").await;
+                assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
+            }
+        }
+    };
+    scrape(2_000).await;
+    let before = kreflect.rss_kib();
+    scrape(20_000).await;
+    let grown = kreflect.rss_kib().saturating_sub(before);
+    // A day of scrapes every 4 s; it grew about 1.3 KiB per scrape (26 MiB here).
+    assert!(grown < 8 * 1024, "RSS grew {grown} KiB over 20,000 scrapes");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_run_whose_credential_plugin_hangs() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {{server: "{}"}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: sleep
+      args: ["30"]
+      interactiveMode: Never
+contexts:
+- name: ctx
+  context: {{cluster: c, user: u}}
+"#,
+        cluster.server.url()
+    );
+    let path = cluster.write_kubeconfig("hanging-plugin", &kubeconfig);
+    let mut running = Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--once"]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
+    assert!(
+        ended.is_ok(),
+        "SIGTERM ignored while the credential plugin hangs; stderr: {}",
+        running.stderr_so_far()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_run_whose_credential_plugin_hangs_on_a_token_refresh() {
+    use std::os::unix::fs::PermissionsExt;
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Every watch ends at once: the next one, after the backoff, needs a fresh token.
+    cluster.server.inject_always(Fault::WatchCloseAfter(0));
+    let marker = cluster.kubeconfig_path().with_file_name("plugin-ran");
+    let script = cluster.write_kubeconfig(
+        "plugin.sh",
+        &format!(
+            r#"#!/bin/sh
+# kube runs the plugin two or three times at start: only runs 2 s after the first hang.
+[ -e "{marker}" ] || touch "{marker}"
+if [ $(( $(date +%s) - $(stat -c %Y "{marker}") )) -ge 2 ]; then sleep 30; exit 1; fi
+expires=$(date -u -d "+63 seconds" +%Y-%m-%dT%H:%M:%SZ)
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'$expires'"}}}}'
+"#,
+            marker = marker.display()
+        ),
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {{server: "{}"}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: "{}"
+      interactiveMode: Never
+contexts:
+- name: ctx
+  context: {{cluster: c, user: u}}
+"#,
+        cluster.server.url(),
+        script.display()
+    );
+    let path = cluster.write_kubeconfig("refresh-hangs", &kubeconfig);
+    let mut running =
+        Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    // kube refreshes a token 60 s before it expires: from 3 s on, by the next watch (the
+    // watches end at once and are reopened after 0.8, 1.6, 3.2 s...).
+    tokio::time::sleep(Duration::from_secs(7)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
+    assert!(
+        ended.is_ok(),
+        "SIGTERM ignored while a token refresh hangs; stderr: {}",
+        running.stderr_so_far()
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wide_rows_escape_a_hostile_phase_and_node_name() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    cluster.server.cluster().create_pod_with(serde_json::json!({
+        "metadata": {"name": "p", "namespace": "a"},
+        "spec": {"nodeName": "node\n\nevil/key\x1b]0;pwned\x07"},
+        "status": {"phase": "Run\rning\t"},
+    }));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once", "-o", "wide"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(
+        stdout.lines().count(),
+        3,
+        "header, one row, end: {stdout:?}"
+    );
+    assert!(
+        !stdout
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "no raw control characters: {stdout:?}"
+    );
+    assert!(
+        stdout.contains(r"node\n\nevil/key\x1b]0;pwned\x07"),
+        "{stdout:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_logged_server_message_cannot_split_a_log_line_or_reach_the_terminal_raw() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 503,
+        body: "<html>\nDown \x1b]0;pwned\x07 now</html>\n".into(),
+    });
+    let mut running = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    let stderr = running.stderr_so_far();
+    assert!(stderr.contains("retrying"), "{stderr:?}");
+    assert!(
+        !stderr
+            .bytes()
+            .any(|b| (b < 0x20 && b != b'\n') || b == 0x7f),
+        "no raw control characters: {stderr:?}"
+    );
+    assert!(
+        stderr.lines().all(|line| line.contains("kreflect")),
+        "one line per log record: {stderr:?}"
+    );
+}

@@ -1216,3 +1216,73 @@ async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
         "no limit=0 parameter"
     );
 }
+
+/// Log lines written while the returned guard lives (this thread only), for checking levels.
+fn captured_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
+    #[derive(Clone)]
+    struct Captured(Arc<Mutex<Vec<u8>>>);
+    impl std::io::Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().expect("logs").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let logs = Arc::new(Mutex::new(Vec::new()));
+    let writer = Captured(Arc::clone(&logs));
+    let subscriber = tracing_subscriber::fmt()
+        .with_max_level(tracing::Level::INFO)
+        .with_ansi(false)
+        .with_writer(move || writer.clone())
+        .finish();
+    (logs, tracing::subscriber::set_default(subscriber))
+}
+
+fn warnings(logs: &Mutex<Vec<u8>>) -> Vec<String> {
+    String::from_utf8_lossy(&logs.lock().expect("logs"))
+        .lines()
+        .filter(|line| line.contains("WARN"))
+        .map(str::to_owned)
+        .collect()
+}
+
+#[tokio::test(flavor = "current_thread", start_paused = true)]
+async fn a_loop_without_progress_is_logged_at_warn_level_from_its_second_round() {
+    let (logs, _guard) = captured_logs();
+    let expired = || {
+        Ok(WatchEvent::Error(ApiStatus {
+            code: 410,
+            reason: "Expired".into(),
+            message: "too old resource version".into(),
+        }))
+    };
+    let mut h = harness(
+        vec![
+            watch(vec![], Ending::Close),
+            watch(vec![], Ending::Close),
+            watch(vec![expired()], Ending::Close),
+            page("20", &["a/x"], None),
+            watch(vec![expired()], Ending::Close),
+        ],
+        ReflectorConfig::default(),
+    );
+    h.reflector.step(watching("10")).await;
+    assert_eq!(
+        warnings(&logs),
+        Vec::<String>::new(),
+        "the first round is info"
+    );
+    h.reflector.step(watching("10")).await;
+    let warned = warnings(&logs);
+    assert_eq!(warned.len(), 1, "{warned:?}");
+    assert!(warned[0].contains("ending watches early"), "{warned:?}");
+    h.reflector.step(watching("10")).await;
+    h.reflector.step(State::Listing).await;
+    assert_eq!(warnings(&logs).len(), 1, "the first expiry is info");
+    h.reflector.step(watching("20")).await;
+    let warned = warnings(&logs);
+    assert_eq!(warned.len(), 2, "{warned:?}");
+    assert!(warned[1].contains("expired again"), "{warned:?}");
+}

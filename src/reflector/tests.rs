@@ -743,10 +743,12 @@ async fn a_watch_error_event_other_than_expiry_backs_off_and_resumes_or_stops() 
 
 #[tokio::test(start_paused = true)]
 async fn retry_after_is_honoured_up_to_the_cap() {
+    let (logs, _guard) = captured_logs();
     let mut h = harness(
         vec![
             Reply::List(Err(status(429, "TooManyRequests", Some(3600)))),
             Reply::List(Err(status(429, "TooManyRequests", Some(45)))),
+            Reply::List(Err(status(429, "TooManyRequests", Some(60)))),
         ],
         ReflectorConfig::default(),
     );
@@ -755,11 +757,25 @@ async fn retry_after_is_honoured_up_to_the_cap() {
         panic!("expected backoff, got {step:?}");
     };
     assert_eq!(delay, Duration::from_secs(60));
+    let capped = |logs: &Mutex<Vec<u8>>| {
+        warnings(logs)
+            .iter()
+            .filter(|line| line.contains("longer than the cap"))
+            .count()
+    };
+    assert_eq!(capped(&logs), 1, "the cap is logged at warn level");
     let step = h.reflector.step(State::Listing).await;
     let Step::Backoff(_, delay) = step else {
         panic!("expected backoff, got {step:?}");
     };
     assert_eq!(delay, Duration::from_secs(45));
+    assert_eq!(capped(&logs), 1, "a Retry-After within the cap is not");
+    let step = h.reflector.step(State::Listing).await;
+    let Step::Backoff(_, delay) = step else {
+        panic!("expected backoff, got {step:?}");
+    };
+    assert_eq!(delay, Duration::from_secs(60));
+    assert_eq!(capped(&logs), 1, "nor one of exactly the cap");
 }
 
 #[tokio::test(start_paused = true)]

@@ -449,4 +449,24 @@ mod tests {
         }
         assert_eq!(result, Err(LineTooLong { offset: 0 }));
     }
+
+    #[test]
+    fn a_line_of_ten_megabytes_is_one_line_not_an_error() {
+        let mut splitter = LineSplitter::default();
+        let chunk = vec![b'x'; 1024 * 1024];
+        for _ in 0..10 {
+            splitter.push(&chunk);
+            assert_eq!(splitter.next_line(), Ok(None), "an object may be this big");
+        }
+        splitter.push(b"\n");
+        let (offset, line) = splitter
+            .next_line()
+            .expect("within the limit")
+            .expect("a whole line");
+        assert_eq!(
+            (offset, line.len()),
+            (0, 10 * 1024 * 1024),
+            "without its newline"
+        );
+    }
 }

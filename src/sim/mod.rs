@@ -1,6 +1,7 @@
 //! A fake Kubernetes API server: the `--sim` demo, the tests' server and the benchmark's load.
 //!
-//! It serves Pods over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,
+//! It serves pods, nodes, namespaces, services, `deployments.apps` and a custom resource
+//! (`widgets.example.dev`) over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,
 //! headers, `Status` objects, continue tokens, watch streams and bookmarks as in the captured
 //! transcripts in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
@@ -16,12 +17,14 @@
 //!
 //! # How it differs from a real kube-apiserver
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
-//!   certificates); HTTP/1.1 only, JSON only; Pods only (core `v1`); only `GET`
+//!   certificates); HTTP/1.1 only, JSON only; the six kinds above only; only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
 //! - Names are not validated: any string is served (JSON-escaped), so tests can create pods whose
 //!   names hold newlines, tabs or `\x01`. A real server requires DNS-1123 names for pods and
 //!   would reject those; it accepts such names for kinds with only path-segment rules (RBAC).
-//! - No field or label selectors: `fieldSelector`/`labelSelector` are recorded but ignored.
+//! - Label selectors and the common field selectors (`metadata.name`, `metadata.namespace`, and
+//!   for pods `spec.nodeName`, `status.phase`) are applied; any other field is refused with 400
+//!   `field label not supported`, where a real server supports a few more per kind.
 //! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
 //!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is
 //!   matched by substring, not content-negotiated (no 406 for unknown media types).

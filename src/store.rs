@@ -327,6 +327,26 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn objects_is_a_snapshot_of_every_cached_object() {
+        let (mut writer, store) = new_store();
+        writer.upsert(pod("b", "x", 1)).await;
+        writer.upsert(pod("a", "y", 2)).await;
+        let snapshot = store.objects();
+        writer.upsert(pod("c", "z", 3)).await;
+        let mut versions: Vec<(String, &str)> = snapshot
+            .iter()
+            .map(|object| (object.key().to_string(), object.resource_version()))
+            .collect();
+        versions.sort();
+        assert_eq!(
+            versions,
+            [("a/y".to_owned(), "2"), ("b/x".to_owned(), "1")],
+            "later changes do not reach a snapshot taken before them"
+        );
+        assert_eq!(store.objects().len(), 3);
+    }
+
+    #[tokio::test]
     async fn upsert_and_remove_are_seen_by_every_read_handle() {
         let (mut writer, store) = new_store();
         let other = store.clone();

@@ -43,6 +43,20 @@ pub enum ClientError {
         /// What is wrong with it.
         message: String,
     },
+    /// `--context` names a context the kubeconfig does not have.
+    #[error(
+        "kubeconfig {path} has no context {name:?}; its contexts are: {}; pick one with \
+         --context NAME",
+        list_or_none(.known)
+    )]
+    UnknownContext {
+        /// Which kubeconfig.
+        path: String,
+        /// The context asked for.
+        name: String,
+        /// The contexts it has, sorted.
+        known: Vec<String>,
+    },
     /// The in-cluster service account cannot be used.
     #[error("cannot use the in-cluster service account: {0}")]
     InCluster(String),
@@ -158,6 +172,21 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identit
             return Err(ClientError::NoConfig { looked });
         }
     };
+    if let Some(name) = &choice.context
+        && !kubeconfig.contexts.iter().any(|named| &named.name == name)
+    {
+        let mut known: Vec<String> = kubeconfig
+            .contexts
+            .iter()
+            .map(|named| named.name.clone())
+            .collect();
+        known.sort();
+        return Err(ClientError::UnknownContext {
+            path: described,
+            name: name.clone(),
+            known,
+        });
+    }
     let identity = identity_of(&kubeconfig, choice.context.as_deref());
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
@@ -166,6 +195,15 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identit
             path: described,
             message: error_chain(&err),
         })
+}
+
+/// `a, b, c`, or `(none)`.
+fn list_or_none(names: &[String]) -> String {
+    if names.is_empty() {
+        "(none)".to_owned()
+    } else {
+        names.join(", ")
+    }
 }
 
 /// The context used (`--context`, else the current one) and the user it names.

@@ -69,3 +69,19 @@ async fn a_kubeconfig_list_with_no_existing_file_is_no_kubeconfig_naming_each_pa
         assert!(stderr.contains(path), "names {path}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_that_does_not_exist_lists_the_contexts_that_do() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect(&["--context", "nope", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("has no context \"nope\"; its contexts are: sim;"),
+        "{stderr}"
+    );
+    assert!(stderr.contains("--context NAME"), "{stderr}");
+    assert!(cluster.requests().is_empty(), "nothing was sent");
+}

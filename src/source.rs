@@ -525,25 +525,9 @@ mod tests {
         assert_eq!(namespaced.to_string(), "pods in namespace shop");
     }
 
-    /// A server that accepts connections and never answers: a frozen proxy, as the client sees
-    /// it. Returns its URL; the listener lives as long as the returned task.
-    async fn silent_server() -> (String, tokio::task::JoinHandle<()>) {
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let url = format!("http://{}", listener.local_addr().expect("address"));
-        let task = tokio::spawn(async move {
-            let mut held = Vec::new();
-            while let Ok((socket, _)) = listener.accept().await {
-                held.push(socket);
-            }
-        });
-        (url, task)
-    }
-
     #[tokio::test(start_paused = true)]
     async fn a_watch_without_response_headers_gives_up_its_connection_after_20_s() {
-        let (url, server) = silent_server().await;
+        let (url, server) = stalling_server("").await;
         let client = crate::client::connect_insecure_local(&url).expect("client");
         let source = KubeSource::pods(client, None);
         let started = tokio::time::Instant::now();
@@ -568,7 +552,7 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_list_without_response_headers_gives_up_at_the_servers_own_request_timeout() {
-        let (url, server) = silent_server().await;
+        let (url, server) = stalling_server("").await;
         let client = crate::client::connect_insecure_local(&url).expect("client");
         let source = KubeSource::pods(client, None);
         let started = tokio::time::Instant::now();
@@ -585,7 +569,8 @@ mod tests {
     }
 
     /// A server that answers each request with `head` (status line, headers and the start of a
-    /// body), then sends nothing more: a connection frozen in the middle of a response.
+    /// body; nothing at all when empty), then sends nothing more: a connection frozen before or
+    /// in the middle of a response.
     async fn stalling_server(head: &'static str) -> (String, tokio::task::JoinHandle<()>) {
         use tokio::io::{AsyncReadExt, AsyncWriteExt};
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

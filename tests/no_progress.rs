@@ -10,8 +10,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{Running, TestCluster};
-use kreflect::sim::{Fault, ServerOptions};
+use common::TestCluster;
+use kreflect::sim::Fault;
 
 fn window() -> Duration {
     let seconds: u64 = std::env::var("KREFLECT_RATE_WINDOW_SECS")
@@ -51,13 +51,24 @@ fn fewest_attempts(window: Duration) -> usize {
 /// Runs `kreflect pods` against `cluster` for the window; returns the requests for pods (lists
 /// and watches) it sent, and its stderr.
 async fn requests_in_window(cluster: &TestCluster) -> (usize, String) {
-    let mut running = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
-    tokio::time::sleep(window()).await;
-    let requests = cluster.list_requests().len() + cluster.watch_requests().len();
-    running.child.start_kill().expect("kill");
-    let stderr = running.stderr().await;
-    eprintln!("{} requests in {:?}; stderr:\n{stderr}", requests, window());
-    (requests, stderr)
+    let sent = cluster
+        .requests_while_running(&["--interval", "1h"], window())
+        .await;
+    (sent.lists + sent.watches, sent.stderr)
+}
+
+/// A server failing every watch with `fault` (an expiry) is relisted with backoff: a list and a
+/// watch per attempt, plus the one immediate relist after the first 410.
+async fn relisted_with_backoff(fault: Fault) {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
+    cluster.server.inject_always(fault);
+    let (requests, stderr) = requests_in_window(&cluster).await;
+    let (most, fewest) = (most_attempts(window()) + 1, fewest_attempts(window()) + 1);
+    assert_within(requests, 2 * fewest, 2 * most);
+    assert!(
+        warned(&stderr, "expired again before any event"),
+        "{stderr}"
+    );
 }
 
 /// Fails unless `requests` is within `fewest..=most`.
@@ -76,29 +87,12 @@ fn warned(stderr: &str, what: &str) -> bool {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_answering_every_watch_with_http_410_is_relisted_with_backoff() {
-    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
-    cluster.server.inject_always(Fault::WatchGoneHttp);
-    let (requests, stderr) = requests_in_window(&cluster).await;
-    // A list and a watch per attempt, plus the one immediate relist after the first 410.
-    let (most, fewest) = (most_attempts(window()) + 1, fewest_attempts(window()) + 1);
-    assert_within(requests, 2 * fewest, 2 * most);
-    assert!(
-        warned(&stderr, "expired again before any event"),
-        "{stderr}"
-    );
+    relisted_with_backoff(Fault::WatchGoneHttp).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_server_expiring_every_watch_with_an_error_event_is_relisted_with_backoff() {
-    let cluster = TestCluster::with_pods(&["a/1", "a/2"]).await;
-    cluster.server.inject_always(Fault::WatchExpiredAfter(0));
-    let (requests, stderr) = requests_in_window(&cluster).await;
-    let (most, fewest) = (most_attempts(window()) + 1, fewest_attempts(window()) + 1);
-    assert_within(requests, 2 * fewest, 2 * most);
-    assert!(
-        warned(&stderr, "expired again before any event"),
-        "{stderr}"
-    );
+    relisted_with_backoff(Fault::WatchExpiredAfter(0)).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -118,13 +112,7 @@ async fn a_server_closing_every_watch_after_a_bookmark_is_rewatched_with_backoff
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_list_repeating_its_continue_token_fails_and_is_retried_with_backoff() {
-    let cluster = TestCluster::start(ServerOptions::default()).await;
-    for i in 0..501 {
-        cluster
-            .server
-            .cluster()
-            .create_pod("a", &format!("p-{i:03}"));
-    }
+    let cluster = TestCluster::with_two_pages().await;
     cluster.server.inject_always(Fault::RepeatContinueToken);
     let (requests, stderr) = requests_in_window(&cluster).await;
     // Two pages per attempt: the first, and the one that repeats its token.

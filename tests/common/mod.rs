@@ -44,6 +44,35 @@ impl TestCluster {
         cluster
     }
 
+    /// A cluster with one pod more than a page holds (`a/p-000` .. `a/p-500`), so a list of it
+    /// takes a continue token.
+    pub async fn with_two_pages() -> Self {
+        let cluster = TestCluster::start(ServerOptions::default()).await;
+        for i in 0..501 {
+            cluster
+                .server
+                .cluster()
+                .create_pod("a", &format!("p-{i:03}"));
+        }
+        cluster
+    }
+
+    /// Runs `kreflect pods ARGS` for `window`, then kills it: the watch and list requests it
+    /// sent, and its stderr.
+    pub async fn requests_while_running(&self, args: &[&str], window: Duration) -> Sent {
+        let mut running = Running::spawn(self.kreflect(args));
+        tokio::time::sleep(window).await;
+        let (watches, lists) = (self.watch_requests().len(), self.list_requests().len());
+        running.child.start_kill().expect("kill");
+        let stderr = running.stderr().await;
+        eprintln!("{watches} watches, {lists} lists in {window:?}; stderr:\n{stderr}");
+        Sent {
+            watches,
+            lists,
+            stderr,
+        }
+    }
+
     pub fn kubeconfig_path(&self) -> PathBuf {
         self.dir.path().join("kubeconfig")
     }
@@ -112,6 +141,13 @@ impl TestCluster {
             panic!("server never saw {what}; requests: {:#?}", self.requests());
         }
     }
+}
+
+/// What a run sent, from [`TestCluster::requests_while_running`].
+pub struct Sent {
+    pub watches: usize,
+    pub lists: usize,
+    pub stderr: String,
 }
 
 /// The binary with only the given args and a HOME with no kubeconfig.

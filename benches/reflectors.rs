@@ -407,7 +407,11 @@ mod child {
         use kreflect::source::{KubeSource, SourceOptions};
 
         let started = Instant::now();
-        let client = kreflect::client::connect_insecure_local(url).expect("client");
+        let client = kreflect::client::connect_insecure_local(
+            url,
+            &kreflect::client::ClientOptions::default(),
+        )
+        .expect("client");
         let (writer, store) = kreflect::store::new_store();
         let options = SourceOptions { metadata_only };
         let source = KubeSource::pods(client, None).with_options(options);
@@ -444,7 +448,11 @@ mod child {
         use kube::runtime::watcher;
 
         let started = Instant::now();
-        let client = kreflect::client::connect_insecure_local(url).expect("client");
+        let client = kreflect::client::connect_insecure_local(
+            url,
+            &kreflect::client::ClientOptions::default(),
+        )
+        .expect("client");
         let (reader, writer) = reflector::store::<Pod>();
         let api = kube::Api::<Pod>::all(client);
         let stream = reflector::reflector(

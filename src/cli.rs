@@ -9,7 +9,7 @@ use clap::error::ErrorKind;
 use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
-use crate::client::KubeconfigChoice;
+use crate::client::{ClientOptions, KubeconfigChoice};
 use crate::printer::OutputFormat;
 use crate::reflector::ReflectorConfig;
 use crate::source::{Selectors, SourceOptions};
@@ -111,6 +111,10 @@ struct WatchArgs {
     /// The kubeconfig context to use (default: its current context).
     #[arg(long, value_name = "NAME", conflicts_with = "sim")]
     context: Option<String>,
+    /// Never ask the server to gzip responses (overrides the kubeconfig's
+    /// disable-compression); compression is on by default, as with kubectl.
+    #[arg(long)]
+    disable_compression: bool,
     /// Watch an embedded simulated cluster instead of a real one.
     #[arg(long)]
     sim: bool,
@@ -172,6 +176,9 @@ impl Cli {
         Ok(Invocation::Watch(Box::new(Config {
             resource: args.resource.unwrap_or_default(),
             cluster,
+            client: ClientOptions {
+                disable_compression: args.disable_compression,
+            },
             namespace: args.namespace.filter(|_| !args.all_namespaces),
             // An empty selector selects everything, as with kubectl: the same as none.
             selectors: Selectors {

@@ -22,6 +22,27 @@ pub struct KubeconfigChoice {
     pub context: Option<String>,
 }
 
+/// Transport settings that come from the command line rather than the kubeconfig.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ClientOptions {
+    /// `--disable-compression`: never ask for gzip, whatever the kubeconfig says.
+    pub disable_compression: bool,
+}
+
+/// A client and what messages need to know about where it points.
+#[derive(Clone)]
+pub struct Connection {
+    /// The client every request goes through.
+    pub client: kube::Client,
+    /// Whose credentials it presents.
+    pub identity: Identity,
+    /// The API server's URL, as configured.
+    pub server: String,
+    /// The namespace the kubeconfig context names, if any (kreflect still watches all
+    /// namespaces unless `-n` is given, as client-go's reflector does).
+    pub context_namespace: Option<String>,
+}
+
 /// Why no client could be built.
 #[derive(Debug, thiserror::Error)]
 pub enum ClientError {
@@ -105,27 +126,41 @@ impl std::fmt::Display for Identity {
 }
 
 /// Builds a client from the kubeconfig choice, or the in-cluster configuration, and says whose
-/// credentials it presents.
-pub async fn connect(choice: &KubeconfigChoice) -> Result<(kube::Client, Identity), ClientError> {
-    let (config, identity) = load_config(choice).await?;
+/// credentials it presents and where it points.
+pub async fn connect(
+    choice: &KubeconfigChoice,
+    options: &ClientOptions,
+) -> Result<Connection, ClientError> {
+    let (config, identity, context_namespace) = load_config(choice).await?;
+    let server = config.cluster_url.to_string();
+    let options = options.clone();
     // Building runs an `exec` credential plugin, and waits for it without an await point: on a
     // thread of its own, so a plugin that hangs (a login waiting for a browser) cannot keep
     // the runtime from noticing a signal.
-    let client = tokio::task::spawn_blocking(move || build(config))
+    let client = tokio::task::spawn_blocking(move || build(config, &options))
         .await
         .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
-    Ok((client, identity))
+    Ok(Connection {
+        client,
+        identity,
+        server,
+        context_namespace,
+    })
 }
 
 /// Builds a client for an API server at `url` with no credentials (the simulated cluster).
-pub fn connect_insecure_local(url: &str) -> Result<kube::Client, ClientError> {
+pub fn connect_insecure_local(
+    url: &str,
+    options: &ClientOptions,
+) -> Result<kube::Client, ClientError> {
     let uri = url
         .parse()
         .map_err(|err: http::uri::InvalidUri| ClientError::Build(err.to_string()))?;
-    build(kube::Config::new(uri))
+    build(kube::Config::new(uri), options)
 }
 
-fn build(mut config: kube::Config) -> Result<kube::Client, ClientError> {
+fn build(mut config: kube::Config, options: &ClientOptions) -> Result<kube::Client, ClientError> {
+    config.disable_compression |= options.disable_compression;
     // The reflector owns retries and backoff; a hidden retry layer would hide failures from it.
     config.default_retry = false;
     config.read_timeout = Some(READ_TIMEOUT);
@@ -156,7 +191,10 @@ fn is_x509_v1_certificate(err: &kube::Error) -> bool {
     })
 }
 
-async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identity), ClientError> {
+/// The configuration, whose credentials it holds, and its context's namespace.
+type Loaded = (kube::Config, Identity, Option<String>);
+
+async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
     let options = KubeConfigOptions {
         context: choice.context.clone(),
         ..KubeConfigOptions::default()
@@ -166,7 +204,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identit
         Found::Nothing { looked } => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
-                    .map(|config| (config, Identity::InCluster))
+                    .map(|config| (config, Identity::InCluster, None))
                     .map_err(|err| ClientError::InCluster(error_chain(&err)));
             }
             return Err(ClientError::NoConfig { looked });
@@ -188,9 +226,10 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<(kube::Config, Identit
         });
     }
     let identity = identity_of(&kubeconfig, choice.context.as_deref());
+    let context_namespace = context_namespace(&kubeconfig, choice.context.as_deref());
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map(|config| (config, identity))
+        .map(|config| (config, identity, context_namespace))
         .map_err(|err| ClientError::BadKubeconfig {
             path: described,
             message: error_chain(&err),
@@ -211,15 +250,28 @@ fn identity_of(kubeconfig: &Kubeconfig, context: Option<&str>) -> Identity {
     let context = context
         .map(str::to_owned)
         .or_else(|| kubeconfig.current_context.clone());
-    let user = context.as_deref().and_then(|name| {
-        kubeconfig
-            .contexts
-            .iter()
-            .find(|named| named.name == name)
-            .and_then(|named| named.context.as_ref())
-            .and_then(|context| context.user.clone())
-    });
+    let user = context_used(kubeconfig, context.as_deref()).and_then(|used| used.user.clone());
     Identity::Kubeconfig { user, context }
+}
+
+/// The namespace the context used names, if any.
+fn context_namespace(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    context_used(kubeconfig, context)
+        .and_then(|used| used.namespace.clone())
+        .filter(|namespace| !namespace.is_empty())
+}
+
+/// The context used: `--context`, else the current one.
+fn context_used<'a>(
+    kubeconfig: &'a Kubeconfig,
+    context: Option<&str>,
+) -> Option<&'a kube::config::Context> {
+    let name = context.or(kubeconfig.current_context.as_deref())?;
+    kubeconfig
+        .contexts
+        .iter()
+        .find(|named| named.name == name)
+        .and_then(|named| named.context.as_ref())
 }
 
 /// What the kubeconfig search found.

@@ -5,7 +5,7 @@
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientError, connect_insecure_local};
+use crate::client::{ClientError, ClientOptions, connect_insecure_local};
 use crate::sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
 
 /// The namespaces of the simulated cluster.
@@ -44,8 +44,8 @@ impl Simulation {
     }
 
     /// A client for the simulated cluster.
-    pub fn client(&self) -> Result<kube::Client, ClientError> {
-        connect_insecure_local(&self.server.url())
+    pub fn client(&self, options: &ClientOptions) -> Result<kube::Client, ClientError> {
+        connect_insecure_local(&self.server.url(), options)
     }
 
     /// Stops the churn and the server, and waits for both.

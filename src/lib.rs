@@ -54,7 +54,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::client::{ClientError, Identity, KubeconfigChoice};
+use crate::client::{ClientError, ClientOptions, Identity, KubeconfigChoice};
 use crate::decode::ApiStatus;
 use crate::failure::FailureClass;
 use crate::metrics::{Metrics, MetricsServer};
@@ -91,6 +91,8 @@ pub struct Config {
     pub resource: String,
     /// Which cluster to watch.
     pub cluster: Cluster,
+    /// Transport settings from the command line (`--disable-compression`).
+    pub client: ClientOptions,
     /// One namespace, or `None` for all.
     pub namespace: Option<String>,
     /// Label and field selectors passed to the server.
@@ -211,18 +213,19 @@ where
     tokio::pin!(shutdown);
     let (client, identity, simulation) = match &config.cluster {
         Cluster::Kubeconfig(choice) => {
-            let (client, identity) = tokio::select! {
-                connected = client::connect(choice) => connected?,
+            let connection = tokio::select! {
+                connected = client::connect(choice, &config.client) => connected?,
                 // A credential plugin may hang; a signal still ends the run.
                 () = &mut shutdown => return Ok(()),
             };
-            (client, identity, None)
+            (connection.client, connection.identity, None)
         }
         Cluster::Simulated => {
             let simulation = demo::Simulation::start()
                 .await
                 .map_err(RunError::Simulation)?;
-            (simulation.client()?, Identity::Anonymous, Some(simulation))
+            let client = simulation.client(&config.client)?;
+            (client, Identity::Anonymous, Some(simulation))
         }
     };
     let result = watch_and_print(config, client, output, shutdown, stop).await;

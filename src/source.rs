@@ -528,7 +528,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_watch_without_response_headers_gives_up_its_connection_after_20_s() {
         let (url, server) = stalling_server("").await;
-        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
         let source = KubeSource::pods(client, None);
         let started = tokio::time::Instant::now();
         let request = WatchRequest {
@@ -553,7 +555,9 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_list_without_response_headers_gives_up_at_the_servers_own_request_timeout() {
         let (url, server) = stalling_server("").await;
-        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
         let source = KubeSource::pods(client, None);
         let started = tokio::time::Instant::now();
         let err = source
@@ -595,7 +599,9 @@ mod tests {
             "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{\"kind\":\"PodList\",",
         )
         .await;
-        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
         let source = KubeSource::pods(client, None);
         let started = tokio::time::Instant::now();
         let err = source
@@ -616,7 +622,9 @@ mod tests {
             "HTTP/1.1 503 Service Unavailable\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{\"kind\":",
         )
         .await;
-        let client = crate::client::connect_insecure_local(&url).expect("client");
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
         let started = tokio::time::Instant::now();
         let err = fetch(&client, "/apis").await.expect_err("no answer");
         assert!(

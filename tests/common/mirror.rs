@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use kreflect::backoff::BackoffConfig;
-use kreflect::client::connect_insecure_local;
+use kreflect::client::{ClientOptions, connect_insecure_local};
 use kreflect::object::RawObject;
 use kreflect::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use kreflect::sim::{Cluster, FakeApiServer};
@@ -42,7 +42,8 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn start(server: &FakeApiServer, namespace: Option<&str>, config: ReflectorConfig) -> Self {
-        let client = connect_insecure_local(&server.url()).expect("client for the fake server");
+        let client = connect_insecure_local(&server.url(), &ClientOptions::default())
+            .expect("client for the fake server");
         let namespace = namespace.map(str::to_owned);
         let source = KubeSource::pods(client, namespace.clone());
         let (writer, store) = new_store();

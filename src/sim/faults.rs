@@ -71,6 +71,22 @@ pub enum Fault {
         /// The body.
         body: String,
     },
+    /// The next list request is answered 200 with `Content-Encoding: gzip` and a body that is
+    /// not a valid gzip stream of its page, whether or not the client asked for gzip (a broken
+    /// proxy or server).
+    ListCorruptGzip(GzipCorruption),
+}
+
+/// How a body labelled `Content-Encoding: gzip` is broken ([`Fault::ListCorruptGzip`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum GzipCorruption {
+    /// Bytes that are not gzip at all.
+    NotGzip,
+    /// The page gzipped, then cut after half its bytes; the HTTP body itself ends cleanly, so
+    /// only the gzip decoder can tell the page is incomplete.
+    Truncated,
+    /// The whole page gzipped, with a CRC-32 in the trailer that does not match the data.
+    BadChecksum,
 }
 
 /// A malformed watch line.
@@ -108,7 +124,10 @@ pub(crate) enum Target {
 impl Fault {
     fn applies_to(&self, target: Target) -> bool {
         match (self, target) {
-            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
+            (
+                Fault::ListStatus { .. } | Fault::ListRawBody { .. } | Fault::ListCorruptGzip(_),
+                Target::List { .. },
+            ) => true,
             (
                 Fault::ExpireContinue | Fault::RepeatContinueToken | Fault::FreshContinueToken,
                 Target::List { with_continue },
@@ -116,6 +135,7 @@ impl Fault {
             (
                 Fault::ListStatus { .. }
                 | Fault::ListRawBody { .. }
+                | Fault::ListCorruptGzip(_)
                 | Fault::ExpireContinue
                 | Fault::RepeatContinueToken
                 | Fault::FreshContinueToken,

@@ -1,7 +1,8 @@
 //! One request: record it, authenticate, route, apply faults, answer.
 
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use http::{Method, Request, Response};
@@ -11,6 +12,7 @@ use super::cluster::{Cluster, WatchStart};
 use super::discovery;
 use super::faults::{Fault, FaultQueue, Target};
 use super::list::{self, ContinueToken, ListRequest};
+use super::meter::metered;
 use super::request::RecordedRequest;
 use super::resources::{self, RESOURCES};
 use super::selector::ObjectFilter;
@@ -31,6 +33,9 @@ pub(crate) struct Shared {
     pub faults: FaultQueue,
     /// Where the server listens (stable across restarts).
     pub addr: SocketAddr,
+    /// Response body bytes sent so far, as on the wire (compressed when gzipped; without
+    /// headers and chunk framing).
+    pub body_bytes_sent: Arc<AtomicU64>,
 }
 
 impl Shared {
@@ -97,7 +102,16 @@ pub(crate) fn handle<B>(
         .lock()
         .unwrap_or_else(|e| e.into_inner())
         .push(recorded.clone());
+    answer(shared, &recorded, request.method(), stop)
+        .map(|body| metered(body, Arc::clone(&shared.body_bytes_sent)))
+}
 
+fn answer(
+    shared: &Shared,
+    recorded: &RecordedRequest,
+    method: &Method,
+    stop: &CancellationToken,
+) -> Response<Body> {
     if let Some(token) = &shared.options.bearer_token
         && recorded.authorization.as_deref() != Some(format!("Bearer {token}").as_str())
     {
@@ -116,7 +130,7 @@ pub(crate) fn handle<B>(
     let Some(route) = route(&recorded.path) else {
         return Status::not_found().into_response();
     };
-    if request.method() != Method::GET {
+    if method != Method::GET {
         return Status::method_not_allowed().into_response();
     }
     match route {
@@ -128,7 +142,7 @@ pub(crate) fn handle<B>(
         ),
         Route::ResourceList(list) => json_response(200, list.into()),
         Route::Objects(index, namespace) => {
-            objects(shared, &shared.clusters[index], &recorded, namespace, stop)
+            objects(shared, &shared.clusters[index], recorded, namespace, stop)
         }
     }
 }
@@ -190,6 +204,7 @@ fn list_objects(
     };
     let mut repeat_token = None;
     let mut fresh_token = None;
+    let mut corrupt_gzip = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -204,6 +219,7 @@ fn list_objects(
         (Some(Fault::ListRawBody { code, body }), _) => {
             return Ok(json_response(code, body.into()));
         }
+        (Some(Fault::ListCorruptGzip(corruption)), _) => corrupt_gzip = Some(corruption),
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         (Some(Fault::FreshContinueToken), Some(token)) => {
@@ -218,6 +234,8 @@ fn list_objects(
         filter,
         metadata_only: recorded.wants_metadata_only(),
         repeat_token: repeat_token.or(fresh_token.as_deref()),
+        accepts_gzip: recorded.asks_for_gzip(),
+        corrupt_gzip,
     };
     Ok(list::respond(cluster, &request))
 }

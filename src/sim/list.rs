@@ -13,10 +13,12 @@ use serde::{Deserialize, Serialize};
 
 use super::base64url;
 use super::cluster::{Cluster, Snapshot, StoredObject};
+use super::faults::GzipCorruption;
+use super::gzip;
 use super::resources::ResourceType;
 use super::selector::ObjectFilter;
 use super::server::Body;
-use super::status::{EXPIRED_CONTINUE_MESSAGE, Status, json_response};
+use super::status::{EXPIRED_CONTINUE_MESSAGE, Status};
 use super::wire::metadata_item;
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
@@ -85,6 +87,12 @@ pub(crate) struct ListRequest<'a> {
     ///
     /// [`Fault::RepeatContinueToken`]: super::faults::Fault::RepeatContinueToken
     pub repeat_token: Option<&'a str>,
+    /// The client accepts gzip: a page larger than the threshold is compressed.
+    pub accepts_gzip: bool,
+    /// Answer with this broken gzip body instead ([`Fault::ListCorruptGzip`]).
+    ///
+    /// [`Fault::ListCorruptGzip`]: super::faults::Fault::ListCorruptGzip
+    pub corrupt_gzip: Option<GzipCorruption>,
 }
 
 /// Answers a list request.
@@ -100,7 +108,11 @@ pub(crate) fn respond(cluster: &Cluster, request: &ListRequest<'_>) -> Response<
             None => return token.expired().into_response(),
         },
     };
-    json_response(200, page(&snapshot, request, &start, cluster.resource()))
+    let body = page(&snapshot, request, &start, cluster.resource());
+    match request.corrupt_gzip {
+        Some(corruption) => gzip::corrupted(&body, corruption),
+        None => gzip::respond(200, body, request.accepts_gzip),
+    }
 }
 
 /// Renders one list page (`PodList`, `NodeList`...) of `snapshot` from key `start`.

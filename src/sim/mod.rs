@@ -12,6 +12,8 @@
 //! - [`cluster`]: pods, resourceVersions, watch history, list snapshots, live fan-out.
 //! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
 //! - `status`, `wire`, `discovery`: response bodies. `request`: recording and query decoding.
+//! - `gzip`: compressing large list pages for clients that accept gzip. `meter`: counting the
+//!   body bytes sent ([`FakeApiServer::body_bytes_sent`]).
 //! - [`faults`], [`pods`] (the realistic pod generator), [`churn`] (populate and churn).
 //! - `tls`: the generated CA and server certificate when serving HTTPS.
 //!
@@ -31,6 +33,16 @@
 //! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
 //!   latest state (first pages) or their snapshot (continued pages). Complete list responses
 //!   carry `Content-Length` where the real server uses chunked encoding.
+//! - Compression (transcripts 22/23) follows the real server's rule: with an `Accept-Encoding`
+//!   the real server honours, a body over 128 KiB is gzipped at level 1, chunked, with
+//!   `Content-Encoding: gzip` and `Vary: Accept-Encoding`; watches never are. Only list pages
+//!   are compressed here: the real server would compress any other non-watch response over
+//!   128 KiB too, but nothing else served here is that large. The header is read as the real
+//!   server reads it, which is narrower than HTTP: only a bare `gzip` member counts, so
+//!   `gzip;q=1`, `GZIP` and `*` get no compression from either. The page is compressed whole,
+//!   then sent in 16 KiB chunks (the real server streams the encoder's output). The generated
+//!   pods differ more from each other than transcript 22's, so they compress about 8x, where
+//!   that transcript's pods compress about 70x.
 //! - Continue tokens have the real format but their `start` key is always `namespace/name\0`;
 //!   only the newest 16 list snapshots are kept, so a continue token can expire after 16 newer
 //!   paged lists at other resourceVersions, not only after compaction. A token with `rv: -1`
@@ -73,8 +85,10 @@ pub mod churn;
 pub mod cluster;
 mod discovery;
 pub mod faults;
+mod gzip;
 mod handler;
 mod list;
+mod meter;
 pub mod pods;
 mod request;
 pub mod resources;
@@ -90,6 +104,6 @@ mod tests;
 
 pub use churn::{ChurnOptions, populate, run_churn};
 pub use cluster::Cluster;
-pub use faults::{BadPayload, Fault};
+pub use faults::{BadPayload, Fault, GzipCorruption};
 pub use pods::realistic_pod;
 pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};

@@ -1,6 +1,8 @@
 //! What the server remembers about each request, and query-string decoding.
 
-use http::header::{ACCEPT, AUTHORIZATION};
+use http::header::{ACCEPT, ACCEPT_ENCODING, AUTHORIZATION};
+
+use super::gzip;
 
 /// One request as the server received it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,6 +17,8 @@ pub struct RecordedRequest {
     pub raw_query: String,
     /// The `Accept` header.
     pub accept: Option<String>,
+    /// The `Accept-Encoding` header (the first, if several were sent, as the real server reads).
+    pub accept_encoding: Option<String>,
     /// The `Authorization` header.
     pub authorization: Option<String>,
 }
@@ -34,6 +38,7 @@ impl RecordedRequest {
             query: request.uri().query().map(parse_query).unwrap_or_default(),
             raw_query: request.uri().query().unwrap_or_default().to_owned(),
             accept: header(ACCEPT),
+            accept_encoding: header(ACCEPT_ENCODING),
             authorization: header(AUTHORIZATION),
         }
     }
@@ -52,6 +57,14 @@ impl RecordedRequest {
         self.accept
             .as_deref()
             .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"))
+    }
+
+    /// Whether the client asked for gzip in a way the real server honours: `Accept-Encoding`
+    /// lists the bare coding `gzip` (see the sim module doc for what else it ignores).
+    pub fn asks_for_gzip(&self) -> bool {
+        self.accept_encoding
+            .as_deref()
+            .is_some_and(gzip::accepts_gzip)
     }
 
     /// Whether this is a watch (`watch=1` or `watch=true`).

@@ -5,6 +5,7 @@ use std::convert::Infallible;
 use std::io;
 use std::net::SocketAddr;
 use std::pin::pin;
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -127,6 +128,7 @@ impl FakeApiServer {
             requests: Mutex::new(Vec::new()),
             faults: FaultQueue::default(),
             addr,
+            body_bytes_sent: Arc::default(),
         });
         let root = CancellationToken::new();
         let incarnation = spawn(listener, Arc::clone(&shared), tls.as_ref(), &root);
@@ -179,6 +181,13 @@ impl FakeApiServer {
             .lock()
             .unwrap_or_else(|e| e.into_inner())
             .clone()
+    }
+
+    /// Response body bytes sent so far, all requests together, as on the wire: compressed when
+    /// gzipped, without headers and chunk framing (what a client reads, for comparing
+    /// compression against none).
+    pub fn body_bytes_sent(&self) -> u64 {
+        self.shared.body_bytes_sent.load(Ordering::Relaxed)
     }
 
     /// Queues `fault` for the next request it applies to.

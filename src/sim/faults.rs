@@ -71,10 +71,15 @@ pub enum Fault {
         /// The body.
         body: String,
     },
-    /// The next list request is answered 200 with `Content-Encoding: gzip` and a body that is
-    /// not a valid gzip stream of its page, whether or not the client asked for gzip (a broken
-    /// proxy or server).
-    ListCorruptGzip(GzipCorruption),
+    /// The next list request (or, with `later_page`, the next one carrying a continue token)
+    /// is answered 200 with `Content-Encoding: gzip` and a body that is not a valid gzip stream
+    /// of its page, whether or not the client asked for gzip (a broken proxy or server).
+    ListCorruptGzip {
+        /// How the body is broken.
+        corruption: GzipCorruption,
+        /// Only a page after the first: the client already holds the earlier pages.
+        later_page: bool,
+    },
 }
 
 /// How a body labelled `Content-Encoding: gzip` is broken ([`Fault::ListCorruptGzip`]).
@@ -124,10 +129,10 @@ pub(crate) enum Target {
 impl Fault {
     fn applies_to(&self, target: Target) -> bool {
         match (self, target) {
-            (
-                Fault::ListStatus { .. } | Fault::ListRawBody { .. } | Fault::ListCorruptGzip(_),
-                Target::List { .. },
-            ) => true,
+            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
+            (Fault::ListCorruptGzip { later_page, .. }, Target::List { with_continue }) => {
+                with_continue || !later_page
+            }
             (
                 Fault::ExpireContinue | Fault::RepeatContinueToken | Fault::FreshContinueToken,
                 Target::List { with_continue },
@@ -135,7 +140,7 @@ impl Fault {
             (
                 Fault::ListStatus { .. }
                 | Fault::ListRawBody { .. }
-                | Fault::ListCorruptGzip(_)
+                | Fault::ListCorruptGzip { .. }
                 | Fault::ExpireContinue
                 | Fault::RepeatContinueToken
                 | Fault::FreshContinueToken,
@@ -224,6 +229,31 @@ mod tests {
         );
         assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
         assert!(faults.take(Target::Watch).is_none());
+    }
+
+    #[test]
+    fn a_corrupt_gzip_fault_for_a_later_page_waits_for_a_continue_token() {
+        let faults = FaultQueue::default();
+        let later = Fault::ListCorruptGzip {
+            corruption: GzipCorruption::Truncated,
+            later_page: true,
+        };
+        let any = Fault::ListCorruptGzip {
+            corruption: GzipCorruption::NotGzip,
+            later_page: false,
+        };
+        faults.push(later.clone());
+        faults.push(any.clone());
+        let first = Target::List {
+            with_continue: false,
+        };
+        let continued = Target::List {
+            with_continue: true,
+        };
+        assert_eq!(faults.take(Target::Watch), None);
+        assert_eq!(faults.take(first), Some(any));
+        assert_eq!(faults.take(first), None);
+        assert_eq!(faults.take(continued), Some(later));
     }
 
     #[test]

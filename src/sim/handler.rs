@@ -219,7 +219,7 @@ fn list_objects(
         (Some(Fault::ListRawBody { code, body }), _) => {
             return Ok(json_response(code, body.into()));
         }
-        (Some(Fault::ListCorruptGzip(corruption)), _) => corrupt_gzip = Some(corruption),
+        (Some(Fault::ListCorruptGzip { corruption, .. }), _) => corrupt_gzip = Some(corruption),
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         (Some(Fault::FreshContinueToken), Some(token)) => {

@@ -1012,7 +1012,10 @@ async fn corrupt_gzip_fault_labels_one_list_gzip_and_breaks_it() {
         GzipCorruption::Truncated,
         GzipCorruption::BadChecksum,
     ] {
-        server.inject(Fault::ListCorruptGzip(corruption));
+        server.inject(Fault::ListCorruptGzip {
+            corruption,
+            later_page: false,
+        });
         // Not asked for gzip, and a page below the threshold: broken all the same.
         let mut broken = get(&server, "/api/v1/pods").await;
         assert_eq!(broken.status, 200);

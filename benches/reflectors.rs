@@ -14,13 +14,16 @@
 //! fresh server with the same pods (N pods in 500 namespaces), waits for the child's "synced",
 //! applies the same M watch events (80% MODIFIED, 10% ADDED, 10% DELETED, seeded), then creates a
 //! sentinel pod. The child reports when the sentinel is in its store, then the count and a hash
-//! of its sorted keys, which the parent checks against the server's keys.
+//! of its sorted keys, which the parent checks against the server's keys. The parent also reads
+//! how many response body bytes the server sent (compressed when gzipped) up to the sync and in
+//! all: kreflect runs with compression (the default) and with `--disable-compression`, so the
+//! CPU that gzip costs and the bytes it saves are known.
 //!
 //! Speed is only ever measured here, never in `cargo test`.
 
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
-use std::sync::mpsc;
+use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
 use rand::rngs::StdRng;
@@ -54,12 +57,16 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 4] = [
+const REFLECTORS: [(&str, &str); 5] = [
     (
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500",
     ),
     ("kreflect", "kreflect (paged list + watch)"),
+    (
+        "kreflect-no-compression",
+        "kreflect `--disable-compression`",
+    ),
     ("kreflect-streaming-list", "kreflect `--streaming-list`"),
     ("kreflect-metadata-only", "kreflect `--metadata-only`"),
 ];
@@ -99,6 +106,10 @@ struct Measured {
     max_rss_kib: u64,
     keys_ok: bool,
     keys: usize,
+    /// Response body bytes the server sent until the child reported its sync.
+    sync_bytes: u64,
+    /// Response body bytes the server sent in the whole run.
+    total_bytes: u64,
 }
 
 fn parent(size: Size, only: Option<&str>) {
@@ -125,12 +136,14 @@ fn parent(size: Size, only: Option<&str>) {
 }
 
 async fn measure(name: &str, size: Size) -> Measured {
-    let server = FakeApiServer::start(ServerOptions {
-        history_limit: size.pods + size.events + 16,
-        ..ServerOptions::default()
-    })
-    .await
-    .expect("fake server");
+    let server = Arc::new(
+        FakeApiServer::start(ServerOptions {
+            history_limit: size.pods + size.events + 16,
+            ..ServerOptions::default()
+        })
+        .await
+        .expect("fake server"),
+    );
     let cluster = server.cluster();
     let started = Instant::now();
     let namespaces: Vec<String> = (0..NAMESPACES).map(|i| format!("ns-{i:03}")).collect();
@@ -141,22 +154,25 @@ async fn measure(name: &str, size: Size) -> Measured {
         started.elapsed()
     );
 
-    let url = server.url();
     let name_owned = name.to_owned();
-    let handle =
-        tokio::task::spawn_blocking(move || drive_child(&name_owned, &url, &cluster, size));
+    let driven = Arc::clone(&server);
+    let handle = tokio::task::spawn_blocking(move || drive_child(&name_owned, &driven, size));
     let measured = handle.await.expect("child driver");
-    server.shutdown().await;
+    Arc::into_inner(server)
+        .expect("the driver is done with the server")
+        .shutdown()
+        .await;
     measured
 }
 
 /// Runs one child through sync, events and the final check; blocking.
-fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured {
+fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
+    let (url, cluster) = (server.url(), server.cluster());
     let exe = std::env::current_exe().expect("own path");
     // Reaped by `reap` (wait4), which also reads the child's resource usage.
     #[allow(clippy::zombie_processes)]
     let mut child = Command::new(exe)
-        .args(["--child", name, "--url", url])
+        .args(["--child", name, "--url", &url])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -186,9 +202,10 @@ fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured
     };
     let synced = expect("synced");
     let sync = Duration::from_secs_f64(synced[1].parse().expect("seconds"));
+    let sync_bytes = server.body_bytes_sent();
 
     let events_started = Instant::now();
-    apply_events(cluster, size.events);
+    apply_events(&cluster, size.events);
     let generate = events_started.elapsed();
     cluster.create_pod(SENTINEL_NAMESPACE, SENTINEL_NAME);
     let done = expect("done");
@@ -209,6 +226,8 @@ fn drive_child(name: &str, url: &str, cluster: &Cluster, size: Size) -> Measured
         keys_ok: count == expected.len()
             && hash == child::key_hash(expected.iter().map(String::as_str)),
         keys: count,
+        sync_bytes,
+        total_bytes: server.body_bytes_sent(),
     }
 }
 
@@ -322,6 +341,7 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
             );
         }
     }
+    print_compression(rows);
     println!();
     for (name, _, m) in rows {
         println!(
@@ -333,6 +353,43 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
     println!(
         "- printing a listing of 100,000 keys (snapshot, sort, render, one write): {:.1} ms",
         printing.as_secs_f64() * 1000.0
+    );
+}
+
+/// kreflect with compression (the default) against `--disable-compression`, when both ran.
+fn print_compression(rows: &[(&str, &str, Measured)]) {
+    let row = |wanted: &str| {
+        rows.iter()
+            .find(|(name, _, _)| *name == wanted)
+            .map(|(_, _, m)| m)
+    };
+    let (Some(gzip), Some(plain)) = (row("kreflect"), row("kreflect-no-compression")) else {
+        return;
+    };
+    let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
+    let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
+    println!();
+    println!(
+        "| kreflect | received until synced (MB) | received in all (MB) | initial sync (s) | CPU (s) | peak RSS (MiB) |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    for (label, m) in [("gzip (default)", gzip), ("`--disable-compression`", plain)] {
+        println!(
+            "| {label} | {} | {} | {:.2} | {:.2} | {:.0} |",
+            mb(m.sync_bytes),
+            mb(m.total_bytes),
+            m.sync.as_secs_f64(),
+            m.cpu.as_secs_f64(),
+            m.max_rss_kib as f64 / 1024.0
+        );
+    }
+    println!(
+        "| ratio gzip / none | {} | {} | {} | {} | {} |",
+        ratio(gzip.sync_bytes as f64, plain.sync_bytes as f64),
+        ratio(gzip.total_bytes as f64, plain.total_bytes as f64),
+        ratio(gzip.sync.as_secs_f64(), plain.sync.as_secs_f64()),
+        ratio(gzip.cpu.as_secs_f64(), plain.cpu.as_secs_f64()),
+        ratio(gzip.max_rss_kib as f64, plain.max_rss_kib as f64),
     );
 }
 
@@ -372,9 +429,28 @@ mod child {
         runtime.block_on(async {
             match name {
                 "kube-runtime" => kube_runtime(url).await,
-                "kreflect" => kreflect(url, false, false).await,
-                "kreflect-streaming-list" => kreflect(url, false, true).await,
-                "kreflect-metadata-only" => kreflect(url, true, false).await,
+                "kreflect" => kreflect(url, Variant::default()).await,
+                "kreflect-no-compression" => {
+                    let variant = Variant {
+                        disable_compression: true,
+                        ..Variant::default()
+                    };
+                    kreflect(url, variant).await;
+                }
+                "kreflect-streaming-list" => {
+                    let variant = Variant {
+                        streaming_list: true,
+                        ..Variant::default()
+                    };
+                    kreflect(url, variant).await;
+                }
+                "kreflect-metadata-only" => {
+                    let variant = Variant {
+                        metadata_only: true,
+                        ..Variant::default()
+                    };
+                    kreflect(url, variant).await;
+                }
                 other => panic!("unknown child {other}"),
             }
         });
@@ -401,15 +477,30 @@ mod child {
             .expect("VmHWM in /proc/self/status")
     }
 
-    async fn kreflect(url: &str, metadata_only: bool, streaming_list: bool) {
+    /// How a kreflect child differs from the defaults.
+    #[derive(Clone, Copy, Default)]
+    struct Variant {
+        metadata_only: bool,
+        streaming_list: bool,
+        disable_compression: bool,
+    }
+
+    async fn kreflect(url: &str, variant: Variant) {
         use kreflect::object::ObjectKey;
         use kreflect::reflector::{Reflector, ReflectorConfig};
         use kreflect::source::{KubeSource, SourceOptions};
 
+        let Variant {
+            metadata_only,
+            streaming_list,
+            disable_compression,
+        } = variant;
         let started = Instant::now();
         let client = kreflect::client::connect_insecure_local(
             url,
-            &kreflect::client::ClientOptions::default(),
+            &kreflect::client::ClientOptions {
+                disable_compression,
+            },
         )
         .expect("client");
         let (writer, store) = kreflect::store::new_store();

@@ -7,7 +7,9 @@
 //! [`store`] → [`printer`] → stdout.
 //!
 //! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
-//! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
+//! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
+//!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
+//!   credential plugins run once by [`exec_credential`].
 //! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors.
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
@@ -30,18 +32,21 @@ pub mod cli;
 pub mod client;
 pub mod decode;
 pub mod demo;
+pub mod exec_credential;
 pub mod failure;
 pub mod metrics;
 pub mod object;
 pub mod output;
 pub mod printer;
 pub mod progress;
+pub mod proxy;
 pub mod quote;
 pub mod reflector;
 pub mod resolve;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};

@@ -360,10 +360,12 @@ async fn an_untrusted_certificate_is_fatal_without_once_too() {
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert_eq!(stdout, "");
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    let url = cluster.server.url();
+    let url = url.trim_end_matches('/');
     assert!(
-        stderr.starts_with(
-            "kreflect: cannot list pods at cluster scope: the API server's TLS certificate is not trusted (invalid peer certificate: UnknownIssuer); check certificate-authority"
-        ),
+        stderr.starts_with(&format!(
+            "kreflect: cannot list pods at cluster scope: the TLS certificate of {url} (context sim) is not trusted (invalid peer certificate: UnknownIssuer); check certificate-authority"
+        )),
         "{stderr}"
     );
 }

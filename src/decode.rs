@@ -76,6 +76,10 @@ pub enum DecodeError {
     /// The event's object cannot be cached.
     #[error(transparent)]
     Object(#[from] ObjectError),
+    /// A body sent with `Content-Encoding: gzip` that does not decompress (not gzip, cut
+    /// short, or a bad checksum): broken by the server or a proxy.
+    #[error("corrupt gzip body: {0}")]
+    Gzip(String),
     /// A list without `metadata.resourceVersion`, from which no watch can start.
     #[error("list has no metadata.resourceVersion")]
     MissingResourceVersion,

@@ -378,10 +378,7 @@ async fn collect_body(
         let Some(frame) = frame else {
             return Ok(collected.into());
         };
-        let frame = frame.map_err(|err| SourceError::Transport {
-            endpoint: endpoint.clone(),
-            reason: unanswered(&err),
-        })?;
+        let frame = frame.map_err(|err| body_failed(endpoint, &err))?;
         if let Ok(data) = frame.into_data() {
             collected.extend_from_slice(&data);
         }
@@ -581,6 +578,22 @@ fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
         },
         None => SourceError::Transport {
             endpoint,
+            reason: unanswered(err),
+        },
+    }
+}
+
+/// Why reading a response body failed. The connection's own failures are `hyper::Error`s;
+/// any other error comes from the decompression layer (tower-http reports its decoder's
+/// `io::Error`, or a message for bytes after the gzip stream): the server answered, but its
+/// gzip body does not decompress.
+fn body_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
+    match err {
+        kube::Error::Service(inner) if !inner.is::<hyper::Error>() => {
+            SourceError::Decode(DecodeError::Gzip(inner.to_string()))
+        }
+        _ => SourceError::Transport {
+            endpoint: endpoint.clone(),
             reason: unanswered(err),
         },
     }

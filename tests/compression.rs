@@ -211,3 +211,62 @@ async fn the_library_client_asks_for_gzip_unless_its_options_disable_it() {
         );
     }
 }
+
+/// A server that answers every request 200 with a chunked body holding the first half of
+/// `body`, then closes the connection before the body's end.
+async fn cutting_server(body: Vec<u8>, gzip: bool) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let mut request = [0; 4096];
+            let _ = stream.read(&mut request).await;
+            let encoding = if gzip {
+                "Content-Encoding: gzip\r\n"
+            } else {
+                ""
+            };
+            let half = &body[..body.len() / 2];
+            let mut response = format!(
+                "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n{encoding}\
+                 Transfer-Encoding: chunked\r\n\r\n{:x}\r\n",
+                half.len()
+            )
+            .into_bytes();
+            response.extend_from_slice(half);
+            response.extend_from_slice(b"\r\n");
+            let _ = stream.write_all(&response).await;
+        }
+    });
+    url
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_cut_in_transit_is_a_connection_failure_not_a_corrupt_gzip_body() {
+    use std::io::Write;
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let list =
+        br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[]}"#
+            .repeat(64);
+    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    encoder.write_all(&list).expect("compress");
+    let gzipped = encoder.finish().expect("compress");
+    for (body, gzip) in [(list, false), (gzipped, true)] {
+        let url = cutting_server(body, gzip).await;
+        let mut config: serde_json::Value =
+            serde_json::from_str(&cluster.server.kubeconfig()).expect("kubeconfig is JSON");
+        config["clusters"][0]["cluster"]["server"] = url.clone().into();
+        let path = cluster.write_kubeconfig("cutting", &config.to_string());
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--once"])).await;
+        assert_eq!(status.code(), Some(1), "gzip {gzip}: {stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.contains(&format!("cannot reach {url}")) && !stderr.contains("gzip"),
+            "gzip {gzip}: {stderr}"
+        );
+    }
+}

@@ -179,6 +179,10 @@ async fn a_corrupt_gzip_page_is_relisted_and_the_listing_is_whole() {
         // The broken second page, then a list from the start: pages 1..3 again.
         let lists = cluster.list_requests();
         assert!(lists.len() >= 5, "{corruption:?}: {lists:#?}");
+        assert!(
+            lists[1].param("continue").is_some() && lists[2].param("continue").is_none(),
+            "{corruption:?}: the page after the first was broken, then a fresh list: {lists:#?}"
+        );
         running.child.start_kill().expect("kill");
     }
 }

@@ -8,6 +8,7 @@
 //!
 //! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
+//! - [`proxy`]: the proxy to the API server, by kubectl's rules (`proxy-url`, `HTTPS_PROXY`).
 //! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors.
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
@@ -36,6 +37,7 @@ pub mod object;
 pub mod output;
 pub mod printer;
 pub mod progress;
+pub mod proxy;
 pub mod quote;
 pub mod reflector;
 pub mod resolve;

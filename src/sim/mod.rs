@@ -93,3 +93,4 @@ pub use cluster::Cluster;
 pub use faults::{BadPayload, Fault};
 pub use pods::realistic_pod;
 pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};
+pub use tls::PROXY_ONLY_HOST;

@@ -50,8 +50,9 @@ pub struct ServerOptions {
     /// Answer every watch with 403 Forbidden, as RBAC does for a user granted `list` but not
     /// `watch`.
     pub deny_watch: bool,
-    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` signed by a CA generated at
-    /// start ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
+    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` (and, for proxy tests,
+    /// [`super::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
+    /// ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
     pub tls: bool,
     /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
     pub watch_list: WatchListSupport,

@@ -75,7 +75,8 @@ struct WatchArgs {
     /// names resources).
     #[arg(value_name = "RESOURCE", required = true)]
     resource: Option<String>,
-    /// Only this namespace (default: all namespaces; an empty NS is refused, use -A).
+    /// Only this namespace (default: all namespaces, as client-go's reflector, even when the
+    /// kubeconfig context names one; an empty NS is refused, use -A).
     #[arg(short, long, value_name = "NS")]
     namespace: Option<String>,
     /// All namespaces (the default; accepted for kubectl habits).
@@ -108,7 +109,8 @@ struct WatchArgs {
     /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "PATH", conflicts_with = "sim")]
     kubeconfig: Option<PathBuf>,
-    /// The kubeconfig context to use (default: its current context).
+    /// The kubeconfig context to use (default: its current context); its namespace is not
+    /// applied: without -n, all namespaces are watched.
     #[arg(long, value_name = "NAME", conflicts_with = "sim")]
     context: Option<String>,
     /// Never ask the server to gzip responses (overrides the kubeconfig's

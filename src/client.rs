@@ -6,9 +6,13 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
+use crate::exec_credential::{ExecAuth, ExecError};
+use crate::proxy::ProxyError;
 use crate::source::error_chain;
+use crate::transport::Transport;
 
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
@@ -88,6 +92,12 @@ pub enum ClientError {
          CertificateSigningRequest, or with `openssl x509 -req ... -extfile` giving v3 extensions"
     )]
     ClientCertificateV1,
+    /// The proxy setting (kubeconfig `proxy-url`, `HTTPS_PROXY`, ...) cannot be used.
+    #[error(transparent)]
+    Proxy(#[from] ProxyError),
+    /// The exec credential plugin gave no credential.
+    #[error(transparent)]
+    Exec(#[from] ExecError),
     /// The configuration is valid but no HTTP client could be made from it (TLS setup, say).
     #[error("cannot create the Kubernetes client: {0}")]
     Build(String),
@@ -131,21 +141,52 @@ pub async fn connect(
     choice: &KubeconfigChoice,
     options: &ClientOptions,
 ) -> Result<Connection, ClientError> {
-    let (config, identity, context_namespace) = load_config(choice).await?;
+    let Loaded {
+        mut config,
+        identity,
+        context_namespace,
+        proxy_url,
+    } = load_config(choice).await?;
     let server = config.cluster_url.to_string();
+    // kube's loader took HTTPS_PROXY by its own rules: kreflect chooses by kubectl's.
+    config.proxy_url = None;
+    let proxy = crate::proxy::proxy_for(&config.cluster_url, proxy_url.as_deref(), |name| {
+        std::env::var(name).ok()
+    })?;
     let options = options.clone();
-    // Building runs an `exec` credential plugin, and waits for it without an await point: on a
+    // An `exec` credential plugin runs here, once, waited for without an await point: on a
     // thread of its own, so a plugin that hangs (a login waiting for a browser) cannot keep
     // the runtime from noticing a signal.
-    let client = tokio::task::spawn_blocking(move || build(config, &options))
-        .await
-        .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
+    let client = tokio::task::spawn_blocking(move || {
+        let exec = match config.auth_info.exec.take() {
+            Some(plugin) => with_exec_credential(&mut config, plugin)?,
+            None => None,
+        };
+        build(config, &options, Transport { proxy, exec })
+    })
+    .await
+    .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
     Ok(Connection {
         client,
         identity,
         server,
         context_namespace,
     })
+}
+
+/// Runs the exec plugin and puts its credential where the stack takes it: a token into the
+/// returned [`ExecAuth`] (refreshed when it expires), a client certificate into `config`.
+fn with_exec_credential(
+    config: &mut kube::Config,
+    plugin: kube::config::ExecConfig,
+) -> Result<Option<ExecAuth>, ClientError> {
+    let credential = crate::exec_credential::run(&plugin)?;
+    if let Some((certificate, key)) = &credential.certificate {
+        let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
+        config.auth_info.client_certificate_data = Some(encode(certificate));
+        config.auth_info.client_key_data = Some(encode(key).into());
+    }
+    Ok(ExecAuth::new(plugin, &credential).transpose()?)
 }
 
 /// Builds a client for an API server at `url` with no credentials (the simulated cluster).
@@ -156,16 +197,22 @@ pub fn connect_insecure_local(
     let uri = url
         .parse()
         .map_err(|err: http::uri::InvalidUri| ClientError::Build(err.to_string()))?;
-    build(kube::Config::new(uri), options)
+    let transport = Transport {
+        proxy: None,
+        exec: None,
+    };
+    build(kube::Config::new(uri), options, transport)
 }
 
-fn build(mut config: kube::Config, options: &ClientOptions) -> Result<kube::Client, ClientError> {
+fn build(
+    mut config: kube::Config,
+    options: &ClientOptions,
+    transport: Transport,
+) -> Result<kube::Client, ClientError> {
     config.disable_compression |= options.disable_compression;
-    // The reflector owns retries and backoff; a hidden retry layer would hide failures from it.
-    config.default_retry = false;
     config.read_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
-    kube::Client::try_from(config).map_err(|err| {
+    crate::transport::client(&config, transport).map_err(|err| {
         if is_x509_v1_certificate(&err) {
             ClientError::ClientCertificateV1
         } else {
@@ -191,8 +238,16 @@ fn is_x509_v1_certificate(err: &kube::Error) -> bool {
     })
 }
 
-/// The configuration, whose credentials it holds, and its context's namespace.
-type Loaded = (kube::Config, Identity, Option<String>);
+/// A loaded configuration, and what kube's [`kube::Config`] does not keep of the kubeconfig.
+struct Loaded {
+    config: kube::Config,
+    /// Whose credentials it holds.
+    identity: Identity,
+    /// The context's namespace.
+    context_namespace: Option<String>,
+    /// The cluster's `proxy-url`.
+    proxy_url: Option<String>,
+}
 
 async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
     let options = KubeConfigOptions {
@@ -204,7 +259,12 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
         Found::Nothing { looked } => {
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
-                    .map(|config| (config, Identity::InCluster, None))
+                    .map(|config| Loaded {
+                        config,
+                        identity: Identity::InCluster,
+                        context_namespace: None,
+                        proxy_url: None,
+                    })
                     .map_err(|err| ClientError::InCluster(error_chain(&err)));
             }
             return Err(ClientError::NoConfig { looked });
@@ -227,9 +287,15 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
     }
     let identity = identity_of(&kubeconfig, choice.context.as_deref());
     let context_namespace = context_namespace(&kubeconfig, choice.context.as_deref());
+    let proxy_url = cluster_proxy_url(&kubeconfig, choice.context.as_deref());
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
         .await
-        .map(|config| (config, identity, context_namespace))
+        .map(|config| Loaded {
+            config,
+            identity,
+            context_namespace,
+            proxy_url,
+        })
         .map_err(|err| ClientError::BadKubeconfig {
             path: described,
             message: error_chain(&err),
@@ -259,6 +325,18 @@ fn context_namespace(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<S
     context_used(kubeconfig, context)
         .and_then(|used| used.namespace.clone())
         .filter(|namespace| !namespace.is_empty())
+}
+
+/// The `proxy-url` of the cluster the context used names, if set.
+fn cluster_proxy_url(kubeconfig: &Kubeconfig, context: Option<&str>) -> Option<String> {
+    let cluster = context_used(kubeconfig, context)?.cluster.as_str();
+    kubeconfig
+        .clusters
+        .iter()
+        .find(|named| named.name == cluster)
+        .and_then(|named| named.cluster.as_ref())
+        .and_then(|cluster| cluster.proxy_url.clone())
+        .filter(|url| !url.is_empty())
 }
 
 /// The context used: `--context`, else the current one.

@@ -5,7 +5,7 @@
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientError, ClientOptions, connect_insecure_local};
+use crate::client::{ClientError, ClientOptions, Connection, Identity, connect_insecure_local};
 use crate::sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
 
 /// The namespaces of the simulated cluster.
@@ -43,9 +43,15 @@ impl Simulation {
         })
     }
 
-    /// A client for the simulated cluster.
-    pub fn client(&self, options: &ClientOptions) -> Result<kube::Client, ClientError> {
-        connect_insecure_local(&self.server.url(), options)
+    /// A connection to the simulated cluster: no credentials, no kubeconfig context.
+    pub fn connect(&self, options: &ClientOptions) -> Result<Connection, ClientError> {
+        let server = self.server.url();
+        Ok(Connection {
+            client: connect_insecure_local(&server, options)?,
+            identity: Identity::Anonymous,
+            server,
+            context_namespace: None,
+        })
     }
 
     /// Stops the churn and the server, and waits for both.

@@ -6,12 +6,15 @@
 //! |---|---|---|
 //! | 410, or reason `Expired` / `Gone` | [`FailureClass::Expired`] | relist (a continue token: list again without pages) |
 //! | 401 | [`FailureClass::Unauthenticated`] | stop, exit 1: log in again or refresh the token |
-//! | 403 | [`FailureClass::Forbidden`] | stop, exit 1: RBAC advice |
+//! | 403 | [`FailureClass::Forbidden`] | stop, exit 1: RBAC advice, and `-n` only where it can help ([`ForbiddenAdvice`]) |
 //! | 400, 405, 406, 415, 422, other 4xx | [`FailureClass::Invalid`] | stop, exit 2 with the server's message (the streaming-list probe falls back instead) |
 //! | 404 | [`FailureClass::NotFound`] | before the first sync: stop, exit 2; after it: retry with a warning |
 //! | 408, 425, 429, 5xx, no answer, an undecodable answer | [`FailureClass::Transient`] | back off (honouring `Retry-After`) and retry |
 //! | an untrusted TLS certificate | [`FailureClass::Untrusted`] | stop, exit 1 |
 
+use std::fmt;
+
+use crate::client::Identity;
 use crate::decode::ApiStatus;
 use crate::source::SourceError;
 
@@ -56,17 +59,96 @@ impl FailureClass {
     pub fn of(error: &SourceError) -> FailureClass {
         match error {
             SourceError::Status { status, .. } => FailureClass::of_status(status),
-            SourceError::Untrusted(_) => FailureClass::Untrusted,
+            SourceError::Untrusted { .. } => FailureClass::Untrusted,
             // No answer, or an answer that is not what the API promises (a proxy's error page
             // cut short, say): another attempt may get a real one.
-            SourceError::Transport(_) | SourceError::Decode(_) => FailureClass::Transient,
+            SourceError::Transport { .. } | SourceError::Decode(_) => FailureClass::Transient,
         }
+    }
+}
+
+/// What a person can do about a 403 on a list or watch. kreflect watches all namespaces unless
+/// given `-n` (as client-go's reflector does), so a user who may only read their own namespace
+/// is refused at once: the advice names the namespace of their kubeconfig context. `-n` is
+/// suggested only where it can help: never for a cluster-scoped kind, nor when `-n` was given.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ForbiddenAdvice {
+    /// Whose credentials were refused.
+    pub identity: Identity,
+    /// The refused resource's plural name, e.g. `pods`.
+    pub plural: String,
+    /// Where the run looked.
+    pub reach: Reach,
+    /// Whether `watch` was refused (then `--once`, which only lists, may be enough).
+    pub watch_refused: bool,
+}
+
+/// Where a run looks, as far as a 403 is concerned.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Reach {
+    /// A cluster-scoped kind (nodes, namespaces): only a cluster-wide grant helps.
+    ClusterScopedKind,
+    /// The one namespace given with `-n`.
+    Namespace(String),
+    /// Every namespace (no `-n`), with the kubeconfig context's namespace, if it names one.
+    AllNamespaces {
+        /// The namespace of the kubeconfig context used.
+        context_namespace: Option<String>,
+    },
+}
+
+impl Reach {
+    /// Where a run looks: a kind `namespaced` or not, in `namespace` (`-n`) or all of them.
+    pub fn of(namespaced: bool, namespace: Option<&str>, context_namespace: Option<&str>) -> Reach {
+        match (namespaced, namespace) {
+            (false, _) => Reach::ClusterScopedKind,
+            (true, Some(namespace)) => Reach::Namespace(namespace.to_owned()),
+            (true, None) => Reach::AllNamespaces {
+                context_namespace: context_namespace.map(str::to_owned),
+            },
+        }
+    }
+}
+
+impl fmt::Display for ForbiddenAdvice {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ForbiddenAdvice {
+            identity, plural, ..
+        } = self;
+        let grant = format!("that grants {identity} list and watch on {plural}");
+        match &self.reach {
+            Reach::ClusterScopedKind => {
+                write!(
+                    f,
+                    "{plural} are cluster-scoped: ask for a ClusterRoleBinding {grant}"
+                )?;
+            }
+            Reach::Namespace(namespace) => {
+                write!(f, "ask for a RoleBinding in namespace {namespace} {grant}")?;
+            }
+            Reach::AllNamespaces { context_namespace } => {
+                f.write_str("kreflect watches all namespaces unless given -n: ")?;
+                match context_namespace {
+                    Some(namespace) => write!(
+                        f,
+                        "try -n {namespace} (the namespace of your kubeconfig context)"
+                    )?,
+                    None => f.write_str("pick a namespace you may read with -n NAMESPACE")?,
+                }
+                write!(f, ", or ask for a ClusterRoleBinding {grant}")?;
+            }
+        }
+        if self.watch_refused {
+            f.write_str(", or list once without watching with --once")?;
+        }
+        Ok(())
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::source::Endpoint;
 
     fn status(code: u16, reason: &str) -> ApiStatus {
         ApiStatus {
@@ -74,6 +156,54 @@ mod tests {
             reason: reason.to_owned(),
             message: String::new(),
         }
+    }
+
+    fn advice(reach: Reach, watch_refused: bool) -> String {
+        ForbiddenAdvice {
+            identity: Identity::Kubeconfig {
+                user: Some("dev".into()),
+                context: Some("prod".into()),
+            },
+            plural: "pods".into(),
+            reach,
+            watch_refused,
+        }
+        .to_string()
+    }
+
+    #[test]
+    fn a_refusal_across_all_namespaces_suggests_the_kubeconfig_contexts_namespace() {
+        let reach = Reach::of(true, None, Some("shop"));
+        assert_eq!(
+            advice(reach, false),
+            "kreflect watches all namespaces unless given -n: try -n shop (the namespace of \
+             your kubeconfig context), or ask for a ClusterRoleBinding that grants user dev \
+             (context prod) list and watch on pods"
+        );
+        let without = advice(Reach::of(true, None, None), false);
+        assert!(without.contains("with -n NAMESPACE"), "{without}");
+    }
+
+    #[test]
+    fn a_refusal_never_suggests_n_for_a_cluster_scoped_kind_or_when_n_was_given() {
+        for reach in [
+            Reach::of(false, None, Some("shop")),
+            Reach::of(false, Some("shop"), Some("shop")),
+            Reach::of(true, Some("other"), Some("shop")),
+        ] {
+            let text = advice(reach.clone(), true);
+            assert!(!text.contains("-n"), "{reach:?}: {text}");
+            assert!(text.contains("user dev (context prod)"), "{text}");
+            assert!(
+                text.ends_with("or list once without watching with --once"),
+                "{text}"
+            );
+        }
+        assert!(advice(Reach::ClusterScopedKind, false).starts_with("pods are cluster-scoped: "),);
+        assert!(
+            advice(Reach::Namespace("other".into()), false)
+                .starts_with("ask for a RoleBinding in namespace other ")
+        );
     }
 
     #[test]
@@ -121,14 +251,16 @@ mod tests {
 
     #[test]
     fn no_answer_is_transient_and_an_untrusted_certificate_is_not() {
-        assert_eq!(
-            FailureClass::of(&SourceError::Transport("connection refused".into())),
-            FailureClass::Transient
-        );
-        assert_eq!(
-            FailureClass::of(&SourceError::Untrusted("UnknownIssuer".into())),
-            FailureClass::Untrusted
-        );
+        let refused = SourceError::Transport {
+            endpoint: Endpoint::default(),
+            reason: "connection refused".into(),
+        };
+        assert_eq!(FailureClass::of(&refused), FailureClass::Transient);
+        let untrusted = SourceError::Untrusted {
+            endpoint: Endpoint::default(),
+            reason: "UnknownIssuer".into(),
+        };
+        assert_eq!(FailureClass::of(&untrusted), FailureClass::Untrusted);
         let bad_body = SourceError::Decode(crate::decode::DecodeError::Malformed("x".into()));
         assert_eq!(FailureClass::of(&bad_body), FailureClass::Transient);
     }

@@ -7,8 +7,9 @@
 //! [`store`] → [`printer`] → stdout.
 //!
 //! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
-//! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
-//! - [`proxy`]: the proxy to the API server, by kubectl's rules (`proxy-url`, `HTTPS_PROXY`).
+//! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
+//!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
+//!   credential plugins run once by [`exec_credential`].
 //! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors.
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
@@ -20,6 +21,7 @@
 //!   escaped by the rule in [`quote`].
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
+//! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
 //! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
 //!   and [`demo`], the simulated cluster `--sim` watches.
 //!
@@ -31,7 +33,9 @@ pub mod cli;
 pub mod client;
 pub mod decode;
 pub mod demo;
+pub mod exec_credential;
 pub mod failure;
+pub mod logging;
 pub mod metrics;
 pub mod object;
 pub mod output;
@@ -44,6 +48,7 @@ pub mod resolve;
 pub mod sim;
 pub mod source;
 pub mod store;
+pub mod transport;
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
@@ -56,14 +61,14 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::backoff::Backoff;
-use crate::client::{ClientError, ClientOptions, Identity, KubeconfigChoice};
+use crate::client::{ClientError, ClientOptions, Connection, Identity, KubeconfigChoice};
 use crate::decode::ApiStatus;
-use crate::failure::FailureClass;
+use crate::failure::{FailureClass, ForbiddenAdvice, Reach};
 use crate::metrics::{Metrics, MetricsServer};
 use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::resolve::ResolveError;
-use crate::source::{KubeSource, Selectors, SourceOptions};
+use crate::source::{Endpoint, KubeSource, Selectors, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +129,14 @@ pub enum RunError {
     /// The reflector stopped on an error retrying cannot fix.
     #[error(transparent)]
     Reflector(#[from] ReflectorError),
+    /// The credentials may not list or watch what was asked (403).
+    #[error("{refused}; {advice}")]
+    Forbidden {
+        /// The reflector's [`ReflectorError::Forbidden`].
+        refused: ReflectorError,
+        /// What to do about it.
+        advice: ForbiddenAdvice,
+    },
     /// The server did not accept the credentials (401), during discovery, list or watch.
     #[error(
         "the server rejected the credentials of {identity} ({code} {reason}: {message}); log in \
@@ -180,6 +193,24 @@ impl RunError {
         }
     }
 
+    /// A reflector error; a 403 with advice from where the run looked (`reach`) and whose
+    /// credentials were refused.
+    fn from_reflector(err: ReflectorError, reach: Reach, identity: &Identity) -> RunError {
+        let ReflectorError::Forbidden { verb, scope, .. } = &err else {
+            return RunError::Reflector(err);
+        };
+        let advice = ForbiddenAdvice {
+            identity: identity.clone(),
+            plural: scope.plural.clone(),
+            reach,
+            watch_refused: *verb == "watch",
+        };
+        RunError::Forbidden {
+            refused: err,
+            advice,
+        }
+    }
+
     /// A 401 from the reflector or discovery, told with whose credentials were refused.
     fn with_identity(self, identity: &Identity) -> RunError {
         let status = match self {
@@ -213,24 +244,25 @@ where
 {
     let stop = CancellationToken::new();
     tokio::pin!(shutdown);
-    let (client, identity, simulation) = match &config.cluster {
+    let (connection, simulation) = match &config.cluster {
         Cluster::Kubeconfig(choice) => {
             let connection = tokio::select! {
                 connected = client::connect(choice, &config.client) => connected?,
                 // A credential plugin may hang; a signal still ends the run.
                 () = &mut shutdown => return Ok(()),
             };
-            (connection.client, connection.identity, None)
+            (connection, None)
         }
         Cluster::Simulated => {
             let simulation = demo::Simulation::start()
                 .await
                 .map_err(RunError::Simulation)?;
-            let client = simulation.client(&config.client)?;
-            (client, Identity::Anonymous, Some(simulation))
+            let connection = simulation.connect(&config.client)?;
+            (connection, Some(simulation))
         }
     };
-    let result = watch_and_print(config, client, output, shutdown, stop).await;
+    let identity = connection.identity.clone();
+    let result = watch_and_print(config, connection, output, shutdown, stop).await;
     if let Some(simulation) = simulation {
         simulation.shutdown().await;
     }
@@ -244,7 +276,11 @@ struct Target {
 }
 
 /// `pods` and its other names need no discovery; anything else is looked up like kubectl does.
-async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, RunError> {
+async fn resolve_target(
+    client: &kube::Client,
+    endpoint: &Endpoint,
+    name: &str,
+) -> Result<Target, RunError> {
     if matches!(name, "pods" | "pod" | "po" | "Pod") {
         return Ok(Target {
             resource: ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
@@ -252,7 +288,8 @@ async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, Run
         });
     }
     let discovery =
-        resolve::discover(|path| async move { source::fetch(client, &path).await }).await?;
+        resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
+            .await?;
     let found = discovery.resolve(name)?;
     for unreadable in &discovery.unreadable {
         tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
@@ -265,7 +302,7 @@ async fn resolve_target(client: &kube::Client, name: &str) -> Result<Target, Run
 
 async fn watch_and_print<W>(
     config: Config,
-    client: kube::Client,
+    connection: Connection,
     output: W,
     shutdown: impl Future<Output = ()>,
     stop: CancellationToken,
@@ -275,10 +312,11 @@ where
 {
     tokio::pin!(shutdown);
     let mut backoff = Backoff::new(config.reflector.backoff.clone());
+    let endpoint = Endpoint::of(&connection);
     let target = loop {
         let attempt = tokio::select! {
             () = &mut shutdown => return Ok(()),
-            target = resolve_target(&client, &config.resource) => target,
+            target = resolve_target(&connection.client, &endpoint, &config.resource) => target,
         };
         match attempt {
             // Like list and watch: a server that is down or failing is waited for, unless --once.
@@ -295,6 +333,11 @@ where
             other => break other?,
         }
     };
+    let reach = Reach::of(
+        target.namespaced,
+        config.namespace.as_deref(),
+        connection.context_namespace.as_deref(),
+    );
     let namespace = if target.namespaced {
         config.namespace
     } else {
@@ -322,7 +365,8 @@ where
         ..config.reflector
     };
     let plural = target.resource.plural.clone();
-    let source = KubeSource::new(client, &target.resource, namespace)
+    let source = KubeSource::new(connection.client, &target.resource, namespace)
+        .with_endpoint(endpoint)
         .with_selectors(config.selectors)
         .with_options(config.source);
     let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
@@ -371,7 +415,7 @@ where
     if let Some(metrics_server) = metrics_server {
         let _ = metrics_server.await;
     }
-    reflector_result?;
+    reflector_result.map_err(|err| RunError::from_reflector(err, reach, &connection.identity))?;
     match printer_result {
         Ok(printed) => printed.map(|_| ()).map_err(RunError::Output),
         Err(err) if err.is_cancelled() => Ok(()),

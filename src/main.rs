@@ -1,12 +1,11 @@
 //! The `kreflect` binary: parse the command line, log to stderr, run, map the result to an
 //! exit code. Everything else lives in the library.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 use kreflect::cli::{Cli, Invocation, write_completions};
-use tracing_subscriber::EnvFilter;
 
 fn main() -> ExitCode {
     let cli = match Cli::try_parse() {
@@ -16,7 +15,7 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    init_logging(cli.verbose);
+    kreflect::logging::init(cli.verbose);
     let config = match cli.into_invocation() {
         Ok(Invocation::Watch(config)) => *config,
         Ok(Invocation::Completions(shell)) => {
@@ -52,21 +51,6 @@ fn fail(message: &str, code: u8) -> ExitCode {
     let message = kreflect::quote::escape_controls(message);
     let _ = writeln!(std::io::stderr(), "kreflect: {message}");
     ExitCode::from(code)
-}
-
-/// Logs go to stderr: stdout carries only listings. `RUST_LOG` overrides `-v`.
-fn init_logging(verbose: u8) {
-    let default = match verbose {
-        0 => "kreflect=warn",
-        1 => "kreflect=debug",
-        _ => "kreflect=trace",
-    };
-    let filter = EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new(default));
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
-        .init();
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now, before anything else runs, and

@@ -128,14 +128,10 @@ pub enum ReflectorError {
         /// The server's answer.
         status: crate::decode::ApiStatus,
     },
-    /// The server refused us (403): retrying will not help.
-    #[error(
-        "not allowed to {verb} {scope}: {message}; grant this user list and watch on {plural} \
-         (RBAC), or pick a namespace you may read with -n NAMESPACE{once}",
-        message = .status.message,
-        plural = .scope.plural,
-        once = if *.verb == "watch" { ", or list once without watching with --once" } else { "" }
-    )]
+    /// The server refused us (403): retrying will not help. What to do about it depends on
+    /// the kubeconfig and the command line, which the caller knows
+    /// ([`crate::failure::ForbiddenAdvice`]).
+    #[error("not allowed to {verb} {scope}: {message}", message = .status.message)]
     Forbidden {
         /// `list` or `watch`.
         verb: &'static str,

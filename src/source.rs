@@ -3,6 +3,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::io;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -11,6 +12,7 @@ use http_body_util::{BodyDataStream, BodyExt};
 use kube::client::Body;
 use kube::core::{ApiResource, DynamicObject, Resource};
 
+use crate::client::{Connection, Identity};
 use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
     decode_watch_line,
@@ -44,6 +46,48 @@ impl fmt::Display for Scope {
             Some(namespace) => write!(f, "{} in namespace {namespace}", self.plural),
             None => write!(f, "{} at cluster scope", self.plural),
         }
+    }
+}
+
+/// The API server requests go to, for messages: `https://10.0.0.1:6443 (context prod)`, or
+/// `the API server` when the caller did not say ([`Endpoint::default`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Endpoint(String);
+
+impl Endpoint {
+    /// The server a connection points at: `(context prod)`, `(in-cluster)` or `(simulated
+    /// cluster)` after its URL; nothing after it for a kubeconfig without a current context.
+    pub fn of(connection: &Connection) -> Endpoint {
+        let origin = match &connection.identity {
+            Identity::Kubeconfig { context, .. } => {
+                context.as_ref().map(|context| format!("context {context}"))
+            }
+            Identity::InCluster => Some("in-cluster".to_owned()),
+            Identity::Anonymous => Some("simulated cluster".to_owned()),
+        };
+        Endpoint::new(&connection.server, origin.as_deref())
+    }
+
+    /// The server at `url`, reached through `origin` (`context prod`, `in-cluster`), if any.
+    pub fn new(url: &str, origin: Option<&str>) -> Endpoint {
+        // `https://host:6443/` as `Uri` prints it, without the bare root path.
+        let url = url.strip_suffix('/').unwrap_or(url);
+        Endpoint(match origin {
+            Some(origin) => format!("{url} ({origin})"),
+            None => url.to_owned(),
+        })
+    }
+}
+
+impl Default for Endpoint {
+    fn default() -> Endpoint {
+        Endpoint("the API server".to_owned())
+    }
+}
+
+impl fmt::Display for Endpoint {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
     }
 }
 
@@ -81,14 +125,24 @@ pub enum SourceError {
         retry_after: Option<Duration>,
     },
     /// The request did not get an answer: connection refused, reset, timed out.
-    #[error("cannot reach the API server: {0}")]
-    Transport(String),
+    #[error("cannot reach {endpoint}: {reason}")]
+    Transport {
+        /// The server asked.
+        endpoint: Endpoint,
+        /// Why there was no answer, e.g. `connection refused`.
+        reason: String,
+    },
     /// The server's TLS certificate is not trusted: retrying cannot help.
     #[error(
-        "the API server's TLS certificate is not trusted ({0}); check certificate-authority or \
-         certificate-authority-data for this cluster in the kubeconfig"
+        "the TLS certificate of {endpoint} is not trusted ({reason}); check \
+         certificate-authority or certificate-authority-data for this cluster in the kubeconfig"
     )]
-    Untrusted(String),
+    Untrusted {
+        /// The server whose certificate it is.
+        endpoint: Endpoint,
+        /// What is wrong with the certificate.
+        reason: String,
+    },
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
     Decode(#[from] DecodeError),
@@ -158,6 +212,8 @@ pub struct SourceOptions {
 #[derive(Clone)]
 pub struct KubeSource {
     client: kube::Client,
+    /// The server the client talks to, for messages.
+    endpoint: Endpoint,
     /// The collection's URL path, e.g. `/api/v1/namespaces/shop/pods`.
     path: String,
     scope: Scope,
@@ -183,6 +239,7 @@ impl KubeSource {
         let path = DynamicObject::url_path(resource, namespace.as_deref());
         KubeSource {
             client,
+            endpoint: Endpoint::default(),
             path,
             scope: Scope {
                 plural: resource.plural.clone(),
@@ -197,6 +254,12 @@ impl KubeSource {
     /// Lists and watches only the objects these selectors match.
     pub fn with_selectors(mut self, selectors: Selectors) -> Self {
         self.selectors = selectors;
+        self
+    }
+
+    /// This source, naming `endpoint` when the server cannot be reached.
+    pub fn with_endpoint(mut self, endpoint: Endpoint) -> Self {
+        self.endpoint = endpoint;
         self
     }
 
@@ -226,19 +289,21 @@ impl KubeSource {
 /// within `headers_within` a [`SourceError::Transport`] (the connection is given up).
 async fn send(
     client: &kube::Client,
+    endpoint: &Endpoint,
     request: http::Request<Vec<u8>>,
     headers_within: Duration,
 ) -> Result<Body, SourceError> {
     let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
-        .map_err(|_| {
-            SourceError::Transport(format!(
+        .map_err(|_| SourceError::Transport {
+            endpoint: endpoint.clone(),
+            reason: format!(
                 "no response headers within {} s; giving up on the connection (half-open: a \
                  frozen NAT, load balancer or proxy?)",
                 headers_within.as_secs()
-            ))
+            ),
         })?
-        .map_err(|err| request_failed(&err))?;
+        .map_err(|err| request_failed(endpoint, &err))?;
     let status = response.status();
     if status.is_success() {
         return Ok(response.into_body());
@@ -249,7 +314,7 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = collect_body(response.into_body(), Some(MAX_ERROR_BODY_BYTES))
+    let body = collect_body(response.into_body(), endpoint, Some(MAX_ERROR_BODY_BYTES))
         .await
         .unwrap_or_default();
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
@@ -266,13 +331,23 @@ async fn send(
     })
 }
 
-/// GETs `path` (discovery documents) and returns the body.
-pub async fn fetch(client: &kube::Client, path: &str) -> Result<Vec<u8>, SourceError> {
-    let request = http::Request::get(path)
-        .body(Vec::new())
-        .map_err(|err| SourceError::Transport(err.to_string()))?;
-    let body = send(client, request, LIST_HEADERS_TIMEOUT).await?;
-    collect_body(body, None).await.map(|bytes| bytes.to_vec())
+/// GETs `path` (discovery documents) from `endpoint` and returns the body.
+pub async fn fetch(
+    client: &kube::Client,
+    endpoint: &Endpoint,
+    path: &str,
+) -> Result<Vec<u8>, SourceError> {
+    let request =
+        http::Request::get(path)
+            .body(Vec::new())
+            .map_err(|err| SourceError::Transport {
+                endpoint: endpoint.clone(),
+                reason: err.to_string(),
+            })?;
+    let body = send(client, endpoint, request, LIST_HEADERS_TIMEOUT).await?;
+    collect_body(body, endpoint, None)
+        .await
+        .map(|bytes| bytes.to_vec())
 }
 
 /// A response body that delivers nothing for this long is on a dead connection (the server
@@ -282,23 +357,31 @@ pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
 
 /// Reads a whole (non-watch) response body, at most `limit` bytes when given (the rest is cut
 /// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`].
-async fn collect_body(mut body: Body, limit: Option<usize>) -> Result<Bytes, SourceError> {
+async fn collect_body(
+    mut body: Body,
+    endpoint: &Endpoint,
+    limit: Option<usize>,
+) -> Result<Bytes, SourceError> {
     let mut collected = Vec::new();
     loop {
         let frame = tokio::time::timeout(BODY_SILENCE_TIMEOUT, body.frame())
             .await
-            .map_err(|_| {
-                SourceError::Transport(format!(
+            .map_err(|_| SourceError::Transport {
+                endpoint: endpoint.clone(),
+                reason: format!(
                     "the response stopped for {} s after {} bytes; giving up on the connection \
                      (half-open: a frozen NAT, load balancer or proxy?)",
                     BODY_SILENCE_TIMEOUT.as_secs(),
                     collected.len()
-                ))
+                ),
             })?;
         let Some(frame) = frame else {
             return Ok(collected.into());
         };
-        let frame = frame.map_err(|err| SourceError::Transport(transport_error(&err)))?;
+        let frame = frame.map_err(|err| SourceError::Transport {
+            endpoint: endpoint.clone(),
+            reason: unanswered(&err),
+        })?;
         if let Ok(data) = frame.into_data() {
             collected.extend_from_slice(&data);
         }
@@ -331,12 +414,15 @@ impl ListWatch for KubeSource {
         } else {
             JSON_MEDIA_TYPE
         };
-        let http_request = get_request(&self.path, &query, accept)?;
-        let body = collect_body(
-            send(&self.client, http_request, LIST_HEADERS_TIMEOUT).await?,
-            None,
+        let http_request = get_request(&self.endpoint, &self.path, &query, accept)?;
+        let body = send(
+            &self.client,
+            &self.endpoint,
+            http_request,
+            LIST_HEADERS_TIMEOUT,
         )
         .await?;
+        let body = collect_body(body, &self.endpoint, None).await?;
         Ok(decode_list(&body, self.object_kind())?)
     }
 
@@ -358,8 +444,14 @@ impl ListWatch for KubeSource {
         } else {
             JSON_MEDIA_TYPE
         };
-        let http_request = get_request(&self.path, &query, accept)?;
-        let body = send(&self.client, http_request, WATCH_HEADERS_TIMEOUT).await?;
+        let http_request = get_request(&self.endpoint, &self.path, &query, accept)?;
+        let body = send(
+            &self.client,
+            &self.endpoint,
+            http_request,
+            WATCH_HEADERS_TIMEOUT,
+        )
+        .await?;
         Ok(watch_events(body, self.object_kind().to_owned()))
     }
 }
@@ -391,6 +483,7 @@ const METADATA_MEDIA_TYPE: &str = "application/json;as=PartialObjectMetadata;g=m
 
 /// A GET of `path?query` (percent-encoded, pairs in order) accepting `accept`.
 fn get_request(
+    endpoint: &Endpoint,
     path: &str,
     query: &[(&str, &str)],
     accept: &str,
@@ -398,7 +491,10 @@ fn get_request(
     http::Request::get(url_with_query(path, query))
         .header(http::header::ACCEPT, accept)
         .body(Vec::new())
-        .map_err(|err| SourceError::Transport(err.to_string()))
+        .map_err(|err| SourceError::Transport {
+            endpoint: endpoint.clone(),
+            reason: err.to_string(),
+        })
 }
 
 /// `path?k=v&k=v`, form-encoded as the API server expects; just `path` without pairs.
@@ -474,13 +570,38 @@ impl LineReader {
     }
 }
 
-/// Why a request got no answer: an untrusted certificate, or a transport failure.
-fn request_failed(err: &kube::Error) -> SourceError {
+/// Why a request to `endpoint` got no answer: an untrusted certificate, or a transport failure.
+fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
     let chain = transport_error(err);
+    let endpoint = endpoint.clone();
     match chain.find("invalid peer certificate") {
-        Some(at) => SourceError::Untrusted(chain[at..].to_owned()),
-        None => SourceError::Transport(chain),
+        Some(at) => SourceError::Untrusted {
+            endpoint,
+            reason: chain[at..].to_owned(),
+        },
+        None => SourceError::Transport {
+            endpoint,
+            reason: unanswered(err),
+        },
     }
+}
+
+/// Why there was no answer, for people: the socket error's kind when the chain holds one that
+/// says it all (`connection refused`), else the whole chain.
+fn unanswered(err: &(dyn std::error::Error + 'static)) -> String {
+    let kind = std::iter::successors(Some(err), |err| err.source())
+        .find_map(|err| err.downcast_ref::<io::Error>())
+        .map(io::Error::kind);
+    let reason = match kind {
+        Some(io::ErrorKind::ConnectionRefused) => "connection refused",
+        Some(io::ErrorKind::ConnectionReset) => "connection reset",
+        Some(io::ErrorKind::ConnectionAborted) => "connection aborted",
+        Some(io::ErrorKind::TimedOut) => "connection timed out",
+        Some(io::ErrorKind::HostUnreachable) => "host unreachable",
+        Some(io::ErrorKind::NetworkUnreachable) => "network unreachable",
+        _ => return transport_error(err),
+    };
+    reason.to_owned()
 }
 
 /// An error chain without kube's `ServiceError:` wrapper.
@@ -512,6 +633,70 @@ mod tests {
     use super::*;
 
     #[test]
+    fn an_endpoint_names_the_url_and_where_it_came_from() {
+        let endpoint = Endpoint::new("https://10.0.0.1:6443/", Some("context prod"));
+        assert_eq!(endpoint.to_string(), "https://10.0.0.1:6443 (context prod)");
+        let endpoint = Endpoint::new("https://rancher.example/k8s/clusters/c-1", None);
+        assert_eq!(
+            endpoint.to_string(),
+            "https://rancher.example/k8s/clusters/c-1"
+        );
+        assert_eq!(Endpoint::default().to_string(), "the API server");
+    }
+
+    #[tokio::test]
+    async fn a_connection_without_a_kubeconfig_context_names_no_empty_origin() {
+        let url = "https://10.96.0.1:443/";
+        let client =
+            crate::client::connect_insecure_local(url, &crate::client::ClientOptions::default())
+                .expect("client");
+        let named = |identity: Identity| {
+            Endpoint::of(&Connection {
+                client: client.clone(),
+                identity,
+                server: url.to_owned(),
+                context_namespace: None,
+            })
+            .to_string()
+        };
+        assert_eq!(
+            named(Identity::InCluster),
+            "https://10.96.0.1:443 (in-cluster)"
+        );
+        assert_eq!(
+            named(Identity::Anonymous),
+            "https://10.96.0.1:443 (simulated cluster)"
+        );
+        let context = |context: Option<&str>| Identity::Kubeconfig {
+            user: None,
+            context: context.map(str::to_owned),
+        };
+        assert_eq!(
+            named(context(Some("prod"))),
+            "https://10.96.0.1:443 (context prod)"
+        );
+        assert_eq!(named(context(None)), "https://10.96.0.1:443");
+    }
+
+    #[tokio::test]
+    async fn a_refused_connection_names_the_server_and_says_so_in_two_words() {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        drop(listener);
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
+        let endpoint = Endpoint::new(&url, Some("context prod"));
+        let err = fetch(&client, &endpoint, "/api/v1")
+            .await
+            .expect_err("nothing listens");
+        assert_eq!(
+            err.to_string(),
+            format!("cannot reach {url} (context prod): connection refused")
+        );
+    }
+
+    #[test]
     fn scope_names_namespace_or_cluster_scope() {
         let cluster = Scope {
             plural: "pods".into(),
@@ -539,10 +724,10 @@ mod tests {
             send_initial_events: false,
         };
         match source.watch(request).await {
-            Err(SourceError::Transport(message)) => {
+            Err(SourceError::Transport { reason, .. }) => {
                 assert!(
-                    message.contains("no response headers within 20 s"),
-                    "{message}"
+                    reason.contains("no response headers within 20 s"),
+                    "{reason}"
                 );
             }
             Err(other) => panic!("expected a transport error, got {other}"),
@@ -565,7 +750,7 @@ mod tests {
             .await
             .expect_err("no answer");
         assert!(
-            matches!(&err, SourceError::Transport(message) if message.contains("within 60 s")),
+            matches!(&err, SourceError::Transport { reason, .. } if reason.contains("within 60 s")),
             "{err}"
         );
         assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
@@ -609,7 +794,7 @@ mod tests {
             .await
             .expect_err("no answer");
         assert!(
-            matches!(&err, SourceError::Transport(message) if message.contains("60 s")),
+            matches!(&err, SourceError::Transport { reason, .. } if reason.contains("60 s")),
             "{err}"
         );
         assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
@@ -626,7 +811,9 @@ mod tests {
             crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
                 .expect("client");
         let started = tokio::time::Instant::now();
-        let err = fetch(&client, "/apis").await.expect_err("no answer");
+        let err = fetch(&client, &Endpoint::default(), "/apis")
+            .await
+            .expect_err("no answer");
         assert!(
             matches!(&err, SourceError::Status { status, .. } if status.code == 503),
             "{err}"

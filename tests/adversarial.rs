@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::path::Path;
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end};
@@ -17,31 +18,6 @@ async fn requests_in(
 ) -> (usize, usize, String) {
     let sent = cluster.requests_while_running(args, window).await;
     (sent.watches, sent.lists, sent.stderr)
-}
-
-/// A kubeconfig for the server at `url` whose user gets its token from an exec credential
-/// plugin: `command` with `args` (YAML scalars / a YAML list).
-fn exec_plugin_kubeconfig(url: &str, command: &str, args: &str) -> String {
-    format!(
-        r#"apiVersion: v1
-kind: Config
-current-context: ctx
-clusters:
-- name: c
-  cluster: {{server: "{url}"}}
-users:
-- name: u
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: {command}
-      args: {args}
-      interactiveMode: Never
-contexts:
-- name: ctx
-  context: {{cluster: c, user: u}}
-"#
-    )
 }
 
 /// A MODIFIED event of pod `a/1` at resourceVersion `rv` (`{rv}`: where the watch starts).
@@ -265,8 +241,8 @@ async fn memory_does_not_grow_with_each_metrics_scrape() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_a_run_whose_credential_plugin_hangs() {
     let cluster = TestCluster::with_pods(&["a/1"]).await;
-    let kubeconfig = exec_plugin_kubeconfig(&cluster.server.url(), "sleep", r#"["30"]"#);
-    let path = cluster.write_kubeconfig("hanging-plugin", &kubeconfig);
+    let path =
+        cluster.write_exec_plugin_kubeconfig("hanging-plugin", Path::new("sleep"), r#"["30"]"#);
     let mut running = Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--once"]));
     tokio::time::sleep(Duration::from_secs(1)).await;
     running.signal(nix::sys::signal::Signal::SIGTERM);
@@ -280,34 +256,36 @@ async fn sigterm_ends_a_run_whose_credential_plugin_hangs() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_ends_a_run_whose_credential_plugin_hangs_on_a_token_refresh() {
-    use std::os::unix::fs::PermissionsExt;
     let cluster = TestCluster::with_pods(&["a/1"]).await;
     // Every watch ends at once: the next one, after the backoff, needs a fresh token.
     cluster.server.inject_always(Fault::WatchCloseAfter(0));
-    let marker = cluster.kubeconfig_path().with_file_name("plugin-ran");
-    let script = cluster.write_kubeconfig(
+    let runs = cluster.kubeconfig_path().with_file_name("plugin-runs");
+    // The first run prints a token to refresh 3 s later (13 s less the 10 s margin); the
+    // next run hangs.
+    let script = cluster.write_script(
         "plugin.sh",
         &format!(
-            r#"#!/bin/sh
-# kube runs the plugin two or three times at start: only runs 2 s after the first hang.
-[ -e "{marker}" ] || touch "{marker}"
-if [ $(( $(date +%s) - $(stat -c %Y "{marker}") )) -ge 2 ]; then sleep 30; exit 1; fi
-expires=$(date -u -d "+63 seconds" +%Y-%m-%dT%H:%M:%SZ)
+            r#"echo run >> "{runs}"
+if [ "$(wc -l < "{runs}")" -gt 1 ]; then sleep 30; exit 1; fi
+expires=$(date -u -d "+13 seconds" +%Y-%m-%dT%H:%M:%SZ)
 echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'$expires'"}}}}'
 "#,
-            marker = marker.display()
+            runs = runs.display()
         ),
     );
-    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
-    let command = format!("\"{}\"", script.display());
-    let kubeconfig = exec_plugin_kubeconfig(&cluster.server.url(), &command, "[]");
-    let path = cluster.write_kubeconfig("refresh-hangs", &kubeconfig);
+    let path = cluster.write_exec_plugin_kubeconfig("refresh-hangs", &script, "[]");
     let mut running =
         Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--interval", "1h"]));
     assert_eq!(running.next_listing().await, ["a/1"]);
-    // kube refreshes a token 60 s before it expires: from 3 s on, by the next watch (the
-    // watches end at once and are reopened after 0.8, 1.6, 3.2 s...).
+    // The token is refreshed from 3 s on, by the next watch (the watches end at once and are
+    // reopened after 0.8, 1.6, 3.2 s...).
     tokio::time::sleep(Duration::from_secs(7)).await;
+    let ran = std::fs::read_to_string(&runs).expect("the plugin ran");
+    assert_eq!(
+        ran.lines().count(),
+        2,
+        "one run at start, one hanging refresh"
+    );
     running.signal(nix::sys::signal::Signal::SIGTERM);
     let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
     assert!(

@@ -459,7 +459,7 @@ async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
     assert!(
         stderr.starts_with(
-            "kreflect: discovering the server's resources at /api/v1: cannot reach the API server"
+            "kreflect: discovering the server's resources at /api/v1: cannot reach http://127.0.0.1:"
         ),
         "{stderr}"
     );

@@ -149,6 +149,12 @@ fn objects(
     if watching && shared.options.deny_watch {
         return Status::forbidden("watch", resource.plural, namespace).into_response();
     }
+    if let Some(granted) = &shared.options.role_namespace
+        && namespace != Some(granted.as_str())
+    {
+        let verb = if watching { "watch" } else { "list" };
+        return Status::forbidden(verb, resource.plural, namespace).into_response();
+    }
     let filter = match ObjectFilter::from_params(
         recorded.param("labelSelector"),
         recorded.param("fieldSelector"),

@@ -54,7 +54,9 @@
 //! - `ServerOptions::unavailable_groups` lists group versions in `/apis` whose discovery
 //!   document answers 503, like an aggregated API whose backend is down; they serve nothing.
 //! - Authentication is a single static bearer token; authorization is only the
-//!   `deny_cluster_scope` and `deny_watch` switches, answering as user `sim`.
+//!   `deny_cluster_scope` and `deny_watch` switches and `role_namespace` (a Role bound in one
+//!   namespace, nothing else), answering as user `sim`; its 403 messages always say
+//!   `in API group ""`, where the real server names the resource's group.
 //! - Faults ([`Fault`], once with `inject` or on every matching request with `inject_always`)
 //!   make it misbehave the way broken or hostile servers and proxies do, which a healthy
 //!   kube-apiserver would not: an expiry on every watch, a bookmark then close, a continue token

@@ -50,6 +50,11 @@ pub struct ServerOptions {
     /// Answer every watch with 403 Forbidden, as RBAC does for a user granted `list` but not
     /// `watch`.
     pub deny_watch: bool,
+    /// Authorize as RBAC does a user whose only grant is a Role bound in this namespace: lists
+    /// and watches anywhere else (at the cluster scope, in another namespace, of a
+    /// cluster-scoped kind such as nodes) answer 403 Forbidden. Discovery stays open, as the
+    /// `system:discovery` ClusterRole opens it to every user.
+    pub role_namespace: Option<String>,
     /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` (and, for proxy tests,
     /// [`super::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
     /// ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
@@ -84,6 +89,7 @@ impl Default for ServerOptions {
             bookmark_interval: Duration::from_secs(1),
             deny_cluster_scope: false,
             deny_watch: false,
+            role_namespace: None,
             tls: false,
             watch_list: WatchListSupport::Supported,
             unavailable_groups: Vec::new(),

@@ -504,6 +504,59 @@ async fn auth_forbidden_not_found_and_method_not_allowed_are_status_objects() {
 }
 
 #[tokio::test]
+async fn a_role_in_one_namespace_forbids_everything_else_but_discovery() {
+    let server = server_with(ServerOptions {
+        role_namespace: Some("shop".to_owned()),
+        ..ServerOptions::default()
+    })
+    .await;
+    assert_eq!(
+        get(&server, "/api/v1/namespaces/shop/pods").await.status,
+        200
+    );
+    assert_eq!(
+        get(
+            &server,
+            "/api/v1/namespaces/shop/pods?watch=1&timeoutSeconds=1"
+        )
+        .await
+        .status,
+        200
+    );
+    assert_eq!(get(&server, "/api/v1").await.status, 200);
+    assert_eq!(get(&server, "/apis").await.status, 200);
+    let refused = [
+        ("/api/v1/pods", "list", "pods", "at the cluster scope"),
+        (
+            "/api/v1/pods?watch=1",
+            "watch",
+            "pods",
+            "at the cluster scope",
+        ),
+        (
+            "/api/v1/namespaces/other/pods",
+            "list",
+            "pods",
+            "in the namespace \"other\"",
+        ),
+        ("/api/v1/nodes", "list", "nodes", "at the cluster scope"),
+    ];
+    for (target, verb, plural, scope) in refused {
+        let mut reply = get(&server, target).await;
+        assert_eq!(reply.status, 403, "{target}");
+        let status = reply.json().await;
+        assert_eq!(status["reason"], "Forbidden");
+        assert_eq!(
+            status["message"],
+            format!(
+                "{plural} is forbidden: User \"sim\" cannot {verb} resource \"{plural}\" in API group \"\" {scope}"
+            ),
+        );
+    }
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn discovery_endpoints_answer_like_the_real_server() {
     let server = server().await;
     let version = get(&server, "/version").await.json().await;

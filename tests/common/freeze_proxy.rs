@@ -78,9 +78,12 @@ async fn accept_loop(
 
 /// Copies bytes both ways until either side closes, or until frozen: then holds both sockets
 /// open, reading and writing nothing, until the proxy is dropped.
+/// The freeze is checked first on every wake-up: polled first, the copy could forward bytes
+/// both ways in one poll after the freeze (a request out and its answer back).
 async fn pump(mut client: TcpStream, mut server: TcpStream, frozen: CancellationToken) {
     tokio::select! {
-        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
+        biased;
         () = frozen.cancelled() => std::future::pending::<()>().await,
+        _ = tokio::io::copy_bidirectional(&mut client, &mut server) => {}
     }
 }

@@ -110,6 +110,43 @@ impl TestCluster {
         path
     }
 
+    /// Writes an executable shell script, `body` after a `#!/bin/sh` line, next to the
+    /// generated kubeconfig and returns its path.
+    pub fn write_script(&self, name: &str, body: &str) -> PathBuf {
+        use std::os::unix::fs::PermissionsExt;
+        let path = self.write_kubeconfig(name, &format!("#!/bin/sh\n{body}"));
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+        path
+    }
+
+    /// Writes a kubeconfig for this server whose user gets its token from an exec credential
+    /// plugin, `command` with `args` (a YAML list), and returns its path.
+    pub fn write_exec_plugin_kubeconfig(&self, name: &str, command: &Path, args: &str) -> PathBuf {
+        let kubeconfig = format!(
+            r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- name: c
+  cluster: {{server: "{url}"}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: "{command}"
+      args: {args}
+      interactiveMode: Never
+contexts:
+- name: ctx
+  context: {{cluster: c, user: u}}
+"#,
+            url = self.server.url(),
+            command = command.display(),
+        );
+        self.write_kubeconfig(name, &kubeconfig)
+    }
+
     pub fn requests(&self) -> Vec<RecordedRequest> {
         self.server.requests()
     }

@@ -1,0 +1,463 @@
+//! Exec credential plugins (a kubeconfig user's `exec:` — aws, gke-gcloud-auth-plugin,
+//! kubelogin, ...), run as client-go runs them, and **once**: [`run`] is called when the client
+//! is built, and [`ExecAuth`] reuses the token it printed until its `expirationTimestamp`
+//! (less [`REFRESH_MARGIN`]), then runs the plugin again for the next request. A plugin that
+//! prints no `expirationTimestamp` runs once per process.
+//!
+//! As client-go does, the plugin gets the environment plus the kubeconfig's `env`, and
+//! `KUBERNETES_EXEC_INFO` (an `ExecCredential` with `spec.interactive`, and `spec.cluster`
+//! when `provideClusterInfo` is set); stdin is passed on only when it is a terminal and
+//! `interactiveMode` is not `Never`. The plugin's stderr is shown as it runs when our stderr is
+//! a terminal (a login prompt must be seen), and is kept for the error line when it fails.
+//!
+//! A plugin that prints a client certificate instead of a token: the certificate is used for
+//! the life of the process (rotating it would mean new TLS connections; not done).
+
+use std::io::{IsTerminal, Read, Write};
+use std::process::{Command, Stdio};
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::future::BoxFuture;
+use http::header::AUTHORIZATION;
+use http::{HeaderValue, Request};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::config::{ExecConfig, ExecInteractiveMode};
+use serde::Deserialize;
+use tower::filter::AsyncPredicate;
+
+/// A token is refreshed this long before it expires, so that no request carries a token that
+/// expires on its way.
+pub const REFRESH_MARGIN: Duration = Duration::from_secs(10);
+
+/// The most of a plugin's stdout read (a credential is a few KiB).
+const MAX_OUTPUT: u64 = 1024 * 1024;
+
+/// The most of a plugin's stderr kept for the error line.
+const MAX_STDERR_KEPT: usize = 2048;
+
+/// What a plugin printed.
+#[derive(Clone)]
+pub struct Credential {
+    /// A bearer token.
+    pub token: Option<String>,
+    /// A client certificate and its key, PEM.
+    pub certificate: Option<(String, String)>,
+    /// When the credential stops being valid, if the plugin said.
+    pub expires: Option<SystemTime>,
+}
+
+impl std::fmt::Debug for Credential {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Credential")
+            .field("token", &self.token.as_ref().map(|_| "(redacted)"))
+            .field(
+                "certificate",
+                &self.certificate.as_ref().map(|_| "(redacted)"),
+            )
+            .field("expires", &self.expires)
+            .finish()
+    }
+}
+
+/// Why a plugin gave no credential.
+#[derive(Debug, thiserror::Error)]
+pub enum ExecError {
+    /// The kubeconfig's `exec` has no `command`.
+    #[error("the kubeconfig user's exec credential plugin has no command")]
+    NoCommand,
+    /// The command could not be started (not installed, not executable).
+    #[error("cannot run the credential plugin {command}: {source}{}", hint_suffix(.hint))]
+    Start {
+        /// The command.
+        command: String,
+        /// Why it could not start.
+        #[source]
+        source: std::io::Error,
+        /// The kubeconfig's `installHint`.
+        hint: Option<String>,
+    },
+    /// `interactiveMode: Always` and no terminal to interact on.
+    #[error(
+        "the credential plugin {command} needs a terminal (interactiveMode: Always) and stdin \
+         is not one; run kreflect from a terminal, or log in first"
+    )]
+    NeedsTerminal {
+        /// The command.
+        command: String,
+    },
+    /// The plugin exited unsuccessfully.
+    #[error("the credential plugin {command} failed ({status}){}", stderr_suffix(.stderr))]
+    Failed {
+        /// The command.
+        command: String,
+        /// Its exit status.
+        status: std::process::ExitStatus,
+        /// The end of what it wrote to stderr.
+        stderr: String,
+    },
+    /// The plugin succeeded but printed no usable credential.
+    #[error("the credential plugin {command} printed no usable credential: {reason}")]
+    Output {
+        /// The command.
+        command: String,
+        /// What is wrong with its output.
+        reason: String,
+    },
+}
+
+fn hint_suffix(hint: &Option<String>) -> String {
+    hint.as_deref()
+        .map(str::trim)
+        .filter(|hint| !hint.is_empty())
+        .map(|hint| format!("; {hint}"))
+        .unwrap_or_default()
+}
+
+fn stderr_suffix(stderr: &str) -> String {
+    let stderr = stderr.trim();
+    if stderr.is_empty() {
+        String::new()
+    } else {
+        format!(": {stderr}")
+    }
+}
+
+/// The `ExecCredential` a plugin prints.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredential {
+    api_version: Option<String>,
+    status: Option<ExecCredentialStatus>,
+}
+
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct ExecCredentialStatus {
+    token: Option<String>,
+    client_certificate_data: Option<String>,
+    client_key_data: Option<String>,
+    expiration_timestamp: Option<Time>,
+}
+
+/// Runs the plugin once and reads the credential it prints. Blocks until it exits.
+pub fn run(plugin: &ExecConfig) -> Result<Credential, ExecError> {
+    run_with_stdin(plugin, std::io::stdin().is_terminal())
+}
+
+/// [`run`], told whether stdin is a terminal the plugin may ask on.
+fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Credential, ExecError> {
+    let command = plugin
+        .command
+        .clone()
+        .filter(|command| !command.is_empty())
+        .ok_or(ExecError::NoCommand)?;
+    let interactive = match plugin.interactive_mode {
+        Some(ExecInteractiveMode::Never) => false,
+        Some(ExecInteractiveMode::Always) => {
+            if !stdin_is_terminal {
+                return Err(ExecError::NeedsTerminal { command });
+            }
+            true
+        }
+        _ => stdin_is_terminal,
+    };
+    let mut child =
+        Command::new(&command)
+            .args(plugin.args.iter().flatten())
+            .envs(
+                plugin.env.iter().flatten().filter_map(|pair| {
+                    Some((pair.get("name")?.as_str(), pair.get("value")?.as_str()))
+                }),
+            )
+            .env("KUBERNETES_EXEC_INFO", exec_info(plugin, interactive))
+            .stdin(if interactive {
+                Stdio::inherit()
+            } else {
+                Stdio::null()
+            })
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|source| ExecError::Start {
+                command: command.clone(),
+                source,
+                hint: plugin.install_hint.clone(),
+            })?;
+    let stderr = child.stderr.take().map(|stderr| {
+        let echo = std::io::stderr().is_terminal();
+        std::thread::spawn(move || keep_stderr(stderr, echo))
+    });
+    let mut stdout = Vec::new();
+    let read = match child.stdout.take() {
+        Some(out) => out.take(MAX_OUTPUT).read_to_end(&mut stdout).map(|_| ()),
+        None => Ok(()),
+    };
+    let status = child.wait();
+    let stderr = stderr
+        .and_then(|thread| thread.join().ok())
+        .unwrap_or_default();
+    let status = status.map_err(|source| ExecError::Start {
+        command: command.clone(),
+        source,
+        hint: None,
+    })?;
+    if !status.success() {
+        return Err(ExecError::Failed {
+            command,
+            status,
+            stderr,
+        });
+    }
+    read.map_err(|err| ExecError::Output {
+        command: command.clone(),
+        reason: format!("cannot read its output: {err}"),
+    })?;
+    parse(plugin, &stdout).map_err(|reason| ExecError::Output { command, reason })
+}
+
+/// `KUBERNETES_EXEC_INFO`: what client-go tells a plugin.
+fn exec_info(plugin: &ExecConfig, interactive: bool) -> String {
+    let mut spec = serde_json::json!({ "interactive": interactive });
+    if plugin.provide_cluster_info
+        && let Some(cluster) = &plugin.cluster
+        && let Ok(cluster) = serde_json::to_value(cluster)
+    {
+        spec["cluster"] = cluster;
+    }
+    serde_json::json!({
+        "apiVersion": plugin.api_version,
+        "kind": "ExecCredential",
+        "spec": spec,
+    })
+    .to_string()
+}
+
+/// Reads the plugin's stderr to its end, echoing it when `echo`, and keeps its last
+/// [`MAX_STDERR_KEPT`] bytes.
+fn keep_stderr(mut stderr: impl Read, echo: bool) -> String {
+    let mut kept = Vec::new();
+    let mut buffer = [0u8; 4096];
+    while let Ok(read) = stderr.read(&mut buffer) {
+        if read == 0 {
+            break;
+        }
+        if echo {
+            let _ = std::io::stderr().write_all(&buffer[..read]);
+        }
+        kept.extend_from_slice(&buffer[..read]);
+        if kept.len() > MAX_STDERR_KEPT {
+            kept.drain(..kept.len() - MAX_STDERR_KEPT);
+        }
+    }
+    String::from_utf8_lossy(&kept).into_owned()
+}
+
+/// The credential in a plugin's output, as client-go validates it.
+fn parse(plugin: &ExecConfig, stdout: &[u8]) -> Result<Credential, String> {
+    let credential: ExecCredential =
+        serde_json::from_slice(stdout).map_err(|err| format!("not an ExecCredential: {err}"))?;
+    if let (Some(expected), Some(printed)) = (&plugin.api_version, &credential.api_version)
+        && expected != printed
+    {
+        return Err(format!(
+            "the kubeconfig asks for apiVersion {expected} and the plugin printed {printed}"
+        ));
+    }
+    let status = credential
+        .status
+        .ok_or_else(|| "it has no status".to_owned())?;
+    let certificate = match (status.client_certificate_data, status.client_key_data) {
+        (Some(certificate), Some(key)) => Some((certificate, key)),
+        (None, None) => None,
+        _ => return Err("it has a client certificate without its key, or a key alone".to_owned()),
+    };
+    let token = status.token.filter(|token| !token.is_empty());
+    if token.is_none() && certificate.is_none() {
+        return Err("it has neither a token nor a client certificate".to_owned());
+    }
+    Ok(Credential {
+        token,
+        certificate,
+        expires: status
+            .expiration_timestamp
+            .map(|Time(expires)| SystemTime::from(expires)),
+    })
+}
+
+/// The exec plugin's token on every request, refreshed by running the plugin again when it is
+/// about to expire. Clones share the token.
+#[derive(Clone)]
+pub struct ExecAuth {
+    plugin: Arc<ExecConfig>,
+    current: Arc<tokio::sync::Mutex<Token>>,
+}
+
+/// A token and when it must be refreshed.
+struct Token {
+    header: HeaderValue,
+    refresh_at: Option<SystemTime>,
+}
+
+impl ExecAuth {
+    /// Reuses `credential`, which `plugin` printed, until it expires. `None` when it has no
+    /// token (a client certificate goes into the TLS configuration instead).
+    pub fn new(plugin: ExecConfig, credential: &Credential) -> Option<Result<ExecAuth, ExecError>> {
+        let token = credential.token.as_ref()?;
+        let command = plugin.command.clone().unwrap_or_default();
+        Some(
+            token_of(token, credential.expires, &command).map(|token| ExecAuth {
+                plugin: Arc::new(plugin),
+                current: Arc::new(tokio::sync::Mutex::new(token)),
+            }),
+        )
+    }
+
+    /// The `Authorization` header for the next request; runs the plugin again (on a blocking
+    /// thread, one run at a time) when the token is about to expire.
+    async fn header(&self) -> Result<HeaderValue, ExecError> {
+        let mut current = self.current.lock().await;
+        if current
+            .refresh_at
+            .is_some_and(|refresh_at| SystemTime::now() >= refresh_at)
+        {
+            let plugin = Arc::clone(&self.plugin);
+            let command = plugin.command.clone().unwrap_or_default();
+            tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
+            let credential = tokio::task::spawn_blocking(move || run(&plugin))
+                .await
+                .map_err(|err| ExecError::Output {
+                    command: command.clone(),
+                    reason: format!("running it panicked: {err}"),
+                })??;
+            let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
+                command: command.clone(),
+                reason: "it printed a client certificate where it printed a token before"
+                    .to_owned(),
+            })?;
+            *current = token_of(token, credential.expires, &command)?;
+        }
+        Ok(current.header.clone())
+    }
+}
+
+/// A token's header, and when to refresh it.
+fn token_of(token: &str, expires: Option<SystemTime>, command: &str) -> Result<Token, ExecError> {
+    let mut header =
+        HeaderValue::from_str(&format!("Bearer {token}")).map_err(|_| ExecError::Output {
+            command: command.to_owned(),
+            reason: "its token is not a valid HTTP header value".to_owned(),
+        })?;
+    header.set_sensitive(true);
+    Ok(Token {
+        header,
+        refresh_at: expires.map(|expires| expires - REFRESH_MARGIN),
+    })
+}
+
+impl<B: Send + 'static> AsyncPredicate<Request<B>> for ExecAuth {
+    type Future = BoxFuture<'static, Result<Request<B>, tower::BoxError>>;
+    type Request = Request<B>;
+
+    fn check(&mut self, mut request: Request<B>) -> Self::Future {
+        let auth = self.clone();
+        Box::pin(async move {
+            let header = auth.header().await?;
+            request.headers_mut().insert(AUTHORIZATION, header);
+            Ok(request)
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plugin(api_version: Option<&str>) -> ExecConfig {
+        serde_json::from_value(serde_json::json!({
+            "command": "plugin",
+            "apiVersion": api_version,
+        }))
+        .expect("exec config")
+    }
+
+    #[test]
+    fn a_token_and_its_expiry_are_read() {
+        let printed = br#"{"apiVersion":"client.authentication.k8s.io/v1","kind":"ExecCredential",
+            "status":{"token":"t0k","expirationTimestamp":"2030-01-02T03:04:05Z"}}"#;
+        let credential =
+            parse(&plugin(Some("client.authentication.k8s.io/v1")), printed).expect("credential");
+        assert_eq!(credential.token.as_deref(), Some("t0k"));
+        let expires = credential.expires.expect("expiry");
+        let since_epoch = expires
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .expect("after the epoch");
+        assert_eq!(since_epoch.as_secs(), 1_893_553_445);
+    }
+
+    #[test]
+    fn output_without_a_credential_is_refused() {
+        for (printed, expected) in [
+            (&b"not json"[..], "not an ExecCredential"),
+            (br#"{"kind":"ExecCredential"}"#, "no status"),
+            (br#"{"status":{"token":""}}"#, "neither a token"),
+            (br#"{"status":{"clientKeyData":"k"}}"#, "without its key"),
+            (
+                br#"{"apiVersion":"client.authentication.k8s.io/v1beta1","status":{"token":"t"}}"#,
+                "asks for apiVersion client.authentication.k8s.io/v1 and the plugin printed",
+            ),
+        ] {
+            let err = parse(&plugin(Some("client.authentication.k8s.io/v1")), printed)
+                .err()
+                .unwrap_or_else(|| panic!("{printed:?} accepted"));
+            assert!(err.contains(expected), "{err} lacks {expected}");
+        }
+    }
+
+    #[test]
+    fn a_failed_plugin_is_named_with_its_stderr() {
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", "echo 'token expired; run login' >&2; exit 3"],
+        }))
+        .expect("exec config");
+        let err = run_with_stdin(&config, false).expect_err("the plugin fails");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh failed (exit status: 3): token expired; run login"
+        );
+    }
+
+    #[test]
+    fn a_missing_plugin_says_how_to_install_it() {
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "/nonexistent/kreflect-test-plugin",
+            "installHint": "install it with brew",
+        }))
+        .expect("exec config");
+        let message = run_with_stdin(&config, false)
+            .expect_err("no such plugin")
+            .to_string();
+        assert!(
+            message.starts_with(
+                "cannot run the credential plugin /nonexistent/kreflect-test-plugin: "
+            ) && message.ends_with("; install it with brew"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn the_plugin_is_told_it_is_not_interactive() {
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "apiVersion": "client.authentication.k8s.io/v1",
+            "args": ["-c", "printf '{\"status\":{\"token\":\"%s\"}}' \"$(echo \"$KUBERNETES_EXEC_INFO\" | tr -d '\"{}: ,')\""],
+        }))
+        .expect("exec config");
+        let credential = run_with_stdin(&config, false).expect("credential");
+        assert_eq!(
+            credential.token.as_deref(),
+            Some("apiVersionclient.authentication.k8s.io/v1kindExecCredentialspecinteractivefalse")
+        );
+    }
+}

@@ -1,0 +1,160 @@
+//! Exec credential plugins (aws, gke-gcloud-auth-plugin, kubelogin, ...): run once per process
+//! as kubectl runs them, their token reused until it expires, and a failing one reported in one
+//! line with its own words. Each test runs the real binary against the fake server with a
+//! plugin script that counts its runs.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use common::{Running, TestCluster, run_to_end};
+use kreflect::sim::Fault;
+
+/// A plugin that appends a line to `runs` each time it runs and prints the token `token-N`
+/// (N its run number), expiring `expires_in` from now if given.
+fn counting_plugin(cluster: &TestCluster, runs: &Path, expires_in: Option<u32>) -> PathBuf {
+    let expiry = match expires_in {
+        Some(seconds) => format!(
+            r#","expirationTimestamp":"'"$(date -u -d "+{seconds} seconds" +%Y-%m-%dT%H:%M:%SZ)"'""#
+        ),
+        None => String::new(),
+    };
+    cluster.write_script(
+        "plugin.sh",
+        &format!(
+            r#"echo run >> "{runs}"
+n=$(wc -l < "{runs}" | tr -d ' ')
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"token-'$n'"{expiry}}}}}'
+"#,
+            runs = runs.display()
+        ),
+    )
+}
+
+fn runs_of(runs: &Path) -> usize {
+    std::fs::read_to_string(runs).map_or(0, |text| text.lines().count())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plugin_runs_once_for_a_once_run_and_its_token_is_on_every_request() {
+    let cluster = TestCluster::with_two_pages().await;
+    let runs = cluster.kubeconfig_path().with_file_name("runs");
+    let plugin = counting_plugin(&cluster, &runs, None);
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stdout.lines().filter(|line| !line.is_empty()).count(), 501);
+    assert_eq!(runs_of(&runs), 1, "kubectl runs the plugin once");
+    let requests = cluster.requests();
+    assert!(requests.len() >= 2, "two pages: {requests:?}");
+    for request in requests {
+        assert_eq!(
+            request.authorization.as_deref(),
+            Some("Bearer token-1"),
+            "{request:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_is_reused_until_it_expires_then_the_plugin_runs_again() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Every watch ends at once, so requests keep coming (after 0.8, 1.6, 3.2 s...).
+    cluster.server.inject_always(Fault::WatchCloseAfter(0));
+    let runs = cluster.kubeconfig_path().with_file_name("runs");
+    // Refreshed 10 s before it expires: 3 s after it is printed.
+    let plugin = counting_plugin(&cluster, &runs, Some(13));
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let mut running =
+        Running::spawn(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    assert_eq!(
+        runs_of(&runs),
+        1,
+        "the first token serves the list and the watch"
+    );
+    cluster
+        .wait_for_request("a request with the refreshed token", |request| {
+            request.authorization.as_deref() == Some("Bearer token-2")
+        })
+        .await;
+    let before_refresh: Vec<_> = cluster
+        .requests()
+        .into_iter()
+        .take_while(|request| request.authorization.as_deref() == Some("Bearer token-1"))
+        .collect();
+    assert!(
+        before_refresh.len() >= 3,
+        "token-1 was reused until its refresh: {before_refresh:?}"
+    );
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(runs_of(&runs), 2, "one run per expiry, not per request");
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    running.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_failing_plugin_is_one_line_naming_the_command_and_its_stderr() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let plugin = cluster.write_script(
+        "aws-login.sh",
+        "echo 'Error loading SSO Token: Token for prod does not exist' >&2\nexit 255\n",
+    );
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stdout, "");
+    assert_eq!(
+        stderr,
+        format!(
+            "kreflect: the credential plugin {} failed (exit status: 255): Error loading SSO \
+             Token: Token for prod does not exist\n",
+            plugin.display()
+        )
+    );
+    assert!(
+        cluster.requests().is_empty(),
+        "no request without a credential"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_is_not_installed_gets_its_install_hint() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let kubeconfig = cluster.write_kubeconfig(
+        "exec",
+        &format!(
+            r#"apiVersion: v1
+kind: Config
+current-context: ctx
+clusters:
+- {{name: c, cluster: {{server: "{url}"}}}}
+users:
+- name: u
+  user:
+    exec:
+      apiVersion: client.authentication.k8s.io/v1beta1
+      command: kreflect-test-no-such-plugin
+      installHint: "install it from https://example.com/plugin"
+contexts:
+- {{name: ctx, context: {{cluster: c, user: u}}}}
+"#,
+            url = cluster.server.url()
+        ),
+    );
+    let (status, _, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(
+            "kreflect: cannot run the credential plugin kreflect-test-no-such-plugin: "
+        ) && stderr
+            .trim_end()
+            .ends_with("; install it from https://example.com/plugin"),
+        "{stderr}"
+    );
+}

@@ -131,34 +131,6 @@ pub fn proxy_for(
         })
 }
 
-impl Proxy {
-    /// The user name and password of the URL's userinfo, percent-decoded; the password is empty
-    /// when the userinfo has none. `None` without userinfo. Go sends these whenever the URL has
-    /// userinfo: as `Proxy-Authorization: Basic` to an HTTP proxy, as SOCKS5 username/password
-    /// authentication to a SOCKS proxy.
-    pub fn credentials(&self) -> Option<(String, String)> {
-        let (userinfo, _) = self.url.authority()?.as_str().rsplit_once('@')?;
-        let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
-        // The userinfo was encoded by `build`, so it decodes.
-        Some((
-            percent_decode(user).unwrap_or_default(),
-            percent_decode(password).unwrap_or_default(),
-        ))
-    }
-
-    /// The `Proxy-Authorization` header Go sends to an HTTP(S) proxy whose URL has userinfo:
-    /// `Basic base64(user:password)`, marked sensitive (never logged by hyper).
-    pub fn basic_authorization(&self) -> Option<http::HeaderValue> {
-        use base64::Engine as _;
-        let (user, password) = self.credentials()?;
-        let encoded =
-            base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-        let mut value = http::HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
-        value.set_sensitive(true);
-        Some(value)
-    }
-}
-
 impl fmt::Display for Proxy {
     /// The URL with its password replaced by `xxxxx`, as Go's `url.Redacted`: for messages.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

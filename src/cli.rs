@@ -1,12 +1,13 @@
 //! The command line: clap definitions, and their conversion into a validated [`Config`] (or the
 //! completions request).
 
+use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{ArgAction, Args, CommandFactory, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use crate::client::{ClientOptions, KubeconfigChoice};
@@ -46,6 +47,38 @@ pub struct Cli {
     command: Option<Command>,
     #[command(flatten)]
     watch: WatchArgs,
+    /// The name it was run under, for help and usage errors.
+    #[arg(skip)]
+    invoked_as: InvokedAs,
+}
+
+/// The name kreflect was run under (argv[0]'s file name), which help and usage errors show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InvokedAs {
+    /// `kreflect`, or any name but the plugin's.
+    #[default]
+    Kreflect,
+    /// `kubectl-reflect`: kubectl runs it for `kubectl reflect ...` (with the executable's full
+    /// path as argv[0]).
+    KubectlPlugin,
+}
+
+impl InvokedAs {
+    /// From argv[0]: only its file name counts.
+    pub fn from_argv0(argv0: Option<&OsStr>) -> Self {
+        match argv0.map(Path::new).and_then(Path::file_name) {
+            Some(name) if name == "kubectl-reflect" => InvokedAs::KubectlPlugin,
+            _ => InvokedAs::Kreflect,
+        }
+    }
+
+    /// The command as the user types it.
+    pub fn command_name(self) -> &'static str {
+        match self {
+            InvokedAs::Kreflect => "kreflect",
+            InvokedAs::KubectlPlugin => "kubectl reflect",
+        }
+    }
 }
 
 #[derive(Debug, Subcommand)]
@@ -139,13 +172,37 @@ pub enum Invocation {
 }
 
 impl Cli {
+    /// Parses the process's arguments, naming the command in help and usage errors as it was
+    /// run: `kubectl reflect` when run as the kubectl plugin `kubectl-reflect`.
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
+        Cli::try_parse_args_from(std::env::args_os())
+    }
+
+    /// [`Cli::try_parse_args`] for these arguments (argv[0] first).
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let invoked_as = InvokedAs::from_argv0(args.first().map(OsString::as_os_str));
+        let mut command = Cli::command().bin_name(invoked_as.command_name());
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))?;
+        Ok(Cli { invoked_as, ..cli })
+    }
+
     /// The validated request of this command line; a usage error otherwise (exit 2).
     pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
         if let Some(Command::Completions { shell }) = self.command {
             return Ok(Invocation::Completions(shell));
         }
         let args = self.watch;
-        let usage = |message: &str| Cli::command().error(ErrorKind::ArgumentConflict, message);
+        let usage = |message: &str| {
+            Cli::command()
+                .bin_name(self.invoked_as.command_name())
+                .error(ErrorKind::ArgumentConflict, message)
+        };
         if args.diff && args.output != Output::Keys {
             return Err(usage(
                 "--diff prints +key/-key lines and cannot be combined with -o json or -o wide",
@@ -560,5 +617,43 @@ mod tests {
     fn verbosity_counts() {
         let cli = Cli::try_parse_from(["kreflect", "pods", "-vv"]).expect("valid");
         assert_eq!(cli.verbose, 2);
+    }
+
+    #[test]
+    fn the_kubectl_plugin_is_argv0s_file_name_kubectl_reflect() {
+        for (argv0, expected) in [
+            ("/usr/local/bin/kubectl-reflect", InvokedAs::KubectlPlugin),
+            ("kubectl-reflect", InvokedAs::KubectlPlugin),
+            ("kreflect", InvokedAs::Kreflect),
+            ("./target/debug/kreflect", InvokedAs::Kreflect),
+            ("/opt/kubectl-reflect/kreflect", InvokedAs::Kreflect),
+            ("kubectl-reflect-pods", InvokedAs::Kreflect),
+        ] {
+            assert_eq!(
+                InvokedAs::from_argv0(Some(OsStr::new(argv0))),
+                expected,
+                "{argv0}"
+            );
+        }
+        assert_eq!(InvokedAs::from_argv0(None), InvokedAs::Kreflect);
+    }
+
+    #[test]
+    fn help_and_usage_errors_name_the_command_as_it_was_run() {
+        for (argv0, usage) in [
+            ("/usr/local/bin/kubectl-reflect", "Usage: kubectl reflect "),
+            ("/usr/local/bin/kreflect", "Usage: kreflect "),
+        ] {
+            let help = Cli::try_parse_args_from([argv0, "--help"]).expect_err("help");
+            assert_eq!(help.kind(), ErrorKind::DisplayHelp);
+            let unknown = Cli::try_parse_args_from([argv0, "pods", "--nope"]).expect_err("--nope");
+            let conflict = Cli::try_parse_args_from([argv0, "pods", "--diff", "-o", "json"])
+                .expect("parses")
+                .into_invocation()
+                .expect_err("--diff with -o json");
+            for err in [help, unknown, conflict] {
+                assert!(err.to_string().contains(usage), "{argv0}: {err}");
+            }
+        }
     }
 }

@@ -45,6 +45,8 @@ pub struct Connection {
     /// The namespace the kubeconfig context names, if any (kreflect still watches all
     /// namespaces unless `-n` is given, as client-go's reflector does).
     pub context_namespace: Option<String>,
+    /// The proxy every request goes through, if any (for messages).
+    pub proxy: Option<crate::proxy::Proxy>,
 }
 
 /// Why no client could be built.
@@ -154,6 +156,7 @@ pub async fn connect(
         std::env::var(name).ok()
     })?;
     let options = options.clone();
+    let named_proxy = proxy.clone();
     // An `exec` credential plugin runs here, once, waited for without an await point: on a
     // thread of its own, so a plugin that hangs (a login waiting for a browser) cannot keep
     // the runtime from noticing a signal.
@@ -171,6 +174,7 @@ pub async fn connect(
         identity,
         server,
         context_namespace,
+        proxy: named_proxy,
     })
 }
 

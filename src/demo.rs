@@ -51,6 +51,7 @@ impl Simulation {
             identity: Identity::Anonymous,
             server,
             context_namespace: None,
+            proxy: None,
         })
     }
 

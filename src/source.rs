@@ -57,6 +57,7 @@ pub struct Endpoint(String);
 impl Endpoint {
     /// The server a connection points at: `(context prod)`, `(in-cluster)` or `(simulated
     /// cluster)` after its URL; nothing after it for a kubeconfig without a current context.
+    /// Then `through proxy URL` (password redacted) when a proxy carries the requests.
     pub fn of(connection: &Connection) -> Endpoint {
         let origin = match &connection.identity {
             Identity::Kubeconfig { context, .. } => {
@@ -65,7 +66,11 @@ impl Endpoint {
             Identity::InCluster => Some("in-cluster".to_owned()),
             Identity::Anonymous => Some("simulated cluster".to_owned()),
         };
-        Endpoint::new(&connection.server, origin.as_deref())
+        let endpoint = Endpoint::new(&connection.server, origin.as_deref());
+        match &connection.proxy {
+            Some(proxy) => Endpoint(format!("{endpoint} through proxy {proxy}")),
+            None => endpoint,
+        }
     }
 
     /// The server at `url`, reached through `origin` (`context prod`, `in-cluster`), if any.
@@ -669,6 +674,7 @@ mod tests {
                 identity,
                 server: url.to_owned(),
                 context_namespace: None,
+                proxy: None,
             })
             .to_string()
         };

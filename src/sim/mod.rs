@@ -109,3 +109,4 @@ pub use cluster::Cluster;
 pub use faults::{BadPayload, Fault, GzipCorruption};
 pub use pods::realistic_pod;
 pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};
+pub use tls::PROXY_ONLY_HOST;

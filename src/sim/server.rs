@@ -56,8 +56,9 @@ pub struct ServerOptions {
     /// cluster-scoped kind such as nodes) answer 403 Forbidden. Discovery stays open, as the
     /// `system:discovery` ClusterRole opens it to every user.
     pub role_namespace: Option<String>,
-    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` signed by a CA generated at
-    /// start ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
+    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` (and, for proxy tests,
+    /// [`super::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
+    /// ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
     pub tls: bool,
     /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
     pub watch_list: WatchListSupport,

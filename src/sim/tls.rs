@@ -1,7 +1,8 @@
 //! HTTPS for the fake API server: a throwaway certificate authority and a server certificate for
-//! `127.0.0.1` / `localhost` signed by it, generated when the server starts, and the rustls
-//! acceptor that serves them. A client trusts the server only through the CA's PEM, which the
-//! server's kubeconfig embeds as `certificate-authority-data`, as a real cluster's does.
+//! `127.0.0.1` / `localhost` (and two names for proxy tests) signed by it, generated when the
+//! server starts, and the rustls acceptor that serves them. A client trusts the server only
+//! through the CA's PEM, which the server's kubeconfig embeds as `certificate-authority-data`,
+//! as a real cluster's does.
 
 use std::io;
 use std::sync::Arc;
@@ -15,8 +16,16 @@ use tokio_rustls::rustls::ServerConfig;
 use tokio_rustls::rustls::crypto::ring;
 use tokio_rustls::rustls::pki_types::{PrivateKeyDer, PrivatePkcs8KeyDer};
 
-/// The names the server certificate is valid for.
-const SERVER_NAMES: [&str; 2] = ["127.0.0.1", "localhost"];
+/// A host name no resolver knows (`.test` is reserved by RFC 2606), which the server
+/// certificate is valid for: tests reach the server under this name through a proxy that maps
+/// it to the server's address, since Go's rules (and kreflect's) never send `localhost` or a
+/// loopback IP through a proxy from the environment.
+pub const PROXY_ONLY_HOST: &str = "kubernetes.kreflect.test";
+
+/// The names the server certificate is valid for: the loopback ones, [`PROXY_ONLY_HOST`], and
+/// `0.0.0.0`, an IP that is not loopback (so proxied, unless `NO_PROXY` names it) but that a
+/// connection on Linux and macOS delivers to a listener on `127.0.0.1`.
+const SERVER_NAMES: [&str; 4] = ["127.0.0.1", "localhost", PROXY_ONLY_HOST, "0.0.0.0"];
 
 /// A generated CA and the TLS acceptor serving a certificate it signed.
 #[derive(Clone)]

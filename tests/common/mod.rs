@@ -3,8 +3,10 @@
 
 #![allow(dead_code)] // each test binary uses part of the harness
 
+pub mod connect_proxy;
 pub mod freeze_proxy;
 pub mod mirror;
+pub mod socks5_proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};

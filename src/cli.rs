@@ -11,8 +11,8 @@ use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, 
 use clap_complete::Shell;
 
 use crate::client::{ClientOptions, KubeconfigChoice};
-use crate::printer::OutputFormat;
 use crate::reflector::ReflectorConfig;
+use crate::render::OutputFormat;
 use crate::source::{Selectors, SourceOptions};
 use crate::{Cluster, Config, Mode};
 

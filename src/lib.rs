@@ -17,8 +17,9 @@
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
 //! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) through discovery.
-//! - [`printer`]: listings and events on stdout, in the formats of [`output`]; keys are
-//!   escaped by the rule in [`quote`].
+//! - [`printer`]: when listings and events go to stdout, written off the async runtime.
+//! - [`render`]: what they look like: every output format (keys, json, wide, diff and event
+//!   lines), with keys escaped by the rule in [`quote`].
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
@@ -38,12 +39,12 @@ pub mod failure;
 pub mod logging;
 pub mod metrics;
 pub mod object;
-pub mod output;
 pub mod printer;
 pub mod progress;
 pub mod proxy;
 pub mod quote;
 pub mod reflector;
+pub mod render;
 pub mod resolve;
 pub mod sim;
 pub mod source;
@@ -65,8 +66,9 @@ use crate::client::{ClientError, ClientOptions, Connection, Identity, Kubeconfig
 use crate::decode::ApiStatus;
 use crate::failure::{FailureClass, ForbiddenAdvice, Reach};
 use crate::metrics::{Metrics, MetricsServer};
-use crate::printer::{OutputFormat, PrinterConfig, PrinterEnd, print_events, print_listings};
+use crate::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
+use crate::render::OutputFormat;
 use crate::resolve::ResolveError;
 use crate::source::{Endpoint, KubeSource, Selectors, SourceOptions};
 

@@ -1,11 +1,7 @@
-//! What goes to stdout: a pure [`render`] of the keys, the [`print_listings`] task that prints a
-//! listing as soon as the store is synced, then every interval, and a last one on stop, and the
-//! [`print_events`] task for `--events`.
-//!
-//! The default listing format is a contract with scripts: the keys, sorted bytewise, one per
-//! line (control characters and `\\` escaped, see [`crate::quote`]), followed by exactly one
-//! empty line; nothing else is ever written to the output. The
-//! other formats are in [`crate::output`].
+//! When and where listings and events go: the [`print_listings`] task prints a listing as soon
+//! as the store is synced, then every interval, and a last one on stop; the [`print_events`]
+//! task prints each change as it is applied (`--events`). What the bytes are is
+//! [`crate::render`]'s job; this module only schedules them and writes them.
 //!
 //! # A reader that does not read
 //! The output is written on a thread of its own (`output_thread`), never on the async runtime,
@@ -26,15 +22,13 @@ mod output_thread;
 
 use std::future::Future;
 use std::io::{self, Write};
-use std::time::{Duration, SystemTime};
+use std::time::Duration;
 
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::object::{ObjectKey, RawObject};
-use crate::output::{render_diff, render_event, render_json_listing, render_wide};
-use crate::quote::{count_escapable, quote_into};
+use crate::render::{self, Columns, Lister, OutputFormat};
 use crate::store::{CHANGES_CAPACITY, Change, Store};
 use output_thread::{OutputThread, Sink};
 
@@ -43,45 +37,6 @@ use output_thread::{OutputThread, Sink};
 /// reading to take a final listing, short enough that a stop (a pod's termination grace period
 /// is 30 s by default) never waits long on a stuck one.
 pub const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
-
-/// One listing: each key on its own line, quoted by the rule in [`crate::quote`] (so a key
-/// with a newline stays on one line), then an empty line.
-pub fn render(sorted_keys: &[ObjectKey]) -> Vec<u8> {
-    let bytes = sorted_keys
-        .iter()
-        .map(|key| key.as_str().len() + 1)
-        .sum::<usize>()
-        + 1;
-    let mut listing = Vec::with_capacity(bytes);
-    for key in sorted_keys {
-        listing.extend_from_slice(key.as_str().as_bytes());
-        listing.push(b'\n');
-    }
-    listing.push(b'\n');
-    // The fast path: one vectorized pass finds nothing to escape but the newlines just written.
-    if count_escapable(&listing) == sorted_keys.len() + 1 {
-        return listing;
-    }
-    listing.clear();
-    for key in sorted_keys {
-        quote_into(&mut listing, key.as_str());
-        listing.push(b'\n');
-    }
-    listing.push(b'\n');
-    listing
-}
-
-/// The shape of a listing (`-o`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum OutputFormat {
-    /// The keys, one per line, then an empty line.
-    #[default]
-    Keys,
-    /// One JSON document per listing, on one line.
-    Json,
-    /// An aligned table for people.
-    Wide,
-}
 
 /// How to print listings.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -109,37 +64,6 @@ impl Default for PrinterConfig {
             diff: false,
             pods: true,
             namespaced: true,
-        }
-    }
-}
-
-/// Renders listings, remembering the previous one for `--diff`.
-struct Lister {
-    config: PrinterConfig,
-    previous: Vec<ObjectKey>,
-}
-
-impl Lister {
-    fn render(&mut self, store: &Store) -> Vec<u8> {
-        if self.config.diff {
-            let keys = store.sorted_keys();
-            let diff = render_diff(&self.previous, &keys);
-            self.previous = keys;
-            return diff;
-        }
-        match self.config.format {
-            OutputFormat::Keys => render(&store.sorted_keys()),
-            OutputFormat::Json => {
-                let (keys, resource_version) = store.sorted_keys_and_version();
-                render_json_listing(SystemTime::now(), &resource_version, &keys)
-            }
-            OutputFormat::Wide => {
-                let mut objects = store.objects();
-                objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-                let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
-                let (pods, namespaced) = (self.config.pods, self.config.namespaced);
-                render_wide(&objects, pods, namespaced, SystemTime::now())
-            }
         }
     }
 }
@@ -180,10 +104,11 @@ async fn listings<S: Sink>(
         _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
         _ = store.wait_synced() => {}
     }
-    let mut lister = Lister {
-        config: config.clone(),
-        previous: Vec::new(),
+    let columns = Columns {
+        namespace: config.namespaced,
+        pod_status: config.pods,
     };
+    let mut lister = Lister::new(config.format, config.diff, columns);
     let mut ticks = None;
     loop {
         let listing = output.write(lister.render(&store));
@@ -252,7 +177,7 @@ async fn events<S: Sink>(
             // The reflector has gone, and everything it applied has been printed.
             return Ok(PrinterEnd::Finished);
         };
-        let lines = render_changes(change, &mut changes, json);
+        let lines = render::events(with_queued(change, &mut changes), json);
         match until_stopped(&stop, output.write(lines))
             .await
             .transpose()?
@@ -269,7 +194,7 @@ async fn events<S: Sink>(
             return Ok(PrinterEnd::OutputClosed);
         }
         while let Some(change) = changes.recv().await {
-            let lines = render_changes(change, &mut changes, json);
+            let lines = render::events(with_queued(change, &mut changes), json);
             if !output.write(lines).await? {
                 return Ok(PrinterEnd::OutputClosed);
             }
@@ -279,21 +204,11 @@ async fn events<S: Sink>(
     .await
 }
 
-/// `first` and the changes queued behind it (at most [`CHANGES_CAPACITY`] in all), rendered
-/// into one buffer, so everything already applied goes out in one write.
-fn render_changes(first: Change, changes: &mut Receiver<Change>, json: bool) -> Vec<u8> {
+/// `first` and the changes queued behind it, at most [`CHANGES_CAPACITY`] in all, so that
+/// everything already applied goes out in one write.
+fn with_queued(first: Change, changes: &mut Receiver<Change>) -> impl Iterator<Item = Change> {
     let queued = std::iter::from_fn(|| changes.try_recv().ok());
-    let mut lines = Vec::new();
-    for change in std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1)) {
-        let event_type = change.change_type.as_str();
-        lines.extend(render_event(
-            event_type,
-            &change.key,
-            &change.resource_version,
-            json,
-        ));
-    }
-    lines
+    std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1))
 }
 
 /// Runs `write` unless `stop` comes first (`None`): the write then stays in flight, and
@@ -336,7 +251,7 @@ fn end_of(written: bool) -> PrinterEnd {
 /// Writes one listing of `store` (snapshot, sort, render into one buffer, one `write_all`) and
 /// flushes; `Ok(false)` when the reader has gone away.
 pub fn write_listing<W: Write>(store: &Store, output: &mut W) -> io::Result<bool> {
-    write_all(output, &render(&store.sorted_keys()))
+    write_all(output, &render::keys(&store.sorted_keys()))
 }
 
 /// Writes and flushes `bytes` (nothing when empty); `Ok(false)` when the reader has gone away.
@@ -358,11 +273,6 @@ mod tests {
     use super::*;
     use crate::object::RawObject;
     use crate::store::new_store;
-
-    fn key(text: &str) -> ObjectKey {
-        let (namespace, name) = text.split_once('/').expect("ns/name");
-        ObjectKey::new(Some(namespace), name)
-    }
 
     fn pod(text: &str) -> RawObject {
         let (namespace, name) = text.split_once('/').expect("ns/name");
@@ -439,20 +349,6 @@ mod tests {
         fn flush(&mut self) -> io::Result<()> {
             Ok(())
         }
-    }
-
-    #[test]
-    fn a_listing_is_the_keys_one_per_line_then_one_empty_line() {
-        assert_eq!(render(&[key("a/x"), key("b/y")]), b"a/x\nb/y\n\n");
-        assert_eq!(render(&[]), b"\n");
-    }
-
-    #[test]
-    fn a_listing_escapes_control_characters_so_a_key_stays_on_one_line() {
-        assert_eq!(
-            render(&[key("a/x\n\ny"), key("b/t\tab\\\u{1}")]),
-            b"a/x\\n\\ny\nb/t\\tab\\\\\\x01\n\n"
-        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use clap::error::ErrorKind;
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use clap_complete::Shell;
 
 use crate::client::{ClientOptions, KubeconfigChoice};
@@ -90,18 +90,6 @@ enum Command {
     },
 }
 
-/// `-o` values.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
-enum Output {
-    /// namespace/name keys, one per line, then an empty line; control characters and `\` in
-    /// keys are escaped (\n, \t, \r, \\, \xHH), as in --events, --diff and wide.
-    Keys,
-    /// One JSON document per listing: time, resourceVersion, count, keys.
-    Json,
-    /// A table for people (NAMESPACE, NAME, and for pods STATUS, NODE; AGE).
-    Wide,
-}
-
 #[derive(Debug, Args)]
 struct WatchArgs {
     /// What to mirror: pods, nodes, deploy, deployments.apps, a custom resource... (as kubectl
@@ -129,7 +117,7 @@ struct WatchArgs {
     once: bool,
     /// Listing format.
     #[arg(short, long, value_enum, default_value = "keys")]
-    output: Output,
+    output: OutputFormat,
     /// Print each change as it is applied (ADDED/MODIFIED/DELETED key) instead of listings.
     #[arg(long, conflicts_with_all = ["once", "diff"])]
     events: bool,
@@ -203,12 +191,12 @@ impl Cli {
                 .bin_name(self.invoked_as.command_name())
                 .error(ErrorKind::ArgumentConflict, message)
         };
-        if args.diff && args.output != Output::Keys {
+        if args.diff && args.output != OutputFormat::Keys {
             return Err(usage(
                 "--diff prints +key/-key lines and cannot be combined with -o json or -o wide",
             ));
         }
-        if args.events && args.output == Output::Wide {
+        if args.events && args.output == OutputFormat::Wide {
             return Err(usage(
                 "--events prints one line per change and cannot be combined with -o wide",
             ));
@@ -221,11 +209,6 @@ impl Cli {
                 path: args.kubeconfig,
                 context: args.context,
             })
-        };
-        let format = match args.output {
-            Output::Keys => OutputFormat::Keys,
-            Output::Json => OutputFormat::Json,
-            Output::Wide => OutputFormat::Wide,
         };
         let mode = match (args.events, args.diff) {
             (true, _) => Mode::Events,
@@ -246,7 +229,7 @@ impl Cli {
             },
             interval: args.interval,
             once: args.once,
-            format,
+            format: args.output,
             mode,
             metrics_addr: args.metrics_addr,
             source: SourceOptions {

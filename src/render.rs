@@ -14,6 +14,7 @@ mod table;
 
 use std::time::SystemTime;
 
+use clap::ValueEnum;
 use serde::Serialize;
 
 use crate::object::{ObjectKey, RawObject};
@@ -22,15 +23,16 @@ use crate::store::{Change, Store};
 
 pub use table::{Columns, wide};
 
-/// The shape of a listing (`-o`).
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+/// The shape of a listing (`-o`). Each value's doc comment is its help in `kreflect --help`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
 pub enum OutputFormat {
-    /// The keys, one per line, then an empty line.
+    /// namespace/name keys, one per line, then an empty line; control characters and `\` in
+    /// keys are escaped (\n, \t, \r, \\, \xHH), as in --events, --diff and wide.
     #[default]
     Keys,
-    /// One JSON document per listing, on one line.
+    /// One JSON document per listing: time, resourceVersion, count, keys.
     Json,
-    /// An aligned table for people.
+    /// A table for people (NAMESPACE, NAME, and for pods STATUS, NODE; AGE).
     Wide,
 }
 

@@ -26,7 +26,8 @@
 //! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
 //!   and [`demo`], the simulated cluster `--sim` watches.
 //!
-//! [`run`] wires these together; the binary only parses the command line, sets up logging and
+//! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
+//! spawn the tasks, join them. The binary only parses the command line, sets up logging and
 //! maps the result to an exit code.
 
 pub mod backoff;
@@ -50,27 +51,22 @@ pub mod sim;
 pub mod source;
 pub mod store;
 pub mod transport;
+pub mod wiring;
 
 use std::future::Future;
-use std::io::{self, IsTerminal, Write};
+use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
-use kube::core::ApiResource;
-use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
-use crate::backoff::Backoff;
 use crate::client::{ClientError, ClientOptions, Connection, Identity, KubeconfigChoice};
 use crate::decode::ApiStatus;
 use crate::failure::{FailureClass, ForbiddenAdvice, Reach};
-use crate::metrics::{Metrics, MetricsServer};
-use crate::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
-use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
+use crate::reflector::{ReflectorConfig, ReflectorError};
 use crate::render::OutputFormat;
 use crate::resolve::ResolveError;
-use crate::source::{Endpoint, KubeSource, Selectors, SourceOptions};
+use crate::source::{Endpoint, Selectors, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -244,7 +240,6 @@ pub async fn run<W>(
 where
     W: Write + Send + 'static,
 {
-    let stop = CancellationToken::new();
     tokio::pin!(shutdown);
     let (connection, simulation) = match &config.cluster {
         Cluster::Kubeconfig(choice) => {
@@ -264,163 +259,42 @@ where
         }
     };
     let identity = connection.identity.clone();
-    let result = watch_and_print(config, connection, output, shutdown, stop).await;
+    let result = watch_and_print(config, connection, output, shutdown).await;
     if let Some(simulation) = simulation {
         simulation.shutdown().await;
     }
     result.map_err(|err| err.with_identity(&identity))
 }
 
-/// What was resolved from the resource name.
-struct Target {
-    resource: ApiResource,
-    namespaced: bool,
-}
-
-/// `pods` and its other names need no discovery; anything else is looked up like kubectl does.
-async fn resolve_target(
-    client: &kube::Client,
-    endpoint: &Endpoint,
-    name: &str,
-) -> Result<Target, RunError> {
-    if matches!(name, "pods" | "pod" | "po" | "Pod") {
-        return Ok(Target {
-            resource: ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
-            namespaced: true,
-        });
-    }
-    let discovery =
-        resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
-            .await?;
-    let found = discovery.resolve(name)?;
-    for unreadable in &discovery.unreadable {
-        tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
-    }
-    Ok(Target {
-        resource: found.api_resource(),
-        namespaced: found.namespaced,
-    })
-}
-
+/// The run on a connection, in three steps: resolve what to watch, spawn the reflector,
+/// printer and metrics tasks, join them.
 async fn watch_and_print<W>(
     config: Config,
     connection: Connection,
     output: W,
     shutdown: impl Future<Output = ()>,
-    stop: CancellationToken,
 ) -> Result<(), RunError>
 where
     W: Write + Send + 'static,
 {
     tokio::pin!(shutdown);
-    let mut backoff = Backoff::new(config.reflector.backoff.clone());
     let endpoint = Endpoint::of(&connection);
-    let target = loop {
-        let attempt = tokio::select! {
-            () = &mut shutdown => return Ok(()),
-            target = resolve_target(&connection.client, &endpoint, &config.resource) => target,
-        };
-        match attempt {
-            // Like list and watch: a server that is down or failing is waited for, unless --once.
-            Err(RunError::Resolve(ResolveError::Discovery { path, source }))
-                if !config.once && FailureClass::of(&source) == FailureClass::Transient =>
-            {
-                let delay = backoff.next_delay();
-                tracing::warn!(path = %path, error = %source, retry_in_ms = delay.as_millis() as u64, "discovery failed; retrying");
-                tokio::select! {
-                    () = &mut shutdown => return Ok(()),
-                    () = tokio::time::sleep(delay) => {}
-                }
-            }
-            other => break other?,
-        }
+    let resolving = wiring::resolve_target(&config, &connection.client, &endpoint);
+    let target = tokio::select! {
+        () = &mut shutdown => return Ok(()),
+        target = resolving => target?,
     };
     let reach = Reach::of(
         target.namespaced,
         config.namespace.as_deref(),
         connection.context_namespace.as_deref(),
     );
-    let namespace = if target.namespaced {
-        config.namespace
-    } else {
-        if let Some(namespace) = &config.namespace {
-            tracing::warn!(resource = %target.resource.plural, namespace = %namespace, "resource is cluster-scoped; ignoring the namespace");
-        }
-        None
-    };
-    let (mut writer, store) = store::new_store();
-    let changes = (config.mode == Mode::Events).then(|| writer.changes());
-    let metrics = Arc::new(Metrics::default());
-    let metrics_server = match config.metrics_addr {
-        Some(addr) => {
-            let server = MetricsServer::bind(addr)
-                .await
-                .map_err(|source| RunError::Metrics { addr, source })?;
-            let task = server.serve(Arc::clone(&metrics), store.clone(), stop.clone());
-            Some(tokio::spawn(task))
-        }
-        None => None,
-    };
-    let reflector_config = ReflectorConfig {
-        give_up_before_sync: config.reflector.give_up_before_sync || config.once,
-        list_only: config.reflector.list_only || config.once,
-        ..config.reflector
-    };
-    let plural = target.resource.plural.clone();
-    let source = KubeSource::new(connection.client, &target.resource, namespace)
-        .with_endpoint(endpoint)
-        .with_selectors(config.selectors)
-        .with_options(config.source);
-    let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
-    if io::stderr().is_terminal() {
-        reflector = reflector.with_progress(progress::reporter(plural.clone(), io::stderr()));
-    }
-    let mut reflector = tokio::spawn(reflector.run(stop.clone()));
-    let printer: JoinHandle<io::Result<PrinterEnd>> = match changes {
-        Some(changes) => {
-            let json = config.format == OutputFormat::Json;
-            tokio::spawn(print_events(changes, json, output, stop.clone()))
-        }
-        None => {
-            let printer_config = PrinterConfig {
-                interval: config.interval,
-                once: config.once,
-                format: config.format,
-                diff: config.mode == Mode::Diff,
-                pods: plural == "pods",
-                namespaced: target.namespaced,
-            };
-            tokio::spawn(print_listings(store, printer_config, output, stop.clone()))
-        }
-    };
-
-    let reflector_ended = tokio::select! {
-        result = &mut reflector => Some(result),
-        () = &mut shutdown => None,
-        () = stop.cancelled() => None,
-    };
-    if !matches!(reflector_ended, None | Some(Ok(Ok(())))) {
-        // No final listing from a cache that can no longer be kept true: abort the printer
-        // before `stop` tells it to write one.
-        printer.abort();
-    }
-    stop.cancel();
-    let reflector_result = match reflector_ended {
-        Some(result) => result,
-        None => reflector.await,
-    }
-    .map_err(|err| RunError::Task(err.to_string()))?;
-    if reflector_result.is_err() {
-        printer.abort();
-    }
-    let printer_result = printer.await;
-    if let Some(metrics_server) = metrics_server {
-        let _ = metrics_server.await;
-    }
-    reflector_result.map_err(|err| RunError::from_reflector(err, reach, &connection.identity))?;
-    match printer_result {
-        Ok(printed) => printed.map(|_| ()).map_err(RunError::Output),
-        Err(err) if err.is_cancelled() => Ok(()),
-        Err(err) => Err(RunError::Task(err.to_string())),
-    }
+    let stop = CancellationToken::new();
+    let tasks =
+        wiring::Tasks::spawn(config, connection.client, endpoint, &target, output, &stop).await?;
+    let ended = tasks.join(shutdown, stop).await?;
+    ended
+        .reflector
+        .map_err(|err| RunError::from_reflector(err, reach, &connection.identity))?;
+    ended.printer
 }

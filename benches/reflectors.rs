@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use kreflect::sim::{Cluster, FakeApiServer, ServerOptions, populate};
+use kreflect_sim::{Cluster, FakeApiServer, ServerOptions, populate};
 
 const NAMESPACES: usize = 500;
 const SENTINEL_NAMESPACE: &str = "zz-sentinel";

@@ -1,4 +1,4 @@
-//! The simulated cluster behind `--sim`: the fake API server from [`crate::sim`], started
+//! The simulated cluster behind `--sim`: the fake API server from [`kreflect_sim`], started
 //! in-process with a few namespaces of realistic pods and a steady churn, watched through the
 //! same HTTP client and reflector as a real cluster.
 
@@ -6,7 +6,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{ClientError, ClientOptions, Connection, Identity, connect_insecure_local};
-use crate::sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
+use kreflect_sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
 
 /// The namespaces of the simulated cluster.
 const NAMESPACES: [&str; 4] = ["default", "monitoring", "payments", "shop"];

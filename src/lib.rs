@@ -23,8 +23,8 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
-//! - [`sim`]: a fake kube-apiserver speaking the real HTTP protocol (tests, benchmarks, `--sim`),
-//!   and [`demo`], the simulated cluster `--sim` watches.
+//! - `demo` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
+//!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
 //! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
 //! spawn the tasks, join them. The binary only parses the command line, sets up logging and
@@ -34,6 +34,7 @@ pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod decode;
+#[cfg(feature = "sim")]
 pub mod demo;
 pub mod exec_credential;
 pub mod failure;
@@ -47,7 +48,6 @@ pub mod quote;
 pub mod reflector;
 pub mod render;
 pub mod resolve;
-pub mod sim;
 pub mod source;
 pub mod store;
 pub mod transport;
@@ -155,6 +155,12 @@ pub enum RunError {
     /// The simulated cluster could not start.
     #[error("cannot start the simulated cluster: {0}")]
     Simulation(#[source] io::Error),
+    /// `--sim` in a build without the simulator (`--no-default-features`).
+    #[error(
+        "this build of kreflect has no simulated cluster (built without the `sim` feature); \
+         use a real cluster, or a build with default features"
+    )]
+    NoSimulator,
     /// The resource name could not be resolved.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
@@ -241,29 +247,48 @@ where
     W: Write + Send + 'static,
 {
     tokio::pin!(shutdown);
-    let (connection, simulation) = match &config.cluster {
-        Cluster::Kubeconfig(choice) => {
-            let connection = tokio::select! {
-                connected = client::connect(choice, &config.client) => connected?,
-                // A credential plugin may hang; a signal still ends the run.
-                () = &mut shutdown => return Ok(()),
-            };
-            (connection, None)
-        }
-        Cluster::Simulated => {
-            let simulation = demo::Simulation::start()
-                .await
-                .map_err(RunError::Simulation)?;
-            let connection = simulation.connect(&config.client)?;
-            (connection, Some(simulation))
-        }
+    let choice = match &config.cluster {
+        Cluster::Kubeconfig(choice) => choice,
+        Cluster::Simulated => return run_simulated(config, output, shutdown).await,
+    };
+    let connection = tokio::select! {
+        connected = client::connect(choice, &config.client) => connected?,
+        // A credential plugin may hang; a signal still ends the run.
+        () = &mut shutdown => return Ok(()),
     };
     let identity = connection.identity.clone();
+    watch_and_print(config, connection, output, shutdown)
+        .await
+        .map_err(|err| err.with_identity(&identity))
+}
+
+/// [`run`] against the embedded simulated cluster, stopped when the run ends.
+#[cfg(feature = "sim")]
+async fn run_simulated<W>(
+    config: Config,
+    output: W,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError>
+where
+    W: Write + Send + 'static,
+{
+    let simulation = demo::Simulation::start()
+        .await
+        .map_err(RunError::Simulation)?;
+    let connection = simulation.connect(&config.client)?;
     let result = watch_and_print(config, connection, output, shutdown).await;
-    if let Some(simulation) = simulation {
-        simulation.shutdown().await;
-    }
-    result.map_err(|err| err.with_identity(&identity))
+    simulation.shutdown().await;
+    result
+}
+
+/// `--sim` in a build without the simulator.
+#[cfg(not(feature = "sim"))]
+async fn run_simulated<W>(
+    _config: Config,
+    _output: W,
+    _shutdown: impl Future<Output = ()>,
+) -> Result<(), RunError> {
+    Err(RunError::NoSimulator)
 }
 
 /// The run on a connection, in three steps: resolve what to watch, spawn the reflector,

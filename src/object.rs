@@ -459,7 +459,7 @@ mod tests {
 
     #[test]
     fn a_realistic_pod_decodes_fully_without_its_managed_fields() {
-        let mut pod = crate::sim::realistic_pod("shop", "web-1", 3);
+        let mut pod = kreflect_sim::realistic_pod("shop", "web-1", 3);
         pod["metadata"]["resourceVersion"] = "7".into();
         let json = serde_json::to_vec(&pod).expect("json");
         let object = RawObject::from_json(&json, "Pod").expect("pod");

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end};
-use kreflect::sim::{BadPayload, Fault, ServerOptions};
+use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
 /// its stderr.

@@ -11,7 +11,7 @@ use std::time::Duration;
 use common::mirror::{Mirror, fast_config};
 use futures::StreamExt;
 use kreflect::reflector::ReflectorConfig;
-use kreflect::sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
+use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tracing::Instrument;

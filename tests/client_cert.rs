@@ -4,7 +4,7 @@ mod common;
 
 use base64::Engine as _;
 use common::{TestCluster, run_to_end};
-use kreflect::sim::ServerOptions;
+use kreflect_sim::ServerOptions;
 
 /// A self-signed X.509 **v1** certificate (no extensions) and its P-256 key, made with
 /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, `openssl req -new` and

@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end};
-use kreflect::sim::Fault;
+use kreflect_sim::Fault;
 
 /// A plugin that appends a line to `runs` each time it runs and prints the token `token-N`
 /// (N its run number), expiring `expires_in` from now if given.

@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
 use common::{Running, TestCluster, strings};
-use kreflect::sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
+use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 
 const CONVERGE: Duration = Duration::from_secs(15);
 
@@ -54,7 +54,7 @@ fn watches(server: &FakeApiServer) -> usize {
     server.requests().iter().filter(|r| r.is_watch()).count()
 }
 
-fn lists(server: &FakeApiServer) -> Vec<kreflect::sim::RecordedRequest> {
+fn lists(server: &FakeApiServer) -> Vec<kreflect_sim::RecordedRequest> {
     server
         .requests()
         .into_iter()
@@ -211,7 +211,7 @@ async fn a_10_mb_object_is_cached_whole() {
     mirror.synced().await;
     // A real object of the cluster (not a line made up by a fault), so the cache can be
     // compared with the server: it arrives as one 10 MB watch line, then changes.
-    let mut pod = kreflect::sim::realistic_pod("default", "huge", 0);
+    let mut pod = kreflect_sim::realistic_pod("default", "huge", 0);
     pod["metadata"]["annotations"]["filler"] = "x".repeat(10 * 1024 * 1024).into();
     let pods = server.cluster();
     pods.create_pod_with(pod);

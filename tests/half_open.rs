@@ -10,7 +10,7 @@ use std::time::{Duration, Instant};
 
 use common::freeze_proxy::FreezeProxy;
 use common::{Running, TestCluster, strings};
-use kreflect::sim::{Fault, ServerOptions};
+use kreflect_sim::{Fault, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 

@@ -11,7 +11,7 @@ use std::process::Stdio;
 use std::time::Duration;
 
 use common::{DEADLINE, Running, TestCluster, kreflect_command, run_to_end};
-use kreflect::sim::ServerOptions;
+use kreflect_sim::ServerOptions;
 use tokio::process::Command;
 
 /// A URL on which nothing listens: a port bound, then let go.

@@ -11,7 +11,7 @@ mod common;
 use std::time::Duration;
 
 use common::TestCluster;
-use kreflect::sim::Fault;
+use kreflect_sim::Fault;
 
 fn window() -> Duration {
     let seconds: u64 = std::env::var("KREFLECT_RATE_WINDOW_SECS")

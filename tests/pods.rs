@@ -6,7 +6,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::{Running, TestCluster, kreflect_command, run_to_end, strings};
-use kreflect::sim::{Fault, ServerOptions, WatchListSupport};
+use kreflect_sim::{Fault, ServerOptions, WatchListSupport};
 use nix::sys::signal::Signal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

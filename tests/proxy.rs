@@ -17,7 +17,7 @@ use std::process::ExitStatus;
 use common::connect_proxy::{self, ConnectOptions, ConnectProxy};
 use common::socks5_proxy::{self, Address, Socks5Options, Socks5Proxy};
 use common::{TestCluster, run_to_end};
-use kreflect::sim::{PROXY_ONLY_HOST, ServerOptions};
+use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
 use serde_json::Value;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);

@@ -6,7 +6,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end, strings};
-use kreflect::sim::ServerOptions;
+use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
 
@@ -256,7 +256,7 @@ async fn events_print_each_change_and_a_relist_prints_its_differences() {
         ["MODIFIED a/x", "DELETED a/y", "ADDED a/z"]
     );
     // Changes the watch cannot see: only the relist after the 410 finds them.
-    cluster.server.inject(kreflect::sim::Fault::WatchStatus {
+    cluster.server.inject(kreflect_sim::Fault::WatchStatus {
         code: 503,
         reason: "ServiceUnavailable".into(),
         retry_after: Some(1),
@@ -351,7 +351,7 @@ async fn metrics_and_healthz_are_served_when_asked() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_is_503_until_synced() {
     let cluster = TestCluster::start(ServerOptions::default()).await;
-    cluster.server.inject(kreflect::sim::Fault::ListStatus {
+    cluster.server.inject(kreflect_sim::Fault::ListStatus {
         code: 503,
         reason: "ServiceUnavailable".into(),
         retry_after: Some(30),

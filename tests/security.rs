@@ -7,7 +7,7 @@ mod common;
 use std::path::Path;
 
 use common::{Running, TestCluster, run_to_end, strings};
-use kreflect::sim::{Fault, ServerOptions};
+use kreflect_sim::{Fault, ServerOptions};
 use nix::sys::signal::Signal;
 use serde_json::Value;
 

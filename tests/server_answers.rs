@@ -9,7 +9,7 @@ use std::time::Duration;
 use common::mirror::{Mirror, fast_config};
 use common::{TestCluster, run_to_end};
 use kreflect::reflector::ReflectorConfig;
-use kreflect::sim::{FakeApiServer, Fault, ServerOptions};
+use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` to its end and checks it failed at once: `code`, nothing on
 /// stdout, one line on stderr containing each of `expected`, and exactly one request for pods.

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
 use kreflect::object::ObjectKey;
-use kreflect::sim::{FakeApiServer, ServerOptions, populate};
+use kreflect_sim::{FakeApiServer, ServerOptions, populate};
 
 const NAMESPACES: usize = 20;
 const PODS_PER_NAMESPACE: usize = 100;

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{Running, TestCluster};
-use kreflect::sim::{Cluster, ServerOptions};
+use kreflect_sim::{Cluster, ServerOptions};
 use nix::sys::signal::Signal;
 
 /// How long the process may take to exit after SIGTERM (the printer gives up on stdout after

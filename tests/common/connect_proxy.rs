@@ -2,7 +2,7 @@
 //! `CONNECT host:port` request, optionally requires `Proxy-Authorization: Basic`, opens a TCP
 //! connection to the target and then passes bytes both ways, so TLS runs end to end between the
 //! client and the server. It records every request, resolves made-up names (the fake server's
-//! [`kreflect::sim::PROXY_ONLY_HOST`]) through its own table, can refuse every request with a
+//! [`kreflect_sim::PROXY_ONLY_HOST`]) through its own table, can refuse every request with a
 //! status of choice, and can itself be reached over TLS (an `https://` proxy). Dropping it
 //! closes the listener and every connection.
 

@@ -13,7 +13,7 @@ use std::process::{ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use kreflect::sim::{FakeApiServer, RecordedRequest, ServerOptions};
+use kreflect_sim::{FakeApiServer, RecordedRequest, ServerOptions};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, BufReader, Lines};
 use tokio::process::{Child, ChildStdout, Command};
 use tokio::task::JoinHandle;

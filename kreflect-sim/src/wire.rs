@@ -193,7 +193,7 @@ pub(crate) fn error_line(status: &Status) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sim::resources::PODS;
+    use crate::resources::PODS;
 
     #[test]
     fn event_line_prefixes_kind_and_api_version() {
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn other_kinds_carry_their_kind_and_group_version() {
-        let deployments = &super::super::resources::RESOURCES[4];
+        let deployments = &crate::resources::RESOURCES[4];
         assert_eq!(
             event_line(EventType::Added, b"{}", deployments),
             "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\"}}\n"
@@ -231,7 +231,7 @@ mod tests {
 
     #[test]
     fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
-        let Value::Object(pod) = crate::sim::realistic_pod("ns", "p", 1) else {
+        let Value::Object(pod) = crate::realistic_pod("ns", "p", 1) else {
             unreachable!()
         };
         let item = item_bytes(pod.clone(), 3);

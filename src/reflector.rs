@@ -256,6 +256,9 @@ pub struct Reflector<S> {
     /// Relists done at once after an expiry that came within [`HASTY_EXPIRY`] of the list
     /// before it, since the last expiry that did not; see [`Reflector::expired`].
     hasty_relists: u32,
+    /// Whether a watch was open since the store was last replaced by a list: the next watch
+    /// opened is then a restart (see [`Observed::WatchRestart`]).
+    watched_since_list: bool,
 }
 
 /// An expiry this soon after the list the watch started from means the server's watch history
@@ -295,6 +298,7 @@ impl<S: ListWatch> Reflector<S> {
             no_progress: NoProgress::default(),
             synced_at: None,
             hasty_relists: 0,
+            watched_since_list: false,
         }
     }
 
@@ -361,6 +365,7 @@ impl<S: ListWatch> Reflector<S> {
                 self.writer.replace(objects, &resource_version).await;
                 self.synced = true;
                 self.synced_at = Some(Instant::now());
+                self.watched_since_list = false;
                 self.metrics.observe(Observed::Relist);
                 self.report(ListProgress {
                     objects: count,
@@ -504,8 +509,9 @@ impl<S: ListWatch> Reflector<S> {
                         .await;
                     self.synced = true;
                     self.synced_at = Some(Instant::now());
+                    // The stream goes on as the first watch after this list.
+                    self.watched_since_list = true;
                     self.metrics.observe(Observed::Relist);
-                    self.metrics.observe(Observed::WatchStart);
                     self.report(ListProgress {
                         objects: count,
                         pages: 0,
@@ -571,7 +577,10 @@ impl<S: ListWatch> Reflector<S> {
             }
         };
         debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
-        self.metrics.observe(Observed::WatchStart);
+        if self.watched_since_list {
+            self.metrics.observe(Observed::WatchRestart);
+        }
+        self.watched_since_list = true;
         self.consume(stream, resource_version, started, timeout_seconds)
             .await
     }

@@ -3,11 +3,12 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use futures::stream;
+use futures::{StreamExt, stream};
 
 use super::*;
-use crate::decode::{ApiStatus, ListPage};
-use crate::source::WatchStream;
+use crate::decode::{ApiStatus, ListPage, WatchEvent};
+use crate::object::ObjectError;
+use crate::source::{StreamError, WatchRequest, WatchStream};
 use crate::store::{Store, new_store};
 
 /// How a scripted watch stream ends after its events.

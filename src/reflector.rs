@@ -508,15 +508,23 @@ impl<S: ListWatch> Reflector<S> {
             return Step::Next(State::Listing);
         }
         let delay = self.backoff.next_delay();
+        self.log_expired_again(resource_version, message, delay);
+        Step::Backoff(State::Listing, delay)
+    }
+
+    /// Why an expiry waits `delay` before its relist: another expiry before any event was
+    /// applied, or one soon after the list the watch started from.
+    fn log_expired_again(&self, resource_version: &str, message: &str, delay: Duration) {
+        let expiries = self.no_progress.expiries;
+        let retry_in_ms = delay.as_millis() as u64;
         if expiries > 1 {
-            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms, "the watch expired again before any event was applied; relisting after a backoff");
         } else {
             let synced_ms = self
                 .synced_at
                 .map_or(0, |synced| synced.elapsed().as_millis() as u64);
-            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms = delay.as_millis() as u64, "the watch expired again soon after the list it started from; relisting after a backoff");
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms, "the watch expired again soon after the list it started from; relisting after a backoff");
         }
-        Step::Backoff(State::Listing, delay)
     }
 
     /// Decides what a failed request leads to, from its [`FailureClass`].

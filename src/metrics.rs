@@ -44,8 +44,11 @@ pub enum Observed {
     Deleted,
     /// A full list replaced the store.
     Relist,
-    /// A watch was (re)opened.
-    WatchStart,
+    /// A watch was reopened from the last resourceVersion seen, after the watch before it, since
+    /// the last list, ended or failed. The first watch after a list (the run's first, or a
+    /// relist's) is no restart: it is part of that list-and-watch cycle, which
+    /// [`Observed::Relist`] counts, so an expired watch counts once, as a relist.
+    WatchRestart,
     /// The reflector waited after a failure.
     Backoff,
 }
@@ -58,7 +61,7 @@ impl Metrics {
             Observed::Modified => &self.modified,
             Observed::Deleted => &self.deleted,
             Observed::Relist => &self.relists,
-            Observed::WatchStart => &self.watch_restarts,
+            Observed::WatchRestart => &self.watch_restarts,
             Observed::Backoff => &self.backoffs,
         };
         counter.fetch_add(1, Ordering::Relaxed);
@@ -105,7 +108,7 @@ impl Metrics {
         metric(
             "kreflect_watch_restarts_total",
             "counter",
-            "Watches opened (the first and every reopening).",
+            "Watches reopened from the last resourceVersion (not the first watch after a list).",
             get(&self.watch_restarts).to_string(),
         );
         metric(
@@ -275,7 +278,7 @@ mod tests {
         metrics.observe(Observed::Added);
         metrics.observe(Observed::Deleted);
         metrics.observe(Observed::Relist);
-        metrics.observe(Observed::WatchStart);
+        metrics.observe(Observed::WatchRestart);
         metrics.observe(Observed::Backoff);
         writer
             .replace(

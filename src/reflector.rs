@@ -1,19 +1,30 @@
 //! The reflector: LIST (in pages), replace the store, WATCH from the list's resourceVersion,
 //! apply events, and recover from every failure, as client-go's `Reflector.ListAndWatch` does.
 //!
-//! The whole transition table is [`Reflector::step`]: one network operation per step, from one
-//! [`State`] to the next [`Step`].
+//! The transition table below is two `match`es, as in kube-runtime's `watcher.rs`:
+//! [`Reflector::step`] makes one request from a [`State`]; when that request opens a stream,
+//! `watch::apply_event` decides what each thing received on it leads to, from the stream's
+//! phase (`StreamingList` or `Watching`, each holding its own data): read on, or the next
+//! [`Step`]. A complete list, paged or streamed, replaces the store in `commit_list`; a failed
+//! request is decided in `failed`; an ERROR event becomes a failure in `watch::error_event`.
 //!
 //! Failed requests are classified once, by [`FailureClass`]; "no progress" means no object event
 //! (ADDED, MODIFIED, DELETED; bookmarks do not count) that moved the resourceVersion applied
 //! since the count was last reset (an event replayed at the current resourceVersion, or one
 //! without any, is no progress).
 //!
-//! | state | outcome | next |
+//! | state, or phase of the open stream | outcome | next |
 //! |---|---|---|
 //! | `Listing` | all pages listed | store replaced, `Watching { list rv }` |
 //! | `Listing` | continue token expired (410) | list again without pages |
 //! | `Listing` | a continue token seen twice, or an object listed twice, in one list | backoff (warning), `Listing` |
+//! | `Listing`, streaming lists | watch with `sendInitialEvents=true` opened | phase `StreamingList` |
+//! | `Listing`, streaming lists | that watch refused as invalid or not found (v1.25 says 422, transcript 09) | paged lists for the rest of the run, `Listing` |
+//! | phase `StreamingList` | ADDED, MODIFIED or DELETED | into, or out of, a fresh buffer |
+//! | phase `StreamingList` | the BOOKMARK annotated `k8s.io/initial-events-end` | store replaced from the buffer; the same stream goes on in phase `Watching` |
+//! | phase `StreamingList` | an ordinary BOOKMARK (a plain watch), the stream ended, or no event for `initial_events_timeout` | paged lists for the rest of the run, `Listing` |
+//! | phase `StreamingList` | stream broken, or a line that is not JSON | backoff (warning), `Listing` |
+//! | phase `StreamingList` | ERROR event | a failed request (rows below), retried as `Listing` |
 //! | any | 401 | stop with [`ReflectorError::Unauthenticated`] |
 //! | any | 403 | stop with [`ReflectorError::Forbidden`] |
 //! | any | 400, 405, 406, 415, 422 (invalid) | stop with [`ReflectorError::Invalid`] |
@@ -22,44 +33,43 @@
 //! | any | failure before the first sync with `give_up_before_sync` | stop with [`ReflectorError::Failed`] |
 //! | any | other failure (transient, 404 after the sync) | backoff (honouring `Retry-After` up to `max_retry_after`), same state |
 //! | `Watching` | with `list_only` | wait for stop (never watch) |
-//! | `Watching` | 410 at start or ERROR event with 410, the first without progress | `Listing` (relist) |
-//! | `Watching` | the same, again without progress | backoff (warning), `Listing` |
-//! | `Watching` | the same within 10 s of the list, after such an immediate relist | backoff (warning), `Listing` |
-//! | `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
-//! | `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
-//! | `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
-//! | `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }` |
-//! | `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
-//! | `Watching` | an event that cannot be keyed or has an unknown type | skipped with a warning |
+//! | `Watching` | watch opened | phase `Watching` |
+//! | `Watching`, phase `Watching` | 410 at start or ERROR event with 410, the first without progress | `Listing` (relist) |
+//! | `Watching`, phase `Watching` | the same, again without progress | backoff (warning), `Listing` |
+//! | `Watching`, phase `Watching` | the same within 10 s of the list, after such an immediate relist | backoff (warning), `Listing` |
+//! | phase `Watching` | ADDED, MODIFIED, DELETED or BOOKMARK | applied to the store, rv moved |
+//! | phase `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
+//! | phase `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
+//! | phase `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
+//! | phase `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }` |
+//! | phase `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
+//! | either phase | an event that cannot be keyed or has an unknown type | skipped with a warning |
 //!
 //! With [`ReflectorConfig::streaming_list`], `Listing` first tries a streaming list: a watch with
 //! `sendInitialEvents=true`, whose ADDED events fill a fresh buffer until the BOOKMARK annotated
 //! `k8s.io/initial-events-end`; then the store is replaced in one step and the same stream goes on
-//! as the watch. A server that cannot do it is detected and the reflector falls back to the paged
-//! list for the rest of the run: a 4xx answer (v1.25 says 422, transcript 09), a plain watch (an
-//! ordinary BOOKMARK before the end marker, or the stream ending without it), or nothing at all
-//! for `initial_events_timeout`.
+//! as the watch. A server that cannot do it (a 4xx answer, a plain watch, or silence; rows
+//! above) is detected, and the reflector lists in pages for the rest of the run.
 
-use std::collections::{HashMap, HashSet};
-use std::ops::RangeInclusive;
+use std::collections::HashSet;
+use std::ops::{ControlFlow, RangeInclusive};
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::StreamExt;
 use rand::Rng;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info, trace, warn};
+use tracing::{debug, info, warn};
 
 use crate::backoff::{Backoff, BackoffConfig};
-use crate::decode::{DecodeError, WatchEvent};
+use crate::decode::DecodeError;
 use crate::failure::FailureClass;
 use crate::metrics::{Metrics, Observed};
-use crate::object::{ObjectError, ObjectKey, RawObject};
-use crate::source::{
-    ListRequest, ListWatch, Scope, SourceError, StreamError, WatchRequest, WatchStream,
-};
+use crate::object::{ObjectKey, RawObject};
+use crate::source::{ListRequest, ListWatch, Scope, SourceError};
 use crate::store::Writer;
+
+mod watch;
 
 /// How the reflector lists, watches and backs off.
 #[derive(Clone, Debug)]
@@ -256,6 +266,9 @@ pub struct Reflector<S> {
     /// Relists done at once after an expiry that came within [`HASTY_EXPIRY`] of the list
     /// before it, since the last expiry that did not; see [`Reflector::expired`].
     hasty_relists: u32,
+    /// Whether a watch was open since the store was last replaced by a list: the next watch
+    /// opened is then a restart (see [`Observed::WatchRestart`]).
+    watched_since_list: bool,
 }
 
 /// An expiry this soon after the list the watch started from means the server's watch history
@@ -295,6 +308,7 @@ impl<S: ListWatch> Reflector<S> {
             no_progress: NoProgress::default(),
             synced_at: None,
             hasty_relists: 0,
+            watched_since_list: false,
         }
     }
 
@@ -344,42 +358,63 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
-    /// Performs one transition from `state`.
+    /// Performs one transition from `state`: one request, and, when it opens a stream, what the
+    /// stream's events lead to.
     pub async fn step(&mut self, state: State) -> Step {
-        match state {
-            State::Listing if self.stream_lists => self.stream_list().await,
-            State::Listing => self.list().await,
-            State::Watching { resource_version } => self.watch(resource_version).await,
+        let opened = match state {
+            State::Listing if self.stream_lists => self.open_streaming_list().await,
+            State::Listing => return self.list().await,
+            State::Watching { resource_version } => self.open_watch(resource_version).await,
+        };
+        match opened {
+            ControlFlow::Continue((stream, phase)) => self.consume(stream, phase).await,
+            ControlFlow::Break(step) => step,
         }
     }
 
+    /// A paged list, then the store replaced in one step.
     async fn list(&mut self) -> Step {
         let started = Instant::now();
         match self.list_all_pages().await {
             Ok((objects, resource_version, pages)) => {
-                let count = objects.len();
-                self.writer.replace(objects, &resource_version).await;
-                self.synced = true;
-                self.synced_at = Some(Instant::now());
-                self.metrics.observe(Observed::Relist);
-                self.report(ListProgress {
-                    objects: count,
-                    pages,
-                    elapsed: started.elapsed(),
-                    done: true,
-                });
-                debug!(
-                    scope = %self.source.scope(),
-                    objects = count,
-                    pages,
-                    resource_version = %resource_version,
-                    elapsed_ms = started.elapsed().as_millis() as u64,
-                    "listed"
-                );
+                self.commit_list(objects, &resource_version, pages, started)
+                    .await;
                 Step::Next(State::Watching { resource_version })
             }
             Err(err) => self.failed("list", State::Listing, err),
         }
+    }
+
+    /// Replaces the store with a complete list, read since `started` in `pages` pages (0: a
+    /// streaming list). The store is synced, and a new list-and-watch cycle begins.
+    async fn commit_list(
+        &mut self,
+        objects: Vec<RawObject>,
+        resource_version: &str,
+        pages: u32,
+        started: Instant,
+    ) {
+        let count = objects.len();
+        self.writer.replace(objects, resource_version).await;
+        self.synced = true;
+        self.synced_at = Some(Instant::now());
+        self.watched_since_list = false;
+        self.metrics.observe(Observed::Relist);
+        let elapsed = started.elapsed();
+        self.report(ListProgress {
+            objects: count,
+            pages,
+            elapsed,
+            done: true,
+        });
+        debug!(
+            scope = %self.source.scope(),
+            objects = count,
+            pages,
+            resource_version,
+            elapsed_ms = elapsed.as_millis() as u64,
+            "listed"
+        );
     }
 
     /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
@@ -440,107 +475,6 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
-    /// A streaming list: the initial state as watch events up to the initial-events-end
-    /// BOOKMARK, then the same stream as the watch. Falls back to the paged list for good when
-    /// the server shows it cannot stream lists.
-    async fn stream_list(&mut self) -> Step {
-        let started = Instant::now();
-        let timeout_seconds = self.watch_timeout_seconds();
-        let request = WatchRequest {
-            resource_version: String::new(),
-            timeout_seconds,
-            send_initial_events: true,
-        };
-        let mut stream = match self.source.watch(request).await {
-            Ok(stream) => stream,
-            Err(SourceError::Status { status, .. })
-                if matches!(
-                    FailureClass::of_status(&status),
-                    FailureClass::Invalid | FailureClass::NotFound
-                ) =>
-            {
-                // v1.25 answers 422 (transcript 09). A request that is wrong for another reason
-                // (a bad selector) fails the same way as a paged list, with the server's message.
-                let reason = format!("the server answered {} {}", status.code, status.reason);
-                return self.fall_back_to_paged_list(&reason);
-            }
-            Err(err) => return self.failed("watch", State::Listing, err),
-        };
-        let mut objects: HashMap<ObjectKey, RawObject> = HashMap::new();
-        loop {
-            let next = match tokio::time::timeout(self.config.initial_events_timeout, stream.next())
-                .await
-            {
-                Ok(next) => next,
-                Err(_) => {
-                    let reason = format!(
-                        "no initial-events-end bookmark after {} s without events",
-                        self.config.initial_events_timeout.as_secs()
-                    );
-                    return self.fall_back_to_paged_list(&reason);
-                }
-            };
-            match next {
-                None => {
-                    return self.fall_back_to_paged_list(
-                        "the watch ended before the initial-events-end bookmark",
-                    );
-                }
-                Some(Ok(WatchEvent::Added(object) | WatchEvent::Modified(object))) => {
-                    objects.insert(object.key().clone(), object);
-                }
-                Some(Ok(WatchEvent::Deleted(object))) => {
-                    objects.remove(object.key());
-                }
-                Some(Ok(WatchEvent::Bookmark(_))) => {
-                    return self.fall_back_to_paged_list(
-                        "a bookmark without the initial-events-end annotation (a plain watch)",
-                    );
-                }
-                Some(Ok(WatchEvent::InitialEventsEnd(resource_version))) => {
-                    let count = objects.len();
-                    self.writer
-                        .replace(objects.into_values().collect(), &resource_version)
-                        .await;
-                    self.synced = true;
-                    self.synced_at = Some(Instant::now());
-                    self.metrics.observe(Observed::Relist);
-                    self.metrics.observe(Observed::WatchStart);
-                    self.report(ListProgress {
-                        objects: count,
-                        pages: 0,
-                        elapsed: started.elapsed(),
-                        done: true,
-                    });
-                    debug!(
-                        scope = %self.source.scope(),
-                        objects = count,
-                        resource_version = %resource_version,
-                        elapsed_ms = started.elapsed().as_millis() as u64,
-                        "streamed the initial list"
-                    );
-                    return self
-                        .consume(stream, resource_version, started, timeout_seconds)
-                        .await;
-                }
-                Some(Ok(WatchEvent::Error(status))) => {
-                    let err = SourceError::Status {
-                        status,
-                        retry_after: None,
-                    };
-                    return self.failed("watch", State::Listing, err);
-                }
-                Some(Err(StreamError::BadLine { offset, error })) if is_skippable(&error) => {
-                    warn!(scope = %self.source.scope(), offset, error = %error, "skipped a watch event that cannot be applied");
-                }
-                Some(Err(err)) => {
-                    warn!(scope = %self.source.scope(), error = %err, "streaming list broken; listing again after a backoff");
-                    return Step::Backoff(State::Listing, self.backoff.next_delay());
-                }
-            }
-        }
-    }
-
     /// Gives up streaming lists for the rest of the run and lists in pages now.
     fn fall_back_to_paged_list(&mut self, reason: &str) -> Step {
         info!(scope = %self.source.scope(), reason, "the server cannot stream lists; listing in pages");
@@ -550,146 +484,6 @@ impl<S: ListWatch> Reflector<S> {
 
     fn watch_timeout_seconds(&self) -> u32 {
         rand::rng().random_range(self.config.watch_timeout_seconds.clone())
-    }
-
-    async fn watch(&mut self, resource_version: String) -> Step {
-        let started = Instant::now();
-        let timeout_seconds = self.watch_timeout_seconds();
-        let request = WatchRequest {
-            resource_version: resource_version.clone(),
-            timeout_seconds,
-            send_initial_events: false,
-        };
-        let stream = match self.source.watch(request).await {
-            Ok(stream) => stream,
-            Err(err) if FailureClass::of(&err) == FailureClass::Expired => {
-                return self.expired(&resource_version, &err.to_string());
-            }
-            Err(err) => {
-                let state = State::Watching { resource_version };
-                return self.failed("watch", state, err);
-            }
-        };
-        debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
-        self.metrics.observe(Observed::WatchStart);
-        self.consume(stream, resource_version, started, timeout_seconds)
-            .await
-    }
-
-    /// Applies the events of an open watch, requested at `started`, until it ends or fails, or
-    /// until its [`WatchDeadline`] declares it dead.
-    async fn consume(
-        &mut self,
-        mut stream: WatchStream,
-        mut resource_version: String,
-        started: Instant,
-        timeout_seconds: u32,
-    ) -> Step {
-        let requested = Duration::from_secs(timeout_seconds.into());
-        let mut deadline = WatchDeadline::new(started, timeout_seconds, self.config.stall_grace);
-        // Object events that moved the watch position: a replayed event (the resourceVersion
-        // we are at, or none) is no progress, or a server could end every watch after one.
-        let mut object_events: u64 = 0;
-        loop {
-            let next = match tokio::time::timeout_at(deadline.at(), stream.next()).await {
-                Ok(next) => {
-                    deadline.received(Instant::now());
-                    next
-                }
-                Err(_) if deadline.extend_if_alive() => continue,
-                Err(_) => {
-                    warn!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, open_seconds = started.elapsed().as_secs(), silent_seconds = deadline.silent_for().as_secs(), "watch is dead: still open past its timeout and silent (a half-open connection); reopening");
-                    return Step::Next(State::Watching { resource_version });
-                }
-            };
-            let event = match next {
-                None => {
-                    let state = State::Watching { resource_version };
-                    return self.watch_ended(state, object_events, started.elapsed(), requested);
-                }
-                Some(Ok(event)) => event,
-                Some(Err(StreamError::BadLine { offset, error })) if is_skippable(&error) => {
-                    warn!(scope = %self.source.scope(), offset, error = %error, "skipped a watch event that cannot be applied");
-                    continue;
-                }
-                Some(Err(err @ (StreamError::BadLine { .. } | StreamError::LineTooLong(_)))) => {
-                    warn!(scope = %self.source.scope(), error = %err, "undecodable watch line; relisting to stay correct");
-                    return Step::Backoff(State::Listing, self.backoff.next_delay());
-                }
-                Some(Err(err @ StreamError::Transport(_))) => {
-                    info!(scope = %self.source.scope(), resource_version = %resource_version, error = %err, "watch broken; resuming");
-                    let state = State::Watching { resource_version };
-                    return Step::Backoff(state, self.backoff.next_delay());
-                }
-            };
-            match event {
-                WatchEvent::Added(object) => {
-                    self.metrics.observe(Observed::Added);
-                    if !self.apply("ADDED", &mut resource_version, object).await {
-                        continue;
-                    }
-                }
-                WatchEvent::Modified(object) => {
-                    self.metrics.observe(Observed::Modified);
-                    if !self.apply("MODIFIED", &mut resource_version, object).await {
-                        continue;
-                    }
-                }
-                WatchEvent::Deleted(object) => {
-                    debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
-                    self.writer.remove(&object).await;
-                    self.metrics.observe(Observed::Deleted);
-                    if !self.progressed(&mut resource_version, object.resource_version()) {
-                        continue;
-                    }
-                }
-                WatchEvent::Bookmark(bookmark) | WatchEvent::InitialEventsEnd(bookmark) => {
-                    trace!(event = "BOOKMARK", resource_version = %bookmark, "got event");
-                    self.writer.set_resource_version(&bookmark);
-                    resource_version = bookmark;
-                    continue;
-                }
-                WatchEvent::Error(status)
-                    if FailureClass::of_status(&status) == FailureClass::Expired =>
-                {
-                    return self.expired(&resource_version, &status.message);
-                }
-                WatchEvent::Error(status) => {
-                    let state = State::Watching { resource_version };
-                    let err = SourceError::Status {
-                        status,
-                        retry_after: None,
-                    };
-                    return self.failed("watch", state, err);
-                }
-            }
-            object_events += 1;
-        }
-    }
-
-    /// What follows a watch the server ended: reopen it from `state` at once, unless it ended
-    /// early (before half its timeout) without one object event, which is a failure. Bookmarks
-    /// do not count: a server that closes every watch after a bookmark must not be hammered.
-    fn watch_ended(
-        &mut self,
-        state: State,
-        object_events: u64,
-        elapsed: Duration,
-        requested: Duration,
-    ) -> Step {
-        debug!(scope = %self.source.scope(), state = ?state, object_events, elapsed_ms = elapsed.as_millis() as u64, "watch ended");
-        if object_events > 0 || elapsed * 2 >= requested {
-            return Step::Next(state);
-        }
-        self.no_progress.empty_watches += 1;
-        let delay = self.backoff.next_delay();
-        let empty_watches = self.no_progress.empty_watches;
-        if empty_watches > 1 {
-            warn!(scope = %self.source.scope(), empty_watches, elapsed_ms = elapsed.as_millis() as u64, retry_in_ms = delay.as_millis() as u64, "the server keeps ending watches early without any event; backing off");
-        } else {
-            info!(scope = %self.source.scope(), elapsed_ms = elapsed.as_millis() as u64, retry_in_ms = delay.as_millis() as u64, "watch ended early without any event; reopening after a backoff");
-        }
-        Step::Backoff(state, delay)
     }
 
     /// What follows a 410 at watch start or in an ERROR event: relist. Only the first expiry
@@ -714,42 +508,23 @@ impl<S: ListWatch> Reflector<S> {
             return Step::Next(State::Listing);
         }
         let delay = self.backoff.next_delay();
+        self.log_expired_again(resource_version, message, delay);
+        Step::Backoff(State::Listing, delay)
+    }
+
+    /// Why an expiry waits `delay` before its relist: another expiry before any event was
+    /// applied, or one soon after the list the watch started from.
+    fn log_expired_again(&self, resource_version: &str, message: &str, delay: Duration) {
+        let expiries = self.no_progress.expiries;
+        let retry_in_ms = delay.as_millis() as u64;
         if expiries > 1 {
-            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms = delay.as_millis() as u64, "the watch expired again before any event was applied; relisting after a backoff");
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, expiries, retry_in_ms, "the watch expired again before any event was applied; relisting after a backoff");
         } else {
             let synced_ms = self
                 .synced_at
                 .map_or(0, |synced| synced.elapsed().as_millis() as u64);
-            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms = delay.as_millis() as u64, "the watch expired again soon after the list it started from; relisting after a backoff");
+            warn!(scope = %self.source.scope(), resource_version, status_message = message, synced_ms, retry_in_ms, "the watch expired again soon after the list it started from; relisting after a backoff");
         }
-        Step::Backoff(State::Listing, delay)
-    }
-
-    /// Applies an ADDED or MODIFIED object; returns whether it was progress (see
-    /// [`Reflector::progressed`]).
-    async fn apply(
-        &mut self,
-        event: &'static str,
-        resource_version: &mut String,
-        object: RawObject,
-    ) -> bool {
-        debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
-        let progressed = self.progressed(resource_version, object.resource_version());
-        self.writer.upsert(object).await;
-        progressed
-    }
-
-    /// Moves the watch position to an applied object event's resourceVersion. Only an event
-    /// that moves it is progress (and resets [`NoProgress`]): one at the position we are at, or
-    /// without a resourceVersion, is a replay, and a server ending every watch after a replay
-    /// must be backed off like one ending it after a bookmark.
-    fn progressed(&mut self, resource_version: &mut String, event_version: &str) -> bool {
-        if event_version.is_empty() || event_version == resource_version.as_str() {
-            return false;
-        }
-        event_version.clone_into(resource_version);
-        self.no_progress = NoProgress::default();
-        true
     }
 
     /// Decides what a failed request leads to, from its [`FailureClass`].
@@ -823,66 +598,6 @@ impl<S: ListWatch> Reflector<S> {
         }
         delay.max(asked.min(cap))
     }
-}
-
-/// When an open watch is declared dead. The server ends a watch at its `timeoutSeconds`, so one
-/// still open `stall_grace` after that, counted from the watch start, is on a half-open
-/// connection; counting from the start rather than from the last event also catches a stream
-/// that delivered events and then froze. A stream that is still delivering at the deadline (a
-/// server behind on a burst) is given another `stall_grace` instead of being cut.
-#[derive(Debug)]
-struct WatchDeadline {
-    at: Instant,
-    grace: Duration,
-    last_received: Instant,
-}
-
-impl WatchDeadline {
-    fn new(started: Instant, timeout_seconds: u32, grace: Duration) -> Self {
-        WatchDeadline {
-            at: started + Duration::from_secs(timeout_seconds.into()) + grace,
-            grace,
-            last_received: started,
-        }
-    }
-
-    /// The instant the watch is dead unless extended.
-    fn at(&self) -> Instant {
-        self.at
-    }
-
-    /// The stream delivered something at `now`.
-    fn received(&mut self, now: Instant) {
-        self.last_received = now;
-    }
-
-    /// At the deadline: moves it `grace` later and returns `true` if the stream delivered
-    /// something within the last `grace`; `false` means the watch is dead.
-    fn extend_if_alive(&mut self) -> bool {
-        let alive = self.last_received + self.grace > self.at;
-        if alive {
-            self.at += self.grace;
-        }
-        alive
-    }
-
-    /// How long the stream has delivered nothing.
-    fn silent_for(&self) -> Duration {
-        self.last_received.elapsed()
-    }
-}
-
-/// Lines that name no change we could apply: skip them, the store stays correct.
-fn is_skippable(error: &DecodeError) -> bool {
-    matches!(
-        error,
-        DecodeError::UnknownType(_)
-            | DecodeError::Object(
-                ObjectError::MissingName
-                    | ObjectError::InvalidName(_)
-                    | ObjectError::WrongKind { .. }
-            )
-    )
 }
 
 #[cfg(test)]

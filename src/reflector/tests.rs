@@ -3,11 +3,12 @@
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 
-use futures::stream;
+use futures::{StreamExt, stream};
 
 use super::*;
-use crate::decode::{ApiStatus, ListPage};
-use crate::source::WatchStream;
+use crate::decode::{ApiStatus, ListPage, WatchEvent};
+use crate::object::ObjectError;
+use crate::source::{StreamError, WatchRequest, WatchStream};
 use crate::store::{Store, new_store};
 
 /// How a scripted watch stream ends after its events.
@@ -1054,7 +1055,8 @@ async fn reports_list_progress_and_counts_into_metrics() {
     let text = metrics.render(&h.store, std::time::SystemTime::now());
     for line in [
         "kreflect_relists_total 1",
-        "kreflect_watch_restarts_total 1",
+        // The first watch after a list is no restart (issue 10).
+        "kreflect_watch_restarts_total 0",
         "kreflect_events_applied_total{type=\"ADDED\"} 1",
         "kreflect_events_applied_total{type=\"MODIFIED\"} 1",
         "kreflect_events_applied_total{type=\"DELETED\"} 1",
@@ -1066,6 +1068,84 @@ async fn reports_list_progress_and_counts_into_metrics() {
         );
     }
     assert_eq!(h.store.resource_version(), "13");
+}
+
+/// The `kreflect_watch_restarts_total` value `metrics` renders.
+fn watch_restarts(metrics: &crate::metrics::Metrics, store: &Store) -> u64 {
+    let text = metrics.render(store, std::time::SystemTime::now());
+    text.lines()
+        .find_map(|line| line.strip_prefix("kreflect_watch_restarts_total "))
+        .and_then(|value| value.parse().ok())
+        .unwrap_or_else(|| panic!("no watch restarts in\n{text}"))
+}
+
+#[tokio::test(start_paused = true)]
+async fn only_a_watch_reopened_where_the_last_one_ended_counts_as_a_restart() {
+    let expired = WatchEvent::Error(ApiStatus {
+        code: 410,
+        reason: "Expired".into(),
+        message: "too old resource version: 11 (31542)".into(),
+    });
+    let h = harness(
+        vec![
+            page("10", &["a/1"], None),
+            watch(vec![Ok(WatchEvent::Added(pod("a/x", 11)))], Ending::Close),
+            watch(
+                vec![Err(StreamError::Transport("connection reset".into()))],
+                Ending::Close,
+            ),
+            watch(vec![Ok(expired)], Ending::Close),
+            page("20", &["a/1"], None),
+            watch(Vec::new(), Ending::Close),
+        ],
+        ReflectorConfig::default(),
+    );
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let mut reflector = h.reflector.with_metrics(Arc::clone(&metrics));
+    let mut state = State::Listing;
+    let mut restarts = Vec::new();
+    for _ in 0..6 {
+        state = match reflector.step(state).await {
+            Step::Next(next) | Step::Backoff(next, _) => next,
+            Step::Fatal(err) => panic!("{err}"),
+        };
+        restarts.push(watch_restarts(&metrics, &h.store));
+    }
+    assert_eq!(
+        restarts,
+        [0, 0, 1, 2, 2, 2],
+        "list, its first watch (no restart), two watches reopened from the last \
+         resourceVersion (restarts), a relist and its first watch (no restart)"
+    );
+
+    let h = harness(
+        vec![
+            watch(
+                vec![Ok(WatchEvent::InitialEventsEnd("7".into()))],
+                Ending::Close,
+            ),
+            watch(Vec::new(), Ending::Close),
+        ],
+        streaming(),
+    );
+    let metrics = Arc::new(crate::metrics::Metrics::default());
+    let mut reflector = h.reflector.with_metrics(Arc::clone(&metrics));
+    let step = reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("7")),
+        "{step:?}"
+    );
+    assert_eq!(
+        watch_restarts(&metrics, &h.store),
+        0,
+        "a streaming list is a list, and its stream the first watch"
+    );
+    reflector.step(watching("7")).await;
+    assert_eq!(
+        watch_restarts(&metrics, &h.store),
+        1,
+        "the watch reopened after the streaming list's stream ended"
+    );
 }
 
 fn streaming() -> ReflectorConfig {

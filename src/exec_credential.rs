@@ -30,6 +30,12 @@ use tower::filter::AsyncPredicate;
 /// expires on its way.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(10);
 
+/// How long a request waits for the plugin to refresh an expired token before it fails. The run
+/// goes on (see [`ExecAuth`]); the wait is shorter than a watch's response-headers timeout
+/// ([`crate::source::WATCH_HEADERS_TIMEOUT`]), so that the failure names the plugin rather than
+/// the connection.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(15);
+
 /// The most of a plugin's stdout read (a credential is a few KiB).
 const MAX_OUTPUT: u64 = 1024 * 1024;
 
@@ -95,6 +101,18 @@ pub enum ExecError {
         status: std::process::ExitStatus,
         /// The end of what it wrote to stderr.
         stderr: String,
+    },
+    /// A refresh has run longer than a request waits for it (a login prompt, a hung plugin).
+    #[error(
+        "the credential plugin {command} has not printed a new token after {} s; requests wait \
+         for it to finish",
+        .waited.as_secs()
+    )]
+    StillRunning {
+        /// The command.
+        command: String,
+        /// How long the request waited.
+        waited: Duration,
     },
     /// The plugin succeeded but printed no usable credential.
     #[error("the credential plugin {command} printed no usable credential: {reason}")]
@@ -287,10 +305,17 @@ fn parse(plugin: &ExecConfig, stdout: &[u8]) -> Result<Credential, String> {
 
 /// The exec plugin's token on every request, refreshed by running the plugin again when it is
 /// about to expire. Clones share the token.
+///
+/// A refresh holds the token's lock until the plugin exits, even after the request that started
+/// it has stopped waiting ([`REFRESH_WAIT`], or the request's own timeout): the requests after
+/// it wait for that run and take its token, so a slow plugin (a login that opens a browser) is
+/// never run twice at once.
 #[derive(Clone)]
 pub struct ExecAuth {
     plugin: Arc<ExecConfig>,
     current: Arc<tokio::sync::Mutex<Token>>,
+    /// How long a request waits for a refresh: [`REFRESH_WAIT`].
+    wait: Duration,
 }
 
 /// A token and when it must be refreshed.
@@ -309,36 +334,59 @@ impl ExecAuth {
             token_of(token, credential.expires, &command).map(|token| ExecAuth {
                 plugin: Arc::new(plugin),
                 current: Arc::new(tokio::sync::Mutex::new(token)),
+                wait: REFRESH_WAIT,
             }),
         )
     }
 
     /// The `Authorization` header for the next request; runs the plugin again (on a blocking
-    /// thread, one run at a time) when the token is about to expire.
+    /// thread, one run at a time) when the token is about to expire, waiting at most
+    /// [`REFRESH_WAIT`] for it.
     async fn header(&self) -> Result<HeaderValue, ExecError> {
-        let mut current = self.current.lock().await;
+        tokio::time::timeout(self.wait, self.current_header())
+            .await
+            .unwrap_or_else(|_| {
+                Err(ExecError::StillRunning {
+                    command: self.plugin.command.clone().unwrap_or_default(),
+                    waited: self.wait,
+                })
+            })
+    }
+
+    async fn current_header(&self) -> Result<HeaderValue, ExecError> {
+        let current = Arc::clone(&self.current).lock_owned().await;
         if current
             .refresh_at
-            .is_some_and(|refresh_at| SystemTime::now() >= refresh_at)
+            .is_none_or(|refresh_at| SystemTime::now() < refresh_at)
         {
-            let plugin = Arc::clone(&self.plugin);
-            let command = plugin.command.clone().unwrap_or_default();
-            tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
-            let credential = tokio::task::spawn_blocking(move || run(&plugin))
-                .await
-                .map_err(|err| ExecError::Output {
-                    command: command.clone(),
-                    reason: format!("running it panicked: {err}"),
-                })??;
-            let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
-                command: command.clone(),
-                reason: "it printed a client certificate where it printed a token before"
-                    .to_owned(),
-            })?;
-            *current = token_of(token, credential.expires, &command)?;
+            return Ok(current.header.clone());
         }
-        Ok(current.header.clone())
+        let plugin = Arc::clone(&self.plugin);
+        let command = plugin.command.clone().unwrap_or_default();
+        tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
+        // The run takes the lock with it: see the type's doc.
+        tokio::task::spawn_blocking(move || refresh(&plugin, current))
+            .await
+            .map_err(|err| ExecError::Output {
+                command,
+                reason: format!("running it panicked: {err}"),
+            })?
     }
+}
+
+/// Runs the plugin again and puts its token in `current`; blocks until the plugin exits.
+fn refresh(
+    plugin: &ExecConfig,
+    mut current: tokio::sync::OwnedMutexGuard<Token>,
+) -> Result<HeaderValue, ExecError> {
+    let command = plugin.command.clone().unwrap_or_default();
+    let credential = run(plugin)?;
+    let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
+        command: command.clone(),
+        reason: "it printed a client certificate where it printed a token before".to_owned(),
+    })?;
+    *current = token_of(token, credential.expires, &command)?;
+    Ok(current.header.clone())
 }
 
 /// A token's header, and when to refresh it.
@@ -443,6 +491,69 @@ mod tests {
                 "cannot run the credential plugin /nonexistent/kreflect-test-plugin: "
             ) && message.ends_with("; install it with brew"),
             "{message}"
+        );
+    }
+
+    /// A plugin that counts its runs in `runs` and then takes `seconds` to print a token.
+    fn slow_plugin(runs: &std::path::Path, seconds: u32) -> ExecConfig {
+        serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", format!(
+                "echo run >> '{}'; sleep {seconds}; echo '{{\"status\":{{\"token\":\"new\"}}}}'",
+                runs.display()
+            )],
+        }))
+        .expect("exec config")
+    }
+
+    fn expired_token() -> Credential {
+        Credential {
+            token: Some("old".to_owned()),
+            certificate: None,
+            expires: Some(SystemTime::now() - Duration::from_secs(1)),
+        }
+    }
+
+    fn lines_in(path: &std::path::Path) -> usize {
+        std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
+    }
+
+    #[tokio::test]
+    async fn requests_that_give_up_on_a_slow_refresh_never_start_a_second_run() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let runs = dir.path().join("runs");
+        let auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
+            .expect("a token")
+            .expect("a valid token");
+        // Three requests, each giving up before the plugin prints its token (as a request
+        // whose response headers are late does).
+        for _ in 0..3 {
+            let waited = tokio::time::timeout(Duration::from_millis(300), auth.header()).await;
+            assert!(waited.is_err(), "a token before the plugin printed one");
+        }
+        assert_eq!(lines_in(&runs), 1, "one plugin run at a time");
+        // The run goes on without them, and the next request takes its token.
+        let header = auth.header().await.expect("the refreshed token");
+        assert_eq!(header, "Bearer new");
+        assert_eq!(lines_in(&runs), 1, "the token of that run is used");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_too_long_for_a_refresh_names_the_plugin() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let runs = dir.path().join("runs");
+        let mut auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
+            .expect("a token")
+            .expect("a valid token");
+        auth.wait = Duration::from_secs(1);
+        let err = auth
+            .header()
+            .await
+            .expect_err("the plugin is still running");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh has not printed a new token after 1 s; requests wait for \
+             it to finish"
         );
     }
 

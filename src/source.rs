@@ -17,6 +17,7 @@ use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
     decode_watch_line,
 };
+use crate::exec_credential::ExecError;
 
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -151,6 +152,9 @@ pub enum SourceError {
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
     Decode(#[from] DecodeError),
+    /// The exec credential plugin gave no token for the request, which was not sent.
+    #[error("{0}")]
+    Credential(String),
 }
 
 fn status_line(status: &ApiStatus) -> String {
@@ -572,8 +576,15 @@ impl LineReader {
     }
 }
 
-/// Why a request to `endpoint` got no answer: an untrusted certificate, or a transport failure.
+/// Why a request to `endpoint` got no answer: the exec credential plugin gave no token (the
+/// request was never sent), an untrusted certificate, or a transport failure.
 fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
+    let plugin_failed =
+        std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source())
+            .find_map(|err| err.downcast_ref::<ExecError>());
+    if let Some(plugin_failed) = plugin_failed {
+        return SourceError::Credential(error_chain(plugin_failed));
+    }
     let chain = transport_error(err);
     let endpoint = endpoint.clone();
     match chain.find("invalid peer certificate") {

@@ -158,3 +158,45 @@ contexts:
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_fails_is_reported_as_the_plugins_failure_not_as_an_unreachable_server() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Every watch ends at once, so requests keep coming and need the refreshed token.
+    cluster.server.inject_always(Fault::WatchCloseAfter(0));
+    let ran = cluster.kubeconfig_path().with_file_name("ran");
+    // The first run prints a token refreshed 1 s later (10 s before it expires); the next fails.
+    let plugin = cluster.write_script(
+        "sso-login.sh",
+        &format!(
+            r#"if [ -e "{ran}" ]; then echo 'SSO session expired; run aws sso login' >&2; exit 1; fi
+touch "{ran}"
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'"$(date -u -d "+11 seconds" +%Y-%m-%dT%H:%M:%SZ)"'"}}}}'
+"#,
+            ran = ran.display()
+        ),
+    );
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let mut running =
+        Running::spawn(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    running
+        .wait_for_stderr("the refresh's failure", |line| {
+            line.contains("SSO session expired")
+        })
+        .await;
+    let stderr = running.stderr_so_far();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("SSO session expired"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "error=the credential plugin {} failed (exit status: 1): SSO session expired",
+            plugin.display()
+        )) && !line.contains("cannot reach"),
+        "the server was never asked: {line}"
+    );
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    running.wait().await;
+}

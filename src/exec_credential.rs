@@ -208,7 +208,12 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
     });
     let mut stdout = Vec::new();
     let read = match child.stdout.take() {
-        Some(out) => out.take(MAX_OUTPUT).read_to_end(&mut stdout).map(|_| ()),
+        // One byte more than allowed tells too much from just enough. Our end of the pipe is
+        // closed here, so a plugin still printing gets EPIPE (SIGPIPE) and exits.
+        Some(out) => out
+            .take(MAX_OUTPUT + 1)
+            .read_to_end(&mut stdout)
+            .map(|_| ()),
         None => Ok(()),
     };
     let status = child.wait();
@@ -220,6 +225,16 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
         source,
         hint: None,
     })?;
+    // Before the exit status: a plugin cut off this way fails because we stopped reading.
+    if stdout.len() as u64 > MAX_OUTPUT {
+        return Err(ExecError::Output {
+            command,
+            reason: format!(
+                "it printed more than {} MiB (a credential is a few KiB)",
+                MAX_OUTPUT / (1024 * 1024)
+            ),
+        });
+    }
     if !status.success() {
         return Err(ExecError::Failed {
             command,
@@ -473,6 +488,21 @@ mod tests {
         assert_eq!(
             err.to_string(),
             "the credential plugin sh failed (exit status: 3): token expired; run login"
+        );
+    }
+
+    #[test]
+    fn a_plugin_that_prints_megabytes_is_told_so_not_reported_as_failing() {
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", "head -c 3000000 /dev/zero | tr '\\0' x"],
+        }))
+        .expect("exec config");
+        let err = run_with_stdin(&config, false).expect_err("no credential");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh printed no usable credential: it printed more than 1 MiB \
+             (a credential is a few KiB)"
         );
     }
 

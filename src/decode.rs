@@ -80,6 +80,10 @@ pub enum DecodeError {
     /// short, or a bad checksum): broken by the server or a proxy.
     #[error("corrupt gzip body: {0}")]
     Gzip(String),
+    /// A gzip body that inflates too far for what was sent (see
+    /// [`crate::transport::inflation`]).
+    #[error("the gzip body {0}")]
+    Inflated(String),
     /// A list without `metadata.resourceVersion`, from which no watch can start.
     #[error("list has no metadata.resourceVersion")]
     MissingResourceVersion,

@@ -13,7 +13,8 @@
 //!   [`ConfigExt`] has no `exec` left to run.
 //! - **Compression** is tower-http's gzip decompression, as with kube's `gzip` feature: every
 //!   request asks for gzip unless compression is disabled; the server compresses only large
-//!   responses (lists), as a real API server does.
+//!   responses (lists), as a real API server does. Unlike kube's, a body may inflate only so far
+//!   ([`inflation`]): a gzip bomb fails the request instead of filling memory.
 //!
 //! kube's retry layer and request tracing spans are left out: the reflector owns retries, and
 //! logs its own requests.
@@ -32,6 +33,8 @@ use tower_http::decompression::DecompressionLayer;
 
 use crate::exec_credential::ExecAuth;
 use crate::proxy::{Proxy, ProxyKind};
+
+pub mod inflation;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -113,6 +116,7 @@ where
     let http = hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(timeouts);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
+        .map_response(inflation::guard)
         .layer(
             DecompressionLayer::new()
                 .no_br()
@@ -124,6 +128,7 @@ where
         .option_layer(exec.map(AsyncFilterLayer::new))
         .layer(config.extra_headers_layer()?)
         .map_err(BoxError::from)
+        .map_response(inflation::count_wire)
         .service(http);
     Ok(kube::Client::new(service, config.default_namespace.clone()))
 }

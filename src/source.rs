@@ -316,6 +316,16 @@ async fn send(
         .map_err(|err| request_failed(endpoint, &err))?;
     let status = response.status();
     if status.is_success() {
+        // The decompression layer removes the `Content-Encoding` it decodes: one left is an
+        // encoding never asked for (a proxy's brotli, gzip despite --disable-compression).
+        if let Some(encoding) = response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+            return Err(SourceError::Decode(DecodeError::Encoding(encoding)));
+        }
         return Ok(response.into_body());
     }
     let retry_after = response
@@ -976,6 +986,32 @@ mod tests {
                 .starts_with("cannot decode the server's answer: the gzip body inflated to over ")
                 && message.ends_with(" KiB sent, more than 128 times; refused as a gzip bomb"),
             "{message}"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_body_in_an_encoding_not_asked_for_is_named_not_called_malformed_json() {
+        let body = b"\x1b\x0b\x00\xf8\x25\x14\x82\x03";
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(body);
+        let (url, server) = answering_server(response).await;
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
+        let err = KubeSource::pods(client, None)
+            .list(ListRequest::default())
+            .await
+            .expect_err("not JSON");
+        assert_eq!(
+            err.to_string(),
+            "cannot decode the server's answer: it is encoded as \"br\", which kreflect did not \
+             ask for (it asks for gzip, or nothing with --disable-compression)"
         );
         server.abort();
     }

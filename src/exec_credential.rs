@@ -132,12 +132,14 @@ fn hint_suffix(hint: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// `: ` and the plugin's stderr, trimmed and on one line: its control characters escaped, as
+/// the server's words are, since the error goes into logs that do not escape it again.
 fn stderr_suffix(stderr: &str) -> String {
     let stderr = stderr.trim();
     if stderr.is_empty() {
         String::new()
     } else {
-        format!(": {stderr}")
+        format!(": {}", crate::quote::escape_controls(stderr))
     }
 }
 
@@ -503,6 +505,21 @@ mod tests {
             err.to_string(),
             "the credential plugin sh printed no usable credential: it printed more than 1 MiB \
              (a credential is a few KiB)"
+        );
+    }
+
+    #[test]
+    fn a_failed_plugins_stderr_is_one_line_without_raw_control_characters() {
+        // Logs carry the error as a field; with -v, or in a log file, nothing escapes it later.
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", "printf 'line one\\n\\033]0;pwned\\007\\033[31mred\\n' >&2; exit 1"],
+        }))
+        .expect("exec config");
+        let err = run_with_stdin(&config, false).expect_err("the plugin fails");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh failed (exit status: 1): line one\\n\\x1b]0;pwned\\x07\\x1b[31mred"
         );
     }
 

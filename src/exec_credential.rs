@@ -2,7 +2,8 @@
 //! kubelogin, ...), run as client-go runs them, and **once**: [`run`] is called when the client
 //! is built, and [`ExecAuth`] reuses the token it printed until its `expirationTimestamp`
 //! (less [`REFRESH_MARGIN`]), then runs the plugin again for the next request. A plugin that
-//! prints no `expirationTimestamp` runs once per process.
+//! prints no `expirationTimestamp` runs once per process, unless the server refuses its token
+//! (401): then, as in client-go, it runs again ([`WithExecAuth`]).
 //!
 //! As client-go does, the plugin gets the environment plus the kubeconfig's `env`, and
 //! `KUBERNETES_EXEC_INFO` (an `ExecCredential` with `spec.interactive`, and `spec.cluster`
@@ -18,13 +19,16 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use std::task::{Context, Poll};
+
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request};
+use http::{HeaderValue, Request, Response, StatusCode};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::client::Body;
 use kube::config::{ExecConfig, ExecInteractiveMode};
 use serde::Deserialize;
-use tower::filter::AsyncPredicate;
+use tower::ServiceExt as _;
 
 /// A token is refreshed this long before it expires, so that no request carries a token that
 /// expires on its way.
@@ -420,18 +424,107 @@ fn token_of(token: &str, expires: Option<SystemTime>, command: &str) -> Result<T
     })
 }
 
-impl<B: Send + 'static> AsyncPredicate<Request<B>> for ExecAuth {
-    type Future = BoxFuture<'static, Result<Request<B>, tower::BoxError>>;
-    type Request = Request<B>;
+impl<S> tower::Layer<S> for ExecAuth {
+    type Service = WithExecAuth<S>;
 
-    fn check(&mut self, mut request: Request<B>) -> Self::Future {
-        let auth = self.clone();
-        Box::pin(async move {
-            let header = auth.header().await?;
-            request.headers_mut().insert(AUTHORIZATION, header);
-            Ok(request)
-        })
+    fn layer(&self, inner: S) -> WithExecAuth<S> {
+        WithExecAuth {
+            auth: self.clone(),
+            inner,
+        }
     }
+}
+
+/// `inner` with the exec plugin's token on every request. A request the server answers 401
+/// is sent once more, with a token from a new run of the plugin, as client-go runs the plugin
+/// again on a 401 (its reflector then retries): the server stopped taking the token before its
+/// `expirationTimestamp` (revoked, or a clock behind the server's). When the plugin prints the
+/// same token again, the 401 stands.
+#[derive(Clone)]
+pub struct WithExecAuth<S> {
+    auth: ExecAuth,
+    inner: S,
+}
+
+impl<S, B> tower::Service<Request<Body>> for WithExecAuth<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower::BoxError>,
+    B: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = tower::BoxError;
+    type Future = BoxFuture<'static, Result<Response<B>, tower::BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tower::BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The service that was polled ready takes the request (tower's rule); a clone is left.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        Box::pin(self.auth.clone().send(ready, request))
+    }
+}
+
+impl ExecAuth {
+    /// Sends `request` through `inner` with the token, and once more with a new one on a 401.
+    async fn send<S, B>(
+        self,
+        mut inner: S,
+        mut request: Request<Body>,
+    ) -> Result<Response<B>, tower::BoxError>
+    where
+        S: tower::Service<Request<Body>, Response = Response<B>>,
+        S::Error: Into<tower::BoxError>,
+    {
+        let again = copy(&request);
+        let used = self.header().await?;
+        request.headers_mut().insert(AUTHORIZATION, used.clone());
+        let response = inner.call(request).await.map_err(Into::into)?;
+        let Some(mut again) = again.filter(|_| response.status() == StatusCode::UNAUTHORIZED)
+        else {
+            return Ok(response);
+        };
+        self.expire(&used);
+        let fresh = self.header().await?;
+        if fresh == used {
+            return Ok(response);
+        }
+        tracing::debug!(command = %self.plugin.command.as_deref().unwrap_or_default(), "the server refused the exec credential; sending the request again with a new one");
+        again.headers_mut().insert(AUTHORIZATION, fresh);
+        inner
+            .ready()
+            .await
+            .map_err(Into::into)?
+            .call(again)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Makes `used` due for a refresh, if it is still the current token (no refresh is running
+    /// and none has replaced it).
+    fn expire(&self, used: &HeaderValue) {
+        if let Ok(mut current) = self.current.try_lock()
+            && current.header == *used
+        {
+            current.refresh_at = Some(SystemTime::UNIX_EPOCH);
+        }
+    }
+}
+
+/// A copy of `request` to send again, when its body can be copied (every kreflect request is a
+/// GET without one).
+fn copy(request: &Request<Body>) -> Option<Request<Body>> {
+    let mut copy = Request::new(request.body().try_clone()?);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.extensions_mut() = request.extensions().clone();
+    Some(copy)
 }
 
 #[cfg(test)]

@@ -30,7 +30,6 @@ use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
 use tower::ServiceBuilder;
-use tower::filter::AsyncFilterLayer;
 use tower::util::MapRequestLayer;
 use tower_http::decompression::DecompressionLayer;
 
@@ -147,7 +146,7 @@ where
                 .gzip(!config.disable_compression),
         )
         .option_layer(config.auth_layer()?)
-        .option_layer(exec.map(AsyncFilterLayer::new))
+        .option_layer(exec)
         .layer(config.extra_headers_layer()?)
         .option_layer(proxy_authorization.map(|value| {
             MapRequestLayer::new(move |mut request: http::Request<kube::client::Body>| {

@@ -80,6 +80,16 @@ pub enum DecodeError {
     /// short, or a bad checksum): broken by the server or a proxy.
     #[error("corrupt gzip body: {0}")]
     Gzip(String),
+    /// A body in a `Content-Encoding` that was not asked for.
+    #[error(
+        "it is encoded as {0:?}, which kreflect did not ask for (it asks for gzip, or nothing \
+         with --disable-compression)"
+    )]
+    Encoding(String),
+    /// A gzip body that inflates too far for what was sent (see
+    /// [`crate::transport::inflation`]).
+    #[error("the gzip body {0}")]
+    Inflated(String),
     /// A list without `metadata.resourceVersion`, from which no watch can start.
     #[error("list has no metadata.resourceVersion")]
     MissingResourceVersion,

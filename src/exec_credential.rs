@@ -2,7 +2,8 @@
 //! kubelogin, ...), run as client-go runs them, and **once**: [`run`] is called when the client
 //! is built, and [`ExecAuth`] reuses the token it printed until its `expirationTimestamp`
 //! (less [`REFRESH_MARGIN`]), then runs the plugin again for the next request. A plugin that
-//! prints no `expirationTimestamp` runs once per process.
+//! prints no `expirationTimestamp` runs once per process, unless the server refuses its token
+//! (401): then, as in client-go, it runs again ([`WithExecAuth`]).
 //!
 //! As client-go does, the plugin gets the environment plus the kubeconfig's `env`, and
 //! `KUBERNETES_EXEC_INFO` (an `ExecCredential` with `spec.interactive`, and `spec.cluster`
@@ -18,17 +19,26 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
+use std::task::{Context, Poll};
+
 use futures::future::BoxFuture;
 use http::header::AUTHORIZATION;
-use http::{HeaderValue, Request};
+use http::{HeaderValue, Request, Response, StatusCode};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use kube::client::Body;
 use kube::config::{ExecConfig, ExecInteractiveMode};
 use serde::Deserialize;
-use tower::filter::AsyncPredicate;
+use tower::ServiceExt as _;
 
 /// A token is refreshed this long before it expires, so that no request carries a token that
 /// expires on its way.
 pub const REFRESH_MARGIN: Duration = Duration::from_secs(10);
+
+/// How long a request waits for the plugin to refresh an expired token before it fails. The run
+/// goes on (see [`ExecAuth`]); the wait is shorter than a watch's response-headers timeout
+/// ([`crate::source::WATCH_HEADERS_TIMEOUT`]), so that the failure names the plugin rather than
+/// the connection.
+pub const REFRESH_WAIT: Duration = Duration::from_secs(15);
 
 /// The most of a plugin's stdout read (a credential is a few KiB).
 const MAX_OUTPUT: u64 = 1024 * 1024;
@@ -96,6 +106,18 @@ pub enum ExecError {
         /// The end of what it wrote to stderr.
         stderr: String,
     },
+    /// A refresh has run longer than a request waits for it (a login prompt, a hung plugin).
+    #[error(
+        "the credential plugin {command} has not printed a new token after {} s; requests wait \
+         for it to finish",
+        .waited.as_secs()
+    )]
+    StillRunning {
+        /// The command.
+        command: String,
+        /// How long the request waited.
+        waited: Duration,
+    },
     /// The plugin succeeded but printed no usable credential.
     #[error("the credential plugin {command} printed no usable credential: {reason}")]
     Output {
@@ -114,12 +136,14 @@ fn hint_suffix(hint: &Option<String>) -> String {
         .unwrap_or_default()
 }
 
+/// `: ` and the plugin's stderr, trimmed and on one line: its control characters escaped, as
+/// the server's words are, since the error goes into logs that do not escape it again.
 fn stderr_suffix(stderr: &str) -> String {
     let stderr = stderr.trim();
     if stderr.is_empty() {
         String::new()
     } else {
-        format!(": {stderr}")
+        format!(": {}", crate::quote::escape_controls(stderr))
     }
 }
 
@@ -190,7 +214,12 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
     });
     let mut stdout = Vec::new();
     let read = match child.stdout.take() {
-        Some(out) => out.take(MAX_OUTPUT).read_to_end(&mut stdout).map(|_| ()),
+        // One byte more than allowed tells too much from just enough. Our end of the pipe is
+        // closed here, so a plugin still printing gets EPIPE (SIGPIPE) and exits.
+        Some(out) => out
+            .take(MAX_OUTPUT + 1)
+            .read_to_end(&mut stdout)
+            .map(|_| ()),
         None => Ok(()),
     };
     let status = child.wait();
@@ -202,6 +231,16 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
         source,
         hint: None,
     })?;
+    // Before the exit status: a plugin cut off this way fails because we stopped reading.
+    if stdout.len() as u64 > MAX_OUTPUT {
+        return Err(ExecError::Output {
+            command,
+            reason: format!(
+                "it printed more than {} MiB (a credential is a few KiB)",
+                MAX_OUTPUT / (1024 * 1024)
+            ),
+        });
+    }
     if !status.success() {
         return Err(ExecError::Failed {
             command,
@@ -287,10 +326,17 @@ fn parse(plugin: &ExecConfig, stdout: &[u8]) -> Result<Credential, String> {
 
 /// The exec plugin's token on every request, refreshed by running the plugin again when it is
 /// about to expire. Clones share the token.
+///
+/// A refresh holds the token's lock until the plugin exits, even after the request that started
+/// it has stopped waiting ([`REFRESH_WAIT`], or the request's own timeout): the requests after
+/// it wait for that run and take its token, so a slow plugin (a login that opens a browser) is
+/// never run twice at once.
 #[derive(Clone)]
 pub struct ExecAuth {
     plugin: Arc<ExecConfig>,
     current: Arc<tokio::sync::Mutex<Token>>,
+    /// How long a request waits for a refresh: [`REFRESH_WAIT`].
+    wait: Duration,
 }
 
 /// A token and when it must be refreshed.
@@ -309,36 +355,59 @@ impl ExecAuth {
             token_of(token, credential.expires, &command).map(|token| ExecAuth {
                 plugin: Arc::new(plugin),
                 current: Arc::new(tokio::sync::Mutex::new(token)),
+                wait: REFRESH_WAIT,
             }),
         )
     }
 
     /// The `Authorization` header for the next request; runs the plugin again (on a blocking
-    /// thread, one run at a time) when the token is about to expire.
+    /// thread, one run at a time) when the token is about to expire, waiting at most
+    /// [`REFRESH_WAIT`] for it.
     async fn header(&self) -> Result<HeaderValue, ExecError> {
-        let mut current = self.current.lock().await;
+        tokio::time::timeout(self.wait, self.current_header())
+            .await
+            .unwrap_or_else(|_| {
+                Err(ExecError::StillRunning {
+                    command: self.plugin.command.clone().unwrap_or_default(),
+                    waited: self.wait,
+                })
+            })
+    }
+
+    async fn current_header(&self) -> Result<HeaderValue, ExecError> {
+        let current = Arc::clone(&self.current).lock_owned().await;
         if current
             .refresh_at
-            .is_some_and(|refresh_at| SystemTime::now() >= refresh_at)
+            .is_none_or(|refresh_at| SystemTime::now() < refresh_at)
         {
-            let plugin = Arc::clone(&self.plugin);
-            let command = plugin.command.clone().unwrap_or_default();
-            tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
-            let credential = tokio::task::spawn_blocking(move || run(&plugin))
-                .await
-                .map_err(|err| ExecError::Output {
-                    command: command.clone(),
-                    reason: format!("running it panicked: {err}"),
-                })??;
-            let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
-                command: command.clone(),
-                reason: "it printed a client certificate where it printed a token before"
-                    .to_owned(),
-            })?;
-            *current = token_of(token, credential.expires, &command)?;
+            return Ok(current.header.clone());
         }
-        Ok(current.header.clone())
+        let plugin = Arc::clone(&self.plugin);
+        let command = plugin.command.clone().unwrap_or_default();
+        tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
+        // The run takes the lock with it: see the type's doc.
+        tokio::task::spawn_blocking(move || refresh(&plugin, current))
+            .await
+            .map_err(|err| ExecError::Output {
+                command,
+                reason: format!("running it panicked: {err}"),
+            })?
     }
+}
+
+/// Runs the plugin again and puts its token in `current`; blocks until the plugin exits.
+fn refresh(
+    plugin: &ExecConfig,
+    mut current: tokio::sync::OwnedMutexGuard<Token>,
+) -> Result<HeaderValue, ExecError> {
+    let command = plugin.command.clone().unwrap_or_default();
+    let credential = run(plugin)?;
+    let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
+        command: command.clone(),
+        reason: "it printed a client certificate where it printed a token before".to_owned(),
+    })?;
+    *current = token_of(token, credential.expires, &command)?;
+    Ok(current.header.clone())
 }
 
 /// A token's header, and when to refresh it.
@@ -355,18 +424,107 @@ fn token_of(token: &str, expires: Option<SystemTime>, command: &str) -> Result<T
     })
 }
 
-impl<B: Send + 'static> AsyncPredicate<Request<B>> for ExecAuth {
-    type Future = BoxFuture<'static, Result<Request<B>, tower::BoxError>>;
-    type Request = Request<B>;
+impl<S> tower::Layer<S> for ExecAuth {
+    type Service = WithExecAuth<S>;
 
-    fn check(&mut self, mut request: Request<B>) -> Self::Future {
-        let auth = self.clone();
-        Box::pin(async move {
-            let header = auth.header().await?;
-            request.headers_mut().insert(AUTHORIZATION, header);
-            Ok(request)
-        })
+    fn layer(&self, inner: S) -> WithExecAuth<S> {
+        WithExecAuth {
+            auth: self.clone(),
+            inner,
+        }
     }
+}
+
+/// `inner` with the exec plugin's token on every request. A request the server answers 401
+/// is sent once more, with a token from a new run of the plugin, as client-go runs the plugin
+/// again on a 401 (its reflector then retries): the server stopped taking the token before its
+/// `expirationTimestamp` (revoked, or a clock behind the server's). When the plugin prints the
+/// same token again, the 401 stands.
+#[derive(Clone)]
+pub struct WithExecAuth<S> {
+    auth: ExecAuth,
+    inner: S,
+}
+
+impl<S, B> tower::Service<Request<Body>> for WithExecAuth<S>
+where
+    S: tower::Service<Request<Body>, Response = Response<B>> + Clone + Send + 'static,
+    S::Future: Send + 'static,
+    S::Error: Into<tower::BoxError>,
+    B: Send + 'static,
+{
+    type Response = Response<B>;
+    type Error = tower::BoxError;
+    type Future = BoxFuture<'static, Result<Response<B>, tower::BoxError>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), tower::BoxError>> {
+        self.inner.poll_ready(cx).map_err(Into::into)
+    }
+
+    fn call(&mut self, request: Request<Body>) -> Self::Future {
+        // The service that was polled ready takes the request (tower's rule); a clone is left.
+        let clone = self.inner.clone();
+        let ready = std::mem::replace(&mut self.inner, clone);
+        Box::pin(self.auth.clone().send(ready, request))
+    }
+}
+
+impl ExecAuth {
+    /// Sends `request` through `inner` with the token, and once more with a new one on a 401.
+    async fn send<S, B>(
+        self,
+        mut inner: S,
+        mut request: Request<Body>,
+    ) -> Result<Response<B>, tower::BoxError>
+    where
+        S: tower::Service<Request<Body>, Response = Response<B>>,
+        S::Error: Into<tower::BoxError>,
+    {
+        let again = copy(&request);
+        let used = self.header().await?;
+        request.headers_mut().insert(AUTHORIZATION, used.clone());
+        let response = inner.call(request).await.map_err(Into::into)?;
+        let Some(mut again) = again.filter(|_| response.status() == StatusCode::UNAUTHORIZED)
+        else {
+            return Ok(response);
+        };
+        self.expire(&used);
+        let fresh = self.header().await?;
+        if fresh == used {
+            return Ok(response);
+        }
+        tracing::debug!(command = %self.plugin.command.as_deref().unwrap_or_default(), "the server refused the exec credential; sending the request again with a new one");
+        again.headers_mut().insert(AUTHORIZATION, fresh);
+        inner
+            .ready()
+            .await
+            .map_err(Into::into)?
+            .call(again)
+            .await
+            .map_err(Into::into)
+    }
+
+    /// Makes `used` due for a refresh, if it is still the current token (no refresh is running
+    /// and none has replaced it).
+    fn expire(&self, used: &HeaderValue) {
+        if let Ok(mut current) = self.current.try_lock()
+            && current.header == *used
+        {
+            current.refresh_at = Some(SystemTime::UNIX_EPOCH);
+        }
+    }
+}
+
+/// A copy of `request` to send again, when its body can be copied (every kreflect request is a
+/// GET without one).
+fn copy(request: &Request<Body>) -> Option<Request<Body>> {
+    let mut copy = Request::new(request.body().try_clone()?);
+    *copy.method_mut() = request.method().clone();
+    *copy.uri_mut() = request.uri().clone();
+    *copy.version_mut() = request.version();
+    *copy.headers_mut() = request.headers().clone();
+    *copy.extensions_mut() = request.extensions().clone();
+    Some(copy)
 }
 
 #[cfg(test)]
@@ -429,6 +587,36 @@ mod tests {
     }
 
     #[test]
+    fn a_plugin_that_prints_megabytes_is_told_so_not_reported_as_failing() {
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", "head -c 3000000 /dev/zero | tr '\\0' x"],
+        }))
+        .expect("exec config");
+        let err = run_with_stdin(&config, false).expect_err("no credential");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh printed no usable credential: it printed more than 1 MiB \
+             (a credential is a few KiB)"
+        );
+    }
+
+    #[test]
+    fn a_failed_plugins_stderr_is_one_line_without_raw_control_characters() {
+        // Logs carry the error as a field; with -v, or in a log file, nothing escapes it later.
+        let config: ExecConfig = serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", "printf 'line one\\n\\033]0;pwned\\007\\033[31mred\\n' >&2; exit 1"],
+        }))
+        .expect("exec config");
+        let err = run_with_stdin(&config, false).expect_err("the plugin fails");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh failed (exit status: 1): line one\\n\\x1b]0;pwned\\x07\\x1b[31mred"
+        );
+    }
+
+    #[test]
     fn a_missing_plugin_says_how_to_install_it() {
         let config: ExecConfig = serde_json::from_value(serde_json::json!({
             "command": "/nonexistent/kreflect-test-plugin",
@@ -443,6 +631,69 @@ mod tests {
                 "cannot run the credential plugin /nonexistent/kreflect-test-plugin: "
             ) && message.ends_with("; install it with brew"),
             "{message}"
+        );
+    }
+
+    /// A plugin that counts its runs in `runs` and then takes `seconds` to print a token.
+    fn slow_plugin(runs: &std::path::Path, seconds: u32) -> ExecConfig {
+        serde_json::from_value(serde_json::json!({
+            "command": "sh",
+            "args": ["-c", format!(
+                "echo run >> '{}'; sleep {seconds}; echo '{{\"status\":{{\"token\":\"new\"}}}}'",
+                runs.display()
+            )],
+        }))
+        .expect("exec config")
+    }
+
+    fn expired_token() -> Credential {
+        Credential {
+            token: Some("old".to_owned()),
+            certificate: None,
+            expires: Some(SystemTime::now() - Duration::from_secs(1)),
+        }
+    }
+
+    fn lines_in(path: &std::path::Path) -> usize {
+        std::fs::read_to_string(path).map_or(0, |text| text.lines().count())
+    }
+
+    #[tokio::test]
+    async fn requests_that_give_up_on_a_slow_refresh_never_start_a_second_run() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let runs = dir.path().join("runs");
+        let auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
+            .expect("a token")
+            .expect("a valid token");
+        // Three requests, each giving up before the plugin prints its token (as a request
+        // whose response headers are late does).
+        for _ in 0..3 {
+            let waited = tokio::time::timeout(Duration::from_millis(300), auth.header()).await;
+            assert!(waited.is_err(), "a token before the plugin printed one");
+        }
+        assert_eq!(lines_in(&runs), 1, "one plugin run at a time");
+        // The run goes on without them, and the next request takes its token.
+        let header = auth.header().await.expect("the refreshed token");
+        assert_eq!(header, "Bearer new");
+        assert_eq!(lines_in(&runs), 1, "the token of that run is used");
+    }
+
+    #[tokio::test]
+    async fn a_request_that_waits_too_long_for_a_refresh_names_the_plugin() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let runs = dir.path().join("runs");
+        let mut auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
+            .expect("a token")
+            .expect("a valid token");
+        auth.wait = Duration::from_secs(1);
+        let err = auth
+            .header()
+            .await
+            .expect_err("the plugin is still running");
+        assert_eq!(
+            err.to_string(),
+            "the credential plugin sh has not printed a new token after 1 s; requests wait for \
+             it to finish"
         );
     }
 

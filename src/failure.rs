@@ -9,7 +9,7 @@
 //! | 403 | [`FailureClass::Forbidden`] | stop, exit 1: RBAC advice, and `-n` only where it can help ([`ForbiddenAdvice`]) |
 //! | 400, 405, 406, 415, 422, other 4xx | [`FailureClass::Invalid`] | stop, exit 2 with the server's message (the streaming-list probe falls back instead) |
 //! | 404 | [`FailureClass::NotFound`] | before the first sync: stop, exit 2; after it: retry with a warning |
-//! | 408, 425, 429, 5xx, no answer, an undecodable answer | [`FailureClass::Transient`] | back off (honouring `Retry-After`) and retry |
+//! | 408, 425, 429, 5xx, no answer, an undecodable answer, an exec plugin that gave no token | [`FailureClass::Transient`] | back off (honouring `Retry-After`) and retry |
 //! | an untrusted TLS certificate | [`FailureClass::Untrusted`] | stop, exit 1 |
 
 use std::fmt;
@@ -61,8 +61,12 @@ impl FailureClass {
             SourceError::Status { status, .. } => FailureClass::of_status(status),
             SourceError::Untrusted { .. } => FailureClass::Untrusted,
             // No answer, or an answer that is not what the API promises (a proxy's error page
-            // cut short, say): another attempt may get a real one.
-            SourceError::Transport { .. } | SourceError::Decode(_) => FailureClass::Transient,
+            // cut short, say): another attempt may get a real one. A credential plugin that
+            // failed to refresh the token may succeed once the person has logged in again (a
+            // client-go informer retries it too).
+            SourceError::Transport { .. } | SourceError::Decode(_) | SourceError::Credential(_) => {
+                FailureClass::Transient
+            }
         }
     }
 }

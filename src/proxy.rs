@@ -85,6 +85,12 @@ pub enum UrlProblem {
     /// Nothing between `scheme://` and the port or path.
     #[error("it names no host")]
     NoHost,
+    /// A raw `/`, `?` or `#` in the userinfo ends the authority early (Go cannot parse such a
+    /// URL either); said without repeating any part of it, which may be the password.
+    #[error(
+        "its user name or password holds a raw '/', '?' or '#'; write them as %2F, %3F and %23"
+    )]
+    UserinfoDelimiter,
     /// The port is not a number from 1 to 65535.
     #[error("its port {0:?} is not a number from 1 to 65535")]
     BadPort(String),
@@ -206,6 +212,9 @@ impl UrlParts {
             return Ok(None);
         }
         let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+        if rest[authority.len()..].contains('@') {
+            return Err(UrlProblem::UserinfoDelimiter);
+        }
         let (userinfo, hostport) = match authority.rsplit_once('@') {
             Some((userinfo, hostport)) => {
                 let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
@@ -527,13 +536,12 @@ fn percent_encode(text: &str) -> String {
 }
 
 /// `value` with the password of its userinfo, if any, replaced by `xxxxx` (Go's
-/// `url.Redacted`), for messages.
+/// `url.Redacted`), for messages. The userinfo runs to the last `@`, even past a `/`, `?` or
+/// `#`: unencoded in a password, those end the authority for a parser, not for the person who
+/// typed it.
 fn redact(value: &str) -> String {
     let start = value.find("://").map_or(0, |i| i + 3);
-    let end = value[start..]
-        .find(['/', '?', '#'])
-        .map_or(value.len(), |i| start + i);
-    let Some(at) = value[start..end].rfind('@').map(|i| start + i) else {
+    let Some(at) = value[start..].rfind('@').map(|i| start + i) else {
         return value.to_owned();
     };
     match value[start..at].find(':').map(|i| start + i) {

@@ -17,6 +17,8 @@ use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
     decode_watch_line,
 };
+use crate::exec_credential::ExecError;
+use crate::transport::inflation::Inflated;
 
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -151,6 +153,9 @@ pub enum SourceError {
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
     Decode(#[from] DecodeError),
+    /// The exec credential plugin gave no token for the request, which was not sent.
+    #[error("{0}")]
+    Credential(String),
 }
 
 fn status_line(status: &ApiStatus) -> String {
@@ -311,6 +316,16 @@ async fn send(
         .map_err(|err| request_failed(endpoint, &err))?;
     let status = response.status();
     if status.is_success() {
+        // The decompression layer removes the `Content-Encoding` it decodes: one left is an
+        // encoding never asked for (a proxy's brotli, gzip despite --disable-compression).
+        if let Some(encoding) = response
+            .headers()
+            .get(http::header::CONTENT_ENCODING)
+            .filter(|encoding| !encoding.as_bytes().eq_ignore_ascii_case(b"identity"))
+        {
+            let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
+            return Err(SourceError::Decode(DecodeError::Encoding(encoding)));
+        }
         return Ok(response.into_body());
     }
     let retry_after = response
@@ -572,8 +587,15 @@ impl LineReader {
     }
 }
 
-/// Why a request to `endpoint` got no answer: an untrusted certificate, or a transport failure.
+/// Why a request to `endpoint` got no answer: the exec credential plugin gave no token (the
+/// request was never sent), an untrusted certificate, or a transport failure.
 fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
+    let plugin_failed =
+        std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source())
+            .find_map(|err| err.downcast_ref::<ExecError>());
+    if let Some(plugin_failed) = plugin_failed {
+        return SourceError::Credential(error_chain(plugin_failed));
+    }
     let chain = transport_error(err);
     let endpoint = endpoint.clone();
     match chain.find("invalid peer certificate") {
@@ -589,11 +611,14 @@ fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
 }
 
 /// Why reading a response body failed. The connection's own failures are `hyper::Error`s;
-/// any other error comes from the decompression layer (tower-http reports its decoder's
-/// `io::Error`, or a message for bytes after the gzip stream): the server answered, but its
-/// gzip body does not decompress.
+/// an [`Inflated`] body is a gzip bomb; any other error comes from the decompression layer
+/// (tower-http reports its decoder's `io::Error`, or a message for bytes after the gzip stream):
+/// the server answered, but its gzip body does not decompress.
 fn body_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
     match err {
+        kube::Error::Service(inner) if inner.is::<Inflated>() => {
+            SourceError::Decode(DecodeError::Inflated(inner.to_string()))
+        }
         kube::Error::Service(inner) if !inner.is::<hyper::Error>() => {
             SourceError::Decode(DecodeError::Gzip(inner.to_string()))
         }
@@ -838,6 +863,156 @@ mod tests {
             "{err}"
         );
         assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    /// A gzip member whose content is `prefix`, then `run` bytes `A`, then `suffix`, built by
+    /// hand as one fixed-Huffman deflate block: the run is a literal `A` then matches of 258
+    /// bytes at distance 1, 13 bits each (a ratio of about 160,000 to 1 for the run).
+    fn gzip_bomb(prefix: &[u8], run: usize, suffix: &[u8]) -> Vec<u8> {
+        struct Bits {
+            out: Vec<u8>,
+            bit: u32,
+        }
+        impl Bits {
+            fn push(&mut self, value: u32, len: u32, msb_first: bool) {
+                for i in 0..len {
+                    let shift = if msb_first { len - 1 - i } else { i };
+                    if self.bit == 0 {
+                        self.out.push(0);
+                    }
+                    if let Some(last) = self.out.last_mut() {
+                        *last |= (((value >> shift) & 1) as u8) << self.bit;
+                    }
+                    self.bit = (self.bit + 1) % 8;
+                }
+            }
+            fn literal(&mut self, byte: u8) {
+                assert!(byte < 144, "8-bit fixed codes only");
+                self.push(0x30 + u32::from(byte), 8, true);
+            }
+        }
+        assert_eq!((run - 1) % 258, 0, "a literal then whole matches");
+        let mut bits = Bits {
+            out: vec![0x1f, 0x8b, 8, 0, 0, 0, 0, 0, 0, 0xff],
+            bit: 0,
+        };
+        bits.push(1, 1, false); // BFINAL
+        bits.push(1, 2, false); // BTYPE 01: fixed Huffman codes
+        let mut crc = flate2::Crc::new();
+        for &byte in prefix {
+            bits.literal(byte);
+        }
+        crc.update(prefix);
+        bits.literal(b'A');
+        for _ in 0..(run - 1) / 258 {
+            bits.push(0xc5, 8, true); // length 258 (code 285)
+            bits.push(0, 5, true); // distance 1 (code 0)
+        }
+        let chunk = vec![b'A'; 1 << 20];
+        for start in (0..run).step_by(chunk.len()) {
+            crc.update(&chunk[..chunk.len().min(run - start)]);
+        }
+        for &byte in suffix {
+            bits.literal(byte);
+        }
+        crc.update(suffix);
+        bits.push(0, 7, true); // end of block (code 256)
+        let mut gzip = bits.out;
+        gzip.extend_from_slice(&crc.sum().to_le_bytes());
+        gzip.extend_from_slice(&(crc.amount()).to_le_bytes());
+        gzip
+    }
+
+    #[test]
+    fn the_hand_made_gzip_bomb_is_valid_gzip() {
+        use std::io::Read as _;
+        let bomb = gzip_bomb(b"{\"x\":\"", 1 + 258 * 4, b"\"}");
+        let mut inflated = String::new();
+        flate2::read::GzDecoder::new(&bomb[..])
+            .read_to_string(&mut inflated)
+            .expect("valid gzip");
+        assert_eq!(
+            inflated,
+            format!("{{\"x\":\"{}\"}}", "A".repeat(1 + 258 * 4))
+        );
+    }
+
+    /// A server that answers every request with `response`, then closes the connection.
+    async fn answering_server(response: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = [0; 4096];
+                let _ = socket.read(&mut request).await;
+                let _ = socket.write_all(&response).await;
+            }
+        });
+        (url, task)
+    }
+
+    #[tokio::test]
+    async fn a_gzip_bomb_list_is_refused_before_it_inflates_in_memory() {
+        // 200 MiB of JSON in a little over 1 MB.
+        let run = 1 + 258 * (200 * 1024 * 1024 / 258);
+        let bomb = gzip_bomb(
+            br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"1"},"items":[],"x":""#,
+            run,
+            br#""}"#,
+        );
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            bomb.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&bomb);
+        let (url, server) = answering_server(response).await;
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
+        let source = KubeSource::pods(client, None);
+        let err = source
+            .list(ListRequest::default())
+            .await
+            .expect_err("a 200 MiB body from 1 MB is refused");
+        let message = err.to_string();
+        assert!(
+            message
+                .starts_with("cannot decode the server's answer: the gzip body inflated to over ")
+                && message.ends_with(" KiB sent, more than 128 times; refused as a gzip bomb"),
+            "{message}"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_body_in_an_encoding_not_asked_for_is_named_not_called_malformed_json() {
+        let body = b"\x1b\x0b\x00\xf8\x25\x14\x82\x03";
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: br\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(body);
+        let (url, server) = answering_server(response).await;
+        let client =
+            crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
+                .expect("client");
+        let err = KubeSource::pods(client, None)
+            .list(ListRequest::default())
+            .await
+            .expect_err("not JSON");
+        assert_eq!(
+            err.to_string(),
+            "cannot decode the server's answer: it is encoded as \"br\", which kreflect did not \
+             ask for (it asks for gzip, or nothing with --disable-compression)"
+        );
         server.abort();
     }
 

@@ -6,14 +6,17 @@
 //! - **Proxies.** The proxy is chosen by [`crate::proxy`] with kubectl's rules; kube's choice
 //!   differs (see that module) and its cargo features would surface as messages about them.
 //!   The connectors are the ones kube's `http-proxy` and `socks5` features use: hyper-util's
-//!   [`Tunnel`] (HTTP CONNECT, over TLS for an `https://` proxy) and [`SocksV5`].
+//!   [`Tunnel`] (HTTP CONNECT, over TLS for an `https://` proxy) and [`SocksV5`]; but a
+//!   plain-HTTP server's requests go to an HTTP proxy in absolute form, as Go sends them
+//!   ([`forward`]), where kube would tunnel them.
 //! - **Exec credential plugins run once.** kube's builder runs the plugin three times (once for
 //!   the auth layer, twice looking for a client certificate); here the plugin has run before
 //!   the stack is built ([`crate::exec_credential`]) and the kube configuration given to
 //!   [`ConfigExt`] has no `exec` left to run.
 //! - **Compression** is tower-http's gzip decompression, as with kube's `gzip` feature: every
 //!   request asks for gzip unless compression is disabled; the server compresses only large
-//!   responses (lists), as a real API server does.
+//!   responses (lists), as a real API server does. Unlike kube's, a body may inflate only so far
+//!   ([`inflation`]): a gzip bomb fails the request instead of filling memory.
 //!
 //! kube's retry layer and request tracing spans are left out: the reflector owns retries, and
 //! logs its own requests.
@@ -27,11 +30,16 @@ use hyper_util::client::legacy::connect::{Connection, HttpConnector};
 use hyper_util::rt::TokioExecutor;
 use kube::client::ConfigExt;
 use tower::ServiceBuilder;
-use tower::filter::AsyncFilterLayer;
+use tower::util::MapRequestLayer;
 use tower_http::decompression::DecompressionLayer;
 
 use crate::exec_credential::ExecAuth;
 use crate::proxy::{Proxy, ProxyKind};
+
+pub mod forward;
+pub mod inflation;
+
+use forward::Forward;
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;
 
@@ -59,14 +67,23 @@ pub fn client(config: &kube::Config, transport: Transport) -> Result<kube::Clien
     tcp.enforce_http(false);
     tcp.set_connect_timeout(Some(CONNECT_TIMEOUT));
     let Transport { proxy, exec } = transport;
+    // Go tunnels to https servers only: a plain-HTTP server's requests go to the proxy itself.
+    let forward = config.cluster_url.scheme_str() == Some("http");
     match proxy {
-        None => with_connector(config, tcp, exec),
+        None => with_connector(config, tcp, exec, None),
+        Some(Proxy {
+            url,
+            kind: ProxyKind::Http,
+        }) if forward => {
+            let authorization = basic_authorization(&url);
+            with_connector(config, Forward::new(url, tcp), exec, authorization)
+        }
         Some(Proxy {
             url,
             kind: ProxyKind::Http,
         }) => {
             let tunnel = with_basic_auth(Tunnel::new(url.clone(), tcp), &url);
-            with_connector(config, tunnel, exec)
+            with_connector(config, tunnel, exec, None)
         }
         Some(Proxy {
             url,
@@ -74,8 +91,13 @@ pub fn client(config: &kube::Config, transport: Transport) -> Result<kube::Clien
         }) => {
             // TLS to the proxy trusts what the cluster's TLS trusts, as with kube's feature.
             let to_proxy = config.rustls_https_connector_with_connector(tcp)?;
-            let tunnel = with_basic_auth(Tunnel::new(url.clone(), to_proxy), &url);
-            with_connector(config, tunnel, exec)
+            if forward {
+                let authorization = basic_authorization(&url);
+                with_connector(config, Forward::new(url, to_proxy), exec, authorization)
+            } else {
+                let tunnel = with_basic_auth(Tunnel::new(url.clone(), to_proxy), &url);
+                with_connector(config, tunnel, exec, None)
+            }
         }
         Some(Proxy {
             url,
@@ -86,17 +108,19 @@ pub fn client(config: &kube::Config, transport: Transport) -> Result<kube::Clien
             if let Some((user, password)) = userinfo(&url) {
                 socks = socks.with_auth(user, password);
             }
-            with_connector(config, socks, exec)
+            with_connector(config, socks, exec, None)
         }
     }
 }
 
 /// The stack over `connector`, which opens a byte stream to the server (directly or through
-/// a proxy); TLS to the server is added here.
+/// a proxy); TLS to the server is added here. `proxy_authorization` goes on every request
+/// (when the requests themselves go to the proxy: [`forward`]).
 fn with_connector<C>(
     config: &kube::Config,
     connector: C,
     exec: Option<ExecAuth>,
+    proxy_authorization: Option<HeaderValue>,
 ) -> Result<kube::Client, kube::Error>
 where
     C: tower::Service<http::Uri> + Clone + Send + Sync + 'static,
@@ -113,6 +137,7 @@ where
     let http = hyper_util::client::legacy::Builder::new(TokioExecutor::new()).build(timeouts);
     let service = ServiceBuilder::new()
         .layer(config.base_uri_layer())
+        .map_response(inflation::guard)
         .layer(
             DecompressionLayer::new()
                 .no_br()
@@ -121,28 +146,39 @@ where
                 .gzip(!config.disable_compression),
         )
         .option_layer(config.auth_layer()?)
-        .option_layer(exec.map(AsyncFilterLayer::new))
+        .option_layer(exec)
         .layer(config.extra_headers_layer()?)
+        .option_layer(proxy_authorization.map(|value| {
+            MapRequestLayer::new(move |mut request: http::Request<kube::client::Body>| {
+                request
+                    .headers_mut()
+                    .insert(http::header::PROXY_AUTHORIZATION, value.clone());
+                request
+            })
+        }))
         .map_err(BoxError::from)
+        .map_response(inflation::count_wire)
         .service(http);
     Ok(kube::Client::new(service, config.default_namespace.clone()))
 }
 
-/// A CONNECT tunnel that sends `Proxy-Authorization: Basic` when the proxy URL has
-/// credentials, percent-decoded as Go's `url.UserPassword` does.
+/// A CONNECT tunnel that sends the proxy's [`basic_authorization`], if any.
 fn with_basic_auth<C>(tunnel: Tunnel<C>, url: &http::Uri) -> Tunnel<C> {
-    use base64::Engine as _;
-    let Some((user, password)) = userinfo(url) else {
-        return tunnel;
-    };
-    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
-    match HeaderValue::from_str(&format!("Basic {encoded}")) {
-        Ok(mut header) => {
-            header.set_sensitive(true);
-            tunnel.with_auth(header)
-        }
-        Err(_) => tunnel,
+    match basic_authorization(url) {
+        Some(header) => tunnel.with_auth(header),
+        None => tunnel,
     }
+}
+
+/// `Proxy-Authorization: Basic` for the credentials of a proxy URL, percent-decoded as Go's
+/// `url.UserPassword` does; `None` without credentials.
+fn basic_authorization(url: &http::Uri) -> Option<HeaderValue> {
+    use base64::Engine as _;
+    let (user, password) = userinfo(url)?;
+    let encoded = base64::engine::general_purpose::STANDARD.encode(format!("{user}:{password}"));
+    let mut header = HeaderValue::from_str(&format!("Basic {encoded}")).ok()?;
+    header.set_sensitive(true);
+    Some(header)
 }
 
 /// The user and password in a URL's authority (`user:pass@host`), percent-decoded.

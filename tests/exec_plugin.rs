@@ -158,3 +158,110 @@ contexts:
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refresh_that_fails_is_reported_as_the_plugins_failure_not_as_an_unreachable_server() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Every watch ends at once, so requests keep coming and need the refreshed token.
+    cluster.server.inject_always(Fault::WatchCloseAfter(0));
+    let ran = cluster.kubeconfig_path().with_file_name("ran");
+    // The first run prints a token refreshed 1 s later (10 s before it expires); the next fails.
+    let plugin = cluster.write_script(
+        "sso-login.sh",
+        &format!(
+            r#"if [ -e "{ran}" ]; then echo 'SSO session expired; run aws sso login' >&2; exit 1; fi
+touch "{ran}"
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'"$(date -u -d "+11 seconds" +%Y-%m-%dT%H:%M:%SZ)"'"}}}}'
+"#,
+            ran = ran.display()
+        ),
+    );
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let mut running =
+        Running::spawn(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--interval", "1h"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    running
+        .wait_for_stderr("the refresh's failure", |line| {
+            line.contains("SSO session expired")
+        })
+        .await;
+    let stderr = running.stderr_so_far();
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("SSO session expired"))
+        .unwrap_or_default();
+    assert!(
+        line.contains(&format!(
+            "error=the credential plugin {} failed (exit status: 1): SSO session expired",
+            plugin.display()
+        )) && !line.contains("cannot reach"),
+        "the server was never asked: {line}"
+    );
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    running.wait().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_token_the_server_refuses_is_replaced_by_running_the_plugin_again() {
+    // The server no longer takes the token the plugin printed first (revoked, or expired by
+    // the server's clock before ours), and takes the next: client-go runs the plugin again on a
+    // 401, and its reflector retries; kreflect resends the request with the new token.
+    let cluster = TestCluster::start(kreflect_sim::ServerOptions {
+        bearer_token: Some("token-2".to_owned()),
+        ..kreflect_sim::ServerOptions::default()
+    })
+    .await;
+    cluster.server.cluster().create_pod("a", "1");
+    let runs = cluster.kubeconfig_path().with_file_name("runs");
+    let plugin = counting_plugin(&cluster, &runs, None);
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stdout, "a/1\n\n");
+    assert_eq!(runs_of(&runs), 2, "once at start, once after the 401");
+    let tokens: Vec<_> = cluster
+        .requests()
+        .into_iter()
+        .map(|request| request.authorization)
+        .collect();
+    assert_eq!(
+        tokens.first().cloned().flatten().as_deref(),
+        Some("Bearer token-1")
+    );
+    assert!(
+        tokens[1..]
+            .iter()
+            .all(|token| token.as_deref() == Some("Bearer token-2")),
+        "{tokens:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_plugin_that_prints_the_refused_token_again_leaves_the_401() {
+    let cluster = TestCluster::start(kreflect_sim::ServerOptions {
+        bearer_token: Some("never-printed".to_owned()),
+        ..kreflect_sim::ServerOptions::default()
+    })
+    .await;
+    let runs = cluster.kubeconfig_path().with_file_name("runs");
+    let plugin = cluster.write_script(
+        "same.sh",
+        &format!(
+            r#"echo run >> "{runs}"
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"same"}}}}'
+"#,
+            runs = runs.display()
+        ),
+    );
+    let kubeconfig = cluster.write_exec_plugin_kubeconfig("exec", &plugin, "[]");
+    let (status, _, stderr) =
+        run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
+    assert_eq!(status.code(), Some(1), "stderr: {stderr}");
+    assert!(stderr.contains("401"), "{stderr}");
+    assert_eq!(
+        runs_of(&runs),
+        2,
+        "one more run per refused request, not a loop"
+    );
+}

@@ -160,6 +160,41 @@ async fn a_proxy_without_scheme_is_an_http_proxy() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn http_proxy_is_sent_absolute_urls_for_an_http_server_as_kubectl_sends_them() {
+    // Go's net/http tunnels only to https servers; a plain-HTTP request goes to the proxy as
+    // `GET http://server/path`, which squid's default configuration allows where it refuses a
+    // CONNECT to any port but 443.
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    cluster.server.cluster().create_pod("a", "x");
+    cluster.server.cluster().create_pod("b", "y");
+    let proxy = ConnectProxy::start(ConnectOptions {
+        credentials: Some(("alice".to_owned(), "pw".to_owned())),
+        ..ConnectOptions::resolving(PROXY_ONLY_HOST, LOCALHOST)
+    })
+    .await;
+    let mut config: Value = serde_json::from_str(&cluster.server.kubeconfig()).expect("JSON");
+    let server = format!("http://{}", target(&cluster, PROXY_ONLY_HOST));
+    config["clusters"][0]["cluster"]["server"] = server.clone().into();
+    let config = cluster.write_kubeconfig("http", &config.to_string());
+    let url = format!("http://alice:pw@{}", proxy.addr());
+    let outcome = run(&cluster, &config, &[("HTTP_PROXY", &url)]).await;
+    assert_listed(&outcome, "through the proxy");
+    let requests = proxy.requests();
+    assert!(!requests.is_empty(), "the proxy was used");
+    for request in &requests {
+        assert!(
+            request.method == "GET" && request.target.starts_with(&format!("{server}/api")),
+            "an absolute URL, not a tunnel: {requests:?}"
+        );
+        assert_eq!(
+            request.proxy_authorization.as_deref(),
+            Some("Basic YWxpY2U6cHc="),
+            "with the proxy's credentials"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_proxy_is_not_used_for_an_https_server() {
     let cluster = https_cluster().await;
     let proxy = connect_proxy().await;

@@ -367,6 +367,33 @@ fn a_bad_percent_escape_is_an_error() {
     );
 }
 
+#[test]
+fn a_password_with_a_raw_slash_question_mark_or_hash_is_never_shown() {
+    // Unencoded, these end the authority: Go cannot parse such a URL either. The message must
+    // neither repeat the password nor take part of it for a port.
+    for password in ["pa/ss0rd", "pa?ss0rd", "pa#ss0rd"] {
+        let value = format!("http://alice:{password}@proxy.corp:3128");
+        for err in [
+            choose(SERVER, None, &[("HTTPS_PROXY", &value)]).expect_err("unusable"),
+            choose(SERVER, Some(&value), &[]).expect_err("unusable"),
+        ] {
+            let message = err.to_string();
+            assert!(
+                !message.contains("ss0rd") && !message.contains("\"pa\""),
+                "{message}"
+            );
+            assert!(
+                message.contains("\"http://alice:xxxxx@proxy.corp:3128\"")
+                    && message.contains(
+                        "its user name or password holds a raw '/', '?' or '#'; write them as \
+                         %2F, %3F and %23"
+                    ),
+                "{message}"
+            );
+        }
+    }
+}
+
 // --- loopback ---
 
 #[test]

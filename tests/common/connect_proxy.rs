@@ -1,8 +1,11 @@
 //! An HTTP CONNECT proxy for tests, as a corporate proxy (squid, say) is to kubectl: it reads a
 //! `CONNECT host:port` request, optionally requires `Proxy-Authorization: Basic`, opens a TCP
 //! connection to the target and then passes bytes both ways, so TLS runs end to end between the
-//! client and the server. It records every request, resolves made-up names (the fake server's
-//! [`kreflect_sim::PROXY_ONLY_HOST`]) through its own table, can refuse every request with a
+//! client and the server. A request for an absolute `http://` URL (what a client sends a proxy
+//! for a plain-HTTP server) is forwarded as squid forwards it: the request line in origin form
+//! and without `Proxy-Authorization` to the server, then bytes both ways. It records every
+//! request, resolves made-up names (the fake server's [`kreflect_sim::PROXY_ONLY_HOST`])
+//! through its own table, can refuse every request with a
 //! status of choice, and can itself be reached over TLS (an `https://` proxy). Dropping it
 //! closes the listener and every connection.
 
@@ -49,7 +52,7 @@ impl ConnectOptions {
 pub struct ConnectRequest {
     /// The method (`CONNECT` unless the client sent something else).
     pub method: String,
-    /// The request target: `host:port` for a CONNECT.
+    /// The request target: `host:port` for a CONNECT, the absolute URL of a forwarded request.
     pub target: String,
     /// The `Proxy-Authorization` header, if sent.
     pub proxy_authorization: Option<String>,
@@ -147,7 +150,8 @@ async fn serve(
         return;
     };
     requests.lock().expect("requests").push(request.clone());
-    if request.method != "CONNECT" {
+    let forward = request.target.starts_with("http://");
+    if request.method != "CONNECT" && !forward {
         let _ = answer(&mut client, 405, "Method Not Allowed").await;
         return;
     }
@@ -165,6 +169,10 @@ async fn serve(
             return;
         }
     }
+    if forward {
+        forward_request(client, options, &head, &request, &early).await;
+        return;
+    }
     let Some((host, port)) = split_target(&request.target) else {
         let _ = answer(&mut client, 400, "Bad Request").await;
         return;
@@ -177,6 +185,50 @@ async fn serve(
         .write_all(b"HTTP/1.1 200 Connection established\r\n\r\n")
         .await;
     if established.is_err() || upstream.write_all(&early).await.is_err() {
+        return;
+    }
+    let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;
+}
+
+/// Forwards a request for an absolute `http://` URL to its server: the head in origin form,
+/// without `Proxy-Authorization`, then the bytes after it, and bytes both ways from then on.
+async fn forward_request(
+    mut client: impl AsyncRead + AsyncWrite + Unpin,
+    options: &ConnectOptions,
+    head: &str,
+    request: &ConnectRequest,
+    early: &[u8],
+) {
+    let rest = request.target.trim_start_matches("http://");
+    let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+    let path = if path.is_empty() { "/" } else { path };
+    let Some((host, port)) = split_target(authority)
+        .or_else(|| Some((authority, 80)).filter(|_| !authority.contains(':')))
+    else {
+        let _ = answer(&mut client, 400, "Bad Request").await;
+        return;
+    };
+    let Ok(mut upstream) = dial(&options.hosts, host, port).await else {
+        let _ = answer(&mut client, 502, "Bad Gateway").await;
+        return;
+    };
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let version = request_line.rsplit(' ').next().unwrap_or("HTTP/1.1");
+    let mut rewritten = format!("{} {path} {version}\r\n", request.method);
+    for line in lines.filter(|line| !line.is_empty()) {
+        if !line
+            .to_ascii_lowercase()
+            .starts_with("proxy-authorization:")
+        {
+            rewritten.push_str(line);
+            rewritten.push_str("\r\n");
+        }
+    }
+    rewritten.push_str("\r\n");
+    if upstream.write_all(rewritten.as_bytes()).await.is_err()
+        || upstream.write_all(early).await.is_err()
+    {
         return;
     }
     let _ = tokio::io::copy_bidirectional(&mut client, &mut upstream).await;

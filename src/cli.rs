@@ -14,7 +14,7 @@ use crate::client::{ClientOptions, KubeconfigChoice};
 use crate::reflector::ReflectorConfig;
 use crate::render::OutputFormat;
 use crate::source::{Selectors, SourceOptions};
-use crate::{Cluster, Config, Mode};
+use crate::{ClusterChoice, Config, Mode};
 
 /// The shortest `--interval`.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -203,9 +203,9 @@ impl Cli {
         }
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
-            Cluster::Simulated
+            ClusterChoice::Sim
         } else {
-            Cluster::Kubeconfig(KubeconfigChoice {
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: args.kubeconfig,
                 context: args.context,
             })
@@ -350,7 +350,7 @@ mod tests {
         assert!(!config.reflector.streaming_list);
         assert_eq!(
             config.cluster,
-            Cluster::Kubeconfig(KubeconfigChoice::default())
+            ClusterChoice::Kubeconfig(KubeconfigChoice::default())
         );
         assert_eq!(config.format, OutputFormat::Keys);
         assert_eq!(config.mode, Mode::Listings);
@@ -393,7 +393,7 @@ mod tests {
         assert!(config.once);
         assert_eq!(
             config.cluster,
-            Cluster::Kubeconfig(KubeconfigChoice {
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: Some("/tmp/kc".into()),
                 context: Some("prod".into()),
             })
@@ -410,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             parse(&["kreflect", "pods", "--sim"]).expect("sim").cluster,
-            Cluster::Simulated
+            ClusterChoice::Sim
         );
         assert_eq!(
             parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,

@@ -23,7 +23,7 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
-//! - `demo` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
+//! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
 //! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
@@ -34,8 +34,6 @@ pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod decode;
-#[cfg(feature = "sim")]
-pub mod demo;
 pub mod exec_credential;
 pub mod failure;
 pub mod logging;
@@ -48,6 +46,8 @@ pub mod quote;
 pub mod reflector;
 pub mod render;
 pub mod resolve;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod source;
 pub mod store;
 pub mod transport;
@@ -70,11 +70,11 @@ use crate::source::{Endpoint, Selectors, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cluster {
+pub enum ClusterChoice {
     /// A real cluster, from a kubeconfig or the in-cluster service account.
     Kubeconfig(KubeconfigChoice),
     /// The embedded simulated cluster (`--sim`).
-    Simulated,
+    Sim,
 }
 
 /// What is printed.
@@ -95,7 +95,7 @@ pub struct Config {
     /// The resource to mirror, as the user named it (`pods`, `no`, `deployments.apps`).
     pub resource: String,
     /// Which cluster to watch.
-    pub cluster: Cluster,
+    pub cluster: ClusterChoice,
     /// Transport settings from the command line (`--disable-compression`).
     pub client: ClientOptions,
     /// One namespace, or `None` for all.
@@ -154,13 +154,13 @@ pub enum RunError {
     Output(#[source] io::Error),
     /// The simulated cluster could not start.
     #[error("cannot start the simulated cluster: {0}")]
-    Simulation(#[source] io::Error),
+    Sim(#[source] io::Error),
     /// `--sim` in a build without the simulator (`--no-default-features`).
     #[error(
         "this build of kreflect has no simulated cluster (built without the `sim` feature); \
          use a real cluster, or a build with default features"
     )]
-    NoSimulator,
+    NoSim,
     /// The resource name could not be resolved.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
@@ -248,8 +248,8 @@ where
 {
     tokio::pin!(shutdown);
     let choice = match &config.cluster {
-        Cluster::Kubeconfig(choice) => choice,
-        Cluster::Simulated => return run_simulated(config, output, shutdown).await,
+        ClusterChoice::Kubeconfig(choice) => choice,
+        ClusterChoice::Sim => return run_sim(config, output, shutdown).await,
     };
     let connection = tokio::select! {
         connected = client::connect(choice, &config.client) => connected?,
@@ -264,7 +264,7 @@ where
 
 /// [`run`] against the embedded simulated cluster, stopped when the run ends.
 #[cfg(feature = "sim")]
-async fn run_simulated<W>(
+async fn run_sim<W>(
     config: Config,
     output: W,
     shutdown: impl Future<Output = ()>,
@@ -272,23 +272,21 @@ async fn run_simulated<W>(
 where
     W: Write + Send + 'static,
 {
-    let simulation = demo::Simulation::start()
-        .await
-        .map_err(RunError::Simulation)?;
-    let connection = simulation.connect(&config.client)?;
+    let sim = sim::Sim::start().await.map_err(RunError::Sim)?;
+    let connection = sim.connect(&config.client)?;
     let result = watch_and_print(config, connection, output, shutdown).await;
-    simulation.shutdown().await;
+    sim.shutdown().await;
     result
 }
 
 /// `--sim` in a build without the simulator.
 #[cfg(not(feature = "sim"))]
-async fn run_simulated<W>(
+async fn run_sim<W>(
     _config: Config,
     _output: W,
     _shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    Err(RunError::NoSimulator)
+    Err(RunError::NoSim)
 }
 
 /// The run on a connection, in three steps: resolve what to watch, spawn the reflector,

@@ -50,6 +50,8 @@ pub mod resolve;
 pub mod sim;
 pub mod source;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 pub mod wiring;
 

@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! Data flows one way: server bytes → [`source`] (HTTP, decode) → [`reflector`] (state) →
-//! [`store`] → [`printer`] → stdout.
+//! [`store`] → [`render`] (bytes) → [`printer`] (scheduling, writing) → stdout.
 //!
 //! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
@@ -27,8 +27,13 @@
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
 //! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
-//! spawn the tasks, join them. The binary only parses the command line, sets up logging and
-//! maps the result to an exit code.
+//! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
+//! logging and maps the result to an exit code.
+//!
+//! Around this crate, in the same workspace: `kreflect-sim/`, the fake API server (a crate of
+//! its own); `tests/`, the real binary and the library's reflector against it over HTTP (their
+//! shared harness in `tests/common/`); `benches/reflectors.rs`, kreflect against kube-runtime's
+//! reflector. `fuzz/` is a workspace of its own.
 
 pub mod backoff;
 pub mod cli;

@@ -2,9 +2,11 @@
 //! [`kreflect_sim`] crate, started in-process with a few namespaces of realistic pods and a
 //! steady churn, watched through the same HTTP client and reflector as a real cluster.
 //!
-//! One name for one feature: the flag `--sim`, the feature `sim`, this module, [`Sim`] and
-//! [`crate::ClusterChoice::Sim`]. The fake server itself is always reached by its crate's full
-//! name, `kreflect_sim`, so `crate::sim` (this adapter) and the crate never read alike in a path.
+//! One name for one feature: the flag `--sim`, the cargo feature `sim`, this module, [`Sim`]
+//! and [`crate::ClusterChoice::Sim`]; prose calls it the simulated cluster. The fake server is
+//! always named by its crate, `kreflect_sim`, so `sim::Sim` (the product's handle on a running
+//! simulated cluster) and `kreflect_sim::FakeApiServer` (the server) cannot be taken for each
+//! other.
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

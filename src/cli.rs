@@ -52,19 +52,19 @@ pub struct Cli {
     invoked_as: InvokedAs,
 }
 
-/// The name kreflect was run under (argv[0]'s file name), which help and usage errors show.
+/// The name kreflect was run under (`argv[0]`'s file name), which help and usage errors show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InvokedAs {
     /// `kreflect`, or any name but the plugin's.
     #[default]
     Kreflect,
     /// `kubectl-reflect`: kubectl runs it for `kubectl reflect ...` (with the executable's full
-    /// path as argv[0]).
+    /// path as `argv[0]`).
     KubectlPlugin,
 }
 
 impl InvokedAs {
-    /// From argv[0]: only its file name counts.
+    /// From `argv[0]`: only its file name counts.
     pub fn from_argv0(argv0: Option<&OsStr>) -> Self {
         match argv0.map(Path::new).and_then(Path::file_name) {
             Some(name) if name == "kubectl-reflect" => InvokedAs::KubectlPlugin,
@@ -166,7 +166,7 @@ impl Cli {
         Cli::try_parse_args_from(std::env::args_os())
     }
 
-    /// [`Cli::try_parse_args`] for these arguments (argv[0] first).
+    /// [`Cli::try_parse_args`] for these arguments (`argv[0]` first).
     pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,

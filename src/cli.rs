@@ -14,7 +14,7 @@ use crate::client::{ClientOptions, KubeconfigChoice};
 use crate::reflector::ReflectorConfig;
 use crate::render::OutputFormat;
 use crate::source::{Selectors, SourceOptions};
-use crate::{Cluster, Config, Mode};
+use crate::{ClusterChoice, Config, Mode};
 
 /// The shortest `--interval`.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -52,19 +52,19 @@ pub struct Cli {
     invoked_as: InvokedAs,
 }
 
-/// The name kreflect was run under (argv[0]'s file name), which help and usage errors show.
+/// The name kreflect was run under (`argv[0]`'s file name), which help and usage errors show.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum InvokedAs {
     /// `kreflect`, or any name but the plugin's.
     #[default]
     Kreflect,
     /// `kubectl-reflect`: kubectl runs it for `kubectl reflect ...` (with the executable's full
-    /// path as argv[0]).
+    /// path as `argv[0]`).
     KubectlPlugin,
 }
 
 impl InvokedAs {
-    /// From argv[0]: only its file name counts.
+    /// From `argv[0]`: only its file name counts.
     pub fn from_argv0(argv0: Option<&OsStr>) -> Self {
         match argv0.map(Path::new).and_then(Path::file_name) {
             Some(name) if name == "kubectl-reflect" => InvokedAs::KubectlPlugin,
@@ -166,7 +166,7 @@ impl Cli {
         Cli::try_parse_args_from(std::env::args_os())
     }
 
-    /// [`Cli::try_parse_args`] for these arguments (argv[0] first).
+    /// [`Cli::try_parse_args`] for these arguments (`argv[0]` first).
     pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
     where
         I: IntoIterator<Item = T>,
@@ -203,9 +203,9 @@ impl Cli {
         }
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
-            Cluster::Simulated
+            ClusterChoice::Sim
         } else {
-            Cluster::Kubeconfig(KubeconfigChoice {
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: args.kubeconfig,
                 context: args.context,
             })
@@ -350,7 +350,7 @@ mod tests {
         assert!(!config.reflector.streaming_list);
         assert_eq!(
             config.cluster,
-            Cluster::Kubeconfig(KubeconfigChoice::default())
+            ClusterChoice::Kubeconfig(KubeconfigChoice::default())
         );
         assert_eq!(config.format, OutputFormat::Keys);
         assert_eq!(config.mode, Mode::Listings);
@@ -393,7 +393,7 @@ mod tests {
         assert!(config.once);
         assert_eq!(
             config.cluster,
-            Cluster::Kubeconfig(KubeconfigChoice {
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: Some("/tmp/kc".into()),
                 context: Some("prod".into()),
             })
@@ -410,7 +410,7 @@ mod tests {
         );
         assert_eq!(
             parse(&["kreflect", "pods", "--sim"]).expect("sim").cluster,
-            Cluster::Simulated
+            ClusterChoice::Sim
         );
         assert_eq!(
             parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,

@@ -4,7 +4,7 @@
 //!
 //! # Layout
 //! Data flows one way: server bytes → [`source`] (HTTP, decode) → [`reflector`] (state) →
-//! [`store`] → [`printer`] → stdout.
+//! [`store`] → [`render`] (bytes) → [`printer`] (scheduling, writing) → stdout.
 //!
 //! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
@@ -23,19 +23,22 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
-//! - `demo` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
+//! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
 //! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
-//! spawn the tasks, join them. The binary only parses the command line, sets up logging and
-//! maps the result to an exit code.
+//! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
+//! logging and maps the result to an exit code.
+//!
+//! Around this crate, in the same workspace: `kreflect-sim/`, the fake API server (a crate of
+//! its own); `tests/`, the real binary and the library's reflector against it over HTTP (their
+//! shared harness in `tests/common/`); `benches/reflectors.rs`, kreflect against kube-runtime's
+//! reflector. `fuzz/` is a workspace of its own.
 
 pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod decode;
-#[cfg(feature = "sim")]
-pub mod demo;
 pub mod exec_credential;
 pub mod failure;
 pub mod logging;
@@ -48,8 +51,12 @@ pub mod quote;
 pub mod reflector;
 pub mod render;
 pub mod resolve;
+#[cfg(feature = "sim")]
+pub mod sim;
 pub mod source;
 pub mod store;
+#[cfg(test)]
+mod test_support;
 pub mod transport;
 pub mod wiring;
 
@@ -70,11 +77,11 @@ use crate::source::{Endpoint, Selectors, SourceOptions};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Cluster {
+pub enum ClusterChoice {
     /// A real cluster, from a kubeconfig or the in-cluster service account.
     Kubeconfig(KubeconfigChoice),
     /// The embedded simulated cluster (`--sim`).
-    Simulated,
+    Sim,
 }
 
 /// What is printed.
@@ -95,7 +102,7 @@ pub struct Config {
     /// The resource to mirror, as the user named it (`pods`, `no`, `deployments.apps`).
     pub resource: String,
     /// Which cluster to watch.
-    pub cluster: Cluster,
+    pub cluster: ClusterChoice,
     /// Transport settings from the command line (`--disable-compression`).
     pub client: ClientOptions,
     /// One namespace, or `None` for all.
@@ -154,13 +161,13 @@ pub enum RunError {
     Output(#[source] io::Error),
     /// The simulated cluster could not start.
     #[error("cannot start the simulated cluster: {0}")]
-    Simulation(#[source] io::Error),
+    Sim(#[source] io::Error),
     /// `--sim` in a build without the simulator (`--no-default-features`).
     #[error(
         "this build of kreflect has no simulated cluster (built without the `sim` feature); \
          use a real cluster, or a build with default features"
     )]
-    NoSimulator,
+    NoSim,
     /// The resource name could not be resolved.
     #[error(transparent)]
     Resolve(#[from] ResolveError),
@@ -248,8 +255,8 @@ where
 {
     tokio::pin!(shutdown);
     let choice = match &config.cluster {
-        Cluster::Kubeconfig(choice) => choice,
-        Cluster::Simulated => return run_simulated(config, output, shutdown).await,
+        ClusterChoice::Kubeconfig(choice) => choice,
+        ClusterChoice::Sim => return run_sim(config, output, shutdown).await,
     };
     let connection = tokio::select! {
         connected = client::connect(choice, &config.client) => connected?,
@@ -264,7 +271,7 @@ where
 
 /// [`run`] against the embedded simulated cluster, stopped when the run ends.
 #[cfg(feature = "sim")]
-async fn run_simulated<W>(
+async fn run_sim<W>(
     config: Config,
     output: W,
     shutdown: impl Future<Output = ()>,
@@ -272,23 +279,21 @@ async fn run_simulated<W>(
 where
     W: Write + Send + 'static,
 {
-    let simulation = demo::Simulation::start()
-        .await
-        .map_err(RunError::Simulation)?;
-    let connection = simulation.connect(&config.client)?;
+    let sim = sim::Sim::start().await.map_err(RunError::Sim)?;
+    let connection = sim.connect(&config.client)?;
     let result = watch_and_print(config, connection, output, shutdown).await;
-    simulation.shutdown().await;
+    sim.shutdown().await;
     result
 }
 
 /// `--sim` in a build without the simulator.
 #[cfg(not(feature = "sim"))]
-async fn run_simulated<W>(
+async fn run_sim<W>(
     _config: Config,
     _output: W,
     _shutdown: impl Future<Output = ()>,
 ) -> Result<(), RunError> {
-    Err(RunError::NoSimulator)
+    Err(RunError::NoSim)
 }
 
 /// The run on a connection, in three steps: resolve what to watch, spawn the reflector,

@@ -122,14 +122,14 @@ impl Fields {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use std::sync::{Arc, Mutex};
+    use crate::test_support::Captured;
 
     /// What `log` writes in the terminal format.
     fn rendered(log: impl FnOnce()) -> String {
-        let buffer = Arc::new(Mutex::new(Vec::new()));
+        let captured = Captured::default();
         let writer = {
-            let buffer = Arc::clone(&buffer);
-            move || SharedBuffer(Arc::clone(&buffer))
+            let captured = captured.clone();
+            move || captured.clone()
         };
         let subscriber = tracing_subscriber::fmt()
             .with_max_level(Level::TRACE)
@@ -137,21 +137,7 @@ mod tests {
             .event_format(Sentences)
             .finish();
         tracing::subscriber::with_default(subscriber, log);
-        let bytes = buffer.lock().expect("buffer").clone();
-        String::from_utf8(bytes).expect("utf-8")
-    }
-
-    struct SharedBuffer(Arc<Mutex<Vec<u8>>>);
-
-    impl io::Write for SharedBuffer {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("buffer").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
+        captured.text()
     }
 
     #[test]

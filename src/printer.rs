@@ -268,37 +268,9 @@ fn write_all<W: Write>(output: &mut W, bytes: &[u8]) -> io::Result<bool> {
 
 #[cfg(test)]
 mod tests {
-    use std::sync::{Arc, Mutex};
-
     use super::*;
-    use crate::object::RawObject;
     use crate::store::new_store;
-
-    fn pod(text: &str) -> RawObject {
-        let (namespace, name) = text.split_once('/').expect("ns/name");
-        let json = format!(r#"{{"metadata":{{"name":"{name}","namespace":"{namespace}"}}}}"#);
-        RawObject::from_json(json.as_bytes(), "Pod").expect("pod")
-    }
-
-    /// An output the test can read while the printer owns it.
-    #[derive(Clone, Default)]
-    struct SharedOutput(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for SharedOutput {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("output").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
-    impl SharedOutput {
-        fn text(&self) -> String {
-            String::from_utf8(self.0.lock().expect("output").clone()).expect("utf-8")
-        }
-    }
+    use crate::test_support::{Captured, pod};
 
     /// A sink that writes in place at once: deterministic under paused time.
     struct Direct<W>(W);
@@ -315,7 +287,7 @@ mod tests {
     /// A sink whose every write takes `delay` (of paused time).
     struct Slow {
         delay: Duration,
-        output: SharedOutput,
+        output: Captured,
     }
 
     impl Sink for Slow {
@@ -354,7 +326,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn prints_after_sync_then_every_interval_then_a_final_listing_on_stop() {
         let (mut writer, store) = new_store();
-        let output = SharedOutput::default();
+        let output = Captured::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
@@ -366,20 +338,22 @@ mod tests {
             Direct(output.clone()),
             stop.clone(),
         ));
-        writer.upsert(pod("a/partial")).await;
+        writer.upsert(pod("a/partial", 1)).await;
         tokio::time::sleep(Duration::from_secs(20)).await;
         assert_eq!(
             output.text(),
             "",
             "nothing may be printed from a partial cache"
         );
-        writer.replace(vec![pod("b/y"), pod("a/x")], "2").await;
+        writer
+            .replace(vec![pod("b/y", 1), pod("a/x", 1)], "2")
+            .await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\n");
-        writer.upsert(pod("c/z")).await;
+        writer.upsert(pod("c/z", 1)).await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(output.text(), "a/x\nb/y\n\na/x\nb/y\nc/z\n\n");
-        writer.remove(&pod("a/x")).await;
+        writer.remove(&pod("a/x", 1)).await;
         stop.cancel();
         let end = printer.await.expect("joined").expect("printed");
         assert_eq!(end, PrinterEnd::Finished);
@@ -393,8 +367,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn once_prints_one_listing_and_stops_everything() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "1").await;
-        let output = SharedOutput::default();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let output = Captured::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
@@ -410,7 +384,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_closed_output_ends_the_printer_quietly() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "1").await;
+        writer.replace(vec![pod("a/x", 1)], "1").await;
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
             ..PrinterConfig::default()
@@ -422,7 +396,7 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn stop_before_sync_prints_nothing() {
         let (_writer, store) = new_store();
-        let output = SharedOutput::default();
+        let output = Captured::default();
         let stop = CancellationToken::new();
         stop.cancel();
         let config = PrinterConfig {
@@ -437,8 +411,10 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn diff_prints_only_what_changed_between_listings() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x"), pod("a/y")], "2").await;
-        let output = SharedOutput::default();
+        writer
+            .replace(vec![pod("a/x", 1), pod("a/y", 1)], "2")
+            .await;
+        let output = Captured::default();
         let stop = CancellationToken::new();
         let config = PrinterConfig {
             interval: Duration::from_secs(5),
@@ -459,8 +435,8 @@ mod tests {
             "+a/x\n+a/y\n",
             "nothing changed, nothing printed"
         );
-        writer.remove(&pod("a/x")).await;
-        writer.upsert(pod("b/z")).await;
+        writer.remove(&pod("a/x", 1)).await;
+        writer.upsert(pod("b/z", 1)).await;
         tokio::time::sleep(Duration::from_secs(5)).await;
         assert_eq!(output.text(), "+a/x\n+a/y\n-a/x\n+b/z\n");
         stop.cancel();
@@ -470,8 +446,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn json_listing_carries_the_store_resource_version() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "41").await;
-        let output = SharedOutput::default();
+        writer.replace(vec![pod("a/x", 1)], "41").await;
+        let output = Captured::default();
         let config = PrinterConfig {
             once: true,
             format: OutputFormat::Json,
@@ -492,12 +468,12 @@ mod tests {
     async fn events_are_printed_as_they_are_applied() {
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
-        let output = SharedOutput::default();
+        let output = Captured::default();
         let stop = CancellationToken::new();
         let printer = tokio::spawn(events(changes, false, Direct(output.clone()), stop.clone()));
-        writer.replace(vec![pod("a/x")], "1").await;
-        writer.upsert(pod("a/x")).await;
-        writer.remove(&pod("a/x")).await;
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        writer.upsert(pod("a/x", 1)).await;
+        writer.remove(&pod("a/x", 1)).await;
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "ADDED a/x\nMODIFIED a/x\nDELETED a/x\n");
         stop.cancel();
@@ -511,12 +487,12 @@ mod tests {
     async fn changes_queued_at_stop_are_printed_before_the_printer_ends() {
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
-        writer.replace(vec![pod("a/x")], "1").await;
-        writer.upsert(pod("a/y")).await;
-        writer.remove(&pod("a/x")).await;
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        writer.upsert(pod("a/y", 1)).await;
+        writer.remove(&pod("a/x", 1)).await;
         let stop = CancellationToken::new();
         stop.cancel();
-        let output = SharedOutput::default();
+        let output = Captured::default();
         let end = events(changes, false, Direct(output.clone()), stop).await;
         assert_eq!(end.expect("ok"), PrinterEnd::Finished);
         assert_eq!(output.text(), "ADDED a/x\nADDED a/y\nDELETED a/x\n");
@@ -526,7 +502,7 @@ mod tests {
     async fn changes_queued_behind_a_blocked_write_are_printed_once_it_unblocks_after_stop() {
         let (open, gate) = std::sync::mpsc::channel::<()>();
         let (entered, blocked) = tokio::sync::oneshot::channel();
-        let output = SharedOutput::default();
+        let output = Captured::default();
         let gated = Gated {
             gate,
             entered: Some(entered),
@@ -536,10 +512,10 @@ mod tests {
         let changes = writer.changes();
         let stop = CancellationToken::new();
         let printer = tokio::spawn(print_events(changes, false, gated, stop.clone()));
-        writer.upsert(pod("a/first")).await;
+        writer.upsert(pod("a/first", 1)).await;
         blocked.await.expect("the first write blocks");
-        writer.upsert(pod("a/queued")).await;
-        writer.remove(&pod("a/first")).await;
+        writer.upsert(pod("a/queued", 1)).await;
+        writer.remove(&pod("a/first", 1)).await;
         stop.cancel();
         drop(open);
         let end = printer.await.expect("joined").expect("ok");
@@ -554,7 +530,7 @@ mod tests {
     async fn a_stuck_reader_is_given_up_on_at_the_deadline_after_stop() {
         let (mut writer, store) = new_store();
         let changes = writer.changes();
-        writer.replace(vec![pod("a/x")], "1").await;
+        writer.replace(vec![pod("a/x", 1)], "1").await;
         let stop = CancellationToken::new();
         let event_printer = tokio::spawn(events(changes, false, Stuck, stop.clone()));
         let config = PrinterConfig {
@@ -575,8 +551,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_slow_reader_gets_one_listing_per_write_rendered_when_the_output_is_free() {
         let (mut writer, store) = new_store();
-        writer.replace(vec![pod("a/x")], "1").await;
-        let output = SharedOutput::default();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let output = Captured::default();
         let slow = Slow {
             delay: Duration::from_secs(10),
             output: output.clone(),
@@ -590,7 +566,7 @@ mod tests {
         // 21 s), then at 21 s: the ticks missed meanwhile make one listing, not ten.
         let printer = tokio::spawn(listings(store, config, slow, stop.clone()));
         tokio::time::sleep(Duration::from_secs(15)).await;
-        writer.upsert(pod("a/y")).await;
+        writer.upsert(pod("a/y", 1)).await;
         tokio::time::sleep(Duration::from_secs(10)).await;
         assert_eq!(output.text(), "a/x\n\na/x\n\n");
         tokio::time::sleep(Duration::from_secs(10)).await;
@@ -608,7 +584,7 @@ mod tests {
     struct Gated {
         gate: std::sync::mpsc::Receiver<()>,
         entered: Option<tokio::sync::oneshot::Sender<()>>,
-        output: SharedOutput,
+        output: Captured,
     }
 
     impl Write for Gated {

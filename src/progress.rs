@@ -42,23 +42,10 @@ where
 
 #[cfg(test)]
 mod tests {
-    use std::sync::Arc;
     use std::time::Duration;
 
     use super::*;
-
-    #[derive(Clone, Default)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("captured").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
+    use crate::test_support::Captured;
 
     #[test]
     fn overwrites_one_line_then_prints_a_summary_once() {
@@ -74,9 +61,8 @@ mod tests {
         report(step(1000, 2, false));
         report(step(1200, 3, true));
         report(step(1300, 1, true));
-        let text = String::from_utf8(captured.0.lock().expect("text").clone()).expect("utf-8");
         assert_eq!(
-            text,
+            captured.text(),
             "\r\x1b[Klisting pods: 500 so far (1 pages)\
              \r\x1b[Klisting pods: 1000 so far (2 pages)\
              \r\x1b[Ksynced 1200 pods in 1.5s\n"

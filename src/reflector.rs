@@ -258,7 +258,7 @@ pub struct Reflector<S> {
     metrics: Arc<Metrics>,
     progress: Option<ProgressReporter>,
     /// Try a streaming list when listing; cleared once the server shows it cannot do it.
-    stream_lists: bool,
+    streaming_list: bool,
     /// Attempts in a row that applied no object event; see [`NoProgress`].
     no_progress: NoProgress,
     /// When the store was last replaced by a list.
@@ -295,7 +295,7 @@ impl<S: ListWatch> Reflector<S> {
     pub fn new(source: S, writer: Writer, config: ReflectorConfig) -> Self {
         let backoff = Backoff::new(config.backoff.clone());
         // A streaming list is a watch: with `list_only`, list in pages (only `list` is needed).
-        let stream_lists = config.streaming_list && !config.list_only;
+        let streaming_list = config.streaming_list && !config.list_only;
         Reflector {
             source,
             writer,
@@ -304,7 +304,7 @@ impl<S: ListWatch> Reflector<S> {
             synced: false,
             metrics: Arc::default(),
             progress: None,
-            stream_lists,
+            streaming_list,
             no_progress: NoProgress::default(),
             synced_at: None,
             hasty_relists: 0,
@@ -362,7 +362,7 @@ impl<S: ListWatch> Reflector<S> {
     /// stream's events lead to.
     pub async fn step(&mut self, state: State) -> Step {
         let opened = match state {
-            State::Listing if self.stream_lists => self.open_streaming_list().await,
+            State::Listing if self.streaming_list => self.open_streaming_list().await,
             State::Listing => return self.list().await,
             State::Watching { resource_version } => self.open_watch(resource_version).await,
         };
@@ -478,7 +478,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Gives up streaming lists for the rest of the run and lists in pages now.
     fn fall_back_to_paged_list(&mut self, reason: &str) -> Step {
         info!(scope = %self.source.scope(), reason, "the server cannot stream lists; listing in pages");
-        self.stream_lists = false;
+        self.streaming_list = false;
         Step::Next(State::Listing)
     }
 

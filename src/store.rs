@@ -310,13 +310,7 @@ impl Store {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn pod(namespace: &str, name: &str, rv: u32) -> RawObject {
-        let json = format!(
-            r#"{{"metadata":{{"name":"{name}","namespace":"{namespace}","resourceVersion":"{rv}"}}}}"#
-        );
-        RawObject::from_json(json.as_bytes(), "Pod").expect("test pod")
-    }
+    use crate::test_support::pod;
 
     fn printed(store: &Store) -> Vec<String> {
         store
@@ -329,10 +323,10 @@ mod tests {
     #[tokio::test]
     async fn objects_is_a_snapshot_of_every_cached_object() {
         let (mut writer, store) = new_store();
-        writer.upsert(pod("b", "x", 1)).await;
-        writer.upsert(pod("a", "y", 2)).await;
+        writer.upsert(pod("b/x", 1)).await;
+        writer.upsert(pod("a/y", 2)).await;
         let snapshot = store.objects();
-        writer.upsert(pod("c", "z", 3)).await;
+        writer.upsert(pod("c/z", 3)).await;
         let mut versions: Vec<(String, &str)> = snapshot
             .iter()
             .map(|object| (object.key().to_string(), object.resource_version()))
@@ -350,9 +344,9 @@ mod tests {
     async fn upsert_and_remove_are_seen_by_every_read_handle() {
         let (mut writer, store) = new_store();
         let other = store.clone();
-        writer.upsert(pod("b", "x", 1)).await;
-        writer.upsert(pod("a", "y", 2)).await;
-        writer.upsert(pod("a", "y", 3)).await;
+        writer.upsert(pod("b/x", 1)).await;
+        writer.upsert(pod("a/y", 2)).await;
+        writer.upsert(pod("a/y", 3)).await;
         assert_eq!(printed(&other), ["a/y", "b/x"]);
         let key = ObjectKey::new(Some("a"), "y");
         assert_eq!(
@@ -360,8 +354,8 @@ mod tests {
             Some("3".into())
         );
         assert_eq!(store.resource_version(), "3");
-        assert!(writer.remove(&pod("a", "y", 4)).await);
-        assert!(!writer.remove(&pod("a", "y", 5)).await);
+        assert!(writer.remove(&pod("a/y", 4)).await);
+        assert!(!writer.remove(&pod("a/y", 5)).await);
         assert_eq!(printed(&store), ["b/x"]);
         assert_eq!(store.object_count(), 1);
         writer.set_resource_version("9");
@@ -372,13 +366,10 @@ mod tests {
     async fn relist_drops_pods_deleted_while_disconnected() {
         let (mut writer, store) = new_store();
         writer
-            .replace(
-                vec![pod("a", "kept", 1), pod("a", "deleted-meanwhile", 2)],
-                "2",
-            )
+            .replace(vec![pod("a/kept", 1), pod("a/deleted-meanwhile", 2)], "2")
             .await;
         writer
-            .replace(vec![pod("a", "kept", 3), pod("a", "new", 4)], "5")
+            .replace(vec![pod("a/kept", 3), pod("a/new", 4)], "5")
             .await;
         assert_eq!(printed(&store), ["a/kept", "a/new"]);
         assert_eq!(store.resource_version(), "5");
@@ -389,7 +380,7 @@ mod tests {
     #[tokio::test]
     async fn synced_only_after_the_first_complete_list() {
         let (mut writer, store) = new_store();
-        writer.upsert(pod("a", "x", 1)).await;
+        writer.upsert(pod("a/x", 1)).await;
         assert!(!store.is_synced());
         let waiter = tokio::spawn({
             let store = store.clone();
@@ -399,7 +390,7 @@ mod tests {
             }
         });
         writer
-            .replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2")
+            .replace(vec![pod("a/x", 1), pod("a/y", 2)], "2")
             .await;
         assert_eq!(waiter.await.expect("waiter"), 2);
         assert!(store.is_synced());
@@ -410,17 +401,14 @@ mod tests {
         let (mut writer, _store) = new_store();
         let mut changes = writer.changes();
         writer
-            .replace(vec![pod("a", "x", 1), pod("a", "y", 2)], "2")
+            .replace(vec![pod("a/x", 1), pod("a/y", 2)], "2")
             .await;
-        writer.upsert(pod("a", "z", 3)).await;
-        writer.upsert(pod("a", "z", 4)).await;
-        writer.remove(&pod("a", "x", 5)).await;
-        writer.remove(&pod("a", "never-cached", 6)).await;
+        writer.upsert(pod("a/z", 3)).await;
+        writer.upsert(pod("a/z", 4)).await;
+        writer.remove(&pod("a/x", 5)).await;
+        writer.remove(&pod("a/never-cached", 6)).await;
         writer
-            .replace(
-                vec![pod("a", "y", 2), pod("a", "z", 7), pod("b", "new", 8)],
-                "8",
-            )
+            .replace(vec![pod("a/y", 2), pod("a/z", 7), pod("b/new", 8)], "8")
             .await;
         let mut seen = Vec::new();
         while let Ok(change) = changes.try_recv() {
@@ -450,9 +438,9 @@ mod tests {
         let (mut writer, store) = new_store();
         let mut changes = writer.changes();
         for i in 0..CHANGES_CAPACITY {
-            writer.upsert(pod("a", &format!("p{i}"), 1)).await;
+            writer.upsert(pod(&format!("a/p{i}"), 1)).await;
         }
-        let waiting = writer.upsert(pod("b", "one-too-many", 2));
+        let waiting = writer.upsert(pod("b/one-too-many", 2));
         tokio::pin!(waiting);
         assert!(futures::poll!(waiting.as_mut()).is_pending());
         assert_eq!(
@@ -472,9 +460,9 @@ mod tests {
         let (mut writer, store) = new_store();
         drop(writer.changes());
         for i in 0..CHANGES_CAPACITY + 1 {
-            writer.upsert(pod("a", &format!("p{i}"), 1)).await;
+            writer.upsert(pod(&format!("a/p{i}"), 1)).await;
         }
-        writer.replace(vec![pod("a", "x", 2)], "2").await;
+        writer.replace(vec![pod("a/x", 2)], "2").await;
         assert_eq!(printed(&store), ["a/x"]);
     }
 
@@ -490,8 +478,7 @@ mod tests {
             "ns/a-very-long-name-10",
             "ns/B",
         ] {
-            let (namespace, name) = key.split_once('/').expect("ns/name");
-            writer.upsert(pod(namespace, name, 1)).await;
+            writer.upsert(pod(key, 1)).await;
         }
         let mut expected: Vec<String> = printed(&store);
         expected.sort();

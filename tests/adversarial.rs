@@ -6,7 +6,7 @@ mod common;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Running, TestCluster, run_to_end};
+use common::{Running, TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
@@ -117,7 +117,7 @@ async fn a_server_message_with_newlines_and_terminal_escapes_is_one_escaped_line
     let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
+    assert_one_line(&stderr, "a server message with newlines and escapes");
     assert!(
         !stderr.trim_end().bytes().any(|b| b < 0x20 || b == 0x7f),
         "no raw control characters: {stderr:?}"
@@ -182,7 +182,7 @@ async fn a_user_who_may_list_but_not_watch_is_told_to_use_once() {
         ["", "a/1\n\n"].contains(&stdout.as_str()),
         "no final listing from a cache that cannot be kept true: {stdout:?}"
     );
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "list allowed, watch forbidden");
     assert!(
         stderr.contains("not allowed to watch") && stderr.contains("--once"),
         "{stderr}"

@@ -3,7 +3,7 @@
 mod common;
 
 use base64::Engine as _;
-use common::{TestCluster, run_to_end};
+use common::{TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::ServerOptions;
 
 /// A self-signed X.509 **v1** certificate (no extensions) and its P-256 key, made with
@@ -32,7 +32,7 @@ async fn an_x509_v1_client_certificate_is_named_as_such_with_what_to_do() {
         run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--once"])).await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_one_line(&stderr, "X.509 v1 client certificate");
     assert!(
         stderr.contains("X.509 v1") && stderr.contains("not supported"),
         "names the problem: {stderr}"

@@ -8,7 +8,7 @@ mod common;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Running, TestCluster, run_to_end};
+use common::{Running, TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::Fault;
 
 /// A plugin that appends a line to `runs` each time it runs and prints the token `token-N`
@@ -148,7 +148,7 @@ contexts:
     let (status, _, stderr) =
         run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--once"])).await;
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "missing credential plugin");
     assert!(
         stderr.starts_with(
             "kreflect: cannot run the credential plugin kreflect-test-no-such-plugin: "

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{TestCluster, kreflect_command, run_to_end};
+use common::{TestCluster, assert_one_line, kreflect_command, run_to_end};
 
 /// `kreflect pods --once` with `KUBECONFIG=entries` (joined with `:`) and a HOME holding no
 /// kubeconfig.
@@ -60,7 +60,7 @@ async fn a_kubeconfig_list_with_no_existing_file_is_no_kubeconfig_naming_each_pa
     let (status, stdout, stderr) = once_with_kubeconfig_env(&entries).await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "KUBECONFIG naming no existing file");
     assert!(
         stderr.starts_with("kreflect: no kubeconfig found"),
         "{stderr}"
@@ -77,7 +77,7 @@ async fn a_context_that_does_not_exist_lists_the_contexts_that_do() {
         run_to_end(cluster.kreflect(&["--context", "nope", "--once"])).await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "--context nope");
     assert!(
         stderr.contains("has no context \"nope\"; its contexts are: sim;"),
         "{stderr}"

@@ -5,7 +5,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use common::{Running, TestCluster, kreflect_command, run_to_end, strings};
+use common::{Running, TestCluster, assert_one_line, kreflect_command, run_to_end, strings};
 use kreflect_sim::{Fault, ServerOptions, WatchListSupport};
 use nix::sys::signal::Signal;
 
@@ -272,7 +272,7 @@ async fn no_kubeconfig_gives_one_clear_line_and_exit_one() {
         run_to_end(kreflect_command(&["pods", "--once"], home.path())).await;
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "no kubeconfig");
     assert!(
         stderr.starts_with("kreflect: no kubeconfig found"),
         "{stderr}"
@@ -295,7 +295,7 @@ async fn forbidden_at_cluster_scope_gives_one_clear_line_and_exit_one() {
     let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--interval", "1s"])).await;
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "forbidden at cluster scope");
     assert!(
         stderr.starts_with("kreflect: not allowed to list pods at cluster scope"),
         "{stderr}"
@@ -326,7 +326,7 @@ async fn unreachable_server_with_once_fails_with_one_line() {
     let (status, stdout, stderr) = run_to_end(kreflect_command(&args, home.path())).await;
     assert_eq!(status.code(), Some(1));
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "unreachable server with --once");
     assert!(
         stderr.starts_with("kreflect: cannot list pods at cluster scope: cannot reach http://"),
         "{stderr}"

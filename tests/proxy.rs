@@ -16,7 +16,7 @@ use std::process::ExitStatus;
 
 use common::connect_proxy::{self, ConnectOptions, ConnectProxy};
 use common::socks5_proxy::{self, Address, Socks5Options, Socks5Proxy};
-use common::{TestCluster, run_to_end};
+use common::{TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
 use serde_json::Value;
 
@@ -86,7 +86,7 @@ fn assert_one_line_failure(
     let (status, stdout, stderr) = outcome;
     assert_eq!(status.code(), Some(1), "{what}: stderr: {stderr}");
     assert_eq!(stdout, "", "{what}");
-    assert_eq!(stderr.lines().count(), 1, "{what}: one line: {stderr}");
+    assert_one_line(stderr, what);
     assert!(stderr.starts_with("kreflect: "), "{what}: {stderr}");
     for name in names {
         assert!(stderr.contains(name), "{what}: names {name:?}: {stderr}");

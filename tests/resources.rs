@@ -3,9 +3,7 @@
 
 mod common;
 
-use std::time::Duration;
-
-use common::{Running, TestCluster, run_to_end, strings};
+use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -103,7 +101,7 @@ async fn an_unknown_resource_names_the_closest_ones_and_exits_2() {
     let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(&["podz", "--once"])).await;
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "unknown resource podz");
     assert!(
         stderr.starts_with(
             "kreflect: the server doesn't have a resource type \"podz\"; did you mean pods"
@@ -365,14 +363,12 @@ async fn healthz_is_503_until_synced() {
     cluster
         .wait_for_request("the failing list", |r| !r.is_watch())
         .await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(10);
-    let healthz = loop {
+    let healthz = common::poll_until(common::DEADLINE, async || {
         let answer = common::http_get(&addr, "/healthz").await;
-        if !answer.is_empty() || std::time::Instant::now() > deadline {
-            break answer;
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    };
+        (!answer.is_empty()).then_some(answer)
+    })
+    .await
+    .unwrap_or_default();
     assert!(healthz.starts_with("HTTP/1.1 503"), "{healthz}");
     kreflect.signal(Signal::SIGTERM);
     assert!(kreflect.wait().await.success());
@@ -456,7 +452,7 @@ async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
     .await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert_one_line(&stderr, "unreachable server during discovery");
     assert!(
         stderr.starts_with(
             "kreflect: discovering the server's resources at /api/v1: cannot reach http://127.0.0.1:"

@@ -6,7 +6,7 @@ mod common;
 
 use std::path::Path;
 
-use common::{Running, TestCluster, run_to_end, strings};
+use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect_sim::{Fault, ServerOptions};
 use nix::sys::signal::Signal;
 use serde_json::Value;
@@ -179,7 +179,7 @@ async fn assert_untrusted_server_is_refused(
         run_to_end(cluster.kreflect_with_kubeconfig(kubeconfig, &["--once"])).await;
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_one_line(&stderr, problem);
     assert!(stderr.starts_with("kreflect: "), "{stderr}");
     assert!(
         stderr.contains(&format!("invalid peer certificate: {problem}")),
@@ -359,7 +359,7 @@ async fn an_untrusted_certificate_is_fatal_without_once_too() {
         run_to_end(cluster.kreflect_with_kubeconfig(&kubeconfig, &["--interval", "1s"])).await;
     assert_eq!(status.code(), Some(1), "stderr: {stderr}");
     assert_eq!(stdout, "");
-    assert_eq!(stderr.lines().count(), 1, "one line: {stderr}");
+    assert_one_line(&stderr, "untrusted certificate without --once");
     let url = cluster.server.url();
     let url = url.trim_end_matches('/');
     assert!(

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::mirror::{Mirror, fast_config};
-use common::{TestCluster, run_to_end};
+use common::{TestCluster, assert_one_line, run_to_end};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 
@@ -17,7 +17,7 @@ async fn fails_at_once(cluster: &TestCluster, args: &[&str], code: i32, expected
     let (status, stdout, stderr) = run_to_end(cluster.kreflect(args)).await;
     assert_eq!(status.code(), Some(code), "{args:?}: {stderr}");
     assert_eq!(stdout, "", "{args:?}");
-    assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+    assert_one_line(&stderr, format_args!("{args:?}"));
     assert!(stderr.starts_with("kreflect: "), "{stderr}");
     for text in expected {
         assert!(
@@ -91,7 +91,7 @@ async fn rejected_credentials_name_the_user_and_context_and_advise_logging_in() 
             run_to_end(cluster.kreflect_any_with_kubeconfig(&path, &args)).await;
         assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
         assert_eq!(stdout, "");
-        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert_one_line(&stderr, format_args!("{args:?}"));
         assert!(
             stderr.contains("the server rejected the credentials of user sim (context sim)"),
             "{args:?}: {stderr}"

@@ -10,6 +10,7 @@ use crate::decode::{ApiStatus, ListPage, WatchEvent};
 use crate::object::ObjectError;
 use crate::source::{StreamError, WatchRequest, WatchStream};
 use crate::store::{Store, new_store};
+use crate::test_support::{Captured, pod};
 
 /// How a scripted watch stream ends after its events.
 enum Ending {
@@ -125,14 +126,6 @@ impl Harness {
     fn requests(&self) -> Vec<Request> {
         std::mem::take(&mut *self.requests.lock().expect("requests"))
     }
-}
-
-fn pod(key: &str, rv: u32) -> RawObject {
-    let (namespace, name) = key.split_once('/').expect("ns/name");
-    let json = format!(
-        r#"{{"kind":"Pod","metadata":{{"name":"{name}","namespace":"{namespace}","resourceVersion":"{rv}"}}}}"#
-    );
-    RawObject::from_json(json.as_bytes(), "Pod").expect("test pod")
 }
 
 fn page(rv: &str, keys: &[&str], continue_token: Option<&str>) -> Reply {
@@ -758,7 +751,7 @@ async fn retry_after_is_honoured_up_to_the_cap() {
         panic!("expected backoff, got {step:?}");
     };
     assert_eq!(delay, Duration::from_secs(60));
-    let capped = |logs: &Mutex<Vec<u8>>| {
+    let capped = |logs: &Captured| {
         warnings(logs)
             .iter()
             .filter(|line| line.contains("longer than the cap"))
@@ -1314,20 +1307,9 @@ async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
 }
 
 /// Log lines written while the returned guard lives (this thread only), for checking levels.
-fn captured_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
-    #[derive(Clone)]
-    struct Captured(Arc<Mutex<Vec<u8>>>);
-    impl std::io::Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
-            self.0.lock().expect("logs").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-        fn flush(&mut self) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    let logs = Arc::new(Mutex::new(Vec::new()));
-    let writer = Captured(Arc::clone(&logs));
+fn captured_logs() -> (Captured, tracing::subscriber::DefaultGuard) {
+    let logs = Captured::default();
+    let writer = logs.clone();
     let subscriber = tracing_subscriber::fmt()
         .with_max_level(tracing::Level::INFO)
         .with_ansi(false)
@@ -1336,8 +1318,8 @@ fn captured_logs() -> (Arc<Mutex<Vec<u8>>>, tracing::subscriber::DefaultGuard) {
     (logs, tracing::subscriber::set_default(subscriber))
 }
 
-fn warnings(logs: &Mutex<Vec<u8>>) -> Vec<String> {
-    String::from_utf8_lossy(&logs.lock().expect("logs"))
+fn warnings(logs: &Captured) -> Vec<String> {
+    logs.text()
         .lines()
         .filter(|line| line.contains("WARN"))
         .map(str::to_owned)

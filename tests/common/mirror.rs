@@ -14,7 +14,7 @@ use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
 
-use super::DEADLINE;
+use super::{DEADLINE, poll_until};
 
 /// Short timeouts and backoffs, so fault scenarios run in moments; the protocol is unchanged.
 pub fn fast_config() -> ReflectorConfig {
@@ -96,24 +96,28 @@ impl Mirror {
     /// Waits until the cache equals the server's truth, key by key and resourceVersion by
     /// resourceVersion; `Err` describes the difference at the deadline.
     pub async fn converged(&self, cluster: &Cluster, deadline: Duration) -> Result<(), String> {
-        let started = tokio::time::Instant::now();
-        loop {
-            let (cached, truth) = (self.snapshot(), self.truth(cluster));
-            if cached == truth {
-                return Ok(());
+        let ended = poll_until(deadline, async || {
+            if self.snapshot() == self.truth(cluster) {
+                Some(Ok(()))
+            } else if self.task.is_finished() {
+                Some(Err("the reflector stopped".to_owned()))
+            } else {
+                None
             }
-            if self.task.is_finished() {
-                return Err("the reflector stopped".to_owned());
-            }
-            if started.elapsed() > deadline {
-                let stale: Vec<_> = cached.iter().filter(|o| !truth.contains(o)).collect();
-                let missing: Vec<_> = truth.iter().filter(|o| !cached.contains(o)).collect();
-                return Err(format!(
-                    "cache differs from the server after {deadline:?}: stale or extra {stale:?}, missing {missing:?}"
-                ));
-            }
-            tokio::time::sleep(Duration::from_millis(10)).await;
+        })
+        .await;
+        if let Some(ended) = ended {
+            return ended;
         }
+        let (cached, truth) = (self.snapshot(), self.truth(cluster));
+        if cached == truth {
+            return Ok(());
+        }
+        let stale: Vec<_> = cached.iter().filter(|o| !truth.contains(o)).collect();
+        let missing: Vec<_> = truth.iter().filter(|o| !cached.contains(o)).collect();
+        Err(format!(
+            "cache differs from the server after {deadline:?}: stale or extra {stale:?}, missing {missing:?}"
+        ))
     }
 
     /// Stops the reflector and returns how it ended.

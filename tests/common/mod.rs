@@ -21,6 +21,38 @@ use tokio::task::JoinHandle;
 /// How long any single wait in a test may take before the test fails with its context.
 pub const DEADLINE: Duration = Duration::from_secs(20);
 
+/// How often [`poll_until`] looks again.
+const POLL_EVERY: Duration = Duration::from_millis(20);
+
+/// Polls `check` until it returns `Some`, for at most `deadline`: its value, or `None` once the
+/// deadline has passed (the caller fails with its own context).
+pub async fn poll_until<T>(
+    deadline: Duration,
+    mut check: impl AsyncFnMut() -> Option<T>,
+) -> Option<T> {
+    tokio::time::timeout(deadline, async {
+        loop {
+            if let Some(found) = check().await {
+                return found;
+            }
+            tokio::time::sleep(POLL_EVERY).await;
+        }
+    })
+    .await
+    .ok()
+}
+
+/// Asserts that `stderr` is exactly one line (a failed run's one error line), showing
+/// `context` and all of stderr, escaped, otherwise.
+#[track_caller]
+pub fn assert_one_line(stderr: &str, context: impl std::fmt::Display) {
+    assert_eq!(
+        stderr.lines().count(),
+        1,
+        "{context}: stderr is not one line: {stderr:?}"
+    );
+}
+
 /// A fake API server and a kubeconfig file for it.
 pub struct TestCluster {
     pub server: FakeApiServer,
@@ -167,16 +199,11 @@ contexts:
 
     /// Waits until the server has seen a request matching `predicate`.
     pub async fn wait_for_request(&self, what: &str, predicate: impl Fn(&RecordedRequest) -> bool) {
-        let found = tokio::time::timeout(DEADLINE, async {
-            loop {
-                if self.requests().iter().any(&predicate) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        let found = poll_until(DEADLINE, async || {
+            self.requests().iter().any(&predicate).then_some(())
         })
         .await;
-        if found.is_err() {
+        if found.is_none() {
             panic!("server never saw {what}; requests: {:#?}", self.requests());
         }
     }
@@ -261,22 +288,16 @@ impl Running {
         count: usize,
         predicate: impl Fn(&str) -> bool,
     ) {
-        let found = tokio::time::timeout(deadline, async {
-            loop {
-                if self
-                    .stderr_so_far()
-                    .lines()
-                    .filter(|l| predicate(l))
-                    .count()
-                    >= count
-                {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        let found = poll_until(deadline, async || {
+            let matching = self
+                .stderr_so_far()
+                .lines()
+                .filter(|l| predicate(l))
+                .count();
+            (matching >= count).then_some(())
         })
         .await;
-        if found.is_err() {
+        if found.is_none() {
             panic!(
                 "stderr never showed {what} within {deadline:?}: {}",
                 self.stderr_so_far()
@@ -375,21 +396,16 @@ impl Running {
         // SAFETY: `fd` is our open read end of the child's stdout pipe for the whole call.
         let capacity = unsafe { libc::fcntl(fd, libc::F_GETPIPE_SZ) };
         let capacity = usize::try_from(capacity).expect("F_GETPIPE_SZ");
-        let blocked = tokio::time::timeout(DEADLINE, async {
-            loop {
-                let mut pending: libc::c_int = 0;
-                // SAFETY: FIONREAD writes one c_int through the valid pointer.
-                let ok = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut pending) };
-                assert_eq!(ok, 0, "FIONREAD on stdout");
-                let half_full = usize::try_from(pending).unwrap_or(0) >= capacity / 2;
-                if half_full && sleeps_in_pipe_write(pid) {
-                    return;
-                }
-                tokio::time::sleep(Duration::from_millis(20)).await;
-            }
+        let blocked = poll_until(DEADLINE, async || {
+            let mut pending: libc::c_int = 0;
+            // SAFETY: FIONREAD writes one c_int through the valid pointer.
+            let ok = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut pending) };
+            assert_eq!(ok, 0, "FIONREAD on stdout");
+            let half_full = usize::try_from(pending).unwrap_or(0) >= capacity / 2;
+            (half_full && sleeps_in_pipe_write(pid)).then_some(())
         })
         .await;
-        if blocked.is_err() {
+        if blocked.is_none() {
             panic!(
                 "stdout never blocked on its {capacity}-byte pipe; {}",
                 self.stderr_now().await

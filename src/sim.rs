@@ -1,6 +1,12 @@
-//! The simulated cluster behind `--sim`: the fake API server from [`kreflect_sim`], started
-//! in-process with a few namespaces of realistic pods and a steady churn, watched through the
-//! same HTTP client and reflector as a real cluster.
+//! The simulated cluster behind `--sim` (feature `sim`): the fake API server of the
+//! [`kreflect_sim`] crate, started in-process with a few namespaces of realistic pods and a
+//! steady churn, watched through the same HTTP client and reflector as a real cluster.
+//!
+//! One name for one feature: the flag `--sim`, the cargo feature `sim`, this module, [`Sim`]
+//! and [`crate::ClusterChoice::Sim`]; prose calls it the simulated cluster. The fake server is
+//! always named by its crate, `kreflect_sim`, so `sim::Sim` (the product's handle on a running
+//! simulated cluster) and `kreflect_sim::FakeApiServer` (the server) cannot be taken for each
+//! other.
 
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
@@ -16,13 +22,13 @@ const PODS_PER_NAMESPACE: usize = 6;
 const EVENTS_PER_SECOND: f64 = 2.0;
 
 /// A running simulated cluster with its churn task.
-pub struct Simulation {
+pub struct Sim {
     server: FakeApiServer,
     churn: JoinHandle<()>,
     stop_churn: CancellationToken,
 }
 
-impl Simulation {
+impl Sim {
     /// Starts the server on a random loopback port, fills it and starts the churn.
     pub async fn start() -> std::io::Result<Self> {
         let server = FakeApiServer::start(ServerOptions::default()).await?;
@@ -36,7 +42,7 @@ impl Simulation {
         };
         let churn = tokio::spawn(run_churn(server.cluster(), options, stop_churn.clone()));
         tracing::info!(url = %server.url(), "simulated cluster started");
-        Ok(Simulation {
+        Ok(Sim {
             server,
             churn,
             stop_churn,

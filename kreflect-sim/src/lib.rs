@@ -82,7 +82,6 @@
 //!   server; `update_pod` only changes an annotation; deletes are immediate (no graceful
 //!   deletion, no intermediate MODIFIED with `deletionTimestamp`).
 
-mod base64url;
 pub mod churn;
 pub mod cluster;
 mod discovery;

@@ -7,11 +7,13 @@
 
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{BufMut, BytesMut};
 use http::Response;
 use serde::{Deserialize, Serialize};
 
-use super::base64url;
 use super::cluster::{Cluster, Snapshot, StoredObject};
 use super::faults::GzipCorruption;
 use super::gzip;
@@ -22,6 +24,16 @@ use super::status::{EXPIRED_CONTINUE_MESSAGE, Status};
 use super::wire::metadata_item;
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
+
+/// The text form of continue tokens: URL-safe base64 (RFC 4648 §5) written without padding, as
+/// the real server writes it; read with or without padding, and with non-zero trailing bits.
+const TOKEN_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// A decoded continue token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,12 +61,12 @@ impl ContinueToken {
 
     /// The opaque text form.
     pub(crate) fn encode(&self) -> String {
-        base64url::encode(&serde_json::to_vec(self).unwrap_or_default())
+        TOKEN_BASE64.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// Parses the text form; the error is the reason it is invalid.
     pub(crate) fn decode(text: &str) -> Result<ContinueToken, String> {
-        let json = base64url::decode(text).ok_or("not valid base64")?;
+        let json = TOKEN_BASE64.decode(text).map_err(|_| "not valid base64")?;
         let token: ContinueToken =
             serde_json::from_slice(&json).map_err(|e| format!("not a continue key: {e}"))?;
         if token.v != TOKEN_VERSION {
@@ -214,7 +226,37 @@ mod tests {
         );
         assert_eq!(ContinueToken::decode(&token.encode()).unwrap(), token);
         assert!(ContinueToken::decode("garbage!").is_err());
-        assert!(ContinueToken::decode(&base64url::encode(b"{}")).is_err());
+        assert!(ContinueToken::decode(&TOKEN_BASE64.encode(b"{}")).is_err());
+    }
+
+    #[test]
+    fn decodes_a_real_continue_token() {
+        let token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MzE1NDgsInN0YXJ0IjoiYzFcdTAwMDAifQ";
+        let decoded = TOKEN_BASE64.decode(token).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&decoded).unwrap(),
+            r#"{"v":"meta.k8s.io/v1","rv":31548,"start":"c1\u0000"}"#
+        );
+        assert_eq!(TOKEN_BASE64.encode(&decoded), token);
+    }
+
+    #[test]
+    fn round_trips_every_length() {
+        for len in 0..10 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            assert_eq!(
+                TOKEN_BASE64.decode(TOKEN_BASE64.encode(&data)).unwrap(),
+                data
+            );
+        }
+        assert!(TOKEN_BASE64.decode("a").is_err());
+        assert!(TOKEN_BASE64.decode("ab!c").is_err());
+    }
+
+    #[test]
+    fn reads_padded_tokens_and_trailing_bits_as_the_hand_written_decoder_did() {
+        assert_eq!(TOKEN_BASE64.decode("YQ==").unwrap(), b"a");
+        assert_eq!(TOKEN_BASE64.decode("YR").unwrap(), b"a");
     }
 
     #[test]

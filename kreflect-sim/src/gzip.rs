@@ -15,8 +15,8 @@ use http::header::{CONTENT_ENCODING, HeaderValue, VARY};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
+use super::body::Body;
 use super::faults::GzipCorruption;
-use super::server::Body;
 use super::status::{json_response, with_api_headers};
 
 /// The real server's `defaultGzipThresholdBytes`: only bodies larger than this are compressed.

@@ -7,7 +7,9 @@
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
-//! - [`server`]: lifecycle (bind, accept, restart, shutdown), options, kubeconfig.
+//! - [`server`]: lifecycle (bind, accept, restart, shutdown), kubeconfig.
+//! - `options` ([`ServerOptions`]) and `body` (the response body type): leaves, importing
+//!   nothing from this crate.
 //! - `handler`: one request — record, authenticate, route, apply faults.
 //! - [`cluster`]: pods, resourceVersions, watch history, list snapshots, live fan-out.
 //! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
@@ -82,6 +84,7 @@
 //!   server; `update_pod` only changes an annotation; deletes are immediate (no graceful
 //!   deletion, no intermediate MODIFIED with `deletionTimestamp`).
 
+mod body;
 pub mod churn;
 pub mod cluster;
 mod discovery;
@@ -90,6 +93,7 @@ mod gzip;
 mod handler;
 mod list;
 mod meter;
+mod options;
 pub mod pods;
 mod request;
 pub mod resources;
@@ -106,6 +110,8 @@ mod tests;
 pub use churn::{ChurnOptions, populate, run_churn};
 pub use cluster::Cluster;
 pub use faults::{BadPayload, Fault, GzipCorruption};
+pub use options::{ServerOptions, WatchListSupport};
 pub use pods::realistic_pod;
-pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};
+pub use request::RecordedRequest;
+pub use server::FakeApiServer;
 pub use tls::PROXY_ONLY_HOST;

@@ -14,12 +14,12 @@ use bytes::{BufMut, BytesMut};
 use http::Response;
 use serde::{Deserialize, Serialize};
 
+use super::body::Body;
 use super::cluster::{Cluster, Snapshot, StoredObject};
 use super::faults::GzipCorruption;
 use super::gzip;
 use super::resources::ResourceType;
 use super::selector::ObjectFilter;
-use super::server::Body;
 use super::status::{EXPIRED_CONTINUE_MESSAGE, Status};
 use super::wire::metadata_item;
 

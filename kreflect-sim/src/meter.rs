@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 
-use super::server::Body;
+use super::body::Body;
 
 /// `inner`, counting its data into `counter`; its size hint is `inner`'s, so complete
 /// responses keep their `Content-Length` (`http_body_util`'s `map_frame` would drop it).

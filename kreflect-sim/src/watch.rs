@@ -21,10 +21,10 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
+use super::body::Body;
 use super::cluster::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
 use super::faults::{BadPayload, Fault};
 use super::selector::ObjectFilter;
-use super::server::Body;
 use super::status::{Status, with_api_headers};
 use super::wire::{
     EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,

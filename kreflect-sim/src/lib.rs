@@ -7,17 +7,23 @@
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
-//! - [`server`]: lifecycle (bind, accept, restart, shutdown), kubeconfig.
-//! - `options` ([`ServerOptions`]) and `body` (the response body type): leaves, importing
-//!   nothing from this crate.
-//! - `handler`: one request — record, authenticate, route, apply faults.
-//! - [`cluster`]: pods, resourceVersions, watch history, list snapshots, live fan-out.
-//! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
-//! - `status`, `wire`, `discovery`: response bodies. `request`: recording and query decoding.
-//! - `gzip`: compressing large list pages for clients that accept gzip. `meter`: counting the
-//!   body bytes sent ([`FakeApiServer::body_bytes_sent`]).
-//! - [`faults`], [`pods`] (the realistic pod generator), [`churn`] (populate and churn).
-//! - `tls`: the generated CA and server certificate when serving HTTPS.
+//! Three layers that import downwards only, over two leaves; `tests/layers.rs` fails on an import
+//! upwards. Bottom up:
+//! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
+//!   type of every response body).
+//! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
+//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status` (`Status`
+//!   failure bodies and the JSON responses that carry them), `discovery` (`/version`, `/api`,
+//!   `/apis` and the resource lists).
+//! - `world/`: the cluster's state, no HTTP. `state` ([`Cluster`]: objects, resourceVersions,
+//!   watch history, list snapshots, live fan-out), `pods` ([`realistic_pod`]), `churn`
+//!   ([`populate`], [`run_churn`]). It imports `wire` because it keeps every object serialized.
+//! - `serve/`: the HTTP server. `server` ([`FakeApiServer`]: bind, accept, restart, shutdown,
+//!   kubeconfig), `handler` (one request: record, authenticate, route, apply faults), `request`
+//!   ([`RecordedRequest`], query decoding), `list` (pages, continue tokens), `watch` (the event
+//!   stream), `selector` (label and field selectors), `faults` ([`Fault`]), `gzip` (compressing
+//!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
+//!   and server certificate).
 //!
 //! # How it differs from a real kube-apiserver
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
@@ -85,33 +91,20 @@
 //!   deletion, no intermediate MODIFIED with `deletionTimestamp`).
 
 mod body;
-pub mod churn;
-pub mod cluster;
-mod discovery;
-pub mod faults;
-mod gzip;
-mod handler;
-mod list;
-mod meter;
 mod options;
-pub mod pods;
-mod request;
-pub mod resources;
-mod selector;
-pub mod server;
-mod status;
-mod tls;
-mod watch;
+mod serve;
 mod wire;
+mod world;
 
 #[cfg(test)]
 mod tests;
 
-pub use churn::{ChurnOptions, populate, run_churn};
-pub use cluster::Cluster;
-pub use faults::{BadPayload, Fault, GzipCorruption};
 pub use options::{ServerOptions, WatchListSupport};
-pub use pods::realistic_pod;
-pub use request::RecordedRequest;
-pub use server::FakeApiServer;
-pub use tls::PROXY_ONLY_HOST;
+pub use serve::faults::{BadPayload, Fault, GzipCorruption};
+pub use serve::request::RecordedRequest;
+pub use serve::server::FakeApiServer;
+pub use serve::tls::PROXY_ONLY_HOST;
+pub use wire::resources::{RESOURCES, ResourceType};
+pub use world::churn::{ChurnOptions, populate, run_churn};
+pub use world::pods::realistic_pod;
+pub use world::state::Cluster;

@@ -19,13 +19,13 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::cluster::Cluster;
 use super::faults::{Fault, FaultQueue};
 use super::handler::{Shared, handle};
-use super::options::ServerOptions;
 use super::request::RecordedRequest;
-use super::resources::RESOURCES;
 use super::tls::TlsIdentity;
+use crate::options::ServerOptions;
+use crate::wire::resources::RESOURCES;
+use crate::world::state::Cluster;
 
 /// How long `shutdown` lets connections finish their current response.
 const GRACE: Duration = Duration::from_secs(1);
@@ -106,7 +106,7 @@ impl FakeApiServer {
     }
 
     /// A handle to the objects of another served resource, by plural name (`nodes`,
-    /// `deployments`, `widgets`; see [`super::resources::RESOURCES`]).
+    /// `deployments`, `widgets`; see [`crate::wire::resources::RESOURCES`]).
     pub fn resource(&self, plural: &str) -> Option<Cluster> {
         self.shared
             .clusters

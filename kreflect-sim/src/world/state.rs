@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use super::pods::realistic_pod_object;
-use super::resources::{PODS, ResourceType};
-use super::wire::{EventType, event_line, item_bytes, revise};
+use crate::wire::encode::{EventType, event_line, item_bytes, revise};
+use crate::wire::resources::{PODS, ResourceType};
 
 /// How many list snapshots (for continue tokens) are kept.
 const SNAPSHOTS_KEPT: usize = 16;
@@ -576,5 +576,26 @@ mod tests {
         let item: Value = serde_json::from_slice(&snapshot.pods[0].item).unwrap();
         assert_eq!(item["metadata"]["resourceVersion"], rv.to_string());
         assert_eq!(item["metadata"]["namespace"], "default");
+    }
+
+    #[test]
+    fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
+        let pod = realistic_pod_object("ns", "p", 1);
+        let item = item_bytes(pod.clone(), 3);
+        let revised = revise(&item, 9, Some(("x/y", "9"))).expect("revisable");
+        let mut expected = pod;
+        expected.remove("kind");
+        expected.remove("apiVersion");
+        expected["metadata"]["resourceVersion"] = "9".into();
+        expected["metadata"]["annotations"]["x/y"] = "9".into();
+        let revised: Value = serde_json::from_slice(&revised).expect("json");
+        assert_eq!(revised, Value::Object(expected));
+        let bare = revise(br#"{"metadata":{"name":"a"}}"#, 4, Some(("k", "v"))).expect("bare");
+        assert_eq!(
+            bare,
+            r#"{"metadata":{"annotations":{"k":"v"},"name":"a","resourceVersion":"4"}}"#
+        );
+        assert_eq!(revise(br#"{"metadata":{"na\u006de":"a"}}"#, 4, None), None);
+        assert_eq!(revise(b"[]", 4, None), None);
     }
 }

@@ -8,18 +8,18 @@ use std::time::Duration;
 use http::{Method, Request, Response};
 use tokio_util::sync::CancellationToken;
 
-use super::body::Body;
-use super::cluster::{Cluster, WatchStart};
-use super::discovery;
 use super::faults::{Fault, FaultQueue, Target};
 use super::list::{self, ContinueToken, ListRequest};
 use super::meter::metered;
-use super::options::{ServerOptions, WatchListSupport};
 use super::request::RecordedRequest;
-use super::resources::{self, RESOURCES};
 use super::selector::ObjectFilter;
-use super::status::{Cause, Details, Status, json_response};
 use super::watch::{self, WatchRequest};
+use crate::body::Body;
+use crate::options::{ServerOptions, WatchListSupport};
+use crate::wire::discovery;
+use crate::wire::resources::{self, RESOURCES};
+use crate::wire::status::{Cause, Details, Status, json_response};
+use crate::world::state::{Cluster, WatchStart};
 
 /// State shared by every connection of every incarnation of the server.
 #[derive(Debug)]

@@ -21,14 +21,15 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::body::Body;
-use super::cluster::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
 use super::faults::{BadPayload, Fault};
 use super::selector::ObjectFilter;
-use super::status::{Status, with_api_headers};
-use super::wire::{
+use crate::body::Body;
+use crate::wire::encode::{
     EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
 };
+use crate::wire::resources::ResourceType;
+use crate::wire::status::{Status, with_api_headers};
+use crate::world::state::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -393,7 +394,7 @@ impl WatchStream {
 fn as_seen_through(
     event: &Arc<WatchEvent>,
     filter: Option<&ObjectFilter>,
-    resource: &super::resources::ResourceType,
+    resource: &ResourceType,
 ) -> Option<Pending> {
     let Some(filter) = filter else {
         return Some(Pending::Object(event.line.clone()));

@@ -9,7 +9,7 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
-use super::body::Body;
+use crate::body::Body;
 
 /// The message of a 410 on a list page whose continue token's snapshot is gone (transcript 14).
 pub(crate) const EXPIRED_CONTINUE_MESSAGE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";

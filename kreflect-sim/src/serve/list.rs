@@ -14,14 +14,14 @@ use bytes::{BufMut, BytesMut};
 use http::Response;
 use serde::{Deserialize, Serialize};
 
-use super::body::Body;
-use super::cluster::{Cluster, Snapshot, StoredObject};
 use super::faults::GzipCorruption;
 use super::gzip;
-use super::resources::ResourceType;
 use super::selector::ObjectFilter;
-use super::status::{EXPIRED_CONTINUE_MESSAGE, Status};
-use super::wire::metadata_item;
+use crate::body::Body;
+use crate::wire::encode::metadata_item;
+use crate::wire::resources::ResourceType;
+use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, Status};
+use crate::world::state::{Cluster, Snapshot, StoredObject};
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 

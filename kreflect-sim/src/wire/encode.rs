@@ -193,7 +193,7 @@ pub(crate) fn error_line(status: &Status) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::PODS;
+    use crate::wire::resources::PODS;
 
     #[test]
     fn event_line_prefixes_kind_and_api_version() {
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn other_kinds_carry_their_kind_and_group_version() {
-        let deployments = &crate::resources::RESOURCES[4];
+        let deployments = &crate::wire::resources::RESOURCES[4];
         assert_eq!(
             event_line(EventType::Added, b"{}", deployments),
             "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\"}}\n"
@@ -227,29 +227,6 @@ mod tests {
             bookmark_line(7, deployments),
             "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"resourceVersion\":\"7\",\"creationTimestamp\":null}}}\n"
         );
-    }
-
-    #[test]
-    fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
-        let Value::Object(pod) = crate::realistic_pod("ns", "p", 1) else {
-            unreachable!()
-        };
-        let item = item_bytes(pod.clone(), 3);
-        let revised = revise(&item, 9, Some(("x/y", "9"))).expect("revisable");
-        let mut expected = pod;
-        expected.remove("kind");
-        expected.remove("apiVersion");
-        expected["metadata"]["resourceVersion"] = "9".into();
-        expected["metadata"]["annotations"]["x/y"] = "9".into();
-        let revised: Value = serde_json::from_slice(&revised).expect("json");
-        assert_eq!(revised, Value::Object(expected));
-        let bare = revise(br#"{"metadata":{"name":"a"}}"#, 4, Some(("k", "v"))).expect("bare");
-        assert_eq!(
-            bare,
-            r#"{"metadata":{"annotations":{"k":"v"},"name":"a","resourceVersion":"4"}}"#
-        );
-        assert_eq!(revise(br#"{"metadata":{"na\u006de":"a"}}"#, 4, None), None);
-        assert_eq!(revise(b"[]", 4, None), None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::Cluster;
+use super::state::Cluster;
 
 /// The churn task's tick; operations owed by the rate are done in a batch each tick.
 const TICK: Duration = Duration::from_millis(10);

@@ -3,7 +3,7 @@
 //! It serves pods, nodes, namespaces, services, `deployments.apps` and a custom resource
 //! (`widgets.example.dev`) over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,
 //! headers, `Status` objects, continue tokens, watch streams and bookmarks as in the captured
-//! transcripts in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
+//! transcripts in `shared/api-transcripts`), with a mutation API ([`World`]), request recording
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
@@ -15,7 +15,7 @@
 //!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status` (`Status`
 //!   failure bodies and the JSON responses that carry them), `discovery` (`/version`, `/api`,
 //!   `/apis` and the resource lists).
-//! - `world/`: the cluster's state, no HTTP. `state` ([`Cluster`]: objects, resourceVersions,
+//! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,
 //!   watch history, list snapshots, live fan-out), `pods` ([`realistic_pod`]), `churn`
 //!   ([`populate`], [`run_churn`]). It imports `wire` because it keeps every object serialized.
 //! - `serve/`: the HTTP server. `server` ([`FakeApiServer`]: bind, accept, restart, shutdown,
@@ -56,7 +56,7 @@
 //!   paged lists at other resourceVersions, not only after compaction. A token with `rv: -1`
 //!   continues inconsistently from the current state, as the real server does.
 //! - Watch history is a count (`history_limit` events), not a time window; after a restart or
-//!   `Cluster::compact` every older resourceVersion is too old. The "too old" message names
+//!   `World::compact` every older resourceVersion is too old. The "too old" message names
 //!   the oldest resourceVersion still watchable, like the real watch cache does.
 //! - A watch from a resourceVersion newer than the current one waits for events after it
 //!   (the real server answers 504 "Too large resource version" after a few seconds).
@@ -107,4 +107,4 @@ pub use serve::tls::PROXY_ONLY_HOST;
 pub use wire::resources::{RESOURCES, ResourceType};
 pub use world::churn::{ChurnOptions, populate, run_churn};
 pub use world::pods::realistic_pod;
-pub use world::state::Cluster;
+pub use world::state::World;

@@ -108,7 +108,7 @@ pub enum BadPayload {
     /// An ADDED Pod of about 10 MB (one huge annotation), `default/huge`. It is a line made up
     /// for the stream, not an object of the cluster, so a client caches a pod the server does
     /// not have until it relists; to test a real big object, create one with
-    /// [`crate::Cluster::create_pod_with`].
+    /// [`crate::World::create_pod_with`].
     Huge,
     /// An ADDED Pod whose name contains bytes that are not UTF-8.
     InvalidUtf8,

@@ -19,15 +19,15 @@ use crate::options::{ServerOptions, WatchListSupport};
 use crate::wire::discovery;
 use crate::wire::resources::{self, RESOURCES};
 use crate::wire::status::{Cause, Details, Status, json_response};
-use crate::world::state::{Cluster, WatchStart};
+use crate::world::state::{WatchStart, World};
 
 /// State shared by every connection of every incarnation of the server.
 #[derive(Debug)]
 pub(crate) struct Shared {
     /// How the server was configured.
     pub options: ServerOptions,
-    /// The world: one store per served resource, in the order of `RESOURCES`.
-    pub clusters: Vec<Cluster>,
+    /// One [`World`] per served resource type, in the order of `RESOURCES`.
+    pub worlds: Vec<World>,
     /// Every request received, in order.
     pub requests: Mutex<Vec<RecordedRequest>>,
     /// Faults waiting for their request.
@@ -41,8 +41,8 @@ pub(crate) struct Shared {
 
 impl Shared {
     /// The pods.
-    pub(crate) fn pods(&self) -> &Cluster {
-        &self.clusters[0]
+    pub(crate) fn pods(&self) -> &World {
+        &self.worlds[0]
     }
 }
 
@@ -143,20 +143,20 @@ fn answer(
         ),
         Route::ResourceList(list) => json_response(200, list.into()),
         Route::Objects(index, namespace) => {
-            objects(shared, &shared.clusters[index], recorded, namespace, stop)
+            objects(shared, &shared.worlds[index], recorded, namespace, stop)
         }
     }
 }
 
 fn objects(
     shared: &Shared,
-    cluster: &Cluster,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     stop: &CancellationToken,
 ) -> Response<Body> {
     let watching = recorded.is_watch();
-    let resource = cluster.resource();
+    let resource = world.resource();
     if namespace.is_none() && resource.namespaced && shared.options.deny_cluster_scope {
         let verb = if watching { "watch" } else { "list" };
         return Status::forbidden_cluster_scope(verb, resource.plural).into_response();
@@ -179,16 +179,16 @@ fn objects(
         Err(message) => return Status::bad_request(message).into_response(),
     };
     let result = if watching {
-        watch_objects(shared, cluster, recorded, namespace, filter, stop)
+        watch_objects(shared, world, recorded, namespace, filter, stop)
     } else {
-        list_objects(shared, cluster, recorded, namespace, filter)
+        list_objects(shared, world, recorded, namespace, filter)
     };
     result.unwrap_or_else(|status| status.into_response())
 }
 
 fn list_objects(
     shared: &Shared,
-    cluster: &Cluster,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
@@ -244,12 +244,12 @@ fn list_objects(
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
     };
-    Ok(list::respond(cluster, &request))
+    Ok(list::respond(world, &request))
 }
 
 fn watch_objects(
     shared: &Shared,
-    cluster: &Cluster,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
@@ -312,7 +312,7 @@ fn watch_objects(
                 WatchStart::After(rv) => rv,
                 WatchStart::Now => 0,
             };
-            return Err(Status::too_old(requested, cluster.oldest_resource_version()).into());
+            return Err(Status::too_old(requested, world.oldest_resource_version()).into());
         }
         other => other,
     };
@@ -326,7 +326,7 @@ fn watch_objects(
         metadata_only: recorded.wants_metadata_only(),
     };
     Ok(watch::respond(
-        cluster,
+        world,
         request,
         shared.options.bookmark_interval,
         fault,

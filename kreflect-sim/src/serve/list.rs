@@ -21,7 +21,7 @@ use crate::body::Body;
 use crate::wire::encode::metadata_item;
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, Status};
-use crate::world::state::{Cluster, Snapshot, StoredObject};
+use crate::world::state::{Snapshot, StoredObject, World};
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
 
@@ -108,19 +108,19 @@ pub(crate) struct ListRequest<'a> {
 }
 
 /// Answers a list request.
-pub(crate) fn respond(cluster: &Cluster, request: &ListRequest<'_>) -> Response<Body> {
+pub(crate) fn respond(world: &World, request: &ListRequest<'_>) -> Response<Body> {
     let (snapshot, start) = match &request.continue_token {
-        None => (cluster.snapshot(request.limit > 0), String::new()),
-        Some(token) if token.rv < 0 => (cluster.snapshot(true), token.start.clone()),
+        None => (world.snapshot(request.limit > 0), String::new()),
+        Some(token) if token.rv < 0 => (world.snapshot(true), token.start.clone()),
         Some(token) => match u64::try_from(token.rv)
             .ok()
-            .and_then(|rv| cluster.snapshot_at(rv))
+            .and_then(|rv| world.snapshot_at(rv))
         {
             Some(snapshot) => (snapshot, token.start.clone()),
             None => return token.expired().into_response(),
         },
     };
-    let body = page(&snapshot, request, &start, cluster.resource());
+    let body = page(&snapshot, request, &start, world.resource());
     match request.corrupt_gzip {
         Some(corruption) => gzip::corrupted(&body, corruption),
         None => gzip::respond(200, body, request.accepts_gzip),

@@ -25,7 +25,7 @@ use super::request::RecordedRequest;
 use super::tls::TlsIdentity;
 use crate::options::ServerOptions;
 use crate::wire::resources::RESOURCES;
-use crate::world::state::Cluster;
+use crate::world::state::World;
 
 /// How long `shutdown` lets connections finish their current response.
 const GRACE: Duration = Duration::from_secs(1);
@@ -61,9 +61,9 @@ impl FakeApiServer {
         let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
         let addr = listener.local_addr()?;
         let shared = Arc::new(Shared {
-            clusters: RESOURCES
+            worlds: RESOURCES
                 .iter()
-                .map(|resource| Cluster::of(resource, options.history_limit))
+                .map(|resource| World::of(resource, options.history_limit))
                 .collect(),
             options,
             requests: Mutex::new(Vec::new()),
@@ -101,17 +101,17 @@ impl FakeApiServer {
     }
 
     /// A handle to the pods the server serves.
-    pub fn cluster(&self) -> Cluster {
+    pub fn cluster(&self) -> World {
         self.shared.pods().clone()
     }
 
     /// A handle to the objects of another served resource, by plural name (`nodes`,
     /// `deployments`, `widgets`; see [`crate::wire::resources::RESOURCES`]).
-    pub fn resource(&self, plural: &str) -> Option<Cluster> {
+    pub fn resource(&self, plural: &str) -> Option<World> {
         self.shared
-            .clusters
+            .worlds
             .iter()
-            .find(|cluster| cluster.resource().plural == plural)
+            .find(|world| world.resource().plural == plural)
             .cloned()
     }
 
@@ -192,8 +192,8 @@ impl FakeApiServer {
                 tracing::warn!(%error, "accept loop ended abnormally");
             }
         }
-        for cluster in &self.shared.clusters {
-            cluster.compact();
+        for world in &self.shared.worlds {
+            world.compact();
         }
         match bind(self.shared.addr) {
             Ok(listener) => {

@@ -2,7 +2,7 @@
 //!
 //! A watch replays what it missed (history after `resourceVersion`, or synthetic ADDED for
 //! every pod when no resourceVersion is given), then forwards live changes of its namespace,
-//! BOOKMARKs (periodic, one shortly before `timeoutSeconds`, and `Cluster::bookmark_now`), and
+//! BOOKMARKs (periodic, one shortly before `timeoutSeconds`, and `World::bookmark_now`), and
 //! ends cleanly at the timeout or when the server stops. A watcher that falls so far behind that
 //! the live fan-out dropped events for it gets an ERROR 410 and the stream ends, so the client
 //! relists instead of silently missing changes.
@@ -29,7 +29,7 @@ use crate::wire::encode::{
 };
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{Status, with_api_headers};
-use crate::world::state::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
+use crate::world::state::{Broadcast, Initial, TooOld, WatchEvent, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -60,13 +60,13 @@ pub(crate) struct WatchRequest {
 /// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
 /// `fault` is the stream fault for this watch, if any.
 pub(crate) fn respond(
-    cluster: &Cluster,
+    world: &World,
     request: WatchRequest,
     bookmark_interval: Duration,
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
-    let watch = WatchStream::open(cluster, request, bookmark_interval, fault, stop);
+    let watch = WatchStream::open(world, request, bookmark_interval, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
@@ -86,7 +86,7 @@ enum Pending {
 
 #[derive(Debug)]
 struct WatchStream {
-    cluster: Cluster,
+    world: World,
     namespace: Option<String>,
     filter: Option<ObjectFilter>,
     bookmarks: bool,
@@ -110,7 +110,7 @@ struct WatchStream {
 
 impl WatchStream {
     fn open(
-        cluster: &Cluster,
+        world: &World,
         request: WatchRequest,
         bookmark_interval: Duration,
         fault: Option<Fault>,
@@ -129,8 +129,8 @@ impl WatchStream {
             pending.push_back(Pending::Line(bad_line(*bad)));
         }
         let filter = request.filter;
-        let resource = cluster.resource();
-        let (live, seen) = match cluster.open_watch(request.namespace.as_deref(), request.start) {
+        let resource = world.resource();
+        let (live, seen) = match world.open_watch(request.namespace.as_deref(), request.start) {
             Ok(opened) => {
                 match opened.initial {
                     Initial::Objects(objects) => pending.extend(
@@ -187,7 +187,7 @@ impl WatchStream {
             pending.push_back(Pending::End);
         }
         WatchStream {
-            cluster: cluster.clone(),
+            world: world.clone(),
             namespace: request.namespace,
             filter,
             bookmarks: request.bookmarks,
@@ -339,7 +339,7 @@ impl WatchStream {
         if !matches!(self.pending.back(), Some(Pending::End)) {
             self.pending.push_back(Pending::Line(bookmark_line(
                 self.seen,
-                self.cluster.resource(),
+                self.world.resource(),
             )));
         }
     }
@@ -354,7 +354,7 @@ impl WatchStream {
                     .as_deref()
                     .is_none_or(|ns| ns == event.namespace)
                     && let Some(line) =
-                        as_seen_through(&event, self.filter.as_ref(), self.cluster.resource())
+                        as_seen_through(&event, self.filter.as_ref(), self.world.resource())
                 {
                     self.pending.push_back(line);
                 }
@@ -362,12 +362,12 @@ impl WatchStream {
             Ok(Broadcast::Bookmark(rv)) => {
                 self.seen = self.seen.max(rv);
                 if self.bookmarks {
-                    let line = bookmark_line(rv, self.cluster.resource());
+                    let line = bookmark_line(rv, self.world.resource());
                     self.pending.push_back(Pending::Line(line));
                 }
             }
             Err(RecvError::Lagged(missed)) => {
-                let oldest = self.cluster.oldest_resource_version();
+                let oldest = self.world.oldest_resource_version();
                 tracing::debug!(
                     missed,
                     seen = self.seen,

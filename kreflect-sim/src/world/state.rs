@@ -63,7 +63,7 @@ pub(crate) struct WatchEvent {
 pub(crate) enum Broadcast {
     /// A change.
     Event(Arc<WatchEvent>),
-    /// `Cluster::bookmark_now` at this resourceVersion.
+    /// `World::bookmark_now` at this resourceVersion.
     Bookmark(u64),
 }
 
@@ -132,25 +132,26 @@ struct Inner {
     history_limit: usize,
 }
 
-/// A cheap `Clone` handle to the fake cluster's objects of one resource type (pods unless
-/// made with [`Cluster::of`]); mutations are seen by lists and watches.
+/// The fake cluster's world as one resource type sees it (pods unless made with [`World::of`];
+/// the server keeps one per served type): a cheap `Clone` handle to its objects, resourceVersion
+/// and watch history. Mutations are seen by lists and watches.
 #[derive(Debug, Clone)]
-pub struct Cluster {
+pub struct World {
     inner: Arc<Inner>,
 }
 
-impl Cluster {
-    /// An empty cluster keeping `history_limit` watch events for resumption. Live watchers that
+impl World {
+    /// An empty world of pods keeping `history_limit` watch events for resumption. Live watchers that
     /// fall more than `history_limit` events behind are ended with a 410 (see the module docs).
-    pub fn new(history_limit: usize) -> Cluster {
-        Cluster::of(PODS, history_limit)
+    pub fn new(history_limit: usize) -> World {
+        World::of(PODS, history_limit)
     }
 
     /// An empty store of `resource` objects, keeping `history_limit` watch events.
-    pub fn of(resource: &'static ResourceType, history_limit: usize) -> Cluster {
+    pub fn of(resource: &'static ResourceType, history_limit: usize) -> World {
         let history_limit = history_limit.max(1);
         let (live, _) = broadcast::channel(history_limit);
-        Cluster {
+        World {
             inner: Arc::new(Inner {
                 resource,
                 state: Mutex::new(State {
@@ -170,7 +171,7 @@ impl Cluster {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The resource type this cluster stores.
+    /// The resource type this world stores.
     pub fn resource(&self) -> &'static ResourceType {
         self.inner.resource
     }
@@ -183,7 +184,7 @@ impl Cluster {
         }
     }
 
-    /// Stores a caller-provided object of this cluster's kind (ADDED, or MODIFIED if it
+    /// Stores a caller-provided object of this world's kind (ADDED, or MODIFIED if it
     /// exists) and returns the new resourceVersion. A namespaced object's
     /// `metadata.namespace` defaults to `default`; a cluster-scoped object's is removed.
     pub fn create_object(&self, object: Value) -> u64 {
@@ -266,7 +267,7 @@ impl Cluster {
     }
 
     /// Stores a caller-provided pod (ADDED, or MODIFIED if `namespace/name` exists) and returns
-    /// the new resourceVersion: [`Cluster::create_object`] for pods.
+    /// the new resourceVersion: [`World::create_object`] for pods.
     pub fn create_pod_with(&self, pod: Value) -> u64 {
         self.create_object(pod)
     }
@@ -531,34 +532,34 @@ mod tests {
 
     #[test]
     fn mutations_bump_the_resource_version_and_keep_keys_sorted() {
-        let cluster = Cluster::new(100);
-        let start = cluster.resource_version();
-        let a = cluster.create_pod("b", "x");
-        let b = cluster.create_pod("a-z", "y");
-        let c = cluster.create_pod("a", "z");
+        let world = World::new(100);
+        let start = world.resource_version();
+        let a = world.create_pod("b", "x");
+        let b = world.create_pod("a-z", "y");
+        let c = world.create_pod("a", "z");
         assert_eq!((a, b, c), (start + 1, start + 2, start + 3));
-        assert_eq!(cluster.keys(), vec!["a-z/y", "a/z", "b/x"]);
-        assert_eq!(cluster.keys_in("a"), vec!["a/z"]);
-        assert_eq!(cluster.update_pod("a", "z"), Some(start + 4));
-        assert_eq!(cluster.update_pod("a", "nope"), None);
-        assert_eq!(cluster.delete_pod("a", "z"), Some(start + 5));
-        assert_eq!(cluster.delete_pod("a", "z"), None);
-        assert_eq!(cluster.len(), 2);
-        assert!(!cluster.is_empty());
+        assert_eq!(world.keys(), vec!["a-z/y", "a/z", "b/x"]);
+        assert_eq!(world.keys_in("a"), vec!["a/z"]);
+        assert_eq!(world.update_pod("a", "z"), Some(start + 4));
+        assert_eq!(world.update_pod("a", "nope"), None);
+        assert_eq!(world.delete_pod("a", "z"), Some(start + 5));
+        assert_eq!(world.delete_pod("a", "z"), None);
+        assert_eq!(world.len(), 2);
+        assert!(!world.is_empty());
     }
 
     #[test]
     fn history_beyond_the_limit_is_too_old() {
-        let cluster = Cluster::new(2);
-        let before = cluster.resource_version();
+        let world = World::new(2);
+        let before = world.resource_version();
         for i in 0..4 {
-            cluster.create_pod("ns", &format!("p{i}"));
+            world.create_pod("ns", &format!("p{i}"));
         }
-        let err = cluster
+        let err = world
             .open_watch(None, WatchStart::After(before))
             .unwrap_err();
         assert_eq!(err.oldest, before + 2);
-        let ok = cluster
+        let ok = world
             .open_watch(None, WatchStart::After(before + 2))
             .unwrap();
         let Initial::Events(events) = ok.initial else {
@@ -569,10 +570,10 @@ mod tests {
 
     #[test]
     fn caller_provided_pods_default_their_namespace() {
-        let cluster = Cluster::new(10);
-        let rv = cluster.create_pod_with(serde_json::json!({"metadata":{"name":"x"}}));
-        assert_eq!(cluster.keys(), vec!["default/x"]);
-        let snapshot = cluster.snapshot(false);
+        let world = World::new(10);
+        let rv = world.create_pod_with(serde_json::json!({"metadata":{"name":"x"}}));
+        assert_eq!(world.keys(), vec!["default/x"]);
+        let snapshot = world.snapshot(false);
         let item: Value = serde_json::from_slice(&snapshot.pods[0].item).unwrap();
         assert_eq!(item["metadata"]["resourceVersion"], rv.to_string());
         assert_eq!(item["metadata"]["namespace"], "default");

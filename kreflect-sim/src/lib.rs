@@ -12,9 +12,9 @@
 //! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
 //!   type of every response body).
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
-//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status` (`Status`
-//!   failure bodies and the JSON responses that carry them), `discovery` (`/version`, `/api`,
-//!   `/apis` and the resource lists).
+//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status`
+//!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
+//!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
 //! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,
 //!   watch history, list snapshots, live fan-out), `pods` ([`realistic_pod`]), `churn`
 //!   ([`populate`], [`run_churn`]). It imports `wire` because it keeps every object serialized.
@@ -24,6 +24,13 @@
 //!   stream), `selector` (label and field selectors), `faults` ([`Fault`]), `gzip` (compressing
 //!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
 //!   and server certificate).
+//!
+//! Types here are named so that none is mistaken for one of kreflect's, which talks to this
+//! server: the world is a
+//! [`World`] (kreflect's `Cluster` is what it connects to); a recorded change is a `Mutation`
+//! (kreflect decodes a `WatchEvent`); a request the handler parsed is a `ListQuery` or
+//! `WatchQuery` (kreflect sends a `ListRequest` or `WatchRequest`); an error to answer with is a
+//! `StatusError`, after apimachinery's (kreflect decodes an `ApiStatus`).
 //!
 //! # How it differs from a real kube-apiserver
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client

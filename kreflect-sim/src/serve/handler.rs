@@ -9,16 +9,16 @@ use http::{Method, Request, Response};
 use tokio_util::sync::CancellationToken;
 
 use super::faults::{Fault, FaultQueue, Target};
-use super::list::{self, ContinueToken, ListRequest};
+use super::list::{self, ContinueToken, ListQuery};
 use super::meter::metered;
 use super::request::RecordedRequest;
 use super::selector::ObjectFilter;
-use super::watch::{self, WatchRequest};
+use super::watch::{self, WatchQuery};
 use crate::body::Body;
 use crate::options::{ServerOptions, WatchListSupport};
 use crate::wire::discovery;
 use crate::wire::resources::{self, RESOURCES};
-use crate::wire::status::{Cause, Details, Status, json_response};
+use crate::wire::status::{Cause, Details, StatusError, json_response};
 use crate::world::state::{WatchStart, World};
 
 /// State shared by every connection of every incarnation of the server.
@@ -116,7 +116,7 @@ fn answer(
     if let Some(token) = &shared.options.bearer_token
         && recorded.authorization.as_deref() != Some(format!("Bearer {token}").as_str())
     {
-        return Status::unauthorized().into_response();
+        return StatusError::unauthorized().into_response();
     }
     if let Some(group_version) = recorded.path.strip_prefix("/apis/")
         && shared
@@ -126,13 +126,13 @@ fn answer(
             .any(|gv| gv == group_version)
     {
         let message = "the server is currently unable to handle the request";
-        return Status::new(503, "ServiceUnavailable", message).into_response();
+        return StatusError::new(503, "ServiceUnavailable", message).into_response();
     }
     let Some(route) = route(&recorded.path) else {
-        return Status::not_found().into_response();
+        return StatusError::not_found().into_response();
     };
     if method != Method::GET {
-        return Status::method_not_allowed().into_response();
+        return StatusError::method_not_allowed().into_response();
     }
     match route {
         Route::Version => json_response(200, discovery::version()),
@@ -159,16 +159,16 @@ fn objects(
     let resource = world.resource();
     if namespace.is_none() && resource.namespaced && shared.options.deny_cluster_scope {
         let verb = if watching { "watch" } else { "list" };
-        return Status::forbidden_cluster_scope(verb, resource.plural).into_response();
+        return StatusError::forbidden_cluster_scope(verb, resource.plural).into_response();
     }
     if watching && shared.options.deny_watch {
-        return Status::forbidden("watch", resource.plural, namespace).into_response();
+        return StatusError::forbidden("watch", resource.plural, namespace).into_response();
     }
     if let Some(granted) = &shared.options.role_namespace
         && namespace != Some(granted.as_str())
     {
         let verb = if watching { "watch" } else { "list" };
-        return Status::forbidden(verb, resource.plural, namespace).into_response();
+        return StatusError::forbidden(verb, resource.plural, namespace).into_response();
     }
     let filter = match ObjectFilter::from_params(
         recorded.param("labelSelector"),
@@ -176,7 +176,7 @@ fn objects(
         resource.plural == "pods",
     ) {
         Ok(filter) => filter,
-        Err(message) => return Status::bad_request(message).into_response(),
+        Err(message) => return StatusError::bad_request(message).into_response(),
     };
     let result = if watching {
         watch_objects(shared, world, recorded, namespace, filter, stop)
@@ -192,20 +192,19 @@ fn list_objects(
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
-) -> Result<Response<Body>, Box<Status>> {
+) -> Result<Response<Body>, Box<StatusError>> {
     let limit = match recorded.param("limit") {
         None | Some("") => 0,
         Some(text) => text
             .parse::<usize>()
-            .map_err(|_| Status::bad_request(format!("invalid limit: {text:?}")))?,
+            .map_err(|_| StatusError::bad_request(format!("invalid limit: {text:?}")))?,
     };
-    let continue_token =
-        match recorded.param("continue") {
-            None | Some("") => None,
-            Some(text) => Some(ContinueToken::decode(text).map_err(|reason| {
-                Status::bad_request(format!("invalid continue token: {reason}"))
-            })?),
-        };
+    let continue_token = match recorded.param("continue") {
+        None | Some("") => None,
+        Some(text) => Some(ContinueToken::decode(text).map_err(|reason| {
+            StatusError::bad_request(format!("invalid continue token: {reason}"))
+        })?),
+    };
     let target = Target::List {
         with_continue: continue_token.is_some(),
     };
@@ -221,7 +220,7 @@ fn list_objects(
             }),
             _,
         ) => {
-            return Err(Status::injected(code, &reason, retry_after).into());
+            return Err(StatusError::injected(code, &reason, retry_after).into());
         }
         (Some(Fault::ListRawBody { code, body }), _) => {
             return Ok(json_response(code, body.into()));
@@ -234,7 +233,7 @@ fn list_objects(
         }
         _ => {}
     }
-    let request = ListRequest {
+    let query = ListQuery {
         namespace,
         limit,
         continue_token,
@@ -244,7 +243,7 @@ fn list_objects(
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
     };
-    Ok(list::respond(world, &request))
+    Ok(list::respond(world, &query))
 }
 
 fn watch_objects(
@@ -254,7 +253,7 @@ fn watch_objects(
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
     stop: &CancellationToken,
-) -> Result<Response<Body>, Box<Status>> {
+) -> Result<Response<Body>, Box<StatusError>> {
     let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
     let send_initial_events = matches!(recorded.param("sendInitialEvents"), Some("true" | "1"));
     let streaming = send_initial_events || recorded.param("resourceVersionMatch").is_some();
@@ -274,7 +273,7 @@ fn watch_objects(
                 || !bookmarks
                 || recorded.param("resourceVersionMatch") != Some("NotOlderThan")
             {
-                return Err(Status::new(
+                return Err(StatusError::new(
                     422,
                     "Invalid",
                     "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents requires \
@@ -288,15 +287,14 @@ fn watch_objects(
     let start = match recorded.param("resourceVersion") {
         _ if initial_events_end => WatchStart::Now,
         None | Some("" | "0") => WatchStart::Now,
-        Some(text) => WatchStart::After(
-            text.parse()
-                .map_err(|_| Status::bad_request(format!("invalid resource version: {text:?}")))?,
-        ),
+        Some(text) => WatchStart::After(text.parse().map_err(|_| {
+            StatusError::bad_request(format!("invalid resource version: {text:?}"))
+        })?),
     };
     let timeout = match recorded.param("timeoutSeconds") {
         None | Some("") => None,
         Some(text) => Some(Duration::from_secs(text.parse().map_err(|_| {
-            Status::bad_request(format!("invalid timeoutSeconds: {text:?}"))
+            StatusError::bad_request(format!("invalid timeoutSeconds: {text:?}"))
         })?)),
     };
     let fault = match shared.faults.take(Target::Watch) {
@@ -305,18 +303,18 @@ fn watch_objects(
             reason,
             retry_after,
         }) => {
-            return Err(Status::injected(code, &reason, retry_after).into());
+            return Err(StatusError::injected(code, &reason, retry_after).into());
         }
         Some(Fault::WatchGoneHttp) => {
             let requested = match start {
                 WatchStart::After(rv) => rv,
                 WatchStart::Now => 0,
             };
-            return Err(Status::too_old(requested, world.oldest_resource_version()).into());
+            return Err(StatusError::too_old(requested, world.oldest_resource_version()).into());
         }
         other => other,
     };
-    let request = WatchRequest {
+    let query = WatchQuery {
         namespace: namespace.map(str::to_owned),
         start,
         bookmarks,
@@ -327,7 +325,7 @@ fn watch_objects(
     };
     Ok(watch::respond(
         world,
-        request,
+        query,
         shared.options.bookmark_interval,
         fault,
         stop.clone(),
@@ -336,7 +334,7 @@ fn watch_objects(
 
 /// 422 for `resourceVersionMatch` on a watch, as the v1.25 server answers a streaming-list
 /// request (transcript 09).
-fn resource_version_match_forbidden(has_resource_version: bool) -> Status {
+fn resource_version_match_forbidden(has_resource_version: bool) -> StatusError {
     let mut causes = vec![Cause {
         reason: "FieldValueForbidden",
         message: "Forbidden: resourceVersionMatch is forbidden for watch".to_owned(),
@@ -356,7 +354,7 @@ fn resource_version_match_forbidden(has_resource_version: bool) -> Status {
         .map(|c| format!("{}: {}", c.field, c.message))
         .collect::<Vec<_>>()
         .join(", ");
-    Status::new(
+    StatusError::new(
         422,
         "Invalid",
         format!("ListOptions.meta.k8s.io \"\" is invalid: [{list}]"),

@@ -20,7 +20,7 @@ use super::selector::ObjectFilter;
 use crate::body::Body;
 use crate::wire::encode::metadata_item;
 use crate::wire::resources::ResourceType;
-use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, Status};
+use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, StatusError};
 use crate::world::state::{Snapshot, StoredObject, World};
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
@@ -76,15 +76,16 @@ impl ContinueToken {
     }
 
     /// The 410 Expired answer for this token (transcript 14): a fresh `rv: -1` token.
-    pub(crate) fn expired(&self) -> Status {
-        Status::new(410, "Expired", EXPIRED_CONTINUE_MESSAGE)
+    pub(crate) fn expired(&self) -> StatusError {
+        StatusError::new(410, "Expired", EXPIRED_CONTINUE_MESSAGE)
             .with_continue(ContinueToken::new(-1, self.start.clone()).encode())
     }
 }
 
-/// What a list request asked for.
+/// A list request as the handler parsed it: its query parameters and headers, and the faults
+/// that change this answer.
 #[derive(Debug)]
-pub(crate) struct ListRequest<'a> {
+pub(crate) struct ListQuery<'a> {
     /// `None` for all namespaces.
     pub namespace: Option<&'a str>,
     /// Page size; 0 means everything.
@@ -107,10 +108,10 @@ pub(crate) struct ListRequest<'a> {
     pub corrupt_gzip: Option<GzipCorruption>,
 }
 
-/// Answers a list request.
-pub(crate) fn respond(world: &World, request: &ListRequest<'_>) -> Response<Body> {
-    let (snapshot, start) = match &request.continue_token {
-        None => (world.snapshot(request.limit > 0), String::new()),
+/// Answers a list query.
+pub(crate) fn respond(world: &World, query: &ListQuery<'_>) -> Response<Body> {
+    let (snapshot, start) = match &query.continue_token {
+        None => (world.snapshot(query.limit > 0), String::new()),
         Some(token) if token.rv < 0 => (world.snapshot(true), token.start.clone()),
         Some(token) => match u64::try_from(token.rv)
             .ok()
@@ -120,22 +121,22 @@ pub(crate) fn respond(world: &World, request: &ListRequest<'_>) -> Response<Body
             None => return token.expired().into_response(),
         },
     };
-    let body = page(&snapshot, request, &start, world.resource());
-    match request.corrupt_gzip {
+    let body = page(&snapshot, query, &start, world.resource());
+    match query.corrupt_gzip {
         Some(corruption) => gzip::corrupted(&body, corruption),
-        None => gzip::respond(200, body, request.accepts_gzip),
+        None => gzip::respond(200, body, query.accepts_gzip),
     }
 }
 
 /// Renders one list page (`PodList`, `NodeList`...) of `snapshot` from key `start`.
 fn page(
     snapshot: &Arc<Snapshot>,
-    request: &ListRequest<'_>,
+    query: &ListQuery<'_>,
     start: &str,
     resource: &ResourceType,
 ) -> bytes::Bytes {
     let selected: Vec<Arc<StoredObject>>;
-    let pods = match &request.filter {
+    let pods = match &query.filter {
         None => &snapshot.pods,
         Some(filter) => {
             selected = snapshot
@@ -147,7 +148,7 @@ fn page(
             &selected
         }
     };
-    let (low, high) = match request.namespace {
+    let (low, high) = match query.namespace {
         Some(namespace) => {
             let prefix = format!("{namespace}/");
             // '0' is the byte after '/': the end of the namespace's key range.
@@ -161,17 +162,17 @@ fn page(
     };
     let first = pods.partition_point(|p| p.key.as_str() < start).max(low);
     let available = high.saturating_sub(first);
-    let count = if request.limit == 0 {
+    let count = if query.limit == 0 {
         available
     } else {
-        available.min(request.limit)
+        available.min(query.limit)
     };
     let items = &pods[first..first + count];
     let remaining = available - count;
 
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    if request.metadata_only {
+    if query.metadata_only {
         body.put_slice(
             b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"",
         );
@@ -185,7 +186,7 @@ fn page(
     body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
-    if let Some(token) = request.repeat_token {
+    if let Some(token) = query.repeat_token {
         body.put_slice(b",\"continue\":\"");
         body.put_slice(token.as_bytes());
         body.put_slice(b"\",\"remainingItemCount\":");
@@ -203,7 +204,7 @@ fn page(
         if i > 0 {
             body.put_u8(b',');
         }
-        if request.metadata_only {
+        if query.metadata_only {
             body.put_slice(&metadata_item(&pod.item));
         } else {
             body.put_slice(&pod.item);

@@ -28,8 +28,8 @@ use crate::wire::encode::{
     EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
 };
 use crate::wire::resources::ResourceType;
-use crate::wire::status::{Status, with_api_headers};
-use crate::world::state::{Broadcast, Initial, TooOld, WatchEvent, WatchStart, World};
+use crate::wire::status::{StatusError, with_api_headers};
+use crate::world::state::{Broadcast, Initial, Mutation, TooOld, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -38,9 +38,9 @@ const TRICKLE_PAUSE: Duration = Duration::from_millis(1);
 /// How long before `timeoutSeconds` ends the last BOOKMARK is sent (as the real server does).
 const FINAL_BOOKMARK_LEAD: Duration = Duration::from_secs(2);
 
-/// What a watch request asked for.
+/// A watch request as the handler parsed it: its query parameters and `Accept` header.
 #[derive(Debug)]
-pub(crate) struct WatchRequest {
+pub(crate) struct WatchQuery {
     /// `None` for all namespaces.
     pub namespace: Option<String>,
     /// Where to start.
@@ -57,16 +57,16 @@ pub(crate) struct WatchRequest {
     pub metadata_only: bool,
 }
 
-/// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
+/// Answers a watch query: 200 and the event stream (a too-old start is one ERROR event).
 /// `fault` is the stream fault for this watch, if any.
 pub(crate) fn respond(
     world: &World,
-    request: WatchRequest,
+    query: WatchQuery,
     bookmark_interval: Duration,
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
-    let watch = WatchStream::open(world, request, bookmark_interval, fault, stop);
+    let watch = WatchStream::open(world, query, bookmark_interval, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
@@ -111,26 +111,26 @@ struct WatchStream {
 impl WatchStream {
     fn open(
         world: &World,
-        request: WatchRequest,
+        query: WatchQuery,
         bookmark_interval: Duration,
         fault: Option<Fault>,
         stop: CancellationToken,
     ) -> WatchStream {
         let now = Instant::now();
-        let deadline = request.timeout.map(|t| now + t);
-        let final_bookmark = request
+        let deadline = query.timeout.map(|t| now + t);
+        let final_bookmark = query
             .timeout
-            .filter(|_| request.bookmarks)
+            .filter(|_| query.bookmarks)
             .map(|t| now + t.saturating_sub(FINAL_BOOKMARK_LEAD).max(t / 2));
-        let periodic_bookmark = (request.bookmarks && !bookmark_interval.is_zero())
+        let periodic_bookmark = (query.bookmarks && !bookmark_interval.is_zero())
             .then(|| (now + bookmark_interval, bookmark_interval));
         let mut pending = VecDeque::new();
         if let Some(Fault::WatchBadPayload(bad)) = &fault {
             pending.push_back(Pending::Line(bad_line(*bad)));
         }
-        let filter = request.filter;
+        let filter = query.filter;
         let resource = world.resource();
-        let (live, seen) = match world.open_watch(request.namespace.as_deref(), request.start) {
+        let (live, seen) = match world.open_watch(query.namespace.as_deref(), query.start) {
             Ok(opened) => {
                 match opened.initial {
                     Initial::Objects(objects) => pending.extend(
@@ -147,13 +147,13 @@ impl WatchStream {
                                 ))
                             }),
                     ),
-                    Initial::Events(events) => pending.extend(
+                    Initial::Mutations(events) => pending.extend(
                         events
                             .iter()
                             .filter_map(|event| as_seen_through(event, filter.as_ref(), resource)),
                     ),
                 }
-                if request.initial_events_end {
+                if query.initial_events_end {
                     pending.push_back(Pending::Line(initial_events_end_line(
                         opened.resource_version,
                         resource,
@@ -164,7 +164,7 @@ impl WatchStream {
             Err(TooOld { requested, oldest }) => {
                 tracing::debug!(requested, oldest, "watch from a too old resourceVersion");
                 pending.clear();
-                pending.push_back(Pending::Line(error_line(&Status::too_old(
+                pending.push_back(Pending::Line(error_line(&StatusError::too_old(
                     requested, oldest,
                 ))));
                 pending.push_back(Pending::End);
@@ -188,10 +188,10 @@ impl WatchStream {
         }
         WatchStream {
             world: world.clone(),
-            namespace: request.namespace,
+            namespace: query.namespace,
             filter,
-            bookmarks: request.bookmarks,
-            metadata_only: request.metadata_only,
+            bookmarks: query.bookmarks,
+            metadata_only: query.metadata_only,
             pending,
             live,
             seen,
@@ -232,7 +232,7 @@ impl WatchStream {
             Some(Fault::WatchExpiredAfter(n)) if self.events_sent >= n => {
                 self.fault = None;
                 self.pending.clear();
-                let status = Status::new(
+                let status = StatusError::new(
                     410,
                     "Expired",
                     "The resourceVersion for the provided watch is too old.",
@@ -347,7 +347,7 @@ impl WatchStream {
     /// Takes one message from the live fan-out.
     fn accept(&mut self, message: Result<Broadcast, RecvError>) {
         match message {
-            Ok(Broadcast::Event(event)) => {
+            Ok(Broadcast::Mutation(event)) => {
                 self.seen = self.seen.max(event.resource_version);
                 if self
                     .namespace
@@ -375,7 +375,7 @@ impl WatchStream {
                 );
                 self.live = None;
                 self.pending
-                    .push_back(Pending::Line(error_line(&Status::too_old(
+                    .push_back(Pending::Line(error_line(&StatusError::too_old(
                         self.seen, oldest,
                     ))));
                 self.pending.push_back(Pending::End);
@@ -392,7 +392,7 @@ impl WatchStream {
 /// object that starts matching is ADDED, one that stops matching is DELETED, and changes to
 /// objects it never matched are not sent (as the real server's watch cache does).
 fn as_seen_through(
-    event: &Arc<WatchEvent>,
+    event: &Arc<Mutation>,
     filter: Option<&ObjectFilter>,
     resource: &ResourceType,
 ) -> Option<Pending> {

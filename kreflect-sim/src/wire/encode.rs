@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::resources::ResourceType;
-use super::status::Status;
+use super::status::StatusError;
 
 /// The `type` of a watch event carrying an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub(crate) fn metadata_line(line: &[u8]) -> Option<Bytes> {
 }
 
 /// An ERROR line carrying `status`.
-pub(crate) fn error_line(status: &Status) -> Bytes {
+pub(crate) fn error_line(status: &StatusError) -> Bytes {
     let body = status.to_bytes();
     let mut line = BytesMut::with_capacity(body.len() + 32);
     line.put_slice(b"{\"type\":\"ERROR\",\"object\":");
@@ -247,7 +247,7 @@ mod tests {
             end["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
             "true"
         );
-        let error = error_line(&Status::new(410, "Expired", "too old"));
+        let error = error_line(&StatusError::new(410, "Expired", "too old"));
         assert_eq!(metadata_line(&error), None);
     }
 

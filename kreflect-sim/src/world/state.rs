@@ -40,9 +40,11 @@ impl StoredObject {
     }
 }
 
-/// A change, pre-rendered as its watch line.
+/// One mutation of the world: the change that produced one resourceVersion, with its watch line
+/// pre-rendered. The history keeps them and the live fan-out sends them; a watch turns each into
+/// the event its watcher sees.
 #[derive(Debug)]
-pub(crate) struct WatchEvent {
+pub(crate) struct Mutation {
     /// Namespace of the changed object.
     pub namespace: String,
     /// The resourceVersion this change produced.
@@ -61,8 +63,8 @@ pub(crate) struct WatchEvent {
 /// What the live fan-out carries.
 #[derive(Debug, Clone)]
 pub(crate) enum Broadcast {
-    /// A change.
-    Event(Arc<WatchEvent>),
+    /// A mutation.
+    Mutation(Arc<Mutation>),
     /// `World::bookmark_now` at this resourceVersion.
     Bookmark(u64),
 }
@@ -90,8 +92,8 @@ pub(crate) enum WatchStart {
 pub(crate) enum Initial {
     /// Current objects, to be sent as synthetic ADDED.
     Objects(Vec<Arc<StoredObject>>),
-    /// History events to replay.
-    Events(Vec<Arc<WatchEvent>>),
+    /// The mutations after the requested resourceVersion, from the history, to replay.
+    Mutations(Vec<Arc<Mutation>>),
 }
 
 /// An opened watch: its initial events and the live subscription that follows them.
@@ -120,7 +122,7 @@ struct State {
     resource_version: u64,
     /// Watches from any resourceVersion >= `oldest` can be served from `history`.
     oldest: u64,
-    history: VecDeque<Arc<WatchEvent>>,
+    history: VecDeque<Arc<Mutation>>,
     snapshots: VecDeque<Arc<Snapshot>>,
 }
 
@@ -242,7 +244,7 @@ impl World {
             revise(&stored.item, rv, None).unwrap_or_else(|| item_bytes(parse(&stored.item), rv));
         self.record(
             &mut state,
-            WatchEvent {
+            Mutation {
                 namespace: stored.namespace().to_owned(),
                 resource_version: rv,
                 event_type: EventType::Deleted,
@@ -411,7 +413,7 @@ impl World {
                 let first = state
                     .history
                     .partition_point(|e| e.resource_version <= requested);
-                Initial::Events(
+                Initial::Mutations(
                     state
                         .history
                         .range(first..)
@@ -494,7 +496,7 @@ impl World {
             .map(|previous| previous.item.clone());
         self.record(
             state,
-            WatchEvent {
+            Mutation {
                 namespace,
                 resource_version: rv,
                 event_type,
@@ -507,16 +509,16 @@ impl World {
     }
 
     /// Appends to the history (evicting the oldest) and broadcasts.
-    fn record(&self, state: &mut State, event: WatchEvent) {
-        let event = Arc::new(event);
+    fn record(&self, state: &mut State, mutation: Mutation) {
+        let mutation = Arc::new(mutation);
         if state.history.len() == self.inner.history_limit
             && let Some(evicted) = state.history.pop_front()
         {
             state.oldest = evicted.resource_version;
         }
-        state.history.push_back(Arc::clone(&event));
+        state.history.push_back(Arc::clone(&mutation));
         // No receivers is fine: nobody is watching.
-        let _ = self.inner.live.send(Broadcast::Event(event));
+        let _ = self.inner.live.send(Broadcast::Mutation(mutation));
     }
 }
 
@@ -562,7 +564,7 @@ mod tests {
         let ok = world
             .open_watch(None, WatchStart::After(before + 2))
             .unwrap();
-        let Initial::Events(events) = ok.initial else {
+        let Initial::Mutations(events) = ok.initial else {
             panic!("expected events")
         };
         assert_eq!(events.len(), 2);

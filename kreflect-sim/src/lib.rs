@@ -25,12 +25,19 @@
 //!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
 //!   and server certificate).
 //!
-//! Types here are named so that none is mistaken for one of kreflect's, which talks to this
-//! server: the world is a
-//! [`World`] (kreflect's `Cluster` is what it connects to); a recorded change is a `Mutation`
-//! (kreflect decodes a `WatchEvent`); a request the handler parsed is a `ListQuery` or
-//! `WatchQuery` (kreflect sends a `ListRequest` or `WatchRequest`); an error to answer with is a
-//! `StatusError`, after apimachinery's (kreflect decodes an `ApiStatus`).
+//! # Names
+//! No type here, tests aside, is named like one of kreflect's, the client it serves, so a reader
+//! of both never mistakes one for the other:
+//! - [`World`]: the fake cluster's state (kreflect's `Cluster` is what it connects to).
+//! - `Mutation`: one recorded change of the world (kreflect decodes a `WatchEvent`).
+//! - `ListQuery`, `WatchQuery`: a request as the handler parsed it (kreflect sends a
+//!   `ListRequest`, a `WatchRequest`).
+//! - `StatusError`: an error to answer with, after apimachinery's (kreflect decodes an
+//!   `ApiStatus`).
+//! - `WatchBody`: a watch response's body (kreflect reads a `WatchStream`); `RequestKind`: what
+//!   a fault applies to (kreflect resolves a `Target`); `Locked`: what the world's lock guards
+//!   (kreflect's reflector steps through a `State`); `ServerState`: what every connection
+//!   shares (kreflect's store shares its own `Shared`).
 //!
 //! # How it differs from a real kube-apiserver
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client

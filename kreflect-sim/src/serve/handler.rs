@@ -8,7 +8,7 @@ use std::time::Duration;
 use http::{Method, Request, Response};
 use tokio_util::sync::CancellationToken;
 
-use super::faults::{Fault, FaultQueue, Target};
+use super::faults::{Fault, FaultQueue, RequestKind};
 use super::list::{self, ContinueToken, ListQuery};
 use super::meter::metered;
 use super::request::RecordedRequest;
@@ -23,7 +23,7 @@ use crate::world::state::{WatchStart, World};
 
 /// State shared by every connection of every incarnation of the server.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct ServerState {
     /// How the server was configured.
     pub options: ServerOptions,
     /// One [`World`] per served resource type, in the order of `RESOURCES`.
@@ -39,7 +39,7 @@ pub(crate) struct Shared {
     pub body_bytes_sent: Arc<AtomicU64>,
 }
 
-impl Shared {
+impl ServerState {
     /// The pods.
     pub(crate) fn pods(&self) -> &World {
         &self.worlds[0]
@@ -92,7 +92,7 @@ fn route(path: &str) -> Option<Route<'_>> {
 
 /// Answers `request`; `stop` ends watch streams when this incarnation of the server stops.
 pub(crate) fn handle<B>(
-    shared: &Shared,
+    shared: &ServerState,
     request: &Request<B>,
     stop: &CancellationToken,
 ) -> Response<Body> {
@@ -108,7 +108,7 @@ pub(crate) fn handle<B>(
 }
 
 fn answer(
-    shared: &Shared,
+    shared: &ServerState,
     recorded: &RecordedRequest,
     method: &Method,
     stop: &CancellationToken,
@@ -149,7 +149,7 @@ fn answer(
 }
 
 fn objects(
-    shared: &Shared,
+    shared: &ServerState,
     world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
@@ -187,7 +187,7 @@ fn objects(
 }
 
 fn list_objects(
-    shared: &Shared,
+    shared: &ServerState,
     world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
@@ -205,7 +205,7 @@ fn list_objects(
             StatusError::bad_request(format!("invalid continue token: {reason}"))
         })?),
     };
-    let target = Target::List {
+    let target = RequestKind::List {
         with_continue: continue_token.is_some(),
     };
     let mut repeat_token = None;
@@ -247,7 +247,7 @@ fn list_objects(
 }
 
 fn watch_objects(
-    shared: &Shared,
+    shared: &ServerState,
     world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
@@ -297,7 +297,7 @@ fn watch_objects(
             StatusError::bad_request(format!("invalid timeoutSeconds: {text:?}"))
         })?)),
     };
-    let fault = match shared.faults.take(Target::Watch) {
+    let fault = match shared.faults.take(RequestKind::Watch) {
         Some(Fault::WatchStatus {
             code,
             reason,

@@ -20,7 +20,7 @@ use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::faults::{Fault, FaultQueue};
-use super::handler::{Shared, handle};
+use super::handler::{ServerState, handle};
 use super::request::RecordedRequest;
 use super::tls::TlsIdentity;
 use crate::options::ServerOptions;
@@ -45,7 +45,7 @@ struct Incarnation {
 /// A fake kube-apiserver on `127.0.0.1`, serving pods over HTTP/1.1 (plain, or over TLS).
 #[derive(Debug)]
 pub struct FakeApiServer {
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     /// The certificate served when `ServerOptions::tls` is set (kept across restarts).
     tls: Option<TlsIdentity>,
     running: tokio::sync::Mutex<Option<Incarnation>>,
@@ -60,7 +60,7 @@ impl FakeApiServer {
         let tls = options.tls.then(TlsIdentity::generate).transpose()?;
         let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
+        let shared = Arc::new(ServerState {
             worlds: RESOURCES
                 .iter()
                 .map(|resource| World::of(resource, options.history_limit))
@@ -244,7 +244,7 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 fn spawn(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     tls: Option<&TlsIdentity>,
     root: &CancellationToken,
 ) -> Incarnation {
@@ -266,7 +266,7 @@ fn spawn(
 
 async fn accept_loop(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     tls: Option<TlsAcceptor>,
     hard: CancellationToken,
     graceful: CancellationToken,
@@ -305,7 +305,7 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     hard: CancellationToken,
     graceful: CancellationToken,
 ) {
@@ -324,7 +324,7 @@ async fn connection(
 
 async fn serve_connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     hard: CancellationToken,
     graceful: CancellationToken,
 ) {

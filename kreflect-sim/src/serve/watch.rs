@@ -66,7 +66,7 @@ pub(crate) fn respond(
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
-    let watch = WatchStream::open(world, query, bookmark_interval, fault, stop);
+    let watch = WatchBody::open(world, query, bookmark_interval, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
@@ -84,8 +84,9 @@ enum Pending {
     End,
 }
 
+/// The body of one watch response, produced frame by frame.
 #[derive(Debug)]
-struct WatchStream {
+struct WatchBody {
     world: World,
     namespace: Option<String>,
     filter: Option<ObjectFilter>,
@@ -108,14 +109,14 @@ struct WatchStream {
     abort: bool,
 }
 
-impl WatchStream {
+impl WatchBody {
     fn open(
         world: &World,
         query: WatchQuery,
         bookmark_interval: Duration,
         fault: Option<Fault>,
         stop: CancellationToken,
-    ) -> WatchStream {
+    ) -> WatchBody {
         let now = Instant::now();
         let deadline = query.timeout.map(|t| now + t);
         let final_bookmark = query
@@ -186,7 +187,7 @@ impl WatchStream {
             }));
             pending.push_back(Pending::End);
         }
-        WatchStream {
+        WatchBody {
             world: world.clone(),
             namespace: query.namespace,
             filter,

@@ -159,13 +159,13 @@ pub(crate) fn metadata_item(item: &[u8]) -> Bytes {
 /// that carry no object to convert (ERROR events, malformed lines): they are sent as they are.
 pub(crate) fn metadata_line(line: &[u8]) -> Option<Bytes> {
     #[derive(Deserialize)]
-    struct Line<'a> {
+    struct ObjectLine<'a> {
         #[serde(rename = "type")]
         event_type: &'a str,
         #[serde(borrow)]
         object: OnlyMetadata<'a>,
     }
-    let parsed: Line<'_> = serde_json::from_slice(line).ok()?;
+    let parsed: ObjectLine<'_> = serde_json::from_slice(line).ok()?;
     if parsed.event_type == "ERROR" {
         return None;
     }

@@ -116,8 +116,9 @@ pub(crate) struct TooOld {
     pub oldest: u64,
 }
 
+/// What the world's lock guards.
 #[derive(Debug)]
-struct State {
+struct Locked {
     pods: BTreeMap<String, Arc<StoredObject>>,
     resource_version: u64,
     /// Watches from any resourceVersion >= `oldest` can be served from `history`.
@@ -129,7 +130,7 @@ struct State {
 #[derive(Debug)]
 struct Inner {
     resource: &'static ResourceType,
-    state: Mutex<State>,
+    state: Mutex<Locked>,
     live: broadcast::Sender<Broadcast>,
     history_limit: usize,
 }
@@ -156,7 +157,7 @@ impl World {
         World {
             inner: Arc::new(Inner {
                 resource,
-                state: Mutex::new(State {
+                state: Mutex::new(Locked {
                     pods: BTreeMap::new(),
                     resource_version: 1,
                     oldest: 1,
@@ -169,7 +170,7 @@ impl World {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Locked> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -431,7 +432,7 @@ impl World {
     }
 
     /// MODIFIED for an existing pod; `None` if absent.
-    fn modify(&self, state: &mut State, key: &str) -> Option<u64> {
+    fn modify(&self, state: &mut Locked, key: &str) -> Option<u64> {
         let stored = state.pods.get(key)?;
         let namespace_len = stored.namespace_len;
         let rv = state.resource_version + 1;
@@ -461,7 +462,7 @@ impl World {
     /// Stores `pod` under `key` at the next resourceVersion and publishes the event.
     fn put(
         &self,
-        state: &mut State,
+        state: &mut Locked,
         key: String,
         namespace_len: usize,
         pod: Map<String, Value>,
@@ -475,7 +476,7 @@ impl World {
     /// resourceVersion and publishes the event.
     fn store(
         &self,
-        state: &mut State,
+        state: &mut Locked,
         key: String,
         namespace_len: usize,
         item: Bytes,
@@ -509,7 +510,7 @@ impl World {
     }
 
     /// Appends to the history (evicting the oldest) and broadcasts.
-    fn record(&self, state: &mut State, mutation: Mutation) {
+    fn record(&self, state: &mut Locked, mutation: Mutation) {
         let mutation = Arc::new(mutation);
         if state.history.len() == self.inner.history_limit
             && let Some(evicted) = state.history.pop_front()

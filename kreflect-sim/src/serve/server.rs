@@ -42,7 +42,8 @@ struct Incarnation {
     task: JoinHandle<()>,
 }
 
-/// A fake kube-apiserver on `127.0.0.1`, serving pods over HTTP/1.1 (plain, or over TLS).
+/// A fake kube-apiserver on `127.0.0.1`, serving pods and the other [`RESOURCES`]
+/// over HTTP/1.1 (plain, or over TLS).
 #[derive(Debug)]
 pub struct FakeApiServer {
     shared: Arc<ServerState>,

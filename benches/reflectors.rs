@@ -29,7 +29,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use kreflect_sim::{Cluster, FakeApiServer, ServerOptions, populate};
+use kreflect_sim::{FakeApiServer, ServerOptions, World, populate};
 
 const NAMESPACES: usize = 500;
 const SENTINEL_NAMESPACE: &str = "zz-sentinel";
@@ -249,7 +249,7 @@ fn reap(pid: u32) -> (Duration, i32) {
 }
 
 /// M changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run.
-fn apply_events(cluster: &Cluster, count: usize) {
+fn apply_events(cluster: &World, count: usize) {
     let mut rng = StdRng::seed_from_u64(42);
     let mut population: Vec<(String, String)> = cluster
         .keys()

@@ -13,7 +13,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use common::{Running, TestCluster};
-use kreflect_sim::{Cluster, ServerOptions};
+use kreflect_sim::{ServerOptions, World};
 use nix::sys::signal::Signal;
 
 /// How long the process may take to exit after SIGTERM (the printer gives up on stdout after
@@ -41,7 +41,7 @@ struct Flood {
 }
 
 impl Flood {
-    fn start(cluster: Cluster) -> Flood {
+    fn start(cluster: World) -> Flood {
         let keys = cluster.keys();
         assert!(!keys.is_empty(), "a flood needs pods to update");
         let stop = Arc::new(AtomicBool::new(false));

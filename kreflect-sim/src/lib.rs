@@ -1,21 +1,43 @@
-//! A fake Kubernetes API server: the `--sim` demo, the tests' server and the benchmark's load.
+//! A fake Kubernetes API server: the simulated cluster of `--sim`, the tests' server and the benchmark's load.
 //!
 //! It serves pods, nodes, namespaces, services, `deployments.apps` and a custom resource
 //! (`widgets.example.dev`) over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,
 //! headers, `Status` objects, continue tokens, watch streams and bookmarks as in the captured
-//! transcripts in `shared/api-transcripts`), with a mutation API ([`Cluster`]), request recording
+//! transcripts in `shared/api-transcripts`), with a mutation API ([`World`]), request recording
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
-//! - [`server`]: lifecycle (bind, accept, restart, shutdown), options, kubeconfig.
-//! - `handler`: one request — record, authenticate, route, apply faults.
-//! - [`cluster`]: pods, resourceVersions, watch history, list snapshots, live fan-out.
-//! - `list` / `watch`: the list pages and continue tokens; the watch event stream.
-//! - `status`, `wire`, `discovery`: response bodies. `request`: recording and query decoding.
-//! - `gzip`: compressing large list pages for clients that accept gzip. `meter`: counting the
-//!   body bytes sent ([`FakeApiServer::body_bytes_sent`]).
-//! - [`faults`], [`pods`] (the realistic pod generator), [`churn`] (populate and churn).
-//! - `tls`: the generated CA and server certificate when serving HTTPS.
+//! Three layers that import downwards only, over two leaves; `tests/layers.rs` fails on an import
+//! upwards. Bottom up:
+//! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
+//!   type of every response body).
+//! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
+//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status`
+//!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
+//!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
+//! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,
+//!   watch history, list snapshots, live fan-out), `pods` ([`realistic_pod`]), `churn`
+//!   ([`populate`], [`run_churn`]). It imports `wire` because it keeps every object serialized.
+//! - `serve/`: the HTTP server. `server` ([`FakeApiServer`]: bind, accept, restart, shutdown,
+//!   kubeconfig), `handler` (one request: record, authenticate, route, apply faults), `request`
+//!   ([`RecordedRequest`], query decoding), `list` (pages, continue tokens), `watch` (the event
+//!   stream), `selector` (label and field selectors), `faults` ([`Fault`]), `gzip` (compressing
+//!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
+//!   and server certificate).
+//!
+//! # Names
+//! No type here, tests aside, is named like one of kreflect's, the client it serves, so a reader
+//! of both never mistakes one for the other:
+//! - [`World`]: the fake cluster's state (kreflect's `Cluster` is what it connects to).
+//! - `Mutation`: one recorded change of the world (kreflect decodes a `WatchEvent`).
+//! - `ListQuery`, `WatchQuery`: a request as the handler parsed it (kreflect sends a
+//!   `ListRequest`, a `WatchRequest`).
+//! - `StatusError`: an error to answer with, after apimachinery's (kreflect decodes an
+//!   `ApiStatus`).
+//! - `WatchBody`: a watch response's body (kreflect reads a `WatchStream`); `RequestKind`: what
+//!   a fault applies to (kreflect resolves a `Target`); `Locked`: what the world's lock guards
+//!   (kreflect's reflector steps through a `State`); `ServerState`: what every connection
+//!   shares (kreflect's store shares its own `Shared`).
 //!
 //! # How it differs from a real kube-apiserver
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
@@ -48,7 +70,7 @@
 //!   paged lists at other resourceVersions, not only after compaction. A token with `rv: -1`
 //!   continues inconsistently from the current state, as the real server does.
 //! - Watch history is a count (`history_limit` events), not a time window; after a restart or
-//!   `Cluster::compact` every older resourceVersion is too old. The "too old" message names
+//!   `World::compact` every older resourceVersion is too old. The "too old" message names
 //!   the oldest resourceVersion still watchable, like the real watch cache does.
 //! - A watch from a resourceVersion newer than the current one waits for events after it
 //!   (the real server answers 504 "Too large resource version" after a few seconds).
@@ -82,31 +104,21 @@
 //!   server; `update_pod` only changes an annotation; deletes are immediate (no graceful
 //!   deletion, no intermediate MODIFIED with `deletionTimestamp`).
 
-mod base64url;
-pub mod churn;
-pub mod cluster;
-mod discovery;
-pub mod faults;
-mod gzip;
-mod handler;
-mod list;
-mod meter;
-pub mod pods;
-mod request;
-pub mod resources;
-mod selector;
-pub mod server;
-mod status;
-mod tls;
-mod watch;
+mod body;
+mod options;
+mod serve;
 mod wire;
+mod world;
 
 #[cfg(test)]
 mod tests;
 
-pub use churn::{ChurnOptions, populate, run_churn};
-pub use cluster::Cluster;
-pub use faults::{BadPayload, Fault, GzipCorruption};
-pub use pods::realistic_pod;
-pub use server::{FakeApiServer, RecordedRequest, ServerOptions, WatchListSupport};
-pub use tls::PROXY_ONLY_HOST;
+pub use options::{ServerOptions, WatchListSupport};
+pub use serve::faults::{BadPayload, Fault, GzipCorruption};
+pub use serve::request::RecordedRequest;
+pub use serve::server::FakeApiServer;
+pub use serve::tls::PROXY_ONLY_HOST;
+pub use wire::resources::{RESOURCES, ResourceType};
+pub use world::churn::{ChurnOptions, populate, run_churn};
+pub use world::pods::realistic_pod;
+pub use world::state::World;

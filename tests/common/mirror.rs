@@ -9,7 +9,7 @@ use kreflect::object::RawObject;
 use kreflect::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use kreflect::source::KubeSource;
 use kreflect::store::{Store, new_store};
-use kreflect_sim::{Cluster, FakeApiServer};
+use kreflect_sim::{FakeApiServer, World};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 use tracing::Instrument;
@@ -77,7 +77,7 @@ impl Mirror {
     }
 
     /// The server's pods in this mirror's scope as `(key, resourceVersion)`, sorted.
-    pub fn truth(&self, cluster: &Cluster) -> Vec<(String, String)> {
+    pub fn truth(&self, cluster: &World) -> Vec<(String, String)> {
         cluster
             .items()
             .into_iter()
@@ -95,7 +95,7 @@ impl Mirror {
 
     /// Waits until the cache equals the server's truth, key by key and resourceVersion by
     /// resourceVersion; `Err` describes the difference at the deadline.
-    pub async fn converged(&self, cluster: &Cluster, deadline: Duration) -> Result<(), String> {
+    pub async fn converged(&self, cluster: &World, deadline: Duration) -> Result<(), String> {
         let ended = poll_until(deadline, async || {
             if self.snapshot() == self.truth(cluster) {
                 Some(Ok(()))

@@ -108,7 +108,7 @@ pub enum BadPayload {
     /// An ADDED Pod of about 10 MB (one huge annotation), `default/huge`. It is a line made up
     /// for the stream, not an object of the cluster, so a client caches a pod the server does
     /// not have until it relists; to test a real big object, create one with
-    /// [`super::Cluster::create_pod_with`].
+    /// [`crate::World::create_pod_with`].
     Huge,
     /// An ADDED Pod whose name contains bytes that are not UTF-8.
     InvalidUtf8,
@@ -116,7 +116,7 @@ pub enum BadPayload {
 
 /// What a request is, for matching faults.
 #[derive(Debug, Clone, Copy)]
-pub(crate) enum Target {
+pub(crate) enum RequestKind {
     /// A list; `with_continue` when it carries a continue token.
     List {
         /// Whether a `continue` parameter was given.
@@ -127,15 +127,17 @@ pub(crate) enum Target {
 }
 
 impl Fault {
-    fn applies_to(&self, target: Target) -> bool {
+    fn applies_to(&self, target: RequestKind) -> bool {
         match (self, target) {
-            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, Target::List { .. }) => true,
-            (Fault::ListCorruptGzip { later_page, .. }, Target::List { with_continue }) => {
+            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, RequestKind::List { .. }) => {
+                true
+            }
+            (Fault::ListCorruptGzip { later_page, .. }, RequestKind::List { with_continue }) => {
                 with_continue || !later_page
             }
             (
                 Fault::ExpireContinue | Fault::RepeatContinueToken | Fault::FreshContinueToken,
-                Target::List { with_continue },
+                RequestKind::List { with_continue },
             ) => with_continue,
             (
                 Fault::ListStatus { .. }
@@ -144,10 +146,10 @@ impl Fault {
                 | Fault::ExpireContinue
                 | Fault::RepeatContinueToken
                 | Fault::FreshContinueToken,
-                Target::Watch,
+                RequestKind::Watch,
             ) => false,
-            (_, Target::Watch) => true,
-            (_, Target::List { .. }) => false,
+            (_, RequestKind::Watch) => true,
+            (_, RequestKind::List { .. }) => false,
         }
     }
 }
@@ -188,7 +190,7 @@ impl FaultQueue {
 
     /// Removes and returns the oldest queued fault that applies to `target`; else the first
     /// permanent one that does.
-    pub(crate) fn take(&self, target: Target) -> Option<Fault> {
+    pub(crate) fn take(&self, target: RequestKind) -> Option<Fault> {
         let mut queue = self.queue.lock().unwrap_or_else(|e| e.into_inner());
         if let Some(index) = queue.iter().position(|f| f.applies_to(target)) {
             return queue.remove(index);
@@ -213,7 +215,7 @@ mod tests {
             reason: "ServiceUnavailable".into(),
             retry_after: None,
         });
-        let plain = Target::List {
+        let plain = RequestKind::List {
             with_continue: false,
         };
         assert!(matches!(
@@ -222,13 +224,13 @@ mod tests {
         ));
         assert!(faults.take(plain).is_none());
         assert_eq!(
-            faults.take(Target::List {
+            faults.take(RequestKind::List {
                 with_continue: true
             }),
             Some(Fault::ExpireContinue)
         );
-        assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
-        assert!(faults.take(Target::Watch).is_none());
+        assert_eq!(faults.take(RequestKind::Watch), Some(Fault::WatchStall));
+        assert!(faults.take(RequestKind::Watch).is_none());
     }
 
     #[test]
@@ -244,13 +246,13 @@ mod tests {
         };
         faults.push(later.clone());
         faults.push(any.clone());
-        let first = Target::List {
+        let first = RequestKind::List {
             with_continue: false,
         };
-        let continued = Target::List {
+        let continued = RequestKind::List {
             with_continue: true,
         };
-        assert_eq!(faults.take(Target::Watch), None);
+        assert_eq!(faults.take(RequestKind::Watch), None);
         assert_eq!(faults.take(first), Some(any));
         assert_eq!(faults.take(first), None);
         assert_eq!(faults.take(continued), Some(later));
@@ -261,15 +263,15 @@ mod tests {
         let faults = FaultQueue::default();
         faults.push_always(Fault::WatchGoneHttp);
         faults.push(Fault::WatchStall);
-        assert_eq!(faults.take(Target::Watch), Some(Fault::WatchStall));
+        assert_eq!(faults.take(RequestKind::Watch), Some(Fault::WatchStall));
         for _ in 0..3 {
-            assert_eq!(faults.take(Target::Watch), Some(Fault::WatchGoneHttp));
+            assert_eq!(faults.take(RequestKind::Watch), Some(Fault::WatchGoneHttp));
         }
-        let plain = Target::List {
+        let plain = RequestKind::List {
             with_continue: false,
         };
         assert!(faults.take(plain).is_none());
         faults.clear();
-        assert!(faults.take(Target::Watch).is_none());
+        assert!(faults.take(RequestKind::Watch).is_none());
     }
 }

@@ -9,7 +9,6 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use bytes::Bytes;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -20,83 +19,18 @@ use tokio::task::{JoinHandle, JoinSet};
 use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::{CancellationToken, DropGuard};
 
-use super::cluster::Cluster;
 use super::faults::{Fault, FaultQueue};
-use super::handler::{Shared, handle};
-pub use super::request::RecordedRequest;
-use super::resources::RESOURCES;
+use super::handler::{ServerState, handle};
+use super::request::RecordedRequest;
 use super::tls::TlsIdentity;
-
-/// Every response body: complete or streamed; an `Err` frame aborts the connection.
-pub(crate) type Body = http_body_util::combinators::UnsyncBoxBody<Bytes, io::Error>;
+use crate::options::ServerOptions;
+use crate::wire::resources::RESOURCES;
+use crate::world::state::World;
 
 /// How long `shutdown` lets connections finish their current response.
 const GRACE: Duration = Duration::from_secs(1);
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
-
-/// How the fake API server behaves.
-#[derive(Debug, Clone)]
-pub struct ServerOptions {
-    /// When set, requests without `Authorization: Bearer <token>` get 401 Unauthorized.
-    pub bearer_token: Option<String>,
-    /// Watch events kept for resuming; a watch from an older resourceVersion is "too old".
-    pub history_limit: usize,
-    /// Interval of BOOKMARKs on watches with `allowWatchBookmarks=true` (the real server sends
-    /// them about once a minute; the fake defaults to 1 s).
-    pub bookmark_interval: Duration,
-    /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
-    /// for a user who may only read some namespaces.
-    pub deny_cluster_scope: bool,
-    /// Answer every watch with 403 Forbidden, as RBAC does for a user granted `list` but not
-    /// `watch`.
-    pub deny_watch: bool,
-    /// Authorize as RBAC does a user whose only grant is a Role bound in this namespace: lists
-    /// and watches anywhere else (at the cluster scope, in another namespace, of a
-    /// cluster-scoped kind such as nodes) answer 403 Forbidden. Discovery stays open, as the
-    /// `system:discovery` ClusterRole opens it to every user.
-    pub role_namespace: Option<String>,
-    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` (and, for proxy tests,
-    /// [`super::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
-    /// ([`FakeApiServer::ca_pem`]), instead of plain HTTP.
-    pub tls: bool,
-    /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
-    pub watch_list: WatchListSupport,
-    /// `group/version`s listed by `/apis` whose discovery document answers 503
-    /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
-    /// v1beta1` without a running metrics-server is the common case).
-    pub unavailable_groups: Vec<String>,
-}
-
-/// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
-/// resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WatchListSupport {
-    /// As a server with the WatchList feature (v1.32+): a synthetic ADDED for every current
-    /// pod, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, then live events.
-    Supported,
-    /// As v1.25 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden for watch.
-    Refused,
-    /// As a server that ignores the unknown parameters: a plain watch without resourceVersion
-    /// (synthetic ADDEDs, then live events and ordinary bookmarks; no initial-events-end).
-    Ignored,
-}
-
-impl Default for ServerOptions {
-    fn default() -> ServerOptions {
-        ServerOptions {
-            bearer_token: None,
-            history_limit: 10_000,
-            bookmark_interval: Duration::from_secs(1),
-            deny_cluster_scope: false,
-            deny_watch: false,
-            role_namespace: None,
-            tls: false,
-            watch_list: WatchListSupport::Supported,
-            unavailable_groups: Vec::new(),
-        }
-    }
-}
 
 /// One run of the accept loop, from bind to stop.
 #[derive(Debug)]
@@ -108,10 +42,11 @@ struct Incarnation {
     task: JoinHandle<()>,
 }
 
-/// A fake kube-apiserver on `127.0.0.1`, serving pods over HTTP/1.1 (plain, or over TLS).
+/// A fake kube-apiserver on `127.0.0.1`, serving pods and the other [`RESOURCES`]
+/// over HTTP/1.1 (plain, or over TLS).
 #[derive(Debug)]
 pub struct FakeApiServer {
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     /// The certificate served when `ServerOptions::tls` is set (kept across restarts).
     tls: Option<TlsIdentity>,
     running: tokio::sync::Mutex<Option<Incarnation>>,
@@ -126,10 +61,10 @@ impl FakeApiServer {
         let tls = options.tls.then(TlsIdentity::generate).transpose()?;
         let listener = bind("127.0.0.1:0".parse().map_err(io::Error::other)?)?;
         let addr = listener.local_addr()?;
-        let shared = Arc::new(Shared {
-            clusters: RESOURCES
+        let shared = Arc::new(ServerState {
+            worlds: RESOURCES
                 .iter()
-                .map(|resource| Cluster::of(resource, options.history_limit))
+                .map(|resource| World::of(resource, options.history_limit))
                 .collect(),
             options,
             requests: Mutex::new(Vec::new()),
@@ -167,17 +102,17 @@ impl FakeApiServer {
     }
 
     /// A handle to the pods the server serves.
-    pub fn cluster(&self) -> Cluster {
+    pub fn cluster(&self) -> World {
         self.shared.pods().clone()
     }
 
     /// A handle to the objects of another served resource, by plural name (`nodes`,
-    /// `deployments`, `widgets`; see [`super::resources::RESOURCES`]).
-    pub fn resource(&self, plural: &str) -> Option<Cluster> {
+    /// `deployments`, `widgets`; see [`crate::wire::resources::RESOURCES`]).
+    pub fn resource(&self, plural: &str) -> Option<World> {
         self.shared
-            .clusters
+            .worlds
             .iter()
-            .find(|cluster| cluster.resource().plural == plural)
+            .find(|world| world.resource().plural == plural)
             .cloned()
     }
 
@@ -258,8 +193,8 @@ impl FakeApiServer {
                 tracing::warn!(%error, "accept loop ended abnormally");
             }
         }
-        for cluster in &self.shared.clusters {
-            cluster.compact();
+        for world in &self.shared.worlds {
+            world.compact();
         }
         match bind(self.shared.addr) {
             Ok(listener) => {
@@ -310,7 +245,7 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 
 fn spawn(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     tls: Option<&TlsIdentity>,
     root: &CancellationToken,
 ) -> Incarnation {
@@ -332,7 +267,7 @@ fn spawn(
 
 async fn accept_loop(
     listener: TcpListener,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     tls: Option<TlsAcceptor>,
     hard: CancellationToken,
     graceful: CancellationToken,
@@ -371,7 +306,7 @@ async fn connection(
     stream: TcpStream,
     peer: SocketAddr,
     tls: Option<TlsAcceptor>,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     hard: CancellationToken,
     graceful: CancellationToken,
 ) {
@@ -390,7 +325,7 @@ async fn connection(
 
 async fn serve_connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
-    shared: Arc<Shared>,
+    shared: Arc<ServerState>,
     hard: CancellationToken,
     graceful: CancellationToken,
 ) {

@@ -14,8 +14,8 @@ use serde_json::{Map, Value};
 use tokio::sync::broadcast;
 
 use super::pods::realistic_pod_object;
-use super::resources::{PODS, ResourceType};
-use super::wire::{EventType, event_line, item_bytes, revise};
+use crate::wire::encode::{EventType, event_line, item_bytes, revise};
+use crate::wire::resources::{PODS, ResourceType};
 
 /// How many list snapshots (for continue tokens) are kept.
 const SNAPSHOTS_KEPT: usize = 16;
@@ -40,9 +40,11 @@ impl StoredObject {
     }
 }
 
-/// A change, pre-rendered as its watch line.
+/// One mutation of the world: the change that produced one resourceVersion, with its watch line
+/// pre-rendered. The history keeps them and the live fan-out sends them; a watch turns each into
+/// the event its watcher sees.
 #[derive(Debug)]
-pub(crate) struct WatchEvent {
+pub(crate) struct Mutation {
     /// Namespace of the changed object.
     pub namespace: String,
     /// The resourceVersion this change produced.
@@ -61,9 +63,9 @@ pub(crate) struct WatchEvent {
 /// What the live fan-out carries.
 #[derive(Debug, Clone)]
 pub(crate) enum Broadcast {
-    /// A change.
-    Event(Arc<WatchEvent>),
-    /// `Cluster::bookmark_now` at this resourceVersion.
+    /// A mutation.
+    Mutation(Arc<Mutation>),
+    /// `World::bookmark_now` at this resourceVersion.
     Bookmark(u64),
 }
 
@@ -90,8 +92,8 @@ pub(crate) enum WatchStart {
 pub(crate) enum Initial {
     /// Current objects, to be sent as synthetic ADDED.
     Objects(Vec<Arc<StoredObject>>),
-    /// History events to replay.
-    Events(Vec<Arc<WatchEvent>>),
+    /// The mutations after the requested resourceVersion, from the history, to replay.
+    Mutations(Vec<Arc<Mutation>>),
 }
 
 /// An opened watch: its initial events and the live subscription that follows them.
@@ -114,46 +116,48 @@ pub(crate) struct TooOld {
     pub oldest: u64,
 }
 
+/// What the world's lock guards.
 #[derive(Debug)]
-struct State {
+struct Locked {
     pods: BTreeMap<String, Arc<StoredObject>>,
     resource_version: u64,
     /// Watches from any resourceVersion >= `oldest` can be served from `history`.
     oldest: u64,
-    history: VecDeque<Arc<WatchEvent>>,
+    history: VecDeque<Arc<Mutation>>,
     snapshots: VecDeque<Arc<Snapshot>>,
 }
 
 #[derive(Debug)]
 struct Inner {
     resource: &'static ResourceType,
-    state: Mutex<State>,
+    state: Mutex<Locked>,
     live: broadcast::Sender<Broadcast>,
     history_limit: usize,
 }
 
-/// A cheap `Clone` handle to the fake cluster's objects of one resource type (pods unless
-/// made with [`Cluster::of`]); mutations are seen by lists and watches.
+/// The fake cluster's world as one resource type sees it (pods unless made with [`World::of`];
+/// the server keeps one per served type): a cheap `Clone` handle to its objects, resourceVersion
+/// and watch history. Mutations are seen by lists and watches.
 #[derive(Debug, Clone)]
-pub struct Cluster {
+pub struct World {
     inner: Arc<Inner>,
 }
 
-impl Cluster {
-    /// An empty cluster keeping `history_limit` watch events for resumption. Live watchers that
+impl World {
+    /// An empty world of pods keeping `history_limit` watch events for resumption. Live watchers that
     /// fall more than `history_limit` events behind are ended with a 410 (see the module docs).
-    pub fn new(history_limit: usize) -> Cluster {
-        Cluster::of(PODS, history_limit)
+    pub fn new(history_limit: usize) -> World {
+        World::of(PODS, history_limit)
     }
 
     /// An empty store of `resource` objects, keeping `history_limit` watch events.
-    pub fn of(resource: &'static ResourceType, history_limit: usize) -> Cluster {
+    pub fn of(resource: &'static ResourceType, history_limit: usize) -> World {
         let history_limit = history_limit.max(1);
         let (live, _) = broadcast::channel(history_limit);
-        Cluster {
+        World {
             inner: Arc::new(Inner {
                 resource,
-                state: Mutex::new(State {
+                state: Mutex::new(Locked {
                     pods: BTreeMap::new(),
                     resource_version: 1,
                     oldest: 1,
@@ -166,11 +170,11 @@ impl Cluster {
         }
     }
 
-    fn lock(&self) -> MutexGuard<'_, State> {
+    fn lock(&self) -> MutexGuard<'_, Locked> {
         self.inner.state.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// The resource type this cluster stores.
+    /// The resource type this world stores.
     pub fn resource(&self) -> &'static ResourceType {
         self.inner.resource
     }
@@ -183,7 +187,7 @@ impl Cluster {
         }
     }
 
-    /// Stores a caller-provided object of this cluster's kind (ADDED, or MODIFIED if it
+    /// Stores a caller-provided object of this world's kind (ADDED, or MODIFIED if it
     /// exists) and returns the new resourceVersion. A namespaced object's
     /// `metadata.namespace` defaults to `default`; a cluster-scoped object's is removed.
     pub fn create_object(&self, object: Value) -> u64 {
@@ -241,7 +245,7 @@ impl Cluster {
             revise(&stored.item, rv, None).unwrap_or_else(|| item_bytes(parse(&stored.item), rv));
         self.record(
             &mut state,
-            WatchEvent {
+            Mutation {
                 namespace: stored.namespace().to_owned(),
                 resource_version: rv,
                 event_type: EventType::Deleted,
@@ -266,7 +270,7 @@ impl Cluster {
     }
 
     /// Stores a caller-provided pod (ADDED, or MODIFIED if `namespace/name` exists) and returns
-    /// the new resourceVersion: [`Cluster::create_object`] for pods.
+    /// the new resourceVersion: [`World::create_object`] for pods.
     pub fn create_pod_with(&self, pod: Value) -> u64 {
         self.create_object(pod)
     }
@@ -410,7 +414,7 @@ impl Cluster {
                 let first = state
                     .history
                     .partition_point(|e| e.resource_version <= requested);
-                Initial::Events(
+                Initial::Mutations(
                     state
                         .history
                         .range(first..)
@@ -428,7 +432,7 @@ impl Cluster {
     }
 
     /// MODIFIED for an existing pod; `None` if absent.
-    fn modify(&self, state: &mut State, key: &str) -> Option<u64> {
+    fn modify(&self, state: &mut Locked, key: &str) -> Option<u64> {
         let stored = state.pods.get(key)?;
         let namespace_len = stored.namespace_len;
         let rv = state.resource_version + 1;
@@ -458,7 +462,7 @@ impl Cluster {
     /// Stores `pod` under `key` at the next resourceVersion and publishes the event.
     fn put(
         &self,
-        state: &mut State,
+        state: &mut Locked,
         key: String,
         namespace_len: usize,
         pod: Map<String, Value>,
@@ -472,7 +476,7 @@ impl Cluster {
     /// resourceVersion and publishes the event.
     fn store(
         &self,
-        state: &mut State,
+        state: &mut Locked,
         key: String,
         namespace_len: usize,
         item: Bytes,
@@ -493,7 +497,7 @@ impl Cluster {
             .map(|previous| previous.item.clone());
         self.record(
             state,
-            WatchEvent {
+            Mutation {
                 namespace,
                 resource_version: rv,
                 event_type,
@@ -506,16 +510,16 @@ impl Cluster {
     }
 
     /// Appends to the history (evicting the oldest) and broadcasts.
-    fn record(&self, state: &mut State, event: WatchEvent) {
-        let event = Arc::new(event);
+    fn record(&self, state: &mut Locked, mutation: Mutation) {
+        let mutation = Arc::new(mutation);
         if state.history.len() == self.inner.history_limit
             && let Some(evicted) = state.history.pop_front()
         {
             state.oldest = evicted.resource_version;
         }
-        state.history.push_back(Arc::clone(&event));
+        state.history.push_back(Arc::clone(&mutation));
         // No receivers is fine: nobody is watching.
-        let _ = self.inner.live.send(Broadcast::Event(event));
+        let _ = self.inner.live.send(Broadcast::Mutation(mutation));
     }
 }
 
@@ -531,37 +535,37 @@ mod tests {
 
     #[test]
     fn mutations_bump_the_resource_version_and_keep_keys_sorted() {
-        let cluster = Cluster::new(100);
-        let start = cluster.resource_version();
-        let a = cluster.create_pod("b", "x");
-        let b = cluster.create_pod("a-z", "y");
-        let c = cluster.create_pod("a", "z");
+        let world = World::new(100);
+        let start = world.resource_version();
+        let a = world.create_pod("b", "x");
+        let b = world.create_pod("a-z", "y");
+        let c = world.create_pod("a", "z");
         assert_eq!((a, b, c), (start + 1, start + 2, start + 3));
-        assert_eq!(cluster.keys(), vec!["a-z/y", "a/z", "b/x"]);
-        assert_eq!(cluster.keys_in("a"), vec!["a/z"]);
-        assert_eq!(cluster.update_pod("a", "z"), Some(start + 4));
-        assert_eq!(cluster.update_pod("a", "nope"), None);
-        assert_eq!(cluster.delete_pod("a", "z"), Some(start + 5));
-        assert_eq!(cluster.delete_pod("a", "z"), None);
-        assert_eq!(cluster.len(), 2);
-        assert!(!cluster.is_empty());
+        assert_eq!(world.keys(), vec!["a-z/y", "a/z", "b/x"]);
+        assert_eq!(world.keys_in("a"), vec!["a/z"]);
+        assert_eq!(world.update_pod("a", "z"), Some(start + 4));
+        assert_eq!(world.update_pod("a", "nope"), None);
+        assert_eq!(world.delete_pod("a", "z"), Some(start + 5));
+        assert_eq!(world.delete_pod("a", "z"), None);
+        assert_eq!(world.len(), 2);
+        assert!(!world.is_empty());
     }
 
     #[test]
     fn history_beyond_the_limit_is_too_old() {
-        let cluster = Cluster::new(2);
-        let before = cluster.resource_version();
+        let world = World::new(2);
+        let before = world.resource_version();
         for i in 0..4 {
-            cluster.create_pod("ns", &format!("p{i}"));
+            world.create_pod("ns", &format!("p{i}"));
         }
-        let err = cluster
+        let err = world
             .open_watch(None, WatchStart::After(before))
             .unwrap_err();
         assert_eq!(err.oldest, before + 2);
-        let ok = cluster
+        let ok = world
             .open_watch(None, WatchStart::After(before + 2))
             .unwrap();
-        let Initial::Events(events) = ok.initial else {
+        let Initial::Mutations(events) = ok.initial else {
             panic!("expected events")
         };
         assert_eq!(events.len(), 2);
@@ -569,12 +573,33 @@ mod tests {
 
     #[test]
     fn caller_provided_pods_default_their_namespace() {
-        let cluster = Cluster::new(10);
-        let rv = cluster.create_pod_with(serde_json::json!({"metadata":{"name":"x"}}));
-        assert_eq!(cluster.keys(), vec!["default/x"]);
-        let snapshot = cluster.snapshot(false);
+        let world = World::new(10);
+        let rv = world.create_pod_with(serde_json::json!({"metadata":{"name":"x"}}));
+        assert_eq!(world.keys(), vec!["default/x"]);
+        let snapshot = world.snapshot(false);
         let item: Value = serde_json::from_slice(&snapshot.pods[0].item).unwrap();
         assert_eq!(item["metadata"]["resourceVersion"], rv.to_string());
         assert_eq!(item["metadata"]["namespace"], "default");
+    }
+
+    #[test]
+    fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
+        let pod = realistic_pod_object("ns", "p", 1);
+        let item = item_bytes(pod.clone(), 3);
+        let revised = revise(&item, 9, Some(("x/y", "9"))).expect("revisable");
+        let mut expected = pod;
+        expected.remove("kind");
+        expected.remove("apiVersion");
+        expected["metadata"]["resourceVersion"] = "9".into();
+        expected["metadata"]["annotations"]["x/y"] = "9".into();
+        let revised: Value = serde_json::from_slice(&revised).expect("json");
+        assert_eq!(revised, Value::Object(expected));
+        let bare = revise(br#"{"metadata":{"name":"a"}}"#, 4, Some(("k", "v"))).expect("bare");
+        assert_eq!(
+            bare,
+            r#"{"metadata":{"annotations":{"k":"v"},"name":"a","resourceVersion":"4"}}"#
+        );
+        assert_eq!(revise(br#"{"metadata":{"na\u006de":"a"}}"#, 4, None), None);
+        assert_eq!(revise(b"[]", 4, None), None);
     }
 }

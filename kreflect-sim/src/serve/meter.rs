@@ -1,5 +1,5 @@
 //! A response body that adds the bytes it yields to a shared counter
-//! ([`FakeApiServer::body_bytes_sent`](super::FakeApiServer::body_bytes_sent)).
+//! ([`FakeApiServer::body_bytes_sent`](crate::FakeApiServer::body_bytes_sent)).
 
 use std::pin::Pin;
 use std::sync::Arc;
@@ -10,7 +10,7 @@ use bytes::Bytes;
 use http_body_util::BodyExt;
 use hyper::body::{Frame, SizeHint};
 
-use super::server::Body;
+use crate::body::Body;
 
 /// `inner`, counting its data into `counter`; its size hint is `inner`'s, so complete
 /// responses keep their `Content-Length` (`http_body_util`'s `map_frame` would drop it).

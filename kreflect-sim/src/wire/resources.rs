@@ -35,7 +35,7 @@ impl ResourceType {
 }
 
 /// Pods: the first entry, served by `FakeApiServer::cluster()`.
-pub const PODS: &ResourceType = &RESOURCES[0];
+pub(crate) const PODS: &ResourceType = &RESOURCES[0];
 
 /// Everything the fake server serves.
 pub const RESOURCES: [ResourceType; 6] = [
@@ -96,7 +96,7 @@ pub const RESOURCES: [ResourceType; 6] = [
 ];
 
 /// The served resource at `group`/`version` called `plural`.
-pub fn find(group: &str, version: &str, plural: &str) -> Option<usize> {
+pub(crate) fn find(group: &str, version: &str, plural: &str) -> Option<usize> {
     RESOURCES
         .iter()
         .position(|r| r.group == group && r.version == version && r.plural == plural)
@@ -104,7 +104,7 @@ pub fn find(group: &str, version: &str, plural: &str) -> Option<usize> {
 
 /// The `APIResourceList` of `group`/`version` (`/api/v1`, `/apis/apps/v1`), shaped like
 /// transcript 12; `None` if nothing is served there.
-pub fn resource_list(group: &str, version: &str) -> Option<String> {
+pub(crate) fn resource_list(group: &str, version: &str) -> Option<String> {
     let entries: Vec<serde_json::Value> = RESOURCES
         .iter()
         .filter(|r| r.group == group && r.version == version)
@@ -140,7 +140,7 @@ pub fn resource_list(group: &str, version: &str) -> Option<String> {
 
 /// `GET /apis`: the non-core groups with their (single, preferred) version, then the
 /// `unavailable` `group/version`s (served by no resource here).
-pub fn group_list(unavailable: &[String]) -> String {
+pub(crate) fn group_list(unavailable: &[String]) -> String {
     let mut groups: Vec<serde_json::Value> = Vec::new();
     for r in RESOURCES.iter().filter(|r| !r.group.is_empty()) {
         let group_version = r.api_version();

@@ -7,21 +7,33 @@
 
 use std::sync::Arc;
 
+use base64::Engine as _;
+use base64::alphabet::URL_SAFE;
+use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{BufMut, BytesMut};
 use http::Response;
 use serde::{Deserialize, Serialize};
 
-use super::base64url;
-use super::cluster::{Cluster, Snapshot, StoredObject};
 use super::faults::GzipCorruption;
 use super::gzip;
-use super::resources::ResourceType;
 use super::selector::ObjectFilter;
-use super::server::Body;
-use super::status::{EXPIRED_CONTINUE_MESSAGE, Status};
-use super::wire::metadata_item;
+use crate::body::Body;
+use crate::wire::encode::metadata_item;
+use crate::wire::resources::ResourceType;
+use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, StatusError};
+use crate::world::state::{Snapshot, StoredObject, World};
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
+
+/// The text form of continue tokens: URL-safe base64 (RFC 4648 §5) written without padding, as
+/// the real server writes it; read with or without padding, and with non-zero trailing bits.
+const TOKEN_BASE64: GeneralPurpose = GeneralPurpose::new(
+    &URL_SAFE,
+    GeneralPurposeConfig::new()
+        .with_encode_padding(false)
+        .with_decode_padding_mode(DecodePaddingMode::Indifferent)
+        .with_decode_allow_trailing_bits(true),
+);
 
 /// A decoded continue token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -49,12 +61,12 @@ impl ContinueToken {
 
     /// The opaque text form.
     pub(crate) fn encode(&self) -> String {
-        base64url::encode(&serde_json::to_vec(self).unwrap_or_default())
+        TOKEN_BASE64.encode(serde_json::to_vec(self).unwrap_or_default())
     }
 
     /// Parses the text form; the error is the reason it is invalid.
     pub(crate) fn decode(text: &str) -> Result<ContinueToken, String> {
-        let json = base64url::decode(text).ok_or("not valid base64")?;
+        let json = TOKEN_BASE64.decode(text).map_err(|_| "not valid base64")?;
         let token: ContinueToken =
             serde_json::from_slice(&json).map_err(|e| format!("not a continue key: {e}"))?;
         if token.v != TOKEN_VERSION {
@@ -64,15 +76,16 @@ impl ContinueToken {
     }
 
     /// The 410 Expired answer for this token (transcript 14): a fresh `rv: -1` token.
-    pub(crate) fn expired(&self) -> Status {
-        Status::new(410, "Expired", EXPIRED_CONTINUE_MESSAGE)
+    pub(crate) fn expired(&self) -> StatusError {
+        StatusError::new(410, "Expired", EXPIRED_CONTINUE_MESSAGE)
             .with_continue(ContinueToken::new(-1, self.start.clone()).encode())
     }
 }
 
-/// What a list request asked for.
+/// A list request as the handler parsed it: its query parameters and headers, and the faults
+/// that change this answer.
 #[derive(Debug)]
-pub(crate) struct ListRequest<'a> {
+pub(crate) struct ListQuery<'a> {
     /// `None` for all namespaces.
     pub namespace: Option<&'a str>,
     /// Page size; 0 means everything.
@@ -95,35 +108,35 @@ pub(crate) struct ListRequest<'a> {
     pub corrupt_gzip: Option<GzipCorruption>,
 }
 
-/// Answers a list request.
-pub(crate) fn respond(cluster: &Cluster, request: &ListRequest<'_>) -> Response<Body> {
-    let (snapshot, start) = match &request.continue_token {
-        None => (cluster.snapshot(request.limit > 0), String::new()),
-        Some(token) if token.rv < 0 => (cluster.snapshot(true), token.start.clone()),
+/// Answers a list query.
+pub(crate) fn respond(world: &World, query: &ListQuery<'_>) -> Response<Body> {
+    let (snapshot, start) = match &query.continue_token {
+        None => (world.snapshot(query.limit > 0), String::new()),
+        Some(token) if token.rv < 0 => (world.snapshot(true), token.start.clone()),
         Some(token) => match u64::try_from(token.rv)
             .ok()
-            .and_then(|rv| cluster.snapshot_at(rv))
+            .and_then(|rv| world.snapshot_at(rv))
         {
             Some(snapshot) => (snapshot, token.start.clone()),
             None => return token.expired().into_response(),
         },
     };
-    let body = page(&snapshot, request, &start, cluster.resource());
-    match request.corrupt_gzip {
+    let body = page(&snapshot, query, &start, world.resource());
+    match query.corrupt_gzip {
         Some(corruption) => gzip::corrupted(&body, corruption),
-        None => gzip::respond(200, body, request.accepts_gzip),
+        None => gzip::respond(200, body, query.accepts_gzip),
     }
 }
 
 /// Renders one list page (`PodList`, `NodeList`...) of `snapshot` from key `start`.
 fn page(
     snapshot: &Arc<Snapshot>,
-    request: &ListRequest<'_>,
+    query: &ListQuery<'_>,
     start: &str,
     resource: &ResourceType,
 ) -> bytes::Bytes {
     let selected: Vec<Arc<StoredObject>>;
-    let pods = match &request.filter {
+    let pods = match &query.filter {
         None => &snapshot.pods,
         Some(filter) => {
             selected = snapshot
@@ -135,7 +148,7 @@ fn page(
             &selected
         }
     };
-    let (low, high) = match request.namespace {
+    let (low, high) = match query.namespace {
         Some(namespace) => {
             let prefix = format!("{namespace}/");
             // '0' is the byte after '/': the end of the namespace's key range.
@@ -149,17 +162,17 @@ fn page(
     };
     let first = pods.partition_point(|p| p.key.as_str() < start).max(low);
     let available = high.saturating_sub(first);
-    let count = if request.limit == 0 {
+    let count = if query.limit == 0 {
         available
     } else {
-        available.min(request.limit)
+        available.min(query.limit)
     };
     let items = &pods[first..first + count];
     let remaining = available - count;
 
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    if request.metadata_only {
+    if query.metadata_only {
         body.put_slice(
             b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"",
         );
@@ -173,7 +186,7 @@ fn page(
     body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
-    if let Some(token) = request.repeat_token {
+    if let Some(token) = query.repeat_token {
         body.put_slice(b",\"continue\":\"");
         body.put_slice(token.as_bytes());
         body.put_slice(b"\",\"remainingItemCount\":");
@@ -191,7 +204,7 @@ fn page(
         if i > 0 {
             body.put_u8(b',');
         }
-        if request.metadata_only {
+        if query.metadata_only {
             body.put_slice(&metadata_item(&pod.item));
         } else {
             body.put_slice(&pod.item);
@@ -214,7 +227,37 @@ mod tests {
         );
         assert_eq!(ContinueToken::decode(&token.encode()).unwrap(), token);
         assert!(ContinueToken::decode("garbage!").is_err());
-        assert!(ContinueToken::decode(&base64url::encode(b"{}")).is_err());
+        assert!(ContinueToken::decode(&TOKEN_BASE64.encode(b"{}")).is_err());
+    }
+
+    #[test]
+    fn decodes_a_real_continue_token() {
+        let token = "eyJ2IjoibWV0YS5rOHMuaW8vdjEiLCJydiI6MzE1NDgsInN0YXJ0IjoiYzFcdTAwMDAifQ";
+        let decoded = TOKEN_BASE64.decode(token).unwrap();
+        assert_eq!(
+            std::str::from_utf8(&decoded).unwrap(),
+            r#"{"v":"meta.k8s.io/v1","rv":31548,"start":"c1\u0000"}"#
+        );
+        assert_eq!(TOKEN_BASE64.encode(&decoded), token);
+    }
+
+    #[test]
+    fn round_trips_every_length() {
+        for len in 0..10 {
+            let data: Vec<u8> = (0..len).map(|i| (i * 37 + 250) as u8).collect();
+            assert_eq!(
+                TOKEN_BASE64.decode(TOKEN_BASE64.encode(&data)).unwrap(),
+                data
+            );
+        }
+        assert!(TOKEN_BASE64.decode("a").is_err());
+        assert!(TOKEN_BASE64.decode("ab!c").is_err());
+    }
+
+    #[test]
+    fn reads_padded_tokens_and_trailing_bits_as_the_hand_written_decoder_did() {
+        assert_eq!(TOKEN_BASE64.decode("YQ==").unwrap(), b"a");
+        assert_eq!(TOKEN_BASE64.decode("YR").unwrap(), b"a");
     }
 
     #[test]

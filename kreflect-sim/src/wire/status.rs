@@ -9,14 +9,15 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
-use super::server::Body;
+use crate::body::Body;
 
 /// The message of a 410 on a list page whose continue token's snapshot is gone (transcript 14).
 pub(crate) const EXPIRED_CONTINUE_MESSAGE: &str = "The provided continue parameter is too old to display a consistent list result. You can start a new list without the continue parameter, or use the continue token in this response to retrieve the remainder of the results. Continuing with the provided token results in an inconsistent list - objects that were created, modified, or deleted between the time the first chunk was returned and now may show up in the list.";
 
-/// A failure `Status` object.
+/// A failure to answer with, as apimachinery's `StatusError` is one: a `metav1.Status` (always
+/// `status: Failure`), the body of every error response and the object of a watch ERROR event.
 #[derive(Debug, Clone, Serialize)]
-pub(crate) struct Status {
+pub(crate) struct StatusError {
     kind: &'static str,
     #[serde(rename = "apiVersion")]
     api_version: &'static str,
@@ -56,10 +57,10 @@ pub(crate) struct Cause {
     pub field: &'static str,
 }
 
-impl Status {
+impl StatusError {
     /// A failure with `code`, `reason` and `message`, without details.
-    pub(crate) fn new(code: u16, reason: &str, message: impl Into<String>) -> Status {
-        Status {
+    pub(crate) fn new(code: u16, reason: &str, message: impl Into<String>) -> StatusError {
+        StatusError {
             kind: "Status",
             api_version: "v1",
             metadata: StatusMetadata::default(),
@@ -72,25 +73,25 @@ impl Status {
     }
 
     /// Adds `details`.
-    pub(crate) fn with_details(mut self, details: Details) -> Status {
+    pub(crate) fn with_details(mut self, details: Details) -> StatusError {
         self.details = Some(details);
         self
     }
 
     /// Sets `metadata.continue`.
-    pub(crate) fn with_continue(mut self, token: String) -> Status {
+    pub(crate) fn with_continue(mut self, token: String) -> StatusError {
         self.metadata.continue_token = Some(token);
         self
     }
 
     /// 401 as the real authenticator writes it.
-    pub(crate) fn unauthorized() -> Status {
-        Status::new(401, "Unauthorized", "Unauthorized")
+    pub(crate) fn unauthorized() -> StatusError {
+        StatusError::new(401, "Unauthorized", "Unauthorized")
     }
 
     /// 404 for a path the server does not serve (transcript 06).
-    pub(crate) fn not_found() -> Status {
-        Status::new(
+    pub(crate) fn not_found() -> StatusError {
+        StatusError::new(
             404,
             "NotFound",
             "the server could not find the requested resource",
@@ -99,8 +100,8 @@ impl Status {
     }
 
     /// 405 for a method other than GET on a served path.
-    pub(crate) fn method_not_allowed() -> Status {
-        Status::new(
+    pub(crate) fn method_not_allowed() -> StatusError {
+        StatusError::new(
             405,
             "MethodNotAllowed",
             "the server does not allow this method on the requested resource",
@@ -109,18 +110,18 @@ impl Status {
     }
 
     /// 400 BadRequest.
-    pub(crate) fn bad_request(message: impl Into<String>) -> Status {
-        Status::new(400, "BadRequest", message)
+    pub(crate) fn bad_request(message: impl Into<String>) -> StatusError {
+        StatusError::new(400, "BadRequest", message)
     }
 
     /// 403 for `verb` on pods at the cluster scope (transcript 05), as user `sim`.
-    pub(crate) fn forbidden_cluster_scope(verb: &str, plural: &str) -> Status {
-        Status::forbidden(verb, plural, None)
+    pub(crate) fn forbidden_cluster_scope(verb: &str, plural: &str) -> StatusError {
+        StatusError::forbidden(verb, plural, None)
     }
 
     /// 403 Forbidden for `verb` on `plural` in `namespace` (or at the cluster scope), worded
     /// as RBAC words it.
-    pub(crate) fn forbidden(verb: &str, plural: &str, namespace: Option<&str>) -> Status {
+    pub(crate) fn forbidden(verb: &str, plural: &str, namespace: Option<&str>) -> StatusError {
         let scope = match namespace {
             Some(namespace) => format!("in the namespace \"{namespace}\""),
             None => "at the cluster scope".to_owned(),
@@ -128,15 +129,15 @@ impl Status {
         let message = format!(
             "{plural} is forbidden: User \"sim\" cannot {verb} resource \"{plural}\" in API group \"\" {scope}"
         );
-        Status::new(403, "Forbidden", message).with_details(Details {
+        StatusError::new(403, "Forbidden", message).with_details(Details {
             kind: Some(plural.to_owned()),
             ..Details::default()
         })
     }
 
     /// 410 Expired "too old resource version" (transcript 04).
-    pub(crate) fn too_old(requested: u64, oldest: u64) -> Status {
-        Status::new(
+    pub(crate) fn too_old(requested: u64, oldest: u64) -> StatusError {
+        StatusError::new(
             410,
             "Expired",
             format!("too old resource version: {requested} ({oldest})"),
@@ -144,7 +145,7 @@ impl Status {
     }
 
     /// A fault-injected failure: `code`/`reason` with a message the real server would use.
-    pub(crate) fn injected(code: u16, reason: &str, retry_after: Option<u64>) -> Status {
+    pub(crate) fn injected(code: u16, reason: &str, retry_after: Option<u64>) -> StatusError {
         let message = match reason {
             "TooManyRequests" => "Too many requests, please try again later.",
             "ServiceUnavailable" => "the server is currently unable to handle the request",
@@ -152,7 +153,7 @@ impl Status {
             "Timeout" => "the server was unable to return a response in the time allotted",
             _ => "injected by the fake API server",
         };
-        let status = Status::new(code, reason, message);
+        let status = StatusError::new(code, reason, message);
         match retry_after {
             Some(seconds) => status.with_details(Details {
                 retry_after_seconds: Some(seconds),
@@ -224,19 +225,19 @@ mod tests {
     #[test]
     fn bodies_match_the_transcripts() {
         assert_eq!(
-            Status::unauthorized().to_bytes(),
+            StatusError::unauthorized().to_bytes(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"Unauthorized","reason":"Unauthorized","code":401}"#
         );
         assert_eq!(
-            Status::not_found().to_bytes(),
+            StatusError::not_found().to_bytes(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"the server could not find the requested resource","reason":"NotFound","details":{},"code":404}"#
         );
         assert_eq!(
-            Status::forbidden_cluster_scope("list", "pods").to_bytes(),
+            StatusError::forbidden_cluster_scope("list", "pods").to_bytes(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"pods is forbidden: User \"sim\" cannot list resource \"pods\" in API group \"\" at the cluster scope","reason":"Forbidden","details":{"kind":"pods"},"code":403}"#
         );
         assert_eq!(
-            Status::too_old(1, 31542).to_bytes(),
+            StatusError::too_old(1, 31542).to_bytes(),
             r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"too old resource version: 1 (31542)","reason":"Expired","code":410}"#
         );
     }

@@ -6,7 +6,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::Cluster;
+use super::state::World;
 
 /// The churn task's tick; operations owed by the rate are done in a batch each tick.
 const TICK: Duration = Duration::from_millis(10);
@@ -34,24 +34,24 @@ impl Default for ChurnOptions {
 
 /// Creates `pods_per_namespace` realistic pods named `pod-00000`, `pod-00001`, … in each
 /// namespace.
-pub fn populate(cluster: &Cluster, namespaces: &[String], pods_per_namespace: usize) {
+pub fn populate(world: &World, namespaces: &[String], pods_per_namespace: usize) {
     for namespace in namespaces {
         for i in 0..pods_per_namespace {
-            cluster.create_pod(namespace, &format!("pod-{i:05}"));
+            world.create_pod(namespace, &format!("pod-{i:05}"));
         }
     }
 }
 
 /// Steady adds/updates/deletes (about 60% updates, 20% adds, 20% deletes, so the population
 /// stays roughly stable) at `options.events_per_second` until `cancel` fires.
-pub async fn run_churn(cluster: Cluster, options: ChurnOptions, cancel: CancellationToken) {
+pub async fn run_churn(world: World, options: ChurnOptions, cancel: CancellationToken) {
     let namespaces = if options.namespaces.is_empty() {
         vec!["default".to_owned()]
     } else {
         options.namespaces.clone()
     };
     let mut churn = Churn {
-        population: cluster
+        population: world
             .keys()
             .into_iter()
             .filter_map(|key| {
@@ -82,7 +82,7 @@ pub async fn run_churn(cluster: Cluster, options: ChurnOptions, cancel: Cancella
         last = now;
         while owed >= 1.0 {
             owed -= 1.0;
-            churn.step(&cluster);
+            churn.step(&world);
         }
     }
     tracing::debug!(pods = churn.population.len(), "churn stopped");
@@ -99,23 +99,23 @@ struct Churn {
 
 impl Churn {
     /// One change.
-    fn step(&mut self, cluster: &Cluster) {
+    fn step(&mut self, world: &World) {
         let roll: f64 = self.rng.random();
         if self.population.is_empty() || roll < 0.2 {
             let namespace =
                 self.namespaces[self.rng.random_range(0..self.namespaces.len())].clone();
             let name = format!("churn-{}-{:06}", self.seed, self.created);
             self.created += 1;
-            cluster.create_pod(&namespace, &name);
+            world.create_pod(&namespace, &name);
             self.population.push((namespace, name));
         } else if roll < 0.4 {
             let index = self.rng.random_range(0..self.population.len());
             let (namespace, name) = self.population.swap_remove(index);
-            cluster.delete_pod(&namespace, &name);
+            world.delete_pod(&namespace, &name);
         } else {
             let index = self.rng.random_range(0..self.population.len());
             let (namespace, name) = &self.population[index];
-            if cluster.update_pod(namespace, name).is_none() {
+            if world.update_pod(namespace, name).is_none() {
                 // Deleted by someone else: forget it.
                 self.population.swap_remove(index);
             }
@@ -129,14 +129,14 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn churn_keeps_the_population_roughly_stable() {
-        let cluster = Cluster::new(100_000);
+        let world = World::new(100_000);
         let namespaces = vec!["a".to_owned(), "b".to_owned()];
-        populate(&cluster, &namespaces, 50);
-        assert_eq!(cluster.len(), 100);
-        let start = cluster.resource_version();
+        populate(&world, &namespaces, 50);
+        assert_eq!(world.len(), 100);
+        let start = world.resource_version();
         let cancel = CancellationToken::new();
         let task = tokio::spawn(run_churn(
-            cluster.clone(),
+            world.clone(),
             ChurnOptions {
                 events_per_second: 1000.0,
                 seed: 7,
@@ -147,12 +147,8 @@ mod tests {
         tokio::time::sleep(Duration::from_secs(2)).await;
         cancel.cancel();
         task.await.unwrap();
-        let changes = cluster.resource_version() - start;
+        let changes = world.resource_version() - start;
         assert!((1500..=2500).contains(&changes), "{changes} changes");
-        assert!(
-            (40..=160).contains(&cluster.len()),
-            "{} pods",
-            cluster.len()
-        );
+        assert!((40..=160).contains(&world.len()), "{} pods", world.len());
     }
 }

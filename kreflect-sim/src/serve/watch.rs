@@ -2,7 +2,7 @@
 //!
 //! A watch replays what it missed (history after `resourceVersion`, or synthetic ADDED for
 //! every pod when no resourceVersion is given), then forwards live changes of its namespace,
-//! BOOKMARKs (periodic, one shortly before `timeoutSeconds`, and `Cluster::bookmark_now`), and
+//! BOOKMARKs (periodic, one shortly before `timeoutSeconds`, and `World::bookmark_now`), and
 //! ends cleanly at the timeout or when the server stops. A watcher that falls so far behind that
 //! the live fan-out dropped events for it gets an ERROR 410 and the stream ends, so the client
 //! relists instead of silently missing changes.
@@ -21,14 +21,15 @@ use tokio::sync::broadcast::{self, error::RecvError};
 use tokio::time::{Instant, sleep, sleep_until};
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::{Broadcast, Cluster, Initial, TooOld, WatchEvent, WatchStart};
 use super::faults::{BadPayload, Fault};
 use super::selector::ObjectFilter;
-use super::server::Body;
-use super::status::{Status, with_api_headers};
-use super::wire::{
+use crate::body::Body;
+use crate::wire::encode::{
     EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
 };
+use crate::wire::resources::ResourceType;
+use crate::wire::status::{StatusError, with_api_headers};
+use crate::world::state::{Broadcast, Initial, Mutation, TooOld, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -37,9 +38,9 @@ const TRICKLE_PAUSE: Duration = Duration::from_millis(1);
 /// How long before `timeoutSeconds` ends the last BOOKMARK is sent (as the real server does).
 const FINAL_BOOKMARK_LEAD: Duration = Duration::from_secs(2);
 
-/// What a watch request asked for.
+/// A watch request as the handler parsed it: its query parameters and `Accept` header.
 #[derive(Debug)]
-pub(crate) struct WatchRequest {
+pub(crate) struct WatchQuery {
     /// `None` for all namespaces.
     pub namespace: Option<String>,
     /// Where to start.
@@ -56,16 +57,16 @@ pub(crate) struct WatchRequest {
     pub metadata_only: bool,
 }
 
-/// Answers a watch request: 200 and the event stream (a too-old start is one ERROR event).
+/// Answers a watch query: 200 and the event stream (a too-old start is one ERROR event).
 /// `fault` is the stream fault for this watch, if any.
 pub(crate) fn respond(
-    cluster: &Cluster,
-    request: WatchRequest,
+    world: &World,
+    query: WatchQuery,
     bookmark_interval: Duration,
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
-    let watch = WatchStream::open(cluster, request, bookmark_interval, fault, stop);
+    let watch = WatchBody::open(world, query, bookmark_interval, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
@@ -83,9 +84,10 @@ enum Pending {
     End,
 }
 
+/// The body of one watch response, produced frame by frame.
 #[derive(Debug)]
-struct WatchStream {
-    cluster: Cluster,
+struct WatchBody {
+    world: World,
     namespace: Option<String>,
     filter: Option<ObjectFilter>,
     bookmarks: bool,
@@ -107,29 +109,29 @@ struct WatchStream {
     abort: bool,
 }
 
-impl WatchStream {
+impl WatchBody {
     fn open(
-        cluster: &Cluster,
-        request: WatchRequest,
+        world: &World,
+        query: WatchQuery,
         bookmark_interval: Duration,
         fault: Option<Fault>,
         stop: CancellationToken,
-    ) -> WatchStream {
+    ) -> WatchBody {
         let now = Instant::now();
-        let deadline = request.timeout.map(|t| now + t);
-        let final_bookmark = request
+        let deadline = query.timeout.map(|t| now + t);
+        let final_bookmark = query
             .timeout
-            .filter(|_| request.bookmarks)
+            .filter(|_| query.bookmarks)
             .map(|t| now + t.saturating_sub(FINAL_BOOKMARK_LEAD).max(t / 2));
-        let periodic_bookmark = (request.bookmarks && !bookmark_interval.is_zero())
+        let periodic_bookmark = (query.bookmarks && !bookmark_interval.is_zero())
             .then(|| (now + bookmark_interval, bookmark_interval));
         let mut pending = VecDeque::new();
         if let Some(Fault::WatchBadPayload(bad)) = &fault {
             pending.push_back(Pending::Line(bad_line(*bad)));
         }
-        let filter = request.filter;
-        let resource = cluster.resource();
-        let (live, seen) = match cluster.open_watch(request.namespace.as_deref(), request.start) {
+        let filter = query.filter;
+        let resource = world.resource();
+        let (live, seen) = match world.open_watch(query.namespace.as_deref(), query.start) {
             Ok(opened) => {
                 match opened.initial {
                     Initial::Objects(objects) => pending.extend(
@@ -146,13 +148,13 @@ impl WatchStream {
                                 ))
                             }),
                     ),
-                    Initial::Events(events) => pending.extend(
+                    Initial::Mutations(events) => pending.extend(
                         events
                             .iter()
                             .filter_map(|event| as_seen_through(event, filter.as_ref(), resource)),
                     ),
                 }
-                if request.initial_events_end {
+                if query.initial_events_end {
                     pending.push_back(Pending::Line(initial_events_end_line(
                         opened.resource_version,
                         resource,
@@ -163,7 +165,7 @@ impl WatchStream {
             Err(TooOld { requested, oldest }) => {
                 tracing::debug!(requested, oldest, "watch from a too old resourceVersion");
                 pending.clear();
-                pending.push_back(Pending::Line(error_line(&Status::too_old(
+                pending.push_back(Pending::Line(error_line(&StatusError::too_old(
                     requested, oldest,
                 ))));
                 pending.push_back(Pending::End);
@@ -185,12 +187,12 @@ impl WatchStream {
             }));
             pending.push_back(Pending::End);
         }
-        WatchStream {
-            cluster: cluster.clone(),
-            namespace: request.namespace,
+        WatchBody {
+            world: world.clone(),
+            namespace: query.namespace,
             filter,
-            bookmarks: request.bookmarks,
-            metadata_only: request.metadata_only,
+            bookmarks: query.bookmarks,
+            metadata_only: query.metadata_only,
             pending,
             live,
             seen,
@@ -231,7 +233,7 @@ impl WatchStream {
             Some(Fault::WatchExpiredAfter(n)) if self.events_sent >= n => {
                 self.fault = None;
                 self.pending.clear();
-                let status = Status::new(
+                let status = StatusError::new(
                     410,
                     "Expired",
                     "The resourceVersion for the provided watch is too old.",
@@ -338,7 +340,7 @@ impl WatchStream {
         if !matches!(self.pending.back(), Some(Pending::End)) {
             self.pending.push_back(Pending::Line(bookmark_line(
                 self.seen,
-                self.cluster.resource(),
+                self.world.resource(),
             )));
         }
     }
@@ -346,14 +348,14 @@ impl WatchStream {
     /// Takes one message from the live fan-out.
     fn accept(&mut self, message: Result<Broadcast, RecvError>) {
         match message {
-            Ok(Broadcast::Event(event)) => {
+            Ok(Broadcast::Mutation(event)) => {
                 self.seen = self.seen.max(event.resource_version);
                 if self
                     .namespace
                     .as_deref()
                     .is_none_or(|ns| ns == event.namespace)
                     && let Some(line) =
-                        as_seen_through(&event, self.filter.as_ref(), self.cluster.resource())
+                        as_seen_through(&event, self.filter.as_ref(), self.world.resource())
                 {
                     self.pending.push_back(line);
                 }
@@ -361,12 +363,12 @@ impl WatchStream {
             Ok(Broadcast::Bookmark(rv)) => {
                 self.seen = self.seen.max(rv);
                 if self.bookmarks {
-                    let line = bookmark_line(rv, self.cluster.resource());
+                    let line = bookmark_line(rv, self.world.resource());
                     self.pending.push_back(Pending::Line(line));
                 }
             }
             Err(RecvError::Lagged(missed)) => {
-                let oldest = self.cluster.oldest_resource_version();
+                let oldest = self.world.oldest_resource_version();
                 tracing::debug!(
                     missed,
                     seen = self.seen,
@@ -374,7 +376,7 @@ impl WatchStream {
                 );
                 self.live = None;
                 self.pending
-                    .push_back(Pending::Line(error_line(&Status::too_old(
+                    .push_back(Pending::Line(error_line(&StatusError::too_old(
                         self.seen, oldest,
                     ))));
                 self.pending.push_back(Pending::End);
@@ -391,9 +393,9 @@ impl WatchStream {
 /// object that starts matching is ADDED, one that stops matching is DELETED, and changes to
 /// objects it never matched are not sent (as the real server's watch cache does).
 fn as_seen_through(
-    event: &Arc<WatchEvent>,
+    event: &Arc<Mutation>,
     filter: Option<&ObjectFilter>,
-    resource: &super::resources::ResourceType,
+    resource: &ResourceType,
 ) -> Option<Pending> {
     let Some(filter) = filter else {
         return Some(Pending::Object(event.line.clone()));

@@ -3,7 +3,7 @@
 //! larger than 128 KiB gzipped at level 1, with `Content-Encoding: gzip`, `Vary:
 //! Accept-Encoding` and chunked transfer; smaller bodies go as they are. Watch streams are never
 //! compressed (the real server writes them through its own per-event writer). Also the bodies of
-//! [`Fault::ListCorruptGzip`](super::Fault::ListCorruptGzip): labelled gzip, but broken.
+//! [`Fault::ListCorruptGzip`](crate::Fault::ListCorruptGzip): labelled gzip, but broken.
 
 use std::io::{self, Write};
 
@@ -16,8 +16,8 @@ use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 
 use super::faults::GzipCorruption;
-use super::server::Body;
-use super::status::{json_response, with_api_headers};
+use crate::body::Body;
+use crate::wire::status::{json_response, with_api_headers};
 
 /// The real server's `defaultGzipThresholdBytes`: only bodies larger than this are compressed.
 pub(crate) const THRESHOLD_BYTES: usize = 128 * 1024;

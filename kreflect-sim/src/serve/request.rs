@@ -60,7 +60,7 @@ impl RecordedRequest {
     }
 
     /// Whether the client asked for gzip in a way the real server honours: `Accept-Encoding`
-    /// lists the bare coding `gzip` (see the sim module doc for what else it ignores).
+    /// lists the bare coding `gzip` (see the crate doc for what else it ignores).
     pub fn asks_for_gzip(&self) -> bool {
         self.accept_encoding
             .as_deref()

@@ -8,25 +8,26 @@ use std::time::Duration;
 use http::{Method, Request, Response};
 use tokio_util::sync::CancellationToken;
 
-use super::cluster::{Cluster, WatchStart};
-use super::discovery;
-use super::faults::{Fault, FaultQueue, Target};
-use super::list::{self, ContinueToken, ListRequest};
+use super::faults::{Fault, FaultQueue, RequestKind};
+use super::list::{self, ContinueToken, ListQuery};
 use super::meter::metered;
 use super::request::RecordedRequest;
-use super::resources::{self, RESOURCES};
 use super::selector::ObjectFilter;
-use super::server::{Body, ServerOptions, WatchListSupport};
-use super::status::{Cause, Details, Status, json_response};
-use super::watch::{self, WatchRequest};
+use super::watch::{self, WatchQuery};
+use crate::body::Body;
+use crate::options::{ServerOptions, WatchListSupport};
+use crate::wire::discovery;
+use crate::wire::resources::{self, RESOURCES};
+use crate::wire::status::{Cause, Details, StatusError, json_response};
+use crate::world::state::{WatchStart, World};
 
 /// State shared by every connection of every incarnation of the server.
 #[derive(Debug)]
-pub(crate) struct Shared {
+pub(crate) struct ServerState {
     /// How the server was configured.
     pub options: ServerOptions,
-    /// The world: one store per served resource, in the order of `RESOURCES`.
-    pub clusters: Vec<Cluster>,
+    /// One [`World`] per served resource type, in the order of `RESOURCES`.
+    pub worlds: Vec<World>,
     /// Every request received, in order.
     pub requests: Mutex<Vec<RecordedRequest>>,
     /// Faults waiting for their request.
@@ -38,10 +39,10 @@ pub(crate) struct Shared {
     pub body_bytes_sent: Arc<AtomicU64>,
 }
 
-impl Shared {
+impl ServerState {
     /// The pods.
-    pub(crate) fn pods(&self) -> &Cluster {
-        &self.clusters[0]
+    pub(crate) fn pods(&self) -> &World {
+        &self.worlds[0]
     }
 }
 
@@ -91,7 +92,7 @@ fn route(path: &str) -> Option<Route<'_>> {
 
 /// Answers `request`; `stop` ends watch streams when this incarnation of the server stops.
 pub(crate) fn handle<B>(
-    shared: &Shared,
+    shared: &ServerState,
     request: &Request<B>,
     stop: &CancellationToken,
 ) -> Response<Body> {
@@ -107,7 +108,7 @@ pub(crate) fn handle<B>(
 }
 
 fn answer(
-    shared: &Shared,
+    shared: &ServerState,
     recorded: &RecordedRequest,
     method: &Method,
     stop: &CancellationToken,
@@ -115,7 +116,7 @@ fn answer(
     if let Some(token) = &shared.options.bearer_token
         && recorded.authorization.as_deref() != Some(format!("Bearer {token}").as_str())
     {
-        return Status::unauthorized().into_response();
+        return StatusError::unauthorized().into_response();
     }
     if let Some(group_version) = recorded.path.strip_prefix("/apis/")
         && shared
@@ -125,13 +126,13 @@ fn answer(
             .any(|gv| gv == group_version)
     {
         let message = "the server is currently unable to handle the request";
-        return Status::new(503, "ServiceUnavailable", message).into_response();
+        return StatusError::new(503, "ServiceUnavailable", message).into_response();
     }
     let Some(route) = route(&recorded.path) else {
-        return Status::not_found().into_response();
+        return StatusError::not_found().into_response();
     };
     if method != Method::GET {
-        return Status::method_not_allowed().into_response();
+        return StatusError::method_not_allowed().into_response();
     }
     match route {
         Route::Version => json_response(200, discovery::version()),
@@ -142,32 +143,32 @@ fn answer(
         ),
         Route::ResourceList(list) => json_response(200, list.into()),
         Route::Objects(index, namespace) => {
-            objects(shared, &shared.clusters[index], recorded, namespace, stop)
+            objects(shared, &shared.worlds[index], recorded, namespace, stop)
         }
     }
 }
 
 fn objects(
-    shared: &Shared,
-    cluster: &Cluster,
+    shared: &ServerState,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     stop: &CancellationToken,
 ) -> Response<Body> {
     let watching = recorded.is_watch();
-    let resource = cluster.resource();
+    let resource = world.resource();
     if namespace.is_none() && resource.namespaced && shared.options.deny_cluster_scope {
         let verb = if watching { "watch" } else { "list" };
-        return Status::forbidden_cluster_scope(verb, resource.plural).into_response();
+        return StatusError::forbidden_cluster_scope(verb, resource.plural).into_response();
     }
     if watching && shared.options.deny_watch {
-        return Status::forbidden("watch", resource.plural, namespace).into_response();
+        return StatusError::forbidden("watch", resource.plural, namespace).into_response();
     }
     if let Some(granted) = &shared.options.role_namespace
         && namespace != Some(granted.as_str())
     {
         let verb = if watching { "watch" } else { "list" };
-        return Status::forbidden(verb, resource.plural, namespace).into_response();
+        return StatusError::forbidden(verb, resource.plural, namespace).into_response();
     }
     let filter = match ObjectFilter::from_params(
         recorded.param("labelSelector"),
@@ -175,37 +176,36 @@ fn objects(
         resource.plural == "pods",
     ) {
         Ok(filter) => filter,
-        Err(message) => return Status::bad_request(message).into_response(),
+        Err(message) => return StatusError::bad_request(message).into_response(),
     };
     let result = if watching {
-        watch_objects(shared, cluster, recorded, namespace, filter, stop)
+        watch_objects(shared, world, recorded, namespace, filter, stop)
     } else {
-        list_objects(shared, cluster, recorded, namespace, filter)
+        list_objects(shared, world, recorded, namespace, filter)
     };
     result.unwrap_or_else(|status| status.into_response())
 }
 
 fn list_objects(
-    shared: &Shared,
-    cluster: &Cluster,
+    shared: &ServerState,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
-) -> Result<Response<Body>, Box<Status>> {
+) -> Result<Response<Body>, Box<StatusError>> {
     let limit = match recorded.param("limit") {
         None | Some("") => 0,
         Some(text) => text
             .parse::<usize>()
-            .map_err(|_| Status::bad_request(format!("invalid limit: {text:?}")))?,
+            .map_err(|_| StatusError::bad_request(format!("invalid limit: {text:?}")))?,
     };
-    let continue_token =
-        match recorded.param("continue") {
-            None | Some("") => None,
-            Some(text) => Some(ContinueToken::decode(text).map_err(|reason| {
-                Status::bad_request(format!("invalid continue token: {reason}"))
-            })?),
-        };
-    let target = Target::List {
+    let continue_token = match recorded.param("continue") {
+        None | Some("") => None,
+        Some(text) => Some(ContinueToken::decode(text).map_err(|reason| {
+            StatusError::bad_request(format!("invalid continue token: {reason}"))
+        })?),
+    };
+    let target = RequestKind::List {
         with_continue: continue_token.is_some(),
     };
     let mut repeat_token = None;
@@ -220,7 +220,7 @@ fn list_objects(
             }),
             _,
         ) => {
-            return Err(Status::injected(code, &reason, retry_after).into());
+            return Err(StatusError::injected(code, &reason, retry_after).into());
         }
         (Some(Fault::ListRawBody { code, body }), _) => {
             return Ok(json_response(code, body.into()));
@@ -233,7 +233,7 @@ fn list_objects(
         }
         _ => {}
     }
-    let request = ListRequest {
+    let query = ListQuery {
         namespace,
         limit,
         continue_token,
@@ -243,17 +243,17 @@ fn list_objects(
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
     };
-    Ok(list::respond(cluster, &request))
+    Ok(list::respond(world, &query))
 }
 
 fn watch_objects(
-    shared: &Shared,
-    cluster: &Cluster,
+    shared: &ServerState,
+    world: &World,
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
     stop: &CancellationToken,
-) -> Result<Response<Body>, Box<Status>> {
+) -> Result<Response<Body>, Box<StatusError>> {
     let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
     let send_initial_events = matches!(recorded.param("sendInitialEvents"), Some("true" | "1"));
     let streaming = send_initial_events || recorded.param("resourceVersionMatch").is_some();
@@ -273,7 +273,7 @@ fn watch_objects(
                 || !bookmarks
                 || recorded.param("resourceVersionMatch") != Some("NotOlderThan")
             {
-                return Err(Status::new(
+                return Err(StatusError::new(
                     422,
                     "Invalid",
                     "ListOptions.meta.k8s.io \"\" is invalid: sendInitialEvents requires \
@@ -287,35 +287,34 @@ fn watch_objects(
     let start = match recorded.param("resourceVersion") {
         _ if initial_events_end => WatchStart::Now,
         None | Some("" | "0") => WatchStart::Now,
-        Some(text) => WatchStart::After(
-            text.parse()
-                .map_err(|_| Status::bad_request(format!("invalid resource version: {text:?}")))?,
-        ),
+        Some(text) => WatchStart::After(text.parse().map_err(|_| {
+            StatusError::bad_request(format!("invalid resource version: {text:?}"))
+        })?),
     };
     let timeout = match recorded.param("timeoutSeconds") {
         None | Some("") => None,
         Some(text) => Some(Duration::from_secs(text.parse().map_err(|_| {
-            Status::bad_request(format!("invalid timeoutSeconds: {text:?}"))
+            StatusError::bad_request(format!("invalid timeoutSeconds: {text:?}"))
         })?)),
     };
-    let fault = match shared.faults.take(Target::Watch) {
+    let fault = match shared.faults.take(RequestKind::Watch) {
         Some(Fault::WatchStatus {
             code,
             reason,
             retry_after,
         }) => {
-            return Err(Status::injected(code, &reason, retry_after).into());
+            return Err(StatusError::injected(code, &reason, retry_after).into());
         }
         Some(Fault::WatchGoneHttp) => {
             let requested = match start {
                 WatchStart::After(rv) => rv,
                 WatchStart::Now => 0,
             };
-            return Err(Status::too_old(requested, cluster.oldest_resource_version()).into());
+            return Err(StatusError::too_old(requested, world.oldest_resource_version()).into());
         }
         other => other,
     };
-    let request = WatchRequest {
+    let query = WatchQuery {
         namespace: namespace.map(str::to_owned),
         start,
         bookmarks,
@@ -325,8 +324,8 @@ fn watch_objects(
         metadata_only: recorded.wants_metadata_only(),
     };
     Ok(watch::respond(
-        cluster,
-        request,
+        world,
+        query,
         shared.options.bookmark_interval,
         fault,
         stop.clone(),
@@ -335,7 +334,7 @@ fn watch_objects(
 
 /// 422 for `resourceVersionMatch` on a watch, as the v1.25 server answers a streaming-list
 /// request (transcript 09).
-fn resource_version_match_forbidden(has_resource_version: bool) -> Status {
+fn resource_version_match_forbidden(has_resource_version: bool) -> StatusError {
     let mut causes = vec![Cause {
         reason: "FieldValueForbidden",
         message: "Forbidden: resourceVersionMatch is forbidden for watch".to_owned(),
@@ -355,7 +354,7 @@ fn resource_version_match_forbidden(has_resource_version: bool) -> Status {
         .map(|c| format!("{}: {}", c.field, c.message))
         .collect::<Vec<_>>()
         .join(", ");
-    Status::new(
+    StatusError::new(
         422,
         "Invalid",
         format!("ListOptions.meta.k8s.io \"\" is invalid: [{list}]"),

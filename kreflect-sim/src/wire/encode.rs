@@ -12,7 +12,7 @@ use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::resources::ResourceType;
-use super::status::Status;
+use super::status::StatusError;
 
 /// The `type` of a watch event carrying an object.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -159,13 +159,13 @@ pub(crate) fn metadata_item(item: &[u8]) -> Bytes {
 /// that carry no object to convert (ERROR events, malformed lines): they are sent as they are.
 pub(crate) fn metadata_line(line: &[u8]) -> Option<Bytes> {
     #[derive(Deserialize)]
-    struct Line<'a> {
+    struct ObjectLine<'a> {
         #[serde(rename = "type")]
         event_type: &'a str,
         #[serde(borrow)]
         object: OnlyMetadata<'a>,
     }
-    let parsed: Line<'_> = serde_json::from_slice(line).ok()?;
+    let parsed: ObjectLine<'_> = serde_json::from_slice(line).ok()?;
     if parsed.event_type == "ERROR" {
         return None;
     }
@@ -181,7 +181,7 @@ pub(crate) fn metadata_line(line: &[u8]) -> Option<Bytes> {
 }
 
 /// An ERROR line carrying `status`.
-pub(crate) fn error_line(status: &Status) -> Bytes {
+pub(crate) fn error_line(status: &StatusError) -> Bytes {
     let body = status.to_bytes();
     let mut line = BytesMut::with_capacity(body.len() + 32);
     line.put_slice(b"{\"type\":\"ERROR\",\"object\":");
@@ -193,7 +193,7 @@ pub(crate) fn error_line(status: &Status) -> Bytes {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::resources::PODS;
+    use crate::wire::resources::PODS;
 
     #[test]
     fn event_line_prefixes_kind_and_api_version() {
@@ -218,7 +218,7 @@ mod tests {
 
     #[test]
     fn other_kinds_carry_their_kind_and_group_version() {
-        let deployments = &crate::resources::RESOURCES[4];
+        let deployments = &crate::wire::resources::RESOURCES[4];
         assert_eq!(
             event_line(EventType::Added, b"{}", deployments),
             "{\"type\":\"ADDED\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\"}}\n"
@@ -227,29 +227,6 @@ mod tests {
             bookmark_line(7, deployments),
             "{\"type\":\"BOOKMARK\",\"object\":{\"kind\":\"Deployment\",\"apiVersion\":\"apps/v1\",\"metadata\":{\"resourceVersion\":\"7\",\"creationTimestamp\":null}}}\n"
         );
-    }
-
-    #[test]
-    fn revise_sets_the_version_and_annotation_and_keeps_the_rest() {
-        let Value::Object(pod) = crate::realistic_pod("ns", "p", 1) else {
-            unreachable!()
-        };
-        let item = item_bytes(pod.clone(), 3);
-        let revised = revise(&item, 9, Some(("x/y", "9"))).expect("revisable");
-        let mut expected = pod;
-        expected.remove("kind");
-        expected.remove("apiVersion");
-        expected["metadata"]["resourceVersion"] = "9".into();
-        expected["metadata"]["annotations"]["x/y"] = "9".into();
-        let revised: Value = serde_json::from_slice(&revised).expect("json");
-        assert_eq!(revised, Value::Object(expected));
-        let bare = revise(br#"{"metadata":{"name":"a"}}"#, 4, Some(("k", "v"))).expect("bare");
-        assert_eq!(
-            bare,
-            r#"{"metadata":{"annotations":{"k":"v"},"name":"a","resourceVersion":"4"}}"#
-        );
-        assert_eq!(revise(br#"{"metadata":{"na\u006de":"a"}}"#, 4, None), None);
-        assert_eq!(revise(b"[]", 4, None), None);
     }
 
     #[test]
@@ -270,7 +247,7 @@ mod tests {
             end["object"]["metadata"]["annotations"]["k8s.io/initial-events-end"],
             "true"
         );
-        let error = error_line(&Status::new(410, "Expired", "too old"));
+        let error = error_line(&StatusError::new(410, "Expired", "too old"));
         assert_eq!(metadata_line(&error), None);
     }
 

@@ -1,0 +1,67 @@
+//! How the fake API server behaves: the options it starts with. A leaf: it imports nothing from
+//! this crate.
+
+use std::time::Duration;
+
+/// How the fake API server behaves.
+#[derive(Debug, Clone)]
+pub struct ServerOptions {
+    /// When set, requests without `Authorization: Bearer <token>` get 401 Unauthorized.
+    pub bearer_token: Option<String>,
+    /// Watch events kept for resuming; a watch from an older resourceVersion is "too old".
+    pub history_limit: usize,
+    /// Interval of BOOKMARKs on watches with `allowWatchBookmarks=true` (the real server sends
+    /// them about once a minute; the fake defaults to 1 s).
+    pub bookmark_interval: Duration,
+    /// Answer list/watch at the cluster scope (`/api/v1/pods`) with 403 Forbidden, as RBAC does
+    /// for a user who may only read some namespaces.
+    pub deny_cluster_scope: bool,
+    /// Answer every watch with 403 Forbidden, as RBAC does for a user granted `list` but not
+    /// `watch`.
+    pub deny_watch: bool,
+    /// Authorize as RBAC does a user whose only grant is a Role bound in this namespace: lists
+    /// and watches anywhere else (at the cluster scope, in another namespace, of a
+    /// cluster-scoped kind such as nodes) answer 403 Forbidden. Discovery stays open, as the
+    /// `system:discovery` ClusterRole opens it to every user.
+    pub role_namespace: Option<String>,
+    /// Serve HTTPS with a certificate for `127.0.0.1`/`localhost` (and, for proxy tests,
+    /// [`crate::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
+    /// ([`FakeApiServer::ca_pem`](crate::FakeApiServer::ca_pem)), instead of plain HTTP.
+    pub tls: bool,
+    /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
+    pub watch_list: WatchListSupport,
+    /// `group/version`s listed by `/apis` whose discovery document answers 503
+    /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
+    /// v1beta1` without a running metrics-server is the common case).
+    pub unavailable_groups: Vec<String>,
+}
+
+/// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
+/// resourceVersionMatch=NotOlderThan&allowWatchBookmarks=true`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum WatchListSupport {
+    /// As a server with the WatchList feature (v1.32+): a synthetic ADDED for every current
+    /// pod, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, then live events.
+    Supported,
+    /// As v1.25 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden for watch.
+    Refused,
+    /// As a server that ignores the unknown parameters: a plain watch without resourceVersion
+    /// (synthetic ADDEDs, then live events and ordinary bookmarks; no initial-events-end).
+    Ignored,
+}
+
+impl Default for ServerOptions {
+    fn default() -> ServerOptions {
+        ServerOptions {
+            bearer_token: None,
+            history_limit: 10_000,
+            bookmark_interval: Duration::from_secs(1),
+            deny_cluster_scope: false,
+            deny_watch: false,
+            role_namespace: None,
+            tls: false,
+            watch_list: WatchListSupport::Supported,
+            unavailable_groups: Vec::new(),
+        }
+    }
+}

@@ -1,4 +1,5 @@
-//! A fake Kubernetes API server: the simulated cluster of `--sim`, the tests' server and the benchmark's load.
+//! A fake Kubernetes API server: the simulated cluster of `--sim`, the tests' server and the
+//! benchmark's load.
 //!
 //! It serves pods, nodes, namespaces, services, `deployments.apps` and a custom resource
 //! (`widgets.example.dev`) over HTTP/1.1 (plain or TLS) the way a kube-apiserver does (status codes,

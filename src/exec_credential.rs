@@ -77,13 +77,12 @@ pub enum ExecError {
     #[error("the kubeconfig user's exec credential plugin has no command")]
     NoCommand,
     /// The command could not be started (not installed, not executable).
-    #[error("cannot run the credential plugin {command}: {source}{}", hint_suffix(.hint))]
+    #[error("cannot run the credential plugin {command}: {error}{}", hint_suffix(.hint))]
     Start {
         /// The command.
         command: String,
         /// Why it could not start.
-        #[source]
-        source: std::io::Error,
+        error: std::io::Error,
         /// The kubeconfig's `installHint`.
         hint: Option<String>,
     },
@@ -203,9 +202,9 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
-            .map_err(|source| ExecError::Start {
+            .map_err(|error| ExecError::Start {
                 command: command.clone(),
-                source,
+                error,
                 hint: plugin.install_hint.clone(),
             })?;
     let stderr = child.stderr.take().map(|stderr| {
@@ -226,9 +225,9 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
     let stderr = stderr
         .and_then(|thread| thread.join().ok())
         .unwrap_or_default();
-    let status = status.map_err(|source| ExecError::Start {
+    let status = status.map_err(|error| ExecError::Start {
         command: command.clone(),
-        source,
+        error,
         hint: None,
     })?;
     // Before the exit status: a plugin cut off this way fails because we stopped reading.

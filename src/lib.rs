@@ -34,6 +34,26 @@
 //! its own); `tests/`, the real binary and the library's reflector against it over HTTP (their
 //! shared harness in `tests/common/`); `benches/reflectors.rs`, kreflect against kube-runtime's
 //! reflector. `fuzz/` is a workspace of its own.
+//!
+//! # Errors
+//! One convention for every error type of this crate: **an error's `Display` is its whole
+//! message, and its `source()` is `None`.**
+//! - An inner error the message needs is written into the text (`cannot write to stdout: {0}`)
+//!   and kept as a plain field, never also exposed as a source: no `#[source]`, no field named
+//!   `source`, no `#[from]` on a variant with its own text (thiserror makes each a source). So
+//!   `{err}`, a `tracing` field `error = %err` and any chain walk print each cause once.
+//! - A wrapper that adds no words is `#[error(transparent)]`: it *is* the inner error.
+//! - A foreign error (kube, hyper, rustls, io, kubeconfig parsing) is classified where it
+//!   enters, by type along its own chain ([`source::causes`], `downcast_ref`), into a variant
+//!   per case a caller must tell apart ([`source::SourceError::Untrusted`],
+//!   [`client::ClientError::ClientCertificateV1`]); its text is flattened with
+//!   [`source::error_chain`]. Past that point callers match variants: no error is classified
+//!   by searching its text.
+//!
+//! Why flattened text rather than sources walked at the edge: our messages are curated for
+//! people (a proxy password redacted, a socket error said as `connection refused`, a plugin's
+//! stderr escaped), and errors are logged with `%err` in many places; a source chain would
+//! bring back the raw text at the edge, or drop the cause from the logs.
 
 pub mod backoff;
 pub mod cli;
@@ -158,10 +178,10 @@ pub enum RunError {
     },
     /// Writing a listing failed (other than the reader going away).
     #[error("cannot write to stdout: {0}")]
-    Output(#[source] io::Error),
+    Output(io::Error),
     /// The simulated cluster could not start.
     #[error("cannot start the simulated cluster: {0}")]
-    Sim(#[source] io::Error),
+    Sim(io::Error),
     /// `--sim` in a build without the simulator (`--no-default-features`).
     #[error(
         "this build of kreflect has no simulated cluster (built without the `sim` feature); \
@@ -172,13 +192,12 @@ pub enum RunError {
     #[error(transparent)]
     Resolve(#[from] ResolveError),
     /// The metrics address could not be bound.
-    #[error("cannot serve metrics on {addr}: {source}")]
+    #[error("cannot serve metrics on {addr}: {error}")]
     Metrics {
         /// The address asked for.
         addr: SocketAddr,
         /// Why binding failed.
-        #[source]
-        source: io::Error,
+        error: io::Error,
     },
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
@@ -191,9 +210,9 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Resolve(err) if err.is_usage_error() => 2,
-            RunError::Resolve(ResolveError::Discovery { source, .. })
+            RunError::Resolve(ResolveError::Discovery { error, .. })
                 if matches!(
-                    FailureClass::of(source),
+                    FailureClass::of(error),
                     FailureClass::Invalid | FailureClass::NotFound
                 ) =>
             {
@@ -227,7 +246,7 @@ impl RunError {
         let status = match self {
             RunError::Reflector(ReflectorError::Unauthenticated { status, .. }) => status,
             RunError::Resolve(ResolveError::Discovery {
-                source: source::SourceError::Status { status, .. },
+                error: source::SourceError::Status { status, .. },
                 ..
             }) if FailureClass::of_status(&status) == FailureClass::Unauthenticated => status,
             other => return other,

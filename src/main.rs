@@ -39,7 +39,8 @@ fn main() -> ExitCode {
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
         Ok(()) => ExitCode::SUCCESS,
-        Err(err) => fail(&format!("{err:#}"), err.exit_code()),
+        // The whole message: our errors flatten their causes into `Display` (lib.rs, "Errors").
+        Err(err) => fail(&err.to_string(), err.exit_code()),
     }
 }
 

@@ -187,15 +187,14 @@ pub enum ReflectorError {
     },
     /// A failure retrying cannot fix (an untrusted certificate), or the first failure before
     /// the first sync when the caller asked not to retry.
-    #[error("cannot {verb} {scope}: {source}")]
+    #[error("cannot {verb} {scope}: {error}")]
     Failed {
         /// `list` or `watch`.
         verb: &'static str,
         /// What was being listed.
         scope: Scope,
         /// The failure.
-        #[source]
-        source: SourceError,
+        error: SourceError,
     },
 }
 
@@ -560,17 +559,9 @@ impl<S: ListWatch> Reflector<S> {
                     status,
                 }
             }
-            (FailureClass::Untrusted, source) => ReflectorError::Failed {
-                verb,
-                scope,
-                source,
-            },
-            (_, source) if self.config.give_up_before_sync && !self.synced => {
-                ReflectorError::Failed {
-                    verb,
-                    scope,
-                    source,
-                }
+            (FailureClass::Untrusted, error) => ReflectorError::Failed { verb, scope, error },
+            (_, error) if self.config.give_up_before_sync && !self.synced => {
+                ReflectorError::Failed { verb, scope, error }
             }
             (_, err) => {
                 let retry_after = match &err {

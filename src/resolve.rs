@@ -89,13 +89,12 @@ pub enum ResolveError {
     #[error("{0} cannot be watched: the server does not allow list and watch on it")]
     NotWatchable(String),
     /// Discovery itself failed.
-    #[error("discovering the server's resources at {path}: {source}")]
+    #[error("discovering the server's resources at {path}: {error}")]
     Discovery {
         /// The discovery path that failed.
         path: String,
         /// The failure.
-        #[source]
-        source: SourceError,
+        error: SourceError,
     },
 }
 
@@ -332,12 +331,12 @@ where
         async move {
             response
                 .await
-                .map_err(|source| ResolveError::Discovery { path, source })
+                .map_err(|error| ResolveError::Discovery { path, error })
         }
     };
     let decode_error = |path: &str, err: serde_json::Error| ResolveError::Discovery {
         path: path.to_owned(),
-        source: SourceError::Decode(crate::decode::DecodeError::Malformed(err.to_string())),
+        error: SourceError::Decode(crate::decode::DecodeError::Malformed(err.to_string())),
     };
     let mut served = parse_resource_list(&get("/api/v1".to_owned()).await?)
         .map_err(|err| decode_error("/api/v1", err))?;

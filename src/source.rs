@@ -152,10 +152,16 @@ pub enum SourceError {
     },
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
-    Decode(#[from] DecodeError),
+    Decode(DecodeError),
     /// The exec credential plugin gave no token for the request, which was not sent.
     #[error("{0}")]
     Credential(String),
+}
+
+impl From<DecodeError> for SourceError {
+    fn from(err: DecodeError) -> Self {
+        SourceError::Decode(err)
+    }
 }
 
 fn status_line(status: &ApiStatus) -> String {
@@ -588,20 +594,24 @@ impl LineReader {
 }
 
 /// Why a request to `endpoint` got no answer: the exec credential plugin gave no token (the
-/// request was never sent), an untrusted certificate, or a transport failure.
+/// request was never sent), an untrusted certificate (rustls's `InvalidCertificate`, found by
+/// type along the chain), or a transport failure.
 fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
-    let plugin_failed =
-        std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source())
-            .find_map(|err| err.downcast_ref::<ExecError>());
-    if let Some(plugin_failed) = plugin_failed {
-        return SourceError::Credential(error_chain(plugin_failed));
+    use tokio_rustls::rustls::Error as TlsError;
+    if let Some(plugin_failed) = causes(err).find_map(|err| err.downcast_ref::<ExecError>()) {
+        return SourceError::Credential(plugin_failed.to_string());
     }
-    let chain = transport_error(err);
+    let untrusted = causes(err).find(|cause| {
+        matches!(
+            cause.downcast_ref::<TlsError>(),
+            Some(TlsError::InvalidCertificate(_))
+        )
+    });
     let endpoint = endpoint.clone();
-    match chain.find("invalid peer certificate") {
-        Some(at) => SourceError::Untrusted {
+    match untrusted {
+        Some(certificate) => SourceError::Untrusted {
             endpoint,
-            reason: chain[at..].to_owned(),
+            reason: error_chain(certificate),
         },
         None => SourceError::Transport {
             endpoint,
@@ -647,26 +657,41 @@ fn unanswered(err: &(dyn std::error::Error + 'static)) -> String {
     reason.to_owned()
 }
 
-/// An error chain without kube's `ServiceError:` wrapper.
+/// An error chain without kube's `ServiceError:` wrapper (a [`kube::Error::Service`] is told
+/// by its inner error).
 fn transport_error(err: &(dyn std::error::Error + 'static)) -> String {
-    let chain = error_chain(err);
-    match chain.strip_prefix("ServiceError: ") {
-        Some(rest) => rest.to_owned(),
-        None => chain,
+    match err.downcast_ref::<kube::Error>() {
+        Some(kube::Error::Service(inner)) => error_chain(inner.as_ref()),
+        _ => error_chain(err),
     }
 }
 
-/// An error and its sources, joined with `: `, without repeating a message a source repeats.
+/// An error and its causes, outermost first: its `source()` chain, except that an `io::Error`
+/// wrapping another error (as tokio-rustls wraps rustls's) is followed by the wrapped error,
+/// which `io::Error::source` skips. For classifying a foreign error by type (`downcast_ref`).
+pub fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(Some(err), |err| {
+        match err.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
+            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
+            None => err.source(),
+        }
+    })
+}
+
+/// A foreign error (kube, hyper, rustls, io, kubeconfig parsing) flattened into one line: its
+/// messages joined with `: `, without repeating a message a cause repeats (those crates often
+/// print a cause in their message *and* return it from `source()`). Our own errors need none
+/// of this: their `Display` is the whole message (see the crate docs, "Errors").
 pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
     let mut text = err.to_string();
-    let mut source = err.source();
-    while let Some(cause) = source {
+    for cause in causes(err).skip(1) {
         let cause_text = cause.to_string();
         if !text.contains(&cause_text) {
             text.push_str(": ");
             text.push_str(&cause_text);
         }
-        source = cause.source();
     }
     text
 }
@@ -1030,6 +1055,72 @@ mod tests {
             ),
             "/api/v1/pods?labelSelector=app+in+%28a%2Cb%29&continue=x%3D%2F%26y"
         );
+    }
+
+    #[test]
+    fn an_invalid_certificate_is_untrusted_found_by_type() {
+        use tokio_rustls::rustls::{CertificateError, Error as TlsError};
+        // As the TLS handshake fails: rustls's error in tokio-rustls's io::Error, whose
+        // `source()` skips it.
+        let tls = TlsError::InvalidCertificate(CertificateError::UnknownIssuer);
+        let err = kube::Error::Service(Box::new(io::Error::new(io::ErrorKind::InvalidData, tls)));
+        let failed = request_failed(&Endpoint::default(), &err);
+        assert!(
+            matches!(&failed, SourceError::Untrusted { reason, .. }
+                if reason == "invalid peer certificate: UnknownIssuer"),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn a_transport_error_that_only_mentions_a_certificate_is_not_untrusted() {
+        let said = "proxy: upstream said invalid peer certificate: UnknownIssuer";
+        let err = kube::Error::Service(Box::new(io::Error::other(said)));
+        let failed = request_failed(&Endpoint::default(), &err);
+        assert!(
+            matches!(&failed, SourceError::Transport { reason, .. } if reason == said),
+            "{failed:?}"
+        );
+    }
+
+    #[test]
+    fn our_errors_hold_their_causes_in_the_message_and_expose_no_source() {
+        let refused = || io::Error::new(io::ErrorKind::AddrInUse, "address in use");
+        let decode = || SourceError::Decode(DecodeError::Malformed("x".into()));
+        let scope = Scope {
+            plural: "pods".into(),
+            namespace: None,
+        };
+        let errors: Vec<Box<dyn std::error::Error>> = vec![
+            Box::new(decode()),
+            Box::new(crate::reflector::ReflectorError::Failed {
+                verb: "list",
+                scope,
+                error: decode(),
+            }),
+            Box::new(crate::resolve::ResolveError::Discovery {
+                path: "/api/v1".into(),
+                error: decode(),
+            }),
+            Box::new(crate::RunError::Output(refused())),
+            Box::new(crate::RunError::Metrics {
+                addr: ([127, 0, 0, 1], 9090).into(),
+                error: refused(),
+            }),
+            Box::new(ExecError::Start {
+                command: "login".into(),
+                error: refused(),
+                hint: None,
+            }),
+        ];
+        for err in errors {
+            assert!(err.source().is_none(), "{err} exposes a source");
+            let message = err.to_string();
+            assert!(
+                message.ends_with("malformed JSON: x") || message.contains(": address in use"),
+                "the message lacks its cause: {message}"
+            );
+        }
     }
 
     #[test]

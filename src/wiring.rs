@@ -38,11 +38,11 @@ pub async fn resolve_target(
     let mut backoff = Backoff::new(config.reflector.backoff.clone());
     loop {
         match resolve_once(client, endpoint, &config.resource).await {
-            Err(RunError::Resolve(ResolveError::Discovery { path, source }))
-                if !config.once && FailureClass::of(&source) == FailureClass::Transient =>
+            Err(RunError::Resolve(ResolveError::Discovery { path, error }))
+                if !config.once && FailureClass::of(&error) == FailureClass::Transient =>
             {
                 let delay = backoff.next_delay();
-                tracing::warn!(path = %path, error = %source, retry_in_ms = delay.as_millis() as u64, "discovery failed; retrying");
+                tracing::warn!(path = %path, error = %error, retry_in_ms = delay.as_millis() as u64, "discovery failed; retrying");
                 tokio::time::sleep(delay).await;
             }
             resolved => return resolved,
@@ -119,7 +119,7 @@ impl Tasks {
             Some(addr) => {
                 let server = MetricsServer::bind(addr)
                     .await
-                    .map_err(|source| RunError::Metrics { addr, source })?;
+                    .map_err(|error| RunError::Metrics { addr, error })?;
                 let task = server.serve(Arc::clone(&metrics), store.clone(), stop.clone());
                 Some(tokio::spawn(task))
             }

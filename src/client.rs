@@ -11,7 +11,7 @@ use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::exec_credential::{ExecAuth, ExecError};
 use crate::proxy::ProxyError;
-use crate::source::error_chain;
+use crate::source::{causes, error_chain};
 use crate::transport::Transport;
 
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
@@ -230,7 +230,7 @@ fn build(
 /// webpki's `UnsupportedCertVersion`: found by type along the source chain, not by text.
 fn is_x509_v1_certificate(err: &kube::Error) -> bool {
     use tokio_rustls::rustls::{CertificateError, Error as TlsError};
-    std::iter::successors(Some(err as &dyn std::error::Error), |err| err.source()).any(|err| {
+    causes(err).any(|err| {
         matches!(
             err.downcast_ref::<TlsError>(),
             Some(TlsError::InvalidCertificate(CertificateError::Other(other)))

@@ -9,9 +9,9 @@ use std::time::Duration;
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
+use crate::error_chain::{causes, flatten};
 use crate::exec_credential::{ExecAuth, ExecError};
 use crate::proxy::ProxyError;
-use crate::source::{causes, error_chain};
 use crate::transport::Transport;
 
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
@@ -220,7 +220,7 @@ fn build(
         if is_x509_v1_certificate(&err) {
             ClientError::ClientCertificateV1
         } else {
-            ClientError::Build(error_chain(&err))
+            ClientError::Build(flatten(&err))
         }
     })
 }
@@ -269,7 +269,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
                         context_namespace: None,
                         proxy_url: None,
                     })
-                    .map_err(|err| ClientError::InCluster(error_chain(&err)));
+                    .map_err(|err| ClientError::InCluster(flatten(&err)));
             }
             return Err(ClientError::NoConfig { looked });
         }
@@ -302,7 +302,7 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
         })
         .map_err(|err| ClientError::BadKubeconfig {
             path: described,
-            message: error_chain(&err),
+            message: flatten(&err),
         })
 }
 
@@ -417,7 +417,7 @@ fn find_kubeconfig(choice: &KubeconfigChoice) -> Result<Found, ClientError> {
 fn read(path: &Path) -> Result<Kubeconfig, ClientError> {
     Kubeconfig::read_from(path).map_err(|err| ClientError::BadKubeconfig {
         path: path.display().to_string(),
-        message: error_chain(&err),
+        message: flatten(&err),
     })
 }
 
@@ -437,7 +437,7 @@ fn merge_existing(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, ClientError> 
             Err(err) => {
                 return Err(ClientError::BadKubeconfig {
                     path: path.display().to_string(),
-                    message: error_chain(&err),
+                    message: flatten(&err),
                 });
             }
         };
@@ -449,7 +449,7 @@ fn merge_existing(paths: &[PathBuf]) -> Result<Option<Kubeconfig>, ClientError> 
                     path: path.display().to_string(),
                     message: format!(
                         "cannot be merged with the files before it: {}",
-                        error_chain(&err)
+                        flatten(&err)
                     ),
                 })?,
         });

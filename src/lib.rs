@@ -44,10 +44,10 @@
 //!   `{err}`, a `tracing` field `error = %err` and any chain walk print each cause once.
 //! - A wrapper that adds no words is `#[error(transparent)]`: it *is* the inner error.
 //! - A foreign error (kube, hyper, rustls, io, kubeconfig parsing) is classified where it
-//!   enters, by type along its own chain ([`source::causes`], `downcast_ref`), into a variant
+//!   enters, by type along its own chain ([`error_chain::causes`], `downcast_ref`), into a variant
 //!   per case a caller must tell apart ([`source::SourceError::Untrusted`],
 //!   [`client::ClientError::ClientCertificateV1`]); its text is flattened with
-//!   [`source::error_chain`]. Past that point callers match variants: no error is classified
+//!   [`error_chain::flatten`]. Past that point callers match variants: no error is classified
 //!   by searching its text.
 //!
 //! Why flattened text rather than sources walked at the edge: our messages are curated for
@@ -59,6 +59,7 @@ pub mod backoff;
 pub mod cli;
 pub mod client;
 pub mod decode;
+pub mod error_chain;
 pub mod exec_credential;
 pub mod failure;
 pub mod logging;

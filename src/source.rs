@@ -17,6 +17,7 @@ use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
     decode_watch_line,
 };
+use crate::error_chain::{causes, flatten};
 use crate::exec_credential::ExecError;
 use crate::transport::inflation::Inflated;
 
@@ -611,7 +612,7 @@ fn request_failed(endpoint: &Endpoint, err: &kube::Error) -> SourceError {
     match untrusted {
         Some(certificate) => SourceError::Untrusted {
             endpoint,
-            reason: error_chain(certificate),
+            reason: flatten(certificate),
         },
         None => SourceError::Transport {
             endpoint,
@@ -661,39 +662,9 @@ fn unanswered(err: &(dyn std::error::Error + 'static)) -> String {
 /// by its inner error).
 fn transport_error(err: &(dyn std::error::Error + 'static)) -> String {
     match err.downcast_ref::<kube::Error>() {
-        Some(kube::Error::Service(inner)) => error_chain(inner.as_ref()),
-        _ => error_chain(err),
+        Some(kube::Error::Service(inner)) => flatten(inner.as_ref()),
+        _ => flatten(err),
     }
-}
-
-/// An error and its causes, outermost first: its `source()` chain, except that an `io::Error`
-/// wrapping another error (as tokio-rustls wraps rustls's) is followed by the wrapped error,
-/// which `io::Error::source` skips. For classifying a foreign error by type (`downcast_ref`).
-pub fn causes<'a>(
-    err: &'a (dyn std::error::Error + 'static),
-) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
-    std::iter::successors(Some(err), |err| {
-        match err.downcast_ref::<io::Error>().and_then(io::Error::get_ref) {
-            Some(wrapped) => Some(wrapped as &(dyn std::error::Error + 'static)),
-            None => err.source(),
-        }
-    })
-}
-
-/// A foreign error (kube, hyper, rustls, io, kubeconfig parsing) flattened into one line: its
-/// messages joined with `: `, without repeating a message a cause repeats (those crates often
-/// print a cause in their message *and* return it from `source()`). Our own errors need none
-/// of this: their `Display` is the whole message (see the crate docs, "Errors").
-pub fn error_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut text = err.to_string();
-    for cause in causes(err).skip(1) {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-    }
-    text
 }
 
 #[cfg(test)]
@@ -1080,57 +1051,6 @@ mod tests {
         assert!(
             matches!(&failed, SourceError::Transport { reason, .. } if reason == said),
             "{failed:?}"
-        );
-    }
-
-    #[test]
-    fn our_errors_hold_their_causes_in_the_message_and_expose_no_source() {
-        let refused = || io::Error::new(io::ErrorKind::AddrInUse, "address in use");
-        let decode = || SourceError::Decode(DecodeError::Malformed("x".into()));
-        let scope = Scope {
-            plural: "pods".into(),
-            namespace: None,
-        };
-        let errors: Vec<Box<dyn std::error::Error>> = vec![
-            Box::new(decode()),
-            Box::new(crate::reflector::ReflectorError::Failed {
-                verb: "list",
-                scope,
-                error: decode(),
-            }),
-            Box::new(crate::resolve::ResolveError::Discovery {
-                path: "/api/v1".into(),
-                error: decode(),
-            }),
-            Box::new(crate::RunError::Output(refused())),
-            Box::new(crate::RunError::Metrics {
-                addr: ([127, 0, 0, 1], 9090).into(),
-                error: refused(),
-            }),
-            Box::new(ExecError::Start {
-                command: "login".into(),
-                error: refused(),
-                hint: None,
-            }),
-        ];
-        for err in errors {
-            assert!(err.source().is_none(), "{err} exposes a source");
-            let message = err.to_string();
-            assert!(
-                message.ends_with("malformed JSON: x") || message.contains(": address in use"),
-                "the message lacks its cause: {message}"
-            );
-        }
-    }
-
-    #[test]
-    fn error_chain_joins_sources_once() {
-        let inner = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "refused");
-        let outer = SourceError::Decode(DecodeError::Malformed("x".into()));
-        assert_eq!(error_chain(&inner), "refused");
-        assert_eq!(
-            error_chain(&outer),
-            "cannot decode the server's answer: malformed JSON: x"
         );
     }
 }

@@ -3,9 +3,11 @@
 //! The crate root (`lib.rs`, and its end-to-end `tests.rs`) is above every layer.
 //!
 //! The check reads the source: in every file of a layer, each `crate::NAME` path (comments
-//! aside) must name the file's own layer or a lower one; a root re-export (`crate::World`)
-//! counts as upwards. `super::` reaches the parent module inside a layer only: in a top-level
-//! file or a layer's `mod.rs` it may only be `super::*` (a test module's glob), and
+//! aside, spaces around `::` ignored, `$crate::` in macros included) must name the file's own
+//! layer or a lower one; a root re-export (`crate::World`) counts as upwards, and so does an
+//! alias of the root (`use crate as root`). `super::` reaches the parent module inside a layer
+//! only: in a top-level file or a layer's `mod.rs`, where `super` at file level is the crate
+//! root, it may only be `super::*` inside an inline `mod` (a test module's glob), and
 //! `super::super` is refused everywhere.
 
 use std::fs;
@@ -45,8 +47,9 @@ fn may_import(layer: &str, target: &str) -> bool {
 fn crate_paths(code: &str) -> Vec<String> {
     let mut found = Vec::new();
     for (at, _) in code.match_indices("crate::") {
+        // `$crate::` (a macro's path to this crate) counts like `crate::`.
         let before = code[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '$') {
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
             continue;
         }
         let rest = &code[at + "crate::".len()..];
@@ -89,21 +92,64 @@ fn code_of(source: &str) -> String {
         .join("\n")
 }
 
+/// `code` without whitespace next to `::`, so `crate :: serve` reads as `crate::serve`.
+fn squeeze(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(c) = rest.chars().next() {
+        if c.is_whitespace() {
+            let after = rest.trim_start();
+            if after.starts_with("::") || out.ends_with("::") {
+                rest = after;
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// How many inline `mod NAME { .. }` blocks enclose byte `at` of `code`.
+fn inline_modules_around(code: &str, at: usize) -> usize {
+    let mut blocks = Vec::new();
+    for (i, c) in code[..at].char_indices() {
+        match c {
+            '{' => {
+                let words: Vec<&str> = code[..i].split_whitespace().rev().take(2).collect();
+                blocks.push(words.len() == 2 && words[1] == "mod");
+            }
+            '}' => {
+                blocks.pop();
+            }
+            _ => {}
+        }
+    }
+    blocks.into_iter().filter(|is_mod| *is_mod).count()
+}
+
 /// Every layering violation in `source`, a file of `layer`; `top` when the file's own `super`
 /// is the crate root (a top-level file or a layer's `mod.rs`).
 fn violations(layer: &str, top: bool, source: &str) -> Vec<String> {
-    let code = code_of(source);
+    let code = squeeze(&code_of(source));
     let mut found: Vec<String> = crate_paths(&code)
         .into_iter()
         .filter(|target| !may_import(layer, target))
         .map(|target| format!("`{layer}` imports `crate::{target}`"))
         .collect();
+    for (at, _) in code.match_indices("crate as ") {
+        let before = code[..at].chars().next_back();
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            found.push("an alias of the crate root (name layers with `crate::` paths)".to_owned());
+        }
+    }
     if code.contains("super::super") {
         found.push("`super::super` (name other layers with `crate::` paths)".to_owned());
     }
     if top {
         for (at, _) in code.match_indices("super::") {
-            if !code[at + "super::".len()..].starts_with('*') {
+            let glob = code[at + "super::".len()..].starts_with('*');
+            if !glob || inline_modules_around(&code, at) == 0 {
                 found.push(
                     "`super::` from a top-level file or a `mod.rs` (use `crate::`)".to_owned(),
                 );
@@ -221,4 +267,43 @@ fn the_check_refuses_imports_upwards_and_accepts_downwards() {
         violations("world", true, "use super::serve::server::S;").len(),
         1
     );
+}
+
+#[test]
+fn the_check_sees_through_spacing_macros_aliases_and_root_globs() {
+    let upwards = [
+        ("wire", false, "use crate :: serve::list::L;"),
+        ("wire", false, "use crate::\n    serve::list::L;"),
+        (
+            "wire",
+            false,
+            "macro_rules! m {\n    () => {\n        $crate::serve::list::f()\n    };\n}",
+        ),
+        (
+            "wire",
+            false,
+            "use crate as root;\nuse root::serve::list::L;",
+        ),
+        ("wire", false, "use crate::{self as root};"),
+        ("world", false, "use super :: super::serve::server::S;"),
+        // At file level, `super` is the crate root: its glob brings in every layer.
+        ("body", true, "use super::*;\nfn f(_: serve::server::S) {}"),
+        (
+            "wire",
+            true,
+            "use super::*;\nfn f() {\n    use super::*;\n}",
+        ),
+    ];
+    let accepted: Vec<String> = upwards
+        .iter()
+        .filter(|(layer, top, code)| violations(layer, *top, code).is_empty())
+        .map(|(layer, _, code)| format!("`{layer}`: {code}"))
+        .collect();
+    assert!(
+        accepted.is_empty(),
+        "imports upwards accepted:\n{}",
+        accepted.join("\n")
+    );
+    let inside = "#[cfg(test)]\nmod tests {\n    use super::*;\n    fn f() {}\n}\nfn g() {}";
+    assert!(violations("wire", true, inside).is_empty());
 }

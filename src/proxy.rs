@@ -8,7 +8,7 @@
 //!   `HTTPS_PROXY` for an `https` server, `HTTP_PROXY` for an `http` one, each before its
 //!   lowercase spelling, an empty value counting as unset; a value without a scheme is an
 //!   `http://` proxy. The server is reached directly when its host is `localhost` or a loopback
-//!   IP, or when `NO_PROXY`/`no_proxy` names it (see [`NoProxy`]).
+//!   IP, or when `NO_PROXY`/`no_proxy` names it (`NoProxy` in the source).
 //!
 //! Where Go does something a person would not want, this module says so instead: an environment
 //! proxy whose URL Go cannot parse is silently ignored by Go (the request goes direct), and one

@@ -29,7 +29,7 @@
 //! # Names
 //! No type here, tests aside, is named like one of kreflect's, the client it serves, so a reader
 //! of both never mistakes one for the other:
-//! - [`World`]: the fake cluster's state (kreflect's `Cluster` is what it connects to).
+//! - [`World`]: the fake cluster's state (kreflect's `ClusterChoice` picks what it connects to).
 //! - `Mutation`: one recorded change of the world (kreflect decodes a `WatchEvent`).
 //! - `ListQuery`, `WatchQuery`: a request as the handler parsed it (kreflect sends a
 //!   `ListRequest`, a `WatchRequest`).

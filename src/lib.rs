@@ -20,7 +20,7 @@
 //! - [`printer`]: when listings and events go to stdout, written off the async runtime.
 //! - [`render`]: what they look like: every output format (keys, json, wide, diff and event
 //!   lines), with keys escaped by the rule in [`quote`].
-//! - [`metrics`]: `--metrics-addr`, Prometheus text and `/healthz`.
+//! - [`metrics`]: `--metrics-addr`, Prometheus text, `/livez`, `/readyz` and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
 //! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by

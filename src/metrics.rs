@@ -1,12 +1,23 @@
-//! `--metrics-addr`: Prometheus text on `/metrics` and a readiness probe on `/healthz` (503 until
-//! the store is synced). The reflector counts into [`Metrics`]; the store supplies the gauges.
+//! `--metrics-addr`: Prometheus text on `/metrics`, liveness on `/livez`, readiness on `/readyz`
+//! (and `/healthz`, kept for compatibility). The reflector counts into [`Metrics`]; the store
+//! supplies the gauges; [`process`] the standard `process_*` families.
+//!
+//! The text is written by hand rather than with the `prometheus-client` crate: a dozen fixed
+//! families do not need a registry, and the conventions (HELP/TYPE per family, `_total` counters,
+//! timestamps rather than ages, `build_info`) are checked by the tests here.
+//!
+//! Readiness: 503 until the store is synced, and 503 again while the last successful list or
+//! watch start is older than [`READY_LIMIT`] (2 minutes). A healthy reflector starts a watch at
+//! least every 50 s (the watch's 40-50 s `timeoutSeconds`), and the backoff is capped well below
+//! a minute, so only an outage (the API server unreachable or failing) lets it age past the limit.
 
 use std::convert::Infallible;
 use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::{SystemTime, UNIX_EPOCH};
+use std::sync::{Mutex, PoisonError};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use bytes::Bytes;
 use http_body_util::Full;
@@ -20,6 +31,11 @@ use tokio_util::sync::CancellationToken;
 
 use crate::store::Store;
 
+mod process;
+
+/// How old the last successful list or watch start may be before `/readyz` answers 503.
+pub const READY_LIMIT: Duration = Duration::from_secs(120);
+
 /// Counters the reflector updates; all relaxed atomics, cheap on the hot path.
 #[derive(Debug, Default)]
 pub struct Metrics {
@@ -31,6 +47,8 @@ pub struct Metrics {
     backoffs: AtomicU64,
     /// Milliseconds since the Unix epoch of the last applied event (0: none yet).
     last_event_millis: AtomicU64,
+    /// When the last list succeeded or the last watch started (None: neither yet).
+    last_contact: Mutex<Option<Instant>>,
 }
 
 /// What the reflector reports.
@@ -51,6 +69,8 @@ pub enum Observed {
     WatchRestart,
     /// The reflector waited after a failure.
     Backoff,
+    /// A watch was opened (any watch, restart or not); only refreshes readiness.
+    WatchStarted,
 }
 
 impl Metrics {
@@ -63,8 +83,15 @@ impl Metrics {
             Observed::Relist => &self.relists,
             Observed::WatchRestart => &self.watch_restarts,
             Observed::Backoff => &self.backoffs,
+            Observed::WatchStarted => {
+                self.contact();
+                return;
+            }
         };
         counter.fetch_add(1, Ordering::Relaxed);
+        if what == Observed::Relist {
+            self.contact();
+        }
         if matches!(
             what,
             Observed::Added | Observed::Modified | Observed::Deleted
@@ -74,8 +101,25 @@ impl Metrics {
         }
     }
 
+    fn contact(&self) {
+        *self
+            .last_contact
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+    }
+
+    /// Whether `/readyz` answers 200: the store is synced and the last successful list or
+    /// watch start is at most `limit` old.
+    pub fn ready(&self, store: &Store, limit: Duration) -> bool {
+        let last = *self
+            .last_contact
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        store.is_synced() && last.is_some_and(|at| at.elapsed() <= limit)
+    }
+
     /// The Prometheus text exposition of the counters and the store's gauges.
-    pub fn render(&self, store: &Store, now: SystemTime) -> String {
+    pub fn render(&self, store: &Store) -> String {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut text = String::new();
         text.push_str(
@@ -123,20 +167,14 @@ impl Metrics {
             "Objects in the store.",
             store.object_count().to_string(),
         );
+        // 0 before the first event, as Prometheus client libraries leave an unset gauge: the
+        // family is always there, and `time() - kreflect_last_event_timestamp_seconds` is huge.
         let last = get(&self.last_event_millis);
-        let since = if last == 0 {
-            "NaN".to_owned()
-        } else {
-            format!(
-                "{:.3}",
-                unix_millis(now).saturating_sub(last) as f64 / 1000.0
-            )
-        };
         metric(
-            "kreflect_seconds_since_last_event",
+            "kreflect_last_event_timestamp_seconds",
             "gauge",
-            "Seconds since the last applied event (NaN before the first).",
-            since,
+            "Unix time of the last applied watch event (0 before the first).",
+            format!("{:.3}", last as f64 / 1000.0),
         );
         metric(
             "kreflect_synced",
@@ -144,6 +182,14 @@ impl Metrics {
             "1 once the initial list is in the store.",
             u8::from(store.is_synced()).to_string(),
         );
+        let _ = write!(
+            text,
+            "# HELP kreflect_build_info A metric with a constant '1' value labeled by the kreflect version.\n\
+             # TYPE kreflect_build_info gauge\n\
+             kreflect_build_info{{version=\"{}\"}} 1\n",
+            env!("CARGO_PKG_VERSION")
+        );
+        process::render(&mut text);
         text
     }
 }
@@ -163,6 +209,7 @@ const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis
 /// A bound metrics endpoint, serving until `stop`.
 pub struct MetricsServer {
     listener: TcpListener,
+    ready_limit: Duration,
 }
 
 impl MetricsServer {
@@ -170,7 +217,15 @@ impl MetricsServer {
     pub async fn bind(addr: SocketAddr) -> std::io::Result<Self> {
         Ok(MetricsServer {
             listener: TcpListener::bind(addr).await?,
+            ready_limit: READY_LIMIT,
         })
+    }
+
+    /// Replaces [`READY_LIMIT`], the age of the last list or watch start past which `/readyz`
+    /// answers 503.
+    pub fn with_ready_limit(mut self, limit: Duration) -> Self {
+        self.ready_limit = limit;
+        self
     }
 
     /// The bound address.
@@ -178,7 +233,7 @@ impl MetricsServer {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics` and `/healthz` until `stop` is cancelled; waits for open connections.
+    /// Serves `/metrics`, `/livez`, `/readyz` and `/healthz` until `stop` is cancelled; waits for open connections.
     pub async fn serve(self, metrics: Arc<Metrics>, store: Store, stop: CancellationToken) {
         let mut connections = JoinSet::new();
         loop {
@@ -202,9 +257,10 @@ impl MetricsServer {
                 }
             };
             let (metrics, store, stop) = (Arc::clone(&metrics), store.clone(), stop.clone());
+            let ready_limit = self.ready_limit;
             connections.spawn(async move {
                 let service = service_fn(move |request| {
-                    let response = respond(&request, &metrics, &store);
+                    let response = respond(&request, &metrics, &store, ready_limit);
                     async move { Ok::<_, Infallible>(response) }
                 });
                 // A client that connects and never sends its request is dropped, so idle
@@ -224,18 +280,31 @@ impl MetricsServer {
     }
 }
 
-fn respond<B>(request: &Request<B>, metrics: &Metrics, store: &Store) -> Response<Full<Bytes>> {
+fn respond<B>(
+    request: &Request<B>,
+    metrics: &Metrics,
+    store: &Store,
+    ready_limit: Duration,
+) -> Response<Full<Bytes>> {
     let (status, content_type, body) = match request.uri().path() {
         "/metrics" => (
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            metrics.render(store, SystemTime::now()),
+            metrics.render(store),
         ),
-        "/healthz" if store.is_synced() => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
-        "/healthz" => (
+        "/livez" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+        "/readyz" | "/healthz" if metrics.ready(store, ready_limit) => {
+            (StatusCode::OK, "text/plain", "ok\n".to_owned())
+        }
+        "/readyz" | "/healthz" if !store.is_synced() => (
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             "not synced\n".to_owned(),
+        ),
+        "/readyz" | "/healthz" => (
+            StatusCode::SERVICE_UNAVAILABLE,
+            "text/plain",
+            "no successful list or watch start recently\n".to_owned(),
         ),
         _ => (
             StatusCode::NOT_FOUND,
@@ -289,7 +358,7 @@ mod tests {
                 "1",
             )
             .await;
-        let text = metrics.render(&store, SystemTime::now());
+        let text = metrics.render(&store);
         for line in [
             "kreflect_events_applied_total{type=\"ADDED\"} 2",
             "kreflect_events_applied_total{type=\"MODIFIED\"} 0",
@@ -306,17 +375,90 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
-        let since = text
+        let before = unix_millis(SystemTime::now()) as f64 / 1000.0;
+        let stamp = text
             .lines()
-            .find_map(|l| l.strip_prefix("kreflect_seconds_since_last_event "))
+            .find_map(|l| l.strip_prefix("kreflect_last_event_timestamp_seconds "))
             .and_then(|v| v.parse::<f64>().ok())
-            .expect("seconds since last event");
-        assert!((0.0..5.0).contains(&since), "{since}");
-        let fresh = Metrics::default().render(&store, SystemTime::now());
+            .expect("last event timestamp");
         assert!(
-            fresh.contains("kreflect_seconds_since_last_event NaN"),
+            (before - 5.0..=before).contains(&stamp),
+            "{stamp} is not the Unix time of the last event (now {before})"
+        );
+        assert!(!text.contains("seconds_since"), "{text}");
+        let fresh = Metrics::default().render(&store);
+        assert!(
+            fresh.contains(
+                "# TYPE kreflect_last_event_timestamp_seconds gauge\nkreflect_last_event_timestamp_seconds 0.000\n"
+            ),
             "{fresh}"
         );
+    }
+
+    #[tokio::test]
+    async fn renders_build_info_and_one_help_and_type_per_family() {
+        let (_writer, store) = new_store();
+        let text = Metrics::default().render(&store);
+        let info = format!(
+            "kreflect_build_info{{version=\"{}\"}} 1",
+            env!("CARGO_PKG_VERSION")
+        );
+        assert!(
+            text.lines().any(|l| l == info),
+            "missing {info:?} in\n{text}"
+        );
+        assert!(
+            text.contains("# TYPE kreflect_build_info gauge\n"),
+            "{text}"
+        );
+        let mut families = Vec::new();
+        for line in text.lines().filter(|l| l.starts_with("# TYPE ")) {
+            let name = line.split(' ').nth(2).expect("name");
+            assert!(!families.contains(&name), "{name} typed twice in\n{text}");
+            assert!(
+                text.contains(&format!("# HELP {name} ")),
+                "{name} has no HELP"
+            );
+            let counter = line.ends_with(" counter");
+            assert_eq!(counter, name.ends_with("_total"), "{line}");
+            families.push(name);
+        }
+        #[cfg(target_os = "linux")]
+        for name in [
+            "process_cpu_seconds_total",
+            "process_resident_memory_bytes",
+            "process_start_time_seconds",
+            "process_open_fds",
+        ] {
+            assert!(families.contains(&name), "missing {name} in\n{text}");
+        }
+    }
+
+    #[tokio::test]
+    async fn readyz_goes_back_to_503_when_no_list_or_watch_started_within_the_limit() {
+        let (mut writer, store) = new_store();
+        let limit = Duration::from_millis(300);
+        let server = MetricsServer::bind("127.0.0.1:0".parse().expect("addr"))
+            .await
+            .expect("bind")
+            .with_ready_limit(limit);
+        let addr = server.local_addr().expect("addr");
+        let stop = CancellationToken::new();
+        let metrics = Arc::new(Metrics::default());
+        let task = tokio::spawn(server.serve(Arc::clone(&metrics), store, stop.clone()));
+        writer.replace(Vec::new(), "1").await;
+        metrics.observe(Observed::Relist);
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        tokio::time::sleep(limit * 2).await;
+        let stale = get(addr, "/readyz").await;
+        assert!(stale.starts_with("HTTP/1.1 503"), "{stale}");
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503"));
+        assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
+        metrics.observe(Observed::WatchStarted);
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
+        assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 200"));
+        stop.cancel();
+        task.await.expect("server stops");
     }
 
     #[tokio::test]
@@ -327,12 +469,17 @@ mod tests {
             .expect("bind");
         let addr = server.local_addr().expect("addr");
         let stop = CancellationToken::new();
-        let task = tokio::spawn(server.serve(Arc::new(Metrics::default()), store, stop.clone()));
+        let metrics = Arc::new(Metrics::default());
+        let task = tokio::spawn(server.serve(Arc::clone(&metrics), store, stop.clone()));
         let before = get(addr, "/healthz").await;
         assert!(before.starts_with("HTTP/1.1 503"), "{before}");
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
+        assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         writer.replace(Vec::new(), "1").await;
+        metrics.observe(Observed::Relist);
         let after = get(addr, "/healthz").await;
         assert!(after.starts_with("HTTP/1.1 200"), "{after}");
+        assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
         assert!(metrics.contains("kreflect_synced 1"), "{metrics}");

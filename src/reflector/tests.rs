@@ -1045,7 +1045,7 @@ async fn reports_list_progress_and_counts_into_metrics() {
         *reports.lock().expect("reports"),
         [(2, 1, false), (3, 2, false), (3, 2, true)]
     );
-    let text = metrics.render(&h.store, std::time::SystemTime::now());
+    let text = metrics.render(&h.store);
     for line in [
         "kreflect_relists_total 1",
         // The first watch after a list is no restart (issue 10).
@@ -1065,7 +1065,7 @@ async fn reports_list_progress_and_counts_into_metrics() {
 
 /// The `kreflect_watch_restarts_total` value `metrics` renders.
 fn watch_restarts(metrics: &crate::metrics::Metrics, store: &Store) -> u64 {
-    let text = metrics.render(store, std::time::SystemTime::now());
+    let text = metrics.render(store);
     text.lines()
         .find_map(|line| line.strip_prefix("kreflect_watch_restarts_total "))
         .and_then(|value| value.parse().ok())

@@ -181,6 +181,7 @@ impl<S: ListWatch> Reflector<S> {
             }
         };
         debug!(scope = %self.source.scope(), resource_version = %resource_version, timeout_seconds, "watch started");
+        self.metrics.observe(Observed::WatchStarted);
         if self.watched_since_list {
             self.metrics.observe(Observed::WatchRestart);
         }

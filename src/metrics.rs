@@ -49,6 +49,8 @@ pub struct Metrics {
     last_event_millis: AtomicU64,
     /// When the last list succeeded or the last watch started (None: neither yet).
     last_contact: Mutex<Option<Instant>>,
+    /// The `resource` label value (`pods`, `deployments.apps`); empty: no label.
+    resource: String,
 }
 
 /// What the reflector reports.
@@ -74,6 +76,28 @@ pub enum Observed {
 }
 
 impl Metrics {
+    /// Metrics whose per-resource families carry `resource="<resource>"` (kubectl's spelling:
+    /// `pods`, `deployments.apps`), so several kreflects' scrapes can be told apart and summed.
+    pub fn for_resource(resource: &str) -> Self {
+        Metrics {
+            resource: resource.to_owned(),
+            ..Metrics::default()
+        }
+    }
+
+    /// The `resource="…"` label, or nothing without a resource.
+    fn resource_label(&self) -> String {
+        if self.resource.is_empty() {
+            return String::new();
+        }
+        let escaped = self
+            .resource
+            .replace('\\', "\\\\")
+            .replace('"', "\\\"")
+            .replace('\n', "\\n");
+        format!("resource=\"{escaped}\"")
+    }
+
     /// Counts one occurrence.
     pub fn observe(&self, what: Observed) {
         let counter = match what {
@@ -122,6 +146,14 @@ impl Metrics {
     pub fn render(&self, store: &Store) -> String {
         let get = |counter: &AtomicU64| counter.load(Ordering::Relaxed);
         let mut text = String::new();
+        let resource = self.resource_label();
+        // `{resource="pods",type="ADDED"}` and `{resource="pods"}`; no braces without labels.
+        let with_resource = |other: &str| match (resource.is_empty(), other.is_empty()) {
+            (true, true) => String::new(),
+            (true, false) => format!("{{{other}}}"),
+            (false, true) => format!("{{{resource}}}"),
+            (false, false) => format!("{{{resource},{other}}}"),
+        };
         text.push_str(
             "# HELP kreflect_events_applied_total Watch events applied to the store, by type.\n",
         );
@@ -133,10 +165,19 @@ impl Metrics {
         ] {
             let _ = writeln!(
                 text,
-                "kreflect_events_applied_total{{type=\"{event_type}\"}} {}",
+                "kreflect_events_applied_total{} {}",
+                with_resource(&format!("type=\"{event_type}\"")),
                 get(counter)
             );
         }
+        let _ = write!(
+            text,
+            "# HELP kreflect_store_objects Objects in the store.\n\
+             # TYPE kreflect_store_objects gauge\n\
+             kreflect_store_objects{} {}\n",
+            with_resource(""),
+            store.object_count()
+        );
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = write!(
                 text,
@@ -160,12 +201,6 @@ impl Metrics {
             "counter",
             "Waits after a failed request or broken watch.",
             get(&self.backoffs).to_string(),
-        );
-        metric(
-            "kreflect_store_objects",
-            "gauge",
-            "Objects in the store.",
-            store.object_count().to_string(),
         );
         // 0 before the first event, as Prometheus client libraries leave an unset gauge: the
         // family is always there, and `time() - kreflect_last_event_timestamp_seconds` is huge.
@@ -392,6 +427,30 @@ mod tests {
                 "# TYPE kreflect_last_event_timestamp_seconds gauge\nkreflect_last_event_timestamp_seconds 0.000\n"
             ),
             "{fresh}"
+        );
+    }
+
+    #[tokio::test]
+    async fn labels_the_per_resource_families_with_the_resource() {
+        let (_writer, store) = new_store();
+        let metrics = Metrics::for_resource("deployments.apps");
+        metrics.observe(Observed::Modified);
+        let text = metrics.render(&store);
+        for line in [
+            "kreflect_events_applied_total{resource=\"deployments.apps\",type=\"ADDED\"} 0",
+            "kreflect_events_applied_total{resource=\"deployments.apps\",type=\"MODIFIED\"} 1",
+            "kreflect_store_objects{resource=\"deployments.apps\"} 0",
+            "kreflect_relists_total 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        let odd = Metrics::for_resource("a\"b\\c").render(&store);
+        assert!(
+            odd.contains("kreflect_store_objects{resource=\"a\\\"b\\\\c\"} 0"),
+            "{odd}"
         );
     }
 

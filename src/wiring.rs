@@ -114,7 +114,12 @@ impl Tasks {
         };
         let (mut writer, store) = store::new_store();
         let changes = (config.mode == Mode::Events).then(|| writer.changes());
-        let metrics = Arc::new(Metrics::default());
+        let resource = &target.resource;
+        let metrics = Arc::new(Metrics::for_resource(&if resource.group.is_empty() {
+            resource.plural.clone()
+        } else {
+            format!("{}.{}", resource.plural, resource.group)
+        }));
         let metrics_server = match config.metrics_addr {
             Some(addr) => {
                 let server = MetricsServer::bind(addr)

@@ -38,6 +38,11 @@ async fn metrics_by_the_book_and_probes_over_http() {
         "{text}"
     );
     assert!(!text.contains("seconds_since_last_event"), "{text}");
+    assert!(
+        text.lines()
+            .any(|l| l == "kreflect_store_objects{resource=\"pods\"} 1"),
+        "{text}"
+    );
     let info = format!(
         "kreflect_build_info{{version=\"{}\"}} 1",
         env!("CARGO_PKG_VERSION")

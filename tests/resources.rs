@@ -332,10 +332,10 @@ async fn metrics_and_healthz_are_served_when_asked() {
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
     let metrics = common::http_get(&addr, "/metrics").await;
     for line in [
-        "kreflect_store_objects 3",
+        "kreflect_store_objects{resource=\"pods\"} 3",
         "kreflect_synced 1",
         "kreflect_relists_total 1",
-        "kreflect_events_applied_total{type=\"ADDED\"} 1",
+        "kreflect_events_applied_total{resource=\"pods\",type=\"ADDED\"} 1",
     ] {
         assert!(
             metrics.lines().any(|l| l == line),

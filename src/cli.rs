@@ -21,6 +21,31 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// The longest `--interval`: 7 days.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
+/// What `--help` ends with: examples, as kubectl's help has, with `name` as the command run
+/// (`kreflect`, or `kubectl reflect` as a plugin), then the exit codes.
+fn help_footer(name: &str) -> String {
+    format!(
+        "\
+Examples:
+  # The keys of every pod in the cluster, every 30 s, until Ctrl-C
+  {name} pods
+
+  # One namespace, every 5 s; one listing, then exit
+  {name} pods -n shop --interval 5s
+  {name} pods --once | wc -l
+
+  # Any resource, named as kubectl names it
+  {name} nodes --once
+  {name} deployments.apps -o wide
+
+  # Each change as it is applied; the embedded simulated cluster
+  {name} pods --events
+  {name} pods --sim --interval 2s
+
+{EXIT_CODES}"
+    )
+}
+
 /// Exit codes, as documented in `--help`.
 const EXIT_CODES: &str = "\
 Exit status:
@@ -35,7 +60,6 @@ Exit status:
     name = "kreflect",
     version,
     about,
-    after_help = EXIT_CODES,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true
 )]
@@ -124,7 +148,8 @@ struct WatchArgs {
     /// Each interval, print only +key / -key lines for what changed since the last listing.
     #[arg(long)]
     diff: bool,
-    /// Serve Prometheus metrics on /metrics and readiness on /healthz at this address.
+    /// Serve Prometheus metrics on /metrics, liveness on /livez and readiness on /readyz (and
+    /// /healthz) at this address.
     #[arg(long, value_name = "ADDR")]
     metrics_addr: Option<SocketAddr>,
     /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
@@ -174,7 +199,9 @@ impl Cli {
     {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let invoked_as = InvokedAs::from_argv0(args.first().map(OsString::as_os_str));
-        let mut command = Cli::command().bin_name(invoked_as.command_name());
+        let mut command = Cli::command()
+            .bin_name(invoked_as.command_name())
+            .after_help(help_footer(invoked_as.command_name()));
         let matches = command.try_get_matches_from_mut(args)?;
         let cli = Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))?;
         Ok(Cli { invoked_as, ..cli })

@@ -59,7 +59,12 @@ async fn help_names_the_command_kubectl_reflect() {
     let (code, stdout, _) = plugin.run(&["--help"], None).await;
     assert_eq!(code, 0);
     assert!(stdout.contains("Usage: kubectl reflect [OPTIONS] <RESOURCE>"));
+    assert!(
+        stdout.contains("\n  kubectl reflect pods --once | wc -l\n"),
+        "the examples name the command as run: {stdout}"
+    );
     assert!(!stdout.contains("kubectl-reflect"));
+    assert!(!stdout.contains("  kreflect pods"), "{stdout}");
 }
 
 #[tokio::test]

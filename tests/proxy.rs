@@ -110,6 +110,15 @@ async fn socks_proxy() -> Socks5Proxy {
 
 // --- HTTPS_PROXY ---
 
+/// Asserts that the proxy was used, and only to reach `expected` (`host:port`).
+fn assert_tunnelled_only_to(targets: &[String], expected: &str) {
+    assert!(!targets.is_empty(), "the proxy was used");
+    assert!(
+        targets.iter().all(|t| t == expected),
+        "every connection went to {expected}: {targets:?}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_proxy_carries_the_connection_through_a_connect_proxy() {
     let cluster = https_cluster().await;
@@ -232,12 +241,7 @@ async fn proxy_url_http_is_used_even_for_a_loopback_server() {
     let proxy = connect_proxy().await;
     let config = kubeconfig(&cluster, "http-proxy", "127.0.0.1", Some(&proxy.url()));
     assert_listed(&run(&cluster, &config, &[]).await, "proxy-url http");
-    let targets = proxy.targets();
-    assert!(!targets.is_empty(), "the proxy was used");
-    assert!(
-        targets.iter().all(|t| *t == target(&cluster, "127.0.0.1")),
-        "{targets:?}"
-    );
+    assert_tunnelled_only_to(&proxy.targets(), &target(&cluster, "127.0.0.1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -277,12 +281,7 @@ async fn proxy_url_https_is_a_connect_proxy_inside_tls_trusted_through_the_kubec
             .into();
     let config = cluster.write_kubeconfig("https-proxy", &text.to_string());
     assert_listed(&run(&cluster, &config, &[]).await, "proxy-url https");
-    let targets = proxy.targets();
-    assert!(!targets.is_empty(), "the proxy was used");
-    assert!(
-        targets.iter().all(|t| *t == target(&cluster, "127.0.0.1")),
-        "{targets:?}"
-    );
+    assert_tunnelled_only_to(&proxy.targets(), &target(&cluster, "127.0.0.1"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

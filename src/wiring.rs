@@ -142,7 +142,8 @@ impl Tasks {
             .with_options(config.source);
         let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
         if io::stderr().is_terminal() {
-            reflector = reflector.with_progress(progress::reporter(plural.clone(), io::stderr()));
+            reflector = reflector
+                .with_progress(progress::reporter(plural.clone(), progress::stderr_line()));
         }
         let reflector = tokio::spawn(reflector.run(stop.clone()));
         let printer = match changes {

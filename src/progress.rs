@@ -30,9 +30,14 @@ pub struct StatusLine<W> {
     state: Mutex<LineState<W>>,
 }
 
+/// The width of the terminal a status line is drawn on, when known.
+type Width = fn() -> Option<usize>;
+
 /// What the status line's lock guards.
 struct LineState<W> {
     out: W,
+    /// The line is cut to this width: a line that wraps cannot be overwritten.
+    width: Option<Width>,
     /// The lists in progress, in the order they started.
     lists: Vec<PendingList>,
     /// The unfinished line on the screen now, if any.
@@ -50,8 +55,13 @@ struct PendingList {
     shown: bool,
 }
 
+/// The terminal's width in columns, when `stderr` is one.
+fn stderr_width() -> Option<usize> {
+    terminal_size::terminal_size_of(io::stderr()).map(|(width, _)| usize::from(width.0))
+}
+
 static STDERR: LazyLock<Arc<StatusLine<Stderr>>> =
-    LazyLock::new(|| Arc::new(StatusLine::new(io::stderr())));
+    LazyLock::new(|| Arc::new(StatusLine::new(io::stderr()).with_width(stderr_width)));
 
 /// The process's stderr status line: the one progress and [`crate::logging`] share (stderr is
 /// one per process, and so is its last line).
@@ -65,10 +75,17 @@ impl<W: Write> StatusLine<W> {
         StatusLine {
             state: Mutex::new(LineState {
                 out,
+                width: None,
                 lists: Vec::new(),
                 drawn: None,
             }),
         }
+    }
+
+    /// The same line, cut to the width `width` reports (none: never cut).
+    fn with_width(self, width: Width) -> Self {
+        self.lock().width = Some(width);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, LineState<W>> {
@@ -158,7 +175,15 @@ impl<W: Write> LineState<W> {
         if parts.is_empty() {
             self.clear();
         } else {
-            let text = parts.join("; ");
+            let mut text = parts.join("; ");
+            if let Some(columns) = self.width.and_then(|width| width()) {
+                // One column short of the edge: some terminals wrap on the last column.
+                let cut = text
+                    .char_indices()
+                    .nth(columns.saturating_sub(1))
+                    .map_or(text.len(), |(index, _)| index);
+                text.truncate(cut);
+            }
             if self.drawn.as_ref() != Some(&text) {
                 let _ = write!(self.out, "\r\x1b[K{text}");
                 self.drawn = Some(text);
@@ -296,6 +321,14 @@ mod tests {
             captured.text(),
             "\r\x1b[Klisting pods: 500 so far (1 pages)\r\x1b[Kkreflect: forbidden\n"
         );
+    }
+
+    #[test]
+    fn the_line_is_cut_to_the_terminal_width() {
+        let captured = Captured::default();
+        let line = StatusLine::new(captured.clone()).with_width(|| Some(21));
+        line.report("pods", step(500, 1, 1200, false), Instant::now());
+        assert_eq!(captured.text(), "\r\x1b[Klisting pods: 500 so");
     }
 
     #[test]

@@ -14,6 +14,9 @@
 //! `--sim`), else `$KUBECONFIG`'s, else `~/.kube/config`'s. A value with no candidate completes to
 //! nothing, never to file names. A cluster that cannot be reached within [`DEADLINE`] gives no
 //! candidates, silently: nothing on stderr, exit 0 (`cluster`).
+//!
+//! As a kubectl plugin, a link named `kubectl_complete-reflect` on the PATH answers kubectl's
+//! own plugin completion protocol (`kubectl reflect po<TAB>`) with the same candidates.
 
 mod cache;
 mod cluster;
@@ -39,10 +42,19 @@ const VAR: &str = "COMPLETE";
 /// The name the shell completes when argv\[0\] says nothing: `kreflect`.
 const DEFAULT_BIN: &str = "kreflect";
 
-/// If this process was started by a shell for completion (`COMPLETE=SHELL`), prints the
-/// registration script or the candidates and exits; otherwise returns at once. Call it first
-/// in `main`, before anything writes to stdout or stderr.
+/// The name kubectl (v1.26 and later) runs to complete `kubectl reflect ...`, when an
+/// executable of that name is on the PATH: a link to kreflect.
+const KUBECTL_COMPLETER: &str = "kubectl_complete-reflect";
+
+/// If this process was started for completion, by a shell (`COMPLETE=SHELL`) or by kubectl (as
+/// `kubectl_complete-reflect`), prints the registration script or the candidates and exits;
+/// otherwise returns at once. Call it first in `main`, before anything writes to stdout or
+/// stderr.
 pub fn complete_if_asked() {
+    if is_kubectl_completer(std::env::args_os().next().as_deref()) {
+        complete_for_kubectl();
+        std::process::exit(0);
+    }
     CompleteEnv::with_factory(Cli::command)
         .var(VAR)
         .bin(installed_name(std::env::args_os().next().as_deref()))
@@ -79,6 +91,35 @@ fn registration(
     let name = Cli::command().get_name().to_owned();
     let bin = installed_name(Some(argv0.as_os_str()));
     completer.write_registration(VAR, &name, &bin, &path.to_string_lossy(), output)
+}
+
+/// Whether `argv[0]` is [`KUBECTL_COMPLETER`].
+fn is_kubectl_completer(argv0: Option<&OsStr>) -> bool {
+    installed_name(argv0) == KUBECTL_COMPLETER
+}
+
+/// Answers kubectl's plugin completion: `kubectl_complete-reflect WORDS... WORD` (the words
+/// after `kubectl reflect`, the last one under the cursor) prints WORD's candidates, one a line,
+/// then `:4`, cobra's `ShellCompDirectiveNoFileComp`: without it kubectl would offer file names.
+fn complete_for_kubectl() {
+    let mut words: Vec<OsString> = std::iter::once(OsString::from(DEFAULT_BIN))
+        .chain(std::env::args_os().skip(1))
+        .collect();
+    if words.len() == 1 {
+        words.push(OsString::new());
+    }
+    let index = words.len() - 1;
+    let current_dir = std::env::current_dir().ok();
+    let found =
+        clap_complete::engine::complete(&mut Cli::command(), words, index, current_dir.as_deref())
+            .unwrap_or_default();
+    let mut output = String::new();
+    for candidate in found {
+        output.push_str(&candidate.get_value().to_string_lossy());
+        output.push('\n');
+    }
+    output.push_str(":4\n");
+    let _ = io::stdout().write_all(output.as_bytes());
 }
 
 /// The file name of `argv[0]`, as the shell is to complete it: `kreflect`, `kubectl-reflect`.

@@ -375,3 +375,36 @@ async fn the_completions_subcommand_prints_what_complete_env_prints() {
         );
     }
 }
+
+/// kubectl (v1.26+) completes `kubectl reflect ...` by running `kubectl_complete-reflect` from
+/// the PATH with the words after `reflect`: candidates one a line, then `:4` (no file names).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_namespaces(&cluster, &["shop", "staging"]);
+    let bash = Bash::new().await;
+    let link = bash.home.path().join("kubectl_complete-reflect");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kreflect"), &link).expect("link");
+    let kubeconfig = cluster.kubeconfig_path();
+    for (words, expected) in [
+        (&["po"][..], "pods\n:4\n"),
+        (&["pods", "-n", "sh"], "shop\n:4\n"),
+        (&["pods", "-n", "x"], ":4\n"),
+        (&["pods", "-o", "j"], "json\n:4\n"),
+    ] {
+        let mut command = Command::new(&link);
+        command
+            .args(words)
+            .current_dir(bash.home.path().join("cwd"))
+            .env_clear()
+            .env("HOME", bash.home.path())
+            .env("XDG_CACHE_HOME", bash.cache_home())
+            .env("KUBECONFIG", &kubeconfig)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let (status, stdout, stderr) = run_to_end(command).await;
+        assert!(status.success(), "{words:?}: {stderr}");
+        assert_eq!(stdout, expected, "{words:?}");
+        assert_eq!(stderr, "", "{words:?}");
+    }
+}

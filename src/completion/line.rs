@@ -19,16 +19,26 @@ pub struct Line {
 }
 
 impl Line {
-    /// The line of this process's completion request.
+    /// The line of this process's completion request: from a shell, or from kubectl.
     pub fn of_process() -> Line {
-        Line::parse(std::env::args_os())
+        let mut args = std::env::args_os();
+        if super::is_kubectl_completer(args.next().as_deref()) {
+            Line::of_words(args)
+        } else {
+            Line::of_request(std::env::args_os())
+        }
     }
 
-    /// The line of a completion request's arguments, `COMPLETER -- BIN WORDS...`: the words
-    /// after the first `--` and the command's name, up to a `--` of the line's own. Empty
-    /// values count as not given, as the run refuses them.
-    pub fn parse(args: impl IntoIterator<Item = OsString>) -> Line {
-        let mut words = args.into_iter().skip_while(|arg| arg != "--").skip(2);
+    /// The line of a shell's completion request, `COMPLETER -- BIN WORDS...`: the words after
+    /// the first `--` and the command's name.
+    pub fn of_request(args: impl IntoIterator<Item = OsString>) -> Line {
+        Line::of_words(args.into_iter().skip_while(|arg| arg != "--").skip(2))
+    }
+
+    /// The line of these words (the command's name left out), up to a `--` of the line's own.
+    /// Empty values count as not given, as the run refuses them.
+    pub fn of_words(words: impl IntoIterator<Item = OsString>) -> Line {
+        let mut words = words.into_iter();
         let mut line = Line::default();
         while let Some(word) = words.next() {
             if word == "--" {
@@ -80,7 +90,7 @@ mod tests {
             .iter()
             .chain(words)
             .map(OsString::from);
-        Line::parse(args)
+        Line::of_request(args)
     }
 
     #[test]
@@ -115,6 +125,6 @@ mod tests {
     #[test]
     fn words_before_the_requests_dashes_are_not_the_line() {
         let args = ["kreflect", "--sim", "--", "kreflect", "po"].map(OsString::from);
-        assert_eq!(Line::parse(args), Line::default());
+        assert_eq!(Line::of_request(args), Line::default());
     }
 }

@@ -141,9 +141,14 @@ mod tests {
     fn what_was_written_is_read_back_until_the_ttl() {
         let dir = tempfile::tempdir().expect("temp dir");
         let cache = DiscoveryCache::under(dir.path(), "https://h:6443/");
-        let now = SystemTime::now();
-        assert_eq!(cache.read_fresh(now), None, "nothing written yet");
+        assert_eq!(
+            cache.read_fresh(SystemTime::now()),
+            None,
+            "nothing written yet"
+        );
         cache.write(&names()).expect("write");
+        // After the write: a `now` from before it would find the file written in the future.
+        let now = SystemTime::now();
         assert_eq!(cache.read_fresh(now), Some(names()));
         assert_eq!(cache.read_fresh(now + TTL), None, "stale");
         assert_eq!(

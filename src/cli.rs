@@ -123,7 +123,8 @@ struct WatchArgs {
     resource: Option<String>,
     /// Only this namespace (default: all namespaces, as client-go's reflector, even when the
     /// kubeconfig context names one; an empty NS is refused, use -A).
-    #[arg(short, long, value_name = "NS", add = ArgValueCompleter::new(crate::completion::namespaces))]
+    #[arg(short, long, value_name = "NS",
+          add = ArgValueCompleter::new(crate::completion::namespaces))]
     namespace: Option<String>,
     /// All namespaces (the default; accepted for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespace")]

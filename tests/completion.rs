@@ -344,8 +344,9 @@ async fn an_unreachable_server_completes_nothing_quickly_and_silently() {
     for words in [&["kreflect", "po"][..], &["kreflect", "pods", "-n", ""]] {
         let completed = bash.complete(words, &env).await;
         assert_candidates(&completed, &[], &words.join(" "));
+        // The deadline is 2 s; the rest is slack for bash, the process and a loaded machine.
         assert!(
-            completed.elapsed < Duration::from_secs(4),
+            completed.elapsed < Duration::from_secs(5),
             "{words:?} took {:?}",
             completed.elapsed
         );

@@ -1,6 +1,6 @@
 //! `--metrics-addr`: Prometheus text on `/metrics`, liveness on `/livez`, readiness on `/readyz`
 //! (and `/healthz`, kept for compatibility). The reflector counts into [`Metrics`]; the store
-//! supplies the gauges; [`process`] the standard `process_*` families.
+//! supplies the gauges; `process` the standard `process_*` families.
 //!
 //! The text is written by hand rather than with the `prometheus-client` crate: a dozen fixed
 //! families do not need a registry, and the conventions (HELP/TYPE per family, `_total` counters,

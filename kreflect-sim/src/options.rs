@@ -34,6 +34,18 @@ pub struct ServerOptions {
     /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
     /// v1beta1` without a running metrics-server is the common case).
     pub unavailable_groups: Vec<String>,
+    /// Resources (by plural) that cannot produce a server-side Table, and how they answer an
+    /// `Accept` asking for one: as an aggregated API without Table support does.
+    pub without_tables: Vec<(String, NoTable)>,
+}
+
+/// How a resource without Table support answers `Accept: …;as=Table;…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTable {
+    /// `406 NotAcceptable`, as for an `Accept` that names no media type it can produce.
+    NotAcceptable,
+    /// The ordinary list or watch, as when the `Accept` names `application/json` as a fallback.
+    Plain,
 }
 
 /// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
@@ -62,6 +74,7 @@ impl Default for ServerOptions {
             tls: false,
             watch_list: WatchListSupport::Supported,
             unavailable_groups: Vec::new(),
+            without_tables: Vec::new(),
         }
     }
 }

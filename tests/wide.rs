@@ -327,3 +327,63 @@ async fn a_hostile_cell_cannot_break_a_row_or_reach_the_terminal() {
         "NAMESPACE   NAME   COLOR\na           w      te\\nal\\x1b]0;pwned\\x07\n\n"
     );
 }
+
+/// A server that makes Tables for lists but answers a Table watch 406: the watch is opened
+/// again plainly at once, and rows listed as Table rows show kreflect's columns alongside the
+/// plain objects the watch brings.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_406_on_the_watch_reopens_it_plainly_without_an_error() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let pods = cluster.server.cluster();
+    pods.create_pod_with(crash_looping("shop", "crash"));
+    cluster.server.inject(kreflect_sim::Fault::WatchStatus {
+        code: 406,
+        reason: "NotAcceptable".to_owned(),
+        retry_after: None,
+    });
+    let mut running = Running::spawn(cluster.kreflect(&["-o", "wide", "--interval", "100ms"]));
+    let first = running.next_listing().await;
+    assert!(
+        first[0].contains("READY") && first[1].contains("CrashLoopBackOff"),
+        "{first:?}"
+    );
+    cluster
+        .wait_for_request("a second watch", |request| {
+            request.is_watch() && request.accept.as_deref() == Some("application/json")
+        })
+        .await;
+    pods.create_pod_with(pod("shop", "later", json!({"phase": "Running"})));
+    let mixed = common::poll_until(common::DEADLINE, async || {
+        let listing = running.next_listing().await;
+        (listing.len() == 3).then_some(listing)
+    })
+    .await
+    .expect("the new pod is listed");
+    let header: Vec<&str> = mixed[0].split_whitespace().collect();
+    assert_eq!(
+        header,
+        ["NAMESPACE", "NAME", "STATUS", "NODE", "AGE"],
+        "{mixed:?}"
+    );
+    assert!(
+        mixed[1].contains("CrashLoopBackOff") && mixed[2].contains("Running"),
+        "{mixed:?}"
+    );
+    let accepts: Vec<Option<String>> = cluster
+        .watch_requests()
+        .into_iter()
+        .map(|request| request.accept)
+        .collect();
+    assert_eq!(
+        accepts[..2],
+        [
+            Some(TABLE_ACCEPT.to_owned()),
+            Some("application/json".to_owned())
+        ]
+    );
+    let stderr = running.stderr_so_far();
+    assert!(
+        !stderr.contains("ERROR") && !stderr.contains("WARN"),
+        "{stderr}"
+    );
+}

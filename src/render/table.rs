@@ -173,7 +173,24 @@ fn aligned(rows: &[Vec<String>]) -> Vec<u8> {
 
 /// The cells of `object`'s row, one per column.
 fn row(object: &RawObject, columns: Columns, now: SystemTime) -> Vec<String> {
-    let fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
+    let mut fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
+    if let Some(table_row) = object.table_row() {
+        // A row listed before the server refused Tables (its watch answered 406): the same
+        // fields, from the row's cells.
+        let cell = |name: &str| {
+            let at = table_row
+                .columns
+                .columns()
+                .iter()
+                .position(|c| c.name == name);
+            at.and_then(|at| table_row.cells.get(at)).cloned()
+        };
+        fields.status.phase = cell("Status");
+        fields.spec.node_name = cell("Node").filter(|node| node != "<none>");
+        fields.metadata.creation_timestamp = table_row
+            .created
+            .map(|created| humantime::format_rfc3339_seconds(created).to_string());
+    }
     let mut row = Vec::with_capacity(5);
     if columns.namespace {
         row.push(quote(object.key().namespace().unwrap_or("")).into_owned());
@@ -384,6 +401,25 @@ mod tests {
         assert_eq!(
             render(&[object], false, "2026-11-27T18:00:00Z"),
             "NAME   EVIL\\x1b[2J\na      x\\ny\\x07\n\n"
+        );
+    }
+
+    #[test]
+    fn rows_mixed_with_plain_objects_get_kreflects_columns_from_their_cells() {
+        let mut rows = table_rows("15-list-table.txt");
+        rows.truncate(1);
+        rows.push(
+            RawObject::from_json(
+                br#"{"metadata":{"name":"later","namespace":"bar-w","creationTimestamp":"2026-11-27T17:37:02Z"},"spec":{"nodeName":"n1"},"status":{"phase":"Running"}}"#,
+                "Pod",
+            )
+            .expect("pod"),
+        );
+        assert_eq!(
+            render(&rows, true, "2026-11-27T17:38:43Z"),
+            "NAMESPACE   NAME    STATUS             NODE     AGE\n\
+             bar-w       crash   CrashLoopBackOff   <none>   101s\n\
+             bar-w       later   Running            n1       101s\n\n"
         );
     }
 

@@ -603,10 +603,27 @@ fn node_cells(node: &Node, now: SystemTime) -> Vec<Value> {
 fn service_cells(service: &Service, now: SystemTime) -> Vec<Value> {
     let spec = service.spec.clone().unwrap_or_default();
     let kind = spec.type_.clone().unwrap_or_else(|| "ClusterIP".to_owned());
-    let external = match spec.external_ips.as_deref() {
-        Some(ips) if !ips.is_empty() => ips.join(","),
-        _ if kind == "ExternalName" => spec.external_name.clone().unwrap_or_default(),
-        _ => "<none>".to_owned(),
+    // kubectl's `getServiceExternalIP`.
+    let mut external: Vec<String> = Vec::new();
+    if kind == "LoadBalancer" {
+        let ingress = service
+            .status
+            .as_ref()
+            .and_then(|status| status.load_balancer.as_ref())
+            .and_then(|balancer| balancer.ingress.as_ref());
+        external.extend(
+            ingress
+                .iter()
+                .flat_map(|ingress| ingress.iter())
+                .filter_map(|ingress| ingress.ip.clone().or_else(|| ingress.hostname.clone())),
+        );
+    }
+    external.extend(spec.external_ips.iter().flatten().cloned());
+    let external = match kind.as_str() {
+        "ExternalName" => spec.external_name.clone().unwrap_or_default(),
+        "LoadBalancer" if external.is_empty() => "<pending>".to_owned(),
+        _ if external.is_empty() => "<none>".to_owned(),
+        _ => external.join(","),
     };
     let ports: Vec<String> = spec
         .ports
@@ -970,6 +987,66 @@ mod tests {
                 true
             ),
             None
+        );
+    }
+
+    #[test]
+    fn services_and_nodes_read_as_kubectl_prints_them() {
+        let now = at("2026-11-27T12:00:00Z");
+        let service: Service = serde_json::from_value(json!({
+            "metadata": {"name": "web", "creationTimestamp": "2026-11-27T11:00:00Z"},
+            "spec": {"clusterIP": "10.96.0.9", "selector": {"app": "web"},
+                     "ports": [{"port": 80, "protocol": "TCP"}, {"port": 443, "nodePort": 30443, "protocol": "TCP"}]},
+        }))
+        .expect("service");
+        assert_eq!(
+            service_cells(&service, now),
+            json!([
+                "web",
+                "ClusterIP",
+                "10.96.0.9",
+                "<none>",
+                "80/TCP,443:30443/TCP",
+                "60m",
+                "app=web"
+            ])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
+        );
+        let balancer: Service = serde_json::from_value(json!({
+            "metadata": {"name": "lb"}, "spec": {"type": "LoadBalancer"},
+        }))
+        .expect("service");
+        assert_eq!(service_cells(&balancer, now)[3], "<pending>");
+        let node: Node = serde_json::from_value(json!({
+            "metadata": {"name": "n1", "labels": {"node-role.kubernetes.io/control-plane": ""}},
+            "spec": {"unschedulable": true},
+            "status": {"conditions": [{"type": "Ready", "status": "True"}],
+                       "addresses": [{"type": "InternalIP", "address": "192.168.0.2"}],
+                       "nodeInfo": {"kubeletVersion": "v1.33.1", "osImage": "Debian", "kernelVersion": "6.1",
+                                    "containerRuntimeVersion": "containerd://2.0", "architecture": "amd64",
+                                    "bootID": "", "kubeProxyVersion": "", "machineID": "", "operatingSystem": "linux",
+                                    "systemUUID": ""}},
+        }))
+        .expect("node");
+        assert_eq!(
+            node_cells(&node, now),
+            json!([
+                "n1",
+                "Ready,SchedulingDisabled",
+                "control-plane",
+                "<unknown>",
+                "v1.33.1",
+                "192.168.0.2",
+                "<none>",
+                "Debian",
+                "6.1",
+                "containerd://2.0"
+            ])
+            .as_array()
+            .cloned()
+            .unwrap_or_default()
         );
     }
 

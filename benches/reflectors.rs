@@ -504,7 +504,10 @@ mod child {
         )
         .expect("client");
         let (writer, store) = kreflect::store::new_store();
-        let options = SourceOptions { metadata_only };
+        let options = SourceOptions {
+            metadata_only,
+            table: false,
+        };
         let source = KubeSource::pods(client, None).with_options(options);
         let stop = tokio_util::sync::CancellationToken::new();
         let config = ReflectorConfig {

@@ -264,6 +264,8 @@ impl Cli {
             metrics_addr: args.metrics_addr,
             source: SourceOptions {
                 metadata_only: args.metadata_only,
+                // Server-side Tables only for the table: no cost for scripts.
+                table: args.output == OutputFormat::Wide,
             },
             reflector: ReflectorConfig {
                 streaming_list: args.streaming_list,

@@ -1,5 +1,8 @@
 //! The API server's wire formats: list bodies, newline-delimited watch events and `Status`
 //! errors. Pure functions over bytes, so they are unit-tested and fuzzed without a server.
+//! Server-side Tables (`-o wide`) are decoded by [`table`].
+
+pub mod table;
 
 use bytes::{Bytes, BytesMut};
 use serde::Deserialize;
@@ -266,19 +269,19 @@ mod tests {
 
     const TRANSCRIPTS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures");
 
-    fn fixture(name: &str) -> String {
+    pub(super) fn fixture(name: &str) -> String {
         std::fs::read_to_string(format!("{TRANSCRIPTS}/{name}")).expect("fixture exists")
     }
 
     /// The body of a captured response: everything after the blank line ending the headers.
-    fn body_of(transcript: &str) -> &str {
+    pub(super) fn body_of(transcript: &str) -> &str {
         let (_, body) = transcript.split_once("\n\n").expect("header block");
         let (_, body) = body.split_once("\n\n").expect("body after headers");
         body.trim()
     }
 
     /// The lines of a captured watch stream, time prefixes removed.
-    fn watch_lines(transcript: &str) -> Vec<&str> {
+    pub(super) fn watch_lines(transcript: &str) -> Vec<&str> {
         body_of(transcript)
             .lines()
             .filter_map(|line| line.split_once(' ').map(|(_, json)| json))

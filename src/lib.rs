@@ -11,7 +11,8 @@
 //!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
 //!   credential plugins run once by [`exec_credential`].
 //! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
-//! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors.
+//! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors, server-side
+//!   Tables (`-o wide`).
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
 //! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key.
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).

@@ -10,6 +10,8 @@
 //! the metadata also finds where the member lies, and the stored copy is spliced around it,
 //! byte for byte, without re-serializing anything.
 
+mod row;
+
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
@@ -17,6 +19,8 @@ use std::sync::Arc;
 use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
+
+pub use row::{TableColumn, TableColumns, TableRow};
 
 /// The store key of an object: `namespace/name`, or `name` for cluster-scoped objects.
 ///
@@ -76,6 +80,10 @@ pub enum ObjectError {
     /// A name or namespace the API server would never accept: it would make keys collide.
     #[error("object name or namespace {0:?} contains '/'")]
     InvalidName(String),
+    /// A row of a server-side Table that cannot be shown: no `object` to key it by, or not one
+    /// cell per column.
+    #[error("bad Table row: {0}")]
+    BadRow(String),
     /// The object's `kind` is not the kind being watched.
     #[error("object of kind {found} where {expected} was expected")]
     WrongKind {
@@ -86,12 +94,14 @@ pub enum ObjectError {
     },
 }
 
-/// One object as the reflector caches it: key, resourceVersion and the JSON it arrived as.
+/// One object as the reflector caches it: key, resourceVersion and the JSON it arrived as; or,
+/// listed as a row of a server-side Table (`-o wide`), key, resourceVersion and the row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct RawObject {
     key: ObjectKey,
     resource_version: Box<str>,
     json: Box<[u8]>,
+    row: Option<Box<TableRow>>,
 }
 
 /// The few fields the reflector reads, all in the object's head: what [`read_head`] reads.
@@ -204,6 +214,8 @@ struct Metadata<'a> {
     resource_version: Option<Cow<'a, str>>,
     #[serde(borrow, default, rename = "managedFields")]
     managed_fields: Option<&'a RawValue>,
+    #[serde(borrow, default, rename = "creationTimestamp")]
+    creation_timestamp: Option<Cow<'a, str>>,
 }
 
 impl RawObject {
@@ -232,19 +244,7 @@ impl RawObject {
             });
         }
         let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
-        let name = metadata
-            .name
-            .as_deref()
-            .filter(|name| !name.is_empty())
-            .ok_or(ObjectError::MissingName)?;
-        for part in [Some(name), metadata.namespace.as_deref()]
-            .into_iter()
-            .flatten()
-        {
-            if part.contains('/') {
-                return Err(ObjectError::InvalidName(part.to_owned()));
-            }
-        }
+        let key = key_of(&metadata)?;
         let kept = match metadata
             .managed_fields
             .and_then(|value| member_span(json, value.get().as_bytes(), b"\"managedFields\""))
@@ -258,9 +258,43 @@ impl RawObject {
             None => json.into(),
         };
         Ok(RawObject {
-            key: ObjectKey::new(metadata.namespace.as_deref(), name),
+            key,
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
             json: kept,
+            row: None,
+        })
+    }
+
+    /// A row of a server-side Table: keyed by its `object` (valid JSON, `PartialObjectMetadata`
+    /// or the whole object, of any kind), keeping the row's `cells` (one per column of
+    /// `columns`) and the object's creationTimestamp, not its JSON.
+    pub(crate) fn from_table_row(
+        object: &[u8],
+        columns: Arc<TableColumns>,
+        cells: Box<[String]>,
+    ) -> Result<Self, ObjectError> {
+        if cells.len() != columns.columns().len() {
+            return Err(ObjectError::BadRow(format!(
+                "{} cells for {} columns",
+                cells.len(),
+                columns.columns().len()
+            )));
+        }
+        let head = read_head(object).map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
+        let created = metadata
+            .creation_timestamp
+            .as_deref()
+            .and_then(|created| humantime::parse_rfc3339_weak(created).ok());
+        Ok(RawObject {
+            key: key_of(&metadata)?,
+            resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
+            json: Box::default(),
+            row: Some(Box::new(TableRow {
+                columns,
+                cells,
+                created,
+            })),
         })
     }
 
@@ -274,15 +308,40 @@ impl RawObject {
         &self.resource_version
     }
 
-    /// The object's JSON as the server sent it, minus `metadata.managedFields`.
+    /// The object's JSON as the server sent it, minus `metadata.managedFields`; empty for a
+    /// Table row, which keeps only its cells.
     pub fn json(&self) -> &[u8] {
         &self.json
+    }
+
+    /// The object's row, when it was listed as a row of a server-side Table.
+    pub fn table_row(&self) -> Option<&TableRow> {
+        self.row.as_deref()
     }
 
     /// Decodes the whole object into a typed value, e.g. a `k8s_openapi` `Pod`.
     pub fn decode<K: DeserializeOwned>(&self) -> serde_json::Result<K> {
         serde_json::from_slice(&self.json)
     }
+}
+
+/// The key of an object with this `metadata`: it needs a name, and neither name nor namespace
+/// may contain '/'.
+fn key_of(metadata: &Metadata<'_>) -> Result<ObjectKey, ObjectError> {
+    let name = metadata
+        .name
+        .as_deref()
+        .filter(|name| !name.is_empty())
+        .ok_or(ObjectError::MissingName)?;
+    for part in [Some(name), metadata.namespace.as_deref()]
+        .into_iter()
+        .flatten()
+    {
+        if part.contains('/') {
+            return Err(ObjectError::InvalidName(part.to_owned()));
+        }
+    }
+    Ok(ObjectKey::new(metadata.namespace.as_deref(), name))
 }
 
 /// The byte range of the member `key: value` of a JSON object in `json`, with the comma that

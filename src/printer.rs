@@ -51,7 +51,8 @@ pub struct PrinterConfig {
     pub diff: bool,
     /// Whether the objects are Pods (the wide table's STATUS and NODE columns).
     pub pods: bool,
-    /// Whether the objects live in namespaces (the wide table's NAMESPACE column).
+    /// Whether the objects live in namespaces and are listed across all of them (the wide
+    /// table's NAMESPACE column, which kubectl shows only then too).
     pub namespaced: bool,
 }
 

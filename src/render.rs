@@ -32,7 +32,8 @@ pub enum OutputFormat {
     Keys,
     /// One JSON document per listing: time, resourceVersion, count, keys.
     Json,
-    /// A table for people (NAMESPACE, NAME, and for pods STATUS, NODE; AGE).
+    /// A table for people: the server's columns and cells, as kubectl get -o wide shows them
+    /// (kreflect's NAMESPACE, NAME, STATUS, NODE, AGE when the server makes no Table).
     Wide,
 }
 

@@ -4,6 +4,7 @@
 use std::fmt;
 use std::future::Future;
 use std::io;
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -13,12 +14,14 @@ use kube::client::Body;
 use kube::core::{ApiResource, DynamicObject, Resource};
 
 use crate::client::{Connection, Identity};
+use crate::decode::table::{decode_list_or_table, decode_table_watch_line};
 use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
     decode_watch_line,
 };
 use crate::error_chain::{causes, flatten};
 use crate::exec_credential::ExecError;
+use crate::object::TableColumns;
 use crate::transport::inflation::Inflated;
 
 /// Error bodies longer than this are cut before parsing.
@@ -223,6 +226,20 @@ pub struct SourceOptions {
     /// g=meta.k8s.io;v=v1` for lists, `as=PartialObjectMetadata` for watches), as kubectl and
     /// client-go's metadata informers do: the server sends only each object's `metadata`.
     pub metadata_only: bool,
+    /// Ask for server-side Tables (`-o wide`), as `kubectl get` does: each row's cells as the
+    /// server derives them, keyed by the row's object metadata. A resource the server makes no
+    /// Table for (a 406, or its plain list in answer) is asked plainly from then on.
+    pub table: bool,
+}
+
+/// What a source asking for Tables has learnt: whether the server makes them for this
+/// resource, and the columns it sent last (a watch's later events carry none).
+#[derive(Debug, Default)]
+struct TableState {
+    /// The server answered a Table request with a 406 or a plain list.
+    refused: bool,
+    /// The columns of the last Table received.
+    columns: Option<Arc<TableColumns>>,
 }
 
 /// Lists and watches one resource (in one namespace or all) over a `kube::Client`.
@@ -238,6 +255,9 @@ pub struct KubeSource {
     kind: String,
     selectors: Selectors,
     options: SourceOptions,
+    /// With [`SourceOptions::table`]: what the server said about Tables, shared by this
+    /// source's requests and watch streams.
+    tables: Arc<Mutex<TableState>>,
 }
 
 /// Label and field selectors passed to the server on every list and watch (`-l`,
@@ -265,6 +285,7 @@ impl KubeSource {
             kind: resource.kind.clone(),
             selectors: Selectors::default(),
             options: SourceOptions::default(),
+            tables: Arc::default(),
         }
     }
 
@@ -293,6 +314,78 @@ impl KubeSource {
         } else {
             &self.kind
         }
+    }
+
+    /// What the server said about Tables so far.
+    fn table_state(&self) -> MutexGuard<'_, TableState> {
+        self.tables.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Whether to ask for a Table: `-o wide`, and the server has not refused one yet.
+    fn asks_for_tables(&self) -> bool {
+        self.options.table && !self.table_state().refused
+    }
+
+    /// Remembers that the server makes no Table for this resource: from now on it is asked
+    /// plainly, and listings show kreflect's own columns.
+    fn refuse_tables(&self, answer: &'static str) {
+        let mut state = self.table_state();
+        if !state.refused {
+            state.refused = true;
+            state.columns = None;
+            tracing::info!(resource = %self.scope.plural, answer, "the server makes no Table for this resource; -o wide shows kreflect's own columns");
+        }
+    }
+
+    /// `Accept` for a list when no Table is asked for.
+    fn plain_list_accept(&self) -> &'static str {
+        if self.options.metadata_only {
+            METADATA_LIST_MEDIA_TYPE
+        } else {
+            JSON_MEDIA_TYPE
+        }
+    }
+
+    /// `Accept` for a watch when no Table is asked for.
+    fn plain_watch_accept(&self) -> &'static str {
+        if self.options.metadata_only {
+            METADATA_MEDIA_TYPE
+        } else {
+            JSON_MEDIA_TYPE
+        }
+    }
+
+    /// GETs one list page accepting `accept`, and reads its body.
+    async fn list_body(&self, query: &[(&str, &str)], accept: &str) -> Result<Bytes, SourceError> {
+        let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
+        let body = send(
+            &self.client,
+            &self.endpoint,
+            http_request,
+            LIST_HEADERS_TIMEOUT,
+        )
+        .await?;
+        collect_body(body, &self.endpoint, None).await
+    }
+
+    /// Lists one page as a Table: a 406 is asked again plainly, a plain list is decoded as
+    /// one, and either is remembered.
+    async fn list_table(&self, query: &[(&str, &str)]) -> Result<ListPage, SourceError> {
+        let body = match self.list_body(query, TABLE_MEDIA_TYPE).await {
+            Err(SourceError::Status { status, .. }) if status.code == NOT_ACCEPTABLE => {
+                self.refuse_tables("406 Not Acceptable");
+                let body = self.list_body(query, self.plain_list_accept()).await?;
+                return Ok(decode_list(&body, self.object_kind())?);
+            }
+            other => other?,
+        };
+        let known = self.table_state().columns.clone();
+        let (page, columns) = decode_list_or_table(&body, &self.kind, known.as_ref())?;
+        match columns {
+            Some(columns) => self.table_state().columns = Some(columns),
+            None => self.refuse_tables("a plain list"),
+        }
+        Ok(page)
     }
 
     /// A source for Pods.
@@ -433,20 +526,10 @@ impl ListWatch for KubeSource {
                 .as_deref()
                 .map(|token| ("continue", token)),
         );
-        let accept = if self.options.metadata_only {
-            METADATA_LIST_MEDIA_TYPE
-        } else {
-            JSON_MEDIA_TYPE
-        };
-        let http_request = get_request(&self.endpoint, &self.path, &query, accept)?;
-        let body = send(
-            &self.client,
-            &self.endpoint,
-            http_request,
-            LIST_HEADERS_TIMEOUT,
-        )
-        .await?;
-        let body = collect_body(body, &self.endpoint, None).await?;
+        if self.asks_for_tables() {
+            return self.list_table(&query).await;
+        }
+        let body = self.list_body(&query, self.plain_list_accept()).await?;
         Ok(decode_list(&body, self.object_kind())?)
     }
 
@@ -463,20 +546,34 @@ impl ListWatch for KubeSource {
             query.push(("resourceVersionMatch", "NotOlderThan"));
         }
         query.extend(self.selector_pairs());
-        let accept = if self.options.metadata_only {
-            METADATA_MEDIA_TYPE
-        } else {
-            JSON_MEDIA_TYPE
+        let query = query.as_slice();
+        let open = |accept| async move {
+            let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
+            send(
+                &self.client,
+                &self.endpoint,
+                http_request,
+                WATCH_HEADERS_TIMEOUT,
+            )
+            .await
         };
-        let http_request = get_request(&self.endpoint, &self.path, &query, accept)?;
-        let body = send(
-            &self.client,
-            &self.endpoint,
-            http_request,
-            WATCH_HEADERS_TIMEOUT,
-        )
-        .await?;
-        Ok(watch_events(body, self.object_kind().to_owned()))
+        if self.asks_for_tables() {
+            match open(TABLE_MEDIA_TYPE).await {
+                Err(SourceError::Status { status, .. }) if status.code == NOT_ACCEPTABLE => {
+                    self.refuse_tables("406 Not Acceptable");
+                }
+                other => {
+                    let columns = self.table_state().columns.clone();
+                    let table = TableDecoding {
+                        shared: Arc::clone(&self.tables),
+                        columns,
+                    };
+                    return Ok(watch_events(other?, self.kind.clone(), Some(table)));
+                }
+            }
+        }
+        let body = open(self.plain_watch_accept()).await?;
+        Ok(watch_events(body, self.object_kind().to_owned(), None))
     }
 }
 
@@ -499,6 +596,13 @@ impl KubeSource {
 
 /// `Accept` for ordinary lists and watches.
 const JSON_MEDIA_TYPE: &str = "application/json";
+/// `Accept` for a server-side Table, exactly as `kubectl get` sends it: `meta.k8s.io/v1`, then
+/// `v1beta1`, then the plain list or watch for a resource that has no Table (transcripts 15-18).
+const TABLE_MEDIA_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,\
+                                application/json;as=Table;v=v1beta1;g=meta.k8s.io,\
+                                application/json";
+/// The status of an answer in none of the media types asked for.
+const NOT_ACCEPTABLE: u16 = 406;
 /// `Accept` for a metadata-only list (transcript 07).
 const METADATA_LIST_MEDIA_TYPE: &str =
     "application/json;as=PartialObjectMetadataList;g=meta.k8s.io;v=v1";
@@ -536,15 +640,26 @@ struct LineReader {
     chunks: BodyDataStream<Body>,
     splitter: LineSplitter,
     object_kind: String,
+    /// For a watch asked for as a Table: the columns its rows belong to.
+    table: Option<TableDecoding>,
     finished: bool,
 }
 
-/// Turns a watch response body into decoded events, one per non-empty line.
-fn watch_events(body: Body, object_kind: String) -> WatchStream {
+/// The columns of a Table watch: those seen last, starting from the source's, and the
+/// source's state to tell of new ones.
+struct TableDecoding {
+    shared: Arc<Mutex<TableState>>,
+    columns: Option<Arc<TableColumns>>,
+}
+
+/// Turns a watch response body into decoded events, one per non-empty line; with `table`, each
+/// event's object may be a one-row Table.
+fn watch_events(body: Body, object_kind: String, table: Option<TableDecoding>) -> WatchStream {
     let reader = LineReader {
         chunks: BodyDataStream::new(body),
         splitter: LineSplitter::default(),
         object_kind,
+        table,
         finished: false,
     };
     stream::unfold(reader, |mut reader| async move {
@@ -588,9 +703,22 @@ impl LineReader {
         }
     }
 
-    fn decode(&self, offset: u64, line: &Bytes) -> Result<WatchEvent, StreamError> {
-        decode_watch_line(line, &self.object_kind)
-            .map_err(|error| StreamError::BadLine { offset, error })
+    fn decode(&mut self, offset: u64, line: &Bytes) -> Result<WatchEvent, StreamError> {
+        let decoded = match &mut self.table {
+            None => decode_watch_line(line, &self.object_kind),
+            Some(table) => {
+                let before = table.columns.clone();
+                let decoded = decode_table_watch_line(line, &self.object_kind, &mut table.columns);
+                if let Some(columns) = &table.columns
+                    && !before.is_some_and(|before| Arc::ptr_eq(&before, columns))
+                {
+                    let mut shared = table.shared.lock().unwrap_or_else(PoisonError::into_inner);
+                    shared.columns = Some(Arc::clone(columns));
+                }
+                decoded
+            }
+        };
+        decoded.map_err(|error| StreamError::BadLine { offset, error })
     }
 }
 

@@ -136,6 +136,7 @@ impl Tasks {
             ..config.reflector
         };
         let plural = target.resource.plural.clone();
+        let across_namespaces = target.namespaced && namespace.is_none();
         let source = KubeSource::new(client, &target.resource, namespace)
             .with_endpoint(endpoint)
             .with_selectors(config.selectors)
@@ -158,7 +159,7 @@ impl Tasks {
                     format: config.format,
                     diff: config.mode == Mode::Diff,
                     pods: plural == "pods",
-                    namespaced: target.namespaced,
+                    namespaced: across_namespaces,
                 };
                 tokio::spawn(print_listings(store, printer_config, output, stop.clone()))
             }

@@ -199,7 +199,12 @@ async fn json_output_is_one_document_per_listing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wide_output_is_an_aligned_table() {
-    let cluster = TestCluster::start(ServerOptions::default()).await;
+    // kreflect's own columns, as when the server makes no Table (tests/wide.rs has the server's).
+    let cluster = TestCluster::start(ServerOptions {
+        without_tables: vec![("pods".to_owned(), kreflect_sim::NoTable::Plain)],
+        ..ServerOptions::default()
+    })
+    .await;
     let pods = cluster.server.cluster();
     pods.create_pod_with(pod("shop", "web-1", json!({}), "Running"));
     pods.create_pod_with(pod("default", "job", json!({}), "Succeeded"));
@@ -230,7 +235,22 @@ async fn wide_output_is_an_aligned_table() {
         .expect("header")
         .split_whitespace()
         .collect();
-    assert_eq!(header, ["NAME", "AGE"]);
+    assert_eq!(
+        header,
+        [
+            "NAME",
+            "STATUS",
+            "ROLES",
+            "AGE",
+            "VERSION",
+            "INTERNAL-IP",
+            "EXTERNAL-IP",
+            "OS-IMAGE",
+            "KERNEL-VERSION",
+            "CONTAINER-RUNTIME"
+        ],
+        "the server's columns for nodes"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -2,12 +2,16 @@
 //! `LineSplitter` (fed in chunks whose size the input picks), then `decode_watch_line` on each
 //! line, plus `decode_list` on the whole input. Besides "no panic", it checks what the callers
 //! rely on: lines are exactly the input between newlines, at the offsets reported, and every
-//! decoded object re-decodes to itself from the bytes it kept.
+//! decoded object re-decodes to itself from the bytes it kept. The same lines and input go
+//! through the server-side Table decoders (`-o wide`), whose rows must hold one cell per column.
 
 #![no_main]
 
+use std::sync::Arc;
+
+use kreflect::decode::table::{decode_table_list, decode_table_watch_line};
 use kreflect::decode::{LineSplitter, WatchEvent, decode_list, decode_watch_line};
-use kreflect::object::RawObject;
+use kreflect::object::{RawObject, TableColumns};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {
@@ -17,6 +21,7 @@ fuzz_target!(|input: &[u8]| {
     let chunk_size = usize::from(chunk_size).max(1);
     let mut splitter = LineSplitter::default();
     let mut consumed = 0;
+    let mut columns = None;
     for chunk in data.chunks(chunk_size) {
         splitter.push(chunk);
         while let Some((offset, line)) = splitter.next_line().expect("input is far below the limit")
@@ -32,6 +37,7 @@ fuzz_target!(|input: &[u8]| {
             assert!(!line.contains(&b'\n'));
             consumed = start + line.len() + 1;
             check_event(&line);
+            check_table_event(&line, &mut columns);
         }
     }
     assert_eq!(
@@ -40,6 +46,11 @@ fuzz_target!(|input: &[u8]| {
         "nothing lost or invented"
     );
 
+    if let Ok(Some(table)) = decode_table_list(data, None) {
+        for item in &table.page.items {
+            check_row(item);
+        }
+    }
     if let Ok(page) = decode_list(data, "Pod") {
         assert!(!page.resource_version.is_empty());
         for item in &page.items {
@@ -55,9 +66,33 @@ fn check_event(line: &[u8]) {
         ) => {
             check_object(&object);
         }
-        Ok(WatchEvent::Bookmark(resource_version)) => assert!(!resource_version.is_empty()),
+        Ok(
+            WatchEvent::Bookmark(resource_version) | WatchEvent::InitialEventsEnd(resource_version),
+        ) => assert!(!resource_version.is_empty()),
         Ok(WatchEvent::Error(_)) | Err(_) => {}
     }
+}
+
+fn check_table_event(line: &[u8], columns: &mut Option<Arc<TableColumns>>) {
+    if let Ok(
+        WatchEvent::Added(object) | WatchEvent::Modified(object) | WatchEvent::Deleted(object),
+    ) = decode_table_watch_line(line, "Pod", columns)
+    {
+        match object.table_row() {
+            Some(_) => check_row(&object),
+            None => check_object(&object),
+        }
+    }
+}
+
+fn check_row(object: &RawObject) {
+    assert!(!object.key().as_str().is_empty(), "rows have a key");
+    let row = object.table_row().expect("a Table's rows are rows");
+    assert_eq!(
+        row.cells.len(),
+        row.columns.columns().len(),
+        "a cell per column"
+    );
 }
 
 fn check_object(object: &RawObject) {

@@ -13,7 +13,8 @@
 //! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
 //!   type of every response body).
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
-//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `status`
+//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `table`
+//!   (server-side Tables: kubectl's columns and cells, transcripts 15-18), `status`
 //!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
 //!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
 //! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,
@@ -53,6 +54,14 @@
 //! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
 //!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is
 //!   matched by substring, not content-negotiated (no 406 for unknown media types).
+//! - `Accept: …;as=Table;…;g=meta.k8s.io` (v1 or v1beta1) serves a `meta.k8s.io/v1` Table
+//!   (transcripts 15-18) for every kind, `includeObject` honoured, with cells derived by
+//!   kubectl's printers for the fields the generated objects have (not every printer column of
+//!   every kind: a node's Roles come only from `node-role.kubernetes.io/*` labels, say). A
+//!   Table watch starts with the first event's `columnDefinitions`, even when that event is a
+//!   BOOKMARK. `ServerOptions::without_tables` makes a kind answer 406, or its plain list or
+//!   watch, as an aggregated API without Tables does; the real server answers 406 only when
+//!   the `Accept` names no fallback.
 //! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
 //!   latest state (first pages) or their snapshot (continued pages). Complete list responses
 //!   carry `Content-Length` where the real server uses chunked encoding.
@@ -114,7 +123,7 @@ mod world;
 #[cfg(test)]
 mod tests;
 
-pub use options::{ServerOptions, WatchListSupport};
+pub use options::{NoTable, ServerOptions, WatchListSupport};
 pub use serve::faults::{BadPayload, Fault, GzipCorruption};
 pub use serve::request::RecordedRequest;
 pub use serve::server::FakeApiServer;

@@ -37,6 +37,18 @@ pub struct ServerOptions {
     /// How long every response but a watch's waits before it is sent (a slow API server, or a
     /// congested link): zero by default.
     pub response_delay: Duration,
+    /// Resources (by plural) that cannot produce a server-side Table, and how they answer an
+    /// `Accept` asking for one: as an aggregated API without Table support does.
+    pub without_tables: Vec<(String, NoTable)>,
+}
+
+/// How a resource without Table support answers `Accept: …;as=Table;…`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NoTable {
+    /// `406 NotAcceptable`, as for an `Accept` that names no media type it can produce.
+    NotAcceptable,
+    /// The ordinary list or watch, as when the `Accept` names `application/json` as a fallback.
+    Plain,
 }
 
 /// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
@@ -66,6 +78,7 @@ impl Default for ServerOptions {
             watch_list: WatchListSupport::Supported,
             unavailable_groups: Vec::new(),
             response_delay: Duration::ZERO,
+            without_tables: Vec::new(),
         }
     }
 }

@@ -1,17 +1,27 @@
 //! `-o wide`: an aligned table for people, with kubectl's column names and ages.
+//!
+//! When the objects came as rows of a server-side Table (see [`crate::decode::table`]), the
+//! columns and cells are the server's, as `kubectl get -o wide` shows them: every column
+//! (priority 0, and the priority 1 ones `-o wide` adds), headers upper-cased, NAMESPACE first
+//! when listing across namespaces. One cell is not the server's: AGE. The server writes it when
+//! it sends the row, and a listing printed every interval would show it frozen at that time, so
+//! the `Age` column is said again at each listing from the object's creationTimestamp. Otherwise
+//! (the server made no Table), kreflect's own columns: NAMESPACE, NAME, for pods STATUS and NODE,
+//! and AGE.
 
 use std::fmt::Write as _;
+use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
 use serde::Deserialize;
 
-use crate::object::RawObject;
+use crate::object::{RawObject, TableColumns};
 use crate::quote::quote;
 
-/// Which columns the table has besides NAME and AGE.
+/// Which columns the table has besides NAME and AGE (or the server's).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Columns {
-    /// NAMESPACE, for kinds that live in namespaces.
+    /// NAMESPACE, for kinds that live in namespaces listed across all of them.
     pub namespace: bool,
     /// STATUS and NODE, for Pods.
     pub pod_status: bool,
@@ -48,10 +58,14 @@ struct WideStatus {
     phase: Option<String>,
 }
 
-/// `-o wide`: an aligned table for people. Pods get NAMESPACE, NAME, STATUS, NODE, AGE; other
-/// kinds NAMESPACE (when namespaced), NAME, AGE. Rows in the order given (key order), then an
-/// empty line. Namespaces, names, phases and node names are quoted.
+/// `-o wide`: an aligned table for people. Rows that came from a server-side Table get the
+/// server's columns (see the module docs); otherwise pods get NAMESPACE, NAME, STATUS, NODE,
+/// AGE, and other kinds NAMESPACE (when namespaced), NAME, AGE. Rows in the order given (key
+/// order), then an empty line. Every cell but AGE is quoted.
 pub fn wide(objects: &[&RawObject], columns: Columns, now: SystemTime) -> Vec<u8> {
+    if let Some(server_columns) = server_columns(objects) {
+        return server_table(objects, &server_columns, columns.namespace, now);
+    }
     let mut header: Vec<&str> = Vec::new();
     if columns.namespace {
         header.push("NAMESPACE");
@@ -63,11 +77,85 @@ pub fn wide(objects: &[&RawObject], columns: Columns, now: SystemTime) -> Vec<u8
     header.push("AGE");
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
     rows.extend(objects.iter().map(|object| row(object, columns, now)));
-    let widths: Vec<usize> = (0..header.len())
-        .map(|column| rows.iter().map(|row| row[column].len()).max().unwrap_or(0))
+    aligned(&rows)
+}
+
+/// The columns of a listing whose objects are all rows of a server-side Table: the newest set
+/// the rows carry. `None` when some object is not a row, or there are no objects.
+fn server_columns(objects: &[&RawObject]) -> Option<Arc<TableColumns>> {
+    let mut newest: Option<&Arc<TableColumns>> = None;
+    for object in objects {
+        let columns = &object.table_row()?.columns;
+        if newest.is_none_or(|newest| newest.arrival() < columns.arrival()) {
+            newest = Some(columns);
+        }
+    }
+    newest.cloned()
+}
+
+/// The table of the server's `columns`: NAMESPACE first when `namespace`, each row's cells
+/// (found by column name when a row belongs to another column set), AGE said as of `now`.
+fn server_table(
+    objects: &[&RawObject],
+    columns: &Arc<TableColumns>,
+    namespace: bool,
+    now: SystemTime,
+) -> Vec<u8> {
+    let mut header: Vec<String> = Vec::with_capacity(columns.columns().len() + 1);
+    if namespace {
+        header.push("NAMESPACE".to_owned());
+    }
+    header.extend(
+        columns
+            .columns()
+            .iter()
+            .map(|column| quote(&column.name.to_uppercase()).into_owned()),
+    );
+    let mut rows = vec![header];
+    for object in objects {
+        let Some(row) = object.table_row() else {
+            continue;
+        };
+        let mut cells = Vec::with_capacity(rows[0].len());
+        if namespace {
+            cells.push(quote(object.key().namespace().unwrap_or("")).into_owned());
+        }
+        for (index, column) in columns.columns().iter().enumerate() {
+            let cell = if Arc::ptr_eq(&row.columns, columns) {
+                row.cells.get(index)
+            } else {
+                let at = row
+                    .columns
+                    .columns()
+                    .iter()
+                    .position(|c| c.name == column.name);
+                at.and_then(|at| row.cells.get(at))
+            };
+            let cell = match (column.name.as_str(), row.created) {
+                ("Age", Some(created)) => age_since(created, now),
+                _ => quote(cell.map_or("", String::as_str)).into_owned(),
+            };
+            cells.push(cell);
+        }
+        rows.push(cells);
+    }
+    aligned(&rows)
+}
+
+/// `rows` (the header first) as aligned text: columns three spaces apart, no trailing blanks,
+/// then an empty line.
+fn aligned(rows: &[Vec<String>]) -> Vec<u8> {
+    let columns = rows.first().map_or(0, Vec::len);
+    let widths: Vec<usize> = (0..columns)
+        .map(|column| {
+            rows.iter()
+                .map(|row| row.get(column).map_or(0, |cell| cell.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
         .collect();
     let mut out = String::new();
-    for row in &rows {
+    for row in rows {
         let mut line = String::new();
         for (column, cell) in row.iter().enumerate() {
             if column + 1 == row.len() {
@@ -85,7 +173,24 @@ pub fn wide(objects: &[&RawObject], columns: Columns, now: SystemTime) -> Vec<u8
 
 /// The cells of `object`'s row, one per column.
 fn row(object: &RawObject, columns: Columns, now: SystemTime) -> Vec<String> {
-    let fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
+    let mut fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
+    if let Some(table_row) = object.table_row() {
+        // A row listed before the server refused Tables (its watch answered 406): the same
+        // fields, from the row's cells.
+        let cell = |name: &str| {
+            let at = table_row
+                .columns
+                .columns()
+                .iter()
+                .position(|c| c.name == name);
+            at.and_then(|at| table_row.cells.get(at)).cloned()
+        };
+        fields.status.phase = cell("Status");
+        fields.spec.node_name = cell("Node").filter(|node| node != "<none>");
+        fields.metadata.creation_timestamp = table_row
+            .created
+            .map(|created| humantime::format_rfc3339_seconds(created).to_string());
+    }
     let mut row = Vec::with_capacity(5);
     if columns.namespace {
         row.push(quote(object.key().namespace().unwrap_or("")).into_owned());
@@ -110,10 +215,16 @@ fn row(object: &RawObject, columns: Columns, now: SystemTime) -> Vec<String> {
         .metadata
         .creation_timestamp
         .and_then(|created| humantime::parse_rfc3339_weak(&created).ok())
-        .and_then(|created| now.duration_since(created).ok())
-        .map_or_else(|| "<unknown>".to_owned(), human_age);
+        .map_or_else(|| "<unknown>".to_owned(), |created| age_since(created, now));
     row.push(age);
     row
+}
+
+/// The age of something `created` as of `now`, as kubectl prints it; `<unknown>` when it was
+/// created after `now` (the clocks disagree).
+fn age_since(created: SystemTime, now: SystemTime) -> String {
+    now.duration_since(created)
+        .map_or_else(|_| "<unknown>".to_owned(), human_age)
 }
 
 /// An age as kubectl prints it: `45s`, `3m12s`, `25m`, `5h3m`, `20h`, `3d4h`, `12d`.
@@ -181,6 +292,134 @@ mod tests {
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAME     AGE\nnode-a   5h\n\n"
+        );
+    }
+
+    /// The body of a captured response in `tests/fixtures`.
+    fn transcript_body(name: &str) -> String {
+        let path = format!("{}/tests/fixtures/{name}", env!("CARGO_MANIFEST_DIR"));
+        let text = std::fs::read_to_string(path).expect("fixture");
+        let start = text.find("\n{").expect("a JSON body");
+        text[start..].trim().to_owned()
+    }
+
+    fn table_rows(name: &str) -> Vec<RawObject> {
+        let body = transcript_body(name);
+        let page = crate::decode::table::decode_table_list(body.as_bytes(), None)
+            .expect("decodes")
+            .expect("a Table");
+        page.page.items
+    }
+
+    fn render(objects: &[RawObject], namespace: bool, now: &str) -> String {
+        let now = humantime::parse_rfc3339(now).expect("now");
+        let objects: Vec<&RawObject> = objects.iter().collect();
+        let columns = Columns {
+            namespace,
+            pod_status: true,
+        };
+        String::from_utf8(wide(&objects, columns, now)).expect("utf-8")
+    }
+
+    #[test]
+    fn transcript_15_renders_as_kubectl_get_o_wide() {
+        let rows = table_rows("15-list-table.txt");
+        // 101 s after creation, as when the server wrote the cells.
+        assert_eq!(
+            render(&rows, false, "2026-11-27T17:38:43Z"),
+            "NAME    READY   STATUS             RESTARTS   AGE    IP       NODE     NOMINATED NODE   READINESS GATES\n\
+             crash   0/1     CrashLoopBackOff   5          101s   <none>   <none>   <none>           <none>\n\
+             done    0/1     Completed          0          101s   <none>   <none>   <none>           <none>\n\
+             pend    0/1     Pending            0          101s   <none>   <none>   <none>           <none>\n\n"
+        );
+    }
+
+    #[test]
+    fn age_is_said_again_at_each_listing_and_namespace_comes_first_across_namespaces() {
+        let rows = table_rows("15-list-table.txt");
+        let listing = render(&rows[..1], true, "2026-11-27T20:37:02Z");
+        assert_eq!(
+            listing,
+            "NAMESPACE   NAME    READY   STATUS             RESTARTS   AGE   IP       NODE     NOMINATED NODE   READINESS GATES\n\
+             bar-w       crash   0/1     CrashLoopBackOff   5          3h    <none>   <none>   <none>           <none>\n\n"
+        );
+    }
+
+    #[test]
+    fn transcript_17_shows_the_custom_resources_printer_columns() {
+        let rows = table_rows("17-list-table-crd.txt");
+        assert_eq!(
+            render(&rows, false, "2026-11-27T18:00:00Z"),
+            "NAME   COLOR\ng1     teal\n\n"
+        );
+    }
+
+    #[test]
+    fn transcript_18s_watch_events_update_the_row() {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/18-watch-table.txt",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .expect("fixture");
+        let mut columns = None;
+        let mut latest = None;
+        for line in text.lines().filter(|line| line.starts_with('+')) {
+            let (_, json) = line.split_once(' ').expect("timed line");
+            let event =
+                crate::decode::table::decode_table_watch_line(json.as_bytes(), "Pod", &mut columns)
+                    .expect("event");
+            if let crate::decode::WatchEvent::Modified(object) = event {
+                latest = Some(object);
+            }
+        }
+        let latest = latest.expect("a MODIFIED event");
+        assert_eq!(
+            render(&[latest], false, "2026-11-27T17:39:02Z"),
+            "NAME   READY   STATUS    RESTARTS   AGE   IP       NODE     NOMINATED NODE   READINESS GATES\n\
+             pend   0/1     Pending   0          2m    <none>   <none>   <none>           <none>\n\n"
+        );
+    }
+
+    #[test]
+    fn a_hostile_server_cell_or_column_name_is_quoted() {
+        let columns = TableColumns::new(vec![
+            crate::object::TableColumn {
+                name: "Name".into(),
+                priority: 0,
+            },
+            crate::object::TableColumn {
+                name: "Evil\x1b[2J".into(),
+                priority: 1,
+            },
+        ]);
+        let object = RawObject::from_table_row(
+            br#"{"metadata":{"name":"a"}}"#,
+            columns,
+            vec!["a".to_owned(), "x\ny\x07".to_owned()].into_boxed_slice(),
+        )
+        .expect("row");
+        assert_eq!(
+            render(&[object], false, "2026-11-27T18:00:00Z"),
+            "NAME   EVIL\\x1b[2J\na      x\\ny\\x07\n\n"
+        );
+    }
+
+    #[test]
+    fn rows_mixed_with_plain_objects_get_kreflects_columns_from_their_cells() {
+        let mut rows = table_rows("15-list-table.txt");
+        rows.truncate(1);
+        rows.push(
+            RawObject::from_json(
+                br#"{"metadata":{"name":"later","namespace":"bar-w","creationTimestamp":"2026-11-27T17:37:02Z"},"spec":{"nodeName":"n1"},"status":{"phase":"Running"}}"#,
+                "Pod",
+            )
+            .expect("pod"),
+        );
+        assert_eq!(
+            render(&rows, true, "2026-11-27T17:38:43Z"),
+            "NAMESPACE   NAME    STATUS             NODE     AGE\n\
+             bar-w       crash   CrashLoopBackOff   <none>   101s\n\
+             bar-w       later   Running            n1       101s\n\n"
         );
     }
 

@@ -15,10 +15,11 @@ use super::request::RecordedRequest;
 use super::selector::ObjectFilter;
 use super::watch::{self, WatchQuery};
 use crate::body::Body;
-use crate::options::{ServerOptions, WatchListSupport};
+use crate::options::{NoTable, ServerOptions, WatchListSupport};
 use crate::wire::discovery;
 use crate::wire::resources::{self, RESOURCES};
 use crate::wire::status::{Cause, Details, StatusError, json_response};
+use crate::wire::table::IncludeObject;
 use crate::world::state::{WatchStart, World};
 
 /// State shared by every connection of every incarnation of the server.
@@ -178,12 +179,46 @@ fn objects(
         Ok(filter) => filter,
         Err(message) => return StatusError::bad_request(message).into_response(),
     };
+    let table = match table_request(shared, recorded, resource.plural) {
+        Ok(table) => table,
+        Err(status) => return status.into_response(),
+    };
     let result = if watching {
-        watch_objects(shared, world, recorded, namespace, filter, stop)
+        watch_objects(shared, world, recorded, namespace, filter, table, stop)
     } else {
-        list_objects(shared, world, recorded, namespace, filter)
+        list_objects(shared, world, recorded, namespace, filter, table)
     };
     result.unwrap_or_else(|status| status.into_response())
+}
+
+/// Whether to answer with a Table, and with which `includeObject`: `None` when the client did
+/// not ask for one, or `plural` answers without (`ServerOptions::without_tables`).
+fn table_request(
+    shared: &ServerState,
+    recorded: &RecordedRequest,
+    plural: &str,
+) -> Result<Option<IncludeObject>, Box<StatusError>> {
+    if !recorded.wants_table() {
+        return Ok(None);
+    }
+    let refusal = shared
+        .options
+        .without_tables
+        .iter()
+        .find(|(without, _)| without == plural)
+        .map(|(_, how)| *how);
+    match refusal {
+        Some(NoTable::NotAcceptable) => Err(Box::new(StatusError::new(
+            406,
+            "NotAcceptable",
+            "only the following media types are accepted: application/json, \
+             application/yaml, application/vnd.kubernetes.protobuf",
+        ))),
+        Some(NoTable::Plain) => Ok(None),
+        None => IncludeObject::parse(recorded.param("includeObject"))
+            .map(Some)
+            .map_err(|message| Box::new(StatusError::bad_request(message))),
+    }
 }
 
 fn list_objects(
@@ -192,6 +227,7 @@ fn list_objects(
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
+    table: Option<IncludeObject>,
 ) -> Result<Response<Body>, Box<StatusError>> {
     let limit = match recorded.param("limit") {
         None | Some("") => 0,
@@ -239,6 +275,7 @@ fn list_objects(
         continue_token,
         filter,
         metadata_only: recorded.wants_metadata_only(),
+        table,
         repeat_token: repeat_token.or(fresh_token.as_deref()),
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
@@ -252,6 +289,7 @@ fn watch_objects(
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
+    table: Option<IncludeObject>,
     stop: &CancellationToken,
 ) -> Result<Response<Body>, Box<StatusError>> {
     let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
@@ -322,6 +360,7 @@ fn watch_objects(
         filter,
         initial_events_end,
         metadata_only: recorded.wants_metadata_only(),
+        table,
     };
     Ok(watch::respond(
         world,

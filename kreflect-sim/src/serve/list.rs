@@ -21,6 +21,7 @@ use crate::body::Body;
 use crate::wire::encode::metadata_item;
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, StatusError};
+use crate::wire::table::{IncludeObject, TableMeta, table_page};
 use crate::world::state::{Snapshot, StoredObject, World};
 
 const TOKEN_VERSION: &str = "meta.k8s.io/v1";
@@ -96,6 +97,8 @@ pub(crate) struct ListQuery<'a> {
     pub filter: Option<ObjectFilter>,
     /// Serve a `PartialObjectMetadataList` (transcript 07).
     pub metadata_only: bool,
+    /// Serve a `Table` with rows' objects as this says (transcripts 15-17).
+    pub table: Option<IncludeObject>,
     /// Hand out this continue token instead of the next page's ([`Fault::RepeatContinueToken`]).
     ///
     /// [`Fault::RepeatContinueToken`]: super::faults::Fault::RepeatContinueToken
@@ -170,6 +173,23 @@ fn page(
     let items = &pods[first..first + count];
     let remaining = available - count;
 
+    if let Some(include) = query.table {
+        let token = match query.repeat_token {
+            Some(token) => Some((token.to_owned(), remaining.max(1))),
+            None => items.last().filter(|_| remaining > 0).map(|last| {
+                let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
+                let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
+                (token, remaining)
+            }),
+        };
+        let metadata = TableMeta {
+            resource_version: snapshot.resource_version.to_string(),
+            remaining_item_count: token.as_ref().map(|(_, remaining)| *remaining),
+            continue_token: token.map(|(token, _)| token),
+        };
+        let items: Vec<&[u8]> = items.iter().map(|p| &p.item[..]).collect();
+        return table_page(resource, metadata, &items, include);
+    }
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
     if query.metadata_only {

@@ -59,6 +59,13 @@ impl RecordedRequest {
             .is_some_and(|accept| accept.contains("as=PartialObjectMetadata"))
     }
 
+    /// Whether the client asked for a server-side Table (`Accept: …;as=Table;…;g=meta.k8s.io`).
+    pub fn wants_table(&self) -> bool {
+        self.accept
+            .as_deref()
+            .is_some_and(crate::wire::table::wants_table)
+    }
+
     /// Whether the client asked for gzip in a way the real server honours: `Accept-Encoding`
     /// lists the bare coding `gzip` (see the crate doc for what else it ignores).
     pub fn asks_for_gzip(&self) -> bool {

@@ -29,6 +29,7 @@ use crate::wire::encode::{
 };
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{StatusError, with_api_headers};
+use crate::wire::table::{IncludeObject, table_line};
 use crate::world::state::{Broadcast, Initial, Mutation, TooOld, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
@@ -55,6 +56,8 @@ pub(crate) struct WatchQuery {
     pub initial_events_end: bool,
     /// Send `PartialObjectMetadata` objects (transcript 08).
     pub metadata_only: bool,
+    /// Send each object as a one-row `Table` (transcript 18), rows' objects as this says.
+    pub table: Option<IncludeObject>,
 }
 
 /// Answers a watch query: 200 and the event stream (a too-old start is one ERROR event).
@@ -92,6 +95,9 @@ struct WatchBody {
     filter: Option<ObjectFilter>,
     bookmarks: bool,
     metadata_only: bool,
+    table: Option<IncludeObject>,
+    /// Whether a Table line (with the `columnDefinitions`) went out yet.
+    columns_sent: bool,
     pending: VecDeque<Pending>,
     /// `None` when the watch was too old from the start.
     live: Option<broadcast::Receiver<Broadcast>>,
@@ -193,6 +199,8 @@ impl WatchBody {
             filter,
             bookmarks: query.bookmarks,
             metadata_only: query.metadata_only,
+            table: query.table,
+            columns_sent: false,
             pending,
             live,
             seen,
@@ -248,7 +256,14 @@ impl WatchBody {
             _ => {}
         }
         let (mut line, is_object) = self.next_line().await?;
-        if self.metadata_only
+        if let Some(include) = self.table {
+            if let Some(table) =
+                table_line(&line, self.world.resource(), include, !self.columns_sent)
+            {
+                line = table;
+                self.columns_sent = true;
+            }
+        } else if self.metadata_only
             && let Some(metadata) = metadata_line(&line)
         {
             line = metadata;

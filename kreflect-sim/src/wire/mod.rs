@@ -1,6 +1,7 @@
 //! **Wire**, the lowest layer: what the fake server's bytes look like, with no state and no
 //! server behind them. The resource types it serves (`resources`), objects and watch events as
 //! JSON (`encode`), `Status` failure bodies and the JSON responses that carry them (`status`),
+//! server-side Tables (`table`),
 //! and the discovery documents (`discovery`).
 //!
 //! Layering rule (checked by `tests/layers.rs`): `wire` imports only the leaf modules (`body`,
@@ -10,3 +11,4 @@ pub(crate) mod discovery;
 pub(crate) mod encode;
 pub(crate) mod resources;
 pub(crate) mod status;
+pub(crate) mod table;

@@ -169,8 +169,56 @@ pub(crate) fn realistic_pod_object(
         },
     });
     match pod {
-        Value::Object(map) => map,
+        Value::Object(mut map) => {
+            vary_status(&mut map, seed, &started);
+            map
+        }
         _ => Map::new(),
+    }
+}
+
+/// Makes some pods what a real cluster also shows, so `kubectl get`'s STATUS column has more
+/// than `Running` to say: one pod in eight crash-loops (its first container waiting in
+/// `CrashLoopBackOff` after restarts), one in eight has completed (phase `Succeeded`, every
+/// container terminated with reason `Completed`).
+fn vary_status(pod: &mut Map<String, Value>, seed: u64, started: &str) {
+    let Some(Value::Object(status)) = pod.get_mut("status") else {
+        return;
+    };
+    match seed % 8 {
+        3 => {
+            if let Some(Value::Object(first)) = status
+                .get_mut("containerStatuses")
+                .and_then(|statuses| statuses.get_mut(0))
+            {
+                let restarts = first["restartCount"].as_u64().unwrap_or(0) + 5;
+                first.insert("ready".into(), json!(false));
+                first.insert("started".into(), json!(false));
+                first.insert("restartCount".into(), json!(restarts));
+                first.insert(
+                    "state".into(),
+                    json!({"waiting": {"reason": "CrashLoopBackOff", "message": "back-off 5m0s restarting failed container"}}),
+                );
+                first.insert(
+                    "lastState".into(),
+                    json!({"terminated": {"exitCode": 1, "reason": "Error", "startedAt": started, "finishedAt": started}}),
+                );
+            }
+        }
+        5 => {
+            status.insert("phase".into(), json!("Succeeded"));
+            if let Some(Value::Array(statuses)) = status.get_mut("containerStatuses") {
+                for container in statuses.iter_mut().filter_map(Value::as_object_mut) {
+                    container.insert("ready".into(), json!(false));
+                    container.insert("started".into(), json!(false));
+                    container.insert(
+                        "state".into(),
+                        json!({"terminated": {"exitCode": 0, "reason": "Completed", "startedAt": started, "finishedAt": started}}),
+                    );
+                }
+            }
+        }
+        _ => {}
     }
 }
 
@@ -292,6 +340,22 @@ mod tests {
         assert!(
             sizes.iter().any(|s| *s != sizes[0]),
             "container counts should vary"
+        );
+    }
+
+    #[test]
+    fn some_pods_crash_loop_and_some_have_completed() {
+        let pods: Vec<Value> = (0..40)
+            .map(|i| realistic_pod("shop", &format!("pod-{i}"), 0))
+            .collect();
+        let waiting = |pod: &Value| {
+            pod["status"]["containerStatuses"][0]["state"]["waiting"]["reason"].clone()
+        };
+        assert!(pods.iter().any(|pod| waiting(pod) == "CrashLoopBackOff"));
+        assert!(pods.iter().any(|pod| pod["status"]["phase"] == "Succeeded"));
+        assert!(
+            pods.iter()
+                .any(|pod| pod["status"]["phase"] == "Running" && waiting(pod).is_null())
         );
     }
 }

@@ -580,6 +580,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_several_kinds_readyz_waits_for_every_kind_and_each_family_is_written_once() {
+        let (mut pods_writer, pods_store) = new_store();
+        let (_, deployments_store) = new_store();
+        let pods = Arc::new(Metrics::for_one_of_kinds("pods"));
+        let deployments = Arc::new(Metrics::for_one_of_kinds("deployments.apps"));
+        let kinds = vec![
+            (Arc::clone(&pods), pods_store),
+            (Arc::clone(&deployments), deployments_store),
+        ];
+        pods_writer.replace(Vec::new(), "1").await;
+        pods.observe(Observed::Relist);
+        let request = |path: &str| Request::get(path).body(()).expect("request");
+        let readyz = respond(&request("/readyz"), &kinds, READY_LIMIT);
+        assert_eq!(
+            readyz.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "deployments not synced"
+        );
+        let text = render_kinds(&kinds);
+        for line in [
+            "kreflect_relists_total{resource=\"pods\"} 1",
+            "kreflect_relists_total{resource=\"deployments.apps\"} 0",
+            "kreflect_synced{resource=\"deployments.apps\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        for family in [
+            "kreflect_relists_total",
+            "kreflect_build_info",
+            "process_open_fds",
+        ] {
+            let help = format!("# HELP {family} ");
+            let headers = text.lines().filter(|l| l.starts_with(&help)).count();
+            assert!(headers <= 1, "{family} twice in\n{text}");
+        }
+        assert_eq!(text.matches("kreflect_build_info{").count(), 1, "{text}");
+    }
+
+    #[tokio::test]
     async fn serves_metrics_and_a_healthz_that_waits_for_sync() {
         let (mut writer, store) = new_store();
         let server = MetricsServer::bind("127.0.0.1:0".parse().expect("addr"))

@@ -41,6 +41,9 @@
 //!   shares (kreflect's store shares its own `Shared`).
 //!
 //! # How it differs from a real kube-apiserver
+//! - Discovery publishes `categories` as the real server does, for the kinds served: `all`
+//!   holds pods, services and deployments (the real `all` also holds replicationcontrollers,
+//!   daemonsets, replicasets, statefulsets, horizontalpodautoscalers, cronjobs and jobs).
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
 //!   certificates); HTTP/1.1 only, JSON only; the six kinds above only; only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).

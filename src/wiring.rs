@@ -10,6 +10,8 @@ use kube::core::ApiResource;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc::Receiver;
 
 use crate::backoff::Backoff;
@@ -214,25 +216,20 @@ impl Tasks {
             printer,
             metrics_server,
         } = self;
-        let mut reflectors = futures::future::select_all(reflectors);
-        let first_ended = tokio::select! {
-            (result, _, rest) = &mut reflectors => Some((result, rest)),
+        let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
+        let first = tokio::select! {
+            Some(result) = reflectors.next() => Some(result),
             () = shutdown => None,
             () = stop.cancelled() => None,
-        };
-        let (first, rest) = match first_ended {
-            Some((result, rest)) => (Some(result), rest),
-            None => (None, reflectors.into_inner()),
         };
         if !matches!(first, None | Some(Ok(Ok(())))) {
             printer.abort();
         }
         stop.cancel();
-        let mut results = Vec::new();
-        results.extend(first);
-        results.extend(futures::future::join_all(rest).await);
+        let rest: Vec<_> = reflectors.collect().await;
+        // The first error to end a reflector is the run's (the others were stopped by it).
         let mut reflector_result = Ok(());
-        for result in results {
+        for result in first.into_iter().chain(rest) {
             let result = result.map_err(|err| RunError::Task(err.to_string()))?;
             if reflector_result.is_ok() {
                 reflector_result = result;

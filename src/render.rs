@@ -83,14 +83,22 @@ impl Lister {
             }
             (OutputFormat::Wide, kinds) => {
                 // One table per kind, each ending with an empty line: tables are separated by
-                // one empty line, as kubectl separates them.
+                // one empty line, as kubectl separates them. With several kinds, as with
+                // kubectl, a kind without objects has no table; with none at all, the listing
+                // is its empty line alone.
                 let now = SystemTime::now();
                 let mut tables = Vec::new();
                 for kind in kinds {
                     let mut objects = kind.store.objects();
+                    if objects.is_empty() && kind.prefix.is_some() {
+                        continue;
+                    }
                     objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
                     let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
                     tables.extend(wide(&objects, kind.columns, now));
+                }
+                if tables.is_empty() {
+                    tables.push(b'\n');
                 }
                 tables
             }

@@ -157,6 +157,23 @@ async fn json_has_each_kinds_resource_version_and_wide_a_table_per_kind() {
         "{wide}"
     );
     assert!(wide.ends_with("\n\n"), "{wide:?}");
+    // As with kubectl, a kind without objects has no table; none at all is an empty listing.
+    let one_empty = once(
+        &cluster,
+        &["pods,deploy", "-n", "data", "-o", "wide", "--once"],
+    )
+    .await;
+    assert!(
+        one_empty.starts_with("NAMESPACE") && one_empty.contains("db-0"),
+        "{one_empty}"
+    );
+    assert_eq!(one_empty.matches("NAMESPACE").count(), 1, "{one_empty}");
+    let none = once(
+        &cluster,
+        &["deploy,svc", "-n", "data", "-o", "wide", "--once"],
+    )
+    .await;
+    assert_eq!(none, "\n");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

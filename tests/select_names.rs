@@ -127,3 +127,22 @@ async fn names_that_cannot_be_names_and_mixed_forms_are_usage_errors_sent_nowher
     }
     assert!(cluster.requests().is_empty(), "{:#?}", cluster.requests());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_name_is_encoded_into_the_query_not_spliced() {
+    // The fake server accepts any name; `+`, `&`, `#` and a space would change the query if
+    // written raw (`+` reads as a space, `&` starts another parameter).
+    let cluster = TestCluster::with_pods(&["shop/web-1"]).await;
+    // (No `=` or `,`: those are escaped with `\` in a selector value, which the fake server
+    // does not unescape.)
+    let odd = "a+b&limit 1#c";
+    cluster.server.cluster().create_pod("shop", odd);
+    let stdout = once(&cluster, &["pods", odd, "--once"]).await;
+    assert_eq!(stdout, format!("shop/{odd}\n\n"));
+    let list = cluster.list_requests().pop().expect("a list");
+    assert_eq!(
+        list.param("fieldSelector"),
+        Some(format!("metadata.name={odd}").as_str()),
+        "{list:#?}"
+    );
+}

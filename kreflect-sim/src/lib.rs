@@ -52,7 +52,8 @@
 //!   would reject those; it accepts such names for kinds with only path-segment rules (RBAC).
 //! - Label selectors and the common field selectors (`metadata.name`, `metadata.namespace`, and
 //!   for pods `spec.nodeName`, `status.phase`) are applied; any other field is refused with 400
-//!   `field label not supported`, where a real server supports a few more per kind.
+//!   `field label not supported`, where a real server supports a few more per kind. Values are
+//!   taken as written: the real server's `\,`, `\=` and `\\` escapes are not unescaped.
 //! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
 //!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is
 //!   matched by substring, not content-negotiated (no 406 for unknown media types).

@@ -14,9 +14,13 @@
 //! Piped or redirected stderr (a log file, CI, journald), `-v` (someone debugging), or `RUST_LOG`
 //! (which may turn on other crates' logs, whose target matters) keep tracing-subscriber's full
 //! format: timestamp, level, target, message, `key=value` fields.
+//!
+//! Either way a record is written through [`progress::stderr_line`], so it never lands on an
+//! unfinished progress line.
 
 use std::fmt;
-use std::io::{self, IsTerminal};
+use std::io::{self, IsTerminal, Stderr, Write};
+use std::sync::Arc;
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -25,6 +29,7 @@ use tracing_subscriber::fmt::format::Writer;
 use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
+use crate::progress::{self, StatusLine};
 use crate::quote::escape_controls;
 
 /// Installs the global subscriber writing to stderr (stdout carries only listings): warnings
@@ -42,11 +47,26 @@ pub fn init(verbose: u8) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(io::stderr);
+        .with_writer(|| RecordWriter(progress::stderr_line()));
     if sentences {
         builder.event_format(Sentences).init();
     } else {
         builder.with_ansi(terminal).init();
+    }
+}
+
+/// Writes each formatted record (tracing-subscriber writes one whole record per call) above
+/// the progress line on stderr, never into it.
+struct RecordWriter(Arc<StatusLine<Stderr>>);
+
+impl Write for RecordWriter {
+    fn write(&mut self, record: &[u8]) -> io::Result<usize> {
+        self.0.write_record(record)?;
+        Ok(record.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
     }
 }
 

@@ -1,7 +1,6 @@
 //! The `kreflect` binary: parse the command line, log to stderr, run, map the result to an
 //! exit code. Everything else lives in the library.
 
-use std::io::Write;
 use std::process::ExitCode;
 
 use kreflect::cli::{Cli, Invocation, write_completions};
@@ -49,7 +48,9 @@ fn main() -> ExitCode {
 /// the kubeconfig parser's multi-line snippets, and an error is one line on stderr.
 fn fail(message: &str, code: u8) -> ExitCode {
     let message = kreflect::quote::escape_controls(message);
-    let _ = writeln!(std::io::stderr(), "kreflect: {message}");
+    // In place of the progress line: an error ending a slow first list must not land on it.
+    let line = format!("kreflect: {message}\n");
+    let _ = kreflect::progress::stderr_line().write_last_record(line.as_bytes());
     ExitCode::from(code)
 }
 

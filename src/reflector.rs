@@ -360,6 +360,14 @@ impl<S: ListWatch> Reflector<S> {
     /// Performs one transition from `state`: one request, and, when it opens a stream, what the
     /// stream's events lead to.
     pub async fn step(&mut self, state: State) -> Step {
+        if matches!(state, State::Listing) {
+            self.report(ListProgress {
+                objects: 0,
+                pages: 0,
+                elapsed: Duration::ZERO,
+                done: false,
+            });
+        }
         let opened = match state {
             State::Listing if self.streaming_list => self.open_streaming_list().await,
             State::Listing => return self.list().await,

@@ -305,7 +305,8 @@ fn kind(
     let mut reflector =
         Reflector::new(source, writer, reflector_config).with_metrics(Arc::clone(&metrics));
     if io::stderr().is_terminal() {
-        reflector = reflector.with_progress(progress::reporter(plural.clone(), io::stderr()));
+        reflector =
+            reflector.with_progress(progress::reporter(plural.clone(), progress::stderr_line()));
     }
     let listed = KindStore {
         prefix,

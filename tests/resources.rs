@@ -395,46 +395,6 @@ async fn completions_and_documented_exit_codes() {
     assert!(stdout.contains("2  usage error"), "{stdout}");
 }
 
-/// On a terminal (a pty from util-linux `script`), the initial list shows progress and a
-/// summary on stderr; the tests above show nothing of it reaches a non-terminal stderr.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_terminal_gets_list_progress_and_a_summary() {
-    let cluster = TestCluster::start(ServerOptions::default()).await;
-    let pods = cluster.server.cluster();
-    for i in 0..1100 {
-        pods.create_pod("ns", &format!("p-{i:04}"));
-    }
-    let kubeconfig = cluster.kubeconfig_path();
-    let command_line = format!(
-        "{} --kubeconfig {} pods --once > /dev/null",
-        env!("CARGO_BIN_EXE_kreflect"),
-        kubeconfig.display()
-    );
-    let home = tempfile::tempdir().expect("temp dir");
-    let mut script = tokio::process::Command::new("script");
-    script
-        .args(["-qec", &command_line, "/dev/null"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null());
-    let output = tokio::time::timeout(common::DEADLINE, script.output())
-        .await
-        .expect("finishes")
-        .expect("script runs");
-    let terminal = String::from_utf8_lossy(&output.stdout);
-    assert!(output.status.success(), "{terminal}");
-    assert!(
-        terminal.contains("listing pods: 500 so far (1 pages)"),
-        "{terminal:?}"
-    );
-    assert!(
-        terminal.contains("listing pods: 1000 so far (2 pages)"),
-        "{terminal:?}"
-    );
-    assert!(terminal.contains("synced 1100 pods in "), "{terminal:?}");
-}
-
 /// Discovery waits for a server that is down, as list and watch do, unless `--once`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {

@@ -34,6 +34,9 @@ pub struct ServerOptions {
     /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
     /// v1beta1` without a running metrics-server is the common case).
     pub unavailable_groups: Vec<String>,
+    /// How long every response but a watch's waits before it is sent (a slow API server, or a
+    /// congested link): zero by default.
+    pub response_delay: Duration,
 }
 
 /// How the server answers a streaming list (`watch=true&sendInitialEvents=true&
@@ -62,6 +65,7 @@ impl Default for ServerOptions {
             tls: false,
             watch_list: WatchListSupport::Supported,
             unavailable_groups: Vec::new(),
+            response_delay: Duration::ZERO,
         }
     }
 }

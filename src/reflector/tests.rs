@@ -1043,7 +1043,7 @@ async fn reports_list_progress_and_counts_into_metrics() {
     reflector.step(watching("10")).await;
     assert_eq!(
         *reports.lock().expect("reports"),
-        [(2, 1, false), (3, 2, false), (3, 2, true)]
+        [(0, 0, false), (2, 1, false), (3, 2, false), (3, 2, true)]
     );
     let text = metrics.render(&h.store);
     for line in [

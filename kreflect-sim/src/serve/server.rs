@@ -9,6 +9,7 @@ use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use hyper::Request;
 use hyper::server::conn::http1;
 use hyper::service::service_fn;
 use hyper_util::rt::TokioIo;
@@ -21,7 +22,7 @@ use tokio_util::sync::{CancellationToken, DropGuard};
 
 use super::faults::{Fault, FaultQueue};
 use super::handler::{ServerState, handle};
-use super::request::RecordedRequest;
+use super::request::{RecordedRequest, parse_query};
 use super::tls::TlsIdentity;
 use crate::options::ServerOptions;
 use crate::wire::resources::RESOURCES;
@@ -323,6 +324,14 @@ async fn connection(
     }
 }
 
+/// Whether `request` asks for a watch (`watch=1` or `watch=true`).
+fn is_watch<B>(request: &Request<B>) -> bool {
+    let query = request.uri().query().unwrap_or("");
+    parse_query(query)
+        .iter()
+        .any(|(name, value)| name == "watch" && matches!(value.as_str(), "1" | "true"))
+}
+
 async fn serve_connection(
     stream: impl AsyncRead + AsyncWrite + Unpin + Send + 'static,
     shared: Arc<ServerState>,
@@ -333,7 +342,14 @@ async fn serve_connection(
     let stop = graceful.clone();
     let service = service_fn(move |request| {
         let response = handle(&shared, &request, &stop);
-        async move { Ok::<_, Infallible>(response) }
+        let delay = Some(shared.options.response_delay)
+            .filter(|delay| !delay.is_zero() && !is_watch(&request));
+        async move {
+            if let Some(delay) = delay {
+                tokio::time::sleep(delay).await;
+            }
+            Ok::<_, Infallible>(response)
+        }
     });
     let mut connection = pin!(
         http1::Builder::new()

@@ -178,6 +178,30 @@ pub async fn connect(
     })
 }
 
+/// The API server URL the kubeconfig choice points at, without building a client or running a
+/// credential plugin (shell completion keys its discovery cache by it).
+pub async fn server_url(choice: &KubeconfigChoice) -> Result<String, ClientError> {
+    load_config(choice)
+        .await
+        .map(|loaded| loaded.config.cluster_url.to_string())
+}
+
+/// The context names of the kubeconfig `choice` reads (`--kubeconfig`, else `KUBECONFIG`'s
+/// files merged, else `~/.kube/config`), sorted; none without a kubeconfig.
+pub fn context_names(choice: &KubeconfigChoice) -> Result<Vec<String>, ClientError> {
+    let mut names = match find_kubeconfig(choice)? {
+        Found::Kubeconfig(_, kubeconfig) => kubeconfig
+            .contexts
+            .into_iter()
+            .map(|named| named.name)
+            .collect(),
+        Found::Nothing { .. } => Vec::new(),
+    };
+    names.sort();
+    names.dedup();
+    Ok(names)
+}
+
 /// Runs the exec plugin and puts its credential where the stack takes it: a token into the
 /// returned [`ExecAuth`] (refreshed when it expires), a client certificate into `config`.
 fn with_exec_credential(

@@ -28,6 +28,8 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text, `/livez`, `/readyz` and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
+//! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, namespaces and
+//!   contexts from the cluster and the kubeconfig, with discovery cached on disk.
 //! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
@@ -63,6 +65,7 @@
 pub mod backoff;
 pub mod cli;
 pub mod client;
+pub mod completion;
 pub mod decode;
 pub mod error_chain;
 pub mod exec_credential;

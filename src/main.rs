@@ -3,9 +3,11 @@
 
 use std::process::ExitCode;
 
-use kreflect::cli::{Cli, Invocation, write_completions};
+use kreflect::cli::{Cli, Invocation};
 
 fn main() -> ExitCode {
+    // A shell asking for completions (COMPLETE=bash): answered here, before anything writes.
+    kreflect::completion::complete_if_asked();
     let cli = match Cli::try_parse_args() {
         Ok(cli) => cli,
         Err(err) => {
@@ -17,8 +19,12 @@ fn main() -> ExitCode {
     let config = match cli.into_invocation() {
         Ok(Invocation::Watch(config)) => *config,
         Ok(Invocation::Completions(shell)) => {
-            write_completions(shell, &mut std::io::stdout());
-            return ExitCode::SUCCESS;
+            return match kreflect::completion::write_registration(shell, &mut std::io::stdout()) {
+                // A reader that stopped reading (`| head`) is no failure.
+                Ok(()) => ExitCode::SUCCESS,
+                Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
+                Err(err) => fail(&format!("cannot write the completion script: {err}"), 1),
+            };
         }
         Err(err) => {
             let _ = err.print();

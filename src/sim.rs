@@ -15,7 +15,7 @@ use crate::client::{ClientError, ClientOptions, Connection, Identity, connect_in
 use kreflect_sim::{ChurnOptions, FakeApiServer, ServerOptions, populate, run_churn};
 
 /// The namespaces of the simulated cluster.
-const NAMESPACES: [&str; 4] = ["default", "monitoring", "payments", "shop"];
+pub(crate) const NAMESPACES: [&str; 4] = ["default", "monitoring", "payments", "shop"];
 /// Pods per namespace at start.
 const PODS_PER_NAMESPACE: usize = 6;
 /// Adds, updates and deletes per second.

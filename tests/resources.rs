@@ -384,8 +384,9 @@ async fn completions_and_documented_exit_codes() {
         ))
         .await;
         assert!(status.success(), "{shell}");
+        // The dynamic engine's registration: it calls kreflect back with COMPLETE set.
         assert!(
-            stdout.contains("kreflect") && stdout.contains("field-selector"),
+            stdout.contains("kreflect") && stdout.contains("COMPLETE"),
             "{shell}"
         );
     }

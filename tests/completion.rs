@@ -1,0 +1,411 @@
+//! Shell completion that knows the cluster: bash's own completion function, registered by the
+//! script `kreflect completions bash` prints, run against the fake API server. Each test sources
+//! the script in `bash -c`, sets COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT as readline would,
+//! calls the registered function and reads COMPREPLY.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+use std::process::Stdio;
+use std::time::{Duration, Instant, SystemTime};
+
+use common::{DEADLINE, TestCluster, run_to_end};
+use kreflect_sim::ServerOptions;
+use serde_json::json;
+use tokio::process::Command;
+
+/// A home directory with the bash registration script, a cache directory and a working
+/// directory holding files that `-n` and `--context` must never offer.
+struct Bash {
+    home: tempfile::TempDir,
+    script: PathBuf,
+}
+
+/// What one completion gave.
+#[derive(Debug)]
+struct Completed {
+    candidates: Vec<String>,
+    stderr: String,
+    elapsed: Duration,
+}
+
+impl Bash {
+    async fn new() -> Bash {
+        let home = tempfile::tempdir().expect("temp dir");
+        let (status, script, stderr) = run_to_end(common::kreflect_command(
+            &["completions", "bash"],
+            home.path(),
+        ))
+        .await;
+        assert!(status.success(), "completions bash: {stderr}");
+        let path = home.path().join("kreflect.bash");
+        std::fs::write(&path, script).expect("write the script");
+        let cwd = home.path().join("cwd");
+        std::fs::create_dir(&cwd).expect("cwd");
+        for file in [
+            "shop-notes.txt",
+            "staging.yaml",
+            "prod.kubeconfig",
+            "default",
+        ] {
+            std::fs::write(cwd.join(file), "").expect("a file");
+        }
+        Bash { home, script: path }
+    }
+
+    fn cache_home(&self) -> PathBuf {
+        self.home.path().join("cache")
+    }
+
+    /// Completes the last of `words` (the command line up to the cursor, `kreflect` first) as
+    /// bash does on TAB, with `env` added to a clean environment.
+    async fn complete(&self, words: &[&str], env: &[(&str, &str)]) -> Completed {
+        let program = r#"
+source "$1" || exit 90
+shift
+complete -p kreflect > /dev/null || exit 91
+COMP_WORDS=("$@")
+COMP_CWORD=$(( $# - 1 ))
+COMP_LINE="$*"
+COMP_POINT=${#COMP_LINE}
+COMP_TYPE=9
+_clap_complete_kreflect kreflect "${COMP_WORDS[COMP_CWORD]}" "${COMP_WORDS[COMP_CWORD-1]}"
+for candidate in "${COMPREPLY[@]}"; do printf '%s\n' "$candidate"; done
+"#;
+        let mut command = Command::new("bash");
+        command
+            .arg("-c")
+            .arg(program)
+            .arg("bash")
+            .arg(&self.script)
+            .args(words)
+            .current_dir(self.home.path().join("cwd"))
+            .env_clear()
+            .env("HOME", self.home.path())
+            .env("XDG_CACHE_HOME", self.cache_home())
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .envs(env.iter().copied())
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let started = Instant::now();
+        let output = tokio::time::timeout(DEADLINE, command.output())
+            .await
+            .unwrap_or_else(|_| panic!("completing {words:?} did not end"))
+            .expect("bash runs");
+        let elapsed = started.elapsed();
+        let stdout = String::from_utf8(output.stdout).expect("utf-8");
+        let stderr = String::from_utf8(output.stderr).expect("utf-8");
+        assert!(
+            output.status.success(),
+            "completing {words:?}: bash exited {:?}; stdout {stdout:?}, stderr {stderr:?}",
+            output.status
+        );
+        let mut candidates: Vec<String> = stdout.lines().map(str::to_owned).collect();
+        candidates.sort();
+        Completed {
+            candidates,
+            stderr,
+            elapsed,
+        }
+    }
+
+    /// [`Bash::complete`] with the cluster's kubeconfig given by `--kubeconfig` on the line.
+    async fn complete_on(&self, cluster: &TestCluster, words: &[&str]) -> Completed {
+        let kubeconfig = cluster.kubeconfig_path();
+        let mut all = vec!["kreflect", "--kubeconfig", path_str(&kubeconfig)];
+        all.extend_from_slice(&words[1..]);
+        self.complete(&all, &[]).await
+    }
+}
+
+fn path_str(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+#[track_caller]
+fn assert_candidates(completed: &Completed, expected: &[&str], context: &str) {
+    assert_eq!(
+        completed.candidates, expected,
+        "{context}: candidates (stderr {:?})",
+        completed.stderr
+    );
+    assert_eq!(completed.stderr, "", "{context}: stderr");
+}
+
+/// The discovery requests the server has received (`/api`, `/api/v1`, `/apis`, `/apis/...`).
+fn discovery_requests(cluster: &TestCluster) -> usize {
+    cluster
+        .requests()
+        .iter()
+        .filter(|request| request.path == "/api/v1" || request.path.starts_with("/apis"))
+        .count()
+}
+
+fn create_namespaces(cluster: &TestCluster, names: &[&str]) {
+    let namespaces = cluster.server.resource("namespaces").expect("namespaces");
+    for name in names {
+        namespaces.create_object(json!({ "metadata": { "name": name } }));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn resources_complete_from_discovery_as_kubectl_names_them() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    for (word, expected) in [
+        ("po", &["pods"][..]),
+        ("deploy", &["deployments.apps"]),
+        ("wid", &["widgets.example.dev"]),
+        ("n", &["namespaces", "nodes"]),
+        // A short name no full name starts with is offered as it is.
+        ("svc", &["svc"]),
+        // After a comma, the last name completes and the rest is kept.
+        ("pods,de", &["pods,deployments.apps"]),
+    ] {
+        let completed = bash.complete_on(&cluster, &["kreflect", word]).await;
+        assert_candidates(&completed, expected, word);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn discovery_is_cached_on_disk_until_its_ttl_expires() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    let first = bash.complete_on(&cluster, &["kreflect", "po"]).await;
+    assert_candidates(&first, &["pods"], "first");
+    let after_first = discovery_requests(&cluster);
+    assert!(after_first > 0, "the first completion asked the server");
+
+    let second = bash.complete_on(&cluster, &["kreflect", "dep"]).await;
+    assert_candidates(&second, &["deployments.apps"], "second, from the cache");
+    assert_eq!(
+        discovery_requests(&cluster),
+        after_first,
+        "the second completion was served from the cache: {:?}",
+        cluster.requests()
+    );
+
+    let cache = bash
+        .cache_home()
+        .join("kreflect/discovery")
+        .join(format!("127.0.0.1_{}", cluster.server.addr().port()))
+        .join("resources.json");
+    let file = std::fs::File::options()
+        .write(true)
+        .open(&cache)
+        .unwrap_or_else(|err| panic!("the cache file {}: {err}", cache.display()));
+    file.set_modified(SystemTime::now() - Duration::from_secs(3600))
+        .expect("age the cache");
+    let third = bash.complete_on(&cluster, &["kreflect", "no"]).await;
+    assert_candidates(&third, &["nodes"], "third, after the TTL");
+    assert!(
+        discovery_requests(&cluster) > after_first,
+        "an expired cache is fetched again"
+    );
+
+    std::fs::write(&cache, "{not json").expect("corrupt the cache");
+    let fourth = bash.complete_on(&cluster, &["kreflect", "svc"]).await;
+    assert_candidates(&fourth, &["svc"], "a corrupt cache is ignored");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn namespaces_complete_from_the_cluster_and_never_as_file_names() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_namespaces(&cluster, &["default", "shop", "staging"]);
+    let bash = Bash::new().await;
+    for (words, expected) in [
+        (
+            &["kreflect", "pods", "-n", "s"][..],
+            &["shop", "staging"][..],
+        ),
+        (
+            &["kreflect", "pods", "--namespace", ""],
+            &["default", "shop", "staging"],
+        ),
+        (&["kreflect", "-n", "d"], &["default"]),
+        (&["kreflect", "-n", "x"], &[]),
+    ] {
+        let completed = bash.complete_on(&cluster, words).await;
+        assert_candidates(&completed, expected, &words.join(" "));
+    }
+}
+
+/// A kubeconfig with contexts `dead` (current; a port nothing listens on), `good` (the fake
+/// server) and `prod-eu`.
+fn kubeconfig_with_contexts(cluster: &TestCluster) -> PathBuf {
+    let text = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: dead
+clusters:
+- name: sim
+  cluster: {{server: "{url}"}}
+- name: nowhere
+  cluster: {{server: "http://127.0.0.1:1"}}
+users:
+- name: u
+  user: {{}}
+contexts:
+- name: dead
+  context: {{cluster: nowhere, user: u}}
+- name: good
+  context: {{cluster: sim, user: u}}
+- name: prod-eu
+  context: {{cluster: nowhere, user: u}}
+"#,
+        url = cluster.server.url()
+    );
+    cluster.write_kubeconfig("contexts.yaml", &text)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn contexts_complete_from_the_kubeconfig_and_the_context_on_the_line_is_used() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_namespaces(&cluster, &["shop"]);
+    let kubeconfig = kubeconfig_with_contexts(&cluster);
+    let path = path_str(&kubeconfig);
+    let bash = Bash::new().await;
+
+    let on_line = &["kreflect", "--kubeconfig", path, "--context", ""];
+    let completed = bash.complete(on_line, &[]).await;
+    assert_candidates(&completed, &["dead", "good", "prod-eu"], "--kubeconfig");
+    let completed = bash.complete(&["kreflect", "--context", "p"], &[]).await;
+    assert_candidates(&completed, &[], "no kubeconfig anywhere: nothing, no files");
+
+    // $KUBECONFIG lists files merged as kubectl does: the missing one is skipped.
+    let list = format!(
+        "/nonexistent/kubeconfig:{path}:{}",
+        cluster.kubeconfig_path().display()
+    );
+    let env = [("KUBECONFIG", list.as_str())];
+    let completed = bash.complete(&["kreflect", "--context", "s"], &env).await;
+    assert_candidates(&completed, &["sim"], "$KUBECONFIG, second file");
+    let completed = bash.complete(&["kreflect", "--context", "pr"], &env).await;
+    assert_candidates(&completed, &["prod-eu"], "$KUBECONFIG, first file");
+
+    // Namespaces come from the context on the line, not the current one (which is dead).
+    let words = &["kreflect", "--context", "good", "-n", ""];
+    let completed = bash.complete(words, &env).await;
+    assert_candidates(&completed, &["shop"], "--context good -n");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_formats_complete_from_the_value_enum() {
+    let bash = Bash::new().await;
+    let completed = bash.complete(&["kreflect", "pods", "-o", ""], &[]).await;
+    assert_candidates(&completed, &["json", "keys", "wide"], "-o");
+    let completed = bash
+        .complete(&["kreflect", "pods", "--output", "w"], &[])
+        .await;
+    assert_candidates(&completed, &["wide"], "--output w");
+}
+
+#[cfg(feature = "sim")]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_sim_on_the_line_the_simulated_cluster_completes_without_a_network() {
+    let bash = Bash::new().await;
+    let completed = bash.complete(&["kreflect", "--sim", "wid"], &[]).await;
+    assert_candidates(&completed, &["widgets.example.dev"], "--sim wid");
+    let completed = bash
+        .complete(&["kreflect", "pods", "--sim", "-n", ""], &[])
+        .await;
+    assert_candidates(
+        &completed,
+        &["default", "monitoring", "payments", "shop"],
+        "--sim -n",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_server_completes_nothing_quickly_and_silently() {
+    // Accepts connections and never answers.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let port = listener.local_addr().expect("addr").port();
+    let held = std::thread::spawn(move || {
+        let mut connections = Vec::new();
+        for stream in listener.incoming().take(8) {
+            connections.push(stream);
+        }
+        std::thread::sleep(Duration::from_secs(30));
+    });
+    let home = tempfile::tempdir().expect("temp dir");
+    let kubeconfig = home.path().join("kubeconfig");
+    std::fs::write(
+        &kubeconfig,
+        format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  \
+             cluster: {{server: \"http://127.0.0.1:{port}\"}}\nusers:\n- name: u\n  user: {{}}\n\
+             contexts:\n- name: c\n  context: {{cluster: c, user: u}}\n"
+        ),
+    )
+    .expect("kubeconfig");
+    let bash = Bash::new().await;
+    let env = [("KUBECONFIG", path_str(&kubeconfig))];
+    for words in [&["kreflect", "po"][..], &["kreflect", "pods", "-n", ""]] {
+        let completed = bash.complete(words, &env).await;
+        assert_candidates(&completed, &[], &words.join(" "));
+        // The deadline is 2 s; the rest is slack for bash, the process and a loaded machine.
+        assert!(
+            completed.elapsed < Duration::from_secs(5),
+            "{words:?} took {:?}",
+            completed.elapsed
+        );
+    }
+    drop(held);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_completions_subcommand_prints_what_complete_env_prints() {
+    let home = tempfile::tempdir().expect("temp dir");
+    for shell in ["bash", "zsh", "fish"] {
+        let (status, subcommand, _) = run_to_end(common::kreflect_command(
+            &["completions", shell],
+            home.path(),
+        ))
+        .await;
+        assert!(status.success(), "{shell}");
+        let mut command = common::kreflect_command(&[], home.path());
+        command.env("COMPLETE", shell);
+        let (status, from_env, stderr) = run_to_end(command).await;
+        assert!(status.success(), "COMPLETE={shell}: {stderr}");
+        assert_eq!(subcommand, from_env, "{shell}");
+        assert!(subcommand.contains("COMPLETE"), "{shell}: {subcommand}");
+        assert!(
+            subcommand.contains(env!("CARGO_BIN_EXE_kreflect")),
+            "{shell}"
+        );
+    }
+}
+
+/// kubectl (v1.26+) completes `kubectl reflect ...` by running `kubectl_complete-reflect` from
+/// the PATH with the words after `reflect`: candidates one a line, then `:4` (no file names).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_namespaces(&cluster, &["shop", "staging"]);
+    let bash = Bash::new().await;
+    let link = bash.home.path().join("kubectl_complete-reflect");
+    std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kreflect"), &link).expect("link");
+    let kubeconfig = cluster.kubeconfig_path();
+    for (words, expected) in [
+        (&["po"][..], "pods\n:4\n"),
+        (&["pods", "-n", "sh"], "shop\n:4\n"),
+        (&["pods", "-n", "x"], ":4\n"),
+        (&["pods", "-o", "j"], "json\n:4\n"),
+    ] {
+        let mut command = Command::new(&link);
+        command
+            .args(words)
+            .current_dir(bash.home.path().join("cwd"))
+            .env_clear()
+            .env("HOME", bash.home.path())
+            .env("XDG_CACHE_HOME", bash.cache_home())
+            .env("KUBECONFIG", &kubeconfig)
+            .stdin(Stdio::null())
+            .kill_on_drop(true);
+        let (status, stdout, stderr) = run_to_end(command).await;
+        assert!(status.success(), "{words:?}: {stderr}");
+        assert_eq!(stdout, expected, "{words:?}");
+        assert_eq!(stderr, "", "{words:?}");
+    }
+}

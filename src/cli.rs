@@ -13,6 +13,7 @@ use clap_complete::{ArgValueCompleter, Shell};
 use crate::client::{ClientOptions, KubeconfigChoice};
 use crate::reflector::ReflectorConfig;
 use crate::render::OutputFormat;
+use crate::selection::Selection;
 use crate::source::{Selectors, SourceOptions};
 use crate::{ClusterChoice, Config, Mode};
 
@@ -37,6 +38,11 @@ Examples:
   # Any resource, named as kubectl names it
   {name} nodes --once
   {name} deployments.apps -o wide
+
+  # Objects by name; several kinds at once, keys prefixed by kind (pod/shop/web-1)
+  {name} pods web-1 web-2 -n shop
+  {name} pods,deploy --once
+  {name} all -n shop
 
   # Each change as it is applied; the embedded simulated cluster
   {name} pods --events
@@ -116,11 +122,12 @@ enum Command {
 
 #[derive(Debug, Args)]
 struct WatchArgs {
-    /// What to mirror: pods, nodes, deploy, deployments.apps, a custom resource... (as kubectl
-    /// names resources).
-    #[arg(value_name = "RESOURCE", required = true,
+    /// What to mirror, as kubectl get takes it: a resource (pods, nodes, deploy,
+    /// deployments.apps, a custom resource...), several (pods,deploy) or a category (all),
+    /// then object names (pods web-1 web-2); or TYPE/NAME pairs (pod/web-1 deploy/d1).
+    #[arg(value_name = "RESOURCE", required = true, num_args = 1..,
           add = ArgValueCompleter::new(crate::completion::resources))]
-    resource: Option<String>,
+    resource: Vec<String>,
     /// Only this namespace (default: all namespaces, as client-go's reflector, even when the
     /// kubeconfig context names one; an empty NS is refused, use -A).
     #[arg(short, long, value_name = "NS",
@@ -232,6 +239,7 @@ impl Cli {
             ));
         }
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
+        let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
             ClusterChoice::Sim
         } else {
@@ -246,7 +254,7 @@ impl Cli {
             (false, false) => Mode::Listings,
         };
         Ok(Invocation::Watch(Box::new(Config {
-            resource: args.resource.unwrap_or_default(),
+            selection,
             cluster,
             client: ClientOptions {
                 disable_compression: args.disable_compression,
@@ -282,7 +290,7 @@ impl Cli {
 /// path parser already. Empty selectors are accepted: they select everything, as no selector
 /// does.
 fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
-    if args.resource.as_deref() == Some("") {
+    if args.resource.first().is_some_and(String::is_empty) {
         return Err("RESOURCE is empty; name one, e.g. pods".to_owned());
     }
     if args.namespace.as_deref() == Some("") {
@@ -369,7 +377,7 @@ mod tests {
     #[test]
     fn defaults_are_all_namespaces_every_30s_from_the_kubeconfig() {
         let config = parse(&["kreflect", "pods"]).expect("valid");
-        assert_eq!(config.resource, "pods");
+        assert_eq!(config.selection, Selection::of("pods"));
         assert_eq!(config.namespace, None);
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
@@ -412,7 +420,7 @@ mod tests {
             "--streaming-list",
         ])
         .expect("valid");
-        assert_eq!(config.resource, "deploy");
+        assert_eq!(config.selection, Selection::of("deploy"));
         assert!(config.source.metadata_only);
         assert!(config.reflector.streaming_list);
         assert_eq!(config.namespace.as_deref(), Some("shop"));
@@ -537,6 +545,25 @@ mod tests {
     }
 
     #[test]
+    fn names_and_several_kinds_are_positional_arguments_as_with_kubectl_get() {
+        let config = parse(&["kreflect", "pods", "web-1", "web-2", "-n", "shop"]).expect("names");
+        assert_eq!(config.selection.wanted.len(), 1);
+        assert_eq!(config.selection.wanted[0].names, ["web-1", "web-2"]);
+        let config = parse(&["kreflect", "pod/web-1", "deploy/d1"]).expect("type/name");
+        assert_eq!(config.selection.wanted.len(), 2);
+        let config = parse(&["kreflect", "pods,deploy", "--once"]).expect("kinds");
+        assert_eq!(config.selection.wanted.len(), 2);
+        for args in [
+            &["kreflect", "pods", "pod/web-1"][..],
+            &["kreflect", "pods", "a%b"],
+            &["kreflect", "pod/a/b"],
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
     fn empty_selectors_select_everything_as_with_kubectl() {
         let config = parse(&["kreflect", "pods", "-l", "", "--field-selector", ""]).expect("ok");
         assert_eq!(config.selectors, Selectors::default());
@@ -596,7 +623,7 @@ mod tests {
                     tokio::time::Instant::now().checked_add(config.interval).is_some()
                 );
                 proptest::prop_assert!(config.namespace.as_deref() != Some(""));
-                proptest::prop_assert!(!config.resource.is_empty());
+                proptest::prop_assert!(!config.selection.wanted.is_empty());
             }
         }
 

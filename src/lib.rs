@@ -17,7 +17,12 @@
 //! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key.
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
-//! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) through discovery.
+//! - [`selection`]: the positional arguments as kubectl reads them (`pods,deploy web-1`,
+//!   `pod/web-1`).
+//! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) and categories (`all`)
+//!   through discovery.
+//! - [`names`]: object names on the command line, filtered before the store.
+//! - [`kinds`]: several kinds in one run: their stores, listed together with prefixed keys.
 //! - [`printer`]: when listings and events go to stdout, written off the async runtime.
 //! - [`render`]: what they look like: every output format (keys, json, wide, diff and event
 //!   lines), with keys escaped by the rule in [`quote`].
@@ -29,7 +34,7 @@
 //! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!
-//! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the target,
+//! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the kinds,
 //! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
 //! logging and maps the result to an exit code.
 //!
@@ -66,8 +71,10 @@ pub mod decode;
 pub mod error_chain;
 pub mod exec_credential;
 pub mod failure;
+pub mod kinds;
 pub mod logging;
 pub mod metrics;
+pub mod names;
 pub mod object;
 pub mod printer;
 pub mod progress;
@@ -76,6 +83,7 @@ pub mod quote;
 pub mod reflector;
 pub mod render;
 pub mod resolve;
+pub mod selection;
 #[cfg(feature = "sim")]
 pub mod sim;
 pub mod source;
@@ -124,8 +132,9 @@ pub enum Mode {
 /// A validated run configuration.
 #[derive(Clone, Debug)]
 pub struct Config {
-    /// The resource to mirror, as the user named it (`pods`, `no`, `deployments.apps`).
-    pub resource: String,
+    /// What to mirror, as the user named it: resources (`pods`, `no`, `deployments.apps`) or
+    /// categories (`all`), each with the object names asked for.
+    pub selection: selection::Selection,
     /// Which cluster to watch.
     pub cluster: ClusterChoice,
     /// Transport settings from the command line (`--disable-compression`).
@@ -333,22 +342,31 @@ where
 {
     tokio::pin!(shutdown);
     let endpoint = Endpoint::of(&connection);
-    let resolving = wiring::resolve_target(&config, &connection.client, &endpoint);
-    let target = tokio::select! {
+    let resolving = wiring::resolve_targets(&config, &connection.client, &endpoint);
+    let targets = tokio::select! {
         () = &mut shutdown => return Ok(()),
-        target = resolving => target?,
+        targets = resolving => targets?,
     };
-    let reach = Reach::of(
-        target.namespaced,
-        config.namespace.as_deref(),
-        connection.context_namespace.as_deref(),
-    );
+    let namespace = config.namespace.clone();
     let stop = CancellationToken::new();
     let tasks =
-        wiring::Tasks::spawn(config, connection.client, endpoint, &target, output, &stop).await?;
+        wiring::Tasks::spawn(config, connection.client, endpoint, &targets, output, &stop).await?;
     let ended = tasks.join(shutdown, stop).await?;
-    ended
-        .reflector
-        .map_err(|err| RunError::from_reflector(err, reach, &connection.identity))?;
+    ended.reflector.map_err(|err| {
+        // Where the run looked, for the kind that failed.
+        let namespaced = match &err {
+            ReflectorError::Forbidden { scope, .. } => targets
+                .iter()
+                .find(|target| target.resource.plural == scope.plural)
+                .is_none_or(|target| target.namespaced),
+            _ => true,
+        };
+        let reach = Reach::of(
+            namespaced,
+            namespace.as_deref(),
+            connection.context_namespace.as_deref(),
+        );
+        RunError::from_reflector(err, reach, &connection.identity)
+    })?;
     ended.printer
 }

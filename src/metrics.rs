@@ -51,6 +51,9 @@ pub struct Metrics {
     last_contact: Mutex<Option<Instant>>,
     /// The `resource` label value (`pods`, `deployments.apps`); empty: no label.
     resource: String,
+    /// Whether every per-resource family carries the label, not only those that always do:
+    /// one kind of several ([`Metrics::for_one_of_kinds`]).
+    label_all: bool,
 }
 
 /// What the reflector reports.
@@ -82,6 +85,16 @@ impl Metrics {
         Metrics {
             resource: resource.to_owned(),
             ..Metrics::default()
+        }
+    }
+
+    /// [`Metrics::for_resource`] for one kind of several (`kreflect pods,deploy`): every family
+    /// of the kind's reflector and store (relists, backoffs, synced...) carries the label too,
+    /// so the kinds' series can be told apart ([`render_kinds`]).
+    pub fn for_one_of_kinds(resource: &str) -> Self {
+        Metrics {
+            label_all: true,
+            ..Metrics::for_resource(resource)
         }
     }
 
@@ -178,10 +191,15 @@ impl Metrics {
             with_resource(""),
             store.object_count()
         );
+        let labels = if self.label_all {
+            with_resource("")
+        } else {
+            String::new()
+        };
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = write!(
                 text,
-                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name} {value}\n"
+                "# HELP {name} {help}\n# TYPE {name} {kind}\n{name}{labels} {value}\n"
             );
         };
         metric(
@@ -229,6 +247,43 @@ impl Metrics {
     }
 }
 
+/// The Prometheus text of several kinds' metrics: each family once (its `HELP` and `TYPE`
+/// lines, then every kind's samples); the families that are not per kind (`build_info`,
+/// `process_*`) from the first kind only. One kind's text is [`Metrics::render`]'s.
+pub fn render_kinds(kinds: &[(Arc<Metrics>, Store)]) -> String {
+    let mut families: Vec<(String, Vec<String>)> = Vec::new();
+    for (index, (metrics, store)) in kinds.iter().enumerate() {
+        let mut current = None;
+        for line in metrics.render(store).lines() {
+            if let Some(header) = line
+                .strip_prefix("# HELP ")
+                .or(line.strip_prefix("# TYPE "))
+            {
+                let name = header.split(' ').next().unwrap_or_default();
+                let at = families.iter().position(|(family, _)| family == name);
+                current = Some(at.unwrap_or_else(|| {
+                    families.push((name.to_owned(), Vec::new()));
+                    families.len() - 1
+                }));
+                if index > 0 {
+                    continue;
+                }
+            } else if index > 0 && !line.contains("resource=\"") {
+                continue;
+            }
+            if let Some((_, lines)) = current.and_then(|at| families.get_mut(at)) {
+                lines.push(line.to_owned());
+            }
+        }
+    }
+    let mut text = String::new();
+    for line in families.iter().flat_map(|(_, lines)| lines) {
+        text.push_str(line);
+        text.push('\n');
+    }
+    text
+}
+
 fn unix_millis(time: SystemTime) -> u64 {
     time.duration_since(UNIX_EPOCH).map_or(0, |since| {
         u64::try_from(since.as_millis()).unwrap_or(u64::MAX)
@@ -268,8 +323,11 @@ impl MetricsServer {
         self.listener.local_addr()
     }
 
-    /// Serves `/metrics`, `/livez`, `/readyz` and `/healthz` until `stop` is cancelled; waits for open connections.
-    pub async fn serve(self, metrics: Arc<Metrics>, store: Store, stop: CancellationToken) {
+    /// Serves `/metrics`, `/livez`, `/readyz` and `/healthz` for these kinds (each kind's
+    /// metrics and store; `/readyz` is ready when every kind is) until `stop` is cancelled;
+    /// waits for open connections.
+    pub async fn serve(self, kinds: Vec<(Arc<Metrics>, Store)>, stop: CancellationToken) {
+        let kinds = Arc::new(kinds);
         let mut connections = JoinSet::new();
         loop {
             let accepted = tokio::select! {
@@ -291,11 +349,11 @@ impl MetricsServer {
                     }
                 }
             };
-            let (metrics, store, stop) = (Arc::clone(&metrics), store.clone(), stop.clone());
+            let (kinds, stop) = (Arc::clone(&kinds), stop.clone());
             let ready_limit = self.ready_limit;
             connections.spawn(async move {
                 let service = service_fn(move |request| {
-                    let response = respond(&request, &metrics, &store, ready_limit);
+                    let response = respond(&request, &kinds, ready_limit);
                     async move { Ok::<_, Infallible>(response) }
                 });
                 // A client that connects and never sends its request is dropped, so idle
@@ -317,21 +375,22 @@ impl MetricsServer {
 
 fn respond<B>(
     request: &Request<B>,
-    metrics: &Metrics,
-    store: &Store,
+    kinds: &[(Arc<Metrics>, Store)],
     ready_limit: Duration,
 ) -> Response<Full<Bytes>> {
+    let ready = kinds
+        .iter()
+        .all(|(metrics, store)| metrics.ready(store, ready_limit));
+    let synced = kinds.iter().all(|(_, store)| store.is_synced());
     let (status, content_type, body) = match request.uri().path() {
         "/metrics" => (
             StatusCode::OK,
             "text/plain; version=0.0.4",
-            metrics.render(store),
+            render_kinds(kinds),
         ),
         "/livez" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
-        "/readyz" | "/healthz" if metrics.ready(store, ready_limit) => {
-            (StatusCode::OK, "text/plain", "ok\n".to_owned())
-        }
-        "/readyz" | "/healthz" if !store.is_synced() => (
+        "/readyz" | "/healthz" if ready => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+        "/readyz" | "/healthz" if !synced => (
             StatusCode::SERVICE_UNAVAILABLE,
             "text/plain",
             "not synced\n".to_owned(),
@@ -504,7 +563,7 @@ mod tests {
         let addr = server.local_addr().expect("addr");
         let stop = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
-        let task = tokio::spawn(server.serve(Arc::clone(&metrics), store, stop.clone()));
+        let task = tokio::spawn(server.serve(vec![(Arc::clone(&metrics), store)], stop.clone()));
         writer.replace(Vec::new(), "1").await;
         metrics.observe(Observed::Relist);
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
@@ -521,6 +580,48 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn with_several_kinds_readyz_waits_for_every_kind_and_each_family_is_written_once() {
+        let (mut pods_writer, pods_store) = new_store();
+        let (_, deployments_store) = new_store();
+        let pods = Arc::new(Metrics::for_one_of_kinds("pods"));
+        let deployments = Arc::new(Metrics::for_one_of_kinds("deployments.apps"));
+        let kinds = vec![
+            (Arc::clone(&pods), pods_store),
+            (Arc::clone(&deployments), deployments_store),
+        ];
+        pods_writer.replace(Vec::new(), "1").await;
+        pods.observe(Observed::Relist);
+        let request = |path: &str| Request::get(path).body(()).expect("request");
+        let readyz = respond(&request("/readyz"), &kinds, READY_LIMIT);
+        assert_eq!(
+            readyz.status(),
+            StatusCode::SERVICE_UNAVAILABLE,
+            "deployments not synced"
+        );
+        let text = render_kinds(&kinds);
+        for line in [
+            "kreflect_relists_total{resource=\"pods\"} 1",
+            "kreflect_relists_total{resource=\"deployments.apps\"} 0",
+            "kreflect_synced{resource=\"deployments.apps\"} 0",
+        ] {
+            assert!(
+                text.lines().any(|l| l == line),
+                "missing {line:?} in\n{text}"
+            );
+        }
+        for family in [
+            "kreflect_relists_total",
+            "kreflect_build_info",
+            "process_open_fds",
+        ] {
+            let help = format!("# HELP {family} ");
+            let headers = text.lines().filter(|l| l.starts_with(&help)).count();
+            assert!(headers <= 1, "{family} twice in\n{text}");
+        }
+        assert_eq!(text.matches("kreflect_build_info{").count(), 1, "{text}");
+    }
+
+    #[tokio::test]
     async fn serves_metrics_and_a_healthz_that_waits_for_sync() {
         let (mut writer, store) = new_store();
         let server = MetricsServer::bind("127.0.0.1:0".parse().expect("addr"))
@@ -529,7 +630,7 @@ mod tests {
         let addr = server.local_addr().expect("addr");
         let stop = CancellationToken::new();
         let metrics = Arc::new(Metrics::default());
-        let task = tokio::spawn(server.serve(Arc::clone(&metrics), store, stop.clone()));
+        let task = tokio::spawn(server.serve(vec![(Arc::clone(&metrics), store)], stop.clone()));
         let before = get(addr, "/healthz").await;
         assert!(before.starts_with("HTTP/1.1 503"), "{before}");
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));

@@ -28,7 +28,8 @@ use tokio::sync::mpsc::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
-use crate::render::{self, Columns, Lister, OutputFormat};
+use crate::kinds::Stores;
+use crate::render::{self, Lister, OutputFormat};
 use crate::store::{CHANGES_CAPACITY, Change, Store};
 use output_thread::{OutputThread, Sink};
 
@@ -49,11 +50,6 @@ pub struct PrinterConfig {
     pub format: OutputFormat,
     /// Print only `+key` / `-key` lines for what changed since the previous listing.
     pub diff: bool,
-    /// Whether the objects are Pods (the wide table's STATUS and NODE columns).
-    pub pods: bool,
-    /// Whether the objects live in namespaces and are listed across all of them (the wide
-    /// table's NAMESPACE column, which kubectl shows only then too).
-    pub namespaced: bool,
 }
 
 impl Default for PrinterConfig {
@@ -63,8 +59,6 @@ impl Default for PrinterConfig {
             once: false,
             format: OutputFormat::Keys,
             diff: false,
-            pods: true,
-            namespaced: true,
         }
     }
 }
@@ -79,37 +73,35 @@ pub enum PrinterEnd {
     OutputClosed,
 }
 
-/// Prints listings of `store` to `output` until `stop` is cancelled (then a final listing, best
-/// effort), the output is closed, or (with `once`) after the first listing. `output` is written
+/// Prints listings of `stores` (every kind's, see [`crate::kinds`]) to `output` as soon as all
+/// are synced, until `stop` is cancelled (then a final listing, best effort), the output is
+/// closed, or (with `once`) after the first listing. `output` is written
 /// on a thread of its own (see the module docs). However it ends, it cancels `stop` on the way
 /// out, so the other tasks stop with it.
 pub async fn print_listings<W: Write + Send + 'static>(
-    store: Store,
+    stores: impl Into<Stores>,
     config: PrinterConfig,
     output: W,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    listings(store, config, output, stop).await
+    listings(stores.into(), config, output, stop).await
 }
 
 /// [`print_listings`] over any [`Sink`].
 async fn listings<S: Sink>(
-    store: Store,
+    stores: impl Into<Stores>,
     config: PrinterConfig,
     mut output: S,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
+    let store = stores.into();
     tokio::select! {
         _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
         _ = store.wait_synced() => {}
     }
-    let columns = Columns {
-        namespace: config.namespaced,
-        pod_status: config.pods,
-    };
-    let mut lister = Lister::new(config.format, config.diff, columns);
+    let mut lister = Lister::new(config.format, config.diff);
     let mut ticks = None;
     loop {
         let listing = output.write(lister.render(&store));

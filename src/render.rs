@@ -12,14 +12,16 @@
 
 mod table;
 
+use std::collections::BTreeMap;
 use std::time::SystemTime;
 
 use clap::ValueEnum;
 use serde::Serialize;
 
+use crate::kinds::Stores;
 use crate::object::{ObjectKey, RawObject};
 use crate::quote::{count_escapable, quote_into};
-use crate::store::{Change, Store};
+use crate::store::Change;
 
 pub use table::{Columns, wide};
 
@@ -37,45 +39,69 @@ pub enum OutputFormat {
     Wide,
 }
 
-/// Renders the listings of a store one after the other, remembering the previous keys for
+/// Renders the listings of the stores one after the other, remembering the previous keys for
 /// `--diff`.
 pub struct Lister {
     format: OutputFormat,
-    columns: Columns,
     /// With `--diff`, the keys of the previous listing (none before the first).
     previous: Option<Vec<ObjectKey>>,
 }
 
 impl Lister {
-    /// Listings in `format` (with these `columns` for `-o wide`); with `diff`, `+key` / `-key`
-    /// lines for what changed since the previous listing instead.
-    pub fn new(format: OutputFormat, diff: bool, columns: Columns) -> Self {
+    /// Listings in `format`; with `diff`, `+key` / `-key` lines for what changed since the
+    /// previous listing instead.
+    pub fn new(format: OutputFormat, diff: bool) -> Self {
         Lister {
             format,
-            columns,
             previous: diff.then(Vec::new),
         }
     }
 
-    /// The next listing: the store as it is now.
-    pub fn render(&mut self, store: &Store) -> Vec<u8> {
+    /// The next listing: the stores as they are now (keys prefixed by kind when there are
+    /// several, see [`crate::kinds`]).
+    pub fn render(&mut self, stores: &Stores) -> Vec<u8> {
         if let Some(previous) = &mut self.previous {
-            let current = store.sorted_keys();
+            let current = stores.sorted_keys();
             let lines = diff(previous, &current);
             *previous = current;
             return lines;
         }
-        match self.format {
-            OutputFormat::Keys => keys(&store.sorted_keys()),
-            OutputFormat::Json => {
-                let (sorted, resource_version) = store.sorted_keys_and_version();
+        match (self.format, stores.kinds()) {
+            (OutputFormat::Keys, _) => keys(&stores.sorted_keys()),
+            (OutputFormat::Json, [single]) if single.prefix.is_none() => {
+                let (sorted, resource_version) = single.store.sorted_keys_and_version();
                 json_listing(SystemTime::now(), &resource_version, &sorted)
             }
-            OutputFormat::Wide => {
-                let mut objects = store.objects();
-                objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-                let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
-                wide(&objects, self.columns, SystemTime::now())
+            (OutputFormat::Json, kinds) => {
+                let versions = kinds
+                    .iter()
+                    .map(|kind| {
+                        let prefix = kind.prefix.as_deref().unwrap_or_default().to_owned();
+                        (prefix, kind.store.resource_version())
+                    })
+                    .collect();
+                json_listing_of_kinds(SystemTime::now(), &versions, &stores.sorted_keys())
+            }
+            (OutputFormat::Wide, kinds) => {
+                // One table per kind, each ending with an empty line: tables are separated by
+                // one empty line, as kubectl separates them. With several kinds, as with
+                // kubectl, a kind without objects has no table; with none at all, the listing
+                // is its empty line alone.
+                let now = SystemTime::now();
+                let mut tables = Vec::new();
+                for kind in kinds {
+                    let mut objects = kind.store.objects();
+                    if objects.is_empty() && kind.prefix.is_some() {
+                        continue;
+                    }
+                    objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+                    let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
+                    tables.extend(wide(&objects, kind.columns, kind.prefix.as_deref(), now));
+                }
+                if tables.is_empty() {
+                    tables.push(b'\n');
+                }
+                tables
             }
         }
     }
@@ -121,6 +147,34 @@ pub fn json_listing(time: SystemTime, resource_version: &str, keys: &[ObjectKey]
     let listing = Listing {
         time: humantime::format_rfc3339_seconds(time).to_string(),
         resource_version,
+        count: keys.len(),
+        keys: keys.iter().map(ObjectKey::as_str).collect(),
+    };
+    let mut line = serde_json::to_vec(&listing).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// `-o json` with several kinds: as [`json_listing`], with `resourceVersions`, each kind's
+/// resourceVersion by its prefix (`{"deployment.apps":"15","pod":"12"}`), in place of
+/// `resourceVersion`: resourceVersions are opaque and per resource, so no one of them stands
+/// for the others.
+pub fn json_listing_of_kinds(
+    time: SystemTime,
+    resource_versions: &BTreeMap<String, String>,
+    keys: &[ObjectKey],
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        time: String,
+        #[serde(rename = "resourceVersions")]
+        resource_versions: &'a BTreeMap<String, String>,
+        count: usize,
+        keys: Vec<&'a str>,
+    }
+    let listing = Listing {
+        time: humantime::format_rfc3339_seconds(time).to_string(),
+        resource_versions,
         count: keys.len(),
         keys: keys.iter().map(ObjectKey::as_str).collect(),
     };
@@ -254,6 +308,20 @@ mod tests {
     }
 
     #[test]
+    fn json_listing_of_several_kinds_has_each_kinds_resource_version() {
+        let time = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("time");
+        let versions = BTreeMap::from([
+            ("pod".to_owned(), "12".to_owned()),
+            ("deployment.apps".to_owned(), "15".to_owned()),
+        ]);
+        let line = json_listing_of_kinds(time, &versions, &key_list(&["pod/a/x"]));
+        assert_eq!(
+            String::from_utf8(line).expect("utf-8"),
+            "{\"time\":\"2026-11-27T12:00:00Z\",\"resourceVersions\":{\"deployment.apps\":\"15\",\"pod\":\"12\"},\"count\":1,\"keys\":[\"pod/a/x\"]}\n"
+        );
+    }
+
+    #[test]
     fn events_in_text_and_json() {
         assert_eq!(event("ADDED", &key("a/x"), "7", false), b"ADDED a/x\n");
         assert_eq!(
@@ -303,7 +371,7 @@ mod tests {
         )
         .expect("role");
         assert_eq!(
-            String::from_utf8(wide(&[&object], ROLES, now)).expect("utf-8"),
+            String::from_utf8(wide(&[&object], ROLES, None, now)).expect("utf-8"),
             "NAMESPACE   NAME     AGE\nt\\tab       a\\n\\nb   45s\n\n"
         );
     }

@@ -28,6 +28,8 @@ pub struct Discovered {
     pub namespaced: bool,
     /// Whether the server allows both `list` and `watch`.
     pub watchable: bool,
+    /// The categories it belongs to (`all` for pods, services, deployments...).
+    pub categories: Vec<String>,
 }
 
 impl Discovered {
@@ -221,6 +223,8 @@ struct ResourceEntry {
     verbs: Vec<String>,
     #[serde(default, rename = "shortNames")]
     short_names: Vec<String>,
+    #[serde(default)]
+    categories: Vec<String>,
 }
 
 #[derive(Deserialize)]
@@ -268,6 +272,7 @@ pub fn parse_resource_list(body: &[u8]) -> Result<Vec<Discovered>, serde_json::E
             kind: entry.kind,
             short_names: entry.short_names,
             namespaced: entry.namespaced,
+            categories: entry.categories,
         })
         .collect())
 }
@@ -315,6 +320,20 @@ impl Discovery {
             }),
             other => other,
         }
+    }
+
+    /// The watchable resources in `category` (kubectl's category expansion, which makes
+    /// `kubectl get all` pods, services, deployments...), in discovery order; `None` when no
+    /// watchable resource is in it. As with kubectl, a category wins over a resource of the
+    /// same name.
+    pub fn category(&self, category: &str) -> Option<Vec<&Discovered>> {
+        let wanted = category.to_ascii_lowercase();
+        let members: Vec<&Discovered> = self
+            .served
+            .iter()
+            .filter(|discovered| discovered.watchable && discovered.categories.contains(&wanted))
+            .collect();
+        (!members.is_empty()).then_some(members)
     }
 }
 
@@ -502,6 +521,23 @@ mod tests {
         let pods = resolve("po", &served).expect("pods").api_resource();
         assert_eq!(pods.api_version, "v1");
         assert_eq!(pods.group, "");
+    }
+
+    #[test]
+    fn a_category_expands_to_its_watchable_members_in_discovery_order() {
+        let discovery = Discovery {
+            served: served(),
+            unreadable: Vec::new(),
+        };
+        let all: Vec<String> = discovery
+            .category("all")
+            .expect("all")
+            .into_iter()
+            .map(Discovered::qualified_name)
+            .collect();
+        // The real core group's `all` (transcript 12): pods, replicationcontrollers, services.
+        assert_eq!(all, ["pods", "replicationcontrollers", "services"]);
+        assert!(discovery.category("pods").is_none());
     }
 
     #[test]

@@ -1,6 +1,6 @@
-//! The steps of [`crate::run`] on a connection: [`resolve_target`] (what to watch, waiting
-//! out a failing server as list and watch do), [`Tasks::spawn`] (the reflector, the printer and
-//! the metrics server) and [`Tasks::join`] (how they end together).
+//! The steps of [`crate::run`] on a connection: [`resolve_targets`] (the kinds to watch,
+//! waiting out a failing server as list and watch do), [`Tasks::spawn`] (a reflector per kind,
+//! the printer and the metrics server) and [`Tasks::join`] (how they end together).
 
 use std::future::Future;
 use std::io::{self, IsTerminal, Write};
@@ -10,34 +10,45 @@ use kube::core::ApiResource;
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+use futures::StreamExt;
+use futures::stream::FuturesUnordered;
+use tokio::sync::mpsc::Receiver;
+
 use crate::backoff::Backoff;
 use crate::failure::FailureClass;
+use crate::kinds::{self, KindStore, Stores};
 use crate::metrics::{Metrics, MetricsServer};
+use crate::names::NameFilter;
 use crate::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use crate::render::OutputFormat;
+use crate::render::{Columns, OutputFormat};
 use crate::resolve::ResolveError;
-use crate::source::{self, Endpoint, KubeSource};
+use crate::selection::{self, Selection};
+use crate::source::{self, Endpoint, KubeSource, Selectors};
+use crate::store::{Change, Store};
 use crate::{Config, Mode, RunError, progress, resolve, store};
 
-/// What was resolved from the resource name.
+/// One kind to watch, resolved from the command line.
 pub struct Target {
     /// The resource's group, version and plural.
     pub resource: ApiResource,
     /// Whether its objects live in namespaces.
     pub namespaced: bool,
+    /// The object names asked for; empty for every object.
+    pub names: Vec<String>,
 }
 
-/// Resolves the configured resource name. A server that is down or failing is waited for with
-/// backoff, as list and watch do, unless `--once`; anything else ends the run.
-pub async fn resolve_target(
+/// Resolves the configured resources (and categories, such as `all`) into the kinds to watch,
+/// each once. A server that is down or failing is waited for with backoff, as list and watch
+/// do, unless `--once`; anything else ends the run.
+pub async fn resolve_targets(
     config: &Config,
     client: &kube::Client,
     endpoint: &Endpoint,
-) -> Result<Target, RunError> {
+) -> Result<Vec<Target>, RunError> {
     let mut backoff = Backoff::new(config.reflector.backoff.clone());
     loop {
-        match resolve_once(client, endpoint, &config.resource).await {
+        match resolve_once(client, endpoint, &config.selection).await {
             Err(RunError::Resolve(ResolveError::Discovery { path, error }))
                 if !config.once && FailureClass::of(&error) == FailureClass::Transient =>
             {
@@ -50,128 +61,148 @@ pub async fn resolve_target(
     }
 }
 
-/// `pods` and its other names need no discovery; anything else is looked up like kubectl does.
+/// `pods` and its other names alone need no discovery; anything else is looked up like kubectl
+/// does: a category (`all`) expands to its members, any other name is a resource.
 async fn resolve_once(
     client: &kube::Client,
     endpoint: &Endpoint,
-    name: &str,
-) -> Result<Target, RunError> {
-    if matches!(name, "pods" | "pod" | "po" | "Pod") {
-        return Ok(Target {
+    selection: &Selection,
+) -> Result<Vec<Target>, RunError> {
+    if let [wanted] = selection.wanted.as_slice()
+        && matches!(wanted.resource.as_str(), "pods" | "pod" | "po" | "Pod")
+    {
+        return Ok(vec![Target {
             resource: ApiResource::erase::<k8s_openapi::api::core::v1::Pod>(&()),
             namespaced: true,
-        });
+            names: wanted.names.clone(),
+        }]);
     }
     let discovery =
         resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
             .await?;
-    let found = discovery.resolve(name)?;
     for unreadable in &discovery.unreadable {
         tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
     }
-    Ok(Target {
-        resource: found.api_resource(),
-        namespaced: found.namespaced,
-    })
+    let mut targets: Vec<Target> = Vec::new();
+    for wanted in &selection.wanted {
+        let found = match discovery.category(&wanted.resource) {
+            Some(members) => members,
+            None => vec![discovery.resolve(&wanted.resource)?],
+        };
+        for discovered in found {
+            let resource = discovered.api_resource();
+            let same = |target: &&mut Target| {
+                target.resource.group == resource.group && target.resource.plural == resource.plural
+            };
+            match targets.iter_mut().find(same) {
+                Some(target) => {
+                    let new: Vec<String> = wanted
+                        .names
+                        .iter()
+                        .filter(|name| !target.names.contains(name))
+                        .cloned()
+                        .collect();
+                    target.names.extend(new);
+                }
+                None => targets.push(Target {
+                    resource,
+                    namespaced: discovered.namespaced,
+                    names: wanted.names.clone(),
+                }),
+            }
+        }
+    }
+    Ok(targets)
 }
 
 /// The tasks of a run.
 pub struct Tasks {
-    reflector: JoinHandle<Result<(), ReflectorError>>,
+    /// One reflector per kind, with the kind's scope for messages.
+    reflectors: Vec<JoinHandle<Result<(), ReflectorError>>>,
+    /// With `--events` and several kinds, the tasks that prefix each kind's changes into the
+    /// one queue the printer reads.
+    forwarders: Vec<JoinHandle<()>>,
     printer: JoinHandle<io::Result<PrinterEnd>>,
     metrics_server: Option<JoinHandle<()>>,
 }
 
 /// How the tasks of a run ended.
 pub struct Ended {
-    /// The reflector's end: an error retrying cannot fix, or none.
+    /// The reflectors' end: the first error retrying cannot fix (its kind named in it), or none.
     pub reflector: Result<(), ReflectorError>,
     /// The printer's end: a failed write, or none (a reader going away is no error).
     pub printer: Result<(), RunError>,
 }
 
+/// One kind's reflector, before it is spawned.
+struct Kind {
+    reflector: Reflector<NameFilter<KubeSource>>,
+    listed: KindStore,
+    changes: Option<(Receiver<Change>, Option<Arc<str>>)>,
+    metrics: (Arc<Metrics>, Store),
+}
+
 impl Tasks {
-    /// Spawns the reflector over `client` for `target`, the printer of the configured mode,
-    /// and the metrics server if configured; all of them stop when `stop` is cancelled.
+    /// Spawns a reflector over `client` for each of `targets`, the printer of the configured
+    /// mode over all of them, and the metrics server if configured; all of them stop when
+    /// `stop` is cancelled.
     pub async fn spawn<W>(
         config: Config,
         client: kube::Client,
         endpoint: Endpoint,
-        target: &Target,
+        targets: &[Target],
         output: W,
         stop: &CancellationToken,
     ) -> Result<Tasks, RunError>
     where
         W: Write + Send + 'static,
     {
-        let namespace = if target.namespaced {
-            config.namespace
-        } else {
-            if let Some(namespace) = &config.namespace {
-                tracing::warn!(resource = %target.resource.plural, namespace = %namespace, "resource is cluster-scoped; ignoring the namespace");
-            }
-            None
-        };
-        let (mut writer, store) = store::new_store();
-        let changes = (config.mode == Mode::Events).then(|| writer.changes());
-        let resource = &target.resource;
-        let metrics = Arc::new(Metrics::for_resource(&if resource.group.is_empty() {
-            resource.plural.clone()
-        } else {
-            format!("{}.{}", resource.plural, resource.group)
-        }));
+        let kinds: Vec<Kind> = targets
+            .iter()
+            .map(|target| kind(&config, &client, &endpoint, target, targets.len() > 1))
+            .collect();
         let metrics_server = match config.metrics_addr {
             Some(addr) => {
                 let server = MetricsServer::bind(addr)
                     .await
                     .map_err(|error| RunError::Metrics { addr, error })?;
-                let task = server.serve(Arc::clone(&metrics), store.clone(), stop.clone());
-                Some(tokio::spawn(task))
+                let served = kinds.iter().map(|kind| kind.metrics.clone()).collect();
+                Some(tokio::spawn(server.serve(served, stop.clone())))
             }
             None => None,
         };
-        let reflector_config = ReflectorConfig {
-            give_up_before_sync: config.reflector.give_up_before_sync || config.once,
-            list_only: config.reflector.list_only || config.once,
-            ..config.reflector
-        };
-        let plural = target.resource.plural.clone();
-        let across_namespaces = target.namespaced && namespace.is_none();
-        let source = KubeSource::new(client, &target.resource, namespace)
-            .with_endpoint(endpoint)
-            .with_selectors(config.selectors)
-            .with_options(config.source);
-        let mut reflector = Reflector::new(source, writer, reflector_config).with_metrics(metrics);
-        if io::stderr().is_terminal() {
-            reflector = reflector
-                .with_progress(progress::reporter(plural.clone(), progress::stderr_line()));
+        let mut reflectors = Vec::new();
+        let mut listed = Vec::new();
+        let mut changes = Vec::new();
+        for kind in kinds {
+            reflectors.push(tokio::spawn(kind.reflector.run(stop.clone())));
+            listed.push(kind.listed);
+            changes.extend(kind.changes);
         }
-        let reflector = tokio::spawn(reflector.run(stop.clone()));
-        let printer = match changes {
-            Some(changes) => {
-                let json = config.format == OutputFormat::Json;
-                tokio::spawn(print_events(changes, json, output, stop.clone()))
-            }
-            None => {
-                let printer_config = PrinterConfig {
-                    interval: config.interval,
-                    once: config.once,
-                    format: config.format,
-                    diff: config.mode == Mode::Diff,
-                    pods: plural == "pods",
-                    namespaced: across_namespaces,
-                };
-                tokio::spawn(print_listings(store, printer_config, output, stop.clone()))
-            }
+        let mut forwarders = Vec::new();
+        let printer = if config.mode == Mode::Events {
+            let json = config.format == OutputFormat::Json;
+            let changes = merge_changes(changes, &mut forwarders);
+            tokio::spawn(print_events(changes, json, output, stop.clone()))
+        } else {
+            let printer_config = PrinterConfig {
+                interval: config.interval,
+                once: config.once,
+                format: config.format,
+                diff: config.mode == Mode::Diff,
+            };
+            let stores = Stores::new(listed);
+            tokio::spawn(print_listings(stores, printer_config, output, stop.clone()))
         };
         Ok(Tasks {
-            reflector,
+            reflectors,
+            forwarders,
             printer,
             metrics_server,
         })
     }
 
-    /// Waits for the reflector to end, `shutdown`, or `stop` (the printer is done: `--once`, or
+    /// Waits for a reflector to end, `shutdown`, or `stop` (the printer is done: `--once`, or
     /// stdout closed), then stops every task and waits for them. A reflector that failed gets
     /// no final listing: the printer is aborted before `stop` would ask it for one.
     pub async fn join(
@@ -180,28 +211,37 @@ impl Tasks {
         stop: CancellationToken,
     ) -> Result<Ended, RunError> {
         let Tasks {
-            mut reflector,
+            reflectors,
+            forwarders,
             printer,
             metrics_server,
         } = self;
-        let reflector_ended = tokio::select! {
-            result = &mut reflector => Some(result),
+        let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
+        let first = tokio::select! {
+            Some(result) = reflectors.next() => Some(result),
             () = shutdown => None,
             () = stop.cancelled() => None,
         };
-        if !matches!(reflector_ended, None | Some(Ok(Ok(())))) {
+        if !matches!(first, None | Some(Ok(Ok(())))) {
             printer.abort();
         }
         stop.cancel();
-        let reflector_result = match reflector_ended {
-            Some(result) => result,
-            None => reflector.await,
+        let rest: Vec<_> = reflectors.collect().await;
+        // The first error to end a reflector is the run's (the others were stopped by it).
+        let mut reflector_result = Ok(());
+        for result in first.into_iter().chain(rest) {
+            let result = result.map_err(|err| RunError::Task(err.to_string()))?;
+            if reflector_result.is_ok() {
+                reflector_result = result;
+            }
         }
-        .map_err(|err| RunError::Task(err.to_string()))?;
         if reflector_result.is_err() {
             printer.abort();
         }
         let printer_result = printer.await;
+        for forwarder in forwarders {
+            let _ = forwarder.await;
+        }
         if let Some(metrics_server) = metrics_server {
             let _ = metrics_server.await;
         }
@@ -215,4 +255,100 @@ impl Tasks {
             printer,
         })
     }
+}
+
+/// One kind's store, reflector and metrics; its keys prefixed when it is one of `several`.
+fn kind(
+    config: &Config,
+    client: &kube::Client,
+    endpoint: &Endpoint,
+    target: &Target,
+    several: bool,
+) -> Kind {
+    let plural = target.resource.plural.clone();
+    let namespace = if target.namespaced {
+        config.namespace.clone()
+    } else {
+        if let Some(namespace) = &config.namespace {
+            tracing::warn!(resource = %plural, namespace = %namespace, "resource is cluster-scoped; ignoring the namespace");
+        }
+        None
+    };
+    // kubectl shows NAMESPACE only when listing across namespaces.
+    let across_namespaces = target.namespaced && namespace.is_none();
+    let (mut writer, store) = store::new_store();
+    let prefix: Option<Arc<str>> = several.then(|| kinds::prefix_of(&target.resource).into());
+    let changes = (config.mode == Mode::Events).then(|| (writer.changes(), prefix.clone()));
+    let resource = &target.resource;
+    let label = if resource.group.is_empty() {
+        resource.plural.clone()
+    } else {
+        format!("{}.{}", resource.plural, resource.group)
+    };
+    let metrics = Arc::new(if several {
+        Metrics::for_one_of_kinds(&label)
+    } else {
+        Metrics::for_resource(&label)
+    });
+    let reflector_config = ReflectorConfig {
+        give_up_before_sync: config.reflector.give_up_before_sync || config.once,
+        list_only: config.reflector.list_only || config.once,
+        ..config.reflector.clone()
+    };
+    let selectors = Selectors {
+        label: config.selectors.label.clone(),
+        field: selection::field_selector(config.selectors.field.as_deref(), &target.names),
+    };
+    let source = KubeSource::new(client.clone(), resource, namespace)
+        .with_endpoint(endpoint.clone())
+        .with_selectors(selectors)
+        .with_options(config.source.clone());
+    let source = NameFilter::new(source, &target.names);
+    let mut reflector =
+        Reflector::new(source, writer, reflector_config).with_metrics(Arc::clone(&metrics));
+    if io::stderr().is_terminal() {
+        reflector =
+            reflector.with_progress(progress::reporter(plural.clone(), progress::stderr_line()));
+    }
+    let listed = KindStore {
+        prefix,
+        store: store.clone(),
+        columns: Columns {
+            namespace: across_namespaces,
+            pod_status: plural == "pods",
+        },
+    };
+    Kind {
+        reflector,
+        listed,
+        changes,
+        metrics: (metrics, store),
+    }
+}
+
+/// One queue of every kind's changes, each key prefixed by its kind, fed by a task per kind
+/// (pushed onto `forwarders`). A task ends when its kind's reflector has gone (its queue
+/// closes) or the printer has (nobody reads). A single unprefixed kind's queue is used as it is.
+fn merge_changes(
+    mut kinds: Vec<(Receiver<Change>, Option<Arc<str>>)>,
+    forwarders: &mut Vec<JoinHandle<()>>,
+) -> Receiver<Change> {
+    if let [(_, None)] = kinds.as_slice()
+        && let Some((changes, _)) = kinds.pop()
+    {
+        return changes;
+    }
+    let (sender, merged) = tokio::sync::mpsc::channel(store::CHANGES_CAPACITY);
+    for (mut changes, prefix) in kinds {
+        let sender = sender.clone();
+        forwarders.push(tokio::spawn(async move {
+            while let Some(mut change) = changes.recv().await {
+                change.key = kinds::prefixed(prefix.as_deref(), &change.key);
+                if sender.send(change).await.is_err() {
+                    break;
+                }
+            }
+        }));
+    }
+    merged
 }

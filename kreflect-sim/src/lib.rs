@@ -42,6 +42,9 @@
 //!   shares (kreflect's store shares its own `Shared`).
 //!
 //! # How it differs from a real kube-apiserver
+//! - Discovery publishes `categories` as the real server does, for the kinds served: `all`
+//!   holds pods, services and deployments (the real `all` also holds replicationcontrollers,
+//!   daemonsets, replicasets, statefulsets, horizontalpodautoscalers, cronjobs and jobs).
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
 //!   certificates); HTTP/1.1 only, JSON only; the six kinds above only; only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
@@ -50,7 +53,8 @@
 //!   would reject those; it accepts such names for kinds with only path-segment rules (RBAC).
 //! - Label selectors and the common field selectors (`metadata.name`, `metadata.namespace`, and
 //!   for pods `spec.nodeName`, `status.phase`) are applied; any other field is refused with 400
-//!   `field label not supported`, where a real server supports a few more per kind.
+//!   `field label not supported`, where a real server supports a few more per kind. Values are
+//!   taken as written: the real server's `\,`, `\=` and `\\` escapes are not unescaped.
 //! - `Accept: …;as=PartialObjectMetadataList` / `as=PartialObjectMetadata` (transcripts 07/08)
 //!   serve `PartialObjectMetadata` shapes (only `kind`, `apiVersion`, `metadata`); the header is
 //!   matched by substring, not content-negotiated (no 406 for unknown media types).

@@ -115,6 +115,11 @@ pub fn sim_resources() -> Vec<ResourceNames> {
                 .collect(),
             namespaced: served.namespaced,
             watchable: true,
+            categories: served
+                .categories
+                .iter()
+                .map(|&category| category.to_owned())
+                .collect(),
         })
         .collect();
     names::of_served(&served)

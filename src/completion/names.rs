@@ -80,6 +80,7 @@ mod tests {
             short_names: short.iter().map(|name| (*name).to_owned()).collect(),
             namespaced: true,
             watchable,
+            categories: Vec::new(),
         }
     }
 

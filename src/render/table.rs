@@ -61,10 +61,16 @@ struct WideStatus {
 /// `-o wide`: an aligned table for people. Rows that came from a server-side Table get the
 /// server's columns (see the module docs); otherwise pods get NAMESPACE, NAME, STATUS, NODE,
 /// AGE, and other kinds NAMESPACE (when namespaced), NAME, AGE. Rows in the order given (key
-/// order), then an empty line. Every cell but AGE is quoted.
-pub fn wide(objects: &[&RawObject], columns: Columns, now: SystemTime) -> Vec<u8> {
+/// order), then an empty line. Every cell but AGE is quoted. With `kind` (one of several kinds
+/// listed together), each NAME is written `kind/name`, as kubectl writes it then.
+pub fn wide(
+    objects: &[&RawObject],
+    columns: Columns,
+    kind: Option<&str>,
+    now: SystemTime,
+) -> Vec<u8> {
     if let Some(server_columns) = server_columns(objects) {
-        return server_table(objects, &server_columns, columns.namespace, now);
+        return server_table(objects, &server_columns, columns.namespace, kind, now);
     }
     let mut header: Vec<&str> = Vec::new();
     if columns.namespace {
@@ -76,7 +82,7 @@ pub fn wide(objects: &[&RawObject], columns: Columns, now: SystemTime) -> Vec<u8
     }
     header.push("AGE");
     let mut rows: Vec<Vec<String>> = vec![header.iter().map(|h| (*h).to_owned()).collect()];
-    rows.extend(objects.iter().map(|object| row(object, columns, now)));
+    rows.extend(objects.iter().map(|object| row(object, columns, kind, now)));
     aligned(&rows)
 }
 
@@ -94,11 +100,13 @@ fn server_columns(objects: &[&RawObject]) -> Option<Arc<TableColumns>> {
 }
 
 /// The table of the server's `columns`: NAMESPACE first when `namespace`, each row's cells
-/// (found by column name when a row belongs to another column set), AGE said as of `now`.
+/// (found by column name when a row belongs to another column set), AGE said as of `now`, NAME
+/// prefixed by `kind`.
 fn server_table(
     objects: &[&RawObject],
     columns: &Arc<TableColumns>,
     namespace: bool,
+    kind: Option<&str>,
     now: SystemTime,
 ) -> Vec<u8> {
     let mut header: Vec<String> = Vec::with_capacity(columns.columns().len() + 1);
@@ -133,6 +141,9 @@ fn server_table(
             };
             let cell = match (column.name.as_str(), row.created) {
                 ("Age", Some(created)) => age_since(created, now),
+                ("Name", _) => {
+                    quote(&kind_and_name(kind, cell.map_or("", String::as_str))).into_owned()
+                }
                 _ => quote(cell.map_or("", String::as_str)).into_owned(),
             };
             cells.push(cell);
@@ -140,6 +151,14 @@ fn server_table(
         rows.push(cells);
     }
     aligned(&rows)
+}
+
+/// A NAME cell: `kind/name` with several kinds, as kubectl writes it; `name` otherwise.
+fn kind_and_name<'a>(kind: Option<&str>, name: &'a str) -> std::borrow::Cow<'a, str> {
+    match kind {
+        Some(kind) => format!("{kind}/{name}").into(),
+        None => name.into(),
+    }
 }
 
 /// `rows` (the header first) as aligned text: columns three spaces apart, no trailing blanks,
@@ -172,7 +191,7 @@ fn aligned(rows: &[Vec<String>]) -> Vec<u8> {
 }
 
 /// The cells of `object`'s row, one per column.
-fn row(object: &RawObject, columns: Columns, now: SystemTime) -> Vec<String> {
+fn row(object: &RawObject, columns: Columns, kind: Option<&str>, now: SystemTime) -> Vec<String> {
     let mut fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
     if let Some(table_row) = object.table_row() {
         // A row listed before the server refused Tables (its watch answered 406): the same
@@ -195,7 +214,7 @@ fn row(object: &RawObject, columns: Columns, now: SystemTime) -> Vec<String> {
     if columns.namespace {
         row.push(quote(object.key().namespace().unwrap_or("")).into_owned());
     }
-    row.push(quote(object.key().name()).into_owned());
+    row.push(quote(&kind_and_name(kind, object.key().name())).into_owned());
     if columns.pod_status {
         // Quoted like names: the server's words must not split a row or reach the
         // terminal as escape sequences.
@@ -267,7 +286,7 @@ mod tests {
             "Pod",
         )
         .expect("pod");
-        let table = wide(&[&pending, &running], PODS, now);
+        let table = wide(&[&pending, &running], PODS, None, now);
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAMESPACE   NAME    STATUS        NODE     AGE\n\
@@ -288,7 +307,7 @@ mod tests {
             namespace: false,
             pod_status: false,
         };
-        let table = wide(&[&node], columns, now);
+        let table = wide(&[&node], columns, None, now);
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAME     AGE\nnode-a   5h\n\n"
@@ -318,7 +337,7 @@ mod tests {
             namespace,
             pod_status: true,
         };
-        String::from_utf8(wide(&objects, columns, now)).expect("utf-8")
+        String::from_utf8(wide(&objects, columns, None, now)).expect("utf-8")
     }
 
     #[test]

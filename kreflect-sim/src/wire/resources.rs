@@ -21,6 +21,9 @@ pub struct ResourceType {
     pub namespaced: bool,
     /// kubectl short names.
     pub short_names: &'static [&'static str],
+    /// Discovery's `categories` (`all` for pods, services and deployments, as the real server
+    /// publishes them; transcript 12), which kubectl expands `kubectl get all` with.
+    pub categories: &'static [&'static str],
 }
 
 impl ResourceType {
@@ -47,6 +50,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Pod",
         namespaced: true,
         short_names: &["po"],
+        categories: &["all"],
     },
     ResourceType {
         group: "",
@@ -56,6 +60,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Node",
         namespaced: false,
         short_names: &["no"],
+        categories: &[],
     },
     ResourceType {
         group: "",
@@ -65,6 +70,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Namespace",
         namespaced: false,
         short_names: &["ns"],
+        categories: &[],
     },
     ResourceType {
         group: "",
@@ -74,6 +80,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Service",
         namespaced: true,
         short_names: &["svc"],
+        categories: &["all"],
     },
     ResourceType {
         group: "apps",
@@ -83,6 +90,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Deployment",
         namespaced: true,
         short_names: &["deploy"],
+        categories: &["all"],
     },
     ResourceType {
         group: "example.dev",
@@ -92,6 +100,7 @@ pub const RESOURCES: [ResourceType; 6] = [
         kind: "Widget",
         namespaced: true,
         short_names: &["wd"],
+        categories: &[],
     },
 ];
 
@@ -109,14 +118,19 @@ pub(crate) fn resource_list(group: &str, version: &str) -> Option<String> {
         .iter()
         .filter(|r| r.group == group && r.version == version)
         .map(|r| {
-            serde_json::json!({
+            let mut entry = serde_json::json!({
                 "name": r.plural,
                 "singularName": r.singular,
                 "namespaced": r.namespaced,
                 "kind": r.kind,
                 "verbs": ["get", "list", "watch"],
                 "shortNames": r.short_names,
-            })
+            });
+            // The real server leaves `categories` out when there are none (transcript 12).
+            if !r.categories.is_empty() {
+                entry["categories"] = serde_json::json!(r.categories);
+            }
+            entry
         })
         .collect();
     if entries.is_empty() {
@@ -184,6 +198,14 @@ mod tests {
             .collect();
         assert_eq!(names, ["pods", "nodes", "namespaces", "services"]);
         assert_eq!(core["groupVersion"], "v1");
+        assert_eq!(
+            core["resources"][0]["categories"],
+            serde_json::json!(["all"])
+        );
+        assert!(
+            core["resources"][1].get("categories").is_none(),
+            "nodes: none"
+        );
         let apps: serde_json::Value =
             serde_json::from_str(&resource_list("apps", "v1").expect("apps")).expect("json");
         assert_eq!(apps["groupVersion"], "apps/v1");

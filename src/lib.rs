@@ -78,6 +78,7 @@ pub mod names;
 pub mod object;
 pub mod printer;
 pub mod progress;
+pub mod protobuf;
 pub mod proxy;
 pub mod quote;
 pub mod reflector;

@@ -1,0 +1,622 @@
+//! Kubernetes' protobuf encoding (`application/vnd.kubernetes.protobuf`), read the way the JSON
+//! path reads JSON: only the envelope, the list's metadata and each object's `metadata` fields
+//! the reflector needs, found by walking field numbers; `spec` and `status` are skipped as
+//! length-delimited bytes, never decoded.
+//!
+//! The format (transcripts 19 and 20; apimachinery's `runtime/serializer/protobuf`):
+//! - A body is the magic `k8s\0`, then a `runtime.Unknown`: 1 `typeMeta` (1 `apiVersion`,
+//!   2 `kind`), 2 `raw` (the encoded message: a `PodList`, a `Pod`, a `Status`),
+//!   3 `contentEncoding`, 4 `contentType`.
+//! - A list message: 1 `metadata` (`ListMeta`: 2 `resourceVersion`, 3 `continue`), 2 `items`
+//!   (repeated, each an object message).
+//! - An object message: 1 `metadata` (`ObjectMeta`: 1 `name`, 3 `namespace`,
+//!   6 `resourceVersion`, 9 `deletionTimestamp`, 12 `annotations` (map entries: 1 key,
+//!   2 value), 17 `managedFields` (repeated)), then the kind's own fields.
+//! - A watch stream is frames: a 4-byte big-endian length, then a `meta.k8s.io/v1.WatchEvent`:
+//!   1 `type`, 2 `object` (a `RawExtension`: 1 `raw`, which is again the `k8s\0` envelope).
+//! - A `Status`: 2 `status`, 3 `message`, 4 `reason`, 5 `details` (5 `retryAfterSeconds`),
+//!   6 `code`.
+//!
+//! Everything here borrows from the input and allocates only for the object copy without
+//! `managedFields`. Malformed input is an error, never a panic, and no length read from the input
+//! is trusted before it is checked against the bytes that are there.
+
+use std::ops::Range;
+
+/// The four bytes every protobuf-encoded Kubernetes body starts with.
+pub const MAGIC: &[u8; 4] = b"k8s\0";
+
+/// Why protobuf bytes could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ProtobufError {
+    /// The bytes end inside a field.
+    #[error("protobuf truncated at byte {0}")]
+    Truncated(usize),
+    /// A varint longer than ten bytes.
+    #[error("protobuf varint too long at byte {0}")]
+    VarintTooLong(usize),
+    /// A wire type protobuf 3 does not write (groups, or 6 and 7).
+    #[error("protobuf wire type {wire_type} at byte {at} is not supported")]
+    WireType {
+        /// The wire type found.
+        wire_type: u8,
+        /// Where.
+        at: usize,
+    },
+    /// Field number 0, which no message has.
+    #[error("protobuf field number 0 at byte {0}")]
+    FieldZero(usize),
+    /// A field of the wrong wire type (a string where a varint belongs, say).
+    #[error("protobuf field {field} of {message} has the wrong wire type")]
+    FieldType {
+        /// The message being read.
+        message: &'static str,
+        /// The field number.
+        field: u32,
+    },
+    /// A string field that is not UTF-8.
+    #[error("protobuf field {field} of {message} is not UTF-8")]
+    NotUtf8 {
+        /// The message being read.
+        message: &'static str,
+        /// The field number.
+        field: u32,
+    },
+    /// A body without the `k8s\0` magic.
+    #[error("not a Kubernetes protobuf body (no k8s\\0 magic)")]
+    NoMagic,
+    /// An envelope or event without the field that carries its payload.
+    #[error("protobuf {0} has no payload")]
+    NoPayload(&'static str),
+}
+
+/// A field's value as the wire holds it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Value<'a> {
+    /// Wire type 0.
+    Varint(u64),
+    /// Wire types 1 and 5: fixed-width numbers, which no field read here uses.
+    Fixed,
+    /// Wire type 2: strings, bytes, embedded messages, packed repeated fields.
+    Bytes(&'a [u8]),
+}
+
+/// One field of a message: its number, value, and the byte range of the whole field (tag
+/// included) within the message.
+#[derive(Clone, Debug, PartialEq, Eq)]
+struct Field<'a> {
+    number: u32,
+    value: Value<'a>,
+    span: Range<usize>,
+}
+
+/// The fields of one message, in wire order.
+struct Fields<'a> {
+    message: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Fields<'a> {
+    fn of(message: &'a [u8]) -> Self {
+        Fields { message, at: 0 }
+    }
+
+    fn varint(&mut self) -> Result<u64, ProtobufError> {
+        let start = self.at;
+        let mut value = 0_u64;
+        for shift in (0..70).step_by(7) {
+            let byte = *self
+                .message
+                .get(self.at)
+                .ok_or(ProtobufError::Truncated(self.at))?;
+            self.at += 1;
+            value |= u64::from(byte & 0x7f) << shift;
+            if byte & 0x80 == 0 {
+                return Ok(value);
+            }
+        }
+        Err(ProtobufError::VarintTooLong(start))
+    }
+
+    fn take(&mut self, len: u64) -> Result<&'a [u8], ProtobufError> {
+        let end = usize::try_from(len)
+            .ok()
+            .and_then(|len| self.at.checked_add(len))
+            .filter(|&end| end <= self.message.len())
+            .ok_or(ProtobufError::Truncated(self.message.len()))?;
+        let bytes = &self.message[self.at..end];
+        self.at = end;
+        Ok(bytes)
+    }
+
+    fn read_field(&mut self) -> Result<Field<'a>, ProtobufError> {
+        let start = self.at;
+        let tag = self.varint()?;
+        let number =
+            u32::try_from(tag >> 3).map_err(|_| ProtobufError::VarintTooLong(start))?;
+        if number == 0 {
+            return Err(ProtobufError::FieldZero(start));
+        }
+        let value = match tag & 7 {
+            0 => Value::Varint(self.varint()?),
+            1 => {
+                self.take(8)?;
+                Value::Fixed
+            }
+            2 => {
+                let len = self.varint()?;
+                Value::Bytes(self.take(len)?)
+            }
+            5 => {
+                self.take(4)?;
+                Value::Fixed
+            }
+            wire_type => {
+                return Err(ProtobufError::WireType {
+                    wire_type: wire_type as u8,
+                    at: start,
+                });
+            }
+        };
+        Ok(Field {
+            number,
+            value,
+            span: start..self.at,
+        })
+    }
+}
+
+impl<'a> Iterator for Fields<'a> {
+    type Item = Result<Field<'a>, ProtobufError>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.at >= self.message.len() {
+            return None;
+        }
+        let field = self.read_field();
+        if field.is_err() {
+            // Stop after the first error: the rest cannot be framed.
+            self.at = self.message.len();
+        }
+        Some(field)
+    }
+}
+
+impl<'a> Field<'a> {
+    fn bytes(&self, message: &'static str) -> Result<&'a [u8], ProtobufError> {
+        match self.value {
+            Value::Bytes(bytes) => Ok(bytes),
+            _ => Err(ProtobufError::FieldType {
+                message,
+                field: self.number,
+            }),
+        }
+    }
+
+    fn string(&self, message: &'static str) -> Result<&'a str, ProtobufError> {
+        std::str::from_utf8(self.bytes(message)?).map_err(|_| ProtobufError::NotUtf8 {
+            message,
+            field: self.number,
+        })
+    }
+
+    fn varint(&self, message: &'static str) -> Result<u64, ProtobufError> {
+        match self.value {
+            Value::Varint(value) => Ok(value),
+            _ => Err(ProtobufError::FieldType {
+                message,
+                field: self.number,
+            }),
+        }
+    }
+}
+
+/// A `runtime.Unknown`: what a protobuf body holds after the magic.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Envelope<'a> {
+    /// `typeMeta.apiVersion`.
+    pub api_version: &'a str,
+    /// `typeMeta.kind`: `PodList`, `Pod`, `Status`...
+    pub kind: &'a str,
+    /// The encoded message.
+    pub raw: &'a [u8],
+}
+
+/// Reads a protobuf body: the magic, then the `runtime.Unknown` around the message.
+pub fn read_envelope(body: &[u8]) -> Result<Envelope<'_>, ProtobufError> {
+    let unknown = body.strip_prefix(MAGIC).ok_or(ProtobufError::NoMagic)?;
+    let mut envelope = Envelope::default();
+    let mut has_raw = false;
+    for field in Fields::of(unknown) {
+        let field = field?;
+        match field.number {
+            1 => {
+                for type_field in Fields::of(field.bytes("Unknown")?) {
+                    let type_field = type_field?;
+                    match type_field.number {
+                        1 => envelope.api_version = type_field.string("TypeMeta")?,
+                        2 => envelope.kind = type_field.string("TypeMeta")?,
+                        _ => {}
+                    }
+                }
+            }
+            2 => {
+                envelope.raw = field.bytes("Unknown")?;
+                has_raw = true;
+            }
+            _ => {}
+        }
+    }
+    if !has_raw {
+        return Err(ProtobufError::NoPayload("runtime.Unknown"));
+    }
+    Ok(envelope)
+}
+
+/// What a list message holds: its `ListMeta` fields and its items, each an object message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ListParts<'a> {
+    /// `metadata.resourceVersion`.
+    pub resource_version: &'a str,
+    /// `metadata.continue`: empty on the last page.
+    pub continue_token: &'a str,
+    /// The items, in order.
+    pub items: Vec<&'a [u8]>,
+}
+
+/// Reads a list message (the `raw` of a list body's envelope).
+pub fn read_list(message: &[u8]) -> Result<ListParts<'_>, ProtobufError> {
+    let mut list = ListParts::default();
+    for field in Fields::of(message) {
+        let field = field?;
+        match field.number {
+            1 => {
+                for meta_field in Fields::of(field.bytes("List")?) {
+                    let meta_field = meta_field?;
+                    match meta_field.number {
+                        2 => list.resource_version = meta_field.string("ListMeta")?,
+                        3 => list.continue_token = meta_field.string("ListMeta")?,
+                        _ => {}
+                    }
+                }
+            }
+            2 => list.items.push(field.bytes("List")?),
+            _ => {}
+        }
+    }
+    Ok(list)
+}
+
+/// The `metadata` fields of one object message the reflector reads, and where
+/// `managedFields` lies.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct ObjectHead<'a> {
+    /// `metadata.name` (empty when absent).
+    pub name: &'a str,
+    /// `metadata.namespace` (empty for cluster-scoped objects).
+    pub namespace: &'a str,
+    /// `metadata.resourceVersion`.
+    pub resource_version: &'a str,
+    /// Whether `metadata.deletionTimestamp` is set.
+    pub deleting: bool,
+    /// Whether `metadata.annotations` holds `key` [`crate::object::INITIAL_EVENTS_END_ANNOTATION`]
+    /// with the value `"true"`.
+    pub initial_events_end: bool,
+    /// The `metadata` field (tag, length and message) within the object message.
+    metadata: Range<usize>,
+    /// The `managedFields` entries within the metadata message, in order.
+    managed_fields: Vec<Range<usize>>,
+}
+
+/// Reads the `metadata` of an object message; the rest is skipped unread.
+pub fn read_object(message: &[u8]) -> Result<ObjectHead<'_>, ProtobufError> {
+    let mut head = ObjectHead::default();
+    for field in Fields::of(message) {
+        let field = field?;
+        if field.number != 1 {
+            continue;
+        }
+        let metadata = field.bytes("object")?;
+        head.metadata = field.span.clone();
+        head.managed_fields.clear();
+        for meta_field in Fields::of(metadata) {
+            let meta_field = meta_field?;
+            match meta_field.number {
+                1 => head.name = meta_field.string("ObjectMeta")?,
+                3 => head.namespace = meta_field.string("ObjectMeta")?,
+                6 => head.resource_version = meta_field.string("ObjectMeta")?,
+                9 => head.deleting = true,
+                12 => {
+                    let (key, value) = map_entry(meta_field.bytes("ObjectMeta")?)?;
+                    if key == crate::object::INITIAL_EVENTS_END_ANNOTATION && value == "true" {
+                        head.initial_events_end = true;
+                    }
+                }
+                17 => {
+                    meta_field.bytes("ObjectMeta")?;
+                    head.managed_fields.push(meta_field.span);
+                }
+                _ => {}
+            }
+        }
+    }
+    Ok(head)
+}
+
+/// A `map<string, string>` entry: 1 key, 2 value.
+fn map_entry(entry: &[u8]) -> Result<(&str, &str), ProtobufError> {
+    let (mut key, mut value) = ("", "");
+    for field in Fields::of(entry) {
+        let field = field?;
+        match field.number {
+            1 => key = field.string("map entry")?,
+            2 => value = field.string("map entry")?,
+            _ => {}
+        }
+    }
+    Ok((key, value))
+}
+
+/// The object message without `metadata.managedFields`: the entries are cut out of the metadata
+/// message and its length prefix is rewritten; every other byte is kept as it arrived.
+pub fn without_managed_fields(message: &[u8], head: &ObjectHead<'_>) -> Vec<u8> {
+    if head.managed_fields.is_empty() {
+        return message.to_vec();
+    }
+    let metadata_field = &message[head.metadata.clone()];
+    let mut fields = Fields::of(metadata_field);
+    // The metadata field was read whole by `read_object`: tag and length read again here.
+    let (Ok(_tag), Ok(_len)) = (fields.varint(), fields.varint()) else {
+        return message.to_vec();
+    };
+    let body_start = head.metadata.start + fields.at;
+    let body = &message[body_start..head.metadata.end];
+    let removed: usize = head.managed_fields.iter().map(ExactSizeIterator::len).sum();
+    let mut kept = Vec::with_capacity(message.len() - removed);
+    kept.extend_from_slice(&message[..head.metadata.start]);
+    kept.push(0x0a); // field 1, wire type 2
+    put_varint(&mut kept, (body.len() - removed) as u64);
+    let mut at = 0;
+    for cut in &head.managed_fields {
+        kept.extend_from_slice(&body[at..cut.start]);
+        at = cut.end;
+    }
+    kept.extend_from_slice(&body[at..]);
+    kept.extend_from_slice(&message[head.metadata.end..]);
+    kept
+}
+
+/// Appends `value` as a varint.
+fn put_varint(out: &mut Vec<u8>, mut value: u64) {
+    while value >= 0x80 {
+        out.push((value as u8) | 0x80);
+        value >>= 7;
+    }
+    out.push(value as u8);
+}
+
+/// One watch event: its type and its object's body (the `k8s\0` envelope).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct EventParts<'a> {
+    /// `ADDED`, `MODIFIED`, `DELETED`, `BOOKMARK` or `ERROR`.
+    pub event_type: &'a str,
+    /// The `RawExtension`'s raw bytes.
+    pub object: &'a [u8],
+}
+
+/// Reads a `WatchEvent` message (one frame of a protobuf watch, without its length).
+pub fn read_event(frame: &[u8]) -> Result<EventParts<'_>, ProtobufError> {
+    let mut event_type = "";
+    let mut object = None;
+    for field in Fields::of(frame) {
+        let field = field?;
+        match field.number {
+            1 => event_type = field.string("WatchEvent")?,
+            2 => {
+                for raw_field in Fields::of(field.bytes("WatchEvent")?) {
+                    let raw_field = raw_field?;
+                    if raw_field.number == 1 {
+                        object = Some(raw_field.bytes("RawExtension")?);
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+    let object = object.ok_or(ProtobufError::NoPayload("WatchEvent"))?;
+    Ok(EventParts { event_type, object })
+}
+
+/// The fields of a `Status` message a client acts on.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StatusParts<'a> {
+    /// `Success` or `Failure`.
+    pub status: &'a str,
+    /// A description for people.
+    pub message: &'a str,
+    /// `Expired`, `Forbidden`, `TooManyRequests`...
+    pub reason: &'a str,
+    /// The HTTP status code it stands for.
+    pub code: i32,
+    /// `details.retryAfterSeconds`.
+    pub retry_after_seconds: Option<i32>,
+}
+
+/// Reads a `Status` message (the `raw` of an envelope whose kind is `Status`).
+pub fn read_status(message: &[u8]) -> Result<StatusParts<'_>, ProtobufError> {
+    let mut status = StatusParts::default();
+    for field in Fields::of(message) {
+        let field = field?;
+        match field.number {
+            2 => status.status = field.string("Status")?,
+            3 => status.message = field.string("Status")?,
+            4 => status.reason = field.string("Status")?,
+            5 => {
+                for detail in Fields::of(field.bytes("Status")?) {
+                    let detail = detail?;
+                    if detail.number == 5 {
+                        status.retry_after_seconds = Some(int32(detail.varint("StatusDetails")?));
+                    }
+                }
+            }
+            6 => status.code = int32(field.varint("Status")?),
+            _ => {}
+        }
+    }
+    Ok(status)
+}
+
+/// An `int32` field's value: protobuf writes a negative one as a ten-byte varint of its
+/// sign-extended 64 bits, so the low 32 bits are the value.
+fn int32(value: u64) -> i32 {
+    value as u32 as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const LIST: &[u8] = include_bytes!("../tests/fixtures/19-list-protobuf.bin");
+    const WATCH: &[u8] = include_bytes!("../tests/fixtures/20-watch-protobuf.bin");
+
+    /// The frames of a protobuf watch stream: a 4-byte big-endian length, then the event.
+    fn frames(mut stream: &[u8]) -> Vec<&[u8]> {
+        let mut frames = Vec::new();
+        while let Some((len, rest)) = stream.split_first_chunk::<4>() {
+            let (frame, rest) = rest.split_at(u32::from_be_bytes(*len) as usize);
+            frames.push(frame);
+            stream = rest;
+        }
+        frames
+    }
+
+    #[test]
+    fn a_list_body_is_the_magic_then_an_envelope_around_the_list() {
+        let envelope = read_envelope(LIST).expect("envelope");
+        assert_eq!((envelope.api_version, envelope.kind), ("v1", "PodList"));
+        let list = read_list(envelope.raw).expect("list");
+        assert_eq!(list.resource_version, "157565");
+        assert!(!list.continue_token.is_empty(), "page 1 of limit=2");
+        assert_eq!(list.items.len(), 2);
+        let heads: Vec<(&str, &str)> = list
+            .items
+            .iter()
+            .map(|item| {
+                let head = read_object(item).expect("pod");
+                (head.namespace, head.name)
+            })
+            .collect();
+        assert_eq!(heads, [("bar-w", "crash"), ("bar-w", "done")]);
+    }
+
+    #[test]
+    fn managed_fields_are_cut_out_and_everything_else_kept() {
+        let envelope = read_envelope(LIST).expect("envelope");
+        let list = read_list(envelope.raw).expect("list");
+        for item in list.items {
+            let head = read_object(item).expect("pod");
+            assert!(!head.managed_fields.is_empty(), "kubectl-created pods have them");
+            let kept = without_managed_fields(item, &head);
+            let removed: usize = head.managed_fields.iter().map(ExactSizeIterator::len).sum();
+            assert!(kept.len() < item.len() - removed + 3, "only the length prefix may grow");
+            let again = read_object(&kept).expect("still a pod");
+            assert!(again.managed_fields.is_empty());
+            assert_eq!(
+                (again.name, again.namespace, again.resource_version),
+                (head.name, head.namespace, head.resource_version)
+            );
+            // Whatever followed the metadata (spec, status) is byte for byte the same.
+            assert!(kept.ends_with(&item[head.metadata.end..]));
+        }
+    }
+
+    #[test]
+    fn a_watch_is_frames_of_events_around_envelopes() {
+        let events: Vec<(String, String, String)> = frames(WATCH)
+            .into_iter()
+            .map(|frame| {
+                let event = read_event(frame).expect("event");
+                let envelope = read_envelope(event.object).expect("envelope");
+                assert_eq!(envelope.kind, "Pod");
+                let head = read_object(envelope.raw).expect("object");
+                (
+                    event.event_type.to_owned(),
+                    head.name.to_owned(),
+                    head.resource_version.to_owned(),
+                )
+            })
+            .collect();
+        assert_eq!(events.len(), 4);
+        assert_eq!(events[0].0, "MODIFIED");
+        assert_eq!(events[2].0, "BOOKMARK");
+        assert_eq!(events[2].1, "", "a bookmark holds only a resourceVersion");
+        assert!(!events[2].2.is_empty());
+    }
+
+    #[test]
+    fn a_status_reads_code_reason_and_retry_after() {
+        // Status{status: "Failure", message: "m", reason: "TooManyRequests",
+        // details: {retryAfterSeconds: 3}, code: 429}
+        let message = [
+            0x12, 7, b'F', b'a', b'i', b'l', b'u', b'r', b'e', 0x1a, 1, b'm', 0x22, 15, b'T',
+            b'o', b'o', b'M', b'a', b'n', b'y', b'R', b'e', b'q', b'u', b'e', b's', b't', b's',
+            0x2a, 2, 0x28, 3, 0x30, 0xad, 0x03,
+        ];
+        assert_eq!(
+            read_status(&message).expect("status"),
+            StatusParts {
+                status: "Failure",
+                message: "m",
+                reason: "TooManyRequests",
+                code: 429,
+                retry_after_seconds: Some(3),
+            }
+        );
+    }
+
+    #[test]
+    fn malformed_input_is_an_error_never_a_panic() {
+        assert_eq!(read_envelope(b"{\"kind\":1}"), Err(ProtobufError::NoMagic));
+        assert_eq!(
+            read_envelope(b"k8s\0\x0a\x0d\x0a"),
+            Err(ProtobufError::Truncated(3))
+        );
+        // A length far beyond the bytes there: refused, nothing allocated for it.
+        assert!(matches!(
+            read_list(&[0x12, 0xff, 0xff, 0xff, 0xff, 0x0f]),
+            Err(ProtobufError::Truncated(_))
+        ));
+        assert!(matches!(
+            read_object(&[0x0a, 0x02, 0x0b, 0x00]),
+            Err(ProtobufError::WireType { wire_type: 3, .. })
+        ));
+        assert!(matches!(
+            read_object(&[0x0a, 0x02, 0x08, 0x01]),
+            Err(ProtobufError::FieldType { .. })
+        ));
+        assert!(matches!(
+            read_object(&[0x0a, 0x03, 0x0a, 0x01, 0xff]),
+            Err(ProtobufError::NotUtf8 { .. })
+        ));
+        assert_eq!(
+            read_event(b"\x0a\x05ADDED"),
+            Err(ProtobufError::NoPayload("WatchEvent"))
+        );
+        let mut endless_varint = vec![0x08];
+        endless_varint.extend([0xff; 11]);
+        assert_eq!(
+            read_list(&endless_varint),
+            Err(ProtobufError::VarintTooLong(1))
+        );
+        // Every prefix of a real body fails cleanly or reads a shorter message.
+        for cut in 0..LIST.len() {
+            if let Ok(envelope) = read_envelope(&LIST[..cut])
+                && let Ok(list) = read_list(envelope.raw)
+            {
+                for item in list.items {
+                    let _ = read_object(item);
+                }
+            }
+        }
+    }
+}

@@ -23,6 +23,10 @@
 
 use std::ops::Range;
 
+use bytes::{Buf, Bytes, BytesMut};
+
+use crate::decode::MAX_LINE_BYTES;
+
 /// The four bytes every protobuf-encoded Kubernetes body starts with.
 pub const MAGIC: &[u8; 4] = b"k8s\0";
 
@@ -132,8 +136,7 @@ impl<'a> Fields<'a> {
     fn read_field(&mut self) -> Result<Field<'a>, ProtobufError> {
         let start = self.at;
         let tag = self.varint()?;
-        let number =
-            u32::try_from(tag >> 3).map_err(|_| ProtobufError::VarintTooLong(start))?;
+        let number = u32::try_from(tag >> 3).map_err(|_| ProtobufError::VarintTooLong(start))?;
         if number == 0 {
             return Err(ProtobufError::FieldZero(start));
         }
@@ -472,6 +475,64 @@ fn int32(value: u64) -> i32 {
     value as u32 as i32
 }
 
+/// Splits a protobuf watch stream into its frames (a 4-byte big-endian length, then that many
+/// bytes), reusing one buffer. A frame may be as long as a JSON watch line
+/// ([`MAX_LINE_BYTES`]); a longer length is refused as soon as it is read, before any of it is
+/// buffered.
+#[derive(Debug, Default)]
+pub struct FrameSplitter {
+    buffer: BytesMut,
+    /// Stream offset of the first byte of `buffer`, for error messages.
+    offset: u64,
+}
+
+/// A watch frame longer than any Kubernetes object.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+#[error("watch frame at byte offset {offset} is {len} bytes long, over {MAX_LINE_BYTES}")]
+pub struct FrameTooLong {
+    /// Stream offset of the frame's length.
+    pub offset: u64,
+    /// The length it claims.
+    pub len: u64,
+}
+
+impl FrameSplitter {
+    /// Appends a chunk read from the stream.
+    pub fn push(&mut self, chunk: &[u8]) {
+        self.buffer.extend_from_slice(chunk);
+    }
+
+    /// The next complete frame (length removed) and its stream offset, if one is buffered.
+    pub fn next_frame(&mut self) -> Result<Option<(u64, Bytes)>, FrameTooLong> {
+        let Some(len) = self
+            .buffer
+            .first_chunk::<4>()
+            .map(|len| u32::from_be_bytes(*len))
+        else {
+            return Ok(None);
+        };
+        let len = len as usize;
+        if len > MAX_LINE_BYTES {
+            return Err(FrameTooLong {
+                offset: self.offset,
+                len: len as u64,
+            });
+        }
+        if self.buffer.len() - 4 < len {
+            return Ok(None);
+        }
+        let offset = self.offset;
+        self.buffer.advance(4);
+        self.offset += 4 + len as u64;
+        Ok(Some((offset, self.buffer.split_to(len).freeze())))
+    }
+
+    /// Bytes received after the last complete frame: a frame cut short when the stream ended.
+    pub fn remainder(&self) -> usize {
+        self.buffer.len()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -479,15 +540,36 @@ mod tests {
     const LIST: &[u8] = include_bytes!("../tests/fixtures/19-list-protobuf.bin");
     const WATCH: &[u8] = include_bytes!("../tests/fixtures/20-watch-protobuf.bin");
 
-    /// The frames of a protobuf watch stream: a 4-byte big-endian length, then the event.
-    fn frames(mut stream: &[u8]) -> Vec<&[u8]> {
+    /// The frames of a protobuf watch stream, split as it arrives: one byte at a time.
+    fn frames(stream: &[u8]) -> Vec<Bytes> {
+        let mut splitter = FrameSplitter::default();
         let mut frames = Vec::new();
-        while let Some((len, rest)) = stream.split_first_chunk::<4>() {
-            let (frame, rest) = rest.split_at(u32::from_be_bytes(*len) as usize);
-            frames.push(frame);
-            stream = rest;
+        for byte in stream {
+            splitter.push(&[*byte]);
+            while let Some((_, frame)) = splitter.next_frame().expect("frame") {
+                frames.push(frame);
+            }
         }
+        assert_eq!(splitter.remainder(), 0);
         frames
+    }
+
+    #[test]
+    fn a_frame_over_the_cap_is_refused_before_it_is_buffered() {
+        let mut splitter = FrameSplitter::default();
+        splitter.push(&[0, 0, 0, 2, b'o', b'k']);
+        splitter.push(&0xffff_ffff_u32.to_be_bytes());
+        assert_eq!(
+            splitter.next_frame(),
+            Ok(Some((0, Bytes::from_static(b"ok"))))
+        );
+        assert_eq!(
+            splitter.next_frame(),
+            Err(FrameTooLong {
+                offset: 6,
+                len: 0xffff_ffff
+            })
+        );
     }
 
     #[test]
@@ -515,10 +597,16 @@ mod tests {
         let list = read_list(envelope.raw).expect("list");
         for item in list.items {
             let head = read_object(item).expect("pod");
-            assert!(!head.managed_fields.is_empty(), "kubectl-created pods have them");
+            assert!(
+                !head.managed_fields.is_empty(),
+                "kubectl-created pods have them"
+            );
             let kept = without_managed_fields(item, &head);
             let removed: usize = head.managed_fields.iter().map(ExactSizeIterator::len).sum();
-            assert!(kept.len() < item.len() - removed + 3, "only the length prefix may grow");
+            assert!(
+                kept.len() < item.len() - removed + 3,
+                "only the length prefix may grow"
+            );
             let again = read_object(&kept).expect("still a pod");
             assert!(again.managed_fields.is_empty());
             assert_eq!(
@@ -533,7 +621,7 @@ mod tests {
     #[test]
     fn a_watch_is_frames_of_events_around_envelopes() {
         let events: Vec<(String, String, String)> = frames(WATCH)
-            .into_iter()
+            .iter()
             .map(|frame| {
                 let event = read_event(frame).expect("event");
                 let envelope = read_envelope(event.object).expect("envelope");
@@ -558,9 +646,9 @@ mod tests {
         // Status{status: "Failure", message: "m", reason: "TooManyRequests",
         // details: {retryAfterSeconds: 3}, code: 429}
         let message = [
-            0x12, 7, b'F', b'a', b'i', b'l', b'u', b'r', b'e', 0x1a, 1, b'm', 0x22, 15, b'T',
-            b'o', b'o', b'M', b'a', b'n', b'y', b'R', b'e', b'q', b'u', b'e', b's', b't', b's',
-            0x2a, 2, 0x28, 3, 0x30, 0xad, 0x03,
+            0x12, 7, b'F', b'a', b'i', b'l', b'u', b'r', b'e', 0x1a, 1, b'm', 0x22, 15, b'T', b'o',
+            b'o', b'M', b'a', b'n', b'y', b'R', b'e', b'q', b'u', b'e', b's', b't', b's', 0x2a, 2,
+            0x28, 3, 0x30, 0xad, 0x03,
         ];
         assert_eq!(
             read_status(&message).expect("status"),

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 
 use crate::object::{Bookmark, ObjectError, RawObject, bookmark_of};
+use crate::protobuf;
 
 /// The longest watch line accepted: a bigger line is treated as a broken stream.
 pub const MAX_LINE_BYTES: usize = 64 * 1024 * 1024;
@@ -35,8 +36,15 @@ fn escaped<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<String, 
 }
 
 impl ApiStatus {
-    /// Parses a `Status` body; `None` when the body is not one (a proxy's HTML page, say).
+    /// Parses a `Status` body, JSON or protobuf; `None` when the body is not one (a proxy's
+    /// HTML page, say).
     pub fn from_body(body: &[u8]) -> Option<Self> {
+        if body.starts_with(protobuf::MAGIC) {
+            let envelope = protobuf::read_envelope(body).ok()?;
+            return (envelope.kind == "Status")
+                .then(|| Self::from_protobuf(envelope.raw).ok())
+                .flatten();
+        }
         #[derive(Deserialize)]
         struct Kind<'a> {
             kind: Option<&'a str>,
@@ -46,6 +54,17 @@ impl ApiStatus {
             return None;
         }
         serde_json::from_slice(body).ok()
+    }
+
+    /// Reads a protobuf `Status` message.
+    fn from_protobuf(message: &[u8]) -> Result<Self, protobuf::ProtobufError> {
+        let status = protobuf::read_status(message)?;
+        let escaped = |text: &str| crate::quote::escape_controls(text).into_owned();
+        Ok(ApiStatus {
+            code: u16::try_from(status.code).unwrap_or(0),
+            reason: escaped(status.reason),
+            message: escaped(status.message),
+        })
     }
 
     /// Whether this status says the requested resourceVersion or continue token is too old.
@@ -73,6 +92,9 @@ pub enum DecodeError {
     /// Not valid JSON of the expected shape.
     #[error("malformed JSON: {0}")]
     Malformed(String),
+    /// Not valid Kubernetes protobuf of the expected shape.
+    #[error("malformed protobuf: {0}")]
+    Protobuf(#[from] protobuf::ProtobufError),
     /// A watch event whose `type` is none of the known ones.
     #[error("unknown watch event type {0:?}")]
     UnknownType(String),
@@ -157,6 +179,77 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
             .metadata
             .continue_token
             .filter(|token| !token.is_empty()),
+    })
+}
+
+/// Decodes a protobuf list response body (`k8s\0`, then the envelope around a `PodList` or
+/// another built-in kind's list): each item read up to its `metadata`, as [`decode_list`] reads
+/// JSON.
+pub fn decode_protobuf_list(body: &[u8]) -> Result<ListPage, DecodeError> {
+    let envelope = protobuf::read_envelope(body)?;
+    let list = protobuf::read_list(envelope.raw)?;
+    let mut items = Vec::with_capacity(list.items.len());
+    let mut rejected = Vec::new();
+    for item in list.items {
+        match RawObject::from_protobuf(item) {
+            Ok(object) => items.push(object),
+            Err(err) => rejected.push(err),
+        }
+    }
+    if list.resource_version.is_empty() {
+        return Err(DecodeError::MissingResourceVersion);
+    }
+    Ok(ListPage {
+        items,
+        rejected,
+        resource_version: list.resource_version.to_owned(),
+        continue_token: Some(list.continue_token)
+            .filter(|token| !token.is_empty())
+            .map(str::to_owned),
+    })
+}
+
+/// Decodes one frame of a protobuf watch stream (without its length): a `WatchEvent` whose
+/// object is a `k8s\0` envelope around an `object_kind` (or a `Status`, for ERROR).
+pub fn decode_protobuf_event(frame: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
+    let event = protobuf::read_event(frame)?;
+    let envelope = protobuf::read_envelope(event.object)?;
+    let object = |envelope: protobuf::Envelope<'_>| {
+        if !envelope.kind.is_empty() && envelope.kind != object_kind {
+            return Err(ObjectError::WrongKind {
+                expected: object_kind.to_owned(),
+                found: envelope.kind.to_owned(),
+            });
+        }
+        RawObject::from_protobuf(envelope.raw)
+    };
+    Ok(match event.event_type {
+        "ADDED" => WatchEvent::Added(object(envelope)?),
+        "MODIFIED" => WatchEvent::Modified(object(envelope)?),
+        "DELETED" => WatchEvent::Deleted(object(envelope)?),
+        "BOOKMARK" => {
+            let head = protobuf::read_object(envelope.raw)?;
+            if head.resource_version.is_empty() {
+                let missing = "no metadata.resourceVersion".to_owned();
+                return Err(ObjectError::Malformed(missing).into());
+            }
+            let resource_version = head.resource_version.to_owned();
+            if head.initial_events_end {
+                WatchEvent::InitialEventsEnd(resource_version)
+            } else {
+                WatchEvent::Bookmark(resource_version)
+            }
+        }
+        "ERROR" if envelope.kind == "Status" => {
+            WatchEvent::Error(ApiStatus::from_protobuf(envelope.raw)?)
+        }
+        "ERROR" => {
+            return Err(DecodeError::Malformed(format!(
+                "ERROR event with a {:?} where a Status belongs",
+                envelope.kind
+            )));
+        }
+        other => return Err(DecodeError::UnknownType(other.to_owned())),
     })
 }
 
@@ -286,6 +379,94 @@ mod tests {
             .lines()
             .filter_map(|line| line.split_once(' ').map(|(_, json)| json))
             .collect()
+    }
+
+    const PROTOBUF_LIST: &[u8] = include_bytes!("../tests/fixtures/19-list-protobuf.bin");
+    const PROTOBUF_WATCH: &[u8] = include_bytes!("../tests/fixtures/20-watch-protobuf.bin");
+
+    #[test]
+    fn decodes_a_real_protobuf_list_page_keeping_each_pod_as_protobuf() {
+        let page = decode_protobuf_list(PROTOBUF_LIST).expect("list page");
+        let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
+        assert_eq!(keys, ["bar-w/crash", "bar-w/done"]);
+        assert_eq!(page.resource_version, "157565");
+        assert!(page.continue_token.is_some());
+        let pod: k8s_pb::api::core::v1::Pod =
+            page.items[0].decode_protobuf().expect("a k8s-pb Pod");
+        let metadata = pod.metadata.expect("metadata");
+        assert_eq!(metadata.name.as_deref(), Some("crash"));
+        assert!(metadata.managed_fields.is_empty(), "dropped on the way in");
+        assert!(pod.spec.is_some_and(|spec| !spec.containers.is_empty()));
+        assert!(page.items[0].json().is_none());
+        assert!(matches!(
+            page.items[0].decode::<serde_json::Value>(),
+            Err(crate::object::TypedDecodeError::OtherEncoding { .. })
+        ));
+    }
+
+    #[test]
+    fn decodes_a_real_protobuf_watch_stream_with_bookmark() {
+        let mut splitter = crate::protobuf::FrameSplitter::default();
+        splitter.push(PROTOBUF_WATCH);
+        let mut events = Vec::new();
+        while let Some((_, frame)) = splitter.next_frame().expect("frame") {
+            events.push(decode_protobuf_event(&frame, "Pod").expect("event"));
+        }
+        assert_eq!(events.len(), 4);
+        assert!(
+            matches!(&events[0], WatchEvent::Modified(pod) if pod.key().as_str() == "bar-w/pend")
+        );
+        assert!(matches!(&events[2], WatchEvent::Bookmark(rv) if !rv.is_empty()));
+        assert!(
+            decode_protobuf_event(&splitter_frames(PROTOBUF_WATCH)[0], "Node").is_err(),
+            "a Pod where a Node was expected"
+        );
+    }
+
+    /// The frames of a protobuf watch stream.
+    fn splitter_frames(stream: &[u8]) -> Vec<Bytes> {
+        let mut splitter = crate::protobuf::FrameSplitter::default();
+        splitter.push(stream);
+        std::iter::from_fn(|| splitter.next_frame().expect("frame").map(|(_, f)| f)).collect()
+    }
+
+    #[test]
+    fn a_protobuf_status_is_read_like_a_json_one() {
+        use prost::Message as _;
+        let status = k8s_pb::apimachinery::pkg::apis::meta::v1::Status {
+            status: Some("Failure".to_owned()),
+            message: Some("too old resource version: 1 (157565)\x1b[2J".to_owned()),
+            reason: Some("Expired".to_owned()),
+            code: Some(410),
+            ..Default::default()
+        };
+        let unknown = k8s_pb::apimachinery::pkg::runtime::Unknown {
+            type_meta: Some(k8s_pb::apimachinery::pkg::runtime::TypeMeta {
+                api_version: Some("v1".to_owned()),
+                kind: Some("Status".to_owned()),
+            }),
+            raw: Some(status.encode_to_vec()),
+            content_encoding: Some(String::new()),
+            content_type: Some(String::new()),
+        };
+        let mut body = crate::protobuf::MAGIC.to_vec();
+        body.extend(unknown.encode_to_vec());
+        let parsed = ApiStatus::from_body(&body).expect("a Status");
+        assert_eq!((parsed.code, parsed.reason.as_str()), (410, "Expired"));
+        assert!(parsed.is_expired());
+        assert!(
+            parsed.message.ends_with("\\x1b[2J"),
+            "escaped: {}",
+            parsed.message
+        );
+        let event = k8s_pb::apimachinery::pkg::apis::meta::v1::WatchEvent {
+            r#type: Some("ERROR".to_owned()),
+            object: Some(k8s_pb::apimachinery::pkg::runtime::RawExtension { raw: Some(body) }),
+        };
+        assert_eq!(
+            decode_protobuf_event(&event.encode_to_vec(), "Pod"),
+            Ok(WatchEvent::Error(parsed))
+        );
     }
 
     #[test]

@@ -100,8 +100,40 @@ pub enum ObjectError {
 pub struct RawObject {
     key: ObjectKey,
     resource_version: Box<str>,
-    json: Box<[u8]>,
+    /// The object as it arrived, minus `metadata.managedFields`, in `encoding`.
+    bytes: Box<[u8]>,
+    encoding: Encoding,
     row: Option<Box<TableRow>>,
+}
+
+/// How an object's bytes are encoded: as the server sent it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Encoding {
+    /// JSON (`application/json`): every kind, and Table rows (which keep no bytes).
+    Json,
+    /// Kubernetes protobuf (`application/vnd.kubernetes.protobuf`): the object's message (a
+    /// `Pod`, say) without the `k8s\0` envelope around it. Built-in kinds only.
+    Protobuf,
+}
+
+/// Why [`RawObject::decode`] or [`RawObject::decode_protobuf`] could not give a typed value.
+#[derive(Debug, thiserror::Error)]
+pub enum TypedDecodeError {
+    /// The JSON does not fit the type.
+    #[error("cannot decode the object's JSON: {0}")]
+    Json(serde_json::Error),
+    /// The protobuf does not fit the message type.
+    #[error("cannot decode the object's protobuf: {0}")]
+    Protobuf(prost::DecodeError),
+    /// The object is held in the other encoding.
+    #[error("the object is held as {held:?}; use the decode method for that encoding")]
+    OtherEncoding {
+        /// The encoding the object is held in.
+        held: Encoding,
+    },
+    /// A Table row keeps only its cells, not the object.
+    #[error("a Table row keeps only its cells, not the object")]
+    TableRow,
 }
 
 /// The few fields the reflector reads, all in the object's head: what [`read_head`] reads.
@@ -260,7 +292,27 @@ impl RawObject {
         Ok(RawObject {
             key,
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
-            json: kept,
+            bytes: kept,
+            encoding: Encoding::Json,
+            row: None,
+        })
+    }
+
+    /// Reads the key and resourceVersion of `message`, one protobuf-encoded object (the `raw`
+    /// of its `k8s\0` envelope), and keeps a copy of its bytes without
+    /// `metadata.managedFields`. Only `metadata` is read; `spec` and `status` are skipped.
+    pub fn from_protobuf(message: &[u8]) -> Result<Self, ObjectError> {
+        let head = crate::protobuf::read_object(message)
+            .map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        let key = checked_key(
+            Some(head.name).filter(|name| !name.is_empty()),
+            Some(head.namespace),
+        )?;
+        Ok(RawObject {
+            key,
+            resource_version: head.resource_version.into(),
+            bytes: crate::protobuf::without_managed_fields(message, &head).into_boxed_slice(),
+            encoding: Encoding::Protobuf,
             row: None,
         })
     }
@@ -289,7 +341,8 @@ impl RawObject {
         Ok(RawObject {
             key: key_of(&metadata)?,
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
-            json: Box::default(),
+            bytes: Box::default(),
+            encoding: Encoding::Json,
             row: Some(Box::new(TableRow {
                 columns,
                 cells,
@@ -309,9 +362,20 @@ impl RawObject {
     }
 
     /// The object's JSON as the server sent it, minus `metadata.managedFields`; empty for a
-    /// Table row, which keeps only its cells.
-    pub fn json(&self) -> &[u8] {
-        &self.json
+    /// Table row, which keeps only its cells; `None` for an object received as protobuf.
+    pub fn json(&self) -> Option<&[u8]> {
+        (self.encoding == Encoding::Json).then_some(&*self.bytes)
+    }
+
+    /// The object's bytes as the server sent them (in [`RawObject::encoding`]), minus
+    /// `metadata.managedFields`.
+    pub fn bytes(&self) -> &[u8] {
+        &self.bytes
+    }
+
+    /// How [`RawObject::bytes`] are encoded.
+    pub fn encoding(&self) -> Encoding {
+        self.encoding
     }
 
     /// The object's row, when it was listed as a row of a server-side Table.
@@ -319,29 +383,55 @@ impl RawObject {
         self.row.as_deref()
     }
 
-    /// Decodes the whole object into a typed value, e.g. a `k8s_openapi` `Pod`.
-    pub fn decode<K: DeserializeOwned>(&self) -> serde_json::Result<K> {
-        serde_json::from_slice(&self.json)
+    /// Decodes an object received as JSON into a serde type, e.g. `k8s_openapi`'s `Pod`. An
+    /// object received as protobuf is [`TypedDecodeError::OtherEncoding`]: decode it with
+    /// [`RawObject::decode_protobuf`].
+    pub fn decode<K: DeserializeOwned>(&self) -> Result<K, TypedDecodeError> {
+        self.check_encoding(Encoding::Json)?;
+        serde_json::from_slice(&self.bytes).map_err(TypedDecodeError::Json)
+    }
+
+    /// Decodes an object received as protobuf into a prost message type, e.g. `k8s_pb`'s
+    /// `api::core::v1::Pod` (all fields but `metadata.managedFields`, which was dropped). An
+    /// object received as JSON is [`TypedDecodeError::OtherEncoding`]: use
+    /// [`RawObject::decode`].
+    pub fn decode_protobuf<M: prost::Message + Default>(&self) -> Result<M, TypedDecodeError> {
+        self.check_encoding(Encoding::Protobuf)?;
+        M::decode(&*self.bytes).map_err(TypedDecodeError::Protobuf)
+    }
+
+    fn check_encoding(&self, wanted: Encoding) -> Result<(), TypedDecodeError> {
+        if self.row.is_some() {
+            return Err(TypedDecodeError::TableRow);
+        }
+        if self.encoding != wanted {
+            return Err(TypedDecodeError::OtherEncoding {
+                held: self.encoding,
+            });
+        }
+        Ok(())
     }
 }
 
 /// The key of an object with this `metadata`: it needs a name, and neither name nor namespace
 /// may contain '/'.
 fn key_of(metadata: &Metadata<'_>) -> Result<ObjectKey, ObjectError> {
-    let name = metadata
-        .name
-        .as_deref()
-        .filter(|name| !name.is_empty())
-        .ok_or(ObjectError::MissingName)?;
-    for part in [Some(name), metadata.namespace.as_deref()]
-        .into_iter()
-        .flatten()
-    {
+    checked_key(
+        metadata.name.as_deref().filter(|name| !name.is_empty()),
+        metadata.namespace.as_deref(),
+    )
+}
+
+/// The key of an object called `name` in `namespace`: it needs a name, and neither name nor
+/// namespace may contain '/'.
+fn checked_key(name: Option<&str>, namespace: Option<&str>) -> Result<ObjectKey, ObjectError> {
+    let name = name.ok_or(ObjectError::MissingName)?;
+    for part in [Some(name), namespace].into_iter().flatten() {
         if part.contains('/') {
             return Err(ObjectError::InvalidName(part.to_owned()));
         }
     }
-    Ok(ObjectKey::new(metadata.namespace.as_deref(), name))
+    Ok(ObjectKey::new(namespace, name))
 }
 
 /// The byte range of the member `key: value` of a JSON object in `json`, with the comma that
@@ -473,7 +563,7 @@ mod tests {
         let object = RawObject::from_json(json, "Pod").expect("valid pod");
         assert_eq!(object.key().as_str(), "cap/c0");
         assert_eq!(object.resource_version(), "31544");
-        assert_eq!(object.json(), json);
+        assert_eq!(object.json(), Some(&json[..]));
     }
 
     #[test]
@@ -498,7 +588,11 @@ mod tests {
         ];
         for (json, kept) in cases {
             let object = RawObject::from_json(json.as_bytes(), "Pod").expect(json);
-            assert_eq!(std::str::from_utf8(object.json()), Ok(kept), "from {json}");
+            assert_eq!(
+                object.json().map(std::str::from_utf8),
+                Some(Ok(kept)),
+                "from {json}"
+            );
             assert_eq!(object.key().name(), "a");
         }
         let only = RawObject::from_json(br#"{"metadata":{"managedFields":[]}}"#, "Pod");
@@ -522,7 +616,7 @@ mod tests {
         pod["metadata"]["resourceVersion"] = "7".into();
         let json = serde_json::to_vec(&pod).expect("json");
         let object = RawObject::from_json(&json, "Pod").expect("pod");
-        let kept = String::from_utf8_lossy(object.json());
+        let kept = String::from_utf8_lossy(object.bytes());
         assert!(!kept.contains("managedFields") && !kept.contains("kube-controller-manager"));
         assert!(kept.contains("ownerReferences"), "{kept}");
         let decoded: k8s_openapi::api::core::v1::Pod = object.decode().expect("typed pod");
@@ -591,7 +685,7 @@ mod tests {
             br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"containers":[]}}"#;
         let object = RawObject::from_valid_json(pod, "Pod").expect("valid");
         assert_eq!(object.key().as_str(), "n/a");
-        assert_eq!(object.json(), pod);
+        assert_eq!(object.json(), Some(&pod[..]));
         let broken_tail = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"#;
         assert!(matches!(
             RawObject::from_json(broken_tail, "Pod"),

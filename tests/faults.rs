@@ -222,7 +222,7 @@ async fn a_10_mb_object_is_cached_whole() {
         .expect("the 10 MB object is cached like any other");
     let huge = kreflect::object::ObjectKey::new(Some("default"), "huge");
     let object = mirror.store.get(&huge).expect("cached");
-    assert!(object.json().len() > 10_000_000);
+    assert!(object.bytes().len() > 10_000_000);
     let pod: k8s_openapi::api::core::v1::Pod = object.decode().expect("decodes as a Pod");
     assert_eq!(pod.metadata.name.as_deref(), Some("huge"));
     assert_eq!(

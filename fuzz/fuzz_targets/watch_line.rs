@@ -100,6 +100,6 @@ fn check_object(object: &RawObject) {
         !object.key().as_str().is_empty(),
         "keyed objects have a key"
     );
-    let again = RawObject::from_json(object.json(), "Pod").expect("kept bytes re-decode");
+    let again = RawObject::from_json(object.bytes(), "Pod").expect("kept bytes re-decode");
     assert_eq!(&again, object);
 }

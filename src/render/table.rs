@@ -192,7 +192,10 @@ fn aligned(rows: &[Vec<String>]) -> Vec<u8> {
 
 /// The cells of `object`'s row, one per column.
 fn row(object: &RawObject, columns: Columns, kind: Option<&str>, now: SystemTime) -> Vec<String> {
-    let mut fields: WideFields = serde_json::from_slice(object.json()).unwrap_or_default();
+    let mut fields: WideFields = object
+        .json()
+        .and_then(|json| serde_json::from_slice(json).ok())
+        .unwrap_or_default();
     if let Some(table_row) = object.table_row() {
         // A row listed before the server refused Tables (its watch answered 406): the same
         // fields, from the row's cells.

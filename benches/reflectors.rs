@@ -506,7 +506,7 @@ mod child {
         let (writer, store) = kreflect::store::new_store();
         let options = SourceOptions {
             metadata_only,
-            table: false,
+            ..SourceOptions::default()
         };
         let source = KubeSource::pods(client, None).with_options(options);
         let stop = tokio_util::sync::CancellationToken::new();

@@ -17,11 +17,12 @@ use crate::client::{Connection, Identity};
 use crate::decode::table::{decode_list_or_table, decode_table_watch_line};
 use crate::decode::{
     ApiStatus, DecodeError, LineSplitter, LineTooLong, ListPage, WatchEvent, decode_list,
-    decode_watch_line,
+    decode_protobuf_event, decode_protobuf_list, decode_watch_line,
 };
 use crate::error_chain::{causes, flatten};
 use crate::exec_credential::ExecError;
 use crate::object::TableColumns;
+use crate::protobuf::{FrameSplitter, FrameTooLong};
 use crate::transport::inflation::Inflated;
 
 /// Error bodies longer than this are cut before parsing.
@@ -193,6 +194,9 @@ pub enum StreamError {
     /// A line too long to be an object.
     #[error(transparent)]
     LineTooLong(#[from] LineTooLong),
+    /// A protobuf frame too long to be an object.
+    #[error(transparent)]
+    FrameTooLong(#[from] FrameTooLong),
 }
 
 /// A stream of decoded watch events; it ends when the server ends the watch.
@@ -230,6 +234,59 @@ pub struct SourceOptions {
     /// server derives them, keyed by the row's object metadata. A resource the server makes no
     /// Table for (a 406, or its plain list in answer) is asked plainly from then on.
     pub table: bool,
+    /// Which encoding to ask for (`--wire`).
+    pub wire: Wire,
+}
+
+/// The encoding asked of the server for lists and watches (`--wire`). Whatever is asked, the
+/// answer's `Content-Type` says what came, and that is decoded: a server may answer JSON to a
+/// protobuf request (custom resources always do, transcript 21).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, clap::ValueEnum)]
+pub enum Wire {
+    /// Protobuf for the built-in kinds (groups without a dot, or ending in `.k8s.io`), JSON
+    /// for custom resources, as client-go's typed clients ask.
+    #[default]
+    Auto,
+    /// Protobuf, with JSON as the fallback, for every kind.
+    Protobuf,
+    /// JSON only.
+    Json,
+}
+
+impl Wire {
+    /// Whether to ask for protobuf for resources of `group`.
+    fn asks_protobuf_for(self, group: &str) -> bool {
+        match self {
+            Wire::Json => false,
+            Wire::Protobuf => true,
+            Wire::Auto => !group.contains('.') || group.ends_with(".k8s.io"),
+        }
+    }
+}
+
+/// The encoding of a response body, from its `Content-Type`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum BodyFormat {
+    /// `application/json` (or anything but protobuf: a proxy's page is decoded, and refused,
+    /// as JSON).
+    Json,
+    /// `application/vnd.kubernetes.protobuf` (`;stream=watch` for watches).
+    Protobuf,
+}
+
+impl BodyFormat {
+    fn of(headers: &http::HeaderMap) -> Self {
+        let protobuf = headers
+            .get(http::header::CONTENT_TYPE)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.split(';').next())
+            .is_some_and(|media| media.trim().eq_ignore_ascii_case(PROTOBUF_MEDIA_TYPE));
+        if protobuf {
+            BodyFormat::Protobuf
+        } else {
+            BodyFormat::Json
+        }
+    }
 }
 
 /// What a source asking for Tables has learnt: whether the server makes them for this
@@ -253,6 +310,8 @@ pub struct KubeSource {
     scope: Scope,
     /// The resource's `kind`.
     kind: String,
+    /// The resource's API group (`""` for the core group).
+    group: String,
     selectors: Selectors,
     options: SourceOptions,
     /// With [`SourceOptions::table`]: what the server said about Tables, shared by this
@@ -283,6 +342,7 @@ impl KubeSource {
                 namespace,
             },
             kind: resource.kind.clone(),
+            group: resource.group.clone(),
             selectors: Selectors::default(),
             options: SourceOptions::default(),
             tables: Arc::default(),
@@ -342,7 +402,7 @@ impl KubeSource {
         if self.options.metadata_only {
             METADATA_LIST_MEDIA_TYPE
         } else {
-            JSON_MEDIA_TYPE
+            self.object_accept()
         }
     }
 
@@ -351,21 +411,46 @@ impl KubeSource {
         if self.options.metadata_only {
             METADATA_MEDIA_TYPE
         } else {
+            self.object_accept()
+        }
+    }
+
+    /// `Accept` for whole objects: protobuf first when `--wire` asks for it for this group
+    /// (JSON as the fallback, as client-go sends it), JSON otherwise.
+    fn object_accept(&self) -> &'static str {
+        if self.options.wire.asks_protobuf_for(&self.group) {
+            PROTOBUF_OR_JSON_MEDIA_TYPE
+        } else {
             JSON_MEDIA_TYPE
         }
     }
 
+    /// Decodes a plain list page in the format it came in.
+    fn decode_plain_list(
+        &self,
+        (body, format): (Bytes, BodyFormat),
+    ) -> Result<ListPage, SourceError> {
+        Ok(match format {
+            BodyFormat::Json => decode_list(&body, self.object_kind())?,
+            BodyFormat::Protobuf => decode_protobuf_list(&body)?,
+        })
+    }
+
     /// GETs one list page accepting `accept`, and reads its body.
-    async fn list_body(&self, query: &[(&str, &str)], accept: &str) -> Result<Bytes, SourceError> {
+    async fn list_body(
+        &self,
+        query: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<(Bytes, BodyFormat), SourceError> {
         let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
-        let body = send(
+        let (body, format) = send(
             &self.client,
             &self.endpoint,
             http_request,
             LIST_HEADERS_TIMEOUT,
         )
         .await?;
-        collect_body(body, &self.endpoint, None).await
+        Ok((collect_body(body, &self.endpoint, None).await?, format))
     }
 
     /// Lists one page as a Table: a 406 is asked again plainly, a plain list is decoded as
@@ -374,10 +459,11 @@ impl KubeSource {
         let body = match self.list_body(query, TABLE_MEDIA_TYPE).await {
             Err(SourceError::Status { status, .. }) if status.code == NOT_ACCEPTABLE => {
                 self.refuse_tables("406 Not Acceptable");
-                let body = self.list_body(query, self.plain_list_accept()).await?;
+                // Tables are JSON: the plain list after them too.
+                let (body, _) = self.list_body(query, JSON_MEDIA_TYPE).await?;
                 return Ok(decode_list(&body, self.object_kind())?);
             }
-            other => other?,
+            other => other?.0,
         };
         let known = self.table_state().columns.clone();
         let (page, columns) = decode_list_or_table(&body, &self.kind, known.as_ref())?;
@@ -402,7 +488,7 @@ async fn send(
     endpoint: &Endpoint,
     request: http::Request<Vec<u8>>,
     headers_within: Duration,
-) -> Result<Body, SourceError> {
+) -> Result<(Body, BodyFormat), SourceError> {
     let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
         .map_err(|_| SourceError::Transport {
@@ -426,7 +512,8 @@ async fn send(
             let encoding = String::from_utf8_lossy(encoding.as_bytes()).into_owned();
             return Err(SourceError::Decode(DecodeError::Encoding(encoding)));
         }
-        return Ok(response.into_body());
+        let format = BodyFormat::of(response.headers());
+        return Ok((response.into_body(), format));
     }
     let retry_after = response
         .headers()
@@ -464,7 +551,7 @@ pub async fn fetch(
                 endpoint: endpoint.clone(),
                 reason: err.to_string(),
             })?;
-    let body = send(client, endpoint, request, LIST_HEADERS_TIMEOUT).await?;
+    let (body, _) = send(client, endpoint, request, LIST_HEADERS_TIMEOUT).await?;
     collect_body(body, endpoint, None)
         .await
         .map(|bytes| bytes.to_vec())
@@ -529,8 +616,8 @@ impl ListWatch for KubeSource {
         if self.asks_for_tables() {
             return self.list_table(&query).await;
         }
-        let body = self.list_body(&query, self.plain_list_accept()).await?;
-        Ok(decode_list(&body, self.object_kind())?)
+        let answer = self.list_body(&query, self.plain_list_accept()).await?;
+        self.decode_plain_list(answer)
     }
 
     async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {
@@ -568,12 +655,17 @@ impl ListWatch for KubeSource {
                         shared: Arc::clone(&self.tables),
                         columns,
                     };
-                    return Ok(watch_events(other?, self.kind.clone(), Some(table)));
+                    let (body, _) = other?;
+                    return Ok(watch_events(body, self.kind.clone(), Framing::Table(table)));
                 }
             }
         }
-        let body = open(self.plain_watch_accept()).await?;
-        Ok(watch_events(body, self.object_kind().to_owned(), None))
+        let (body, format) = open(self.plain_watch_accept()).await?;
+        let framing = match format {
+            BodyFormat::Json => Framing::Lines,
+            BodyFormat::Protobuf => Framing::Protobuf(FrameSplitter::default()),
+        };
+        Ok(watch_events(body, self.object_kind().to_owned(), framing))
     }
 }
 
@@ -596,6 +688,10 @@ impl KubeSource {
 
 /// `Accept` for ordinary lists and watches.
 const JSON_MEDIA_TYPE: &str = "application/json";
+/// Kubernetes protobuf (`;stream=watch` is added for watches).
+const PROTOBUF_MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf";
+/// `Accept` for protobuf with JSON as the fallback, as client-go sends it (transcripts 19-21).
+const PROTOBUF_OR_JSON_MEDIA_TYPE: &str = "application/vnd.kubernetes.protobuf, application/json";
 /// `Accept` for a server-side Table, exactly as `kubectl get` sends it: `meta.k8s.io/v1`, then
 /// `v1beta1`, then the plain list or watch for a resource that has no Table (transcripts 15-18).
 const TABLE_MEDIA_TYPE: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,\
@@ -635,14 +731,25 @@ fn url_with_query(path: &str, query: &[(&str, &str)]) -> String {
     url.finish()
 }
 
-/// State of one watch stream being split into lines and decoded.
-struct LineReader {
+/// State of one watch stream being split into events and decoded.
+struct EventReader {
     chunks: BodyDataStream<Body>,
+    /// JSON lines are split here; protobuf frames by their [`Framing`].
     splitter: LineSplitter,
     object_kind: String,
-    /// For a watch asked for as a Table: the columns its rows belong to.
-    table: Option<TableDecoding>,
+    framing: Framing,
     finished: bool,
+}
+
+/// How a watch stream's events are framed and decoded.
+enum Framing {
+    /// Newline-delimited JSON `WatchEvent`s.
+    Lines,
+    /// Newline-delimited JSON `WatchEvent`s whose objects are one-row Tables: the columns its
+    /// rows belong to.
+    Table(TableDecoding),
+    /// Length-prefixed protobuf `WatchEvent`s.
+    Protobuf(FrameSplitter),
 }
 
 /// The columns of a Table watch: those seen last, starting from the source's, and the
@@ -652,14 +759,14 @@ struct TableDecoding {
     columns: Option<Arc<TableColumns>>,
 }
 
-/// Turns a watch response body into decoded events, one per non-empty line; with `table`, each
-/// event's object may be a one-row Table.
-fn watch_events(body: Body, object_kind: String, table: Option<TableDecoding>) -> WatchStream {
-    let reader = LineReader {
+/// Turns a watch response body into decoded events: one per non-empty line (each object a
+/// one-row Table with [`Framing::Table`]), or one per protobuf frame.
+fn watch_events(body: Body, object_kind: String, framing: Framing) -> WatchStream {
+    let reader = EventReader {
         chunks: BodyDataStream::new(body),
         splitter: LineSplitter::default(),
         object_kind,
-        table,
+        framing,
         finished: false,
     };
     stream::unfold(reader, |mut reader| async move {
@@ -669,33 +776,55 @@ fn watch_events(body: Body, object_kind: String, table: Option<TableDecoding>) -
     .boxed()
 }
 
-impl LineReader {
+impl EventReader {
     async fn next_event(&mut self) -> Option<Result<WatchEvent, StreamError>> {
         loop {
             if self.finished {
                 return None;
             }
-            match self.splitter.next_line() {
-                Ok(Some((_, line))) if line.iter().all(u8::is_ascii_whitespace) => continue,
-                Ok(Some((offset, line))) => return Some(self.decode(offset, &line)),
-                Ok(None) => {}
-                Err(too_long) => {
-                    self.finished = true;
-                    return Some(Err(too_long.into()));
+            if let Framing::Protobuf(frames) = &mut self.framing {
+                match frames.next_frame() {
+                    Ok(Some((offset, frame))) => {
+                        return Some(
+                            decode_protobuf_event(&frame, &self.object_kind)
+                                .map_err(|error| StreamError::BadLine { offset, error }),
+                        );
+                    }
+                    Ok(None) => {}
+                    Err(too_long) => {
+                        self.finished = true;
+                        return Some(Err(too_long.into()));
+                    }
+                }
+            } else {
+                match self.splitter.next_line() {
+                    Ok(Some((_, line))) if line.iter().all(u8::is_ascii_whitespace) => continue,
+                    Ok(Some((offset, line))) => return Some(self.decode(offset, &line)),
+                    Ok(None) => {}
+                    Err(too_long) => {
+                        self.finished = true;
+                        return Some(Err(too_long.into()));
+                    }
                 }
             }
             match self.chunks.next().await {
-                Some(Ok(chunk)) => self.splitter.push(&chunk),
+                Some(Ok(chunk)) => match &mut self.framing {
+                    Framing::Protobuf(frames) => frames.push(&chunk),
+                    Framing::Lines | Framing::Table(_) => self.splitter.push(&chunk),
+                },
                 Some(Err(err)) => {
                     self.finished = true;
                     return Some(Err(StreamError::Transport(transport_error(&err))));
                 }
                 None => {
                     self.finished = true;
-                    let cut = self.splitter.remainder();
+                    let (cut, what) = match &self.framing {
+                        Framing::Protobuf(frames) => (frames.remainder(), "frame"),
+                        Framing::Lines | Framing::Table(_) => (self.splitter.remainder(), "line"),
+                    };
                     return (cut > 0).then(|| {
                         Err(StreamError::Transport(format!(
-                            "stream ended in the middle of a line ({cut} bytes)"
+                            "stream ended in the middle of a {what} ({cut} bytes)"
                         )))
                     });
                 }
@@ -704,9 +833,9 @@ impl LineReader {
     }
 
     fn decode(&mut self, offset: u64, line: &Bytes) -> Result<WatchEvent, StreamError> {
-        let decoded = match &mut self.table {
-            None => decode_watch_line(line, &self.object_kind),
-            Some(table) => {
+        let decoded = match &mut self.framing {
+            Framing::Lines | Framing::Protobuf(_) => decode_watch_line(line, &self.object_kind),
+            Framing::Table(table) => {
                 let before = table.columns.clone();
                 let decoded = decode_table_watch_line(line, &self.object_kind, &mut table.columns);
                 if let Some(columns) = &table.columns
@@ -1136,6 +1265,197 @@ mod tests {
             err.to_string(),
             "cannot decode the server's answer: it is encoded as \"br\", which kreflect did not \
              ask for (it asks for gzip, or nothing with --disable-compression)"
+        );
+        server.abort();
+    }
+
+    /// A server that answers every request with `response` and records each request's
+    /// `Accept` header.
+    async fn recording_server(
+        response: Vec<u8>,
+    ) -> (String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let accepts = Arc::new(Mutex::new(Vec::new()));
+        let recorded = Arc::clone(&accepts);
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let mut request = vec![0; 8192];
+                let read = socket.read(&mut request).await.unwrap_or(0);
+                let head = String::from_utf8_lossy(&request[..read]).to_lowercase();
+                let accept = head
+                    .lines()
+                    .find_map(|line| line.strip_prefix("accept: "))
+                    .unwrap_or("")
+                    .to_owned();
+                recorded.lock().expect("accepts").push(accept);
+                let _ = socket.write_all(&response).await;
+            }
+        });
+        (url, accepts, task)
+    }
+
+    /// An HTTP/1.1 200 response with this content type and body, closing the connection.
+    fn ok_response(content_type: &str, body: &[u8]) -> Vec<u8> {
+        let mut response = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: {content_type}\r\nContent-Length: {}\r\n\
+             Connection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(body);
+        response
+    }
+
+    const PROTOBUF_LIST: &[u8] = include_bytes!("../tests/fixtures/19-list-protobuf.bin");
+    const PROTOBUF_WATCH: &[u8] = include_bytes!("../tests/fixtures/20-watch-protobuf.bin");
+
+    fn watch_from(resource_version: &str) -> WatchRequest {
+        WatchRequest {
+            resource_version: resource_version.to_owned(),
+            timeout_seconds: 5,
+            send_initial_events: false,
+        }
+    }
+
+    fn local_client(url: &str) -> kube::Client {
+        crate::client::connect_insecure_local(url, &crate::client::ClientOptions::default())
+            .expect("client")
+    }
+
+    #[tokio::test]
+    async fn pods_are_asked_for_as_protobuf_and_a_protobuf_list_is_decoded() {
+        let response = ok_response("application/vnd.kubernetes.protobuf", PROTOBUF_LIST);
+        let (url, accepts, server) = recording_server(response).await;
+        let page = KubeSource::pods(local_client(&url), None)
+            .list(ListRequest::default())
+            .await
+            .expect("a protobuf page");
+        let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
+        assert_eq!(keys, ["bar-w/crash", "bar-w/done"]);
+        assert_eq!(page.items[0].encoding(), crate::object::Encoding::Protobuf);
+        assert_eq!(
+            *accepts.lock().expect("accepts"),
+            ["application/vnd.kubernetes.protobuf, application/json"]
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_protobuf_watch_is_read_frame_by_frame() {
+        let response = ok_response(
+            "application/vnd.kubernetes.protobuf;stream=watch",
+            PROTOBUF_WATCH,
+        );
+        let (url, _, server) = recording_server(response).await;
+        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
+            .watch(watch_from("157565"))
+            .await
+            .expect("a watch")
+            .collect()
+            .await;
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert!(
+            matches!(&events[0], Ok(WatchEvent::Modified(pod)) if pod.key().as_str() == "bar-w/pend")
+        );
+        assert!(matches!(&events[3], Ok(WatchEvent::Bookmark(_))));
+
+        // Cut in the middle of its last frame: the stream says so.
+        let cut = &PROTOBUF_WATCH[..PROTOBUF_WATCH.len() - 10];
+        let response = ok_response("application/vnd.kubernetes.protobuf;stream=watch", cut);
+        let (url, _, server2) = recording_server(response).await;
+        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
+            .watch(watch_from("157565"))
+            .await
+            .expect("a watch")
+            .collect()
+            .await;
+        assert!(
+            matches!(events.last(), Some(Err(StreamError::Transport(reason))) if reason.contains("middle of a frame")),
+            "{events:?}"
+        );
+        // A frame claiming 4 GiB: refused at once, nothing allocated for it.
+        let response = ok_response(
+            "application/vnd.kubernetes.protobuf;stream=watch",
+            &[0xff, 0xff, 0xff, 0xff, 0x0a],
+        );
+        let (url, _, server3) = recording_server(response).await;
+        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
+            .watch(watch_from("157565"))
+            .await
+            .expect("a watch")
+            .collect()
+            .await;
+        assert!(
+            matches!(events.as_slice(), [Err(StreamError::FrameTooLong(_))]),
+            "{events:?}"
+        );
+        for server in [server, server2, server3] {
+            server.abort();
+        }
+    }
+
+    #[tokio::test]
+    async fn json_is_asked_for_custom_resources_and_with_wire_json_and_a_json_answer_is_read() {
+        let json = br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[{"metadata":{"name":"a","namespace":"n"}}]}"#;
+        let (url, accepts, server) = recording_server(ok_response("application/json", json)).await;
+        let client = local_client(&url);
+        let page = KubeSource::pods(client.clone(), None)
+            .list(ListRequest::default())
+            .await
+            .expect("JSON in answer to protobuf-or-JSON");
+        assert_eq!(page.items[0].encoding(), crate::object::Encoding::Json);
+        let json_only = SourceOptions {
+            wire: Wire::Json,
+            ..SourceOptions::default()
+        };
+        KubeSource::pods(client.clone(), None)
+            .with_options(json_only)
+            .list(ListRequest::default())
+            .await
+            .expect("a page");
+        let widgets = ApiResource {
+            group: "example.dev".to_owned(),
+            version: "v1".to_owned(),
+            api_version: "example.dev/v1".to_owned(),
+            kind: "Pod".to_owned(),
+            plural: "widgets".to_owned(),
+        };
+        KubeSource::new(client.clone(), &widgets, None)
+            .list(ListRequest::default())
+            .await
+            .expect("a page");
+        let deployments = ApiResource {
+            group: "apps".to_owned(),
+            api_version: "apps/v1".to_owned(),
+            ..widgets.clone()
+        };
+        let everything_protobuf = SourceOptions {
+            wire: Wire::Protobuf,
+            ..SourceOptions::default()
+        };
+        KubeSource::new(client.clone(), &deployments, None)
+            .list(ListRequest::default())
+            .await
+            .expect("a page");
+        KubeSource::new(client, &widgets, None)
+            .with_options(everything_protobuf)
+            .list(ListRequest::default())
+            .await
+            .expect("a page");
+        let protobuf = "application/vnd.kubernetes.protobuf, application/json";
+        assert_eq!(
+            *accepts.lock().expect("accepts"),
+            [
+                protobuf,
+                "application/json",
+                "application/json",
+                protobuf,
+                protobuf
+            ]
         );
         server.abort();
     }

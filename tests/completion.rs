@@ -409,3 +409,75 @@ async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
         assert_eq!(stderr, "", "{words:?}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_plugin_gets_no_terminal_during_completion() {
+    // On TAB, stdin and stderr are the shell's terminal: a plugin that prompts must neither
+    // write into the line being edited nor read the user's keys (after the deadline it would
+    // go on reading them, orphaned). kubectl's completion hangs on such a plugin
+    // (kubernetes/kubectl#930).
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let log = cluster.kubeconfig_path().with_file_name("plugin.log");
+    let plugin = cluster.write_script(
+        "login.sh",
+        &format!(
+            r#"if [ -t 0 ]; then echo "stdin: terminal"; else echo "stdin: not a terminal"; fi >> {log}
+echo "$KUBERNETES_EXEC_INFO" >> {log}
+echo 'Password for alice:' >&2
+read password
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t"}}}}'
+"#,
+            log = log.display()
+        ),
+    );
+    let kubeconfig = cluster.write_kubeconfig(
+        "prompting",
+        &format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  \
+             cluster: {{server: \"{url}\"}}\nusers:\n- name: u\n  user:\n    exec:\n      \
+             apiVersion: client.authentication.k8s.io/v1beta1\n      command: \"{plugin}\"\n      \
+             interactiveMode: IfAvailable\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
+            url = cluster.server.url(),
+            plugin = plugin.display()
+        ),
+    );
+    let bash = Bash::new().await;
+    let program = bash.home.path().join("complete.sh");
+    std::fs::write(
+        &program,
+        format!(
+            "source {script}\nCOMP_WORDS=(kreflect --kubeconfig {kubeconfig} po)\nCOMP_CWORD=3\n\
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"\nCOMP_POINT=${{#COMP_LINE}}\nCOMP_TYPE=9\n\
+             _clap_complete_kreflect kreflect po --kubeconfig\n\
+             printf 'candidate %s\\n' \"${{COMPREPLY[@]}}\"\n",
+            script = bash.script.display(),
+            kubeconfig = kubeconfig.display()
+        ),
+    )
+    .expect("write the program");
+    // util-linux `script` runs it on a pseudo-terminal: stdin, stdout and stderr are the tty.
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &format!("bash {}", program.display()), "/dev/null"])
+        .env_clear()
+        .env("HOME", bash.home.path())
+        .env("XDG_CACHE_HOME", bash.cache_home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(DEADLINE, script.output())
+        .await
+        .expect("completion ends")
+        .expect("script runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    let plugin_saw = std::fs::read_to_string(&log).expect("the plugin ran");
+    assert_eq!(
+        terminal, "candidate pods\r\n",
+        "the terminal; the plugin saw {plugin_saw:?}"
+    );
+    assert!(
+        plugin_saw.starts_with("stdin: not a terminal\n")
+            && plugin_saw.contains(r#""interactive":false"#),
+        "{plugin_saw:?}"
+    );
+}

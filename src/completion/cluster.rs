@@ -16,6 +16,7 @@ use serde::Deserialize;
 use super::cache::DiscoveryCache;
 use super::names::{self, ResourceNames};
 use crate::client::{self, ClientOptions, Connection, KubeconfigChoice};
+use crate::exec_credential::PluginTerminal;
 use crate::resolve;
 use crate::source::{self, Endpoint};
 
@@ -91,10 +92,13 @@ pub async fn namespaces(choice: KubeconfigChoice) -> Option<Vec<String>> {
     )
 }
 
+/// A connection whose credential plugin, if any, gets no terminal: it is the shell's.
 async fn connect(choice: &KubeconfigChoice) -> Option<Connection> {
-    client::connect(choice, &ClientOptions::default())
-        .await
-        .ok()
+    let options = ClientOptions {
+        plugin_terminal: PluginTerminal::Withheld,
+        ..ClientOptions::default()
+    };
+    client::connect(choice, &options).await.ok()
 }
 
 /// The resources of the simulated cluster (`--sim`), known without starting it.

@@ -387,3 +387,47 @@ async fn a_406_on_the_watch_reopens_it_plainly_without_an_error() {
         "{stderr}"
     );
 }
+
+/// A Table row with fewer or more cells than columns (a broken aggregated API, kubernetes#66379)
+/// is shown as kubectl shows it: missing cells empty, extra cells dropped. Its object is not
+/// dropped from the listing, and a watch event bringing one is no reason to relist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_with_too_few_or_too_many_cells_is_shown_not_dropped() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let object = |name: &str, version: &str| {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+               "metadata": {"name": name, "namespace": "a", "resourceVersion": version}})
+    };
+    let columns = json!([{"name": "Name", "type": "string", "priority": 0},
+                         {"name": "Status", "type": "string", "priority": 0}]);
+    let list = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                      "metadata": {"resourceVersion": "5"}, "columnDefinitions": columns,
+                      "rows": [{"cells": ["short"], "object": object("short", "4")}]});
+    let event = json!({"type": "ADDED", "object": {
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": "6"},
+        "columnDefinitions": null,
+        "rows": [{"cells": ["long", "Running", "extra"], "object": object("long", "6")}]}});
+    cluster.server.inject(kreflect_sim::Fault::ListRawBody {
+        code: 200,
+        body: list.to_string(),
+    });
+    cluster
+        .server
+        .inject(kreflect_sim::Fault::WatchLinesThenClose(vec![
+            event.to_string(),
+        ]));
+    let mut running = Running::spawn(cluster.kreflect(&["-o", "wide", "--interval", "100ms"]));
+    let expected = [
+        "NAMESPACE   NAME    STATUS",
+        "a           long    Running",
+        "a           short",
+    ];
+    running.wait_for_listing(&common::strings(&expected)).await;
+    let stderr = running.stderr_so_far();
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert_eq!(
+        cluster.list_requests().len(),
+        1,
+        "no relist; stderr: {stderr}"
+    );
+}

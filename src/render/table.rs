@@ -414,7 +414,7 @@ mod tests {
         let object = RawObject::from_table_row(
             br#"{"metadata":{"name":"a"}}"#,
             columns,
-            vec!["a".to_owned(), "x\ny\x07".to_owned()].into_boxed_slice(),
+            vec!["a".to_owned(), "x\ny\x07".to_owned()],
         )
         .expect("row");
         assert_eq!(

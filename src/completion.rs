@@ -172,8 +172,10 @@ pub fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let choice = Line::of_process().choice();
-    let contexts = crate::client::context_names(&choice).unwrap_or_default();
-    candidates(names::starting_with(current, contexts))
+    // Reading the kubeconfig is the only work, but a file can block as a cluster can.
+    let contexts =
+        cluster::within_deadline(async move { crate::client::context_names(&choice).ok() });
+    candidates(names::starting_with(current, contexts.unwrap_or_default()))
 }
 
 fn candidates(values: Vec<String>) -> Vec<CompletionCandidate> {

@@ -481,3 +481,28 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredenti
         "{plugin_saw:?}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_file_that_blocks_on_read_still_completes_within_the_deadline() {
+    // A fresh cache "file" that never gives its contents: a FIFO nobody writes (or a file on a
+    // hung network home). Reading it must not take the completion past its deadline.
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    let dir = bash
+        .cache_home()
+        .join("kreflect/discovery")
+        .join(format!("127.0.0.1_{}", cluster.server.addr().port()));
+    std::fs::create_dir_all(&dir).expect("cache directory");
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("resources.json"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo: {status:?}");
+    let completed = bash.complete_on(&cluster, &["kreflect", "po"]).await;
+    assert_candidates(&completed, &[], "a blocking cache");
+    assert!(
+        completed.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        completed.elapsed
+    );
+}

@@ -24,17 +24,31 @@ use crate::source::{self, Endpoint};
 /// plugin, connecting, every request); then it offers nothing.
 pub const DEADLINE: Duration = Duration::from_secs(2);
 
-/// Runs `work` on a runtime of its own for at most [`DEADLINE`]: its result, or `None` when
-/// the time is up. What is still running then (a credential plugin that hangs) is abandoned,
-/// not waited for.
-pub fn within_deadline<T>(work: impl Future<Output = Option<T>>) -> Option<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// Runs `work` for at most [`DEADLINE`], on a thread and a runtime of its own: its result, or
+/// `None` when the time is up. The deadline is kept from this thread, so it holds even when
+/// `work` blocks its own (a credential plugin that hangs, a cache or kubeconfig file that
+/// never gives its contents: a FIFO, a hung network home). What is still running then is
+/// abandoned, not waited for: the process exits once the candidates are printed.
+pub fn within_deadline<T: Send + 'static>(
+    work: impl Future<Output = Option<T>> + Send + 'static,
+) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("completion".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            let found = runtime.block_on(async { tokio::time::timeout(DEADLINE, work).await });
+            // The caller may have stopped waiting: nobody to tell, then.
+            let _ = sender.send(found.ok().flatten());
+            runtime.shutdown_background();
+        })
         .ok()?;
-    let found = runtime.block_on(async { tokio::time::timeout(DEADLINE, work).await.ok()? });
-    runtime.shutdown_background();
-    found
+    receiver.recv_timeout(DEADLINE).ok().flatten()
 }
 
 /// The watchable resources of the cluster `choice` names: from the cache when fresh, else

@@ -37,7 +37,8 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        kreflect::run(config, std::io::stdout(), shutdown).await
+        let stdout = kreflect::progress::beside_status_line(std::io::stdout());
+        kreflect::run(config, stdout, shutdown).await
     });
     // Every task has ended; only a thread blocked in a credential plugin that hangs may be
     // left, and it must not hold the exit.

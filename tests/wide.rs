@@ -431,3 +431,20 @@ async fn a_row_with_too_few_or_too_many_cells_is_shown_not_dropped() {
         "no relist; stderr: {stderr}"
     );
 }
+
+/// An empty Table that defines no columns (`columnDefinitions: null`, as Go writes a nil
+/// slice) needs none: the listing is empty, not a decode error retried forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_table_without_column_definitions_is_an_empty_listing() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let empty = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": {"resourceVersion": "5"}, "columnDefinitions": null,
+                       "rows": []});
+    cluster.server.inject(kreflect_sim::Fault::ListRawBody {
+        code: 200,
+        body: empty.to_string(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["-o", "wide", "--once"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stdout, "NAMESPACE   NAME   STATUS   NODE   AGE\n\n");
+}

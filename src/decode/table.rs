@@ -118,8 +118,13 @@ pub fn decode_table_list(
     }
     let list: ListTable<'_> =
         serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))?;
-    let columns = columns_of(list.column_definitions, known)?;
     let rows = list.rows.unwrap_or_default();
+    let columns = match (list.column_definitions, known) {
+        // An empty Table needs no columns (Go writes a nil slice as `null`); a watch's first
+        // event brings them.
+        (None, None) if rows.is_empty() => TableColumns::new(Vec::new()),
+        (definitions, known) => columns_of(definitions, known)?,
+    };
     let mut items = Vec::with_capacity(rows.len());
     let mut rejected = Vec::new();
     for row in rows {

@@ -44,7 +44,10 @@ fn main() -> ExitCode {
     // left, and it must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            kreflect::progress::stderr_line().finish();
+            ExitCode::SUCCESS
+        }
         // The whole message: our errors flatten their causes into `Display` (lib.rs, "Errors").
         Err(err) => fail(&err.to_string(), err.exit_code()),
     }

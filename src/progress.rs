@@ -138,6 +138,16 @@ impl<W: Write> StatusLine<W> {
         written
     }
 
+    /// Takes the line off the screen for good, at the end of a run that stopped cleanly (a
+    /// signal during a slow first list): the shell's prompt must not land on a line saying the
+    /// list goes on.
+    pub fn finish(&self) {
+        let mut state = self.lock();
+        state.lists.clear();
+        state.clear();
+        let _ = state.out.flush();
+    }
+
     /// Records `progress` of the list of `label`, seen at `now`, and redraws.
     fn report(&self, label: &str, progress: ListProgress, now: Instant) {
         let mut state = self.lock();

@@ -198,3 +198,38 @@ async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_
         "the progress line comes back below the event: {terminal:?}"
     );
 }
+
+/// A run stopped (SIGTERM, Ctrl-C) while its first list is shown clears the progress line: the
+/// shell's prompt must not land on a line saying the list goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_during_a_slow_list_clears_the_progress_line() {
+    let options = ServerOptions {
+        response_delay: Duration::from_millis(450),
+        ..ServerOptions::default()
+    };
+    let cluster = cluster_with_pods(4000, options).await;
+    let command_line = format!(
+        "timeout --preserve-status -s TERM 2 {} --kubeconfig {} pods > /dev/null; echo \"exit $?\"",
+        env!("CARGO_BIN_EXE_kreflect"),
+        cluster.kubeconfig_path().display()
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(common::DEADLINE, script.output())
+        .await
+        .expect("ends")
+        .expect("script runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(terminal.contains("listing pods: "), "{terminal:?}");
+    assert!(
+        terminal.ends_with(" pages)\r\x1b[Kexit 0\r\n"),
+        "the line is cleared before the process exits (0: a clean stop): {terminal:?}"
+    );
+}

@@ -292,6 +292,7 @@ impl RawObject {
                 columns,
                 cells,
                 created,
+                received: std::time::SystemTime::now(),
             })),
         })
     }

@@ -448,3 +448,31 @@ async fn an_empty_table_without_column_definitions_is_an_empty_listing() {
     assert!(status.success(), "exit {status:?}, stderr: {stderr}");
     assert_eq!(stdout, "NAMESPACE   NAME   STATUS   NODE   AGE\n\n");
 }
+
+/// RESTARTS' `(3m ago)` is the server's, said when it sent the row: like AGE, it is said again
+/// at each listing, not shown frozen while the listing is printed every interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_restarts_ago_is_said_again_at_each_listing() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(180)}});
+    cluster.server.cluster().create_pod_with(pod(
+        "shop",
+        "crash",
+        json!({"phase": "Running", "containerStatuses": [container_status(
+            json!({"waiting": {"reason": "CrashLoopBackOff"}}), false, 5, last)]}),
+    ));
+    let mut running = Running::spawn(cluster.kreflect(&["-o", "wide", "--interval", "500ms"]));
+    let restarts = |listing: &[String]| cells(&format!("{}\n", listing.join("\n")))[1][4].clone();
+    let first = restarts(&running.next_listing().await);
+    assert!(first == "5 (3m ago)" || first == "5 (3m1s ago)", "{first}");
+    let later = common::poll_until(common::DEADLINE, async || {
+        let now = restarts(&running.next_listing().await);
+        (now != first).then_some(now)
+    })
+    .await;
+    let later = later.unwrap_or_else(|| panic!("still {first:?}: frozen"));
+    assert!(
+        later.starts_with("5 (3m") && later.ends_with("s ago)"),
+        "{first} then {later}"
+    );
+}

@@ -80,7 +80,11 @@ impl Line {
                 line.sim = true;
             } else if let Some((flag, value)) = flags.read(&word) {
                 let value = value.unwrap_or_else(|| {
-                    let next = words.next().map(|(_, value)| value);
+                    let mut next = words.next().map(|(_, value)| value);
+                    // Bash splits `--flag=VALUE` at the `=` (it is in COMP_WORDBREAKS).
+                    if next.as_deref() == Some(OsStr::new("=")) {
+                        next = words.next().map(|(_, value)| value);
+                    }
                     next.unwrap_or_default()
                 });
                 line.set(&flag, value);
@@ -240,6 +244,10 @@ mod tests {
             Some("x")
         );
         assert_eq!(parse(&["po", "--", "-a", ""]).before_cursor, ["po", "-a"]);
+        // As bash splits `--namespace=shop` into words.
+        let split = parse(&["--namespace", "=", "shop", "po", ""]);
+        assert_eq!(split.namespace.as_deref(), Some("shop"));
+        assert_eq!(split.before_cursor, ["po"]);
     }
 
     #[test]

@@ -306,6 +306,12 @@ async fn with_sim_on_the_line_the_simulated_cluster_completes_without_a_network(
     let bash = Bash::new().await;
     let completed = bash.complete(&["kreflect", "--sim", "wid"], &[]).await;
     assert_candidates(&completed, &["widgets.example.dev"], "--sim wid");
+    let completed = bash.complete(&["kreflect", "--sim", "al"], &[]).await;
+    assert_candidates(&completed, &["all"], "--sim al");
+    let completed = bash
+        .complete(&["kreflect", "--sim", "pods", "w"], &[])
+        .await;
+    assert_candidates(&completed, &[], "--sim pods w: no objects before it runs");
     let completed = bash
         .complete(&["kreflect", "pods", "--sim", "-n", ""], &[])
         .await;

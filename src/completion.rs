@@ -142,7 +142,7 @@ fn installed_name(argv0: Option<&OsStr>) -> String {
 
 /// RESOURCE's candidates (clap calls it for every positional word, with the word under the
 /// cursor): resources and categories, or object names, as the words before it say
-/// ([`Position`]).
+/// (read as kubectl reads them: the private `position` module).
 pub fn resources(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();

@@ -73,14 +73,16 @@ pub fn resource_candidates(
 }
 
 /// What completes `word` as an object name: the `names` (of every type asked for) starting
-/// with it, but those already on the line, sorted, each once. At most [`MAX_OBJECT_NAMES`],
-/// the last one always kept: the first and the last of a sorted list share the prefix the
-/// whole list shares, so the shell still inserts no more than every name has in common.
+/// with it, but those already on the line and those not [`safe_in_a_shell_line`], sorted, each
+/// once. At most [`MAX_OBJECT_NAMES`], the last one always kept: the first and the last of a
+/// sorted list share the prefix the whole list shares, so the shell still inserts no more than
+/// every name has in common.
 pub fn object_candidates(
     word: &str,
     names: impl IntoIterator<Item = String>,
     on_line: &[&str],
 ) -> Vec<String> {
+    let names = names.into_iter().filter(|name| safe_in_a_shell_line(name));
     let mut found = starting_with(word, names);
     found.retain(|name| !on_line.contains(&name.as_str()));
     if found.len() > MAX_OBJECT_NAMES {
@@ -89,6 +91,17 @@ pub fn object_candidates(
         found.extend(last);
     }
     found
+}
+
+/// Whether `name` may be offered as it is: the shell inserts a candidate unquoted into the
+/// line being edited, and shows candidates on the terminal. The API server accepts names with
+/// spaces, `;`, `$(...)`, newlines or escape sequences for kinds with only path-segment rules
+/// (RBAC): offered, they would run as commands when the line is entered, or drive the terminal.
+/// Only letters, digits and `-._:@+,=` are kept (`system:controller:job` is); such a name is
+/// typed by hand, quoted.
+fn safe_in_a_shell_line(name: &str) -> bool {
+    name.chars()
+        .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '@' | '+' | ',' | '='))
 }
 
 /// The `names` that start with `prefix`, sorted, each once.
@@ -218,6 +231,29 @@ mod tests {
             ["web-1", "web-2"]
         );
         assert_eq!(object_candidates("", names, &["web-1"]), ["db-1", "web-2"]);
+    }
+
+    #[test]
+    fn names_a_shell_would_run_or_a_terminal_obey_are_not_offered() {
+        // The server accepts such names for kinds with only path-segment rules (RBAC); the
+        // shell inserts a candidate as it is, unquoted, into the line being edited.
+        let names = [
+            "web-1",
+            "system:controller:job",
+            "a;touch /tmp/x",
+            "$(reboot)",
+            "a b",
+            "x\nrm -rf ~",
+            "\x1b]0;pwned\x07",
+            "`id`",
+            "a|b",
+            "a>b",
+        ]
+        .map(str::to_owned);
+        assert_eq!(
+            object_candidates("", names, &[]),
+            ["system:controller:job", "web-1"]
+        );
     }
 
     #[test]

@@ -500,6 +500,7 @@ mod child {
             url,
             &kreflect::client::ClientOptions {
                 disable_compression,
+                ..kreflect::client::ClientOptions::default()
             },
         )
         .expect("client");

@@ -262,6 +262,7 @@ impl Cli {
             cluster,
             client: ClientOptions {
                 disable_compression: args.disable_compression,
+                ..ClientOptions::default()
             },
             namespace: args.namespace.filter(|_| !args.all_namespaces),
             // An empty selector selects everything, as with kubectl: the same as none.

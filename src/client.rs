@@ -10,7 +10,7 @@ use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
 use crate::error_chain::{causes, flatten};
-use crate::exec_credential::{ExecAuth, ExecError};
+use crate::exec_credential::{ExecAuth, ExecError, PluginTerminal};
 use crate::proxy::ProxyError;
 use crate::transport::Transport;
 
@@ -31,6 +31,8 @@ pub struct KubeconfigChoice {
 pub struct ClientOptions {
     /// `--disable-compression`: never ask for gzip, whatever the kubeconfig says.
     pub disable_compression: bool,
+    /// Whether an exec credential plugin may use the terminal (not during shell completion).
+    pub plugin_terminal: PluginTerminal,
 }
 
 /// A client and what messages need to know about where it points.
@@ -162,7 +164,7 @@ pub async fn connect(
     // the runtime from noticing a signal.
     let client = tokio::task::spawn_blocking(move || {
         let exec = match config.auth_info.exec.take() {
-            Some(plugin) => with_exec_credential(&mut config, plugin)?,
+            Some(plugin) => with_exec_credential(&mut config, plugin, options.plugin_terminal)?,
             None => None,
         };
         build(config, &options, Transport { proxy, exec })
@@ -207,14 +209,15 @@ pub fn context_names(choice: &KubeconfigChoice) -> Result<Vec<String>, ClientErr
 fn with_exec_credential(
     config: &mut kube::Config,
     plugin: kube::config::ExecConfig,
+    terminal: PluginTerminal,
 ) -> Result<Option<ExecAuth>, ClientError> {
-    let credential = crate::exec_credential::run(&plugin)?;
+    let credential = crate::exec_credential::run(&plugin, terminal)?;
     if let Some((certificate, key)) = &credential.certificate {
         let encode = |pem: &str| base64::engine::general_purpose::STANDARD.encode(pem);
         config.auth_info.client_certificate_data = Some(encode(certificate));
         config.auth_info.client_key_data = Some(encode(key).into());
     }
-    Ok(ExecAuth::new(plugin, &credential).transpose()?)
+    Ok(ExecAuth::new(plugin, &credential, terminal).transpose()?)
 }
 
 /// Builds a client for an API server at `url` with no credentials (the simulated cluster).

@@ -2,10 +2,15 @@
 //! ([`CompleteEnv`]). The shell's registration script (printed by `kreflect completions SHELL`,
 //! the same as `COMPLETE=SHELL kreflect`) runs `COMPLETE=SHELL kreflect -- WORDS...` on each
 //! TAB, and kreflect prints the candidates for the word under the cursor:
-//! - RESOURCE: the watchable resources from discovery, named as `kubectl api-resources -o name`
-//!   names them (`pods`, `deployments.apps`), or by a short name or singular when no such name
-//!   fits (`svc`); after a comma, the last name of the list (`names`). Discovery is cached on
-//!   disk per server for a few minutes (`cache`).
+//! - RESOURCE, the first positional word: the watchable resources from discovery, named as
+//!   `kubectl api-resources -o name` names them (`pods`, `deployments.apps`), or by a short
+//!   name or singular when no such name fits (`svc`), and discovery's categories (`all`);
+//!   after a comma, the last name of the list (`names`). Discovery is cached on disk per
+//!   server for a few minutes (`cache`).
+//! - The later positional words, as kubectl's completion reads them (`position`): object
+//!   names of the first word's types (`pods web-<TAB>`), listed from the cluster in `-n`'s
+//!   namespace, else in every namespace (what the run would watch); `TYPE/NAME` completes the
+//!   name after the `/`.
 //! - `-n`: the namespaces the cluster lists.
 //! - `--context`: the kubeconfig's contexts.
 //! - `-o`: the output formats (clap's value enum: nothing here).
@@ -22,6 +27,7 @@ mod cache;
 mod cluster;
 mod line;
 mod names;
+mod position;
 
 use std::ffi::{OsStr, OsString};
 use std::io::{self, Write};
@@ -34,7 +40,9 @@ use clap_complete::{CompleteEnv, CompletionCandidate, Shell};
 pub use cluster::DEADLINE;
 
 use crate::cli::Cli;
+use crate::resolve;
 use line::Line;
+use position::Position;
 
 /// The environment variable that asks for completion, as clap_complete names it.
 const VAR: &str = "COMPLETE";
@@ -132,21 +140,63 @@ fn installed_name(argv0: Option<&OsStr>) -> String {
         .to_owned()
 }
 
-/// RESOURCE's candidates (clap calls it with the word under the cursor).
+/// RESOURCE's candidates (clap calls it for every positional word, with the word under the
+/// cursor): resources and categories, or object names, as the words before it say
+/// (read as kubectl reads them: the private `position` module).
 pub fn resources(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
     };
     let line = Line::of_process();
+    let found = match Position::of(&line.before_cursor, current) {
+        Position::Types => {
+            let served = served(&line);
+            let categories = names::categories(&served);
+            names::resource_candidates(current, &names::of_served(&served), &categories)
+        }
+        Position::TypeThenSlash => {
+            let served = names::of_served(&served(&line));
+            let types = names::resource_candidates(current, &served, &[]);
+            types.into_iter().map(|name| format!("{name}/")).collect()
+        }
+        Position::Name { types, on_line } => {
+            let found = object_names(&line, types);
+            names::object_candidates(current, found, &on_line)
+        }
+        Position::SlashName {
+            resource,
+            word,
+            on_line,
+        } => {
+            let found = object_names(&line, resource);
+            let names = names::object_candidates(word, found, &on_line);
+            names
+                .into_iter()
+                .map(|name| format!("{resource}/{name}"))
+                .collect()
+        }
+    };
+    candidates(found)
+}
+
+/// The watchable resources of the line's cluster.
+fn served(line: &Line) -> Vec<resolve::Discovered> {
     let served = if line.sim {
         Some(cluster::sim_resources())
     } else {
         cluster::within_deadline(cluster::resources(line.choice()))
     };
-    candidates(names::resource_candidates(
-        current,
-        &served.unwrap_or_default(),
-    ))
+    served.unwrap_or_default()
+}
+
+/// The names of the objects of `types` in the line's cluster and namespace; none with `--sim`
+/// (its objects exist only while it runs).
+fn object_names(line: &Line, types: &str) -> Vec<String> {
+    if line.sim {
+        return Vec::new();
+    }
+    let names = cluster::object_names(line.choice(), types.to_owned(), line.namespace.clone());
+    cluster::within_deadline(names).unwrap_or_default()
 }
 
 /// `-n`'s candidates: the namespaces the cluster lists.
@@ -172,8 +222,10 @@ pub fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
         return Vec::new();
     };
     let choice = Line::of_process().choice();
-    let contexts = crate::client::context_names(&choice).unwrap_or_default();
-    candidates(names::starting_with(current, contexts))
+    // Reading the kubeconfig is the only work, but a file can block as a cluster can.
+    let contexts =
+        cluster::within_deadline(async move { crate::client::context_names(&choice).ok() });
+    candidates(names::starting_with(current, contexts.unwrap_or_default()))
 }
 
 fn candidates(values: Vec<String>) -> Vec<CompletionCandidate> {

@@ -10,6 +10,7 @@
 //! when `provideClusterInfo` is set); stdin is passed on only when it is a terminal and
 //! `interactiveMode` is not `Never`. The plugin's stderr is shown as it runs when our stderr is
 //! a terminal (a login prompt must be seen), and is kept for the error line when it fails.
+//! Shell completion withholds the terminal ([`PluginTerminal::Withheld`]): it is the shell's.
 //!
 //! A plugin that prints a client certificate instead of a token: the certificate is used for
 //! the life of the process (rotating it would mean new TLS connections; not done).
@@ -163,13 +164,37 @@ struct ExecCredentialStatus {
     expiration_timestamp: Option<Time>,
 }
 
-/// Runs the plugin once and reads the credential it prints. Blocks until it exits.
-pub fn run(plugin: &ExecConfig) -> Result<Credential, ExecError> {
-    run_with_stdin(plugin, std::io::stdin().is_terminal())
+/// Whether a credential plugin may use this process's terminal.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum PluginTerminal {
+    /// As client-go: stdin is passed on when it is a terminal (and `interactiveMode` allows),
+    /// and stderr is shown as the plugin runs when it is one.
+    #[default]
+    Shared,
+    /// Never: stdin closed, `spec.interactive` false, stderr only kept for the error line.
+    /// For shell completion, where the terminal is the shell's: a prompt would land in the
+    /// line being edited, and a plugin still reading after the completion gave up would take
+    /// the user's keys.
+    Withheld,
 }
 
-/// [`run`], told whether stdin is a terminal the plugin may ask on.
-fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Credential, ExecError> {
+/// Runs the plugin once and reads the credential it prints. Blocks until it exits.
+pub fn run(plugin: &ExecConfig, terminal: PluginTerminal) -> Result<Credential, ExecError> {
+    let shared = terminal == PluginTerminal::Shared;
+    run_on(
+        plugin,
+        shared && std::io::stdin().is_terminal(),
+        shared && std::io::stderr().is_terminal(),
+    )
+}
+
+/// [`run`], told whether stdin is a terminal the plugin may ask on, and whether to show its
+/// stderr as it runs.
+fn run_on(
+    plugin: &ExecConfig,
+    stdin_is_terminal: bool,
+    echo_stderr: bool,
+) -> Result<Credential, ExecError> {
     let command = plugin
         .command
         .clone()
@@ -207,10 +232,10 @@ fn run_with_stdin(plugin: &ExecConfig, stdin_is_terminal: bool) -> Result<Creden
                 error,
                 hint: plugin.install_hint.clone(),
             })?;
-    let stderr = child.stderr.take().map(|stderr| {
-        let echo = std::io::stderr().is_terminal();
-        std::thread::spawn(move || keep_stderr(stderr, echo))
-    });
+    let stderr = child
+        .stderr
+        .take()
+        .map(|stderr| std::thread::spawn(move || keep_stderr(stderr, echo_stderr)));
     let mut stdout = Vec::new();
     let read = match child.stdout.take() {
         // One byte more than allowed tells too much from just enough. Our end of the pipe is
@@ -333,6 +358,8 @@ fn parse(plugin: &ExecConfig, stdout: &[u8]) -> Result<Credential, String> {
 #[derive(Clone)]
 pub struct ExecAuth {
     plugin: Arc<ExecConfig>,
+    /// Whether its runs may use the terminal.
+    terminal: PluginTerminal,
     current: Arc<tokio::sync::Mutex<Token>>,
     /// How long a request waits for a refresh: [`REFRESH_WAIT`].
     wait: Duration,
@@ -345,14 +372,20 @@ struct Token {
 }
 
 impl ExecAuth {
-    /// Reuses `credential`, which `plugin` printed, until it expires. `None` when it has no
-    /// token (a client certificate goes into the TLS configuration instead).
-    pub fn new(plugin: ExecConfig, credential: &Credential) -> Option<Result<ExecAuth, ExecError>> {
+    /// Reuses `credential`, which `plugin` printed, until it expires, then runs `plugin` again
+    /// with `terminal`. `None` when it has no token (a client certificate goes into the TLS
+    /// configuration instead).
+    pub fn new(
+        plugin: ExecConfig,
+        credential: &Credential,
+        terminal: PluginTerminal,
+    ) -> Option<Result<ExecAuth, ExecError>> {
         let token = credential.token.as_ref()?;
         let command = plugin.command.clone().unwrap_or_default();
         Some(
             token_of(token, credential.expires, &command).map(|token| ExecAuth {
                 plugin: Arc::new(plugin),
+                terminal,
                 current: Arc::new(tokio::sync::Mutex::new(token)),
                 wait: REFRESH_WAIT,
             }),
@@ -382,10 +415,11 @@ impl ExecAuth {
             return Ok(current.header.clone());
         }
         let plugin = Arc::clone(&self.plugin);
+        let terminal = self.terminal;
         let command = plugin.command.clone().unwrap_or_default();
         tracing::debug!(command = %command, "the exec credential expires; running the plugin again");
         // The run takes the lock with it: see the type's doc.
-        tokio::task::spawn_blocking(move || refresh(&plugin, current))
+        tokio::task::spawn_blocking(move || refresh(&plugin, terminal, current))
             .await
             .map_err(|err| ExecError::Output {
                 command,
@@ -397,10 +431,11 @@ impl ExecAuth {
 /// Runs the plugin again and puts its token in `current`; blocks until the plugin exits.
 fn refresh(
     plugin: &ExecConfig,
+    terminal: PluginTerminal,
     mut current: tokio::sync::OwnedMutexGuard<Token>,
 ) -> Result<HeaderValue, ExecError> {
     let command = plugin.command.clone().unwrap_or_default();
-    let credential = run(plugin)?;
+    let credential = run(plugin, terminal)?;
     let token = credential.token.as_ref().ok_or_else(|| ExecError::Output {
         command: command.clone(),
         reason: "it printed a client certificate where it printed a token before".to_owned(),
@@ -578,7 +613,7 @@ mod tests {
             "args": ["-c", "echo 'token expired; run login' >&2; exit 3"],
         }))
         .expect("exec config");
-        let err = run_with_stdin(&config, false).expect_err("the plugin fails");
+        let err = run_on(&config, false, false).expect_err("the plugin fails");
         assert_eq!(
             err.to_string(),
             "the credential plugin sh failed (exit status: 3): token expired; run login"
@@ -592,7 +627,7 @@ mod tests {
             "args": ["-c", "head -c 3000000 /dev/zero | tr '\\0' x"],
         }))
         .expect("exec config");
-        let err = run_with_stdin(&config, false).expect_err("no credential");
+        let err = run_on(&config, false, false).expect_err("no credential");
         assert_eq!(
             err.to_string(),
             "the credential plugin sh printed no usable credential: it printed more than 1 MiB \
@@ -608,7 +643,7 @@ mod tests {
             "args": ["-c", "printf 'line one\\n\\033]0;pwned\\007\\033[31mred\\n' >&2; exit 1"],
         }))
         .expect("exec config");
-        let err = run_with_stdin(&config, false).expect_err("the plugin fails");
+        let err = run_on(&config, false, false).expect_err("the plugin fails");
         assert_eq!(
             err.to_string(),
             "the credential plugin sh failed (exit status: 1): line one\\n\\x1b]0;pwned\\x07\\x1b[31mred"
@@ -622,7 +657,7 @@ mod tests {
             "installHint": "install it with brew",
         }))
         .expect("exec config");
-        let message = run_with_stdin(&config, false)
+        let message = run_on(&config, false, false)
             .expect_err("no such plugin")
             .to_string();
         assert!(
@@ -661,9 +696,13 @@ mod tests {
     async fn requests_that_give_up_on_a_slow_refresh_never_start_a_second_run() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let runs = dir.path().join("runs");
-        let auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
-            .expect("a token")
-            .expect("a valid token");
+        let auth = ExecAuth::new(
+            slow_plugin(&runs, 2),
+            &expired_token(),
+            PluginTerminal::Withheld,
+        )
+        .expect("a token")
+        .expect("a valid token");
         // Three requests, each giving up before the plugin prints its token (as a request
         // whose response headers are late does).
         for _ in 0..3 {
@@ -681,9 +720,13 @@ mod tests {
     async fn a_request_that_waits_too_long_for_a_refresh_names_the_plugin() {
         let dir = tempfile::tempdir().expect("temporary directory");
         let runs = dir.path().join("runs");
-        let mut auth = ExecAuth::new(slow_plugin(&runs, 2), &expired_token())
-            .expect("a token")
-            .expect("a valid token");
+        let mut auth = ExecAuth::new(
+            slow_plugin(&runs, 2),
+            &expired_token(),
+            PluginTerminal::Withheld,
+        )
+        .expect("a token")
+        .expect("a valid token");
         auth.wait = Duration::from_secs(1);
         let err = auth
             .header()
@@ -704,7 +747,7 @@ mod tests {
             "args": ["-c", "printf '{\"status\":{\"token\":\"%s\"}}' \"$(echo \"$KUBERNETES_EXEC_INFO\" | tr -d '\"{}: ,')\""],
         }))
         .expect("exec config");
-        let credential = run_with_stdin(&config, false).expect("credential");
+        let credential = run_on(&config, false, false).expect("credential");
         assert_eq!(
             credential.token.as_deref(),
             Some("apiVersionclient.authentication.k8s.io/v1kindExecCredentialspecinteractivefalse")

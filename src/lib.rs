@@ -29,8 +29,8 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text, `/livez`, `/readyz` and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
-//! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, namespaces and
-//!   contexts from the cluster and the kubeconfig, with discovery cached on disk.
+//! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
+//!   namespaces and contexts from the cluster and the kubeconfig, with discovery cached on disk.
 //! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
 //!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
 //!

@@ -47,7 +47,8 @@ pub fn init(verbose: u8) {
     });
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| RecordWriter(progress::stderr_line()));
+        .with_writer(|| RecordWriter(progress::stderr_line()))
+        .log_internal_errors(false);
     if sentences {
         builder.event_format(Sentences).init();
     } else {
@@ -56,12 +57,15 @@ pub fn init(verbose: u8) {
 }
 
 /// Writes each formatted record (tracing-subscriber writes one whole record per call) above
-/// the progress line on stderr, never into it.
+/// the progress line on stderr, never into it. A record stderr does not take (a pipe its reader
+/// closed, as in `kreflect pods -v 2>&1 | head`; a full disk) is dropped: there is nowhere to
+/// say so, and tracing-subscriber would report the failure with `eprintln!`, which panics on
+/// that same stderr.
 struct RecordWriter(Arc<StatusLine<Stderr>>);
 
 impl Write for RecordWriter {
     fn write(&mut self, record: &[u8]) -> io::Result<usize> {
-        self.0.write_record(record)?;
+        let _ = self.0.write_record(record);
         Ok(record.len())
     }
 

@@ -37,13 +37,17 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        kreflect::run(config, std::io::stdout(), shutdown).await
+        let stdout = kreflect::progress::beside_status_line(std::io::stdout());
+        kreflect::run(config, stdout, shutdown).await
     });
     // Every task has ended; only a thread blocked in a credential plugin that hangs may be
     // left, and it must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     match outcome {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(()) => {
+            kreflect::progress::stderr_line().finish();
+            ExitCode::SUCCESS
+        }
         // The whole message: our errors flatten their causes into `Display` (lib.rs, "Errors").
         Err(err) => fail(&err.to_string(), err.exit_code()),
     }

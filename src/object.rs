@@ -318,20 +318,18 @@ impl RawObject {
     }
 
     /// A row of a server-side Table: keyed by its `object` (valid JSON, `PartialObjectMetadata`
-    /// or the whole object, of any kind), keeping the row's `cells` (one per column of
-    /// `columns`) and the object's creationTimestamp, not its JSON.
+    /// or the whole object, of any kind), keeping the row's `cells` and the object's
+    /// creationTimestamp, not its JSON. A row with more cells than `columns` loses the extra
+    /// ones, and one with fewer gets empty cells, as kubectl prints them (kubernetes#66379):
+    /// a broken server's row still shows its object.
     pub(crate) fn from_table_row(
         object: &[u8],
         columns: Arc<TableColumns>,
-        cells: Box<[String]>,
+        cells: Vec<String>,
     ) -> Result<Self, ObjectError> {
-        if cells.len() != columns.columns().len() {
-            return Err(ObjectError::BadRow(format!(
-                "{} cells for {} columns",
-                cells.len(),
-                columns.columns().len()
-            )));
-        }
+        let mut cells = cells;
+        cells.resize(columns.columns().len(), String::new());
+        let cells = cells.into_boxed_slice();
         let head = read_head(object).map_err(|err| ObjectError::Malformed(err.to_string()))?;
         let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
         let created = metadata
@@ -347,6 +345,7 @@ impl RawObject {
                 columns,
                 cells,
                 created,
+                received: std::time::SystemTime::now(),
             })),
         })
     }

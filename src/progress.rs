@@ -9,9 +9,10 @@
 //! The line and log records share stderr through one [`StatusLine`]: a record clears the
 //! unfinished line, is written on a line of its own, and the line is drawn again below it, so a
 //! warning never lands in the middle of `listing pods: 500 so far`. Several kinds listed at once
-//! share the line, one part each.
+//! share the line, one part each. Stdout on the same terminal steps around it the same way
+//! ([`beside_status_line`]): one kind's events print while another kind is still listed.
 
-use std::io::{self, Stderr, Write};
+use std::io::{self, IsTerminal, Stderr, Stdout, Write};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -42,6 +43,9 @@ struct LineState<W> {
     lists: Vec<PendingList>,
     /// The unfinished line on the screen now, if any.
     drawn: Option<String>,
+    /// Writes to another stream on the same terminal in flight ([`StatusLine::write_beside`]):
+    /// the line is not drawn meanwhile.
+    beside: usize,
 }
 
 /// One initial list in progress.
@@ -78,6 +82,7 @@ impl<W: Write> StatusLine<W> {
                 width: None,
                 lists: Vec::new(),
                 drawn: None,
+                beside: 0,
             }),
         }
     }
@@ -114,6 +119,33 @@ impl<W: Write> StatusLine<W> {
         state.clear();
         state.out.write_all(record)?;
         state.out.flush()
+    }
+
+    /// Writes `bytes` to `other`, another stream on the same terminal (stdout), with the line
+    /// off the screen meanwhile, then draws the line again below them. The line's lock is not
+    /// held during the write: a reader that does not read `other` cannot hold up the logs.
+    pub fn write_beside(&self, other: &mut impl Write, bytes: &[u8]) -> io::Result<()> {
+        {
+            let mut state = self.lock();
+            state.beside += 1;
+            state.clear();
+            let _ = state.out.flush();
+        }
+        let written = other.write_all(bytes).and_then(|()| other.flush());
+        let mut state = self.lock();
+        state.beside -= 1;
+        state.draw(Instant::now());
+        written
+    }
+
+    /// Takes the line off the screen for good, at the end of a run that stopped cleanly (a
+    /// signal during a slow first list): the shell's prompt must not land on a line saying the
+    /// list goes on.
+    pub fn finish(&self) {
+        let mut state = self.lock();
+        state.lists.clear();
+        state.clear();
+        let _ = state.out.flush();
     }
 
     /// Records `progress` of the list of `label`, seen at `now`, and redraws.
@@ -162,6 +194,9 @@ impl<W: Write> LineState<W> {
     /// Draws the lists that have run long enough, replacing what is on the line; clears it when
     /// none has. Best effort: a closed stderr must not disturb the reflector.
     fn draw(&mut self, now: Instant) {
+        if self.beside > 0 {
+            return;
+        }
         let mut parts = Vec::new();
         for list in &mut self.lists {
             if list.shown || now.saturating_duration_since(list.started) >= SHOW_AFTER {
@@ -197,6 +232,39 @@ impl<W: Write> LineState<W> {
         if self.drawn.take().is_some() {
             let _ = self.out.write_all(b"\r\x1b[K");
         }
+    }
+}
+
+/// Stdout, with the status line stepped around when both are on a terminal: see
+/// [`beside_status_line`].
+pub struct BesideStatusLine<W> {
+    inner: W,
+    line: Option<Arc<StatusLine<Stderr>>>,
+}
+
+impl<W: Write> Write for BesideStatusLine<W> {
+    fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+        match &self.line {
+            Some(line) => line
+                .write_beside(&mut self.inner, bytes)
+                .map(|()| bytes.len()),
+            None => self.inner.write(bytes),
+        }
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// `stdout` for listings and events. When it and stderr are both terminals (most likely the
+/// same one), each write takes the status line off the screen first and draws it again below,
+/// so an event line printed while another kind is still listed starts on a line of its own.
+pub fn beside_status_line(stdout: Stdout) -> BesideStatusLine<Stdout> {
+    let line = (stdout.is_terminal() && io::stderr().is_terminal()).then(stderr_line);
+    BesideStatusLine {
+        inner: stdout,
+        line,
     }
 }
 

@@ -5,12 +5,12 @@
 use std::future::Future;
 
 use kube::core::ApiResource;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 
 use crate::source::SourceError;
 
-/// One listable resource the server serves.
-#[derive(Clone, Debug, PartialEq, Eq)]
+/// One listable resource the server serves (kept as it is by completion's discovery cache).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Discovered {
     /// API group (`""` for the core group).
     pub group: String,

@@ -306,6 +306,12 @@ async fn with_sim_on_the_line_the_simulated_cluster_completes_without_a_network(
     let bash = Bash::new().await;
     let completed = bash.complete(&["kreflect", "--sim", "wid"], &[]).await;
     assert_candidates(&completed, &["widgets.example.dev"], "--sim wid");
+    let completed = bash.complete(&["kreflect", "--sim", "al"], &[]).await;
+    assert_candidates(&completed, &["all"], "--sim al");
+    let completed = bash
+        .complete(&["kreflect", "--sim", "pods", "w"], &[])
+        .await;
+    assert_candidates(&completed, &[], "--sim pods w: no objects before it runs");
     let completed = bash
         .complete(&["kreflect", "pods", "--sim", "-n", ""], &[])
         .await;
@@ -341,7 +347,12 @@ async fn an_unreachable_server_completes_nothing_quickly_and_silently() {
     .expect("kubeconfig");
     let bash = Bash::new().await;
     let env = [("KUBECONFIG", path_str(&kubeconfig))];
-    for words in [&["kreflect", "po"][..], &["kreflect", "pods", "-n", ""]] {
+    for words in [
+        &["kreflect", "po"][..],
+        &["kreflect", "pods", "-n", ""],
+        &["kreflect", "pods", "w"],
+        &["kreflect", "pod/w"],
+    ] {
         let completed = bash.complete(words, &env).await;
         assert_candidates(&completed, &[], &words.join(" "));
         // The deadline is 2 s; the rest is slack for bash, the process and a loaded machine.
@@ -383,6 +394,8 @@ async fn the_completions_subcommand_prints_what_complete_env_prints() {
 async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
     let cluster = TestCluster::start(ServerOptions::default()).await;
     create_namespaces(&cluster, &["shop", "staging"]);
+    let pods = cluster.server.resource("pods").expect("pods");
+    pods.create_object(json!({ "metadata": { "name": "web-1", "namespace": "shop" } }));
     let bash = Bash::new().await;
     let link = bash.home.path().join("kubectl_complete-reflect");
     std::os::unix::fs::symlink(env!("CARGO_BIN_EXE_kreflect"), &link).expect("link");
@@ -392,6 +405,8 @@ async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
         (&["pods", "-n", "sh"], "shop\n:4\n"),
         (&["pods", "-n", "x"], ":4\n"),
         (&["pods", "-o", "j"], "json\n:4\n"),
+        (&["pods", "-n", "shop", "w"], "web-1\n:4\n"),
+        (&["pod/"], "pod/web-1\n:4\n"),
     ] {
         let mut command = Command::new(&link);
         command
@@ -408,4 +423,202 @@ async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
         assert_eq!(stdout, expected, "{words:?}");
         assert_eq!(stderr, "", "{words:?}");
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_credential_plugin_gets_no_terminal_during_completion() {
+    // On TAB, stdin and stderr are the shell's terminal: a plugin that prompts must neither
+    // write into the line being edited nor read the user's keys (after the deadline it would
+    // go on reading them, orphaned). kubectl's completion hangs on such a plugin
+    // (kubernetes/kubectl#930).
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let log = cluster.kubeconfig_path().with_file_name("plugin.log");
+    let plugin = cluster.write_script(
+        "login.sh",
+        &format!(
+            r#"if [ -t 0 ]; then echo "stdin: terminal"; else echo "stdin: not a terminal"; fi >> {log}
+echo "$KUBERNETES_EXEC_INFO" >> {log}
+echo 'Password for alice:' >&2
+read password
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t"}}}}'
+"#,
+            log = log.display()
+        ),
+    );
+    let kubeconfig = cluster.write_kubeconfig(
+        "prompting",
+        &format!(
+            "apiVersion: v1\nkind: Config\ncurrent-context: c\nclusters:\n- name: c\n  \
+             cluster: {{server: \"{url}\"}}\nusers:\n- name: u\n  user:\n    exec:\n      \
+             apiVersion: client.authentication.k8s.io/v1beta1\n      command: \"{plugin}\"\n      \
+             interactiveMode: IfAvailable\ncontexts:\n- name: c\n  context: {{cluster: c, user: u}}\n",
+            url = cluster.server.url(),
+            plugin = plugin.display()
+        ),
+    );
+    let bash = Bash::new().await;
+    let program = bash.home.path().join("complete.sh");
+    std::fs::write(
+        &program,
+        format!(
+            "source {script}\nCOMP_WORDS=(kreflect --kubeconfig {kubeconfig} po)\nCOMP_CWORD=3\n\
+             COMP_LINE=\"${{COMP_WORDS[*]}}\"\nCOMP_POINT=${{#COMP_LINE}}\nCOMP_TYPE=9\n\
+             _clap_complete_kreflect kreflect po --kubeconfig\n\
+             printf 'candidate %s\\n' \"${{COMPREPLY[@]}}\"\n",
+            script = bash.script.display(),
+            kubeconfig = kubeconfig.display()
+        ),
+    )
+    .expect("write the program");
+    // util-linux `script` runs it on a pseudo-terminal: stdin, stdout and stderr are the tty.
+    let mut script = Command::new("script");
+    script
+        .args(["-qec", &format!("bash {}", program.display()), "/dev/null"])
+        .env_clear()
+        .env("HOME", bash.home.path())
+        .env("XDG_CACHE_HOME", bash.cache_home())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(DEADLINE, script.output())
+        .await
+        .expect("completion ends")
+        .expect("script runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    let plugin_saw = std::fs::read_to_string(&log).expect("the plugin ran");
+    assert_eq!(
+        terminal, "candidate pods\r\n",
+        "the terminal; the plugin saw {plugin_saw:?}"
+    );
+    assert!(
+        plugin_saw.starts_with("stdin: not a terminal\n")
+            && plugin_saw.contains(r#""interactive":false"#),
+        "{plugin_saw:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cache_file_that_blocks_on_read_still_completes_within_the_deadline() {
+    // A fresh cache "file" that never gives its contents: a FIFO nobody writes (or a file on a
+    // hung network home). Reading it must not take the completion past its deadline.
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    let dir = bash
+        .cache_home()
+        .join("kreflect/discovery")
+        .join(format!("127.0.0.1_{}", cluster.server.addr().port()));
+    std::fs::create_dir_all(&dir).expect("cache directory");
+    let status = std::process::Command::new("mkfifo")
+        .arg(dir.join("resources.json"))
+        .status()
+        .expect("mkfifo runs");
+    assert!(status.success(), "mkfifo: {status:?}");
+    let completed = bash.complete_on(&cluster, &["kreflect", "po"]).await;
+    assert_candidates(&completed, &[], "a blocking cache");
+    assert!(
+        completed.elapsed < Duration::from_secs(5),
+        "took {:?}",
+        completed.elapsed
+    );
+}
+
+/// Pods `shop/web-1`, `shop/web-2`, `staging/web-3`, `default/db-1`; service `shop/web-front`;
+/// node `node-a`.
+fn create_objects(cluster: &TestCluster) {
+    let pods = cluster.server.resource("pods").expect("pods");
+    for (namespace, name) in [
+        ("shop", "web-1"),
+        ("shop", "web-2"),
+        ("staging", "web-3"),
+        ("default", "db-1"),
+    ] {
+        pods.create_object(json!({ "metadata": { "name": name, "namespace": namespace } }));
+    }
+    let services = cluster.server.resource("services").expect("services");
+    services.create_object(json!({ "metadata": { "name": "web-front", "namespace": "shop" } }));
+    let nodes = cluster.server.resource("nodes").expect("nodes");
+    nodes.create_object(json!({ "metadata": { "name": "node-a" } }));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_the_type_object_names_complete_from_the_cluster() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_objects(&cluster);
+    let bash = Bash::new().await;
+    for (words, expected) in [
+        // Without -n, the names of every namespace: the objects the run would watch.
+        (
+            &["kreflect", "pods", ""][..],
+            &["db-1", "web-1", "web-2", "web-3"][..],
+        ),
+        (&["kreflect", "po", "-n", "shop", "w"], &["web-1", "web-2"]),
+        (
+            &["kreflect", "-o", "wide", "pods", "--namespace=staging", ""],
+            &["web-3"],
+        ),
+        // Names already on the line are not offered again.
+        (&["kreflect", "pods", "web-1", "web-"], &["web-2", "web-3"]),
+        // A cluster-scoped type ignores -n, as the run does.
+        (&["kreflect", "nodes", "-n", "shop", ""], &["node-a"]),
+        // Several types, or a category: the names of each, as `kubectl get pods,svc` lists.
+        (
+            &["kreflect", "pods,svc", "web-"],
+            &["web-1", "web-2", "web-3", "web-front"],
+        ),
+        (
+            &["kreflect", "all", "-n", "shop", ""],
+            &["web-1", "web-2", "web-front"],
+        ),
+        // A type the server does not serve: nothing.
+        (&["kreflect", "nope", ""], &[]),
+    ] {
+        let mut completed = bash.complete_on(&cluster, words).await;
+        // On an empty word clap's engine offers the flags too, and after a flag's value its
+        // subcommands (a quirk of the engine, not of kreflect's candidates).
+        completed
+            .candidates
+            .retain(|word| !word.starts_with("--") && !["completions", "help"].contains(&&**word));
+        assert_candidates(&completed, expected, &words.join(" "));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn type_slash_name_completes_the_name_from_the_cluster() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    create_objects(&cluster);
+    let bash = Bash::new().await;
+    for (words, expected) in [
+        (
+            &["kreflect", "pod/w"][..],
+            &["pod/web-1", "pod/web-2", "pod/web-3"][..],
+        ),
+        (&["kreflect", "svc/"], &["svc/web-front"]),
+        // After a TYPE/NAME, the next word is a TYPE/ too (bash adds no space after the `/`).
+        (&["kreflect", "pod/web-1", "pod"], &["pods/"]),
+        (
+            &["kreflect", "pod/web-1", "-n", "shop", "pod/"],
+            &["pod/web-2"],
+        ),
+        (&["kreflect", "nope/"], &[]),
+    ] {
+        let completed = bash.complete_on(&cluster, words).await;
+        assert_candidates(&completed, expected, &words.join(" "));
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn categories_complete_with_the_resources_from_the_cache_too() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    let completed = bash.complete_on(&cluster, &["kreflect", "a"]).await;
+    assert_candidates(&completed, &["all"], "a");
+    let asked = discovery_requests(&cluster);
+    let completed = bash.complete_on(&cluster, &["kreflect", "pods,a"]).await;
+    assert_candidates(&completed, &["pods,all"], "pods,a, from the cache");
+    let completed = bash.complete_on(&cluster, &["kreflect", ""]).await;
+    assert!(
+        completed.candidates.contains(&"all".to_owned()),
+        "{completed:?}"
+    );
+    assert_eq!(discovery_requests(&cluster), asked, "served from the cache");
 }

@@ -196,6 +196,7 @@ async fn the_library_client_asks_for_gzip_unless_its_options_disable_it() {
     for disable_compression in [false, true] {
         let options = ClientOptions {
             disable_compression,
+            ..ClientOptions::default()
         };
         let client = connect_insecure_local(&cluster.server.url(), &options).expect("client");
         let pods: Api<Pod> = Api::all(client);

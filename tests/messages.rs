@@ -292,3 +292,33 @@ async fn help_says_all_namespaces_are_watched_by_default_next_to_n_and_context()
         "{stdout}"
     );
 }
+
+/// Logs that cannot be written are dropped, never a panic: stderr sharing the pipe that
+/// `| head` closes (`kreflect pods -v 2>&1 | head`), or a full device. The run ends as it
+/// would have: 0 when the reader went away, 0 after `--once`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn logs_that_cannot_be_written_are_dropped_not_a_panic() {
+    let cluster = TestCluster::with_pods(&["a/1", "a/2", "b/3"]).await;
+    for (what, redirect) in [
+        (
+            "a closed pipe",
+            "-v --interval 100ms 2>&1 | head -3 > /dev/null",
+        ),
+        ("a full device", "-vv --once > /dev/null 2> /dev/full"),
+    ] {
+        let script = format!(
+            "{} --kubeconfig {} pods {redirect}; echo \"exit ${{PIPESTATUS[0]}}\"",
+            env!("CARGO_BIN_EXE_kreflect"),
+            cluster.kubeconfig_path().display()
+        );
+        let mut bash = Command::new("bash");
+        bash.arg("-c")
+            .arg(&script)
+            .env_clear()
+            .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+            .kill_on_drop(true);
+        let (status, stdout, stderr) = run_to_end(bash).await;
+        assert!(status.success(), "{what}: {stderr}");
+        assert_eq!(stdout, "exit 0\n", "{what}: stderr {stderr:?}");
+    }
+}

@@ -138,3 +138,98 @@ async fn slow_cluster_with_a_corrupt_second_page() -> TestCluster {
     });
     cluster
 }
+
+/// With several kinds and `--events` on a terminal (stdout and stderr both the tty), one kind's
+/// events print while another's slow first list shows its progress: each event line must start
+/// on a line of its own (the progress line cleared first) and the progress line come back
+/// below it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_line() {
+    let options = ServerOptions {
+        response_delay: Duration::from_millis(450),
+        ..ServerOptions::default()
+    };
+    let cluster = cluster_with_pods(4000, options).await;
+    let command_line = format!(
+        "timeout -s TERM 7 {} --kubeconfig {} pods,deploy -n ns --events",
+        env!("CARGO_BIN_EXE_kreflect"),
+        cluster.kubeconfig_path().display()
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let running = script.output();
+    let create = async {
+        // The pods list is on its fourth page: its progress line is up (from 1 s on).
+        common::poll_until(common::DEADLINE, async || {
+            let pages = cluster
+                .list_requests()
+                .iter()
+                .filter(|request| request.path.ends_with("/pods"))
+                .count();
+            (pages >= 4).then_some(())
+        })
+        .await
+        .expect("the pods list goes on");
+        cluster
+            .server
+            .resource("deployments")
+            .expect("deployments")
+            .create_object(serde_json::json!({"metadata": {"name": "d1", "namespace": "ns"}}));
+    };
+    let (output, ()) = tokio::join!(tokio::time::timeout(common::DEADLINE, running), create);
+    let output = output.expect("ends").expect("script runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    let event = terminal
+        .find("ADDED deployment.apps/ns/d1")
+        .unwrap_or_else(|| panic!("the event: {terminal:?}"));
+    assert!(
+        terminal[..event].ends_with(" pages)\r\x1b[K"),
+        "the progress line is shown, then cleared before the event: {terminal:?}"
+    );
+    assert!(
+        terminal[event..].starts_with("ADDED deployment.apps/ns/d1\r\n\r\x1b[Klisting pods"),
+        "the progress line comes back below the event: {terminal:?}"
+    );
+}
+
+/// A run stopped (SIGTERM, Ctrl-C) while its first list is shown clears the progress line: the
+/// shell's prompt must not land on a line saying the list goes on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_stopped_during_a_slow_list_clears_the_progress_line() {
+    let options = ServerOptions {
+        response_delay: Duration::from_millis(450),
+        ..ServerOptions::default()
+    };
+    let cluster = cluster_with_pods(4000, options).await;
+    let command_line = format!(
+        "timeout --preserve-status -s TERM 2 {} --kubeconfig {} pods > /dev/null; echo \"exit $?\"",
+        env!("CARGO_BIN_EXE_kreflect"),
+        cluster.kubeconfig_path().display()
+    );
+    let home = tempfile::tempdir().expect("temp dir");
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-qec", &command_line, "/dev/null"])
+        .env_clear()
+        .env("HOME", home.path())
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    let output = tokio::time::timeout(common::DEADLINE, script.output())
+        .await
+        .expect("ends")
+        .expect("script runs");
+    let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
+    assert!(terminal.contains("listing pods: "), "{terminal:?}");
+    assert!(
+        terminal.ends_with(" pages)\r\x1b[Kexit 0\r\n"),
+        "the line is cleared before the process exits (0: a clean stop): {terminal:?}"
+    );
+}

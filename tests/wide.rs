@@ -387,3 +387,92 @@ async fn a_406_on_the_watch_reopens_it_plainly_without_an_error() {
         "{stderr}"
     );
 }
+
+/// A Table row with fewer or more cells than columns (a broken aggregated API, kubernetes#66379)
+/// is shown as kubectl shows it: missing cells empty, extra cells dropped. Its object is not
+/// dropped from the listing, and a watch event bringing one is no reason to relist.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_row_with_too_few_or_too_many_cells_is_shown_not_dropped() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let object = |name: &str, version: &str| {
+        json!({"kind": "PartialObjectMetadata", "apiVersion": "meta.k8s.io/v1",
+               "metadata": {"name": name, "namespace": "a", "resourceVersion": version}})
+    };
+    let columns = json!([{"name": "Name", "type": "string", "priority": 0},
+                         {"name": "Status", "type": "string", "priority": 0}]);
+    let list = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                      "metadata": {"resourceVersion": "5"}, "columnDefinitions": columns,
+                      "rows": [{"cells": ["short"], "object": object("short", "4")}]});
+    let event = json!({"type": "ADDED", "object": {
+        "kind": "Table", "apiVersion": "meta.k8s.io/v1", "metadata": {"resourceVersion": "6"},
+        "columnDefinitions": null,
+        "rows": [{"cells": ["long", "Running", "extra"], "object": object("long", "6")}]}});
+    cluster.server.inject(kreflect_sim::Fault::ListRawBody {
+        code: 200,
+        body: list.to_string(),
+    });
+    cluster
+        .server
+        .inject(kreflect_sim::Fault::WatchLinesThenClose(vec![
+            event.to_string(),
+        ]));
+    let mut running = Running::spawn(cluster.kreflect(&["-o", "wide", "--interval", "100ms"]));
+    let expected = [
+        "NAMESPACE   NAME    STATUS",
+        "a           long    Running",
+        "a           short",
+    ];
+    running.wait_for_listing(&common::strings(&expected)).await;
+    let stderr = running.stderr_so_far();
+    assert!(!stderr.contains("WARN"), "{stderr}");
+    assert_eq!(
+        cluster.list_requests().len(),
+        1,
+        "no relist; stderr: {stderr}"
+    );
+}
+
+/// An empty Table that defines no columns (`columnDefinitions: null`, as Go writes a nil
+/// slice) needs none: the listing is empty, not a decode error retried forever.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_table_without_column_definitions_is_an_empty_listing() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let empty = json!({"kind": "Table", "apiVersion": "meta.k8s.io/v1",
+                       "metadata": {"resourceVersion": "5"}, "columnDefinitions": null,
+                       "rows": []});
+    cluster.server.inject(kreflect_sim::Fault::ListRawBody {
+        code: 200,
+        body: empty.to_string(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["-o", "wide", "--once"])).await;
+    assert!(status.success(), "exit {status:?}, stderr: {stderr}");
+    assert_eq!(stdout, "NAMESPACE   NAME   STATUS   NODE   AGE\n\n");
+}
+
+/// RESTARTS' `(3m ago)` is the server's, said when it sent the row: like AGE, it is said again
+/// at each listing, not shown frozen while the listing is printed every interval.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_last_restarts_ago_is_said_again_at_each_listing() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let last = json!({"terminated": {"exitCode": 1, "reason": "Error", "finishedAt": ago(180)}});
+    cluster.server.cluster().create_pod_with(pod(
+        "shop",
+        "crash",
+        json!({"phase": "Running", "containerStatuses": [container_status(
+            json!({"waiting": {"reason": "CrashLoopBackOff"}}), false, 5, last)]}),
+    ));
+    let mut running = Running::spawn(cluster.kreflect(&["-o", "wide", "--interval", "500ms"]));
+    let restarts = |listing: &[String]| cells(&format!("{}\n", listing.join("\n")))[1][4].clone();
+    let first = restarts(&running.next_listing().await);
+    assert!(first == "5 (3m ago)" || first == "5 (3m1s ago)", "{first}");
+    let later = common::poll_until(common::DEADLINE, async || {
+        let now = restarts(&running.next_listing().await);
+        (now != first).then_some(now)
+    })
+    .await;
+    let later = later.unwrap_or_else(|| panic!("still {first:?}: frozen"));
+    assert!(
+        later.starts_with("5 (3m") && later.ends_with("s ago)"),
+        "{first} then {later}"
+    );
+}

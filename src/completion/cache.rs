@@ -1,8 +1,10 @@
 //! The discovery cache of completion, one file per API server:
 //! `$XDG_CACHE_HOME/kreflect/discovery/HOST_PORT/resources.json` (`~/.cache/kreflect/...` when
 //! `XDG_CACHE_HOME` is unset or relative). kubectl keeps its own in
-//! `~/.kube/cache/discovery/HOST_PORT/`, in client-go's format; kreflect keeps only the names
-//! completion offers, in a directory of its own, so neither tool reads the other's files.
+//! `~/.kube/cache/discovery/HOST_PORT/`, in client-go's format; kreflect keeps only the
+//! watchable resources, with what completion needs of them (names, categories, and group,
+//! version and scope to list their objects), in a directory of its own, so neither tool reads
+//! the other's files.
 //!
 //! A file is fresh for [`TTL`] after it was written (its modification time, as client-go's
 //! disk cache judges it). A file that is missing, stale, unreadable, for another server or not
@@ -14,7 +16,7 @@ use std::time::{Duration, SystemTime};
 
 use serde::{Deserialize, Serialize};
 
-use super::names::ResourceNames;
+use crate::resolve::Discovered;
 
 /// How long cached discovery is used: 10 minutes, kubectl's TTL for years (it keeps 6 hours
 /// now). Short, so a CRD installed a moment ago completes soon; a completion past it costs
@@ -32,7 +34,7 @@ pub struct DiscoveryCache {
 struct Cached {
     /// The server URL it was fetched from (two URLs may share a directory name).
     server: String,
-    resources: Vec<ResourceNames>,
+    resources: Vec<Discovered>,
 }
 
 impl DiscoveryCache {
@@ -59,7 +61,7 @@ impl DiscoveryCache {
     }
 
     /// The cached resources if they were written less than [`TTL`] before `now`.
-    pub fn read_fresh(&self, now: SystemTime) -> Option<Vec<ResourceNames>> {
+    pub fn read_fresh(&self, now: SystemTime) -> Option<Vec<Discovered>> {
         let written = std::fs::metadata(&self.file).ok()?.modified().ok()?;
         // A time in the future (a clock set back) is not trusted either.
         if now.duration_since(written).ok()? >= TTL {
@@ -71,7 +73,7 @@ impl DiscoveryCache {
 
     /// Replaces the cached resources: written to a temporary file, then renamed over the old
     /// one, so a reader never sees half a file.
-    pub fn write(&self, resources: &[ResourceNames]) -> std::io::Result<()> {
+    pub fn write(&self, resources: &[Discovered]) -> std::io::Result<()> {
         let dir = self.file.parent().unwrap_or(Path::new("."));
         std::fs::create_dir_all(dir)?;
         let cached = Cached {
@@ -120,10 +122,17 @@ fn directory_name(server: &str) -> String {
 mod tests {
     use super::*;
 
-    fn names() -> Vec<ResourceNames> {
-        vec![ResourceNames {
-            name: "pods".to_owned(),
-            aliases: vec!["pod".to_owned(), "po".to_owned()],
+    fn names() -> Vec<Discovered> {
+        vec![Discovered {
+            group: String::new(),
+            version: "v1".to_owned(),
+            plural: "pods".to_owned(),
+            singular: "pod".to_owned(),
+            kind: "Pod".to_owned(),
+            short_names: vec!["po".to_owned()],
+            namespaced: true,
+            watchable: true,
+            categories: vec!["all".to_owned()],
         }]
     }
 

@@ -1,6 +1,7 @@
-//! Asking the cluster for candidates: its resources (through the discovery [`cache`]) and its
-//! namespaces, over the same client as a run (kubeconfig, context, proxy, credential plugin),
-//! all of it within [`DEADLINE`]; or the simulated cluster's, with no network at all.
+//! Asking the cluster for candidates: its resources (through the discovery [`cache`]), its
+//! namespaces and the names of its objects, over the same client as a run (kubeconfig,
+//! context, proxy, credential plugin), all of it within [`DEADLINE`]; or the simulated
+//! cluster's, with no network at all.
 //!
 //! Every failure (no kubeconfig, a server down or silent, a 403, a body that does not decode)
 //! is "no candidates": a shell waiting on TAB has nowhere to show an error, and nothing is
@@ -14,46 +15,142 @@ use std::time::{Duration, SystemTime};
 use serde::Deserialize;
 
 use super::cache::DiscoveryCache;
-use super::names::{self, ResourceNames};
 use crate::client::{self, ClientOptions, Connection, KubeconfigChoice};
-use crate::resolve;
-use crate::source::{self, Endpoint};
+use crate::exec_credential::PluginTerminal;
+use crate::resolve::{self, Discovered, Discovery};
+use crate::source::{self, Endpoint, KubeSource, ListRequest, ListWatch, SourceOptions};
 
 /// The longest a completion waits for the cluster, everything included (kubeconfig, credential
 /// plugin, connecting, every request); then it offers nothing.
 pub const DEADLINE: Duration = Duration::from_secs(2);
 
-/// Runs `work` on a runtime of its own for at most [`DEADLINE`]: its result, or `None` when
-/// the time is up. What is still running then (a credential plugin that hangs) is abandoned,
-/// not waited for.
-pub fn within_deadline<T>(work: impl Future<Output = Option<T>>) -> Option<T> {
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
+/// Runs `work` for at most [`DEADLINE`], on a thread and a runtime of its own: its result, or
+/// `None` when the time is up. The deadline is kept from this thread, so it holds even when
+/// `work` blocks its own (a credential plugin that hangs, a cache or kubeconfig file that
+/// never gives its contents: a FIFO, a hung network home). What is still running then is
+/// abandoned, not waited for: the process exits once the candidates are printed.
+pub fn within_deadline<T: Send + 'static>(
+    work: impl Future<Output = Option<T>> + Send + 'static,
+) -> Option<T> {
+    let (sender, receiver) = std::sync::mpsc::sync_channel(1);
+    std::thread::Builder::new()
+        .name("completion".to_owned())
+        .spawn(move || {
+            let Ok(runtime) = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            else {
+                return;
+            };
+            let found = runtime.block_on(async { tokio::time::timeout(DEADLINE, work).await });
+            // The caller may have stopped waiting: nobody to tell, then.
+            let _ = sender.send(found.ok().flatten());
+            runtime.shutdown_background();
+        })
         .ok()?;
-    let found = runtime.block_on(async { tokio::time::timeout(DEADLINE, work).await.ok()? });
-    runtime.shutdown_background();
-    found
+    receiver.recv_timeout(DEADLINE).ok().flatten()
 }
 
 /// The watchable resources of the cluster `choice` names: from the cache when fresh, else
 /// from discovery (then cached, unless a group could not be read: the next TAB tries again).
-pub async fn resources(choice: KubeconfigChoice) -> Option<Vec<ResourceNames>> {
+pub async fn resources(choice: KubeconfigChoice) -> Option<Vec<Discovered>> {
     let server = client::server_url(&choice).await.ok()?;
     let cache = DiscoveryCache::for_server(&server);
-    if let Some(fresh) = cache
-        .as_ref()
-        .and_then(|cache| cache.read_fresh(SystemTime::now()))
-    {
+    if let Some(fresh) = read_fresh(cache.as_ref()) {
         return Some(fresh);
     }
+    discover(&connect(&choice).await?, cache).await
+}
+
+/// The names of the objects of `types` (`pods`, `pods,svc`, a category), in `namespace` or
+/// across all namespaces (a cluster-scoped type ignores it), as a run with these types would
+/// list them: kubectl's completion runs `kubectl get TYPES` the same way. A type that does not
+/// resolve, or a list that fails, adds no names.
+pub async fn object_names(
+    choice: KubeconfigChoice,
+    types: String,
+    namespace: Option<String>,
+) -> Option<Vec<String>> {
+    let cache = DiscoveryCache::for_server(&client::server_url(&choice).await.ok()?);
     let connection = connect(&choice).await?;
-    let (client, endpoint) = (&connection.client, &Endpoint::of(&connection));
+    let served = match read_fresh(cache.as_ref()) {
+        Some(fresh) => fresh,
+        None => discover(&connection, cache).await?,
+    };
+    let discovery = Discovery {
+        served,
+        unreadable: Vec::new(),
+    };
+    let mut kinds: Vec<&Discovered> = Vec::new();
+    for part in types.split(',') {
+        match discovery.category(part) {
+            Some(members) => kinds.extend(members),
+            None => kinds.extend(discovery.resolve(part).ok()),
+        }
+    }
+    kinds.sort_by_key(|kind| kind.qualified_name());
+    kinds.dedup();
+    let lists = kinds
+        .into_iter()
+        .map(|kind| list_names(&connection, kind, namespace.clone()));
+    let names = futures::future::join_all(lists).await;
+    Some(names.into_iter().flatten().flatten().collect())
+}
+
+/// The names of the objects of `kind`, listed by metadata only, a page of 500 at a time (as
+/// `kubectl get` pages); `None` if a page fails.
+async fn list_names(
+    connection: &Connection,
+    kind: &Discovered,
+    namespace: Option<String>,
+) -> Option<Vec<String>> {
+    let namespace = namespace.filter(|_| kind.namespaced);
+    let source = KubeSource::new(connection.client.clone(), &kind.api_resource(), namespace)
+        .with_endpoint(Endpoint::of(connection))
+        .with_options(SourceOptions {
+            metadata_only: true,
+            ..SourceOptions::default()
+        });
+    let mut names = Vec::new();
+    let mut continue_token = None;
+    loop {
+        let request = ListRequest {
+            limit: Some(PAGE),
+            continue_token,
+        };
+        let page = source.list(request).await.ok()?;
+        names.extend(page.items.iter().map(|item| item.key().name().to_owned()));
+        continue_token = page.continue_token;
+        if continue_token.is_none() {
+            return Some(names);
+        }
+    }
+}
+
+/// The page size of [`list_names`]: kubectl's `--chunk-size` default.
+const PAGE: u32 = 500;
+
+/// The cached resources, if there is a cache and it is fresh.
+fn read_fresh(cache: Option<&DiscoveryCache>) -> Option<Vec<Discovered>> {
+    cache?.read_fresh(SystemTime::now())
+}
+
+/// The watchable resources discovery finds over `connection`, written to `cache` unless a
+/// group could not be read.
+async fn discover(
+    connection: &Connection,
+    cache: Option<DiscoveryCache>,
+) -> Option<Vec<Discovered>> {
+    let (client, endpoint) = (&connection.client, &Endpoint::of(connection));
     let discovery =
         resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
             .await
             .ok()?;
-    let found = names::of_served(&discovery.served);
+    let found: Vec<Discovered> = discovery
+        .served
+        .into_iter()
+        .filter(|discovered| discovered.watchable)
+        .collect();
     if let Some(cache) = cache
         && discovery.unreadable.is_empty()
     {
@@ -91,18 +188,21 @@ pub async fn namespaces(choice: KubeconfigChoice) -> Option<Vec<String>> {
     )
 }
 
+/// A connection whose credential plugin, if any, gets no terminal: it is the shell's.
 async fn connect(choice: &KubeconfigChoice) -> Option<Connection> {
-    client::connect(choice, &ClientOptions::default())
-        .await
-        .ok()
+    let options = ClientOptions {
+        plugin_terminal: PluginTerminal::Withheld,
+        ..ClientOptions::default()
+    };
+    client::connect(choice, &options).await.ok()
 }
 
 /// The resources of the simulated cluster (`--sim`), known without starting it.
 #[cfg(feature = "sim")]
-pub fn sim_resources() -> Vec<ResourceNames> {
-    let served: Vec<resolve::Discovered> = kreflect_sim::RESOURCES
+pub fn sim_resources() -> Vec<Discovered> {
+    kreflect_sim::RESOURCES
         .iter()
-        .map(|served| resolve::Discovered {
+        .map(|served| Discovered {
             group: served.group.to_owned(),
             version: served.version.to_owned(),
             plural: served.plural.to_owned(),
@@ -121,8 +221,7 @@ pub fn sim_resources() -> Vec<ResourceNames> {
                 .map(|&category| category.to_owned())
                 .collect(),
         })
-        .collect();
-    names::of_served(&served)
+        .collect()
 }
 
 /// The namespaces of the simulated cluster (`--sim`).
@@ -133,7 +232,7 @@ pub fn sim_namespaces() -> Vec<String> {
 
 /// No simulated cluster in this build: nothing to offer.
 #[cfg(not(feature = "sim"))]
-pub fn sim_resources() -> Vec<ResourceNames> {
+pub fn sim_resources() -> Vec<Discovered> {
     Vec::new()
 }
 

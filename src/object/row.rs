@@ -61,4 +61,7 @@ pub struct TableRow {
     pub cells: Box<[String]>,
     /// The object's `metadata.creationTimestamp`, when it has a readable one.
     pub created: Option<SystemTime>,
+    /// When the row arrived: the relative times the server wrote in its cells (RESTARTS'
+    /// `5 (2m ago)`) were true then.
+    pub received: SystemTime,
 }

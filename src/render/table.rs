@@ -141,6 +141,10 @@ fn server_table(
             };
             let cell = match (column.name.as_str(), row.created) {
                 ("Age", Some(created)) => age_since(created, now),
+                ("Restarts", _) => {
+                    let cell = cell.map_or("", String::as_str);
+                    quote(&restarts_as_of(cell, row.received, now)).into_owned()
+                }
                 ("Name", _) => {
                     quote(&kind_and_name(kind, cell.map_or("", String::as_str))).into_owned()
                 }
@@ -249,6 +253,51 @@ fn age_since(created: SystemTime, now: SystemTime) -> String {
         .map_or_else(|_| "<unknown>".to_owned(), human_age)
 }
 
+/// A RESTARTS cell (`5 (2m ago)`, kubectl's pod printer) as of `now`: its `(2m ago)` was said
+/// when the row was `received`, and is said again, as AGE is. Any other cell (`0`, `5`) as it
+/// is.
+fn restarts_as_of(cell: &str, received: SystemTime, now: SystemTime) -> std::borrow::Cow<'_, str> {
+    let parsed = cell
+        .strip_suffix(" ago)")
+        .and_then(|cell| cell.split_once(" ("))
+        .and_then(|(count, ago)| Some((count, parse_human_age(ago)?)));
+    match parsed {
+        Some((count, ago)) => {
+            let since = now.duration_since(received).unwrap_or_default();
+            format!("{count} ({} ago)", human_age(ago + since)).into()
+        }
+        None => cell.into(),
+    }
+}
+
+/// An age printed as [`human_age`] prints it (`45s`, `3m12s`, `5h3m`, `3d4h`, and kubectl's
+/// `2y45d`), read back; `None` for anything else.
+fn parse_human_age(text: &str) -> Option<Duration> {
+    let mut seconds: u64 = 0;
+    let mut number: Option<u64> = None;
+    for c in text.chars() {
+        if let Some(digit) = c.to_digit(10) {
+            number = Some(
+                number
+                    .unwrap_or(0)
+                    .checked_mul(10)?
+                    .checked_add(u64::from(digit))?,
+            );
+            continue;
+        }
+        let unit: u64 = match c {
+            's' => 1,
+            'm' => 60,
+            'h' => 3600,
+            'd' => 86_400,
+            'y' => 365 * 86_400,
+            _ => return None,
+        };
+        seconds = seconds.checked_add(number.take()?.checked_mul(unit)?)?;
+    }
+    (number.is_none() && !text.is_empty()).then(|| Duration::from_secs(seconds))
+}
+
 /// An age as kubectl prints it: `45s`, `3m12s`, `25m`, `5h3m`, `20h`, `3d4h`, `12d`.
 fn human_age(age: Duration) -> String {
     let seconds = age.as_secs();
@@ -275,6 +324,30 @@ mod tests {
         namespace: true,
         pod_status: true,
     };
+
+    #[test]
+    fn restarts_ago_is_said_as_of_now_and_other_cells_are_kept() {
+        let received = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("received");
+        let later = received + Duration::from_secs(3600);
+        assert_eq!(restarts_as_of("5 (2m ago)", received, later), "5 (62m ago)");
+        assert_eq!(
+            restarts_as_of("5 (3d4h ago)", received, later),
+            "5 (3d5h ago)"
+        );
+        assert_eq!(
+            restarts_as_of("5 (2m ago)", received, received),
+            "5 (2m ago)"
+        );
+        for kept in ["0", "5", "5 (soon ago)", "5 (2x ago)", "5 ( ago)", ""] {
+            assert_eq!(restarts_as_of(kept, received, later), kept);
+        }
+        assert_eq!(
+            parse_human_age("2y45d"),
+            Some(Duration::from_secs((730 + 45) * 86_400))
+        );
+        assert_eq!(parse_human_age("45"), None);
+        assert_eq!(parse_human_age("99999999999999999999s"), None);
+    }
 
     #[test]
     fn wide_table_is_aligned_with_pod_columns() {
@@ -417,7 +490,7 @@ mod tests {
         let object = RawObject::from_table_row(
             br#"{"metadata":{"name":"a"}}"#,
             columns,
-            vec!["a".to_owned(), "x\ny\x07".to_owned()].into_boxed_slice(),
+            vec!["a".to_owned(), "x\ny\x07".to_owned()],
         )
         .expect("row");
         assert_eq!(

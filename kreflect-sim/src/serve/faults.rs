@@ -57,7 +57,9 @@ pub enum Fault {
     /// The next watch sends these lines (a newline is added to each), then ends. Every `{rv}`
     /// in a line is replaced by the resourceVersion the watch starts from, so a test can replay
     /// an event the client already has (a broken or hostile server: no progress, yet an object
-    /// event). Each line counts as an object event for `WatchCloseAfter` and the like.
+    /// event). Each line counts as an object event for `WatchCloseAfter` and the like. On a
+    /// Table watch, a line is made a Table row like any event, unless its object is a Table
+    /// already (a test's hostile row).
     WatchLinesThenClose(Vec<String>),
     /// The next list request carrying a continue token is answered with the page it asked for
     /// again, under a continue token never handed out before (a broken server: the list never

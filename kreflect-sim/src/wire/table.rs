@@ -782,7 +782,8 @@ pub(crate) fn table_page(
 
 /// A watch line with its object as a one-row Table (transcript 18), `columnDefinitions` filled
 /// in when `with_columns` (the watch's first event). `None` for lines that carry no object to
-/// convert (ERROR events, malformed lines): they are sent as they are.
+/// convert (ERROR events, malformed lines) or whose object is a Table already (a test's
+/// scripted line, `Fault::WatchLinesThenClose`): they are sent as they are.
 pub(crate) fn table_line(
     line: &[u8],
     resource: &ResourceType,
@@ -802,7 +803,9 @@ pub(crate) fn table_line(
         resource_version: Option<String>,
     }
     #[derive(Deserialize)]
-    struct Head {
+    struct Head<'a> {
+        #[serde(default)]
+        kind: Option<&'a str>,
         #[serde(default)]
         metadata: Option<Version>,
     }
@@ -817,7 +820,10 @@ pub(crate) fn table_line(
         return None;
     }
     let object = parsed.object.get().as_bytes();
-    let head: Head = serde_json::from_slice(object).ok()?;
+    let head: Head<'_> = serde_json::from_slice(object).ok()?;
+    if head.kind == Some("Table") {
+        return None;
+    }
     let resource_version = head
         .metadata
         .and_then(|m| m.resource_version)

@@ -9,6 +9,8 @@
 
 pub(crate) mod discovery;
 pub(crate) mod encode;
+pub(crate) mod negotiate;
+pub(crate) mod protobuf;
 pub(crate) mod resources;
 pub(crate) mod status;
 pub(crate) mod table;

@@ -108,7 +108,9 @@
 //!     as the JSON is serialized once. The real server encodes list items per request (its
 //!     watch cache keeps one encoding per event, as here), so the sim's CPU per protobuf list
 //!     is below the real server's, as it is for JSON. Synthetic ADDED events (a watch without
-//!     a resourceVersion), bookmarks and errors are converted from their JSON per watch.
+//!     a resourceVersion, a streaming list) reuse the object's kept message; bookmarks,
+//!     errors and changes a selector turns into another event type are converted from their
+//!     JSON line per watch.
 //!   - A fault's raw lines (bad payloads, `WatchLinesThenClose`) that do not convert are sent
 //!     as they are inside the protobuf stream, which no client reads as a frame.
 //!   - The generated pods are about 0.53x their JSON size in protobuf (their values are long:

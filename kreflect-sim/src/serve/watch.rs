@@ -33,7 +33,7 @@ use crate::wire::protobuf;
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{StatusError, with_api_headers};
 use crate::wire::table::{IncludeObject, table_line};
-use crate::world::state::{Broadcast, Initial, Mutation, TooOld, WatchStart, World};
+use crate::world::state::{Broadcast, Initial, Mutation, StoredObject, TooOld, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -91,13 +91,25 @@ pub(crate) fn respond(
 /// A line waiting to be sent.
 #[derive(Debug)]
 enum Pending {
-    /// An object event line (synthetic ADDED, or a change as this watcher sees it), with the
-    /// mutation it is when sent unchanged (whose protobuf frame is kept).
-    Object(Bytes, Option<Arc<Mutation>>),
+    /// An object event line (synthetic ADDED, or a change as this watcher sees it), with what
+    /// its protobuf encoding is kept in.
+    Object(Bytes, Kept),
     /// A pre-rendered line that is not an object event (bookmark, error, bad payload).
     Line(Bytes),
     /// End of stream.
     End,
+}
+
+/// Where an object event's protobuf encoding is kept, so a protobuf watch does not convert its
+/// JSON line again.
+#[derive(Debug, Clone)]
+enum Kept {
+    /// A change sent as it happened: its frame.
+    Change(Arc<Mutation>),
+    /// A synthetic ADDED of a stored object: its message.
+    Added(Arc<StoredObject>),
+    /// Nothing (a change seen through a selector as another type, a fault's line).
+    Nothing,
 }
 
 /// The body of one watch response, produced frame by frame.
@@ -161,10 +173,8 @@ impl WatchBody {
                                 filter.as_ref().is_none_or(|f| f.matches(&object.item))
                             })
                             .map(|object| {
-                                Pending::Object(
-                                    event_line(EventType::Added, &object.item, resource),
-                                    None,
-                                )
+                                let line = event_line(EventType::Added, &object.item, resource);
+                                Pending::Object(line, Kept::Added(object))
                             }),
                     ),
                     Initial::Mutations(events) => pending.extend(
@@ -202,7 +212,7 @@ impl WatchBody {
             pending.clear();
             pending.extend(lines.iter().map(|line| {
                 let line = format!("{}\n", line.replace("{rv}", &seen.to_string()));
-                Pending::Object(Bytes::from(line), None)
+                Pending::Object(Bytes::from(line), Kept::Nothing)
             }));
             pending.push_back(Pending::End);
         }
@@ -269,7 +279,7 @@ impl WatchBody {
             }
             _ => {}
         }
-        let (mut line, is_object, mutation) = self.next_line().await?;
+        let (mut line, is_object, kept) = self.next_line().await?;
         if let Some(include) = self.table {
             if let Some(table) =
                 table_line(&line, self.world.resource(), include, !self.columns_sent)
@@ -282,7 +292,7 @@ impl WatchBody {
         {
             line = metadata;
         } else if self.encoding == Encoding::Protobuf {
-            line = self.protobuf_frame(line, mutation.as_deref());
+            line = self.protobuf_frame(line, &kept);
         }
         if let Some(Fault::WatchResetAfter(n)) = self.fault
             && self.events_sent >= n
@@ -318,24 +328,31 @@ impl WatchBody {
         Some(Ok(Frame::data(byte)))
     }
 
-    /// `line` as a protobuf frame: the mutation's kept frame, or the line converted; a line
-    /// that does not convert (a bad payload) is sent as it is, which no client reads as a frame.
-    fn protobuf_frame(&self, line: Bytes, mutation: Option<&Mutation>) -> Bytes {
+    /// `line` as a protobuf frame: from its kept encoding, or the line converted; a line that
+    /// does not convert (a bad payload) is sent as it is, which no client reads as a frame.
+    fn protobuf_frame(&self, line: Bytes, kept: &Kept) -> Bytes {
         let resource = self.world.resource();
-        mutation
-            .and_then(|mutation| mutation.protobuf_frame(resource).cloned())
+        let frame = match kept {
+            Kept::Change(mutation) => mutation.protobuf_frame(resource).cloned(),
+            Kept::Added(object) => object.protobuf(resource).map(|message| {
+                let object = protobuf::envelope(&resource.api_version(), resource.kind, message);
+                protobuf::watch_frame(EventType::Added.as_str(), &object)
+            }),
+            Kept::Nothing => None,
+        };
+        frame
             .or_else(|| protobuf::frame_from_line(&line, resource))
             .unwrap_or(line)
     }
 
     /// The next line, whether it is an object event, and the mutation it is when unchanged;
     /// `None` at the end of the stream.
-    async fn next_line(&mut self) -> Option<(Bytes, bool, Option<Arc<Mutation>>)> {
+    async fn next_line(&mut self) -> Option<(Bytes, bool, Kept)> {
         loop {
             if let Some(next) = self.pending.pop_front() {
                 return match next {
-                    Pending::Object(line, mutation) => Some((line, true, mutation)),
-                    Pending::Line(line) => Some((line, false, None)),
+                    Pending::Object(line, kept) => Some((line, true, kept)),
+                    Pending::Line(line) => Some((line, false, Kept::Nothing)),
                     Pending::End => {
                         self.pending.push_front(Pending::End);
                         None
@@ -440,7 +457,10 @@ fn as_seen_through(
     resource: &ResourceType,
 ) -> Option<Pending> {
     let Some(filter) = filter else {
-        return Some(Pending::Object(event.line.clone(), Some(Arc::clone(event))));
+        return Some(Pending::Object(
+            event.line.clone(),
+            Kept::Change(Arc::clone(event)),
+        ));
     };
     let now = filter.matches(&event.item);
     let before = event
@@ -454,11 +474,14 @@ fn as_seen_through(
         _ => return None,
     };
     if seen_as == event.event_type {
-        return Some(Pending::Object(event.line.clone(), Some(Arc::clone(event))));
+        return Some(Pending::Object(
+            event.line.clone(),
+            Kept::Change(Arc::clone(event)),
+        ));
     }
     Some(Pending::Object(
         event_line(seen_as, &event.item, resource),
-        None,
+        Kept::Nothing,
     ))
 }
 

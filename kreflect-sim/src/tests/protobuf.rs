@@ -319,3 +319,39 @@ async fn a_large_protobuf_list_is_gzipped_as_json_would_be() {
     assert_eq!(pod_list(&plain_body).items.len(), 200);
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn a_streaming_list_in_protobuf_sends_the_objects_then_the_initial_events_end_bookmark() {
+    let server = server().await;
+    populate(&server.cluster(), &["shop".to_owned()], 3);
+    let json_names = names(
+        &get(&server, "/api/v1/namespaces/shop/pods")
+            .await
+            .json()
+            .await,
+    );
+    let target = format!("/api/v1/namespaces/shop/pods?{STREAMING}");
+    let mut watch = request(&server, "GET", &target, &[CLIENT_GO]).await;
+    let mut added = Vec::new();
+    for _ in 0..3 {
+        let (event_type, object) = event_parts(watch.frame().await.expect("ADDED"));
+        assert_eq!(event_type, "ADDED");
+        let metadata = pod_of(&object).metadata.expect("metadata");
+        added.push(format!(
+            "{}/{}",
+            metadata.namespace.unwrap_or_default(),
+            metadata.name.unwrap_or_default()
+        ));
+    }
+    assert_eq!(added, json_names);
+    let (event_type, object) = event_parts(watch.frame().await.expect("bookmark"));
+    assert_eq!(event_type, "BOOKMARK");
+    let end = pod_of(&object).metadata.expect("metadata");
+    assert_eq!(
+        end.annotations
+            .get("k8s.io/initial-events-end")
+            .map(String::as_str),
+        Some("true")
+    );
+    server.shutdown().await;
+}

@@ -13,7 +13,9 @@
 //! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
 //!   type of every response body).
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
-//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `table`
+//!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `negotiate` (which
+//!   encoding an `Accept` gets), `protobuf` (objects, lists, watch frames and `Status` in
+//!   protobuf, converted from the stored JSON; transcripts 19/20), `table`
 //!   (server-side Tables: kubectl's columns and cells, transcripts 15-18), `status`
 //!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
 //!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
@@ -46,7 +48,8 @@
 //!   holds pods, services and deployments (the real `all` also holds replicationcontrollers,
 //!   daemonsets, replicasets, statefulsets, horizontalpodautoscalers, cronjobs and jobs).
 //! - Plain HTTP, or HTTPS with a certificate from a CA generated at start (no client
-//!   certificates); HTTP/1.1 only, JSON only; the six kinds above only; only `GET`
+//!   certificates); HTTP/1.1 only; JSON, and protobuf for the built-in kinds (below); the six
+//!   kinds above only; only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
 //! - Names are not validated: any string is served (JSON-escaped), so tests can create pods whose
 //!   names hold newlines, tabs or `\x01`. A real server requires DNS-1123 names for pods and
@@ -66,6 +69,52 @@
 //!   BOOKMARK. `ServerOptions::without_tables` makes a kind answer 406, or its plain list or
 //!   watch, as an aggregated API without Tables does; the real server answers 406 only when
 //!   the `Accept` names no fallback.
+//! - Protobuf (transcripts 19-21): an `Accept` is negotiated by its media ranges in order of `q`
+//!   (`wire/negotiate.rs`); `application/vnd.kubernetes.protobuf` first gets protobuf lists,
+//!   watches (`…;stream=watch`, length-prefixed `WatchEvent` frames, BOOKMARK and ERROR
+//!   included) and `Status` errors for pods, nodes, namespaces, services and deployments; a
+//!   custom resource answers JSON, or 406 when the `Accept` names nothing else. Differences:
+//!   - Tables and `PartialObjectMetadata` are served as JSON only: a protobuf range carrying
+//!     `as=…` is skipped (the real server can encode `PartialObjectMetadata` in protobuf, as
+//!     client-go's metadata client asks for it). A 406 is answered only when the `Accept`
+//!     names protobuf; other media types the sim does not know still get JSON.
+//!   - Errors decided before routing (401, 404, 405, 503) are always JSON.
+//!   - Objects are stored as JSON and converted field by field (k8s-pb has no serde). Encoded
+//!     are: all of `metadata` (name, generateName, namespace, uid, resourceVersion,
+//!     generation, creationTimestamp, deletionTimestamp, deletionGracePeriodSeconds, labels,
+//!     annotations, ownerReferences, finalizers, managedFields with `fieldsV1` as its JSON
+//!     text); pod `spec` (volumes with configMap/emptyDir/secret/projected sources and their
+//!     serviceAccountToken/configMap/downwardAPI projections, initContainers and containers
+//!     with name, image, command, args, workingDir, ports, env with `valueFrom.fieldRef`,
+//!     resources, volumeMounts, liveness/readiness/startup probes (httpGet, tcpSocket, exec),
+//!     terminationMessagePath/Policy, imagePullPolicy; restartPolicy,
+//!     terminationGracePeriodSeconds, activeDeadlineSeconds, dnsPolicy, nodeSelector,
+//!     serviceAccountName, serviceAccount, nodeName, hostNetwork, securityContext's runAsUser,
+//!     runAsGroup, runAsNonRoot and fsGroup, hostname, subdomain, schedulerName, tolerations,
+//!     priorityClassName, priority, enableServiceLinks, preemptionPolicy) and `status`
+//!     (phase, conditions, message, reason, nominatedNodeName, hostIP(s), podIP(s),
+//!     startTime, init and container statuses with their states, qosClass); node `spec`
+//!     (podCIDR(s), providerID, unschedulable, taints) and `status` (capacity, allocatable,
+//!     conditions, addresses, nodeInfo); namespace `spec.finalizers` and `status.phase`;
+//!     service `spec` (ports, selector, clusterIP(s), type, externalIPs, sessionAffinity,
+//!     externalName) and `status.loadBalancer.ingress`; deployment `spec` (replicas,
+//!     selector, template, minReadySeconds, revisionHistoryLimit, paused,
+//!     progressDeadlineSeconds) and `status` (observedGeneration and the replica counts).
+//!     **Any other field is dropped in protobuf**, where the real server encodes every field.
+//!     Go writes unset non-pointer strings as empty fields; here unset fields are absent
+//!     (both decode the same), except `creationTimestamp`, written empty as Go does.
+//!   - Each object's message is encoded once, when a protobuf list first serves it, and each
+//!     change's watch frame once, when a protobuf watch first sends it; then they are kept,
+//!     as the JSON is serialized once. The real server encodes list items per request (its
+//!     watch cache keeps one encoding per event, as here), so the sim's CPU per protobuf list
+//!     is below the real server's, as it is for JSON. Synthetic ADDED events (a watch without
+//!     a resourceVersion, a streaming list) reuse the object's kept message; bookmarks,
+//!     errors and changes a selector turns into another event type are converted from their
+//!     JSON line per watch.
+//!   - A fault's raw lines (bad payloads, `WatchLinesThenClose`) that do not convert are sent
+//!     as they are inside the protobuf stream, which no client reads as a frame.
+//!   - The generated pods are about 0.53x their JSON size in protobuf (their values are long:
+//!     uids, digests, `fieldsV1`), where transcript 19's are about 0.32x.
 //! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
 //!   latest state (first pages) or their snapshot (continued pages). Complete list responses
 //!   carry `Content-Length` where the real server uses chunked encoding.

@@ -9,6 +9,8 @@ use tokio::time::timeout;
 
 use super::*;
 
+mod protobuf;
+
 const LIMIT: Duration = Duration::from_secs(5);
 
 /// A response whose body is read incrementally.

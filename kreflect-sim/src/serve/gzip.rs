@@ -17,7 +17,8 @@ use hyper::body::Frame;
 
 use super::faults::GzipCorruption;
 use crate::body::Body;
-use crate::wire::status::{json_response, with_api_headers};
+use crate::wire::negotiate::Encoding;
+use crate::wire::status::{json_response, set_content_type, with_api_headers};
 
 /// The real server's `defaultGzipThresholdBytes`: only bodies larger than this are compressed.
 pub(crate) const THRESHOLD_BYTES: usize = 128 * 1024;
@@ -40,19 +41,27 @@ pub(crate) fn accepts_gzip(accept_encoding: &str) -> bool {
         .any(|coding| coding.trim() == "gzip")
 }
 
-/// A complete JSON response: gzipped when the client `accepts_gzip` and `body` is larger than
-/// the threshold, as it is otherwise.
-pub(crate) fn respond(code: u16, body: Bytes, accepts_gzip: bool) -> Response<Body> {
-    if !accepts_gzip || body.len() <= THRESHOLD_BYTES {
-        return json_response(code, body);
-    }
-    match compress(&body) {
-        Ok(compressed) => gzip_response(code, compressed),
-        Err(error) => {
-            tracing::error!(%error, "gzip failed; sending the body uncompressed");
-            json_response(code, body)
+/// A complete response in `encoding` (JSON or protobuf alike, as the real server): gzipped
+/// when the client `accepts_gzip` and `body` is larger than the threshold, as it is otherwise.
+pub(crate) fn respond(
+    code: u16,
+    body: Bytes,
+    accepts_gzip: bool,
+    encoding: Encoding,
+) -> Response<Body> {
+    let mut response = if !accepts_gzip || body.len() <= THRESHOLD_BYTES {
+        json_response(code, body)
+    } else {
+        match compress(&body) {
+            Ok(compressed) => gzip_response(code, compressed),
+            Err(error) => {
+                tracing::error!(%error, "gzip failed; sending the body uncompressed");
+                json_response(code, body)
+            }
         }
-    }
+    };
+    set_content_type(&mut response, encoding);
+    response
 }
 
 /// A 200 response labelled `Content-Encoding: gzip` whose body is not a valid gzip stream of
@@ -148,15 +157,15 @@ mod tests {
     async fn only_bodies_above_the_threshold_are_compressed_and_only_when_asked() {
         let at = Bytes::from(vec![b'x'; THRESHOLD_BYTES]);
         let above = Bytes::from(vec![b'x'; THRESHOLD_BYTES + 1]);
-        let plain = respond(200, at.clone(), true);
+        let plain = respond(200, at.clone(), true, Encoding::Json);
         assert_eq!(plain.headers().get(CONTENT_ENCODING), None);
         assert_eq!(plain.headers().get(VARY), None);
         assert_eq!(collect(plain).await, at);
-        let unasked = respond(200, above.clone(), false);
+        let unasked = respond(200, above.clone(), false, Encoding::Json);
         assert_eq!(unasked.headers().get(CONTENT_ENCODING), None);
         assert_eq!(collect(unasked).await, above);
 
-        let gzipped = respond(200, above.clone(), true);
+        let gzipped = respond(200, above.clone(), true, Encoding::Json);
         assert_eq!(gzipped.headers()[CONTENT_ENCODING], "gzip");
         assert_eq!(gzipped.headers()[VARY], "Accept-Encoding");
         assert_eq!(gzipped.headers()["content-type"], "application/json");

@@ -17,7 +17,9 @@ use super::watch::{self, WatchQuery};
 use crate::body::Body;
 use crate::options::{NoTable, ServerOptions, WatchListSupport};
 use crate::wire::discovery;
-use crate::wire::resources::{self, RESOURCES};
+use crate::wire::negotiate::{Encoding, NotAcceptable, negotiate};
+use crate::wire::protobuf;
+use crate::wire::resources::{self, RESOURCES, ResourceType};
 use crate::wire::status::{Cause, Details, StatusError, json_response};
 use crate::wire::table::IncludeObject;
 use crate::world::state::{WatchStart, World};
@@ -158,18 +160,24 @@ fn objects(
 ) -> Response<Body> {
     let watching = recorded.is_watch();
     let resource = world.resource();
+    let encoding = match negotiate(recorded.accept.as_deref(), protobuf::has_protobuf(resource)) {
+        Ok(encoding) => encoding,
+        Err(NotAcceptable) => return not_acceptable(resource).into_response(),
+    };
     if namespace.is_none() && resource.namespaced && shared.options.deny_cluster_scope {
         let verb = if watching { "watch" } else { "list" };
-        return StatusError::forbidden_cluster_scope(verb, resource.plural).into_response();
+        return StatusError::forbidden_cluster_scope(verb, resource.plural)
+            .into_response_as(encoding);
     }
     if watching && shared.options.deny_watch {
-        return StatusError::forbidden("watch", resource.plural, namespace).into_response();
+        return StatusError::forbidden("watch", resource.plural, namespace)
+            .into_response_as(encoding);
     }
     if let Some(granted) = &shared.options.role_namespace
         && namespace != Some(granted.as_str())
     {
         let verb = if watching { "watch" } else { "list" };
-        return StatusError::forbidden(verb, resource.plural, namespace).into_response();
+        return StatusError::forbidden(verb, resource.plural, namespace).into_response_as(encoding);
     }
     let filter = match ObjectFilter::from_params(
         recorded.param("labelSelector"),
@@ -177,18 +185,26 @@ fn objects(
         resource.plural == "pods",
     ) {
         Ok(filter) => filter,
-        Err(message) => return StatusError::bad_request(message).into_response(),
+        Err(message) => return StatusError::bad_request(message).into_response_as(encoding),
     };
     let table = match table_request(shared, recorded, resource.plural) {
         Ok(table) => table,
-        Err(status) => return status.into_response(),
+        Err(status) => return status.into_response_as(encoding),
     };
     let result = if watching {
-        watch_objects(shared, world, recorded, namespace, filter, table, stop)
+        watch_objects(
+            shared,
+            world,
+            recorded,
+            namespace,
+            filter,
+            (table, encoding),
+            stop,
+        )
     } else {
-        list_objects(shared, world, recorded, namespace, filter, table)
+        list_objects(shared, world, recorded, namespace, filter, table, encoding)
     };
-    result.unwrap_or_else(|status| status.into_response())
+    result.unwrap_or_else(|status| status.into_response_as(encoding))
 }
 
 /// Whether to answer with a Table, and with which `includeObject`: `None` when the client did
@@ -228,6 +244,7 @@ fn list_objects(
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
     table: Option<IncludeObject>,
+    encoding: Encoding,
 ) -> Result<Response<Body>, Box<StatusError>> {
     let limit = match recorded.param("limit") {
         None | Some("") => 0,
@@ -279,6 +296,7 @@ fn list_objects(
         repeat_token: repeat_token.or(fresh_token.as_deref()),
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
+        encoding,
     };
     Ok(list::respond(world, &query))
 }
@@ -289,7 +307,7 @@ fn watch_objects(
     recorded: &RecordedRequest,
     namespace: Option<&str>,
     filter: Option<ObjectFilter>,
-    table: Option<IncludeObject>,
+    (table, encoding): (Option<IncludeObject>, Encoding),
     stop: &CancellationToken,
 ) -> Result<Response<Body>, Box<StatusError>> {
     let bookmarks = matches!(recorded.param("allowWatchBookmarks"), Some("true" | "1"));
@@ -361,6 +379,7 @@ fn watch_objects(
         initial_events_end,
         metadata_only: recorded.wants_metadata_only(),
         table,
+        encoding,
     };
     Ok(watch::respond(
         world,
@@ -369,6 +388,21 @@ fn watch_objects(
         fault,
         stop.clone(),
     ))
+}
+
+/// 406 for an `Accept` naming protobuf for `resource` where nothing it names can be served (a
+/// custom resource, or a Table or metadata in protobuf here).
+fn not_acceptable(resource: &ResourceType) -> StatusError {
+    let accepted = if protobuf::has_protobuf(resource) {
+        "application/json, application/yaml, application/vnd.kubernetes.protobuf"
+    } else {
+        "application/json, application/yaml"
+    };
+    StatusError::new(
+        406,
+        "NotAcceptable",
+        format!("only the following media types are accepted: {accepted}"),
+    )
 }
 
 /// 422 for `resourceVersionMatch` on a watch, as the v1.25 server answers a streaming-list

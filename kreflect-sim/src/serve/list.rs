@@ -12,6 +12,7 @@ use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
 use bytes::{BufMut, BytesMut};
 use http::Response;
+use k8s_pb::apimachinery::pkg::apis::meta::v1::ListMeta;
 use serde::{Deserialize, Serialize};
 
 use super::faults::GzipCorruption;
@@ -19,6 +20,8 @@ use super::gzip;
 use super::selector::ObjectFilter;
 use crate::body::Body;
 use crate::wire::encode::metadata_item;
+use crate::wire::negotiate::Encoding;
+use crate::wire::protobuf;
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{EXPIRED_CONTINUE_MESSAGE, StatusError};
 use crate::wire::table::{IncludeObject, TableMeta, table_page};
@@ -109,6 +112,8 @@ pub(crate) struct ListQuery<'a> {
     ///
     /// [`Fault::ListCorruptGzip`]: super::faults::Fault::ListCorruptGzip
     pub corrupt_gzip: Option<GzipCorruption>,
+    /// The negotiated encoding of the page (and of a 410 `Status`).
+    pub encoding: Encoding,
 }
 
 /// Answers a list query.
@@ -121,13 +126,13 @@ pub(crate) fn respond(world: &World, query: &ListQuery<'_>) -> Response<Body> {
             .and_then(|rv| world.snapshot_at(rv))
         {
             Some(snapshot) => (snapshot, token.start.clone()),
-            None => return token.expired().into_response(),
+            None => return token.expired().into_response_as(query.encoding),
         },
     };
     let body = page(&snapshot, query, &start, world.resource());
     match query.corrupt_gzip {
         Some(corruption) => gzip::corrupted(&body, corruption),
-        None => gzip::respond(200, body, query.accepts_gzip),
+        None => gzip::respond(200, body, query.accepts_gzip, query.encoding),
     }
 }
 
@@ -172,16 +177,32 @@ fn page(
     };
     let items = &pods[first..first + count];
     let remaining = available - count;
+    // The continue token handed out and the remainingItemCount that goes with it.
+    let token = match query.repeat_token {
+        Some(token) => Some((token.to_owned(), remaining.max(1))),
+        None => items.last().filter(|_| remaining > 0).map(|last| {
+            let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
+            let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
+            (token, remaining)
+        }),
+    };
 
-    if let Some(include) = query.table {
-        let token = match query.repeat_token {
-            Some(token) => Some((token.to_owned(), remaining.max(1))),
-            None => items.last().filter(|_| remaining > 0).map(|last| {
-                let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
-                let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
-                (token, remaining)
-            }),
+    if query.encoding == Encoding::Protobuf {
+        let list_meta = ListMeta {
+            resource_version: Some(snapshot.resource_version.to_string()),
+            remaining_item_count: token
+                .as_ref()
+                .and_then(|(_, remaining)| i64::try_from(*remaining).ok()),
+            r#continue: Some(token.map(|(token, _)| token).unwrap_or_default()),
+            self_link: Some(String::new()),
         };
+        let items: Vec<&[u8]> = items
+            .iter()
+            .filter_map(|p| p.protobuf(resource).map(|m| &m[..]))
+            .collect();
+        return protobuf::list_body(resource, &list_meta, &items);
+    }
+    if let Some(include) = query.table {
         let metadata = TableMeta {
             resource_version: snapshot.resource_version.to_string(),
             remaining_item_count: token.as_ref().map(|(_, remaining)| *remaining),
@@ -206,14 +227,7 @@ fn page(
     body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
     body.put_slice(snapshot.resource_version.to_string().as_bytes());
     body.put_u8(b'"');
-    if let Some(token) = query.repeat_token {
-        body.put_slice(b",\"continue\":\"");
-        body.put_slice(token.as_bytes());
-        body.put_slice(b"\",\"remainingItemCount\":");
-        body.put_slice(remaining.max(1).to_string().as_bytes());
-    } else if let (Some(last), true) = (items.last(), remaining > 0) {
-        let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
-        let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
+    if let Some((token, remaining)) = token {
         body.put_slice(b",\"continue\":\"");
         body.put_slice(token.as_bytes());
         body.put_slice(b"\",\"remainingItemCount\":");

@@ -15,6 +15,7 @@ use std::time::Duration;
 use bytes::Bytes;
 use futures::stream;
 use http::Response;
+use http::header::{CONTENT_TYPE, HeaderValue};
 use http_body_util::{BodyExt, StreamBody};
 use hyper::body::Frame;
 use tokio::sync::broadcast::{self, error::RecvError};
@@ -27,10 +28,12 @@ use crate::body::Body;
 use crate::wire::encode::{
     EventType, bookmark_line, error_line, event_line, initial_events_end_line, metadata_line,
 };
+use crate::wire::negotiate::{Encoding, PROTOBUF_WATCH};
+use crate::wire::protobuf;
 use crate::wire::resources::ResourceType;
 use crate::wire::status::{StatusError, with_api_headers};
 use crate::wire::table::{IncludeObject, table_line};
-use crate::world::state::{Broadcast, Initial, Mutation, TooOld, WatchStart, World};
+use crate::world::state::{Broadcast, Initial, Mutation, StoredObject, TooOld, WatchStart, World};
 
 /// Bytes written between pauses of a trickled line.
 const TRICKLE_BURST: usize = 128;
@@ -58,6 +61,8 @@ pub(crate) struct WatchQuery {
     pub metadata_only: bool,
     /// Send each object as a one-row `Table` (transcript 18), rows' objects as this says.
     pub table: Option<IncludeObject>,
+    /// The negotiated encoding: JSON lines, or protobuf frames (transcript 20).
+    pub encoding: Encoding,
 }
 
 /// Answers a watch query: 200 and the event stream (a too-old start is one ERROR event).
@@ -69,22 +74,42 @@ pub(crate) fn respond(
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
+    let encoding = query.encoding;
     let watch = WatchBody::open(world, query, bookmark_interval, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
-    with_api_headers(200, StreamBody::new(frames).boxed_unsync())
+    let mut response = with_api_headers(200, StreamBody::new(frames).boxed_unsync());
+    if encoding == Encoding::Protobuf {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROTOBUF_WATCH));
+    }
+    response
 }
 
 /// A line waiting to be sent.
 #[derive(Debug)]
 enum Pending {
-    /// An object event line (synthetic ADDED, or a change as this watcher sees it).
-    Object(Bytes),
+    /// An object event line (synthetic ADDED, or a change as this watcher sees it), with what
+    /// its protobuf encoding is kept in.
+    Object(Bytes, Kept),
     /// A pre-rendered line that is not an object event (bookmark, error, bad payload).
     Line(Bytes),
     /// End of stream.
     End,
+}
+
+/// Where an object event's protobuf encoding is kept, so a protobuf watch does not convert its
+/// JSON line again.
+#[derive(Debug, Clone)]
+enum Kept {
+    /// A change sent as it happened: its frame.
+    Change(Arc<Mutation>),
+    /// A synthetic ADDED of a stored object: its message.
+    Added(Arc<StoredObject>),
+    /// Nothing (a change seen through a selector as another type, a fault's line).
+    Nothing,
 }
 
 /// The body of one watch response, produced frame by frame.
@@ -96,6 +121,7 @@ struct WatchBody {
     bookmarks: bool,
     metadata_only: bool,
     table: Option<IncludeObject>,
+    encoding: Encoding,
     /// Whether a Table line (with the `columnDefinitions`) went out yet.
     columns_sent: bool,
     pending: VecDeque<Pending>,
@@ -147,11 +173,8 @@ impl WatchBody {
                                 filter.as_ref().is_none_or(|f| f.matches(&object.item))
                             })
                             .map(|object| {
-                                Pending::Object(event_line(
-                                    EventType::Added,
-                                    &object.item,
-                                    resource,
-                                ))
+                                let line = event_line(EventType::Added, &object.item, resource);
+                                Pending::Object(line, Kept::Added(object))
                             }),
                     ),
                     Initial::Mutations(events) => pending.extend(
@@ -189,7 +212,7 @@ impl WatchBody {
             pending.clear();
             pending.extend(lines.iter().map(|line| {
                 let line = format!("{}\n", line.replace("{rv}", &seen.to_string()));
-                Pending::Object(Bytes::from(line))
+                Pending::Object(Bytes::from(line), Kept::Nothing)
             }));
             pending.push_back(Pending::End);
         }
@@ -200,6 +223,7 @@ impl WatchBody {
             bookmarks: query.bookmarks,
             metadata_only: query.metadata_only,
             table: query.table,
+            encoding: query.encoding,
             columns_sent: false,
             pending,
             live,
@@ -255,7 +279,7 @@ impl WatchBody {
             }
             _ => {}
         }
-        let (mut line, is_object) = self.next_line().await?;
+        let (mut line, is_object, kept) = self.next_line().await?;
         if let Some(include) = self.table {
             if let Some(table) =
                 table_line(&line, self.world.resource(), include, !self.columns_sent)
@@ -267,6 +291,8 @@ impl WatchBody {
             && let Some(metadata) = metadata_line(&line)
         {
             line = metadata;
+        } else if self.encoding == Encoding::Protobuf {
+            line = self.protobuf_frame(line, &kept);
         }
         if let Some(Fault::WatchResetAfter(n)) = self.fault
             && self.events_sent >= n
@@ -302,13 +328,31 @@ impl WatchBody {
         Some(Ok(Frame::data(byte)))
     }
 
-    /// The next line and whether it is an object event; `None` at the end of the stream.
-    async fn next_line(&mut self) -> Option<(Bytes, bool)> {
+    /// `line` as a protobuf frame: from its kept encoding, or the line converted; a line that
+    /// does not convert (a bad payload) is sent as it is, which no client reads as a frame.
+    fn protobuf_frame(&self, line: Bytes, kept: &Kept) -> Bytes {
+        let resource = self.world.resource();
+        let frame = match kept {
+            Kept::Change(mutation) => mutation.protobuf_frame(resource).cloned(),
+            Kept::Added(object) => object.protobuf(resource).map(|message| {
+                let object = protobuf::envelope(&resource.api_version(), resource.kind, message);
+                protobuf::watch_frame(EventType::Added.as_str(), &object)
+            }),
+            Kept::Nothing => None,
+        };
+        frame
+            .or_else(|| protobuf::frame_from_line(&line, resource))
+            .unwrap_or(line)
+    }
+
+    /// The next line, whether it is an object event, and the mutation it is when unchanged;
+    /// `None` at the end of the stream.
+    async fn next_line(&mut self) -> Option<(Bytes, bool, Kept)> {
         loop {
             if let Some(next) = self.pending.pop_front() {
                 return match next {
-                    Pending::Object(line) => Some((line, true)),
-                    Pending::Line(line) => Some((line, false)),
+                    Pending::Object(line, kept) => Some((line, true, kept)),
+                    Pending::Line(line) => Some((line, false, Kept::Nothing)),
                     Pending::End => {
                         self.pending.push_front(Pending::End);
                         None
@@ -413,7 +457,10 @@ fn as_seen_through(
     resource: &ResourceType,
 ) -> Option<Pending> {
     let Some(filter) = filter else {
-        return Some(Pending::Object(event.line.clone()));
+        return Some(Pending::Object(
+            event.line.clone(),
+            Kept::Change(Arc::clone(event)),
+        ));
     };
     let now = filter.matches(&event.item);
     let before = event
@@ -427,9 +474,15 @@ fn as_seen_through(
         _ => return None,
     };
     if seen_as == event.event_type {
-        return Some(Pending::Object(event.line.clone()));
+        return Some(Pending::Object(
+            event.line.clone(),
+            Kept::Change(Arc::clone(event)),
+        ));
     }
-    Some(Pending::Object(event_line(seen_as, &event.item, resource)))
+    Some(Pending::Object(
+        event_line(seen_as, &event.item, resource),
+        Kept::Nothing,
+    ))
 }
 
 /// Sleeps until `at`, or forever when `None`.

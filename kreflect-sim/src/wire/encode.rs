@@ -26,7 +26,8 @@ pub(crate) enum EventType {
 }
 
 impl EventType {
-    fn as_str(self) -> &'static str {
+    /// The event's `type`, as on the wire.
+    pub(crate) fn as_str(self) -> &'static str {
         match self {
             EventType::Added => "ADDED",
             EventType::Modified => "MODIFIED",

@@ -9,6 +9,8 @@ use http::{Response, StatusCode};
 use http_body_util::{BodyExt, Full};
 use serde::Serialize;
 
+use super::negotiate::{Encoding, PROTOBUF};
+use super::protobuf;
 use crate::body::Body;
 
 /// The message of a 410 on a list page whose continue token's snapshot is gone (transcript 14).
@@ -168,6 +170,23 @@ impl StatusError {
         json_bytes(self)
     }
 
+    /// [`StatusError::into_response`] in `encoding`: a protobuf `Status` (in its `k8s\0`
+    /// envelope) when protobuf was negotiated, as the real server writes errors.
+    pub(crate) fn into_response_as(self, encoding: Encoding) -> Response<Body> {
+        let encoded = match encoding {
+            Encoding::Json => None,
+            Encoding::Protobuf => protobuf::status_body(&self.to_bytes()),
+        };
+        let mut response = self.into_response();
+        if let Some(body) = encoded {
+            *response.body_mut() = Full::new(body)
+                .map_err(|never| match never {})
+                .boxed_unsync();
+            set_content_type(&mut response, encoding);
+        }
+        response
+    }
+
     /// A response with this Status as the body and its code as the HTTP status.
     pub(crate) fn into_response(self) -> Response<Body> {
         let retry_after = self.details.as_ref().and_then(|d| d.retry_after_seconds);
@@ -184,6 +203,15 @@ impl StatusError {
             );
         }
         response
+    }
+}
+
+/// Labels `response` with `encoding`'s media type (every response starts as JSON).
+pub(crate) fn set_content_type(response: &mut Response<Body>, encoding: Encoding) {
+    if encoding == Encoding::Protobuf {
+        response
+            .headers_mut()
+            .insert(CONTENT_TYPE, HeaderValue::from_static(PROTOBUF));
     }
 }
 

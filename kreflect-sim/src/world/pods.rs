@@ -358,4 +358,140 @@ mod tests {
                 .any(|pod| pod["status"]["phase"] == "Running" && waiting(pod).is_null())
         );
     }
+
+    use std::collections::BTreeMap;
+
+    use k8s_pb::api::core::v1 as core;
+    use prost::Message;
+    use serde::Deserialize;
+
+    use crate::wire::protobuf;
+    use crate::wire::resources::PODS;
+
+    /// `value` at `path` in the JSON, as a string (numbers and booleans written out).
+    fn text(value: &Value, path: &str) -> Option<String> {
+        match value.pointer(path)? {
+            Value::String(s) => Some(s.clone()),
+            Value::Null => None,
+            other => Some(other.to_string()),
+        }
+    }
+
+    #[test]
+    fn a_realistic_pod_decodes_with_the_metadata_and_spec_of_its_json() {
+        for i in 0..16 {
+            let json = realistic_pod("shop", &format!("pod-{i}"), 3);
+            let item = serde_json::to_vec(&json).expect("json");
+            let pod = core::Pod::decode(&protobuf::message(PODS, &item).expect("pod")[..])
+                .expect("decode");
+            let metadata = pod.metadata.expect("metadata");
+            assert_eq!(metadata.name, text(&json, "/metadata/name"));
+            assert_eq!(metadata.namespace, text(&json, "/metadata/namespace"));
+            assert_eq!(metadata.uid, text(&json, "/metadata/uid"));
+            assert_eq!(
+                metadata.generate_name,
+                text(&json, "/metadata/generateName")
+            );
+            let labels: BTreeMap<String, String> =
+                serde_json::from_value(json["metadata"]["labels"].clone()).expect("labels");
+            assert_eq!(metadata.labels, labels);
+            let annotations: BTreeMap<String, String> =
+                serde_json::from_value(json["metadata"]["annotations"].clone()).expect("map");
+            assert_eq!(metadata.annotations, annotations);
+            let created = metadata
+                .creation_timestamp
+                .and_then(|t| t.seconds)
+                .expect("created");
+            let expected = k8s_openapi::apimachinery::pkg::apis::meta::v1::Time::deserialize(
+                &json["metadata"]["creationTimestamp"],
+            )
+            .expect("time");
+            assert_eq!(created, expected.0.as_second());
+            let owner = &metadata.owner_references[0];
+            assert_eq!(owner.uid, text(&json, "/metadata/ownerReferences/0/uid"));
+            assert_eq!(owner.controller, Some(true));
+            assert_eq!(metadata.managed_fields.len(), 2);
+            let fields_v1 = metadata.managed_fields[1]
+                .fields_v1
+                .clone()
+                .and_then(|f| f.raw);
+            let fields_v1: Value = serde_json::from_slice(&fields_v1.expect("raw")).expect("json");
+            assert_eq!(fields_v1, json["metadata"]["managedFields"][1]["fieldsV1"]);
+            assert_eq!(
+                metadata.managed_fields[1].subresource.as_deref(),
+                Some("status")
+            );
+
+            let spec = pod.spec.expect("spec");
+            assert_eq!(spec.node_name, text(&json, "/spec/nodeName"));
+            assert_eq!(
+                spec.service_account_name,
+                text(&json, "/spec/serviceAccountName")
+            );
+            assert_eq!(spec.termination_grace_period_seconds, Some(30));
+            assert_eq!(spec.tolerations.len(), 2);
+            assert_eq!(spec.volumes.len(), 3);
+            let projected = spec.volumes[2]
+                .volume_source
+                .as_ref()
+                .and_then(|s| s.projected.as_ref());
+            assert_eq!(projected.map(|p| p.sources.len()), Some(3));
+            let containers = json["spec"]["containers"].as_array().expect("containers");
+            assert_eq!(spec.containers.len(), containers.len());
+            for (at, container) in spec.containers.iter().enumerate() {
+                let path = |field: &str| format!("/spec/containers/{at}/{field}");
+                assert_eq!(container.name, text(&json, &path("name")));
+                assert_eq!(container.image, text(&json, &path("image")));
+                assert_eq!(container.env.len(), 5);
+                assert_eq!(
+                    container.env[2]
+                        .value_from
+                        .as_ref()
+                        .and_then(|v| v.field_ref.as_ref())
+                        .and_then(|f| f.field_path.clone()),
+                    text(&json, &path("env/2/valueFrom/fieldRef/fieldPath"))
+                );
+                assert_eq!(
+                    container.ports[1].container_port.map(|p| p.to_string()),
+                    text(&json, &path("ports/1/containerPort"))
+                );
+                let memory = container
+                    .resources
+                    .as_ref()
+                    .and_then(|r| r.limits.get("memory"));
+                assert_eq!(
+                    memory.and_then(|q| q.string.clone()),
+                    text(&json, &path("resources/limits/memory"))
+                );
+                let probe = container
+                    .readiness_probe
+                    .as_ref()
+                    .and_then(|p| p.handler.as_ref());
+                let port = probe
+                    .and_then(|h| h.http_get.as_ref())
+                    .and_then(|g| g.port.as_ref());
+                assert_eq!(
+                    port.and_then(|p| p.int_val).map(|p| p.to_string()),
+                    text(&json, &path("readinessProbe/httpGet/port"))
+                );
+            }
+            let status = pod.status.expect("status");
+            assert_eq!(status.phase, text(&json, "/status/phase"));
+            assert_eq!(status.pod_ip, text(&json, "/status/podIP"));
+            assert_eq!(
+                status.container_statuses[0]
+                    .restart_count
+                    .map(|n| n.to_string()),
+                text(&json, "/status/containerStatuses/0/restartCount")
+            );
+            let waiting = status.container_statuses[0]
+                .state
+                .as_ref()
+                .and_then(|s| s.waiting.as_ref());
+            assert_eq!(
+                waiting.and_then(|w| w.reason.clone()),
+                text(&json, "/status/containerStatuses/0/state/waiting/reason")
+            );
+        }
+    }
 }

@@ -7,7 +7,7 @@
 //! lock, so a watcher that subscribes under the same lock sees a gap-free sequence.
 
 use std::collections::{BTreeMap, VecDeque};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::{Arc, Mutex, MutexGuard, OnceLock};
 
 use bytes::Bytes;
 use serde_json::{Map, Value};
@@ -15,6 +15,7 @@ use tokio::sync::broadcast;
 
 use super::pods::realistic_pod_object;
 use crate::wire::encode::{EventType, event_line, item_bytes, revise};
+use crate::wire::protobuf;
 use crate::wire::resources::{PODS, ResourceType};
 
 /// How many list snapshots (for continue tokens) are kept.
@@ -31,12 +32,22 @@ pub(crate) struct StoredObject {
     namespace_len: usize,
     /// The list-item JSON (no `kind`/`apiVersion`), resourceVersion already set.
     pub item: Bytes,
+    /// The protobuf message, encoded from `item` by the first protobuf list that serves it.
+    protobuf: OnceLock<Option<Bytes>>,
 }
 
 impl StoredObject {
     /// The object's namespace (empty for a cluster-scoped object).
     pub(crate) fn namespace(&self) -> &str {
         &self.key[..self.namespace_len]
+    }
+
+    /// The object as a protobuf message of `resource` (no envelope), encoded on first use and
+    /// kept, as the JSON is serialized once; `None` for a kind without protobuf.
+    pub(crate) fn protobuf(&self, resource: &ResourceType) -> Option<&Bytes> {
+        self.protobuf
+            .get_or_init(|| protobuf::message(resource, &self.item))
+            .as_ref()
     }
 }
 
@@ -58,6 +69,22 @@ pub(crate) struct Mutation {
     pub previous: Option<Bytes>,
     /// The complete newline-terminated watch line.
     pub line: Bytes,
+    /// The protobuf watch frame, encoded by the first protobuf watch that sends it.
+    frame: OnceLock<Option<Bytes>>,
+}
+
+impl Mutation {
+    /// This change as a protobuf watch frame of `resource` (transcript 20), encoded on first use
+    /// and kept, as the JSON line is rendered once; `None` for a kind without protobuf.
+    pub(crate) fn protobuf_frame(&self, resource: &ResourceType) -> Option<&Bytes> {
+        self.frame
+            .get_or_init(|| {
+                let message = protobuf::message(resource, &self.item)?;
+                let object = protobuf::envelope(&resource.api_version(), resource.kind, &message);
+                Some(protobuf::watch_frame(self.event_type.as_str(), &object))
+            })
+            .as_ref()
+    }
 }
 
 /// What the live fan-out carries.
@@ -252,6 +279,7 @@ impl World {
                 line: event_line(EventType::Deleted, &item, self.inner.resource),
                 item,
                 previous: Some(stored.item.clone()),
+                frame: OnceLock::new(),
             },
         );
         Some(rv)
@@ -489,6 +517,7 @@ impl World {
             key,
             namespace_len,
             item: item.clone(),
+            protobuf: OnceLock::new(),
         });
         let namespace = stored.namespace().to_owned();
         let previous = state
@@ -504,6 +533,7 @@ impl World {
                 item,
                 previous,
                 line,
+                frame: OnceLock::new(),
             },
         );
         rv

@@ -416,9 +416,10 @@ impl KubeSource {
     }
 
     /// `Accept` for whole objects: protobuf first when `--wire` asks for it for this group
-    /// (JSON as the fallback, as client-go sends it), JSON otherwise.
+    /// (JSON as the fallback, as client-go sends it), JSON otherwise. With `-o wide`, JSON
+    /// always: kreflect's own columns (when the server makes no Table) read the object's JSON.
     fn object_accept(&self) -> &'static str {
-        if self.options.wire.asks_protobuf_for(&self.group) {
+        if !self.options.table && self.options.wire.asks_protobuf_for(&self.group) {
             PROTOBUF_OR_JSON_MEDIA_TYPE
         } else {
             JSON_MEDIA_TYPE
@@ -459,8 +460,7 @@ impl KubeSource {
         let body = match self.list_body(query, TABLE_MEDIA_TYPE).await {
             Err(SourceError::Status { status, .. }) if status.code == NOT_ACCEPTABLE => {
                 self.refuse_tables("406 Not Acceptable");
-                // Tables are JSON: the plain list after them too.
-                let (body, _) = self.list_body(query, JSON_MEDIA_TYPE).await?;
+                let (body, _) = self.list_body(query, self.plain_list_accept()).await?;
                 return Ok(decode_list(&body, self.object_kind())?);
             }
             other => other?.0,

@@ -23,7 +23,8 @@ async fn large_cluster() -> TestCluster {
     cluster
 }
 
-/// The JSON bytes of every pod the server holds: what the list pages weigh uncompressed.
+/// The JSON bytes of every pod the server holds: what the list pages weigh uncompressed (the
+/// tests comparing against it ask for JSON: `--wire json`).
 fn uncompressed_bytes(cluster: &TestCluster) -> u64 {
     cluster
         .server
@@ -93,7 +94,7 @@ async fn asks_for_gzip_by_default_and_mirrors_a_large_cluster_from_compressed_pa
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_compression_flag_sends_no_gzip_and_still_mirrors() {
     let cluster = large_cluster().await;
-    mirrors_with(&cluster, None, &["--disable-compression"]).await;
+    mirrors_with(&cluster, None, &["--disable-compression", "--wire", "json"]).await;
     let asked: Vec<_> = cluster
         .requests()
         .into_iter()
@@ -110,7 +111,7 @@ async fn kubeconfig_disable_compression_sends_no_gzip_and_still_mirrors() {
         serde_json::from_str(&cluster.server.kubeconfig()).expect("kubeconfig is JSON");
     config["clusters"][0]["cluster"]["disable-compression"] = true.into();
     let path = cluster.write_kubeconfig("no-gzip", &config.to_string());
-    mirrors_with(&cluster, Some(&path), &[]).await;
+    mirrors_with(&cluster, Some(&path), &["--wire", "json"]).await;
     let asked: Vec<_> = cluster
         .requests()
         .into_iter()

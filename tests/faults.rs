@@ -223,8 +223,11 @@ async fn a_10_mb_object_is_cached_whole() {
     let huge = kreflect::object::ObjectKey::new(Some("default"), "huge");
     let object = mirror.store.get(&huge).expect("cached");
     assert!(object.bytes().len() > 10_000_000);
-    let pod: k8s_openapi::api::core::v1::Pod = object.decode().expect("decodes as a Pod");
-    assert_eq!(pod.metadata.name.as_deref(), Some("huge"));
+    // Pods come as protobuf (--wire auto): typed access is k8s-pb's Pod.
+    assert_eq!(object.encoding(), kreflect::object::Encoding::Protobuf);
+    let pod: k8s_pb::api::core::v1::Pod = object.decode_protobuf().expect("decodes as a Pod");
+    let metadata = pod.metadata.expect("metadata");
+    assert_eq!(metadata.name.as_deref(), Some("huge"));
     assert_eq!(
         lists(&server).len(),
         1,

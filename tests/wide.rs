@@ -294,6 +294,7 @@ async fn without_server_tables_the_listing_falls_back_to_todays_columns() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn other_formats_keep_the_plain_accept() {
+    // Plain: the objects' own encoding, protobuf for pods (--wire auto), never a Table.
     let cluster = cluster_with_pod_states(ServerOptions::default()).await;
     for args in [&["--once"][..], &["--once", "-o", "json"]] {
         once(&cluster, &[&["pods"][..], args].concat()).await;
@@ -306,8 +307,8 @@ async fn other_formats_keep_the_plain_accept() {
     assert_eq!(
         accepts,
         [
-            Some("application/json".to_owned()),
-            Some("application/json".to_owned())
+            Some("application/vnd.kubernetes.protobuf, application/json".to_owned()),
+            Some("application/vnd.kubernetes.protobuf, application/json".to_owned())
         ]
     );
 }

@@ -7,7 +7,7 @@ use kreflect::backoff::BackoffConfig;
 use kreflect::client::{ClientOptions, connect_insecure_local};
 use kreflect::object::RawObject;
 use kreflect::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use kreflect::source::KubeSource;
+use kreflect::source::{KubeSource, SourceOptions};
 use kreflect::store::{Store, new_store};
 use kreflect_sim::{FakeApiServer, World};
 use tokio::task::JoinHandle;
@@ -42,10 +42,20 @@ pub struct Mirror {
 
 impl Mirror {
     pub fn start(server: &FakeApiServer, namespace: Option<&str>, config: ReflectorConfig) -> Self {
+        Mirror::start_with(server, namespace, config, SourceOptions::default())
+    }
+
+    /// [`Mirror::start`], asking for objects as `options` say (`--wire`, `--metadata-only`).
+    pub fn start_with(
+        server: &FakeApiServer,
+        namespace: Option<&str>,
+        config: ReflectorConfig,
+        options: SourceOptions,
+    ) -> Self {
         let client = connect_insecure_local(&server.url(), &ClientOptions::default())
             .expect("client for the fake server");
         let namespace = namespace.map(str::to_owned);
-        let source = KubeSource::pods(client, namespace.clone());
+        let source = KubeSource::pods(client, namespace.clone()).with_options(options);
         let (writer, store) = new_store();
         let stop = CancellationToken::new();
         let reflector = Reflector::new(source, writer, config).run(stop.clone());

@@ -160,11 +160,16 @@ pub(crate) fn frame_from_line(line: &[u8], resource: &ResourceType) -> Option<By
     let enveloped = if parsed.event_type == "ERROR" {
         status_body(object)?
     } else {
-        envelope(
-            &resource.api_version(),
-            resource.kind,
-            &message(resource, object)?,
-        )
+        // The envelope names the kind the object says it is (a fault's ConfigMap stays one).
+        #[derive(Deserialize)]
+        struct Kind<'a> {
+            kind: Option<&'a str>,
+        }
+        let kind = serde_json::from_slice::<Kind<'_>>(object)
+            .ok()
+            .and_then(|object| object.kind)
+            .unwrap_or(resource.kind);
+        envelope(&resource.api_version(), kind, &message(resource, object)?)
     };
     Some(watch_frame(parsed.event_type, &enveloped))
 }

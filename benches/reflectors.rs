@@ -17,7 +17,11 @@
 //! of its sorted keys, which the parent checks against the server's keys. The parent also reads
 //! how many response body bytes the server sent (compressed when gzipped) up to the sync and in
 //! all: kreflect runs with compression (the default) and with `--disable-compression`, so the
-//! CPU that gzip costs and the bytes it saves are known.
+//! CPU that gzip costs and the bytes it saves are known; and with protobuf (the default for
+//! pods, `--wire auto`) and `--wire json` (kube-runtime speaks JSON only). The parent's own CPU
+//! from the child's start to its sync, while nothing but the fake server runs in it, stands in
+//! for what the list cost the API server (the fake keeps each object encoded in both forms, so
+//! it measures serving, not encoding; the real server encodes on every request).
 //!
 //! Speed is only ever measured here, never in `cargo test`.
 
@@ -57,12 +61,13 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 5] = [
+const REFLECTORS: [(&str, &str); 6] = [
     (
         "kube-runtime",
-        "kube-runtime `reflector(watcher(..))`, page size 500",
+        "kube-runtime `reflector(watcher(..))`, page size 500 (JSON)",
     ),
-    ("kreflect", "kreflect (paged list + watch)"),
+    ("kreflect", "kreflect (paged list + watch; protobuf, the default)"),
+    ("kreflect-json", "kreflect `--wire json`"),
     (
         "kreflect-no-compression",
         "kreflect `--disable-compression`",
@@ -110,6 +115,9 @@ struct Measured {
     sync_bytes: u64,
     /// Response body bytes the server sent in the whole run.
     total_bytes: u64,
+    /// CPU the parent (the fake server, nothing else runs then) spent from the child's start
+    /// to its sync: what serving the initial list cost the server.
+    server_sync_cpu: Duration,
 }
 
 fn parent(size: Size, only: Option<&str>) {
@@ -169,6 +177,7 @@ async fn measure(name: &str, size: Size) -> Measured {
 fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
     let (url, cluster) = (server.url(), server.cluster());
     let exe = std::env::current_exe().expect("own path");
+    let server_cpu_before = own_cpu();
     // Reaped by `reap` (wait4), which also reads the child's resource usage.
     #[allow(clippy::zombie_processes)]
     let mut child = Command::new(exe)
@@ -203,6 +212,7 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
     let synced = expect("synced");
     let sync = Duration::from_secs_f64(synced[1].parse().expect("seconds"));
     let sync_bytes = server.body_bytes_sent();
+    let server_sync_cpu = own_cpu().saturating_sub(server_cpu_before);
 
     let events_started = Instant::now();
     apply_events(&cluster, size.events);
@@ -228,7 +238,19 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
         keys: count,
         sync_bytes,
         total_bytes: server.body_bytes_sent(),
+        server_sync_cpu,
     }
+}
+
+/// CPU time (user + system) this process has used so far.
+fn own_cpu() -> Duration {
+    // SAFETY: an all-zero rusage is a valid value of this plain C struct.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: the pointer is valid for the call.
+    let result = unsafe { libc::getrusage(libc::RUSAGE_SELF, &mut usage) };
+    assert_eq!(result, 0, "getrusage failed");
+    let time = |t: libc::timeval| Duration::new(t.tv_sec as u64, t.tv_usec as u32 * 1000);
+    time(usage.ru_utime) + time(usage.ru_stime)
 }
 
 /// Waits for the child and returns its CPU time and exit status.
@@ -310,34 +332,45 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
         size.name, size.pods, size.events
     );
     println!();
+    let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
     println!(
-        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS (MiB) | final keys |"
+        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS (MiB) | received until synced (MB) | received in all (MB) | server CPU until synced (s) | final keys |"
     );
-    println!("|---|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
     for (_, label, m) in rows {
         println!(
-            "| {label} | {} | {} | {} | {} | {} ({}) |",
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
             secs(m.sync),
             secs(m.events),
             secs(m.cpu),
             mib(m.max_rss_kib),
+            mb(m.sync_bytes),
+            mb(m.total_bytes),
+            secs(m.server_sync_cpu),
             if m.keys_ok { "correct" } else { "WRONG" },
             m.keys
         );
     }
     if let Some((_, _, reference)) = rows.iter().find(|(name, _, _)| *name == "kube-runtime") {
         println!();
-        println!("| ratio to kube-runtime | initial sync | apply all events | CPU | peak RSS |");
-        println!("|---|---:|---:|---:|---:|");
+        println!(
+            "| ratio to kube-runtime | initial sync | apply all events | CPU | peak RSS | received in all | server CPU until synced |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
         for (name, label, m) in rows.iter().filter(|(name, _, _)| *name != "kube-runtime") {
             let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
             let _ = name;
             println!(
-                "| {label} | {} | {} | {} | {} |",
+                "| {label} | {} | {} | {} | {} | {} | {} |",
                 ratio(m.sync.as_secs_f64(), reference.sync.as_secs_f64()),
                 ratio(m.events.as_secs_f64(), reference.events.as_secs_f64()),
                 ratio(m.cpu.as_secs_f64(), reference.cpu.as_secs_f64()),
                 ratio(m.max_rss_kib as f64, reference.max_rss_kib as f64),
+                ratio(m.total_bytes as f64, reference.total_bytes as f64),
+                ratio(
+                    m.server_sync_cpu.as_secs_f64(),
+                    reference.server_sync_cpu.as_secs_f64()
+                ),
             );
         }
     }
@@ -430,6 +463,13 @@ mod child {
             match name {
                 "kube-runtime" => kube_runtime(url).await,
                 "kreflect" => kreflect(url, Variant::default()).await,
+                "kreflect-json" => {
+                    let variant = Variant {
+                        json: true,
+                        ..Variant::default()
+                    };
+                    kreflect(url, variant).await;
+                }
                 "kreflect-no-compression" => {
                     let variant = Variant {
                         disable_compression: true,
@@ -483,17 +523,21 @@ mod child {
         metadata_only: bool,
         streaming_list: bool,
         disable_compression: bool,
+        /// `--wire json` (the default asks protobuf for pods).
+        json: bool,
     }
 
     async fn kreflect(url: &str, variant: Variant) {
         use kreflect::object::ObjectKey;
         use kreflect::reflector::{Reflector, ReflectorConfig};
-        use kreflect::source::{KubeSource, SourceOptions};
+        use kreflect::object::Encoding;
+        use kreflect::source::{KubeSource, SourceOptions, Wire};
 
         let Variant {
             metadata_only,
             streaming_list,
             disable_compression,
+            json,
         } = variant;
         let started = Instant::now();
         let client = kreflect::client::connect_insecure_local(
@@ -507,6 +551,7 @@ mod child {
         let (writer, store) = kreflect::store::new_store();
         let options = SourceOptions {
             metadata_only,
+            wire: if json { Wire::Json } else { Wire::Auto },
             ..SourceOptions::default()
         };
         let source = KubeSource::pods(client, None).with_options(options);
@@ -528,6 +573,9 @@ mod child {
         if metadata_only {
             let meta: kube::core::PartialObjectMeta<Pod> = object.decode().expect("metadata");
             assert_eq!(meta.metadata.name.as_deref(), Some(SENTINEL_NAME));
+        } else if object.encoding() == Encoding::Protobuf {
+            let pod: k8s_pb::api::core::v1::Pod = object.decode_protobuf().expect("pod");
+            assert!(pod.spec.is_some_and(|spec| !spec.containers.is_empty()));
         } else {
             let pod: Pod = object.decode().expect("pod");
             assert!(pod.spec.is_some_and(|spec| !spec.containers.is_empty()));

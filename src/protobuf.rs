@@ -721,6 +721,100 @@ mod tests {
         );
     }
 
+    /// An `ObjectMeta` of any of the fields the reflector reads, managedFields and annotations.
+    fn object_meta()
+    -> impl proptest::strategy::Strategy<Value = k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+    {
+        use k8s_pb::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+        use proptest::prelude::*;
+        let annotation_key = prop_oneof![
+            Just(crate::object::INITIAL_EVENTS_END_ANNOTATION.to_owned()),
+            "[a-z./-]{0,12}",
+        ];
+        (
+            proptest::option::of(any::<String>()),
+            proptest::option::of("[a-z0-9-]{0,20}"),
+            proptest::option::of("[0-9]{0,12}"),
+            proptest::option::of(proptest::option::of(any::<i64>())),
+            proptest::collection::vec(proptest::option::of(".{0,300}"), 0..4),
+            proptest::collection::btree_map(annotation_key, "true|false|.{0,8}", 0..3),
+        )
+            .prop_map(
+                |(name, namespace, resource_version, deletion, managers, annotations)| ObjectMeta {
+                    name,
+                    namespace,
+                    resource_version,
+                    deletion_timestamp: deletion.map(|seconds| Time {
+                        seconds,
+                        nanos: None,
+                    }),
+                    managed_fields: managers
+                        .into_iter()
+                        .map(|manager| {
+                            k8s_pb::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
+                                manager,
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                    annotations,
+                    ..Default::default()
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// What `read_object` reads is what prost decodes, and the copy without managedFields
+        /// decodes with prost to the same pod minus them: for one metadata field, or two merged.
+        #[test]
+        fn the_metadata_reader_agrees_with_prost(
+            first in object_meta(),
+            second in proptest::option::of(object_meta()),
+            node_name in proptest::option::of(".{0,40}"),
+        ) {
+            use prost::Message;
+            let mut message = k8s_pb::api::core::v1::Pod {
+                metadata: Some(first),
+                spec: Some(k8s_pb::api::core::v1::PodSpec {
+                    node_name,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            if let Some(second) = second {
+                message.extend(pod_with(second));
+            }
+            let pod = k8s_pb::api::core::v1::Pod::decode(&*message).expect("prost reads it");
+            let meta = pod.metadata.clone().unwrap_or_default();
+            let head = read_object(&message).expect("we read it");
+            proptest::prop_assert_eq!(head.name, meta.name.as_deref().unwrap_or(""));
+            proptest::prop_assert_eq!(head.namespace, meta.namespace.as_deref().unwrap_or(""));
+            proptest::prop_assert_eq!(
+                head.resource_version,
+                meta.resource_version.as_deref().unwrap_or("")
+            );
+            proptest::prop_assert_eq!(head.deleting, meta.deletion_timestamp.is_some());
+            proptest::prop_assert_eq!(
+                head.initial_events_end,
+                meta.annotations
+                    .get(crate::object::INITIAL_EVENTS_END_ANNOTATION)
+                    .is_some_and(|value| value == "true")
+            );
+            let kept = without_managed_fields(&message, &head);
+            let mut expected = pod;
+            if let Some(meta) = &mut expected.metadata {
+                meta.managed_fields.clear();
+            }
+            proptest::prop_assert_eq!(
+                k8s_pb::api::core::v1::Pod::decode(&*kept).expect("still a pod"),
+                expected
+            );
+        }
+    }
+
     #[test]
     fn a_watch_is_frames_of_events_around_envelopes() {
         let events: Vec<(String, String, String)> = frames(WATCH)

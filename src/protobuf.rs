@@ -36,7 +36,7 @@ pub enum ProtobufError {
     /// The bytes end inside a field.
     #[error("protobuf truncated at byte {0}")]
     Truncated(usize),
-    /// A varint longer than ten bytes.
+    /// A varint longer than ten bytes, or whose value overflows 64 bits.
     #[error("protobuf varint too long at byte {0}")]
     VarintTooLong(usize),
     /// A wire type protobuf 3 does not write (groups, or 6 and 7).
@@ -114,6 +114,10 @@ impl<'a> Fields<'a> {
                 .get(self.at)
                 .ok_or(ProtobufError::Truncated(self.at))?;
             self.at += 1;
+            if shift == 63 && byte > 1 {
+                // Bits past the 64th: prost refuses the varint, and so does this reader.
+                return Err(ProtobufError::VarintTooLong(start));
+            }
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -886,6 +890,19 @@ mod tests {
         assert_eq!(
             read_event(b"\x0a\x05ADDED"),
             Err(ProtobufError::NoPayload("WatchEvent"))
+        );
+        // A tenth byte over 1 overflows 64 bits: prost refuses it; read as the low bits, this
+        // length of 2^64 + 1 would frame the message as one byte long.
+        let overflowing_length = [
+            0x0a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x0a,
+        ];
+        assert!(
+            <k8s_pb::api::core::v1::Pod as prost::Message>::decode(&overflowing_length[..])
+                .is_err()
+        );
+        assert_eq!(
+            read_object(&overflowing_length),
+            Err(ProtobufError::VarintTooLong(1))
         );
         let mut endless_varint = vec![0x08];
         endless_varint.extend([0xff; 11]);

@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Seeds fuzz/corpus/watch_line from the captured API transcripts: every watch line on its own,
+# Seeds fuzz/corpus/watch_line (and watch_frame, from the .bin bodies) from the captured API transcripts: every watch line on its own,
 # each whole watch stream, and each JSON response body (list pages, Status errors). A seed's
 # first byte is the chunk size the target feeds the splitter with.
 # Usage, from the repository root: fuzz/seed-corpus.sh [TRANSCRIPT_DIR] (default tests/fixtures)
@@ -22,3 +22,12 @@ for file in "$transcripts"/*.txt; do
   fi
 done
 ls "$out" | wc -l | xargs echo "seeds in $out:"
+# watch_frame: the protobuf list and watch bodies, whole, in 1-, 7- and 255-byte chunks.
+frames=fuzz/corpus/watch_frame
+mkdir -p "$frames"
+for file in "$transcripts"/*.bin; do
+  for size in 01 07 ff; do
+    { printf "\\x$size"; cat "$file"; } >"$frames/$(basename "$file" .bin)-$size"
+  done
+done
+ls "$frames" | wc -l | xargs echo "seeds in $frames:"

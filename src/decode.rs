@@ -398,10 +398,20 @@ mod tests {
         assert!(metadata.managed_fields.is_empty(), "dropped on the way in");
         assert!(pod.spec.is_some_and(|spec| !spec.containers.is_empty()));
         assert!(page.items[0].json().is_none());
+        let refused = page.items[0]
+            .decode::<serde_json::Value>()
+            .expect_err("held as protobuf");
         assert!(matches!(
-            page.items[0].decode::<serde_json::Value>(),
-            Err(crate::object::TypedDecodeError::OtherEncoding { .. })
+            refused,
+            crate::object::TypedDecodeError::OtherEncoding { .. }
         ));
+        // The error says what to call instead, and how to get JSON.
+        assert_eq!(
+            refused.to_string(),
+            "the object was received as protobuf: decode it with \
+             RawObject::decode_protobuf::<M>() and a prost type such as \
+             k8s_pb::api::core::v1::Pod, or ask for JSON (--wire json, SourceOptions::wire)"
+        );
     }
 
     #[test]

@@ -125,8 +125,8 @@ pub enum TypedDecodeError {
     /// The protobuf does not fit the message type.
     #[error("cannot decode the object's protobuf: {0}")]
     Protobuf(prost::DecodeError),
-    /// The object is held in the other encoding.
-    #[error("the object is held as {held:?}; use the decode method for that encoding")]
+    /// The object is held in the other encoding; the message names the method to call.
+    #[error("{}", other_encoding(*held))]
     OtherEncoding {
         /// The encoding the object is held in.
         held: Encoding,
@@ -134,6 +134,21 @@ pub enum TypedDecodeError {
     /// A Table row keeps only its cells, not the object.
     #[error("a Table row keeps only its cells, not the object")]
     TableRow,
+}
+
+/// What [`TypedDecodeError::OtherEncoding`] says: how to decode an object held as `held`.
+fn other_encoding(held: Encoding) -> &'static str {
+    match held {
+        Encoding::Protobuf => {
+            "the object was received as protobuf: decode it with \
+             RawObject::decode_protobuf::<M>() and a prost type such as \
+             k8s_pb::api::core::v1::Pod, or ask for JSON (--wire json, SourceOptions::wire)"
+        }
+        Encoding::Json => {
+            "the object was received as JSON: decode it with RawObject::decode::<T>() and a \
+             serde type such as k8s_openapi::api::core::v1::Pod"
+        }
+    }
 }
 
 /// The few fields the reflector reads, all in the object's head: what [`read_head`] reads.

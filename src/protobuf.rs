@@ -36,7 +36,7 @@ pub enum ProtobufError {
     /// The bytes end inside a field.
     #[error("protobuf truncated at byte {0}")]
     Truncated(usize),
-    /// A varint longer than ten bytes.
+    /// A varint longer than ten bytes, or whose value overflows 64 bits.
     #[error("protobuf varint too long at byte {0}")]
     VarintTooLong(usize),
     /// A wire type protobuf 3 does not write (groups, or 6 and 7).
@@ -114,6 +114,10 @@ impl<'a> Fields<'a> {
                 .get(self.at)
                 .ok_or(ProtobufError::Truncated(self.at))?;
             self.at += 1;
+            if shift == 63 && byte > 1 {
+                // Bits past the 64th: prost refuses the varint, and so does this reader.
+                return Err(ProtobufError::VarintTooLong(start));
+            }
             value |= u64::from(byte & 0x7f) << shift;
             if byte & 0x80 == 0 {
                 return Ok(value);
@@ -305,13 +309,23 @@ pub struct ObjectHead<'a> {
     /// Whether `metadata.annotations` holds `key` [`crate::object::INITIAL_EVENTS_END_ANNOTATION`]
     /// with the value `"true"`.
     pub initial_events_end: bool,
-    /// The `metadata` field (tag, length and message) within the object message.
-    metadata: Range<usize>,
+    /// The `metadata` fields of the object message, in order: one from any encoder, but
+    /// protobuf merges a field sent twice, and each may hold `managedFields`.
+    metadata: Vec<MetadataField>,
+}
+
+/// Where one `metadata` field lies within an object message.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+struct MetadataField {
+    /// The whole field: tag, length and message.
+    span: Range<usize>,
     /// The `managedFields` entries within the metadata message, in order.
     managed_fields: Vec<Range<usize>>,
 }
 
-/// Reads the `metadata` of an object message; the rest is skipped unread.
+/// Reads the `metadata` of an object message; the rest is skipped unread. A `metadata` field
+/// sent twice is merged as prost merges it: the last value of each field wins, and the
+/// `managedFields` of both are the object's.
 pub fn read_object(message: &[u8]) -> Result<ObjectHead<'_>, ProtobufError> {
     let mut head = ObjectHead::default();
     for field in Fields::of(message) {
@@ -320,8 +334,7 @@ pub fn read_object(message: &[u8]) -> Result<ObjectHead<'_>, ProtobufError> {
             continue;
         }
         let metadata = field.bytes("object")?;
-        head.metadata = field.span.clone();
-        head.managed_fields.clear();
+        let mut managed_fields = Vec::new();
         for meta_field in Fields::of(metadata) {
             let meta_field = meta_field?;
             match meta_field.number {
@@ -331,17 +344,22 @@ pub fn read_object(message: &[u8]) -> Result<ObjectHead<'_>, ProtobufError> {
                 9 => head.deleting = true,
                 12 => {
                     let (key, value) = map_entry(meta_field.bytes("ObjectMeta")?)?;
-                    if key == crate::object::INITIAL_EVENTS_END_ANNOTATION && value == "true" {
-                        head.initial_events_end = true;
+                    // A map key sent twice: the last value wins.
+                    if key == crate::object::INITIAL_EVENTS_END_ANNOTATION {
+                        head.initial_events_end = value == "true";
                     }
                 }
                 17 => {
                     meta_field.bytes("ObjectMeta")?;
-                    head.managed_fields.push(meta_field.span);
+                    managed_fields.push(meta_field.span);
                 }
                 _ => {}
             }
         }
+        head.metadata.push(MetadataField {
+            span: field.span,
+            managed_fields,
+        });
     }
     Ok(head)
 }
@@ -360,32 +378,48 @@ fn map_entry(entry: &[u8]) -> Result<(&str, &str), ProtobufError> {
     Ok((key, value))
 }
 
-/// The object message without `metadata.managedFields`: the entries are cut out of the metadata
-/// message and its length prefix is rewritten; every other byte is kept as it arrived.
+/// The object message without `metadata.managedFields`: the entries are cut out of each
+/// metadata message and its length prefix is rewritten; every other byte is kept as it arrived.
 pub fn without_managed_fields(message: &[u8], head: &ObjectHead<'_>) -> Vec<u8> {
-    if head.managed_fields.is_empty() {
+    let removed: usize = head
+        .metadata
+        .iter()
+        .flat_map(|metadata| &metadata.managed_fields)
+        .map(ExactSizeIterator::len)
+        .sum();
+    if removed == 0 {
         return message.to_vec();
     }
-    let metadata_field = &message[head.metadata.clone()];
-    let mut fields = Fields::of(metadata_field);
-    // The metadata field was read whole by `read_object`: tag and length read again here.
-    let (Ok(_tag), Ok(_len)) = (fields.varint(), fields.varint()) else {
-        return message.to_vec();
-    };
-    let body_start = head.metadata.start + fields.at;
-    let body = &message[body_start..head.metadata.end];
-    let removed: usize = head.managed_fields.iter().map(ExactSizeIterator::len).sum();
-    let mut kept = Vec::with_capacity(message.len() - removed);
-    kept.extend_from_slice(&message[..head.metadata.start]);
-    kept.push(0x0a); // field 1, wire type 2
-    put_varint(&mut kept, (body.len() - removed) as u64);
+    let mut kept = Vec::with_capacity(message.len() - removed + head.metadata.len());
     let mut at = 0;
-    for cut in &head.managed_fields {
-        kept.extend_from_slice(&body[at..cut.start]);
-        at = cut.end;
+    for metadata in &head.metadata {
+        if metadata.managed_fields.is_empty() {
+            continue;
+        }
+        kept.extend_from_slice(&message[at..metadata.span.start]);
+        at = metadata.span.end;
+        let field = &message[metadata.span.clone()];
+        let mut fields = Fields::of(field);
+        // The metadata field was read whole by `read_object`: tag and length read again here.
+        let (Ok(_tag), Ok(_len)) = (fields.varint(), fields.varint()) else {
+            return message.to_vec();
+        };
+        let body = &field[fields.at..];
+        let cut: usize = metadata
+            .managed_fields
+            .iter()
+            .map(ExactSizeIterator::len)
+            .sum();
+        kept.push(0x0a); // field 1, wire type 2
+        put_varint(&mut kept, (body.len() - cut) as u64);
+        let mut body_at = 0;
+        for entry in &metadata.managed_fields {
+            kept.extend_from_slice(&body[body_at..entry.start]);
+            body_at = entry.end;
+        }
+        kept.extend_from_slice(&body[body_at..]);
     }
-    kept.extend_from_slice(&body[at..]);
-    kept.extend_from_slice(&message[head.metadata.end..]);
+    kept.extend_from_slice(&message[at..]);
     kept
 }
 
@@ -598,23 +632,190 @@ mod tests {
         for item in list.items {
             let head = read_object(item).expect("pod");
             assert!(
-                !head.managed_fields.is_empty(),
+                head.metadata.iter().any(|m| !m.managed_fields.is_empty()),
                 "kubectl-created pods have them"
             );
             let kept = without_managed_fields(item, &head);
-            let removed: usize = head.managed_fields.iter().map(ExactSizeIterator::len).sum();
+            let removed: usize = head
+                .metadata
+                .iter()
+                .flat_map(|metadata| &metadata.managed_fields)
+                .map(ExactSizeIterator::len)
+                .sum();
             assert!(
                 kept.len() < item.len() - removed + 3,
                 "only the length prefix may grow"
             );
             let again = read_object(&kept).expect("still a pod");
-            assert!(again.managed_fields.is_empty());
+            assert!(again.metadata.iter().all(|m| m.managed_fields.is_empty()));
             assert_eq!(
                 (again.name, again.namespace, again.resource_version),
                 (head.name, head.namespace, head.resource_version)
             );
             // Whatever followed the metadata (spec, status) is byte for byte the same.
-            assert!(kept.ends_with(&item[head.metadata.end..]));
+            assert!(kept.ends_with(&item[head.metadata[0].span.end..]));
+        }
+    }
+
+    /// A pod message from its metadata, as prost writes it.
+    fn pod_with(metadata: k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta) -> Vec<u8> {
+        use prost::Message;
+        k8s_pb::api::core::v1::Pod {
+            metadata: Some(metadata),
+            ..Default::default()
+        }
+        .encode_to_vec()
+    }
+
+    fn managed(manager: &str) -> k8s_pb::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
+        k8s_pb::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
+            manager: Some(manager.to_owned()),
+            ..Default::default()
+        }
+    }
+
+    #[test]
+    fn a_metadata_field_sent_twice_is_merged_as_prost_merges_it() {
+        use k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta;
+        use prost::Message;
+        // Two `metadata` fields in one message: protobuf merges them (scalars: last wins;
+        // repeated fields and maps: both), so managedFields of the first are the object's too.
+        let mut message = pod_with(ObjectMeta {
+            name: Some("first".to_owned()),
+            namespace: Some("ns".to_owned()),
+            annotations: [(
+                crate::object::INITIAL_EVENTS_END_ANNOTATION.to_owned(),
+                "true".to_owned(),
+            )]
+            .into(),
+            managed_fields: vec![managed("kubectl")],
+            ..Default::default()
+        });
+        message.extend(pod_with(ObjectMeta {
+            name: Some("second".to_owned()),
+            resource_version: Some("7".to_owned()),
+            annotations: [(
+                crate::object::INITIAL_EVENTS_END_ANNOTATION.to_owned(),
+                "false".to_owned(),
+            )]
+            .into(),
+            managed_fields: vec![managed("kubelet")],
+            ..Default::default()
+        }));
+        let merged = k8s_pb::api::core::v1::Pod::decode(&*message).expect("prost reads it");
+        let meta = merged.metadata.clone().expect("metadata");
+        assert_eq!(meta.managed_fields.len(), 2);
+        let head = read_object(&message).expect("object");
+        assert_eq!(
+            (head.name, head.namespace, head.resource_version),
+            ("second", "ns", "7")
+        );
+        assert!(
+            !head.initial_events_end,
+            "the map's last value is \"false\""
+        );
+        let kept = without_managed_fields(&message, &head);
+        let mut expected = merged;
+        if let Some(meta) = &mut expected.metadata {
+            meta.managed_fields.clear();
+        }
+        assert_eq!(
+            k8s_pb::api::core::v1::Pod::decode(&*kept).expect("still a pod"),
+            expected
+        );
+    }
+
+    /// An `ObjectMeta` of any of the fields the reflector reads, managedFields and annotations.
+    fn object_meta()
+    -> impl proptest::strategy::Strategy<Value = k8s_pb::apimachinery::pkg::apis::meta::v1::ObjectMeta>
+    {
+        use k8s_pb::apimachinery::pkg::apis::meta::v1::{ObjectMeta, Time};
+        use proptest::prelude::*;
+        let annotation_key = prop_oneof![
+            Just(crate::object::INITIAL_EVENTS_END_ANNOTATION.to_owned()),
+            "[a-z./-]{0,12}",
+        ];
+        (
+            proptest::option::of(any::<String>()),
+            proptest::option::of("[a-z0-9-]{0,20}"),
+            proptest::option::of("[0-9]{0,12}"),
+            proptest::option::of(proptest::option::of(any::<i64>())),
+            proptest::collection::vec(proptest::option::of(".{0,300}"), 0..4),
+            proptest::collection::btree_map(annotation_key, "true|false|.{0,8}", 0..3),
+        )
+            .prop_map(
+                |(name, namespace, resource_version, deletion, managers, annotations)| ObjectMeta {
+                    name,
+                    namespace,
+                    resource_version,
+                    deletion_timestamp: deletion.map(|seconds| Time {
+                        seconds,
+                        nanos: None,
+                    }),
+                    managed_fields: managers
+                        .into_iter()
+                        .map(|manager| {
+                            k8s_pb::apimachinery::pkg::apis::meta::v1::ManagedFieldsEntry {
+                                manager,
+                                ..Default::default()
+                            }
+                        })
+                        .collect(),
+                    annotations,
+                    ..Default::default()
+                },
+            )
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(256))]
+
+        /// What `read_object` reads is what prost decodes, and the copy without managedFields
+        /// decodes with prost to the same pod minus them: for one metadata field, or two merged.
+        #[test]
+        fn the_metadata_reader_agrees_with_prost(
+            first in object_meta(),
+            second in proptest::option::of(object_meta()),
+            node_name in proptest::option::of(".{0,40}"),
+        ) {
+            use prost::Message;
+            let mut message = k8s_pb::api::core::v1::Pod {
+                metadata: Some(first),
+                spec: Some(k8s_pb::api::core::v1::PodSpec {
+                    node_name,
+                    ..Default::default()
+                }),
+                ..Default::default()
+            }
+            .encode_to_vec();
+            if let Some(second) = second {
+                message.extend(pod_with(second));
+            }
+            let pod = k8s_pb::api::core::v1::Pod::decode(&*message).expect("prost reads it");
+            let meta = pod.metadata.clone().unwrap_or_default();
+            let head = read_object(&message).expect("we read it");
+            proptest::prop_assert_eq!(head.name, meta.name.as_deref().unwrap_or(""));
+            proptest::prop_assert_eq!(head.namespace, meta.namespace.as_deref().unwrap_or(""));
+            proptest::prop_assert_eq!(
+                head.resource_version,
+                meta.resource_version.as_deref().unwrap_or("")
+            );
+            proptest::prop_assert_eq!(head.deleting, meta.deletion_timestamp.is_some());
+            proptest::prop_assert_eq!(
+                head.initial_events_end,
+                meta.annotations
+                    .get(crate::object::INITIAL_EVENTS_END_ANNOTATION)
+                    .is_some_and(|value| value == "true")
+            );
+            let kept = without_managed_fields(&message, &head);
+            let mut expected = pod;
+            if let Some(meta) = &mut expected.metadata {
+                meta.managed_fields.clear();
+            }
+            proptest::prop_assert_eq!(
+                k8s_pb::api::core::v1::Pod::decode(&*kept).expect("still a pod"),
+                expected
+            );
         }
     }
 
@@ -689,6 +890,19 @@ mod tests {
         assert_eq!(
             read_event(b"\x0a\x05ADDED"),
             Err(ProtobufError::NoPayload("WatchEvent"))
+        );
+        // A tenth byte over 1 overflows 64 bits: prost refuses it; read as the low bits, this
+        // length of 2^64 + 1 would frame the message as one byte long.
+        let overflowing_length = [
+            0x0a, 0x81, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x80, 0x02, 0x0a,
+        ];
+        assert!(
+            <k8s_pb::api::core::v1::Pod as prost::Message>::decode(&overflowing_length[..])
+                .is_err()
+        );
+        assert_eq!(
+            read_object(&overflowing_length),
+            Err(ProtobufError::VarintTooLong(1))
         );
         let mut endless_varint = vec![0x08];
         endless_varint.extend([0xff; 11]);

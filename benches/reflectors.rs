@@ -67,7 +67,10 @@ const REFLECTORS: [(&str, &str); 6] = [
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500 (JSON)",
     ),
-    ("kreflect", "kreflect (paged list + watch; protobuf, the default)"),
+    (
+        "kreflect",
+        "kreflect (paged list + watch; protobuf, the default)",
+    ),
     ("kreflect-json", "kreflect `--wire json`"),
     (
         "kreflect-no-compression",
@@ -551,9 +554,9 @@ mod child {
     }
 
     async fn kreflect(url: &str, variant: Variant) {
+        use kreflect::object::Encoding;
         use kreflect::object::ObjectKey;
         use kreflect::reflector::{Reflector, ReflectorConfig};
-        use kreflect::object::Encoding;
         use kreflect::source::{KubeSource, SourceOptions, Wire};
 
         let Variant {

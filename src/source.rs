@@ -1344,19 +1344,23 @@ mod tests {
         server.abort();
     }
 
-    #[tokio::test]
-    async fn a_protobuf_watch_is_read_frame_by_frame() {
-        let response = ok_response(
-            "application/vnd.kubernetes.protobuf;stream=watch",
-            PROTOBUF_WATCH,
-        );
+    /// Every event of a pods watch whose answer is `stream`, served as a protobuf watch.
+    async fn protobuf_watch_of(stream: &[u8]) -> Vec<Result<WatchEvent, StreamError>> {
+        let response = ok_response("application/vnd.kubernetes.protobuf;stream=watch", stream);
         let (url, _, server) = recording_server(response).await;
-        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
+        let events = KubeSource::pods(local_client(&url), None)
             .watch(watch_from("157565"))
             .await
             .expect("a watch")
             .collect()
             .await;
+        server.abort();
+        events
+    }
+
+    #[tokio::test]
+    async fn a_protobuf_watch_is_read_frame_by_frame() {
+        let events = protobuf_watch_of(PROTOBUF_WATCH).await;
         assert_eq!(events.len(), 4, "{events:?}");
         assert!(
             matches!(&events[0], Ok(WatchEvent::Modified(pod)) if pod.key().as_str() == "bar-w/pend")
@@ -1365,37 +1369,17 @@ mod tests {
 
         // Cut in the middle of its last frame: the stream says so.
         let cut = &PROTOBUF_WATCH[..PROTOBUF_WATCH.len() - 10];
-        let response = ok_response("application/vnd.kubernetes.protobuf;stream=watch", cut);
-        let (url, _, server2) = recording_server(response).await;
-        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
-            .watch(watch_from("157565"))
-            .await
-            .expect("a watch")
-            .collect()
-            .await;
+        let events = protobuf_watch_of(cut).await;
         assert!(
             matches!(events.last(), Some(Err(StreamError::Transport(reason))) if reason.contains("middle of a frame")),
             "{events:?}"
         );
         // A frame claiming 4 GiB: refused at once, nothing allocated for it.
-        let response = ok_response(
-            "application/vnd.kubernetes.protobuf;stream=watch",
-            &[0xff, 0xff, 0xff, 0xff, 0x0a],
-        );
-        let (url, _, server3) = recording_server(response).await;
-        let events: Vec<_> = KubeSource::pods(local_client(&url), None)
-            .watch(watch_from("157565"))
-            .await
-            .expect("a watch")
-            .collect()
-            .await;
+        let events = protobuf_watch_of(&[0xff, 0xff, 0xff, 0xff, 0x0a]).await;
         assert!(
             matches!(events.as_slice(), [Err(StreamError::FrameTooLong(_))]),
             "{events:?}"
         );
-        for server in [server, server2, server3] {
-            server.abort();
-        }
     }
 
     #[tokio::test]

@@ -26,19 +26,27 @@ async fn terminal_of_run(cluster: &TestCluster, args: &str) -> (bool, String) {
         cluster.kubeconfig_path().display()
     );
     let home = tempfile::tempdir().expect("temp dir");
-    let mut script = tokio::process::Command::new("script");
-    script
-        .args(["-qec", &command_line, "/dev/null"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null());
+    let mut script = on_a_terminal(&command_line, home.path());
     let output = tokio::time::timeout(common::DEADLINE, script.output())
         .await
         .expect("finishes")
         .expect("script runs");
     let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
     (output.status.success(), terminal)
+}
+
+/// `script` running `command_line` in a shell on a pseudo-terminal, in a clean environment
+/// with `home` as HOME; killed if dropped.
+fn on_a_terminal(command_line: &str, home: &std::path::Path) -> tokio::process::Command {
+    let mut script = tokio::process::Command::new("script");
+    script
+        .args(["-qec", command_line, "/dev/null"])
+        .env_clear()
+        .env("HOME", home)
+        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
+        .stdin(std::process::Stdio::null())
+        .kill_on_drop(true);
+    script
 }
 
 async fn cluster_with_pods(count: usize, options: ServerOptions) -> TestCluster {
@@ -156,14 +164,7 @@ async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_
         cluster.kubeconfig_path().display()
     );
     let home = tempfile::tempdir().expect("temp dir");
-    let mut script = tokio::process::Command::new("script");
-    script
-        .args(["-qec", &command_line, "/dev/null"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    let mut script = on_a_terminal(&command_line, home.path());
     let running = script.output();
     let create = async {
         // The pods list is on its fourth page: its progress line is up (from 1 s on).
@@ -214,14 +215,7 @@ async fn a_run_stopped_during_a_slow_list_clears_the_progress_line() {
         cluster.kubeconfig_path().display()
     );
     let home = tempfile::tempdir().expect("temp dir");
-    let mut script = tokio::process::Command::new("script");
-    script
-        .args(["-qec", &command_line, "/dev/null"])
-        .env_clear()
-        .env("HOME", home.path())
-        .env("PATH", std::env::var_os("PATH").unwrap_or_default())
-        .stdin(std::process::Stdio::null())
-        .kill_on_drop(true);
+    let mut script = on_a_terminal(&command_line, home.path());
     let output = tokio::time::timeout(common::DEADLINE, script.output())
         .await
         .expect("ends")

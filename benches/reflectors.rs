@@ -24,10 +24,20 @@
 //! every object is listed once as protobuf before the child starts, so this measures serving,
 //! not encoding; the real server encodes on every request).
 //!
+//! With `--churn`, the events are applied in ten batches, each followed by a marker pod the
+//! child waits for before reporting its current and peak RSS: how memory grows with the number of
+//! events at the same number of pods (issue 12, item 7).
+//!
+//! kreflect's children allocate as the shipped binary does (jemalloc, `src/allocator.rs`); the
+//! parent and kube-runtime's child use the system allocator, as a kube-runtime program does
+//! unless its author chose otherwise.
+//!
 //! Speed is only ever measured here, never in `cargo test`.
 
+use std::alloc::{GlobalAlloc, Layout, System};
 use std::io::{BufRead, BufReader, Write};
 use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::{Arc, mpsc};
 use std::time::{Duration, Instant};
 
@@ -36,9 +46,92 @@ use rand::{Rng, SeedableRng};
 
 use kreflect_sim::{FakeApiServer, ServerOptions, World, populate};
 
+/// The shipped binary's allocator and its options (`_rjem_malloc_conf`).
+#[path = "../src/allocator.rs"]
+mod allocator;
+
+/// Set (to anything) in a child's environment: it allocates with the shipped binary's allocator.
+const SHIPPED_ALLOCATOR_ENV: &std::ffi::CStr = c"KREFLECT_BENCH_SHIPPED_ALLOCATOR";
+
+#[global_allocator]
+static ALLOCATOR: ChosenAllocator = ChosenAllocator;
+
+/// The shipped binary's allocator or the system's, chosen by the environment at the first
+/// allocation (before `main`, with one thread) and kept for the whole process.
+struct ChosenAllocator;
+
+/// 0 until the first allocation, then 1 (shipped) or 2 (system).
+static CHOSEN: AtomicU8 = AtomicU8::new(0);
+
+impl ChosenAllocator {
+    fn shipped() -> bool {
+        match CHOSEN.load(Ordering::Relaxed) {
+            1 => true,
+            2 => false,
+            _ => {
+                // SAFETY: a NUL-terminated name; getenv allocates nothing.
+                let set = !unsafe { libc::getenv(SHIPPED_ALLOCATOR_ENV.as_ptr()) }.is_null();
+                CHOSEN.store(if set { 1 } else { 2 }, Ordering::Relaxed);
+                set
+            }
+        }
+    }
+}
+
+// SAFETY: every call goes to the one allocator chosen before the first allocation.
+unsafe impl GlobalAlloc for ChosenAllocator {
+    unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on.
+        unsafe {
+            if Self::shipped() {
+                allocator::Allocator {}.alloc(layout)
+            } else {
+                System.alloc(layout)
+            }
+        }
+    }
+
+    unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on.
+        unsafe {
+            if Self::shipped() {
+                allocator::Allocator {}.alloc_zeroed(layout)
+            } else {
+                System.alloc_zeroed(layout)
+            }
+        }
+    }
+
+    unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
+        // SAFETY: the caller's contract, passed on, to the allocator that allocated `ptr`.
+        unsafe {
+            if Self::shipped() {
+                allocator::Allocator {}.dealloc(ptr, layout)
+            } else {
+                System.dealloc(ptr, layout)
+            }
+        }
+    }
+
+    unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
+        // SAFETY: the caller's contract, passed on, to the allocator that allocated `ptr`.
+        unsafe {
+            if Self::shipped() {
+                allocator::Allocator {}.realloc(ptr, layout, new_size)
+            } else {
+                System.realloc(ptr, layout, new_size)
+            }
+        }
+    }
+}
+
 const NAMESPACES: usize = 500;
 const SENTINEL_NAMESPACE: &str = "zz-sentinel";
 const SENTINEL_NAME: &str = "sentinel";
+/// Marker pods (in the sentinel's namespace) are named this and their batch number.
+const MARK_PREFIX: &str = "mark-";
+/// The batches `--churn` cuts the events into.
+const CHURN_BATCHES: usize = 10;
 /// How long a child may take for any phase before the run is declared failed.
 const PHASE_DEADLINE: Duration = Duration::from_secs(600);
 
@@ -102,7 +195,12 @@ fn main() {
         }
     };
     let only = arg("--only");
-    parent(size, only.as_deref());
+    let batches = if args.iter().any(|a| a == "--churn") {
+        CHURN_BATCHES
+    } else {
+        1
+    };
+    parent(size, only.as_deref(), batches);
 }
 
 /// What one child run measured.
@@ -113,6 +211,10 @@ struct Measured {
     generate: Duration,
     cpu: Duration,
     max_rss_kib: u64,
+    /// Peak RSS when the child reported its sync: what the initial list cost.
+    sync_rss_kib: u64,
+    /// With `--churn`: after each batch, events applied so far, then current and peak RSS.
+    marks: Vec<(usize, u64, u64)>,
     keys_ok: bool,
     keys: usize,
     /// Response body bytes the server sent until the child reported its sync.
@@ -124,7 +226,7 @@ struct Measured {
     server_sync_cpu: Duration,
 }
 
-fn parent(size: Size, only: Option<&str>) {
+fn parent(size: Size, only: Option<&str>, batches: usize) {
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
@@ -139,15 +241,19 @@ fn parent(size: Size, only: Option<&str>) {
         if only.is_some_and(|only| only != name) {
             continue;
         }
-        let measured = runtime.block_on(measure(name, size));
+        let measured = runtime.block_on(measure(name, size, batches));
         eprintln!("{name}: {measured:?}");
         rows.push((name, label, measured));
+    }
+    if batches > 1 {
+        print_churn(size, &rows);
+        return;
     }
     let printing = measure_printing(100_000);
     print_table(size, &rows, printing);
 }
 
-async fn measure(name: &str, size: Size) -> Measured {
+async fn measure(name: &str, size: Size, batches: usize) -> Measured {
     let server = Arc::new(
         FakeApiServer::start(ServerOptions {
             history_limit: size.pods + size.events + 16,
@@ -169,7 +275,8 @@ async fn measure(name: &str, size: Size) -> Measured {
     warm_protobuf(&server.url()).await;
     let name_owned = name.to_owned();
     let driven = Arc::clone(&server);
-    let handle = tokio::task::spawn_blocking(move || drive_child(&name_owned, &driven, size));
+    let handle =
+        tokio::task::spawn_blocking(move || drive_child(&name_owned, &driven, size, batches));
     let measured = handle.await.expect("child driver");
     Arc::into_inner(server)
         .expect("the driver is done with the server")
@@ -197,16 +304,24 @@ async fn warm_protobuf(url: &str) {
         .expect("a protobuf list");
 }
 
-/// Runs one child through sync, events and the final check; blocking.
-fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
+/// Runs one child through sync, events (in `batches`, each but the last followed by a marker
+/// pod the child reports its RSS at) and the final check; blocking.
+fn drive_child(name: &str, server: &FakeApiServer, size: Size, batches: usize) -> Measured {
     let (url, cluster) = (server.url(), server.cluster());
     let exe = std::env::current_exe().expect("own path");
     let server_cpu_before = own_cpu();
     // The warm-up list is not this child's.
     let bytes_before = server.body_bytes_sent();
+    let mut command = Command::new(exe);
+    let variable = SHIPPED_ALLOCATOR_ENV.to_str().expect("ASCII name");
+    if name.starts_with("kreflect") {
+        command.env(variable, "1");
+    } else {
+        command.env_remove(variable);
+    }
     // Reaped by `reap` (wait4), which also reads the child's resource usage.
     #[allow(clippy::zombie_processes)]
-    let mut child = Command::new(exe)
+    let mut child = command
         .args(["--child", name, "--url", &url])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
@@ -237,11 +352,22 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
     };
     let synced = expect("synced");
     let sync = Duration::from_secs_f64(synced[1].parse().expect("seconds"));
+    let sync_rss_kib: u64 = synced[2].parse().expect("VmHWM");
     let sync_bytes = server.body_bytes_sent() - bytes_before;
     let server_sync_cpu = own_cpu().saturating_sub(server_cpu_before);
 
     let events_started = Instant::now();
-    apply_events(&cluster, size.events);
+    let mut events = EventGenerator::new(&cluster);
+    let mut marks = Vec::new();
+    for batch in 1..=batches {
+        events.apply(&cluster, size.events / batches);
+        if batch < batches {
+            cluster.create_pod(SENTINEL_NAMESPACE, &format!("{MARK_PREFIX}{batch}"));
+            let mark = expect("mark");
+            let field = |i: usize| -> u64 { mark[i].parse().expect("KiB") };
+            marks.push((batch * size.events / batches, field(2), field(3)));
+        }
+    }
     let generate = events_started.elapsed();
     cluster.create_pod(SENTINEL_NAMESPACE, SENTINEL_NAME);
     let done = expect("done");
@@ -259,6 +385,8 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size) -> Measured {
         generate,
         cpu,
         max_rss_kib,
+        sync_rss_kib,
+        marks,
         keys_ok: count == expected.len()
             && hash == child::key_hash(expected.iter().map(String::as_str)),
         keys: count,
@@ -296,33 +424,51 @@ fn reap(pid: u32) -> (Duration, i32) {
     (time(usage.ru_utime) + time(usage.ru_stime), code)
 }
 
-/// M changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run.
-fn apply_events(cluster: &World, count: usize) {
-    let mut rng = StdRng::seed_from_u64(42);
-    let mut population: Vec<(String, String)> = cluster
-        .keys()
-        .into_iter()
-        .filter_map(|key| {
-            let (namespace, name) = key.split_once('/')?;
-            Some((namespace.to_owned(), name.to_owned()))
-        })
-        .collect();
-    for i in 0..count {
-        let roll: u32 = rng.random_range(0..10);
-        if roll == 0 || population.is_empty() {
-            let namespace = format!("ns-{:03}", rng.random_range(0..NAMESPACES));
-            let name = format!("added-{i:06}");
-            cluster.create_pod(&namespace, &name);
-            population.push((namespace, name));
-        } else if roll == 1 {
-            let index = rng.random_range(0..population.len());
-            let (namespace, name) = population.swap_remove(index);
-            cluster.delete_pod(&namespace, &name);
-        } else {
-            let index = rng.random_range(0..population.len());
-            let (namespace, name) = &population[index];
-            cluster.update_pod(namespace, name);
+/// Changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run however
+/// it is cut into batches.
+struct EventGenerator {
+    rng: StdRng,
+    population: Vec<(String, String)>,
+    applied: usize,
+}
+
+impl EventGenerator {
+    fn new(cluster: &World) -> Self {
+        let population = cluster
+            .keys()
+            .into_iter()
+            .filter_map(|key| {
+                let (namespace, name) = key.split_once('/')?;
+                Some((namespace.to_owned(), name.to_owned()))
+            })
+            .collect();
+        EventGenerator {
+            rng: StdRng::seed_from_u64(42),
+            population,
+            applied: 0,
         }
+    }
+
+    fn apply(&mut self, cluster: &World, count: usize) {
+        let (rng, population) = (&mut self.rng, &mut self.population);
+        for i in self.applied..self.applied + count {
+            let roll: u32 = rng.random_range(0..10);
+            if roll == 0 || population.is_empty() {
+                let namespace = format!("ns-{:03}", rng.random_range(0..NAMESPACES));
+                let name = format!("added-{i:06}");
+                cluster.create_pod(&namespace, &name);
+                population.push((namespace, name));
+            } else if roll == 1 {
+                let index = rng.random_range(0..population.len());
+                let (namespace, name) = population.swap_remove(index);
+                cluster.delete_pod(&namespace, &name);
+            } else {
+                let index = rng.random_range(0..population.len());
+                let (namespace, name) = &population[index];
+                cluster.update_pod(namespace, name);
+            }
+        }
+        self.applied += count;
     }
 }
 
@@ -360,15 +506,16 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
     println!();
     let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
     println!(
-        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS (MiB) | received until synced (MB) | received in all (MB) | server CPU until synced (s) | final keys |"
+        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS after list (MiB) | peak RSS (MiB) | received until synced (MB) | received in all (MB) | server CPU until synced (s) | final keys |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for (_, label, m) in rows {
         println!(
-            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
+            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
             secs(m.sync),
             secs(m.events),
             secs(m.cpu),
+            mib(m.sync_rss_kib),
             mib(m.max_rss_kib),
             mb(m.sync_bytes),
             mb(m.total_bytes),
@@ -413,6 +560,52 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
         "- printing a listing of 100,000 keys (snapshot, sort, render, one write): {:.1} ms",
         printing.as_secs_f64() * 1000.0
     );
+}
+
+/// `--churn`: each reflector's RSS after the list and after each tenth of the events.
+fn print_churn(size: Size, rows: &[(&str, &str, Measured)]) {
+    let mib = |kib: u64| format!("{:.0}", kib as f64 / 1024.0);
+    println!();
+    println!(
+        "### churn, {} ({} pods, {} events in {CHURN_BATCHES} batches): RSS / peak RSS (MiB)",
+        size.name, size.pods, size.events
+    );
+    println!();
+    let header: Vec<String> = rows.iter().map(|(_, label, _)| label.to_string()).collect();
+    println!("| events applied | {} |", header.join(" | "));
+    println!("|---:|{}", "---:|".repeat(rows.len()));
+    let cell = |rss: u64, peak: u64| format!("{} / {}", mib(rss), mib(peak));
+    let after_list: Vec<String> = rows
+        .iter()
+        .map(|(_, _, m)| format!("– / {}", mib(m.sync_rss_kib)))
+        .collect();
+    println!("| 0 (synced) | {} |", after_list.join(" | "));
+    for batch in 0..CHURN_BATCHES - 1 {
+        let cells: Vec<String> = rows
+            .iter()
+            .map(|(_, _, m)| {
+                m.marks
+                    .get(batch)
+                    .map_or("?".into(), |&(_, r, p)| cell(r, p))
+            })
+            .collect();
+        let applied = rows
+            .first()
+            .and_then(|(_, _, m)| m.marks.get(batch))
+            .map_or(0, |&(events, _, _)| events);
+        println!("| {applied} | {} |", cells.join(" | "));
+    }
+    let last: Vec<String> = rows
+        .iter()
+        .map(|(_, _, m)| {
+            format!(
+                "– / {} ({:+.0}% on the list's)",
+                mib(m.max_rss_kib),
+                (m.max_rss_kib as f64 / m.sync_rss_kib as f64 - 1.0) * 100.0
+            )
+        })
+        .collect();
+    println!("| {} (done) | {} |", size.events, last.join(" | "));
 }
 
 /// kreflect with compression (the default) against `--disable-compression`, when both ran.
@@ -460,7 +653,7 @@ mod child {
     use futures::StreamExt;
     use k8s_openapi::api::core::v1::Pod;
 
-    use super::{SENTINEL_NAME, SENTINEL_NAMESPACE};
+    use super::{MARK_PREFIX, SENTINEL_NAME, SENTINEL_NAMESPACE};
 
     /// How often a child looks for the sentinel in its store.
     const POLL: Duration = Duration::from_millis(1);
@@ -522,6 +715,34 @@ mod child {
         });
     }
 
+    /// Reports the sync, with the time since `started` and the peak RSS so far in KiB.
+    fn report_synced(started: Instant) {
+        let rss = rss_kib();
+        report(&format!(
+            "synced {} {}",
+            started.elapsed().as_secs_f64(),
+            rss.peak
+        ));
+    }
+
+    /// Waits until `present(name)` says the sentinel is in the store, reporting each marker pod
+    /// (`mark-1`, `mark-2`, ...) with the RSS and peak RSS when it arrived.
+    async fn await_sentinel(present: impl Fn(&str) -> bool) {
+        let mut next_mark = 1;
+        loop {
+            let mark = format!("{MARK_PREFIX}{next_mark}");
+            if present(&mark) {
+                let rss = rss_kib();
+                report(&format!("mark {next_mark} {} {}", rss.current, rss.peak));
+                next_mark += 1;
+            } else if present(SENTINEL_NAME) {
+                return;
+            } else {
+                tokio::time::sleep(POLL).await;
+            }
+        }
+    }
+
     /// Reports the sorted keys' count and hash, and this process's peak RSS in KiB.
     fn finish(mut keys: Vec<String>) {
         keys.sort_unstable();
@@ -529,18 +750,31 @@ mod child {
             "done {} {} {}",
             keys.len(),
             key_hash(keys.iter().map(String::as_str)),
-            peak_rss_kib()
+            rss_kib().peak
         ));
     }
 
-    /// `VmHWM` of this process (its own address space since `execve`), in KiB.
-    fn peak_rss_kib() -> u64 {
+    /// This process's resident set, in KiB.
+    struct Rss {
+        /// `VmRSS`.
+        current: u64,
+        /// `VmHWM` (its own address space since `execve`).
+        peak: u64,
+    }
+
+    fn rss_kib() -> Rss {
         let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmHWM:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmHWM in /proc/self/status")
+        let field = |name: &str| -> u64 {
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix(name))
+                .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+                .unwrap_or_else(|| panic!("{name} in /proc/self/status"))
+        };
+        Rss {
+            current: field("VmRSS:"),
+            peak: field("VmHWM:"),
+        }
     }
 
     /// How a kreflect child differs from the defaults.
@@ -589,11 +823,14 @@ mod child {
         let reflector = Reflector::new(source, writer, config);
         let task = tokio::spawn(reflector.run(stop.clone()));
         store.wait_synced().await;
-        report(&format!("synced {}", started.elapsed().as_secs_f64()));
+        report_synced(started);
+        await_sentinel(|name| {
+            store
+                .get(&ObjectKey::new(Some(SENTINEL_NAMESPACE), name))
+                .is_some()
+        })
+        .await;
         let sentinel = ObjectKey::new(Some(SENTINEL_NAMESPACE), SENTINEL_NAME);
-        while store.get(&sentinel).is_none() {
-            tokio::time::sleep(POLL).await;
-        }
         // The full object is retrievable by key.
         let object = store.get(&sentinel).expect("sentinel");
         if metadata_only {
@@ -632,11 +869,12 @@ mod child {
             stream.for_each(|_| std::future::ready(())).await;
         });
         reader.wait_until_ready().await.expect("ready");
-        report(&format!("synced {}", started.elapsed().as_secs_f64()));
-        let sentinel = ObjectRef::<Pod>::new(SENTINEL_NAME).within(SENTINEL_NAMESPACE);
-        while reader.get(&sentinel).is_none() {
-            tokio::time::sleep(POLL).await;
-        }
+        report_synced(started);
+        await_sentinel(|name| {
+            let object = ObjectRef::<Pod>::new(name).within(SENTINEL_NAMESPACE);
+            reader.get(&object).is_some()
+        })
+        .await;
         let keys = reader
             .state()
             .iter()

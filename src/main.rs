@@ -5,6 +5,11 @@ use std::process::ExitCode;
 
 use kreflect::cli::{Cli, Invocation};
 
+mod allocator;
+
+#[global_allocator]
+static ALLOCATOR: allocator::Allocator = allocator::Allocator {};
+
 fn main() -> ExitCode {
     // A shell asking for completions (COMPLETE=bash): answered here, before anything writes.
     kreflect::completion::complete_if_asked();

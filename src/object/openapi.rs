@@ -20,9 +20,13 @@
 //!   seconds); an empty `Time` message (Go's zero time, `null` in JSON) is `None`.
 //! - `IntOrString` is `Int` or `String` by its `type` (0 or 1); `Quantity` is its string.
 //!
-//! Which Go fields are pointers was taken from `k8s.io/api` v0.33 `core/v1/types.go` and
-//! `apimachinery` `meta/v1/types.go` (Kubernetes 1.33, the version k8s-openapi's `v1_33`
-//! feature describes).
+//! Which Go fields are pointers, and which are `omitempty`, was checked against
+//! `k8s.io/api` `core/v1/types.go` as of kubernetes/api commit 3fed8b5 (a 1.35 development
+//! tree: a field keeps its Go type from release to release, so the fields k8s-openapi's
+//! `v1_33` has are typed as in 1.33) and apimachinery's `meta/v1/types.go` (`ObjectMeta`,
+//! `OwnerReference`, `LabelSelector`). A pointer written without `omitempty`
+//! (`GRPCAction.service`, `TypedObjectReference.apiGroup`) is `null` in JSON when unset: `None`
+//! as well.
 //!
 //! # Covered
 //! [`k8s_openapi::api::core::v1::Pod`] and its whole tree (120 types: spec, status, every

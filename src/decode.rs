@@ -410,7 +410,9 @@ mod tests {
             refused.to_string(),
             "the object was received as protobuf: decode it with \
              RawObject::decode_protobuf::<M>() and a prost type such as \
-             k8s_pb::api::core::v1::Pod, or ask for JSON (--wire json, SourceOptions::wire)"
+             k8s_pb::api::core::v1::Pod, or with RawObject::decode_openapi::<T>() for the \
+             k8s-openapi types it covers (k8s_openapi::api::core::v1::Pod), or ask for JSON \
+             (--wire json, SourceOptions::wire)"
         );
     }
 

@@ -14,7 +14,8 @@
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors, server-side
 //!   Tables (`-o wide`).
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
-//! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key.
+//! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key; typed
+//!   values from either encoding ([`object::openapi`]).
 //! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
 //! - [`selection`]: the positional arguments as kubectl reads them (`pods,deploy web-1`,

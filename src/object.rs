@@ -3,13 +3,16 @@
 //! The reflector never decodes a whole object on the hot path. It reads only
 //! `metadata.{namespace,name,resourceVersion}` (and `kind` when present) and keeps the object's
 //! JSON as it arrived, so a cached pod costs its wire size and one allocation. A library user who
-//! wants the typed object decodes it on demand with [`RawObject::decode`].
+//! wants the typed object decodes it on demand with [`RawObject::decode`] (JSON),
+//! [`RawObject::decode_protobuf`] (protobuf, k8s-pb's types) or [`RawObject::decode_openapi`]
+//! (either, k8s-openapi's types: see [`openapi`]).
 //!
 //! `metadata.managedFields` is dropped on the way in (client-go's usual informer transform): it
 //! is a third of a typical pod's JSON and only server-side apply reads it. The parse that reads
 //! the metadata also finds where the member lies, and the stored copy is spliced around it,
 //! byte for byte, without re-serializing anything.
 
+pub mod openapi;
 mod row;
 
 use std::borrow::Cow;
@@ -20,6 +23,7 @@ use serde::Deserialize;
 use serde::de::DeserializeOwned;
 use serde_json::value::RawValue;
 
+pub use openapi::{ConversionError, FromProtobuf};
 pub use row::{TableColumn, TableColumns, TableRow};
 
 /// The store key of an object: `namespace/name`, or `name` for cluster-scoped objects.
@@ -116,7 +120,8 @@ pub enum Encoding {
     Protobuf,
 }
 
-/// Why [`RawObject::decode`] or [`RawObject::decode_protobuf`] could not give a typed value.
+/// Why [`RawObject::decode`], [`RawObject::decode_protobuf`] or [`RawObject::decode_openapi`]
+/// could not give a typed value.
 #[derive(Debug, thiserror::Error)]
 pub enum TypedDecodeError {
     /// The JSON does not fit the type.
@@ -125,6 +130,10 @@ pub enum TypedDecodeError {
     /// The protobuf does not fit the message type.
     #[error("cannot decode the object's protobuf: {0}")]
     Protobuf(prost::DecodeError),
+    /// The protobuf message holds a value its k8s-openapi type cannot hold
+    /// ([`RawObject::decode_openapi`]).
+    #[error("cannot convert the object's protobuf to its k8s-openapi type: {0}")]
+    Conversion(ConversionError),
     /// The object is held in the other encoding; the message names the method to call.
     #[error("{}", other_encoding(*held))]
     OtherEncoding {
@@ -142,7 +151,9 @@ fn other_encoding(held: Encoding) -> &'static str {
         Encoding::Protobuf => {
             "the object was received as protobuf: decode it with \
              RawObject::decode_protobuf::<M>() and a prost type such as \
-             k8s_pb::api::core::v1::Pod, or ask for JSON (--wire json, SourceOptions::wire)"
+             k8s_pb::api::core::v1::Pod, or with RawObject::decode_openapi::<T>() for the \
+             k8s-openapi types it covers (k8s_openapi::api::core::v1::Pod), or ask for JSON \
+             (--wire json, SourceOptions::wire)"
         }
         Encoding::Json => {
             "the object was received as JSON: decode it with RawObject::decode::<T>() and a \
@@ -399,7 +410,8 @@ impl RawObject {
 
     /// Decodes an object received as JSON into a serde type, e.g. `k8s_openapi`'s `Pod`. An
     /// object received as protobuf is [`TypedDecodeError::OtherEncoding`]: decode it with
-    /// [`RawObject::decode_protobuf`].
+    /// [`RawObject::decode_protobuf`], or get k8s-openapi's type from either encoding with
+    /// [`RawObject::decode_openapi`].
     pub fn decode<K: DeserializeOwned>(&self) -> Result<K, TypedDecodeError> {
         self.check_encoding(Encoding::Json)?;
         serde_json::from_slice(&self.bytes).map_err(TypedDecodeError::Json)
@@ -408,7 +420,8 @@ impl RawObject {
     /// Decodes an object received as protobuf into a prost message type, e.g. `k8s_pb`'s
     /// `api::core::v1::Pod` (all fields but `metadata.managedFields`, which was dropped). An
     /// object received as JSON is [`TypedDecodeError::OtherEncoding`]: use
-    /// [`RawObject::decode`].
+    /// [`RawObject::decode`]. For k8s-openapi's `Pod` from either encoding, use
+    /// [`RawObject::decode_openapi`].
     pub fn decode_protobuf<M: prost::Message + Default>(&self) -> Result<M, TypedDecodeError> {
         self.check_encoding(Encoding::Protobuf)?;
         M::decode(&*self.bytes).map_err(TypedDecodeError::Protobuf)

@@ -4,6 +4,8 @@
 //! ```sh
 //! cargo bench --bench reflectors -- --size small   # 2,000 pods, 10,000 events
 //! cargo bench --bench reflectors -- --size large   # 50,000 pods, 100,000 events
+//! cargo bench --bench reflectors -- --size large --churn  # RSS as the events go
+//! cargo bench --bench reflectors -- --fixed-cost   # the binary's RSS with one pod, by kind
 //! ```
 //!
 //! The parent process runs the fake API server; each reflector runs in its own child process
@@ -45,6 +47,9 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
 use kreflect_sim::{FakeApiServer, ServerOptions, World, populate};
+
+#[path = "reflectors/fixed_cost.rs"]
+mod fixed_cost;
 
 /// The shipped binary's allocator and its options (`_rjem_malloc_conf`).
 #[path = "../src/allocator.rs"]
@@ -184,6 +189,15 @@ fn main() {
     if let Some(child) = arg("--child") {
         let url = arg("--url").expect("--url for a child");
         child::run(&child, &url);
+        return;
+    }
+    if args.iter().any(|a| a == "--fixed-cost") {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(1)
+            .enable_all()
+            .build()
+            .expect("runtime");
+        fixed_cost::run(&runtime);
         return;
     }
     let size = match arg("--size").as_deref() {
@@ -677,7 +691,13 @@ mod child {
     }
 
     pub fn run(name: &str, url: &str) {
-        let runtime = tokio::runtime::Runtime::new().expect("runtime");
+        // kreflect runs on the binary's runtime; kube-runtime on `#[tokio::main]`'s.
+        let runtime = if name.starts_with("kreflect") {
+            kreflect::runtime::build()
+        } else {
+            tokio::runtime::Runtime::new()
+        }
+        .expect("runtime");
         runtime.block_on(async {
             match name {
                 "kube-runtime" => kube_runtime(url).await,

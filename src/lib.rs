@@ -30,6 +30,7 @@
 //! - [`metrics`]: `--metrics-addr`, Prometheus text, `/livez`, `/readyz` and `/healthz`.
 //! - [`progress`]: the initial list's progress on a terminal.
 //! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
+//! - [`runtime`]: the async runtime the binary runs on (one thread, and why).
 //! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
 //!   namespaces and contexts from the cluster and the kubeconfig, with discovery cached on disk.
 //! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
@@ -85,6 +86,7 @@ pub mod quote;
 pub mod reflector;
 pub mod render;
 pub mod resolve;
+pub mod runtime;
 pub mod selection;
 #[cfg(feature = "sim")]
 pub mod sim;

@@ -165,13 +165,14 @@ async fn a_refresh_that_fails_is_reported_as_the_plugins_failure_not_as_an_unrea
     // Every watch ends at once, so requests keep coming and need the refreshed token.
     cluster.server.inject_always(Fault::WatchCloseAfter(0));
     let ran = cluster.kubeconfig_path().with_file_name("ran");
-    // The first run prints a token refreshed 1 s later (10 s before it expires); the next fails.
+    // The first run prints a token refreshed 3 s later (10 s before it expires), time enough for
+    // the first listing on a loaded machine; the next run fails.
     let plugin = cluster.write_script(
         "sso-login.sh",
         &format!(
             r#"if [ -e "{ran}" ]; then echo 'SSO session expired; run aws sso login' >&2; exit 1; fi
 touch "{ran}"
-echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'"$(date -u -d "+11 seconds" +%Y-%m-%dT%H:%M:%SZ)"'"}}}}'
+echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredential","status":{{"token":"t","expirationTimestamp":"'"$(date -u -d "+13 seconds" +%Y-%m-%dT%H:%M:%SZ)"'"}}}}'
 "#,
             ran = ran.display()
         ),

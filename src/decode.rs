@@ -606,6 +606,104 @@ mod tests {
         assert!(decode_watch_line(b"{\"type\":\"ADDED\",\"object\":\xff}", "Pod").is_err());
     }
 
+    /// Objects whose head (`kind`, `metadata`) is fine and whose flaw lies after it, where
+    /// only the scan that cuts the object out of its list or line can see it: each byte of an
+    /// object is validated, once.
+    const FLAWED_AFTER_METADATA: &[(&str, &[u8])] = &[
+        (
+            "a bad number deep in the spec",
+            br#"{"spec":{"containers":[{"ports":[{"containerPort":01}]}]}}"#,
+        ),
+        (
+            "a misspelt literal deep in the spec",
+            br#"{"spec":{"containers":[{"stdin":tru}]}}"#,
+        ),
+        (
+            "bad UTF-8 in a string",
+            b"{\"spec\":{\"containers\":[{\"image\":\"nginx\xff\xfe\"}]}}",
+        ),
+        (
+            "an invalid escape in a string",
+            br#"{"spec":{"hostname":"a\qb"}}"#,
+        ),
+        (
+            "a raw control character in a string",
+            b"{\"spec\":{\"hostname\":\"a\tb\"}}",
+        ),
+        (
+            "unbalanced brackets",
+            br#"{"spec":{"containers":[{"name":"c"}}}}"#,
+        ),
+        (
+            "a trailing comma in an object",
+            br#"{"spec":{"nodeName":"n",}}"#,
+        ),
+        (
+            "a trailing comma in an array",
+            br#"{"spec":{"containers":[{"name":"c"},]}}"#,
+        ),
+        ("a member without a value", br#"{"spec":{"nodeName":}}"#),
+    ];
+
+    /// `{"kind":"Pod","metadata":{...},` followed by `rest` without its opening brace.
+    fn pod_then(rest: &[u8]) -> Vec<u8> {
+        let mut object = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"#.to_vec();
+        object.extend_from_slice(&rest[1..]);
+        object
+    }
+
+    #[test]
+    fn a_flaw_anywhere_after_an_objects_metadata_makes_its_list_and_line_malformed() {
+        let good = pod_then(br#"{"spec":{"containers":[{"name":"c","ports":[{"containerPort":80}],"stdin":true}]}}"#);
+        let list_of = |object: &[u8]| {
+            let mut body = br#"{"metadata":{"resourceVersion":"7"},"items":["#.to_vec();
+            body.extend_from_slice(&good);
+            body.push(b',');
+            body.extend_from_slice(object);
+            body.extend_from_slice(b"]}");
+            body
+        };
+        let line_of = |object: &[u8]| {
+            let mut line = br#"{"type":"ADDED","object":"#.to_vec();
+            line.extend_from_slice(object);
+            line.push(b'}');
+            line
+        };
+        // The same shapes without the flaw decode: the cases below fail for the flaw alone.
+        assert_eq!(
+            decode_list(&list_of(&good), "Pod")
+                .expect("page")
+                .items
+                .len(),
+            2
+        );
+        assert!(decode_watch_line(&line_of(&good), "Pod").is_ok());
+        for (flaw, rest) in FLAWED_AFTER_METADATA {
+            let object = pod_then(rest);
+            assert!(
+                matches!(
+                    decode_list(&list_of(&object), "Pod"),
+                    Err(DecodeError::Malformed(_))
+                ),
+                "a list with {flaw} is malformed"
+            );
+            assert!(
+                matches!(
+                    decode_watch_line(&line_of(&object), "Pod"),
+                    Err(DecodeError::Malformed(_))
+                ),
+                "a watch line with {flaw} is malformed"
+            );
+            assert!(
+                matches!(
+                    RawObject::from_json(&object, "Pod"),
+                    Err(ObjectError::Malformed(_))
+                ),
+                "an object with {flaw} is malformed"
+            );
+        }
+    }
+
     #[test]
     fn list_items_that_cannot_be_keyed_are_reported_not_fatal() {
         let page = decode_list(

@@ -283,7 +283,9 @@ impl RawObject {
     /// `expected_kind` is checked against the object's `kind` when the object carries one (list
     /// items do not; watch event objects do).
     pub fn from_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
-        serde_json::from_slice::<serde::de::IgnoredAny>(json)
+        // Cut out as a `RawValue`, as lists and watch lines cut out their objects: that checks
+        // the whole text is UTF-8, where `IgnoredAny` skips strings without looking at them.
+        serde_json::from_slice::<&RawValue>(json)
             .map_err(|err| ObjectError::Malformed(err.to_string()))?;
         Self::from_valid_json(json, expected_kind)
     }

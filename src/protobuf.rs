@@ -380,38 +380,39 @@ fn map_entry(entry: &[u8]) -> Result<(&str, &str), ProtobufError> {
 
 /// The object message without `metadata.managedFields`: the entries are cut out of each
 /// metadata message and its length prefix is rewritten; every other byte is kept as it arrived.
+/// The vector's capacity is its length, so boxing it does not reallocate.
 pub fn without_managed_fields(message: &[u8], head: &ObjectHead<'_>) -> Vec<u8> {
-    let removed: usize = head
-        .metadata
-        .iter()
-        .flat_map(|metadata| &metadata.managed_fields)
-        .map(ExactSizeIterator::len)
-        .sum();
-    if removed == 0 {
-        return message.to_vec();
-    }
-    let mut kept = Vec::with_capacity(message.len() - removed + head.metadata.len());
-    let mut at = 0;
-    for metadata in &head.metadata {
-        if metadata.managed_fields.is_empty() {
-            continue;
-        }
-        kept.extend_from_slice(&message[at..metadata.span.start]);
-        at = metadata.span.end;
+    // First the length: each metadata field with entries, where its body starts and how much of
+    // it goes.
+    let mut cuts = Vec::with_capacity(head.metadata.len());
+    let mut len = message.len();
+    for metadata in head.metadata.iter().filter(|m| !m.managed_fields.is_empty()) {
         let field = &message[metadata.span.clone()];
         let mut fields = Fields::of(field);
         // The metadata field was read whole by `read_object`: tag and length read again here.
         let (Ok(_tag), Ok(_len)) = (fields.varint(), fields.varint()) else {
             return message.to_vec();
         };
-        let body = &field[fields.at..];
         let cut: usize = metadata
             .managed_fields
             .iter()
             .map(ExactSizeIterator::len)
             .sum();
+        let kept_body = field.len() - fields.at - cut;
+        len = len - field.len() + 1 + varint_len(kept_body as u64) + kept_body;
+        cuts.push((metadata, fields.at, kept_body));
+    }
+    if cuts.is_empty() {
+        return message.to_vec();
+    }
+    let mut kept = Vec::with_capacity(len);
+    let mut at = 0;
+    for (metadata, body_start, kept_body) in cuts {
+        kept.extend_from_slice(&message[at..metadata.span.start]);
+        at = metadata.span.end;
+        let body = &message[metadata.span.start + body_start..metadata.span.end];
         kept.push(0x0a); // field 1, wire type 2
-        put_varint(&mut kept, (body.len() - cut) as u64);
+        put_varint(&mut kept, kept_body as u64);
         let mut body_at = 0;
         for entry in &metadata.managed_fields {
             kept.extend_from_slice(&body[body_at..entry.start]);
@@ -420,10 +421,15 @@ pub fn without_managed_fields(message: &[u8], head: &ObjectHead<'_>) -> Vec<u8> 
         kept.extend_from_slice(&body[body_at..]);
     }
     kept.extend_from_slice(&message[at..]);
+    debug_assert_eq!(kept.len(), kept.capacity());
     kept
 }
 
-/// Appends `value` as a varint.
+/// How many bytes `value` takes as a varint.
+fn varint_len(value: u64) -> usize {
+    (64 - value.max(1).leading_zeros() as usize).div_ceil(7)
+}
+
 fn put_varint(out: &mut Vec<u8>, mut value: u64) {
     while value >= 0x80 {
         out.push((value as u8) | 0x80);
@@ -623,6 +629,15 @@ mod tests {
             })
             .collect();
         assert_eq!(heads, [("bar-w", "crash"), ("bar-w", "done")]);
+    }
+
+    #[test]
+    fn varint_len_is_what_put_varint_writes() {
+        for value in [0, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+            let mut out = Vec::new();
+            put_varint(&mut out, value);
+            assert_eq!(varint_len(value), out.len(), "{value}");
+        }
     }
 
     #[test]

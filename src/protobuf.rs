@@ -386,7 +386,11 @@ pub fn without_managed_fields(message: &[u8], head: &ObjectHead<'_>) -> Vec<u8> 
     // it goes.
     let mut cuts = Vec::with_capacity(head.metadata.len());
     let mut len = message.len();
-    for metadata in head.metadata.iter().filter(|m| !m.managed_fields.is_empty()) {
+    for metadata in head
+        .metadata
+        .iter()
+        .filter(|m| !m.managed_fields.is_empty())
+    {
         let field = &message[metadata.span.clone()];
         let mut fields = Fields::of(field);
         // The metadata field was read whole by `read_object`: tag and length read again here.
@@ -633,7 +637,16 @@ mod tests {
 
     #[test]
     fn varint_len_is_what_put_varint_writes() {
-        for value in [0, 1, 127, 128, 16_383, 16_384, u64::from(u32::MAX), u64::MAX] {
+        for value in [
+            0,
+            1,
+            127,
+            128,
+            16_383,
+            16_384,
+            u64::from(u32::MAX),
+            u64::MAX,
+        ] {
             let mut out = Vec::new();
             put_varint(&mut out, value);
             assert_eq!(varint_len(value), out.len(), "{value}");

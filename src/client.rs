@@ -150,7 +150,7 @@ pub async fn connect(
         identity,
         context_namespace,
         proxy_url,
-    } = load_config(choice).await?;
+    } = load_off_the_runtime(choice).await?;
     let server = config.cluster_url.to_string();
     // kube's loader took HTTPS_PROXY by its own rules: kreflect chooses by kubectl's.
     config.proxy_url = None;
@@ -278,6 +278,18 @@ struct Loaded {
     context_namespace: Option<String>,
     /// The cluster's `proxy-url`.
     proxy_url: Option<String>,
+}
+
+/// [`load_config`] on tokio's blocking pool. Reading the kubeconfig and the files it names
+/// blocks (a FIFO from `--kubeconfig <(sops -d ...)` whose writer waits for a passphrase, a
+/// hung network mount): on the runtime's only thread, that would keep a signal from ending
+/// the run.
+async fn load_off_the_runtime(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
+    let choice = choice.clone();
+    let runtime = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || runtime.block_on(load_config(&choice)))
+        .await
+        .map_err(|err| ClientError::Build(format!("reading the kubeconfig panicked: {err}")))?
 }
 
 async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {

@@ -16,11 +16,16 @@
 //! format: timestamp, level, target, message, `key=value` fields.
 //!
 //! Either way a record is written through [`progress::stderr_line`], so it never lands on an
-//! unfinished progress line.
+//! unfinished progress line, by a thread of its own (`kreflect-stderr`): a stderr nobody reads
+//! (`2> >(a stuck log shipper)`, `-v 2>&1 | less`) blocks that thread, never the runtime's one
+//! thread that reflects, answers `/healthz` and sees signals. While it is blocked, records
+//! beyond [`QUEUED_RECORDS`] are dropped; [`flush`] waits for the rest before the process exits.
 
 use std::fmt;
 use std::io::{self, IsTerminal, Stderr, Write};
-use std::sync::Arc;
+use std::sync::OnceLock;
+use std::sync::mpsc::{Receiver, SyncSender, TrySendError, sync_channel};
+use std::time::{Duration, Instant};
 
 use tracing::field::{Field, Visit};
 use tracing::{Event, Level, Subscriber};
@@ -45,9 +50,10 @@ pub fn init(verbose: u8) {
             _ => "kreflect=trace",
         })
     });
+    let queue = start_stderr_thread();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(|| RecordWriter(progress::stderr_line()))
+        .with_writer(move || RecordWriter(queue.clone()))
         .log_internal_errors(false);
     if sentences {
         builder.event_format(Sentences).init();
@@ -56,16 +62,87 @@ pub fn init(verbose: u8) {
     }
 }
 
-/// Writes each formatted record (tracing-subscriber writes one whole record per call) above
-/// the progress line on stderr, never into it. A record stderr does not take (a pipe its reader
-/// closed, as in `kreflect pods -v 2>&1 | head`; a full disk) is dropped: there is nowhere to
-/// say so, and tracing-subscriber would report the failure with `eprintln!`, which panics on
-/// that same stderr.
-struct RecordWriter(Arc<StatusLine<Stderr>>);
+/// How many records may wait for a stderr that does not take them before new ones are dropped.
+pub const QUEUED_RECORDS: usize = 1024;
+
+/// What the stderr thread is given: a record to write, or a flush to acknowledge.
+enum ToStderr {
+    Record(Vec<u8>),
+    Flushed(SyncSender<()>),
+}
+
+/// The stderr thread's queue, once [`init`] started it.
+static QUEUE: OnceLock<SyncSender<ToStderr>> = OnceLock::new();
+
+/// Starts the thread that writes records to stderr; `None` if it cannot (records are then
+/// written by whoever logs).
+fn start_stderr_thread() -> Option<SyncSender<ToStderr>> {
+    let (queue, records) = sync_channel(QUEUED_RECORDS);
+    let line = progress::stderr_line();
+    std::thread::Builder::new()
+        .name("kreflect-stderr".to_owned())
+        .spawn(move || write_records(&line, &records))
+        .ok()?;
+    let _ = QUEUE.set(queue.clone());
+    Some(queue)
+}
+
+/// The stderr thread: writes each record as it comes, acknowledges flushes.
+fn write_records(line: &StatusLine<Stderr>, records: &Receiver<ToStderr>) {
+    for message in records {
+        match message {
+            ToStderr::Record(record) => {
+                let _ = line.write_record(&record);
+            }
+            ToStderr::Flushed(done) => {
+                let _ = done.send(());
+            }
+        }
+    }
+}
+
+/// Waits, at most `within`, until every record logged so far is on stderr (before the process
+/// writes its error line and exits); whether they all are. `false` means stderr is stuck, and
+/// the stderr thread holds [`progress::stderr_line`] while it waits: do not lock it then.
+pub fn flush(within: Duration) -> bool {
+    let Some(queue) = QUEUE.get() else {
+        return true;
+    };
+    let deadline = Instant::now() + within;
+    let (done, flushed) = sync_channel(1);
+    let mut marker = ToStderr::Flushed(done);
+    loop {
+        match queue.try_send(marker) {
+            Ok(()) => break,
+            Err(TrySendError::Full(unsent)) if Instant::now() < deadline => {
+                marker = unsent;
+                std::thread::sleep(Duration::from_millis(10));
+            }
+            Err(_) => return false,
+        }
+    }
+    flushed
+        .recv_timeout(deadline.saturating_duration_since(Instant::now()))
+        .is_ok()
+}
+
+/// Hands each formatted record (tracing-subscriber writes one whole record per call) to the
+/// stderr thread, which writes it above the progress line, never into it. A record stderr does
+/// not take (a pipe its reader closed, as in `kreflect pods -v 2>&1 | head`; a full disk; a
+/// full queue) is dropped: there is nowhere to say so, and tracing-subscriber would report the
+/// failure with `eprintln!`, which panics on that same stderr.
+struct RecordWriter(Option<SyncSender<ToStderr>>);
 
 impl Write for RecordWriter {
     fn write(&mut self, record: &[u8]) -> io::Result<usize> {
-        let _ = self.0.write_record(record);
+        match &self.0 {
+            Some(queue) => {
+                let _ = queue.try_send(ToStderr::Record(record.to_vec()));
+            }
+            None => {
+                let _ = progress::stderr_line().write_record(record);
+            }
+        }
         Ok(record.len())
     }
 

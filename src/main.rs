@@ -48,9 +48,13 @@ fn main() -> ExitCode {
     // Every task has ended; only a thread blocked in a credential plugin that hangs may be
     // left, and it must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
+    // The last records before the error line; a stderr nobody reads does not hold the exit.
+    let flushed = kreflect::logging::flush(std::time::Duration::from_secs(1));
     match outcome {
         Ok(()) => {
-            kreflect::progress::stderr_line().finish();
+            if flushed {
+                kreflect::progress::stderr_line().finish();
+            }
             ExitCode::SUCCESS
         }
         // The whole message: our errors flatten their causes into `Display` (lib.rs, "Errors").

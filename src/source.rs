@@ -527,15 +527,29 @@ async fn send(
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
-        message: crate::quote::escape_controls(
-            String::from_utf8_lossy(&body[..body.len().min(200)]).trim(),
-        )
-        .into_owned(),
+        message: unread_body(&body),
     });
     Err(SourceError::Status {
         status,
         retry_after,
     })
+}
+
+/// What an error answer that is no readable `Status` says: its first 200 bytes as text, or,
+/// for protobuf (whose bytes mean nothing to a person), what it was.
+fn unread_body(body: &[u8]) -> String {
+    if body.starts_with(crate::protobuf::MAGIC) {
+        return if body.len() >= MAX_ERROR_BODY_BYTES {
+            format!(
+                "a protobuf Status over {} KiB (not read; the HTTP status says what happened)",
+                MAX_ERROR_BODY_BYTES / 1024
+            )
+        } else {
+            "a protobuf body that is not a readable Status".to_owned()
+        };
+    }
+    crate::quote::escape_controls(String::from_utf8_lossy(&body[..body.len().min(200)]).trim())
+        .into_owned()
 }
 
 /// GETs `path` (discovery documents) from `endpoint` and returns the body.
@@ -1265,6 +1279,51 @@ mod tests {
             err.to_string(),
             "cannot decode the server's answer: it is encoded as \"br\", which kreflect did not \
              ask for (it asks for gzip, or nothing with --disable-compression)"
+        );
+        server.abort();
+    }
+
+    #[tokio::test]
+    async fn a_protobuf_status_cut_at_the_error_body_cap_is_not_shown_as_its_bytes() {
+        use k8s_pb::apimachinery::pkg::apis::meta::v1::Status;
+        use k8s_pb::apimachinery::pkg::runtime::{TypeMeta, Unknown};
+        use prost::Message;
+        let status = Status {
+            status: Some("Failure".into()),
+            message: Some("denied: ".to_owned() + &"x".repeat(100 * 1024)),
+            reason: Some("Forbidden".into()),
+            code: Some(403),
+            ..Status::default()
+        };
+        let envelope = Unknown {
+            type_meta: Some(TypeMeta {
+                api_version: Some("v1".into()),
+                kind: Some("Status".into()),
+            }),
+            raw: Some(status.encode_to_vec()),
+            ..Unknown::default()
+        };
+        let mut body = crate::protobuf::MAGIC.to_vec();
+        body.extend(envelope.encode_to_vec());
+        let mut response = format!(
+            "HTTP/1.1 403 Forbidden\r\nContent-Type: application/vnd.kubernetes.protobuf\r\n\
+             Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .into_bytes();
+        response.extend_from_slice(&body);
+        let (url, server) = answering_server(response).await;
+        let err = KubeSource::pods(local_client(&url), None)
+            .list(ListRequest::default())
+            .await
+            .expect_err("403");
+        let SourceError::Status { status, .. } = err else {
+            panic!("not a Status error: {err}");
+        };
+        assert_eq!(status.code, 403);
+        assert_eq!(
+            status.message,
+            "a protobuf Status over 64 KiB (not read; the HTTP status says what happened)"
         );
         server.abort();
     }

@@ -3,6 +3,7 @@
 
 mod common;
 
+use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
@@ -342,5 +343,34 @@ async fn a_logged_server_message_cannot_split_a_log_line_or_reach_the_terminal_r
     assert!(
         stderr.lines().all(|line| line.contains("kreflect")),
         "one line per log record: {stderr:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_ends_a_run_whose_kubeconfig_is_a_fifo_nobody_writes_yet() {
+    // `--kubeconfig <(sops -d kubeconfig.enc)` while sops waits for a passphrase: opening the
+    // FIFO blocks until the writer comes. kreflect has taken over SIGTERM by then, so a read
+    // on its only runtime thread would leave the signal unseen.
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let fifo = cluster.kubeconfig_path().with_file_name("kubeconfig-fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success(), "mkfifo: {made:?}");
+    let mut running = Running::spawn(cluster.kreflect_with_kubeconfig(&fifo, &["--once"]));
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
+    // Let a run that ignored the signal go (open the FIFO and close it) before failing; without
+    // blocking when nothing reads it any more.
+    let _ = std::fs::OpenOptions::new()
+        .write(true)
+        .custom_flags(nix::fcntl::OFlag::O_NONBLOCK.bits())
+        .open(&fifo);
+    assert!(
+        ended.is_ok(),
+        "SIGTERM ignored while the kubeconfig (a FIFO) has no writer; stderr: {}",
+        running.stderr_so_far()
     );
 }

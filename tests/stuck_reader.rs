@@ -1,6 +1,6 @@
-//! A reader that never reads stdout (a stuck `| consumer`, a full pipe nobody drains): memory
-//! stays bounded, signals still end the run promptly with exit 0, and `/healthz` keeps
-//! answering.
+//! A reader that never reads stdout (a stuck `| consumer`, a full pipe nobody drains), or
+//! stderr: memory stays bounded, signals still end the run promptly with exit 0, and
+//! `/healthz` keeps answering.
 //!
 //! Every test waits until kreflect is actually blocked writing to its full stdout pipe before
 //! it measures.
@@ -222,4 +222,43 @@ async fn healthz_answers_on_one_worker_thread_while_stdout_is_blocked() {
     };
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
     terminate(&mut kreflect).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn healthz_and_sigterm_answer_while_stderr_is_never_read() {
+    // `kreflect -v 2> >(a stuck log shipper)`: every event is a debug record, and the 64 KiB
+    // stderr pipe fills within a second of the flood.
+    let (cluster, flood) = flooded_cluster().await;
+    let port = {
+        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+        probe.local_addr().expect("addr").port()
+    };
+    let addr = format!("127.0.0.1:{port}");
+    let mut command = cluster.kreflect(&["-v", "--metrics-addr", &addr, "--interval", "1h"]);
+    let mut child = command.spawn().expect("kreflect starts");
+    // Held, never read; stdout is drained so only stderr is stuck.
+    let _stderr = child.stderr.take().expect("piped stderr");
+    let mut stdout = child.stdout.take().expect("piped stdout");
+    let drain = tokio::spawn(async move {
+        let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
+    });
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let healthz =
+        tokio::time::timeout(Duration::from_secs(3), common::http_get(&addr, "/healthz")).await;
+    flood.stop();
+    let pid = child.id().expect("running");
+    nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGTERM)
+        .expect("signal sent");
+    let ended = tokio::time::timeout(EXIT_WITHIN, child.wait()).await;
+    let threads = threads_of(pid);
+    let _ = child.start_kill();
+    drain.abort();
+    let healthz = healthz.unwrap_or_else(|_| {
+        panic!("/healthz did not answer within 3 s with stderr stuck; threads: {threads:?}")
+    });
+    assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
+    assert!(
+        ended.is_ok(),
+        "still running {EXIT_WITHIN:?} after SIGTERM with stderr stuck; threads: {threads:?}"
+    );
 }

@@ -235,12 +235,14 @@ fn map<T: Leaf>(
 }
 
 /// A `Time`, to whole seconds; `None` for an empty message (Go's zero time, `null` in JSON).
+/// A message with nanoseconds and no seconds is the epoch, as Go's `Time.Unmarshal` reads it.
 fn time(
     pb: Option<k8s_pb::apimachinery::pkg::apis::meta::v1::Time>,
 ) -> Result<Option<Time>, ConversionError> {
-    let Some(seconds) = pb.and_then(|time| time.seconds) else {
+    let Some(time) = pb.filter(|time| time.seconds.is_some() || time.nanos.is_some()) else {
         return Ok(None);
     };
+    let seconds = time.seconds.unwrap_or(0);
     k8s_openapi::jiff::Timestamp::from_second(seconds)
         .map(|timestamp| Some(Time(timestamp)))
         .map_err(|err| ConversionError::new(format_args!("Time of {seconds} seconds: {err}")))

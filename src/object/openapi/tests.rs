@@ -335,6 +335,18 @@ fn time_keeps_whole_seconds_and_an_empty_message_is_none() {
 }
 
 #[test]
+fn a_time_message_with_nanos_but_no_seconds_is_the_epoch_as_go_reads_it() {
+    // Go's `Time.Unmarshal`: empty bytes are the zero time (`null`); any other message is
+    // `time.Unix(seconds, 0)`, seconds 0 when absent, which JSON writes as the epoch.
+    let nanos_only = pb_meta::Time {
+        seconds: None,
+        nanos: Some(5),
+    };
+    let epoch: Time = serde_json::from_str(r#""1970-01-01T00:00:00Z""#).expect("time");
+    assert_eq!(time(Some(nanos_only)), Ok(Some(epoch)));
+}
+
+#[test]
 fn lists_and_maps_are_none_when_empty_and_kept_with_empty_items() {
     assert_eq!(list::<String>(Vec::new()), Ok(None));
     assert_eq!(list(vec![String::new()]), Ok(Some(vec![String::new()])));

@@ -68,9 +68,13 @@ struct ChosenAllocator;
 /// 0 until the first allocation, then 1 (shipped) or 2 (system).
 static CHOSEN: AtomicU8 = AtomicU8::new(0);
 
+/// The shipped binary's allocator, for [`ChosenAllocator`] to hand calls to.
+static SHIPPED: allocator::Allocator = allocator::Allocator {};
+
 impl ChosenAllocator {
-    fn shipped() -> bool {
-        match CHOSEN.load(Ordering::Relaxed) {
+    /// The allocator this process chose, deciding at the first call.
+    fn chosen() -> &'static dyn GlobalAlloc {
+        let shipped = match CHOSEN.load(Ordering::Relaxed) {
             1 => true,
             2 => false,
             _ => {
@@ -79,54 +83,32 @@ impl ChosenAllocator {
                 CHOSEN.store(if set { 1 } else { 2 }, Ordering::Relaxed);
                 set
             }
-        }
+        };
+        if shipped { &SHIPPED } else { &System }
     }
 }
 
-// SAFETY: every call goes to the one allocator chosen before the first allocation.
+// SAFETY: every call goes to the one allocator chosen before the first allocation, under the
+// caller's contract.
 unsafe impl GlobalAlloc for ChosenAllocator {
     unsafe fn alloc(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract, passed on.
-        unsafe {
-            if Self::shipped() {
-                allocator::Allocator {}.alloc(layout)
-            } else {
-                System.alloc(layout)
-            }
-        }
+        unsafe { Self::chosen().alloc(layout) }
     }
 
     unsafe fn alloc_zeroed(&self, layout: Layout) -> *mut u8 {
         // SAFETY: the caller's contract, passed on.
-        unsafe {
-            if Self::shipped() {
-                allocator::Allocator {}.alloc_zeroed(layout)
-            } else {
-                System.alloc_zeroed(layout)
-            }
-        }
+        unsafe { Self::chosen().alloc_zeroed(layout) }
     }
 
     unsafe fn dealloc(&self, ptr: *mut u8, layout: Layout) {
-        // SAFETY: the caller's contract, passed on, to the allocator that allocated `ptr`.
-        unsafe {
-            if Self::shipped() {
-                allocator::Allocator {}.dealloc(ptr, layout)
-            } else {
-                System.dealloc(ptr, layout)
-            }
-        }
+        // SAFETY: the caller's contract, passed on to the allocator that allocated `ptr`.
+        unsafe { Self::chosen().dealloc(ptr, layout) }
     }
 
     unsafe fn realloc(&self, ptr: *mut u8, layout: Layout, new_size: usize) -> *mut u8 {
-        // SAFETY: the caller's contract, passed on, to the allocator that allocated `ptr`.
-        unsafe {
-            if Self::shipped() {
-                allocator::Allocator {}.realloc(ptr, layout, new_size)
-            } else {
-                System.realloc(ptr, layout, new_size)
-            }
-        }
+        // SAFETY: the caller's contract, passed on to the allocator that allocated `ptr`.
+        unsafe { Self::chosen().realloc(ptr, layout, new_size) }
     }
 }
 

@@ -214,43 +214,13 @@ pub fn decode_protobuf_list(body: &[u8]) -> Result<ListPage, DecodeError> {
 pub fn decode_protobuf_event(frame: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
     let event = protobuf::read_event(frame)?;
     let envelope = protobuf::read_envelope(event.object)?;
-    let object = |envelope: protobuf::Envelope<'_>| {
-        if !envelope.kind.is_empty() && envelope.kind != object_kind {
-            return Err(ObjectError::WrongKind {
-                expected: object_kind.to_owned(),
-                found: envelope.kind.to_owned(),
-            });
-        }
-        RawObject::from_protobuf(envelope.raw)
-    };
-    Ok(match event.event_type {
-        "ADDED" => WatchEvent::Added(object(envelope)?),
-        "MODIFIED" => WatchEvent::Modified(object(envelope)?),
-        "DELETED" => WatchEvent::Deleted(object(envelope)?),
-        "BOOKMARK" => {
-            let head = protobuf::read_object(envelope.raw)?;
-            if head.resource_version.is_empty() {
-                let missing = "no metadata.resourceVersion".to_owned();
-                return Err(ObjectError::Malformed(missing).into());
-            }
-            let resource_version = head.resource_version.to_owned();
-            if head.initial_events_end {
-                WatchEvent::InitialEventsEnd(resource_version)
-            } else {
-                WatchEvent::Bookmark(resource_version)
-            }
-        }
-        "ERROR" if envelope.kind == "Status" => {
-            WatchEvent::Error(ApiStatus::from_protobuf(envelope.raw)?)
-        }
-        "ERROR" => {
-            return Err(DecodeError::Malformed(format!(
-                "ERROR event with a {:?} where a Status belongs",
-                envelope.kind
-            )));
-        }
-        other => return Err(DecodeError::UnknownType(other.to_owned())),
-    })
+    watch_event(
+        event.event_type,
+        ProtobufEventObject {
+            envelope,
+            object_kind,
+        },
+    )
 }
 
 /// One decoded watch event.
@@ -283,12 +253,33 @@ pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, D
     }
     let line: Line<'_> =
         serde_json::from_slice(line).map_err(|err| DecodeError::Malformed(err.to_string()))?;
-    let object = line.object.get().as_bytes();
-    Ok(match &*line.event_type {
-        "ADDED" => WatchEvent::Added(RawObject::from_valid_json(object, object_kind)?),
-        "MODIFIED" => WatchEvent::Modified(RawObject::from_valid_json(object, object_kind)?),
-        "DELETED" => WatchEvent::Deleted(RawObject::from_valid_json(object, object_kind)?),
-        "BOOKMARK" => match bookmark_of(object)? {
+    watch_event(
+        &line.event_type,
+        JsonEventObject {
+            json: line.object.get().as_bytes(),
+            object_kind,
+        },
+    )
+}
+
+/// The object of one watch event, read the way its encoding is.
+trait EventObject {
+    /// An ADDED, MODIFIED or DELETED event's object.
+    fn object(self) -> Result<RawObject, DecodeError>;
+    /// A BOOKMARK's resourceVersion and initial-events-end annotation.
+    fn bookmark(self) -> Result<Bookmark, DecodeError>;
+    /// An ERROR's `Status`.
+    fn status(self) -> Result<ApiStatus, DecodeError>;
+}
+
+/// The event `event_type` says, around `object`: the one place the watch event types are told
+/// apart, whatever the encoding.
+fn watch_event(event_type: &str, object: impl EventObject) -> Result<WatchEvent, DecodeError> {
+    Ok(match event_type {
+        "ADDED" => WatchEvent::Added(object.object()?),
+        "MODIFIED" => WatchEvent::Modified(object.object()?),
+        "DELETED" => WatchEvent::Deleted(object.object()?),
+        "BOOKMARK" => match object.bookmark()? {
             Bookmark {
                 resource_version,
                 initial_events_end: true,
@@ -297,11 +288,74 @@ pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, D
                 resource_version, ..
             } => WatchEvent::Bookmark(resource_version),
         },
-        "ERROR" => WatchEvent::Error(serde_json::from_slice(object).map_err(|err| {
-            DecodeError::Malformed(format!("ERROR event without a Status: {err}"))
-        })?),
+        "ERROR" => WatchEvent::Error(object.status()?),
         other => return Err(DecodeError::UnknownType(other.to_owned())),
     })
+}
+
+/// A watch line's object: JSON the line's parse has already validated.
+struct JsonEventObject<'a> {
+    json: &'a [u8],
+    object_kind: &'a str,
+}
+
+impl EventObject for JsonEventObject<'_> {
+    fn object(self) -> Result<RawObject, DecodeError> {
+        Ok(RawObject::from_valid_json(self.json, self.object_kind)?)
+    }
+
+    fn bookmark(self) -> Result<Bookmark, DecodeError> {
+        Ok(bookmark_of(self.json)?)
+    }
+
+    fn status(self) -> Result<ApiStatus, DecodeError> {
+        serde_json::from_slice(self.json)
+            .map_err(|err| DecodeError::Malformed(format!("ERROR event without a Status: {err}")))
+    }
+}
+
+/// A protobuf watch frame's object: the envelope around its message.
+struct ProtobufEventObject<'a> {
+    envelope: protobuf::Envelope<'a>,
+    object_kind: &'a str,
+}
+
+impl EventObject for ProtobufEventObject<'_> {
+    fn object(self) -> Result<RawObject, DecodeError> {
+        let Self {
+            envelope,
+            object_kind,
+        } = self;
+        if !envelope.kind.is_empty() && envelope.kind != object_kind {
+            return Err(ObjectError::WrongKind {
+                expected: object_kind.to_owned(),
+                found: envelope.kind.to_owned(),
+            }
+            .into());
+        }
+        Ok(RawObject::from_protobuf(envelope.raw)?)
+    }
+
+    fn bookmark(self) -> Result<Bookmark, DecodeError> {
+        let head = protobuf::read_object(self.envelope.raw)?;
+        if head.resource_version.is_empty() {
+            let missing = "no metadata.resourceVersion".to_owned();
+            return Err(ObjectError::Malformed(missing).into());
+        }
+        Ok(Bookmark {
+            resource_version: head.resource_version.to_owned(),
+            initial_events_end: head.initial_events_end,
+        })
+    }
+
+    fn status(self) -> Result<ApiStatus, DecodeError> {
+        match self.envelope.kind {
+            "Status" => Ok(ApiStatus::from_protobuf(self.envelope.raw)?),
+            other => Err(DecodeError::Malformed(format!(
+                "ERROR event with a {other:?} where a Status belongs"
+            ))),
+        }
+    }
 }
 
 /// Splits a byte stream into newline-terminated lines, reusing one buffer.

@@ -45,6 +45,10 @@ pub struct Metrics {
     relists: AtomicU64,
     watch_restarts: AtomicU64,
     backoffs: AtomicU64,
+    restore_checks: AtomicU64,
+    went_back: AtomicU64,
+    resyncs: AtomicU64,
+    resync_differences: AtomicU64,
     /// Milliseconds since the Unix epoch of the last applied event (0: none yet).
     last_event_millis: AtomicU64,
     /// When the last list succeeded or the last watch started (None: neither yet).
@@ -76,6 +80,15 @@ pub enum Observed {
     Backoff,
     /// A watch was opened (any watch, restart or not); only refreshes readiness.
     WatchStarted,
+    /// A `limit=1` list checked that the server's state has not gone back in time.
+    RestoreCheck,
+    /// The server's resourceVersion was found older than the cache's (an etcd restore): a relist
+    /// follows.
+    WentBack,
+    /// A periodic full relist (`--resync-every`) compared the cache with the server.
+    Resync,
+    /// These many differences found by a periodic full relist that churn cannot explain.
+    ResyncDifferences(u64),
 }
 
 impl Metrics {
@@ -113,7 +126,15 @@ impl Metrics {
 
     /// Counts one occurrence.
     pub fn observe(&self, what: Observed) {
+        let mut amount = 1;
         let counter = match what {
+            Observed::RestoreCheck => &self.restore_checks,
+            Observed::WentBack => &self.went_back,
+            Observed::Resync => &self.resyncs,
+            Observed::ResyncDifferences(differences) => {
+                amount = differences;
+                &self.resync_differences
+            }
             Observed::Added => &self.added,
             Observed::Modified => &self.modified,
             Observed::Deleted => &self.deleted,
@@ -125,7 +146,7 @@ impl Metrics {
                 return;
             }
         };
-        counter.fetch_add(1, Ordering::Relaxed);
+        counter.fetch_add(amount, Ordering::Relaxed);
         if what == Observed::Relist {
             self.contact();
         }
@@ -219,6 +240,30 @@ impl Metrics {
             "counter",
             "Waits after a failed request or broken watch.",
             get(&self.backoffs).to_string(),
+        );
+        metric(
+            "kreflect_restore_checks_total",
+            "counter",
+            "limit=1 lists that checked the server's resourceVersion has not gone back in time.",
+            get(&self.restore_checks).to_string(),
+        );
+        metric(
+            "kreflect_server_went_back_total",
+            "counter",
+            "Times the server's resourceVersion was older than the cache's (an etcd restore), each followed by a relist.",
+            get(&self.went_back).to_string(),
+        );
+        metric(
+            "kreflect_resyncs_total",
+            "counter",
+            "Periodic full relists (--resync-every) that compared the cache with the server.",
+            get(&self.resyncs).to_string(),
+        );
+        metric(
+            "kreflect_resync_differences_total",
+            "counter",
+            "Objects a periodic full relist found wrong in the cache (0 expected: a bug, or a restore).",
+            get(&self.resync_differences).to_string(),
         );
         // 0 before the first event, as Prometheus client libraries leave an unset gauge: the
         // family is always there, and `time() - kreflect_last_event_timestamp_seconds` is huge.

@@ -38,10 +38,14 @@
 //! | `Watching`, phase `Watching` | the same, again without progress | backoff (warning), `Listing` |
 //! | `Watching`, phase `Watching` | the same within 10 s of the list, after such an immediate relist | backoff (warning), `Listing` |
 //! | phase `Watching` | ADDED, MODIFIED, DELETED or BOOKMARK | applied to the store, rv moved |
-//! | phase `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }` |
+//! | phase `Watching` | stream ended by the server after half its timeout, or with an object event | `Watching { last rv }`, or `CheckingRestore` (below) |
 //! | phase `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
 //! | phase `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
-//! | phase `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }` |
+//! | phase `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }`, or `CheckingRestore` (below) |
+//! | phase `Watching`, ended or dead | no event and no bookmark heard, the last list or check `restore_check_interval` ago | `CheckingRestore { last rv }` |
+//! | `CheckingRestore` | the `limit=1` list's resourceVersion is the cache's or past it | `Watching { last rv }` |
+//! | `CheckingRestore` | it is lower (an etcd restore), or differs and is not an integer ([`restore`]) | `Listing` (warning) |
+//! | `CheckingRestore` | the list failed | as any failed request (rows above), retried as `Watching { last rv }` |
 //! | phase `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
 //! | either phase | an event that cannot be keyed or has an unknown type | skipped with a warning |
 //!
@@ -69,6 +73,7 @@ use crate::object::{ObjectKey, RawObject};
 use crate::source::{ListRequest, ListWatch, Scope, SourceError};
 use crate::store::Writer;
 
+pub mod restore;
 mod watch;
 
 /// How the reflector lists, watches and backs off.
@@ -101,6 +106,9 @@ pub struct ReflectorConfig {
     /// A streaming list that delivers no event for this long before its initial-events-end
     /// BOOKMARK is given up for the paged list.
     pub initial_events_timeout: Duration,
+    /// The least time between two checks that the server's state has not gone back in time
+    /// (an etcd restore): see [`restore`].
+    pub restore_check_interval: Duration,
 }
 
 impl Default for ReflectorConfig {
@@ -115,6 +123,7 @@ impl Default for ReflectorConfig {
             list_only: false,
             streaming_list: false,
             initial_events_timeout: Duration::from_secs(10),
+            restore_check_interval: restore::CHECK_INTERVAL,
         }
     }
 }
@@ -219,6 +228,12 @@ pub enum State {
         /// The last resourceVersion seen (list, event or bookmark).
         resource_version: String,
     },
+    /// A watch from `resource_version` heard nothing: check, with a `limit=1` list, that the
+    /// server's state has not gone back in time ([`restore`]); then watch from there, or relist.
+    CheckingRestore {
+        /// The cache's resourceVersion.
+        resource_version: String,
+    },
 }
 
 /// What one step decided.
@@ -268,6 +283,9 @@ pub struct Reflector<S> {
     /// Whether a watch was open since the store was last replaced by a list: the next watch
     /// opened is then a restart (see [`Observed::WatchRestart`]).
     watched_since_list: bool,
+    /// When the server's resourceVersion was last known not to have gone back: the last list,
+    /// or the last restore check.
+    restore_checked_at: Option<Instant>,
 }
 
 /// An expiry this soon after the list the watch started from means the server's watch history
@@ -308,6 +326,7 @@ impl<S: ListWatch> Reflector<S> {
             synced_at: None,
             hasty_relists: 0,
             watched_since_list: false,
+            restore_checked_at: None,
         }
     }
 
@@ -371,6 +390,9 @@ impl<S: ListWatch> Reflector<S> {
         let opened = match state {
             State::Listing if self.streaming_list => self.open_streaming_list().await,
             State::Listing => return self.list().await,
+            State::CheckingRestore { resource_version } => {
+                return self.check_restore(resource_version).await;
+            }
             State::Watching { resource_version } => self.open_watch(resource_version).await,
         };
         match opened {
@@ -405,6 +427,7 @@ impl<S: ListWatch> Reflector<S> {
         self.writer.replace(objects, resource_version).await;
         self.synced = true;
         self.synced_at = Some(Instant::now());
+        self.restore_checked_at = self.synced_at;
         self.watched_since_list = false;
         self.metrics.observe(Observed::Relist);
         let elapsed = started.elapsed();
@@ -478,6 +501,51 @@ impl<S: ListWatch> Reflector<S> {
                     request = ListRequest::default();
                 }
                 Err(err) => return Err(err),
+            }
+        }
+    }
+
+    /// Where to go after a watch from `resource_version` ended or died: watch again from there;
+    /// but when it `heard` nothing (no event, no bookmark) and the last check is
+    /// [`ReflectorConfig::restore_check_interval`] old, check for a restore first.
+    fn after_watch(&self, resource_version: String, heard: bool) -> State {
+        let due = self
+            .restore_checked_at
+            .is_none_or(|checked| checked.elapsed() >= self.config.restore_check_interval);
+        if heard || !due {
+            return State::Watching { resource_version };
+        }
+        State::CheckingRestore { resource_version }
+    }
+
+    /// Lists one object to learn the server's current resourceVersion, and relists if it is
+    /// behind the cache's (see [`restore`]). A failed check is a failed request, retried by
+    /// watching from where the cache is.
+    async fn check_restore(&mut self, resource_version: String) -> Step {
+        self.restore_checked_at = Some(Instant::now());
+        self.metrics.observe(Observed::RestoreCheck);
+        let request = ListRequest {
+            limit: Some(1),
+            continue_token: None,
+        };
+        let theirs = match self.source.list(request).await {
+            Ok(page) => page.resource_version,
+            Err(err) => return self.failed("list", State::Watching { resource_version }, err),
+        };
+        let scope = self.source.scope();
+        match restore::compare(&resource_version, &theirs) {
+            restore::Verdict::Current => {
+                debug!(scope = %scope, resource_version, server_resource_version = %theirs, "restore check: the server has not gone back");
+                Step::Next(State::Watching { resource_version })
+            }
+            restore::Verdict::WentBack { ours, theirs } => {
+                warn!(scope = %scope, resource_version = ours, server_resource_version = theirs, "the server's resourceVersion went back in time (an etcd restore?); relisting");
+                self.metrics.observe(Observed::WentBack);
+                Step::Next(State::Listing)
+            }
+            restore::Verdict::Incomparable => {
+                info!(scope = %scope, resource_version, server_resource_version = %theirs, "the server's resourceVersion changed and cannot be ordered (not an integer); relisting to be sure");
+                Step::Next(State::Listing)
             }
         }
     }

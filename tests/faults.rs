@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
 use common::{Running, TestCluster, strings};
+use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 
 const CONVERGE: Duration = Duration::from_secs(15);
@@ -252,4 +253,45 @@ async fn bad_lines_are_logged_with_their_offset() {
             line.contains("WARN") && line.contains("offset=0") && line.contains("metadata.name")
         })
         .await;
+}
+
+/// An etcd snapshot restored under the server: lists answer an older resourceVersion with other
+/// objects, and a watch from the cache's (newer) resourceVersion is answered with silence
+/// (transcript 33). The cache must notice on its own and relist: the 40 pods deleted back then
+/// gone, the 5 created since the restore there.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_etcd_restore_under_the_server_is_noticed_and_relisted() {
+    let server = FakeApiServer::start(ServerOptions::default())
+        .await
+        .expect("fake server");
+    let pods = server.cluster();
+    for i in 0..10 {
+        pods.create_pod("kept", &format!("k-{i}"));
+    }
+    let snapshot = pods.backup();
+    for i in 0..40 {
+        pods.create_pod("gone", &format!("g-{i}"));
+    }
+    let config = ReflectorConfig {
+        restore_check_interval: Duration::from_millis(500),
+        ..fast_config()
+    };
+    let mirror = Mirror::start(&server, None, config);
+    mirror.synced().await;
+    assert_eq!(mirror.store.object_count(), 50);
+    pods.restore(&snapshot);
+    for i in 0..5 {
+        pods.create_pod("new", &format!("n-{i}"));
+    }
+    assert!(pods.resource_version() < snapshot.resource_version() + 40);
+    if let Err(diff) = mirror.converged(&pods, CONVERGE).await {
+        panic!("after an etcd restore: {diff}");
+    }
+    assert_eq!(mirror.store.object_count(), 15);
+    let probes = lists(&server)
+        .iter()
+        .filter(|list| list.param("limit") == Some("1"))
+        .count();
+    assert!(probes >= 1, "the restore was found by a limit=1 list");
+    mirror.stop().await.expect("clean stop");
 }

@@ -135,8 +135,12 @@
 //! - Watch history is a count (`history_limit` events), not a time window; after a restart or
 //!   `World::compact` every older resourceVersion is too old. The "too old" message names
 //!   the oldest resourceVersion still watchable, like the real watch cache does.
-//! - A watch from a resourceVersion newer than the current one waits for events after it
-//!   (the real server answers 504 "Too large resource version" after a few seconds).
+//! - A watch from a resourceVersion newer than the current one (what a client holding a newer
+//!   resourceVersion sees after an etcd restore, [`World::restore`]) is answered as v1.26 answers
+//!   it (transcript 33): 200, then no event and no bookmark at or below that resourceVersion; it
+//!   ends at `timeoutSeconds`. (Before this was checked against the real server, the sim sent
+//!   bookmarks at its own, older resourceVersion and every change, which no real server does.)
+//!   Newer servers may answer 504 "Too large resource version" instead; not imitated.
 //! - A live watcher that falls more than `history_limit` events behind gets an ERROR 410 event
 //!   and its stream ends (the real server closes a slow watcher without an error); the client
 //!   must relist. Events are never silently skipped.
@@ -184,4 +188,4 @@ pub use serve::tls::PROXY_ONLY_HOST;
 pub use wire::resources::{RESOURCES, ResourceType};
 pub use world::churn::{ChurnOptions, populate, run_churn};
 pub use world::pods::realistic_pod;
-pub use world::state::World;
+pub use world::state::{Backup, World};

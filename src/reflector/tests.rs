@@ -979,6 +979,8 @@ async fn backoff_starts_over_after_two_healthy_minutes() {
     replies.push(Reply::Watch(Err(status(500, "InternalError", None))));
     let config = ReflectorConfig {
         watch_timeout_seconds: 150..=150,
+        // The silent 155 s watch would be followed by a restore check; not what is tested here.
+        restore_check_interval: Duration::from_secs(3600),
         ..ReflectorConfig::default()
     };
     let mut h = harness(replies, config);
@@ -1363,4 +1365,179 @@ async fn a_loop_without_progress_is_logged_at_warn_level_from_its_second_round()
     let warned = warnings(&logs);
     assert_eq!(warned.len(), 2, "{warned:?}");
     assert!(warned[1].contains("expired again"), "{warned:?}");
+}
+
+fn checking_restore(rv: &str) -> State {
+    State::CheckingRestore {
+        resource_version: rv.into(),
+    }
+}
+
+/// The one-object list a restore check sends.
+fn restore_check() -> Request {
+    Request::List(ListRequest {
+        limit: Some(1),
+        continue_token: None,
+    })
+}
+
+/// A reflector synced at resourceVersion 100 (pods a/1 and a/2), checking for restores every
+/// 60 s, with watches of 50 s; `replies` follow the list.
+async fn synced_at_100(replies: Vec<Reply>) -> Harness {
+    let mut script = vec![page("100", &["a/1", "a/2"], None)];
+    script.extend(replies);
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 50..=50,
+        restore_check_interval: Duration::from_secs(60),
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(script, config);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    h.requests();
+    h
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_silent_watch_checks_for_a_restore_only_once_the_interval_has_passed() {
+    let mut h = synced_at_100(vec![
+        watch(vec![], Ending::CloseAfter(Duration::from_secs(50))),
+        watch(vec![], Ending::CloseAfter(Duration::from_secs(50))),
+    ])
+    .await;
+    // 50 s after the list: the list itself was the last check.
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    // 100 s after it, and the watch heard nothing: check.
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == checking_restore("100")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_watch_that_heard_a_bookmark_or_an_event_is_not_followed_by_a_check() {
+    let quiet = || watch(vec![], Ending::CloseAfter(Duration::from_secs(50)));
+    let mut h = synced_at_100(vec![
+        quiet(),
+        watch(
+            vec![Ok(WatchEvent::Bookmark("100".into()))],
+            Ending::CloseAfter(Duration::from_secs(50)),
+        ),
+        watch(
+            vec![Ok(WatchEvent::Modified(pod("a/1", 101)))],
+            Ending::CloseAfter(Duration::from_secs(50)),
+        ),
+        quiet(),
+    ])
+    .await;
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    // Past the interval, but each watch heard something: the server is not behind us.
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("101")),
+        "{step:?}"
+    );
+    // The next silent one is checked.
+    let step = h.reflector.step(watching("101")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == checking_restore("101")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_dead_silent_watch_checks_for_a_restore_too() {
+    let mut h = synced_at_100(vec![watch(vec![], Ending::Stall)]).await;
+    tokio::time::advance(Duration::from_secs(30)).await;
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == checking_restore("100")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_behind_the_cache_is_relisted_and_the_relist_drops_what_it_no_longer_has() {
+    let mut h = synced_at_100(vec![
+        page("40", &["a/1"], Some("more")),
+        page("40", &["a/1", "b/new"], None),
+    ])
+    .await;
+    let step = h.reflector.step(checking_restore("100")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    assert_eq!(h.requests(), [restore_check()]);
+    assert_eq!(h.keys(), ["a/1", "a/2"], "the check alone changes nothing");
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("40")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/1", "b/new"]);
+    assert_eq!(
+        h.reflector
+            .metrics
+            .render(&h.store)
+            .lines()
+            .filter(|l| l.starts_with("kreflect_server_went_back_total "))
+            .collect::<Vec<_>>(),
+        ["kreflect_server_went_back_total 1"]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_at_or_past_the_cache_resumes_the_watch_where_it_was() {
+    for theirs in ["100", "250"] {
+        let mut h = synced_at_100(vec![page(theirs, &["a/1"], Some("more"))]).await;
+        let step = h.reflector.step(checking_restore("100")).await;
+        assert!(
+            matches!(step, Step::Next(ref s) if *s == watching("100")),
+            "{theirs}: {step:?}"
+        );
+        assert_eq!(h.requests(), [restore_check()]);
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_changed_resource_version_that_is_not_an_integer_relists_and_an_equal_one_does_not() {
+    let mut h = synced_at_100(vec![page("abc", &[], None)]).await;
+    let step = h.reflector.step(checking_restore("100")).await;
+    assert!(matches!(step, Step::Next(State::Listing)), "{step:?}");
+    let mut h = synced_at_100(vec![page("opaque-1", &[], None)]).await;
+    let step = h.reflector.step(checking_restore("opaque-1")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("opaque-1")),
+        "{step:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_failed_restore_check_backs_off_and_watches_from_where_the_cache_is() {
+    let mut h = synced_at_100(vec![Reply::List(Err(status(
+        503,
+        "ServiceUnavailable",
+        None,
+    )))])
+    .await;
+    let step = h.reflector.step(checking_restore("100")).await;
+    assert!(
+        matches!(step, Step::Backoff(ref s, _) if *s == watching("100")),
+        "{step:?}"
+    );
 }

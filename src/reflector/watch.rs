@@ -48,6 +48,9 @@ pub(super) struct OpenWatch {
     /// Object events that moved the watch position: a replayed event (the resourceVersion we
     /// are at, or none) is no progress, or a server could end every watch after one.
     object_events: u64,
+    /// Whether any event or bookmark was applied: a watch that heard nothing may be from a
+    /// resourceVersion the server has not reached (see [`super::restore`]).
+    heard: bool,
 }
 
 impl OpenWatch {
@@ -63,6 +66,7 @@ impl OpenWatch {
             timeout_seconds,
             deadline: WatchDeadline::new(started, timeout_seconds, grace),
             object_events: 0,
+            heard: false,
         }
     }
 
@@ -326,6 +330,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies an ADDED or MODIFIED object.
     async fn upsert(&mut self, watch: &mut OpenWatch, event: &'static str, object: RawObject) {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
+        watch.heard = true;
         self.progressed(watch, object.resource_version());
         self.writer.upsert(object).await;
     }
@@ -333,6 +338,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies a BOOKMARK: the collection is at `resource_version`, no object changed.
     fn bookmark(&mut self, watch: &mut OpenWatch, resource_version: String) {
         trace!(event = "BOOKMARK", resource_version = %resource_version, "got event");
+        watch.heard = true;
         self.writer.set_resource_version(&resource_version);
         watch.resource_version = resource_version;
     }
@@ -340,6 +346,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies a DELETED object.
     async fn delete(&mut self, watch: &mut OpenWatch, object: RawObject) {
         debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
+        watch.heard = true;
         self.writer.remove(&object).await;
         self.metrics.observe(Observed::Deleted);
         self.progressed(watch, object.resource_version());
@@ -366,11 +373,16 @@ impl<S: ListWatch> Reflector<S> {
         let elapsed = watch.started.elapsed();
         let requested = Duration::from_secs(watch.timeout_seconds.into());
         let object_events = watch.object_events;
-        let state = watch.resume();
-        debug!(scope = %self.source.scope(), state = ?state, object_events, elapsed_ms = elapsed.as_millis() as u64, "watch ended");
+        let OpenWatch {
+            resource_version,
+            heard,
+            ..
+        } = watch;
+        debug!(scope = %self.source.scope(), resource_version, object_events, elapsed_ms = elapsed.as_millis() as u64, "watch ended");
         if object_events > 0 || elapsed * 2 >= requested {
-            return Step::Next(state);
+            return Step::Next(self.after_watch(resource_version, heard));
         }
+        let state = State::Watching { resource_version };
         self.no_progress.empty_watches += 1;
         let delay = self.backoff.next_delay();
         let empty_watches = self.no_progress.empty_watches;
@@ -385,7 +397,7 @@ impl<S: ListWatch> Reflector<S> {
     /// A watch past its [`WatchDeadline`]: reopen it at once.
     fn watch_dead(&self, watch: OpenWatch) -> Step {
         warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, timeout_seconds = watch.timeout_seconds, open_seconds = watch.started.elapsed().as_secs(), silent_seconds = watch.deadline.silent_for().as_secs(), "watch is dead: still open past its timeout and silent (a half-open connection); reopening");
-        Step::Next(watch.resume())
+        Step::Next(self.after_watch(watch.resource_version, watch.heard))
     }
 }
 

@@ -129,6 +129,10 @@ struct WatchBody {
     live: Option<broadcast::Receiver<Broadcast>>,
     /// The resourceVersion of the last change this watcher has accounted for.
     seen: u64,
+    /// While set, the watcher is ahead of the world (it asked for a resourceVersion the world
+    /// has not reached, or the world was restored under it): changes and bookmarks at or below
+    /// this are not sent, as the real watch cache drops them; the first change past it clears it.
+    floor: Option<u64>,
     deadline: Option<Instant>,
     final_bookmark: Option<Instant>,
     periodic_bookmark: Option<(Instant, Duration)>,
@@ -163,7 +167,11 @@ impl WatchBody {
         }
         let filter = query.filter;
         let resource = world.resource();
-        let (live, seen) = match world.open_watch(query.namespace.as_deref(), query.start) {
+        let requested = match query.start {
+            WatchStart::After(requested) => Some(requested),
+            WatchStart::Now => None,
+        };
+        let (live, seen, floor) = match world.open_watch(query.namespace.as_deref(), query.start) {
             Ok(opened) => {
                 match opened.initial {
                     Initial::Objects(objects) => pending.extend(
@@ -189,7 +197,8 @@ impl WatchBody {
                         resource,
                     )));
                 }
-                (Some(opened.live), opened.resource_version)
+                let ahead = requested.filter(|&requested| requested > opened.resource_version);
+                (Some(opened.live), opened.resource_version, ahead)
             }
             Err(TooOld { requested, oldest }) => {
                 tracing::debug!(requested, oldest, "watch from a too old resourceVersion");
@@ -198,7 +207,7 @@ impl WatchBody {
                     requested, oldest,
                 ))));
                 pending.push_back(Pending::End);
-                (None, oldest)
+                (None, oldest, None)
             }
         };
         if fault == Some(Fault::WatchBookmarkThenClose) && live.is_some() {
@@ -228,6 +237,7 @@ impl WatchBody {
             pending,
             live,
             seen,
+            floor,
             deadline,
             final_bookmark,
             periodic_bookmark,
@@ -396,7 +406,7 @@ impl WatchBody {
                 Err(_) => break,
             }
         }
-        if !matches!(self.pending.back(), Some(Pending::End)) {
+        if !matches!(self.pending.back(), Some(Pending::End)) && self.above_floor(self.seen) {
             self.pending.push_back(Pending::Line(bookmark_line(
                 self.seen,
                 self.world.resource(),
@@ -404,11 +414,22 @@ impl WatchBody {
         }
     }
 
+    /// Whether a change or bookmark at `resource_version` may be sent: the watcher is not
+    /// ahead of the world, or `resource_version` is past it.
+    fn above_floor(&self, resource_version: u64) -> bool {
+        self.floor.is_none_or(|floor| resource_version > floor)
+    }
+
     /// Takes one message from the live fan-out.
     fn accept(&mut self, message: Result<Broadcast, RecvError>) {
         match message {
             Ok(Broadcast::Mutation(event)) => {
-                self.seen = self.seen.max(event.resource_version);
+                if event.resource_version <= self.seen || !self.above_floor(event.resource_version)
+                {
+                    return;
+                }
+                self.seen = event.resource_version;
+                self.floor = None;
                 if self
                     .namespace
                     .as_deref()
@@ -421,10 +442,13 @@ impl WatchBody {
             }
             Ok(Broadcast::Bookmark(rv)) => {
                 self.seen = self.seen.max(rv);
-                if self.bookmarks {
+                if self.bookmarks && self.above_floor(rv) {
                     let line = bookmark_line(rv, self.world.resource());
                     self.pending.push_back(Pending::Line(line));
                 }
+            }
+            Ok(Broadcast::Restored) => {
+                self.floor = Some(self.floor.unwrap_or(0).max(self.seen));
             }
             Err(RecvError::Lagged(missed)) => {
                 let oldest = self.world.oldest_resource_version();

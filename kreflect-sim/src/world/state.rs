@@ -94,6 +94,24 @@ pub(crate) enum Broadcast {
     Mutation(Arc<Mutation>),
     /// `World::bookmark_now` at this resourceVersion.
     Bookmark(u64),
+    /// The world went back to a [`Backup`] (an etcd restore): open watches are past its
+    /// resourceVersion and see nothing until it passes theirs.
+    Restored,
+}
+
+/// The objects and resourceVersion of a world at one moment, to go back to with
+/// [`World::restore`]: an etcd snapshot.
+#[derive(Debug, Clone)]
+pub struct Backup {
+    pods: BTreeMap<String, Arc<StoredObject>>,
+    resource_version: u64,
+}
+
+impl Backup {
+    /// The resourceVersion the backup was taken at.
+    pub fn resource_version(&self) -> u64 {
+        self.resource_version
+    }
 }
 
 /// All pods at one resourceVersion, sorted by key.
@@ -366,6 +384,34 @@ impl World {
         state.snapshots.clear();
         state.oldest = state.resource_version;
         tracing::debug!(rv = state.resource_version, "compacted");
+    }
+
+    /// The objects and resourceVersion now, to [`World::restore`] later (an etcd snapshot).
+    pub fn backup(&self) -> Backup {
+        let state = self.lock();
+        Backup {
+            pods: state.pods.clone(),
+            resource_version: state.resource_version,
+        }
+    }
+
+    /// Goes back to `backup`, as an etcd snapshot restored under a running API server: the
+    /// objects and the resourceVersion are the backup's (older than what clients hold), watch
+    /// history and list snapshots are gone, and the next change gets the backup's
+    /// resourceVersion + 1 again. Open watches stay open and, as the real server's do (its watch
+    /// cache drops every event at or below a watcher's resourceVersion), see nothing, not even a
+    /// bookmark, until the resourceVersion passes theirs; so does a new watch from a
+    /// resourceVersion the world has not reached (transcript 33).
+    pub fn restore(&self, backup: &Backup) {
+        let mut state = self.lock();
+        state.pods = backup.pods.clone();
+        state.resource_version = backup.resource_version;
+        state.oldest = backup.resource_version;
+        state.history.clear();
+        state.snapshots.clear();
+        // No receivers is fine: nobody is watching.
+        let _ = self.inner.live.send(Broadcast::Restored);
+        tracing::debug!(rv = backup.resource_version, "restored a backup");
     }
 
     /// Sends a BOOKMARK at the current resourceVersion to every open watch that allowed them.

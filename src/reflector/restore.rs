@@ -1,0 +1,100 @@
+//! Noticing that the server's state went back in time: an etcd snapshot restored under it.
+//!
+//! After a restore, lists answer an older resourceVersion with other objects, and a watch from
+//! the cache's (newer) resourceVersion is answered `200` and then nothing at all, no event and no
+//! bookmark, until the server's resourceVersion passes the cache's (transcript 33; the watch
+//! cache drops every event at or below a watcher's resourceVersion). Nothing in that stream says
+//! the cache is wrong, so the reflector asks: after a watch that ended having received nothing,
+//! at most once per [`super::ReflectorConfig::restore_check_interval`], it lists one object
+//! (`limit=1`: one object read, but the answer carries the collection's current
+//! resourceVersion, transcript 28) and compares that resourceVersion with its own.
+//!
+//! # What is compared, and why
+//! The API conventions call resourceVersions opaque: clients may only compare them for
+//! equality. A restore is the one case where ordering is needed, because a value that went
+//! *down* is the only trace it leaves. So [`compare`] reads both values as integers (what
+//! kube-apiserver's etcd storage hands out: etcd's revision) only here, and only to ask whether
+//! the server's is lower than the cache's. Where either value is not an integer (an aggregated
+//! API server with its own scheme), ordering means nothing: a value that differs from the
+//! cache's is taken as "cannot tell", and the reflector relists (a plain relist, at most once
+//! per check interval and only after silent watches).
+//!
+//! Equal values, or a server ahead of the cache, are what a healthy server answers: a watch
+//! on a quiet collection is silent too (the list's resourceVersion is etcd's, often past the
+//! last change of this kind), so the check costs one small list per interval there and
+//! changes nothing.
+
+use std::time::Duration;
+
+/// The default [`super::ReflectorConfig::restore_check_interval`]: a restore is noticed at the
+/// end of the first silent watch after this long, so within this plus a watch's timeout and
+/// grace (2 min + 55 s by default).
+pub const CHECK_INTERVAL: Duration = Duration::from_secs(120);
+
+/// What the server's current resourceVersion says about the cache's.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// The server is at the cache's resourceVersion or past it: nothing went back.
+    Current,
+    /// The server's resourceVersion is lower than the cache's: its state went back in time.
+    WentBack {
+        /// The cache's resourceVersion.
+        ours: u64,
+        /// The server's.
+        theirs: u64,
+    },
+    /// The values differ and are not both integers: no order can be told.
+    Incomparable,
+}
+
+/// Compares the cache's resourceVersion `ours` with the server's current one, `theirs`.
+pub fn compare(ours: &str, theirs: &str) -> Verdict {
+    if ours == theirs {
+        return Verdict::Current;
+    }
+    match (ours.parse::<u64>(), theirs.parse::<u64>()) {
+        (Ok(ours), Ok(theirs)) if theirs < ours => Verdict::WentBack { ours, theirs },
+        (Ok(_), Ok(_)) => Verdict::Current,
+        _ => Verdict::Incomparable,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_server_at_or_past_the_caches_resource_version_is_current() {
+        assert_eq!(compare("15702", "15702"), Verdict::Current);
+        assert_eq!(compare("15702", "15703"), Verdict::Current);
+        assert_eq!(compare("9", "10"), Verdict::Current, "compared as numbers");
+    }
+
+    #[test]
+    fn a_lower_server_resource_version_went_back() {
+        assert_eq!(
+            compare("10015702", "15702"),
+            Verdict::WentBack {
+                ours: 10_015_702,
+                theirs: 15_702
+            }
+        );
+        assert_eq!(
+            compare("10", "9"),
+            Verdict::WentBack {
+                ours: 10,
+                theirs: 9
+            },
+            "compared as numbers, not as text"
+        );
+    }
+
+    #[test]
+    fn values_that_are_not_integers_are_equal_or_incomparable() {
+        assert_eq!(compare("abc", "abc"), Verdict::Current);
+        assert_eq!(compare("abc", "abd"), Verdict::Incomparable);
+        assert_eq!(compare("100", "zzz"), Verdict::Incomparable);
+        assert_eq!(compare("zzz", "100"), Verdict::Incomparable);
+        assert_eq!(compare("", "5"), Verdict::Incomparable);
+    }
+}

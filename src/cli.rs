@@ -183,6 +183,17 @@ struct WatchArgs {
     /// list when the server does not support it.
     #[arg(long)]
     streaming_list: bool,
+    /// How often, at most, to check that the server's state has not gone back in time (an etcd
+    /// restore), after a watch that heard nothing: a one-object list whose resourceVersion is
+    /// compared with the cache's; lower means relist. A restore is noticed within this plus a
+    /// minute.
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_interval)]
+    restore_check_every: Duration,
+    /// Also relist in full this often, counting in kreflect_resync_differences_total (and a
+    /// warning) what the cache had wrong: 0 is expected; anything else is a bug or a restore.
+    /// Off by default (each one is a full read of the collection).
+    #[arg(long, value_name = "D", value_parser = parse_interval)]
+    resync_every: Option<Duration>,
     /// The encoding asked of the server: auto = protobuf for built-in kinds (a third of JSON's
     /// bytes, less than half its API-server CPU) and JSON for custom resources, as client-go.
     #[arg(long, value_enum, value_name = "ENCODING", default_value = "auto")]
@@ -283,6 +294,8 @@ impl Cli {
             },
             reflector: ReflectorConfig {
                 streaming_list: args.streaming_list,
+                restore_check_interval: args.restore_check_every,
+                resync_every: args.resync_every,
                 ..ReflectorConfig::default()
             },
         })))

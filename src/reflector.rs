@@ -46,6 +46,9 @@
 //! | `CheckingRestore` | the `limit=1` list's resourceVersion is the cache's or past it | `Watching { last rv }` |
 //! | `CheckingRestore` | it is lower (an etcd restore), or differs and is not an integer ([`restore`]) | `Listing` (warning) |
 //! | `CheckingRestore` | the list failed | as any failed request (rows above), retried as `Watching { last rv }` |
+//! | phase `Watching`, ended or dead | `resync_every` since the last list (before any restore check) | `Resyncing { last rv }` |
+//! | `Resyncing` | all pages listed | differences churn cannot explain counted and logged ([`resync`]); store replaced, `Watching { list rv }` |
+//! | `Resyncing` | the list failed | as any failed request, retried as `Watching { last rv }` |
 //! | phase `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
 //! | either phase | an event that cannot be keyed or has an unknown type | skipped with a warning |
 //!
@@ -74,6 +77,7 @@ use crate::source::{ListRequest, ListWatch, Scope, SourceError};
 use crate::store::Writer;
 
 pub mod restore;
+pub mod resync;
 mod watch;
 
 /// How the reflector lists, watches and backs off.
@@ -109,6 +113,9 @@ pub struct ReflectorConfig {
     /// The least time between two checks that the server's state has not gone back in time
     /// (an etcd restore): see [`restore`].
     pub restore_check_interval: Duration,
+    /// Relist in full this long after the last list (at the end of the watch then open),
+    /// counting what the list shows the cache had wrong (`--resync-every`; see [`resync`]).
+    pub resync_every: Option<Duration>,
 }
 
 impl Default for ReflectorConfig {
@@ -124,6 +131,7 @@ impl Default for ReflectorConfig {
             streaming_list: false,
             initial_events_timeout: Duration::from_secs(10),
             restore_check_interval: restore::CHECK_INTERVAL,
+            resync_every: None,
         }
     }
 }
@@ -231,6 +239,12 @@ pub enum State {
     /// A watch from `resource_version` heard nothing: check, with a `limit=1` list, that the
     /// server's state has not gone back in time ([`restore`]); then watch from there, or relist.
     CheckingRestore {
+        /// The cache's resourceVersion.
+        resource_version: String,
+    },
+    /// `resync_every` has passed since the last list: list in full, count what the cache had
+    /// wrong ([`resync`]), replace it, and watch from the list.
+    Resyncing {
         /// The cache's resourceVersion.
         resource_version: String,
     },
@@ -393,6 +407,7 @@ impl<S: ListWatch> Reflector<S> {
             State::CheckingRestore { resource_version } => {
                 return self.check_restore(resource_version).await;
             }
+            State::Resyncing { resource_version } => return self.resync(resource_version).await,
             State::Watching { resource_version } => self.open_watch(resource_version).await,
         };
         match opened {
@@ -509,6 +524,13 @@ impl<S: ListWatch> Reflector<S> {
     /// but when it `heard` nothing (no event, no bookmark) and the last check is
     /// [`ReflectorConfig::restore_check_interval`] old, check for a restore first.
     fn after_watch(&self, resource_version: String, heard: bool) -> State {
+        let resync_due = self.config.resync_every.is_some_and(|every| {
+            self.synced_at
+                .is_some_and(|synced| synced.elapsed() >= every)
+        });
+        if resync_due {
+            return State::Resyncing { resource_version };
+        }
         let due = self
             .restore_checked_at
             .is_none_or(|checked| checked.elapsed() >= self.config.restore_check_interval);
@@ -548,6 +570,36 @@ impl<S: ListWatch> Reflector<S> {
                 Step::Next(State::Listing)
             }
         }
+    }
+
+    /// A full list compared with the cache at `resource_version` before it replaces it: the
+    /// differences churn cannot explain are counted and logged ([`resync`]).
+    async fn resync(&mut self, resource_version: String) -> Step {
+        let started = Instant::now();
+        let (objects, theirs, pages) = match self.list_all_pages().await {
+            Ok(listed) => listed,
+            Err(err) => return self.failed("list", State::Watching { resource_version }, err),
+        };
+        let wrong =
+            resync::unexplained(&self.writer.objects(), &objects, &resource_version, &theirs);
+        self.metrics.observe(Observed::Resync);
+        self.metrics
+            .observe(Observed::ResyncDifferences(wrong.len() as u64));
+        let scope = self.source.scope();
+        if wrong.is_empty() {
+            debug!(scope = %scope, resource_version, list_resource_version = %theirs, "resync: the cache was right");
+        } else {
+            let first: Vec<String> = wrong
+                .iter()
+                .take(5)
+                .map(|key| crate::quote::quote(key.as_str()).into_owned())
+                .collect();
+            warn!(scope = %scope, resource_version, list_resource_version = %theirs, differences = wrong.len(), first = %first.join(" "), "resync: the cache differed from the server; replaced by the list");
+        }
+        self.commit_list(objects, &theirs, pages, started).await;
+        Step::Next(State::Watching {
+            resource_version: theirs,
+        })
     }
 
     /// Gives up streaming lists for the rest of the run and lists in pages now.

@@ -170,6 +170,12 @@ impl Writer {
         removed.is_some()
     }
 
+    /// A snapshot of all cached objects, in no particular order (what [`Store::objects`] gives
+    /// a reader), for the reflector to compare with a list before it replaces them.
+    pub fn objects(&self) -> Vec<Arc<RawObject>> {
+        self.shared.read().objects.values().cloned().collect()
+    }
+
     /// Records that the store is current at `resource_version` (a BOOKMARK).
     pub fn set_resource_version(&mut self, resource_version: &str) {
         set_resource_version(&mut self.shared.write(), resource_version);

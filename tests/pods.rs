@@ -525,3 +525,102 @@ async fn streaming_list_falls_back_when_the_server_answers_422_like_v1_25() {
 async fn streaming_list_falls_back_when_the_server_starts_a_plain_watch() {
     streaming_list_falls_back_to_the_paged_list(WatchListSupport::Ignored).await;
 }
+
+/// A cluster whose watches end after a second (so the binary's 40-50 s watches end in
+/// moments): pods `kept/k-0..3`, a backup of them, then `gone/g-0..4` created after it.
+async fn cluster_before_a_restore() -> (TestCluster, kreflect_sim::Backup) {
+    let cluster = TestCluster::start(ServerOptions {
+        max_watch_seconds: Some(1),
+        ..ServerOptions::default()
+    })
+    .await;
+    let pods = cluster.server.cluster();
+    for i in 0..3 {
+        pods.create_pod("kept", &format!("k-{i}"));
+    }
+    let backup = pods.backup();
+    for i in 0..4 {
+        pods.create_pod("gone", &format!("g-{i}"));
+    }
+    (cluster, backup)
+}
+
+/// Restores `backup` and creates `new/n-0..1` on it: the cluster an etcd restore leaves.
+fn restore_and_create_two(cluster: &TestCluster, backup: &kreflect_sim::Backup) {
+    let pods = cluster.server.cluster();
+    pods.restore(backup);
+    pods.create_pod("new", "n-0");
+    pods.create_pod("new", "n-1");
+}
+
+/// The next `count` lines of stdout, sorted.
+async fn next_lines(kreflect: &mut Running, count: usize) -> Vec<String> {
+    let mut lines = Vec::new();
+    for _ in 0..count {
+        lines.push(kreflect.next_line().await);
+    }
+    lines.sort();
+    lines
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_an_etcd_restore_the_events_say_what_the_relist_changed() {
+    let (cluster, backup) = cluster_before_a_restore().await;
+    let mut kreflect =
+        Running::spawn(cluster.kreflect(&["--events", "--restore-check-every", "1s"]));
+    assert_eq!(next_lines(&mut kreflect, 7).await.len(), 7);
+    restore_and_create_two(&cluster, &backup);
+    assert_eq!(
+        next_lines(&mut kreflect, 6).await,
+        strings(&[
+            "ADDED new/n-0",
+            "ADDED new/n-1",
+            "DELETED gone/g-0",
+            "DELETED gone/g-1",
+            "DELETED gone/g-2",
+            "DELETED gone/g-3",
+        ])
+    );
+    kreflect
+        .wait_for_stderr("the went-back warning", |stderr| {
+            stderr.contains("went back in time")
+        })
+        .await;
+    kreflect.signal(Signal::SIGTERM);
+    assert!(kreflect.wait().await.success());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_periodic_resync_counts_and_fixes_what_the_cache_had_wrong() {
+    let (cluster, backup) = cluster_before_a_restore().await;
+    // Restore checks off (an hour apart): only the resync can find the drift.
+    let mut kreflect = Running::spawn(cluster.kreflect(&[
+        "--diff",
+        "--interval",
+        "200ms",
+        "--restore-check-every",
+        "1h",
+        "--resync-every",
+        "3s",
+    ]));
+    assert_eq!(next_lines(&mut kreflect, 7).await.len(), 7);
+    restore_and_create_two(&cluster, &backup);
+    assert_eq!(
+        next_lines(&mut kreflect, 6).await,
+        strings(&[
+            "+new/n-0",
+            "+new/n-1",
+            "-gone/g-0",
+            "-gone/g-1",
+            "-gone/g-2",
+            "-gone/g-3",
+        ])
+    );
+    kreflect
+        .wait_for_stderr("the resync's warning with its count", |stderr| {
+            stderr.contains("resync: the cache differed") && stderr.contains("differences=6")
+        })
+        .await;
+    kreflect.signal(Signal::SIGTERM);
+    assert!(kreflect.wait().await.success());
+}

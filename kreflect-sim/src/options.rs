@@ -40,6 +40,11 @@ pub struct ServerOptions {
     /// Resources (by plural) that cannot produce a server-side Table, and how they answer an
     /// `Accept` asking for one: as an aggregated API without Table support does.
     pub without_tables: Vec<(String, NoTable)>,
+    /// End every watch after at most this many seconds, whatever `timeoutSeconds` asks (a real
+    /// server ends a watch at its `timeoutSeconds`, or, without one, after
+    /// `--min-request-timeout` randomized): lets a test of the binary, whose watches ask for
+    /// 40-50 s, see watches end in moments. `None` by default.
+    pub max_watch_seconds: Option<u32>,
 }
 
 /// How a resource without Table support answers `Accept: …;as=Table;…`.
@@ -79,6 +84,7 @@ impl Default for ServerOptions {
             unavailable_groups: Vec::new(),
             response_delay: Duration::ZERO,
             without_tables: Vec::new(),
+            max_watch_seconds: None,
         }
     }
 }

@@ -1541,3 +1541,49 @@ async fn a_failed_restore_check_backs_off_and_watches_from_where_the_cache_is() 
         "{step:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resync_is_due_after_its_interval_and_counts_what_the_cache_had_wrong() {
+    let quiet = || watch(vec![], Ending::CloseAfter(Duration::from_secs(50)));
+    let mut script = vec![page("100", &["a/1", "a/2"], None), quiet(), quiet()];
+    script.push(page("100", &["a/1", "a/3"], None));
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 50..=50,
+        resync_every: Some(Duration::from_secs(90)),
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(script, config);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    let step = h.reflector.step(watching("100")).await;
+    let resyncing = State::Resyncing {
+        resource_version: "100".into(),
+    };
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == resyncing),
+        "{step:?}"
+    );
+    let step = h.reflector.step(resyncing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/1", "a/3"]);
+    let metrics = h.reflector.metrics.render(&h.store);
+    assert!(
+        metrics.contains("\nkreflect_resyncs_total 1\n"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("\nkreflect_resync_differences_total 2\n"),
+        "a/2 extra and a/3 missing at the same resourceVersion: {metrics}"
+    );
+}

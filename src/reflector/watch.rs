@@ -382,7 +382,7 @@ impl<S: ListWatch> Reflector<S> {
         if object_events > 0 || elapsed * 2 >= requested {
             return Step::Next(self.after_watch(resource_version, heard));
         }
-        let state = State::Watching { resource_version };
+        let state = self.after_watch(resource_version, heard);
         self.no_progress.empty_watches += 1;
         let delay = self.backoff.next_delay();
         let empty_watches = self.no_progress.empty_watches;

@@ -343,8 +343,17 @@ fn watch_objects(
     let start = match recorded.param("resourceVersion") {
         _ if initial_events_end => WatchStart::Now,
         None | Some("" | "0") => WatchStart::Now,
+        // v1.26 answers a watch from a resourceVersion that is not an integer with 500 and no
+        // reason (a list with 400 BadRequest).
         Some(text) => WatchStart::After(text.parse().map_err(|_| {
-            StatusError::bad_request(format!("invalid resource version: {text:?}"))
+            StatusError::new(
+                500,
+                "",
+                format!(
+                    "resourceVersion: Invalid value: {text:?}: strconv.ParseUint: parsing \
+                     {text:?}: invalid syntax"
+                ),
+            )
         })?),
     };
     let timeout = match recorded.param("timeoutSeconds") {
@@ -352,6 +361,11 @@ fn watch_objects(
         Some(text) => Some(Duration::from_secs(text.parse().map_err(|_| {
             StatusError::bad_request(format!("invalid timeoutSeconds: {text:?}"))
         })?)),
+    };
+    let timeout = match (timeout, shared.options.max_watch_seconds) {
+        (Some(asked), Some(most)) => Some(asked.min(Duration::from_secs(most.into()))),
+        (None, Some(most)) => Some(Duration::from_secs(most.into())),
+        (asked, None) => asked,
     };
     let fault = match shared.faults.take(RequestKind::Watch) {
         Some(Fault::WatchStatus {

@@ -26,6 +26,9 @@ pub(crate) struct StatusError {
     metadata: StatusMetadata,
     status: &'static str,
     message: String,
+    /// Left out when empty, as the real server leaves out a Status's empty `reason` (a watch
+    /// from a resourceVersion that is not an integer: 500 without one).
+    #[serde(skip_serializing_if = "String::is_empty")]
     reason: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     details: Option<Details>,

@@ -533,7 +533,7 @@ impl<S: ListWatch> Reflector<S> {
         }
         let due = self
             .restore_checked_at
-            .is_none_or(|checked| checked.elapsed() >= self.config.restore_check_interval);
+            .is_some_and(|checked| checked.elapsed() >= self.config.restore_check_interval);
         if heard || !due {
             return State::Watching { resource_version };
         }

@@ -300,7 +300,16 @@ pub struct Reflector<S> {
     /// When the server's resourceVersion was last known not to have gone back: the last list,
     /// or the last restore check.
     restore_checked_at: Option<Instant>,
+    /// Watches in a row refused with 500 or 504 since one last heard something; see
+    /// [`Reflector::refused_resume`].
+    refused_resumes: u32,
 }
+
+/// How many refusals in a row of the same resume point lead to a relist: a server answers
+/// 500 to a watch from a resourceVersion it cannot parse and (from v1.27) 504 to one it has not
+/// reached, and retrying the same value cannot change either answer; a 500 that was a passing
+/// failure costs one relist after three tries.
+const RESUME_REFUSALS: u32 = 3;
 
 /// An expiry this soon after the list the watch started from means the server's watch history
 /// is shorter than our list-and-watch cycle (a watch cache overrun by churn, say): relisting at
@@ -341,7 +350,30 @@ impl<S: ListWatch> Reflector<S> {
             hasty_relists: 0,
             watched_since_list: false,
             restore_checked_at: None,
+            refused_resumes: 0,
         }
+    }
+
+    /// Counts a watch refused with 500 or 504 (at its start, or as an ERROR event) while
+    /// retrying `retry`; the [`RESUME_REFUSALS`]th in a row relists instead, with a warning
+    /// naming the resume point. Overload (429, 503) and unanswered requests are not counted:
+    /// they say nothing about the resume point, and relisting would add to the load.
+    fn refused_resume(&mut self, retry: State, err: &SourceError) -> State {
+        let (State::Watching { resource_version }, SourceError::Status { status, .. }) =
+            (&retry, err)
+        else {
+            return retry;
+        };
+        if !matches!(status.code, 500 | 504) {
+            return retry;
+        }
+        self.refused_resumes += 1;
+        if self.refused_resumes < RESUME_REFUSALS {
+            return retry;
+        }
+        warn!(scope = %self.source.scope(), resource_version, refusals = self.refused_resumes, "the server keeps refusing to watch from this resourceVersion; relisting");
+        self.refused_resumes = 0;
+        State::Listing
     }
 
     /// Counts lists, watches, backoffs and applied events into `metrics`.
@@ -698,6 +730,7 @@ impl<S: ListWatch> Reflector<S> {
                 };
                 let delay = self.retry_delay(retry_after);
                 warn!(verb, scope = %scope, error = %err, retry_in_ms = delay.as_millis() as u64, "request failed; retrying");
+                let retry = self.refused_resume(retry, &err);
                 return Step::Backoff(retry, delay);
             }
         };

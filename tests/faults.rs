@@ -295,3 +295,17 @@ async fn an_etcd_restore_under_the_server_is_noticed_and_relisted() {
     assert!(probes >= 1, "the restore was found by a limit=1 list");
     mirror.stop().await.expect("clean stop");
 }
+
+/// A BOOKMARK whose resourceVersion is not an integer (`zzz`): a v1.26 server answers a watch
+/// from it with 500 for ever, so it must not become the resume point.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bookmark_with_a_resource_version_that_is_not_an_integer_is_not_resumed_from() {
+    let bookmark = r#"{"type":"BOOKMARK","object":{"kind":"Pod","apiVersion":"v1","metadata":{"resourceVersion":"zzz"}}}"#;
+    let server = converges_after(Fault::WatchLinesThenClose(vec![bookmark.to_owned()])).await;
+    let from_zzz = server
+        .requests()
+        .iter()
+        .filter(|request| request.is_watch() && request.param("resourceVersion") == Some("zzz"))
+        .count();
+    assert_eq!(from_zzz, 0, "never watched from the bookmark's value");
+}

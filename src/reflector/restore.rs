@@ -19,6 +19,9 @@
 //! cache's is taken as "cannot tell", and the reflector relists (a plain relist, at most once
 //! per check interval and only after silent watches).
 //!
+//! The same reading decides which resourceVersions a watch may move to ([`may_follow`]): one
+//! that is not an integer, or lower, after an integer is not resumed from.
+//!
 //! Equal values, or a server ahead of the cache, are what a healthy server answers: a watch
 //! on a quiet collection is silent too (the list's resourceVersion is etcd's, often past the
 //! last change of this kind), so the check costs one small list per interval there and
@@ -30,6 +33,18 @@ use std::time::Duration;
 /// end of the first silent watch after this long, so within this plus a watch's timeout and
 /// grace (2 min + 55 s by default).
 pub const CHECK_INTERVAL: Duration = Duration::from_secs(120);
+
+/// Whether `next`, a resourceVersion an event or bookmark carries, may become the watch's resume
+/// point after `current`. A watch never goes back, so where `current` is an integer, `next` must
+/// be one too and not lower: a hostile or broken server's `zzz` (which a v1.26 server answers
+/// with 500 when watched from) or `5` after `10` is not resumed from. An opaque `current` (an
+/// aggregated API's own scheme) cannot be ordered: anything may follow it.
+pub fn may_follow(current: &str, next: &str) -> bool {
+    match current.parse::<u64>() {
+        Ok(current) => next.parse::<u64>().is_ok_and(|next| next >= current),
+        Err(_) => true,
+    }
+}
 
 /// What the server's current resourceVersion says about the cache's.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,6 +77,18 @@ pub fn compare(ours: &str, theirs: &str) -> Verdict {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_an_integer_not_lower_may_follow_an_integer_and_anything_an_opaque_value() {
+        assert!(may_follow("10", "10"));
+        assert!(may_follow("10", "11"));
+        assert!(may_follow("9", "10"), "compared as numbers");
+        assert!(!may_follow("10", "9"));
+        assert!(!may_follow("10", "zzz"));
+        assert!(!may_follow("10", ""));
+        assert!(may_follow("opaque", "zzz"));
+        assert!(may_follow("opaque", "1"));
+    }
 
     #[test]
     fn a_server_at_or_past_the_caches_resource_version_is_current() {

@@ -1587,3 +1587,87 @@ async fn a_resync_is_due_after_its_interval_and_counts_what_the_cache_had_wrong(
         "a/2 extra and a/3 missing at the same resourceVersion: {metrics}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_resume_point_the_server_keeps_refusing_ends_in_a_relist_naming_it() {
+    let (logs, _guard) = captured_logs();
+    let refused = || Reply::Watch(Err(status(500, "", None)));
+    let mut h = harness(
+        vec![refused(), refused(), refused()],
+        ReflectorConfig::default(),
+    );
+    for attempt in 1..=2 {
+        let step = h.reflector.step(watching("zzz")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("zzz")),
+            "attempt {attempt}: retried from the same point: {step:?}"
+        );
+    }
+    let step = h.reflector.step(watching("zzz")).await;
+    assert!(
+        matches!(step, Step::Backoff(State::Listing, _)),
+        "the third refusal relists after a backoff: {step:?}"
+    );
+    let logs = logs.text();
+    assert!(
+        logs.contains("WARN") && logs.contains("zzz") && logs.contains("relisting"),
+        "{logs}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn refusals_of_other_kinds_or_with_progress_between_them_do_not_relist() {
+    let error = |code: u16| {
+        Ok(WatchEvent::Error(ApiStatus {
+            code,
+            reason: String::new(),
+            message: "from the test server".into(),
+        }))
+    };
+    let mut h = harness(
+        vec![
+            Reply::Watch(Err(status(503, "ServiceUnavailable", None))),
+            Reply::Watch(Err(status(429, "TooManyRequests", None))),
+            Reply::Watch(Err(status(503, "ServiceUnavailable", None))),
+            Reply::Watch(Err(status(500, "", None))),
+            Reply::Watch(Err(status(500, "", None))),
+            watch(
+                vec![Ok(WatchEvent::Bookmark("10".into())), error(500)],
+                Ending::Close,
+            ),
+            Reply::Watch(Err(status(500, "", None))),
+        ],
+        ReflectorConfig::default(),
+    );
+    for attempt in 1..=7 {
+        let step = h.reflector.step(watching("10")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("10")),
+            "attempt {attempt}: overload is no refusal, and a watch that heard something resets \
+             the count (its ERROR 500 is the first of two since): {step:?}"
+        );
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_bookmark_that_is_not_an_integer_or_goes_back_does_not_move_the_resume_point() {
+    let mut h = harness(
+        vec![watch(
+            vec![
+                Ok(WatchEvent::Bookmark("zzz".into())),
+                Ok(WatchEvent::Bookmark("5".into())),
+                Ok(WatchEvent::Modified(pod("a/1", 12))),
+                Ok(WatchEvent::Bookmark("13".into())),
+                Ok(WatchEvent::Bookmark("12".into())),
+            ],
+            Ending::Close,
+        )],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(watching("10")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("13")),
+        "{step:?}"
+    );
+    assert_eq!(h.store.resource_version(), "13");
+}

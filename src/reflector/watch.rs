@@ -330,15 +330,25 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies an ADDED or MODIFIED object.
     async fn upsert(&mut self, watch: &mut OpenWatch, event: &'static str, object: RawObject) {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
-        watch.heard = true;
+        self.heard(watch);
         self.progressed(watch, object.resource_version());
         self.writer.upsert(object).await;
+    }
+
+    /// The watch heard an event or bookmark: the server accepted its resume point.
+    fn heard(&mut self, watch: &mut OpenWatch) {
+        watch.heard = true;
+        self.refused_resumes = 0;
     }
 
     /// Applies a BOOKMARK: the collection is at `resource_version`, no object changed.
     fn bookmark(&mut self, watch: &mut OpenWatch, resource_version: String) {
         trace!(event = "BOOKMARK", resource_version = %resource_version, "got event");
-        watch.heard = true;
+        self.heard(watch);
+        if !super::restore::may_follow(&watch.resource_version, &resource_version) {
+            warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, bookmark_resource_version = %resource_version, "ignored a bookmark whose resourceVersion is not an integer or goes back; resuming from the last good one");
+            return;
+        }
         self.writer.set_resource_version(&resource_version);
         watch.resource_version = resource_version;
     }
@@ -346,7 +356,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies a DELETED object.
     async fn delete(&mut self, watch: &mut OpenWatch, object: RawObject) {
         debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
-        watch.heard = true;
+        self.heard(watch);
         self.writer.remove(&object).await;
         self.metrics.observe(Observed::Deleted);
         self.progressed(watch, object.resource_version());
@@ -359,6 +369,10 @@ impl<S: ListWatch> Reflector<S> {
     /// ending it after a bookmark.
     fn progressed(&mut self, watch: &mut OpenWatch, event_version: &str) {
         if event_version.is_empty() || event_version == watch.resource_version {
+            return;
+        }
+        if !super::restore::may_follow(&watch.resource_version, event_version) {
+            warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, event_resource_version = %event_version, "an event's resourceVersion is not an integer or goes back; applied, but not resumed from");
             return;
         }
         event_version.clone_into(&mut watch.resource_version);

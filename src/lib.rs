@@ -10,7 +10,8 @@
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
 //!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
 //!   credential plugins run once by [`exec_credential`].
-//! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
+//! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client;
+//!   how long a list page or discovery answer may take ([`source::RequestDeadline`]).
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors, server-side
 //!   Tables (`-o wide`).
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).

@@ -24,7 +24,7 @@ use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::render::{Columns, OutputFormat};
 use crate::resolve::ResolveError;
 use crate::selection::{self, Selection};
-use crate::source::{self, Endpoint, KubeSource, Selectors};
+use crate::source::{self, Endpoint, KubeSource, RequestDeadline, Selectors};
 use crate::store::{Change, Store};
 use crate::{Config, Mode, RunError, progress, resolve, store};
 
@@ -48,7 +48,7 @@ pub async fn resolve_targets(
 ) -> Result<Vec<Target>, RunError> {
     let mut backoff = Backoff::new(config.reflector.backoff.clone());
     loop {
-        match resolve_once(client, endpoint, &config.selection).await {
+        match resolve_once(client, endpoint, &config.selection, &config.source.deadline).await {
             Err(RunError::Resolve(ResolveError::Discovery { path, error }))
                 if !config.once && FailureClass::of(&error) == FailureClass::Transient =>
             {
@@ -67,6 +67,7 @@ async fn resolve_once(
     client: &kube::Client,
     endpoint: &Endpoint,
     selection: &Selection,
+    deadline: &RequestDeadline,
 ) -> Result<Vec<Target>, RunError> {
     if let [wanted] = selection.wanted.as_slice()
         && matches!(wanted.resource.as_str(), "pods" | "pod" | "po" | "Pod")
@@ -78,8 +79,10 @@ async fn resolve_once(
         }]);
     }
     let discovery =
-        resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
-            .await?;
+        resolve::discover(
+            |path| async move { source::fetch(client, endpoint, &path, deadline).await },
+        )
+        .await?;
     for unreadable in &discovery.unreadable {
         tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
     }

@@ -64,7 +64,8 @@ Exit status:
   0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
      --once, ...)
-  2  usage error, or a RESOURCE the server does not serve";
+  2  usage error, or a RESOURCE the server does not serve
+  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
 
 /// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys
 /// (namespace/name, sorted, one per line, then an empty line) every interval until Ctrl-C.

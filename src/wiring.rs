@@ -26,7 +26,7 @@ use crate::resolve::ResolveError;
 use crate::selection::{self, Selection};
 use crate::source::{self, Endpoint, KubeSource, RequestDeadline, Selectors};
 use crate::store::{Change, Store};
-use crate::{Config, Mode, RunError, progress, resolve, store};
+use crate::{Config, Mode, RunError, Signal, progress, resolve, store};
 
 /// One kind to watch, resolved from the command line.
 pub struct Target {
@@ -133,8 +133,10 @@ pub struct Tasks {
 pub struct Ended {
     /// The reflectors' end: the first error retrying cannot fix (its kind named in it), or none.
     pub reflector: Result<(), ReflectorError>,
-    /// The printer's end: a failed write, or none (a reader going away is no error).
-    pub printer: Result<(), RunError>,
+    /// The printer's end: how it stopped (a reader going away is no error), or a failed write.
+    pub printer: Result<PrinterEnd, RunError>,
+    /// The signal that stopped the run, when it came before anything else ended it.
+    pub signal: Option<Signal>,
 }
 
 /// One kind's reflector, before it is spawned.
@@ -205,12 +207,12 @@ impl Tasks {
         })
     }
 
-    /// Waits for a reflector to end, `shutdown`, or `stop` (the printer is done: `--once`, or
-    /// stdout closed), then stops every task and waits for them. A reflector that failed gets
-    /// no final listing: the printer is aborted before `stop` would ask it for one.
+    /// Waits for a reflector to end, `shutdown` (a signal), or `stop` (the printer is done:
+    /// `--once`, or stdout closed), then stops every task and waits for them. A reflector that
+    /// failed gets no final listing: the printer is aborted before `stop` would ask it for one.
     pub async fn join(
         self,
-        shutdown: impl Future<Output = ()>,
+        shutdown: impl Future<Output = Signal>,
         stop: CancellationToken,
     ) -> Result<Ended, RunError> {
         let Tasks {
@@ -220,9 +222,13 @@ impl Tasks {
             metrics_server,
         } = self;
         let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
+        let mut signal = None;
         let first = tokio::select! {
             Some(result) = reflectors.next() => Some(result),
-            () = shutdown => None,
+            received = shutdown => {
+                signal = Some(received);
+                None
+            }
             () = stop.cancelled() => None,
         };
         if !matches!(first, None | Some(Ok(Ok(())))) {
@@ -249,13 +255,15 @@ impl Tasks {
             let _ = metrics_server.await;
         }
         let printer = match printer_result {
-            Ok(printed) => printed.map(|_| ()).map_err(RunError::Output),
-            Err(err) if err.is_cancelled() => Ok(()),
+            Ok(printed) => printed.map_err(RunError::Output),
+            // Aborted: only after a reflector failed, whose error is the run's.
+            Err(err) if err.is_cancelled() => Ok(PrinterEnd::Finished),
             Err(err) => Err(RunError::Task(err.to_string())),
         };
         Ok(Ended {
             reflector: reflector_result,
             printer,
+            signal,
         })
     }
 }

@@ -14,13 +14,19 @@ use crate::client::{ClientOptions, KubeconfigChoice};
 use crate::reflector::ReflectorConfig;
 use crate::render::OutputFormat;
 use crate::selection::Selection;
-use crate::source::{Selectors, SourceOptions, Wire};
+use crate::source::{RequestDeadline, Selectors, SourceOptions, Wire};
 use crate::{ClusterChoice, Config, Mode};
 
 /// The shortest `--interval`.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
 /// The longest `--interval`: 7 days.
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Shortens the window of the list body's minimum rate ([`RequestDeadline::MinRate`], a minute
+/// by default), at the same rate, for the binary tests (`tests/server_answers.rs`): a trickling
+/// list is then given up in seconds, not a minute. A duration as `--interval` takes it
+/// (`2s`). A test knob, not a user setting: `--request-timeout`, when added, will be one.
+pub const LIST_RATE_WINDOW_VAR: &str = "KREFLECT_LIST_RATE_WINDOW";
 
 /// What `--help` ends with: examples, as kubectl's help has, with `name` as the command run
 /// (`kreflect`, or `kubectl reflect` as a plugin), then the exit codes.
@@ -56,8 +62,10 @@ Examples:
 const EXIT_CODES: &str = "\
 Exit status:
   0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
-  1  the run cannot go on (no kubeconfig, forbidden, server unreachable with --once, ...)
-  2  usage error, or a RESOURCE the server does not serve";
+  1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
+     --once, ...)
+  2  usage error, or a RESOURCE the server does not serve
+  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
 
 /// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys
 /// (namespace/name, sorted, one per line, then an empty line) every interval until Ctrl-C.
@@ -254,6 +262,7 @@ impl Cli {
             ));
         }
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
+        let deadline = list_deadline().map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
             ClusterChoice::Sim
@@ -291,6 +300,7 @@ impl Cli {
                 // Server-side Tables only for the table: no cost for scripts.
                 table: args.output == OutputFormat::Wide,
                 wire: args.wire,
+                deadline,
             },
             reflector: ReflectorConfig {
                 streaming_list: args.streaming_list,
@@ -331,6 +341,17 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
             .to_owned());
     }
     Ok(())
+}
+
+/// The deadline of list pages and discovery: kreflect's minimum rate, over the window
+/// [`LIST_RATE_WINDOW_VAR`] sets, if set.
+fn list_deadline() -> Result<RequestDeadline, String> {
+    match std::env::var(LIST_RATE_WINDOW_VAR) {
+        Err(_) => Ok(RequestDeadline::default()),
+        Ok(text) => parse_interval(&text)
+            .map(RequestDeadline::min_rate_over)
+            .map_err(|err| format!("{LIST_RATE_WINDOW_VAR}: {err}")),
+    }
 }
 
 /// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.

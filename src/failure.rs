@@ -9,7 +9,7 @@
 //! | 403 | [`FailureClass::Forbidden`] | stop, exit 1: RBAC advice, and `-n` only where it can help ([`ForbiddenAdvice`]) |
 //! | 400, 405, 406, 415, 422, other 4xx | [`FailureClass::Invalid`] | stop, exit 2 with the server's message (the streaming-list probe falls back instead) |
 //! | 404 | [`FailureClass::NotFound`] | before the first sync: stop, exit 2; after it: retry with a warning |
-//! | 408, 425, 429, 5xx, no answer, an undecodable answer, an exec plugin that gave no token | [`FailureClass::Transient`] | back off (honouring `Retry-After`) and retry |
+//! | 408, 425, 429, 5xx, no answer, an answer too slow for its deadline, an undecodable answer, an exec plugin that gave no token | [`FailureClass::Transient`] | back off (honouring `Retry-After`) and retry |
 //! | an untrusted TLS certificate | [`FailureClass::Untrusted`] | stop, exit 1 |
 
 use std::fmt;
@@ -60,13 +60,15 @@ impl FailureClass {
         match error {
             SourceError::Status { status, .. } => FailureClass::of_status(status),
             SourceError::Untrusted { .. } => FailureClass::Untrusted,
-            // No answer, or an answer that is not what the API promises (a proxy's error page
+            // No answer, one too slow to wait for (a link that trickles may recover, as one that
+            // drops does), or an answer that is not what the API promises (a proxy's error page
             // cut short, say): another attempt may get a real one. A credential plugin that
             // failed to refresh the token may succeed once the person has logged in again (a
             // client-go informer retries it too).
-            SourceError::Transport { .. } | SourceError::Decode(_) | SourceError::Credential(_) => {
-                FailureClass::Transient
-            }
+            SourceError::Transport { .. }
+            | SourceError::TooSlow { .. }
+            | SourceError::Decode(_)
+            | SourceError::Credential(_) => FailureClass::Transient,
         }
     }
 }
@@ -254,7 +256,7 @@ mod tests {
     }
 
     #[test]
-    fn no_answer_is_transient_and_an_untrusted_certificate_is_not() {
+    fn no_answer_or_a_too_slow_one_is_transient_and_an_untrusted_certificate_is_not() {
         let refused = SourceError::Transport {
             endpoint: Endpoint::default(),
             reason: "connection refused".into(),
@@ -267,5 +269,10 @@ mod tests {
         assert_eq!(FailureClass::of(&untrusted), FailureClass::Untrusted);
         let bad_body = SourceError::Decode(crate::decode::DecodeError::Malformed("x".into()));
         assert_eq!(FailureClass::of(&bad_body), FailureClass::Transient);
+        let trickle = SourceError::TooSlow {
+            endpoint: Endpoint::default(),
+            slowness: crate::source::Slowness::PastTotal(std::time::Duration::from_secs(1)),
+        };
+        assert_eq!(FailureClass::of(&trickle), FailureClass::Transient);
     }
 }

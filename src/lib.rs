@@ -10,7 +10,8 @@
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
 //!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
 //!   credential plugins run once by [`exec_credential`].
-//! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client.
+//! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client;
+//!   how long a list page or discovery answer may take ([`source::RequestDeadline`]).
 //! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors, server-side
 //!   Tables (`-o wide`).
 //! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
@@ -97,6 +98,7 @@ mod test_support;
 pub mod transport;
 pub mod wiring;
 
+use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
@@ -107,6 +109,7 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{ClientError, ClientOptions, Connection, Identity, KubeconfigChoice};
 use crate::decode::ApiStatus;
 use crate::failure::{FailureClass, ForbiddenAdvice, Reach};
+use crate::printer::PrinterEnd;
 use crate::reflector::{ReflectorConfig, ReflectorError};
 use crate::render::OutputFormat;
 use crate::resolve::ResolveError;
@@ -161,6 +164,35 @@ pub struct Config {
     pub source: SourceOptions,
     /// How the reflector lists, watches and backs off.
     pub reflector: ReflectorConfig,
+}
+
+/// The signal that asked a run to stop: what [`run`]'s `shutdown` future yields.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Signal {
+    /// SIGINT: Ctrl-C.
+    Interrupt,
+    /// SIGTERM: `kill`, `timeout`, a supervisor stopping the process.
+    Terminate,
+}
+
+impl Signal {
+    /// The exit code a shell shows for a process this signal killed: 128 + its number, 130 for
+    /// SIGINT and 143 for SIGTERM (what `kubectl get` interrupted the same way reports).
+    pub fn exit_code(self) -> u8 {
+        match self {
+            Signal::Interrupt => 128 + 2,
+            Signal::Terminate => 128 + 15,
+        }
+    }
+}
+
+impl fmt::Display for Signal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            Signal::Interrupt => "SIGINT",
+            Signal::Terminate => "SIGTERM",
+        })
+    }
 }
 
 /// Why a run ended in failure.
@@ -220,13 +252,22 @@ pub enum RunError {
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
+    /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
+    /// script or supervisor must not take for an empty cluster.
+    #[error("interrupted by {signal} before the --once listing was printed")]
+    Interrupted {
+        /// The signal received.
+        signal: Signal,
+    },
 }
 
 impl RunError {
     /// The process exit code for this error: 2 for a usage error (a resource the server does
-    /// not serve, a request the server calls invalid), 1 otherwise.
+    /// not serve, a request the server calls invalid), 128 + the signal's number for an
+    /// interrupted `--once` (130, 143), 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
+            RunError::Interrupted { signal } => signal.exit_code(),
             RunError::Resolve(err) if err.is_usage_error() => 2,
             RunError::Resolve(ResolveError::Discovery { error, .. })
                 if matches!(
@@ -277,15 +318,17 @@ impl RunError {
 }
 
 /// Watches the configured cluster's objects and prints listings of their keys to `output` until
-/// `shutdown` completes (then a final listing, best effort: given up after
-/// [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is closed, `--once`
-/// is done, or a fatal error. `output` is written on a thread of its own. Every task has ended
-/// when this returns; only that thread may still be blocked in a write nobody reads, and a
-/// blocking thread in a credential plugin that hangs (`shutdown` is heeded while it runs).
+/// `shutdown` completes with the signal that asked (then a final listing, best effort: given
+/// up after [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is
+/// closed, `--once` is done, or a fatal error. A `--once` run stopped by `shutdown` before its
+/// listing was printed fails with [`RunError::Interrupted`]; any other run it stops ends well.
+/// `output` is written on a thread of its own. Every task has ended when this returns; only
+/// that thread may still be blocked in a write nobody reads, and a blocking thread in a
+/// credential plugin that hangs (`shutdown` is heeded while it runs).
 pub async fn run<W>(
     config: Config,
     output: W,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Signal>,
 ) -> Result<(), RunError>
 where
     W: Write + Send + 'static,
@@ -298,7 +341,10 @@ where
     let connection = tokio::select! {
         connected = client::connect(choice, &config.client) => connected?,
         // A credential plugin may hang; a signal still ends the run.
-        () = &mut shutdown => return Ok(()),
+        signal = &mut shutdown => {
+            let unprinted = PrinterEnd::StoppedUnsynced;
+            return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+        }
     };
     let identity = connection.identity.clone();
     watch_and_print(config, connection, output, shutdown)
@@ -311,7 +357,7 @@ where
 async fn run_sim<W>(
     config: Config,
     output: W,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Signal>,
 ) -> Result<(), RunError>
 where
     W: Write + Send + 'static,
@@ -328,7 +374,7 @@ where
 async fn run_sim<W>(
     _config: Config,
     _output: W,
-    _shutdown: impl Future<Output = ()>,
+    _shutdown: impl Future<Output = Signal>,
 ) -> Result<(), RunError> {
     Err(RunError::NoSim)
 }
@@ -339,7 +385,7 @@ async fn watch_and_print<W>(
     config: Config,
     connection: Connection,
     output: W,
-    shutdown: impl Future<Output = ()>,
+    shutdown: impl Future<Output = Signal>,
 ) -> Result<(), RunError>
 where
     W: Write + Send + 'static,
@@ -348,10 +394,14 @@ where
     let endpoint = Endpoint::of(&connection);
     let resolving = wiring::resolve_targets(&config, &connection.client, &endpoint);
     let targets = tokio::select! {
-        () = &mut shutdown => return Ok(()),
+        signal = &mut shutdown => {
+            let unprinted = PrinterEnd::StoppedUnsynced;
+            return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+        }
         targets = resolving => targets?,
     };
     let namespace = config.namespace.clone();
+    let once = config.once;
     let stop = CancellationToken::new();
     let tasks =
         wiring::Tasks::spawn(config, connection.client, endpoint, &targets, output, &stop).await?;
@@ -372,5 +422,42 @@ where
         );
         RunError::from_reflector(err, reach, &connection.identity)
     })?;
-    ended.printer
+    let printed = ended.printer?;
+    let failed = ended
+        .signal
+        .and_then(|signal| interruption(signal, once, printed));
+    failed.map_or(Ok(()), Err)
+}
+
+/// The failure of a run that `signal` stopped, given how its printer ended: a `--once` run
+/// whose listing was not printed failed ([`RunError::Interrupted`]: the listing was its one
+/// job); any other run (a watching run, a `--once` run that had printed its listing) stopped
+/// cleanly: `None`.
+fn interruption(signal: Signal, once: bool, printed: PrinterEnd) -> Option<RunError> {
+    if once && printed == PrinterEnd::StoppedUnsynced {
+        tracing::debug!(%signal, "stopped before the --once listing was printed");
+        return Some(RunError::Interrupted { signal });
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_a_once_run_stopped_before_its_listing_fails_with_the_shells_code_for_the_signal() {
+        for (signal, code) in [(Signal::Interrupt, 130), (Signal::Terminate, 143)] {
+            let err =
+                interruption(signal, true, PrinterEnd::StoppedUnsynced).expect("nothing printed");
+            assert_eq!(err.exit_code(), code);
+            assert_eq!(
+                err.to_string(),
+                format!("interrupted by {signal} before the --once listing was printed")
+            );
+            assert!(interruption(signal, true, PrinterEnd::Finished).is_none());
+            assert!(interruption(signal, true, PrinterEnd::OutputClosed).is_none());
+            assert!(interruption(signal, false, PrinterEnd::StoppedUnsynced).is_none());
+        }
+    }
 }

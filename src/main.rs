@@ -74,13 +74,15 @@ fn fail(message: &str, code: u8) -> ExitCode {
 }
 
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now, before anything else runs, and
-/// returns a future that completes on either. Must be called inside the runtime.
-fn shutdown_signal() -> impl std::future::Future<Output = ()> {
-    use tokio::signal::unix::{Signal, SignalKind, signal};
-    async fn received(signal: Option<Signal>) {
-        match signal {
-            Some(mut signal) => {
-                signal.recv().await;
+/// returns a future that completes with the first of them received. Must be called inside the
+/// runtime.
+fn shutdown_signal() -> impl std::future::Future<Output = kreflect::Signal> {
+    use kreflect::Signal;
+    use tokio::signal::unix::{SignalKind, signal};
+    async fn received(handler: Option<tokio::signal::unix::Signal>) {
+        match handler {
+            Some(mut handler) => {
+                handler.recv().await;
             }
             None => std::future::pending().await,
         }
@@ -89,8 +91,8 @@ fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     let terminate = signal(SignalKind::terminate()).ok();
     async move {
         tokio::select! {
-            () = received(interrupt) => {}
-            () = received(terminate) => {}
+            () = received(interrupt) => Signal::Interrupt,
+            () = received(terminate) => Signal::Terminate,
         }
     }
 }

@@ -69,6 +69,9 @@ pub enum PrinterEnd {
     /// Stopped by the stop signal (after its final listing, or without it when the reader was
     /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
     Finished,
+    /// Stopped before the stores were synced: no listing was written (a `--once` run that ends
+    /// so has failed to do its one job).
+    StoppedUnsynced,
     /// The reader of the output went away (`kreflect pods | head`).
     OutputClosed,
 }
@@ -98,7 +101,7 @@ async fn listings<S: Sink>(
 ) -> io::Result<PrinterEnd> {
     let store = stores.into();
     tokio::select! {
-        _ = stop.cancelled() => return Ok(PrinterEnd::Finished),
+        _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
         _ = store.wait_synced() => {}
     }
     let mut lister = Lister::new(config.format, config.diff);
@@ -397,7 +400,7 @@ mod tests {
             ..PrinterConfig::default()
         };
         let end = print_listings(store, config, output.clone(), stop).await;
-        assert_eq!(end.expect("no error"), PrinterEnd::Finished);
+        assert_eq!(end.expect("no error"), PrinterEnd::StoppedUnsynced);
         assert_eq!(output.text(), "");
     }
 

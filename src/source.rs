@@ -1,5 +1,8 @@
 //! The list/watch seam: the [`ListWatch`] trait the reflector drives, and [`KubeSource`], its
 //! implementation over `kube::Client` HTTP requests. The only module that talks to the server.
+//! How long an answer with an end may take: [`RequestDeadline`] ([`deadline`]).
+
+pub mod deadline;
 
 use std::fmt;
 use std::future::Future;
@@ -24,6 +27,7 @@ use crate::exec_credential::ExecError;
 use crate::object::TableColumns;
 use crate::protobuf::{FrameSplitter, FrameTooLong};
 use crate::transport::inflation::Inflated;
+pub use deadline::{LIST_MIN_BYTES_PER_SECOND, LIST_RATE_WINDOW, RequestDeadline, Slowness};
 
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -155,6 +159,18 @@ pub enum SourceError {
         /// What is wrong with the certificate.
         reason: String,
     },
+    /// The answer came too slowly for the request's [`RequestDeadline`] (a list page or a
+    /// discovery document trickling in): given up, as a failure to answer.
+    #[error(
+        "{endpoint} sent its answer too slowly: {slowness}; check the network to the server \
+         (a slow VPN, proxy or link?)"
+    )]
+    TooSlow {
+        /// The server asked.
+        endpoint: Endpoint,
+        /// How slow.
+        slowness: Slowness,
+    },
     /// The answer was not what the API promises.
     #[error("cannot decode the server's answer: {0}")]
     Decode(DecodeError),
@@ -236,6 +252,8 @@ pub struct SourceOptions {
     pub table: bool,
     /// Which encoding to ask for (`--wire`).
     pub wire: Wire,
+    /// How long a list page may take (and a discovery document, by the caller of [`fetch`]).
+    pub deadline: RequestDeadline,
 }
 
 /// The encoding asked of the server for lists and watches (`--wire`). Whatever is asked, the
@@ -437,21 +455,27 @@ impl KubeSource {
         })
     }
 
-    /// GETs one list page accepting `accept`, and reads its body.
+    /// GETs one list page accepting `accept`, and reads its body, within the source's
+    /// [`RequestDeadline`].
     async fn list_body(
         &self,
         query: &[(&str, &str)],
         accept: &str,
     ) -> Result<(Bytes, BodyFormat), SourceError> {
         let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
-        let (body, format) = send(
-            &self.client,
-            &self.endpoint,
-            http_request,
-            LIST_HEADERS_TIMEOUT,
-        )
-        .await?;
-        Ok((collect_body(body, &self.endpoint, None).await?, format))
+        let deadline = &self.options.deadline;
+        within(deadline, &self.endpoint, async {
+            let (body, format) = send(
+                &self.client,
+                &self.endpoint,
+                http_request,
+                (LIST_HEADERS_TIMEOUT, deadline),
+            )
+            .await?;
+            let body = collect_body(body, &self.endpoint, None, deadline).await?;
+            Ok((body, format))
+        })
+        .await
     }
 
     /// Lists one page as a Table: a 406 is asked again plainly, a plain list is decoded as
@@ -481,13 +505,14 @@ impl KubeSource {
     }
 }
 
-/// Sends a request; a non-2xx answer becomes [`SourceError::Status`], no response headers
-/// within `headers_within` a [`SourceError::Transport`] (the connection is given up).
+/// Sends a request; a non-2xx answer becomes [`SourceError::Status`] (its body read under
+/// `deadline`), no response headers within `headers_within` a [`SourceError::Transport`] (the
+/// connection is given up).
 async fn send(
     client: &kube::Client,
     endpoint: &Endpoint,
     request: http::Request<Vec<u8>>,
-    headers_within: Duration,
+    (headers_within, deadline): (Duration, &RequestDeadline),
 ) -> Result<(Body, BodyFormat), SourceError> {
     let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
@@ -521,9 +546,14 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = collect_body(response.into_body(), endpoint, Some(MAX_ERROR_BODY_BYTES))
-        .await
-        .unwrap_or_default();
+    let body = collect_body(
+        response.into_body(),
+        endpoint,
+        Some(MAX_ERROR_BODY_BYTES),
+        deadline,
+    )
+    .await
+    .unwrap_or_default();
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -552,11 +582,12 @@ fn unread_body(body: &[u8]) -> String {
         .into_owned()
 }
 
-/// GETs `path` (discovery documents) from `endpoint` and returns the body.
+/// GETs `path` (discovery documents) from `endpoint` within `deadline` and returns the body.
 pub async fn fetch(
     client: &kube::Client,
     endpoint: &Endpoint,
     path: &str,
+    deadline: &RequestDeadline,
 ) -> Result<Vec<u8>, SourceError> {
     let request =
         http::Request::get(path)
@@ -565,10 +596,31 @@ pub async fn fetch(
                 endpoint: endpoint.clone(),
                 reason: err.to_string(),
             })?;
-    let (body, _) = send(client, endpoint, request, LIST_HEADERS_TIMEOUT).await?;
-    collect_body(body, endpoint, None)
+    within(deadline, endpoint, async {
+        let (body, _) = send(client, endpoint, request, (LIST_HEADERS_TIMEOUT, deadline)).await?;
+        let body = collect_body(body, endpoint, None, deadline).await?;
+        Ok(body.to_vec())
+    })
+    .await
+}
+
+/// Runs `request` (headers and body) within `deadline`'s total, when it has one
+/// ([`RequestDeadline::Total`]); a rate ([`RequestDeadline::MinRate`]) is kept by
+/// [`collect_body`].
+async fn within<T>(
+    deadline: &RequestDeadline,
+    endpoint: &Endpoint,
+    request: impl Future<Output = Result<T, SourceError>>,
+) -> Result<T, SourceError> {
+    let Some(limit) = deadline.total() else {
+        return request.await;
+    };
+    tokio::time::timeout(limit, request)
         .await
-        .map(|bytes| bytes.to_vec())
+        .map_err(|_| SourceError::TooSlow {
+            endpoint: endpoint.clone(),
+            slowness: Slowness::PastTotal(limit),
+        })?
 }
 
 /// A response body that delivers nothing for this long is on a dead connection (the server
@@ -577,30 +629,43 @@ pub async fn fetch(
 pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
 
 /// Reads a whole (non-watch) response body, at most `limit` bytes when given (the rest is cut
-/// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`].
+/// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`],
+/// or (with [`RequestDeadline::MinRate`]) as soon as a window has brought too little.
 async fn collect_body(
     mut body: Body,
     endpoint: &Endpoint,
     limit: Option<usize>,
+    deadline: &RequestDeadline,
 ) -> Result<Bytes, SourceError> {
+    let mut last_frame_at = tokio::time::Instant::now();
+    let mut pace = deadline.pace(last_frame_at);
     let mut collected = Vec::new();
     loop {
-        let frame = tokio::time::timeout(BODY_SILENCE_TIMEOUT, body.frame())
-            .await
-            .map_err(|_| SourceError::Transport {
+        let now = tokio::time::Instant::now();
+        let silent_at = last_frame_at + BODY_SILENCE_TIMEOUT;
+        let mut wake_at = silent_at;
+        if let Some(pace) = &mut pace {
+            pace.check(now).map_err(|slowness| SourceError::TooSlow {
                 endpoint: endpoint.clone(),
-                reason: format!(
-                    "the response stopped for {} s after {} bytes; giving up on the connection \
-                     (half-open: a frozen NAT, load balancer or proxy?)",
-                    BODY_SILENCE_TIMEOUT.as_secs(),
-                    collected.len()
-                ),
+                slowness,
             })?;
+            wake_at = wake_at.min(pace.window_ends());
+        }
+        let frame = match tokio::time::timeout_at(wake_at, body.frame()).await {
+            Ok(frame) => frame,
+            // The window ended first: checked at the top of the loop.
+            Err(_) if wake_at < silent_at => continue,
+            Err(_) => return Err(silent_body(endpoint, collected.len())),
+        };
+        last_frame_at = tokio::time::Instant::now();
         let Some(frame) = frame else {
             return Ok(collected.into());
         };
         let frame = frame.map_err(|err| body_failed(endpoint, &err))?;
         if let Ok(data) = frame.into_data() {
+            if let Some(pace) = &mut pace {
+                pace.received(data.len());
+            }
             collected.extend_from_slice(&data);
         }
         if let Some(limit) = limit
@@ -609,6 +674,18 @@ async fn collect_body(
             collected.truncate(limit);
             return Ok(collected.into());
         }
+    }
+}
+
+/// A body that delivered nothing for [`BODY_SILENCE_TIMEOUT`] after `received` bytes.
+fn silent_body(endpoint: &Endpoint, received: usize) -> SourceError {
+    SourceError::Transport {
+        endpoint: endpoint.clone(),
+        reason: format!(
+            "the response stopped for {} s after {received} bytes; giving up on the connection \
+             (half-open: a frozen NAT, load balancer or proxy?)",
+            BODY_SILENCE_TIMEOUT.as_secs(),
+        ),
     }
 }
 
@@ -650,13 +727,8 @@ impl ListWatch for KubeSource {
         let query = query.as_slice();
         let open = |accept| async move {
             let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
-            send(
-                &self.client,
-                &self.endpoint,
-                http_request,
-                WATCH_HEADERS_TIMEOUT,
-            )
-            .await
+            let headers_within = (WATCH_HEADERS_TIMEOUT, &self.options.deadline);
+            send(&self.client, &self.endpoint, http_request, headers_within).await
         };
         if self.asks_for_tables() {
             match open(TABLE_MEDIA_TYPE).await {
@@ -998,7 +1070,7 @@ mod tests {
             crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
                 .expect("client");
         let endpoint = Endpoint::new(&url, Some("context prod"));
-        let err = fetch(&client, &endpoint, "/api/v1")
+        let err = fetch(&client, &endpoint, "/api/v1", &RequestDeadline::default())
             .await
             .expect_err("nothing listens");
         assert_eq!(
@@ -1122,14 +1194,196 @@ mod tests {
             crate::client::connect_insecure_local(&url, &crate::client::ClientOptions::default())
                 .expect("client");
         let started = tokio::time::Instant::now();
-        let err = fetch(&client, &Endpoint::default(), "/apis")
-            .await
-            .expect_err("no answer");
+        let err = fetch(
+            &client,
+            &Endpoint::default(),
+            "/apis",
+            &RequestDeadline::default(),
+        )
+        .await
+        .expect_err("no answer");
         assert!(
             matches!(&err, SourceError::Status { status, .. } if status.code == 503),
             "{err}"
         );
         assert_eq!(started.elapsed(), LIST_HEADERS_TIMEOUT);
+        server.abort();
+    }
+
+    /// A server that answers each request with a 200 JSON response of `body`, its headers at
+    /// once, then its body `piece` bytes at a time, one piece every `every`: a link, proxy or
+    /// server that trickles.
+    async fn trickling_server(
+        body: Vec<u8>,
+        piece: usize,
+        every: Duration,
+    ) -> (String, tokio::task::JoinHandle<()>) {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        let url = format!("http://{}", listener.local_addr().expect("address"));
+        let body = Arc::new(body);
+        let task = tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                let body = Arc::clone(&body);
+                tokio::spawn(async move {
+                    let mut request = [0; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let head = format!(
+                        "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\n\
+                         Content-Length: {}\r\n\r\n",
+                        body.len()
+                    );
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    for chunk in body.chunks(piece) {
+                        if socket.write_all(chunk).await.is_err() {
+                            return;
+                        }
+                        tokio::time::sleep(every).await;
+                    }
+                });
+            }
+        });
+        (url, task)
+    }
+
+    /// A pod list of `pods` pods of about `each` bytes.
+    fn big_pod_list(pods: usize, each: usize) -> Vec<u8> {
+        let items: Vec<String> = (0..pods)
+            .map(|i| {
+                format!(
+                    r#"{{"metadata":{{"name":"p-{i}","namespace":"n","resourceVersion":"1","annotations":{{"a":"{}"}}}}}}"#,
+                    "x".repeat(each)
+                )
+            })
+            .collect();
+        format!(
+            r#"{{"kind":"PodList","apiVersion":"v1","metadata":{{"resourceVersion":"1"}},"items":[{}]}}"#,
+            items.join(",")
+        )
+        .into_bytes()
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_list_trickling_a_byte_a_second_gives_up_after_a_minute_naming_the_server() {
+        let (url, server) =
+            trickling_server(big_pod_list(500, 5000), 1, Duration::from_secs(1)).await;
+        let endpoint = Endpoint::new(&url, Some("context slow"));
+        let source = KubeSource::pods(local_client(&url), None).with_endpoint(endpoint.clone());
+        let started = tokio::time::Instant::now();
+        let listed = tokio::time::timeout(
+            Duration::from_secs(180),
+            source.list(ListRequest::default()),
+        )
+        .await;
+        let Ok(answer) = listed else {
+            panic!("still reading a 1 byte/s list after 180 s");
+        };
+        let err = answer.expect_err("too slow");
+        let message = err.to_string();
+        assert!(
+            message.starts_with(&format!("{endpoint} sent its answer too slowly: ")),
+            "{message}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_2_5_mb_page_over_a_256_kbit_s_link_is_read_whole() {
+        // 500 pods of 5 KB: 2.5 MB, 32 KB/s in pieces of 3.2 KB every 100 ms: 78 s.
+        let body = big_pod_list(500, 5000);
+        assert!(body.len() > 2_500_000, "{} bytes", body.len());
+        let (url, server) = trickling_server(body, 3200, Duration::from_millis(100)).await;
+        let started = tokio::time::Instant::now();
+        let page = KubeSource::pods(local_client(&url), None)
+            .list(ListRequest::default())
+            .await
+            .expect("a slow link is no failure");
+        assert_eq!(page.items.len(), 500);
+        assert!(
+            started.elapsed() > Duration::from_secs(75),
+            "{:?}",
+            started.elapsed()
+        );
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_discovery_document_trickling_a_byte_a_second_gives_up_after_a_minute() {
+        let (url, server) = trickling_server(vec![b' '; 100_000], 1, Duration::from_secs(1)).await;
+        let endpoint = Endpoint::new(&url, None);
+        let started = tokio::time::Instant::now();
+        let fetched = tokio::time::timeout(
+            Duration::from_secs(180),
+            fetch(
+                &local_client(&url),
+                &endpoint,
+                "/apis",
+                &RequestDeadline::default(),
+            ),
+        )
+        .await;
+        let Ok(answer) = fetched else {
+            panic!("still reading a 1 byte/s discovery document after 180 s");
+        };
+        let err = answer.expect_err("too slow");
+        assert!(
+            err.to_string().contains("sent its answer too slowly"),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(60));
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_body_that_stops_after_a_fast_first_window_is_given_up_at_60_s_of_silence() {
+        // 300 KiB at once, more than a window asks, then nothing: the window's check at 60 s
+        // passes and must not restart the silence, which began when the last byte came.
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 1000000\r\n\r\n{}",
+            " ".repeat(300 * 1024)
+        );
+        let (url, server) = stalling_server(Box::leak(head.into_boxed_str())).await;
+        let started = tokio::time::Instant::now();
+        let err = KubeSource::pods(local_client(&url), None)
+            .list(ListRequest::default())
+            .await
+            .expect_err("no answer");
+        assert!(
+            matches!(&err, SourceError::Transport { reason, .. }
+                if reason.starts_with("the response stopped for 60 s after 307200 bytes")),
+            "{err}"
+        );
+        assert_eq!(started.elapsed(), BODY_SILENCE_TIMEOUT);
+        server.abort();
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_total_deadline_like_kubectls_request_timeout_gives_up_a_slow_page_at_it() {
+        let (url, server) =
+            trickling_server(big_pod_list(500, 5000), 3200, Duration::from_millis(100)).await;
+        let options = SourceOptions {
+            deadline: RequestDeadline::Total(Duration::from_secs(30)),
+            ..SourceOptions::default()
+        };
+        let endpoint = Endpoint::new(&url, None);
+        let started = tokio::time::Instant::now();
+        let err = KubeSource::pods(local_client(&url), None)
+            .with_endpoint(endpoint.clone())
+            .with_options(options)
+            .list(ListRequest::default())
+            .await
+            .expect_err("78 s of body against a 30 s deadline");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "{endpoint} sent its answer too slowly: not complete within the request timeout \
+                 of 30s; check the network to the server (a slow VPN, proxy or link?)"
+            )
+        );
+        assert_eq!(started.elapsed(), Duration::from_secs(30));
         server.abort();
     }
 

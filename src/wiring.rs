@@ -24,9 +24,9 @@ use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::render::{Columns, OutputFormat};
 use crate::resolve::ResolveError;
 use crate::selection::{self, Selection};
-use crate::source::{self, Endpoint, KubeSource, Selectors};
+use crate::source::{self, Endpoint, KubeSource, RequestDeadline, Selectors};
 use crate::store::{Change, Store};
-use crate::{Config, Mode, RunError, progress, resolve, store};
+use crate::{Config, Mode, RunError, Signal, progress, resolve, store};
 
 /// One kind to watch, resolved from the command line.
 pub struct Target {
@@ -48,7 +48,7 @@ pub async fn resolve_targets(
 ) -> Result<Vec<Target>, RunError> {
     let mut backoff = Backoff::new(config.reflector.backoff.clone());
     loop {
-        match resolve_once(client, endpoint, &config.selection).await {
+        match resolve_once(client, endpoint, &config.selection, &config.source.deadline).await {
             Err(RunError::Resolve(ResolveError::Discovery { path, error }))
                 if !config.once && FailureClass::of(&error) == FailureClass::Transient =>
             {
@@ -67,6 +67,7 @@ async fn resolve_once(
     client: &kube::Client,
     endpoint: &Endpoint,
     selection: &Selection,
+    deadline: &RequestDeadline,
 ) -> Result<Vec<Target>, RunError> {
     if let [wanted] = selection.wanted.as_slice()
         && matches!(wanted.resource.as_str(), "pods" | "pod" | "po" | "Pod")
@@ -78,8 +79,10 @@ async fn resolve_once(
         }]);
     }
     let discovery =
-        resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
-            .await?;
+        resolve::discover(
+            |path| async move { source::fetch(client, endpoint, &path, deadline).await },
+        )
+        .await?;
     for unreadable in &discovery.unreadable {
         tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
     }
@@ -130,8 +133,10 @@ pub struct Tasks {
 pub struct Ended {
     /// The reflectors' end: the first error retrying cannot fix (its kind named in it), or none.
     pub reflector: Result<(), ReflectorError>,
-    /// The printer's end: a failed write, or none (a reader going away is no error).
-    pub printer: Result<(), RunError>,
+    /// The printer's end: how it stopped (a reader going away is no error), or a failed write.
+    pub printer: Result<PrinterEnd, RunError>,
+    /// The signal that stopped the run, when it came before anything else ended it.
+    pub signal: Option<Signal>,
 }
 
 /// One kind's reflector, before it is spawned.
@@ -202,12 +207,12 @@ impl Tasks {
         })
     }
 
-    /// Waits for a reflector to end, `shutdown`, or `stop` (the printer is done: `--once`, or
-    /// stdout closed), then stops every task and waits for them. A reflector that failed gets
-    /// no final listing: the printer is aborted before `stop` would ask it for one.
+    /// Waits for a reflector to end, `shutdown` (a signal), or `stop` (the printer is done:
+    /// `--once`, or stdout closed), then stops every task and waits for them. A reflector that
+    /// failed gets no final listing: the printer is aborted before `stop` would ask it for one.
     pub async fn join(
         self,
-        shutdown: impl Future<Output = ()>,
+        shutdown: impl Future<Output = Signal>,
         stop: CancellationToken,
     ) -> Result<Ended, RunError> {
         let Tasks {
@@ -217,9 +222,13 @@ impl Tasks {
             metrics_server,
         } = self;
         let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
+        let mut signal = None;
         let first = tokio::select! {
             Some(result) = reflectors.next() => Some(result),
-            () = shutdown => None,
+            received = shutdown => {
+                signal = Some(received);
+                None
+            }
             () = stop.cancelled() => None,
         };
         if !matches!(first, None | Some(Ok(Ok(())))) {
@@ -246,13 +255,15 @@ impl Tasks {
             let _ = metrics_server.await;
         }
         let printer = match printer_result {
-            Ok(printed) => printed.map(|_| ()).map_err(RunError::Output),
-            Err(err) if err.is_cancelled() => Ok(()),
+            Ok(printed) => printed.map_err(RunError::Output),
+            // Aborted: only after a reflector failed, whose error is the run's.
+            Err(err) if err.is_cancelled() => Ok(PrinterEnd::Finished),
             Err(err) => Err(RunError::Task(err.to_string())),
         };
         Ok(Ended {
             reflector: reflector_result,
             printer,
+            signal,
         })
     }
 }

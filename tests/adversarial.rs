@@ -248,9 +248,16 @@ async fn sigterm_ends_a_run_whose_credential_plugin_hangs() {
     tokio::time::sleep(Duration::from_secs(1)).await;
     running.signal(nix::sys::signal::Signal::SIGTERM);
     let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
-    assert!(
-        ended.is_ok(),
-        "SIGTERM ignored while the credential plugin hangs; stderr: {}",
+    let Ok(Ok(status)) = ended else {
+        panic!(
+            "SIGTERM ignored while the credential plugin hangs; stderr: {}",
+            running.stderr_so_far()
+        );
+    };
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "--once interrupted before its listing; stderr: {}",
         running.stderr_so_far()
     );
 }

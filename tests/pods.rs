@@ -252,6 +252,67 @@ async fn sigterm_prints_a_final_listing_and_exits_zero() {
     final_listing_and_clean_exit_on(Signal::SIGTERM).await;
 }
 
+/// Runs `kreflect pods ARGS` against a server whose first list trickles (1 byte/s: still in
+/// progress when the test is over), sends `signal` once the list has reached the server, and
+/// returns the exit code, stdout and stderr.
+async fn signalled_during_the_first_list(
+    args: &[&str],
+    signal: Signal,
+) -> (Option<i32>, String, String) {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    cluster.server.inject(Fault::ListTrickle {
+        bytes_per_second: 1,
+    });
+    let mut kreflect = Running::spawn(cluster.kreflect(args));
+    cluster
+        .wait_for_request("the list", |r| !r.is_watch())
+        .await;
+    let sent = Instant::now();
+    kreflect.signal(signal);
+    let status = kreflect.wait().await;
+    let took = sent.elapsed();
+    assert!(
+        took < Duration::from_secs(2),
+        "{signal}: exit took {took:?}"
+    );
+    let stdout = kreflect.rest_of_stdout().await;
+    (status.code(), stdout, kreflect.stderr().await)
+}
+
+/// `--once` stopped before its listing: the shell's code for death by `signal`, nothing on
+/// stdout (not even the separator), and one line saying so.
+async fn once_interrupted_before_its_listing_fails_with(signal: Signal, code: i32) {
+    let (exit, stdout, stderr) = signalled_during_the_first_list(&["--once"], signal).await;
+    assert_eq!(exit, Some(code), "{signal}: stderr {stderr:?}");
+    assert_eq!(stdout, "", "{signal}");
+    assert_one_line(&stderr, signal);
+    assert_eq!(
+        stderr,
+        format!("kreflect: interrupted by {signal} before the --once listing was printed\n")
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_interrupted_by_sigterm_before_its_listing_exits_143() {
+    once_interrupted_before_its_listing_fails_with(Signal::SIGTERM, 143).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_interrupted_by_sigint_before_its_listing_exits_130() {
+    once_interrupted_before_its_listing_fails_with(Signal::SIGINT, 130).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watching_run_signalled_during_its_first_list_still_exits_zero() {
+    for signal in [Signal::SIGTERM, Signal::SIGINT] {
+        let (exit, stdout, stderr) =
+            signalled_during_the_first_list(&["--interval", "1h"], signal).await;
+        assert_eq!(exit, Some(0), "{signal}: stderr {stderr:?}");
+        assert_eq!(stdout, "", "{signal}: nothing synced, nothing printed");
+        assert_eq!(stderr, "", "{signal}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_closed_stdout_ends_quietly_with_exit_zero() {
     let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;

@@ -1,13 +1,14 @@
 //! What each kind of server answer does to a run, over HTTP against the fake server: errors
 //! retrying cannot fix end the run at once with the server's message (invalid input: exit 2;
-//! credentials: exit 1), `--once` needs only `list`, and a `Retry-After` is honoured up to a cap.
+//! credentials: exit 1), `--once` needs only `list`, a `Retry-After` is honoured up to a cap,
+//! and a list that trickles is given up (fatal with `--once`, retried otherwise).
 
 mod common;
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
-use common::{TestCluster, assert_one_line, run_to_end};
+use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 
@@ -151,4 +152,59 @@ async fn a_retry_after_beyond_the_cap_is_retried_after_the_cap() {
         "still waiting the hour the server asked for"
     );
     mirror.stop().await.expect("reflector ends cleanly");
+}
+
+/// The test knob that shortens the window of the list body's minimum rate (a minute by default),
+/// so a trickling list is given up in seconds.
+const LIST_RATE_WINDOW_VAR: &str = "KREFLECT_LIST_RATE_WINDOW";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_trickling_a_byte_a_second_ends_a_once_run_with_one_line_naming_the_server() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListTrickle {
+        bytes_per_second: 1,
+    });
+    let mut command = cluster.kreflect(&["--once"]);
+    command.env(LIST_RATE_WINDOW_VAR, "2s");
+    let started = Instant::now();
+    let (status, stdout, stderr) = run_to_end(command).await;
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_one_line(&stderr, "a list trickling with --once");
+    let server = format!("{} (context sim)", cluster.server.url());
+    assert!(
+        stderr.starts_with(&format!(
+            "kreflect: cannot list pods at cluster scope: {server} sent its answer too slowly: "
+        )),
+        "{stderr}"
+    );
+    assert!(stderr.contains("check the network"), "what to do: {stderr}");
+    assert!(
+        took >= Duration::from_secs(2) && took < Duration::from_secs(8),
+        "given up after the 2 s window, took {took:?}"
+    );
+    assert_eq!(cluster.list_requests().len(), 1, "not retried");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_trickling_a_byte_a_second_is_retried_like_any_transport_failure() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListTrickle {
+        bytes_per_second: 1,
+    });
+    let mut command = cluster.kreflect(&["--interval", "1h"]);
+    command.env(LIST_RATE_WINDOW_VAR, "2s");
+    let mut kreflect = Running::spawn(command);
+    assert_eq!(kreflect.next_listing().await, strings(&["a/1"]));
+    assert_eq!(
+        cluster.list_requests().len(),
+        2,
+        "the trickle, then a retry"
+    );
+    let stderr = kreflect.stderr_so_far();
+    assert!(
+        stderr.contains("request failed; retrying") && stderr.contains("too slowly"),
+        "{stderr}"
+    );
 }

@@ -699,6 +699,52 @@ async fn watch_expired_after_and_trickle() {
 }
 
 #[tokio::test]
+async fn list_trickle_sends_one_page_at_its_pace_whole_and_the_next_at_once() {
+    let server = server().await;
+    let cluster = server.cluster();
+    cluster.create_pod_with(small_pod("shop", "a"));
+    let fast = get(&server, "/api/v1/namespaces/shop/pods")
+        .await
+        .body()
+        .await;
+
+    server.inject(Fault::ListTrickle {
+        bytes_per_second: 400,
+    });
+    let started = std::time::Instant::now();
+    let mut slow = get(&server, "/api/v1/namespaces/shop/pods").await;
+    assert_eq!(slow.status, 200);
+    assert_eq!(slow.body().await, fast, "the same page, whole");
+    assert!(slow.complete);
+    // 4 bytes every 10 ms after the first piece.
+    let least = Duration::from_secs_f64((fast.len() - 4) as f64 / 400.0);
+    assert!(
+        started.elapsed() >= least,
+        "{} bytes in {:?}, less than {least:?}",
+        fast.len(),
+        started.elapsed()
+    );
+
+    server.inject(Fault::ListTrickle {
+        bytes_per_second: 1,
+    });
+    let mut slowest = get(&server, "/api/v1/namespaces/shop/pods").await;
+    tokio::time::sleep(Duration::from_millis(2500)).await;
+    slowest.read_more().await;
+    assert!(
+        (1..=4).contains(&slowest.data.len()),
+        "a byte at once, then one a second: {:?}",
+        String::from_utf8_lossy(&slowest.data)
+    );
+    let again = get(&server, "/api/v1/namespaces/shop/pods")
+        .await
+        .body()
+        .await;
+    assert_eq!(again, fast, "one list only");
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn restart_drops_watches_and_forgets_history() {
     let server = server().await;
     let cluster = server.cluster();

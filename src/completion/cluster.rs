@@ -18,7 +18,9 @@ use super::cache::DiscoveryCache;
 use crate::client::{self, ClientOptions, Connection, KubeconfigChoice};
 use crate::exec_credential::PluginTerminal;
 use crate::resolve::{self, Discovered, Discovery};
-use crate::source::{self, Endpoint, KubeSource, ListRequest, ListWatch, SourceOptions};
+use crate::source::{
+    self, Endpoint, KubeSource, ListRequest, ListWatch, RequestDeadline, SourceOptions,
+};
 
 /// The longest a completion waits for the cluster, everything included (kubeconfig, credential
 /// plugin, connecting, every request); then it offers nothing.
@@ -142,10 +144,11 @@ async fn discover(
     cache: Option<DiscoveryCache>,
 ) -> Option<Vec<Discovered>> {
     let (client, endpoint) = (&connection.client, &Endpoint::of(connection));
-    let discovery =
-        resolve::discover(|path| async move { source::fetch(client, endpoint, &path).await })
-            .await
-            .ok()?;
+    let discovery = resolve::discover(|path| async move {
+        source::fetch(client, endpoint, &path, &RequestDeadline::default()).await
+    })
+    .await
+    .ok()?;
     let found: Vec<Discovered> = discovery
         .served
         .into_iter()
@@ -176,9 +179,14 @@ pub async fn namespaces(choice: KubeconfigChoice) -> Option<Vec<String>> {
     }
     let connection = connect(&choice).await?;
     let endpoint = Endpoint::of(&connection);
-    let body = source::fetch(&connection.client, &endpoint, "/api/v1/namespaces")
-        .await
-        .ok()?;
+    let body = source::fetch(
+        &connection.client,
+        &endpoint,
+        "/api/v1/namespaces",
+        &RequestDeadline::default(),
+    )
+    .await
+    .ok()?;
     let list: List = serde_json::from_slice(&body).ok()?;
     Some(
         list.items

@@ -43,6 +43,14 @@ pub enum Fault {
     /// The next watch writes every line one byte per chunk, pausing about 1 ms after every 128
     /// bytes.
     WatchTrickle,
+    /// The next list request is answered at this many bytes a second (at least 1): headers at
+    /// once, then the page (gzipped or not, as it would be) a byte at a time when slow, in
+    /// pieces every 10 ms when faster. A link or proxy that trickles: no byte is late enough
+    /// for a silence timeout, yet a real-sized page takes days at 1 byte/s.
+    ListTrickle {
+        /// The pace of the body.
+        bytes_per_second: u32,
+    },
     /// The next list request carrying a continue token gets 410 Expired as if its snapshot had
     /// been compacted (transcript 14).
     ExpireContinue,
@@ -131,9 +139,10 @@ pub(crate) enum RequestKind {
 impl Fault {
     fn applies_to(&self, target: RequestKind) -> bool {
         match (self, target) {
-            (Fault::ListStatus { .. } | Fault::ListRawBody { .. }, RequestKind::List { .. }) => {
-                true
-            }
+            (
+                Fault::ListStatus { .. } | Fault::ListRawBody { .. } | Fault::ListTrickle { .. },
+                RequestKind::List { .. },
+            ) => true,
             (Fault::ListCorruptGzip { later_page, .. }, RequestKind::List { with_continue }) => {
                 with_continue || !later_page
             }
@@ -144,6 +153,7 @@ impl Fault {
             (
                 Fault::ListStatus { .. }
                 | Fault::ListRawBody { .. }
+                | Fault::ListTrickle { .. }
                 | Fault::ListCorruptGzip { .. }
                 | Fault::ExpireContinue
                 | Fault::RepeatContinueToken

@@ -13,6 +13,7 @@ use super::list::{self, ContinueToken, ListQuery};
 use super::meter::metered;
 use super::request::RecordedRequest;
 use super::selector::ObjectFilter;
+use super::trickle::trickled;
 use super::watch::{self, WatchQuery};
 use crate::body::Body;
 use crate::options::{NoTable, ServerOptions, WatchListSupport};
@@ -264,6 +265,7 @@ fn list_objects(
     let mut repeat_token = None;
     let mut fresh_token = None;
     let mut corrupt_gzip = None;
+    let mut trickle = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -279,6 +281,7 @@ fn list_objects(
             return Ok(json_response(code, body.into()));
         }
         (Some(Fault::ListCorruptGzip { corruption, .. }), _) => corrupt_gzip = Some(corruption),
+        (Some(Fault::ListTrickle { bytes_per_second }), _) => trickle = Some(bytes_per_second),
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         (Some(Fault::FreshContinueToken), Some(token)) => {
@@ -298,7 +301,11 @@ fn list_objects(
         corrupt_gzip,
         encoding,
     };
-    Ok(list::respond(world, &query))
+    let response = list::respond(world, &query);
+    Ok(match trickle {
+        Some(bytes_per_second) => response.map(|body| trickled(body, bytes_per_second)),
+        None => response,
+    })
 }
 
 fn watch_objects(

@@ -1,7 +1,8 @@
 //! **Serve**, the top layer: the HTTP server. Its lifecycle and the public handle (`server`),
 //! one request from recording to answer (`handler`, `request`), list pages and continue tokens
 //! (`list`), watch streams (`watch`), label and field selectors (`selector`), TLS (`tls`),
-//! injected faults (`faults`), gzip (`gzip`) and counting the bytes sent (`meter`).
+//! injected faults (`faults`), gzip (`gzip`), slow bodies (`trickle`) and counting the bytes sent
+//! (`meter`).
 //!
 //! Layering rule (checked by `tests/layers.rs`): `serve` may import every other layer; nothing
 //! imports `serve` but the crate root, which re-exports its public items.
@@ -15,4 +16,5 @@ pub(crate) mod request;
 pub(crate) mod selector;
 pub(crate) mod server;
 pub(crate) mod tls;
+pub(crate) mod trickle;
 pub(crate) mod watch;

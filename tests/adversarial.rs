@@ -374,3 +374,103 @@ async fn sigterm_ends_a_run_whose_kubeconfig_is_a_fifo_nobody_writes_yet() {
         running.stderr_so_far()
     );
 }
+
+/// A free local port for `--metrics-addr` (bound, then released for kreflect).
+fn free_addr() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
+}
+
+/// An ADDED watch line of pod `namespace/name` (no namespace when `namespace` is empty).
+fn added_line(namespace: &str, name: &str) -> String {
+    let namespace = if namespace.is_empty() {
+        String::new()
+    } else {
+        format!(r#","namespace":"{namespace}""#)
+    };
+    format!(
+        r#"{{"type":"ADDED","object":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}"{namespace},"resourceVersion":"1000"}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_event_outside_the_namespace_asked_for_never_reaches_a_listing_and_is_counted() {
+    let cluster = TestCluster::with_pods(&["a/1", "b/2"]).await;
+    cluster.server.inject(Fault::WatchLinesThenClose(vec![
+        added_line("b", "evil"),
+        added_line("", "nowhere"),
+    ]));
+    let addr = free_addr();
+    let mut running = Running::spawn(cluster.kreflect(&[
+        "-n",
+        "a",
+        "--interval",
+        "100ms",
+        "--metrics-addr",
+        &addr,
+    ]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    // The watch with the hostile lines has ended once the next one is asked for.
+    let reopened = common::poll_until(common::DEADLINE, async || {
+        (cluster.watch_requests().len() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "{:#?}", cluster.watch_requests());
+    let metrics = common::http_get(&addr, "/metrics").await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = running.wait().await;
+    let stdout = running.rest_of_stdout().await;
+    let stderr = running.stderr().await;
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        !stdout.contains("evil") && !stdout.contains("nowhere"),
+        "an object of another namespace, or of none, was listed: {stdout}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "kreflect_out_of_scope_objects_total{resource=\"pods\"} 2"),
+        "{metrics}"
+    );
+    for key in ["b/evil", "nowhere"] {
+        assert!(
+            stderr.lines().any(|l| l.contains("WARN")
+                && l.contains(key)
+                && l.contains("pods in namespace a")),
+            "a warning names {key} and the scope: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_objects_outside_the_scope_are_dropped_for_a_namespace_and_a_cluster_scoped_kind() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let list = |kind: &str, items: &str| Fault::ListRawBody {
+        code: 200,
+        body: format!(
+            r#"{{"kind":"{kind}","apiVersion":"v1","metadata":{{"resourceVersion":"5"}},"items":[{items}]}}"#
+        ),
+    };
+    cluster.server.inject(list(
+        "PodList",
+        r#"{"metadata":{"name":"1","namespace":"a"}},{"metadata":{"name":"2","namespace":"b"}}"#,
+    ));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["-n", "a", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "a/1\n\n", "{stderr}");
+    assert!(
+        stderr.contains("b/2") && stderr.contains("pods in namespace a"),
+        "{stderr}"
+    );
+    cluster.server.inject(list(
+        "NodeList",
+        r#"{"metadata":{"name":"n1"}},{"metadata":{"name":"n2","namespace":"a"}}"#,
+    ));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(&["nodes", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "n1\n\n", "{stderr}");
+    assert!(
+        stderr.contains("a/n2") && stderr.contains("nodes at cluster scope"),
+        "{stderr}"
+    );
+}

@@ -466,7 +466,7 @@ impl KubeSource {
     ) -> Result<ListPage, SourceError> {
         Ok(match format {
             BodyFormat::Json => decode_list(&body, self.object_kind())?,
-            BodyFormat::Protobuf => decode_protobuf_list(&body)?,
+            BodyFormat::Protobuf => decode_protobuf_list(&body, self.object_kind())?,
         })
     }
 

@@ -474,3 +474,53 @@ async fn listed_objects_outside_the_scope_are_dropped_for_a_namespace_and_a_clus
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_answered_with_another_kind_fails_once_with_one_line_naming_both_kinds() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Protobuf (the default for pods): the envelope says SecretList; JSON: the body's kind does.
+    for wire in ["auto", "json"] {
+        cluster
+            .server
+            .inject(Fault::ListAsKind("SecretList".into()));
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect(&["--once", "--wire", wire])).await;
+        assert_eq!(status.code(), Some(1), "--wire {wire}: {stderr}");
+        assert_eq!(stdout, "", "--wire {wire}: no listing");
+        assert_one_line(&stderr, format!("--wire {wire}"));
+        assert!(
+            stderr.contains("SecretList") && stderr.contains("PodList"),
+            "--wire {wire}: {stderr}"
+        );
+    }
+    cluster.server.inject(Fault::ListRawBody {
+        code: 200,
+        body: r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"etcdserver: request timed out","reason":"InternalError","code":500}"#.into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_one_line(&stderr, "a Status sent with 200");
+    assert!(
+        stderr.contains("Status") && stderr.contains("request timed out"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_answered_with_another_kind_is_retried_without_once() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster
+        .server
+        .inject(Fault::ListAsKind("SecretList".into()));
+    let mut running = Running::spawn(cluster.kreflect(&["--interval", "100ms"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    assert_eq!(cluster.list_requests().len(), 2, "listed again");
+    let stderr = running.stderr_so_far();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("retrying") && l.contains("SecretList")),
+        "{stderr}"
+    );
+}

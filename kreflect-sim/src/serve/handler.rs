@@ -264,6 +264,7 @@ fn list_objects(
     let mut repeat_token = None;
     let mut fresh_token = None;
     let mut corrupt_gzip = None;
+    let mut list_kind = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -279,6 +280,7 @@ fn list_objects(
             return Ok(json_response(code, body.into()));
         }
         (Some(Fault::ListCorruptGzip { corruption, .. }), _) => corrupt_gzip = Some(corruption),
+        (Some(Fault::ListAsKind(kind)), _) => list_kind = Some(kind),
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         (Some(Fault::FreshContinueToken), Some(token)) => {
@@ -296,6 +298,7 @@ fn list_objects(
         repeat_token: repeat_token.or(fresh_token.as_deref()),
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
+        list_kind: list_kind.as_deref(),
         encoding,
     };
     Ok(list::respond(world, &query))

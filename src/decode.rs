@@ -940,6 +940,19 @@ mod tests {
     }
 
     #[test]
+    fn an_object_whose_metadata_names_it_twice_is_the_last_name_in_lists_and_watch_lines() {
+        let twice = r#"{"metadata":{"name":"first","namespace":"a","name":"second"}}"#;
+        let page = decode_list(&list_of_kind("PodList", twice), "Pod").expect("page");
+        assert!(page.rejected.is_empty(), "{:?}", page.rejected);
+        let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
+        assert_eq!(keys, ["a/second"]);
+        let line = format!(r#"{{"type":"ADDED","object":{twice}}}"#);
+        assert!(
+            matches!(decode_watch_line(line.as_bytes(), "Pod"), Ok(WatchEvent::Added(o)) if o.key().as_str() == "a/second")
+        );
+    }
+
+    #[test]
     fn list_items_that_cannot_be_keyed_are_reported_not_fatal() {
         let page = decode_list(
             br#"{"metadata":{"resourceVersion":"7"},"items":[{"metadata":{"name":"a","namespace":"n"}},{"metadata":{}}]}"#,

@@ -524,3 +524,16 @@ async fn a_list_answered_with_another_kind_is_retried_without_once() {
         "{stderr}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_whose_metadata_names_it_twice_is_listed_under_the_last_name_as_go_reads_it() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 200,
+        body: r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"first","namespace":"a","resourceVersion":"4","name":"second"}}]}"#.into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "a/second\n\n", "{stderr}");
+    assert!(!stderr.contains("WARN"), "nothing skipped: {stderr}");
+}

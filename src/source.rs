@@ -358,6 +358,7 @@ impl KubeSource {
         Self::with_scope(client, resource, None, false)
     }
 
+    /// A source for `resource` in `namespace` (or across all of them), `namespaced` or not.
     fn with_scope(
         client: kube::Client,
         resource: &ApiResource,

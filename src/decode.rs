@@ -115,6 +115,17 @@ pub enum DecodeError {
     /// [`crate::transport::inflation`]).
     #[error("the gzip body {0}")]
     Inflated(String),
+    /// A list body of another kind than the list asked for (a `SecretList` for pods, a `Status`
+    /// sent with 200, a protobuf envelope of another type): its items are not objects of the
+    /// kind asked for, and an empty one is no empty collection.
+    #[error("the body is a {found}, not the {expected} asked for")]
+    WrongListKind {
+        /// The list kind asked for, e.g. `PodList`.
+        expected: String,
+        /// What came: the body's kind (escaped); for a `Status`, with its code, reason and
+        /// message.
+        found: String,
+    },
     /// A list without `metadata.resourceVersion`, from which no watch can start.
     #[error("list has no metadata.resourceVersion")]
     MissingResourceVersion,
@@ -140,10 +151,55 @@ pub enum DecodeError {
     },
 }
 
-/// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...).
+/// The generic list kind (`v1.List`), read as a list of any kind in JSON; see [`check_list_kind`].
+const GENERIC_LIST_KIND: &str = "List";
+
+/// Checks that a list body of `kind` is the list of `item_kind`s asked for: `{item_kind}List`,
+/// or, in JSON (`generic_allowed`), the generic `List`. A body naming no kind is taken for the
+/// list asked for, as Go's typed decoding takes it (it defaults a missing kind to the type it
+/// decodes into); client-go goes further and returns an empty list for a body of another kind,
+/// which is what this refuses. `status` reads the body as a `Status`, for the message.
+///
+/// Why `List` passes in JSON: it is Kubernetes' kind-neutral list (kubectl writes one for
+/// several resources, and client-go's unstructured decoding takes it for any collection). No
+/// server is known to answer a collection with it, but its items name their own kind, and each
+/// item that does is checked against `item_kind` ([`RawObject::from_json`]), so accepting it lets
+/// no object of another kind in. In protobuf a `List`'s items are enveloped objects, not
+/// `item_kind` messages, so only `{item_kind}List` is read there.
+///
+/// A custom resource whose CRD sets a `listKind` other than `{kind}List` (allowed, and not
+/// known to be done) is refused: discovery does not say a resource's list kind.
+fn check_list_kind(
+    kind: &str,
+    item_kind: &str,
+    generic_allowed: bool,
+    status: impl FnOnce() -> Option<ApiStatus>,
+) -> Result<(), DecodeError> {
+    let asked = kind.strip_suffix("List") == Some(item_kind);
+    if kind.is_empty() || asked || (generic_allowed && kind == GENERIC_LIST_KIND) {
+        return Ok(());
+    }
+    let status = if kind == "Status" { status() } else { None };
+    let found = match status {
+        Some(status) => format!(
+            "Status ({} {}: {})",
+            status.code, status.reason, status.message
+        ),
+        None => crate::quote::escape_controls(kind).into_owned(),
+    };
+    Err(DecodeError::WrongListKind {
+        expected: format!("{item_kind}List"),
+        found,
+    })
+}
+
+/// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...) of `item_kind`s;
+/// a body of another kind is [`DecodeError::WrongListKind`] ([`check_list_kind`]).
 pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError> {
     #[derive(Deserialize)]
     struct List<'a> {
+        #[serde(borrow, default)]
+        kind: Option<std::borrow::Cow<'a, str>>,
         #[serde(default)]
         metadata: ListMeta,
         #[serde(borrow, default)]
@@ -158,6 +214,8 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
     }
     let list: List<'_> =
         serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))?;
+    let kind = list.kind.as_deref().unwrap_or_default();
+    check_list_kind(kind, item_kind, true, || ApiStatus::from_body(body))?;
     let raw_items = list.items.unwrap_or_default();
     let mut items = Vec::with_capacity(raw_items.len());
     let mut rejected = Vec::new();
@@ -183,10 +241,13 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
 }
 
 /// Decodes a protobuf list response body (`k8s\0`, then the envelope around a `PodList` or
-/// another built-in kind's list): each item read up to its `metadata`, as [`decode_list`] reads
-/// JSON.
-pub fn decode_protobuf_list(body: &[u8]) -> Result<ListPage, DecodeError> {
+/// another built-in kind's list of `item_kind`s): each item read up to its `metadata`, as
+/// [`decode_list`] reads JSON. An envelope of another type is [`DecodeError::WrongListKind`].
+pub fn decode_protobuf_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError> {
     let envelope = protobuf::read_envelope(body)?;
+    check_list_kind(envelope.kind, item_kind, false, || {
+        ApiStatus::from_protobuf(envelope.raw).ok()
+    })?;
     let list = protobuf::read_list(envelope.raw)?;
     let mut items = Vec::with_capacity(list.items.len());
     let mut rejected = Vec::new();
@@ -440,7 +501,7 @@ mod tests {
 
     #[test]
     fn decodes_a_real_protobuf_list_page_keeping_each_pod_as_protobuf() {
-        let page = decode_protobuf_list(PROTOBUF_LIST).expect("list page");
+        let page = decode_protobuf_list(PROTOBUF_LIST, "Pod").expect("list page");
         let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
         assert_eq!(keys, ["bar-w/crash", "bar-w/done"]);
         assert_eq!(page.resource_version, "157565");
@@ -756,6 +817,139 @@ mod tests {
                 "an object with {flaw} is malformed"
             );
         }
+    }
+
+    /// A JSON list body of `kind` (none when empty) at resourceVersion 7, holding `items`.
+    fn list_of_kind(kind: &str, items: &str) -> Vec<u8> {
+        let kind = if kind.is_empty() {
+            String::new()
+        } else {
+            format!(r#""kind":"{kind}","apiVersion":"v1","#)
+        };
+        format!(r#"{{{kind}"metadata":{{"resourceVersion":"7"}},"items":[{items}]}}"#).into_bytes()
+    }
+
+    #[test]
+    fn a_json_list_of_another_kind_is_refused_naming_what_was_asked_for_and_what_came() {
+        let secret = r#"{"metadata":{"name":"s","namespace":"a"},"data":{"k":"dg=="}}"#;
+        let refused = decode_list(&list_of_kind("SecretList", secret), "Pod")
+            .expect_err("a SecretList is no PodList");
+        assert_eq!(
+            refused.to_string(),
+            "the body is a SecretList, not the PodList asked for"
+        );
+        let status = br#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"etcdserver: leader changed\u001b[2J","reason":"InternalError","code":500}"#;
+        let refused = decode_list(status, "Pod").expect_err("a Status is no PodList");
+        assert_eq!(
+            refused.to_string(),
+            "the body is a Status (500 InternalError: etcdserver: leader changed\\x1b[2J), not \
+             the PodList asked for"
+        );
+        let hostile = list_of_kind("Pod\\u001b]0;pwnedList", "");
+        let refused = decode_list(&hostile, "Pod").expect_err("another kind");
+        assert!(
+            !refused.to_string().contains('\x1b'),
+            "the server's kind is escaped: {refused}"
+        );
+        let metadata = decode_list(&list_of_kind("PodList", ""), "PartialObjectMetadata");
+        assert_eq!(
+            metadata.err().map(|err| err.to_string()),
+            Some("the body is a PodList, not the PartialObjectMetadataList asked for".to_owned())
+        );
+    }
+
+    /// `k8s\0` and an envelope naming `kind` around `raw`.
+    fn enveloped(kind: &str, raw: Vec<u8>) -> Vec<u8> {
+        use prost::Message as _;
+        let unknown = k8s_pb::apimachinery::pkg::runtime::Unknown {
+            type_meta: Some(k8s_pb::apimachinery::pkg::runtime::TypeMeta {
+                api_version: Some("v1".to_owned()),
+                kind: Some(kind.to_owned()),
+            }),
+            raw: Some(raw),
+            content_encoding: Some(String::new()),
+            content_type: Some(String::new()),
+        };
+        let mut body = crate::protobuf::MAGIC.to_vec();
+        body.extend(unknown.encode_to_vec());
+        body
+    }
+
+    #[test]
+    fn a_protobuf_envelope_of_another_type_is_refused_as_a_list() {
+        use prost::Message as _;
+        let pods = crate::protobuf::read_envelope(PROTOBUF_LIST)
+            .expect("transcript 19")
+            .raw
+            .to_vec();
+        for kind in ["PodList", ""] {
+            let page = decode_protobuf_list(&enveloped(kind, pods.clone()), "Pod").expect(kind);
+            assert_eq!(page.items.len(), 2, "{kind:?}");
+        }
+        for kind in ["SecretList", "List", "Pod"] {
+            assert_eq!(
+                decode_protobuf_list(&enveloped(kind, pods.clone()), "Pod")
+                    .err()
+                    .map(|err| err.to_string()),
+                Some(format!("the body is a {kind}, not the PodList asked for")),
+            );
+        }
+        let status = k8s_pb::apimachinery::pkg::apis::meta::v1::Status {
+            status: Some("Failure".to_owned()),
+            message: Some("etcdserver: request timed out".to_owned()),
+            reason: Some("InternalError".to_owned()),
+            code: Some(500),
+            ..Default::default()
+        };
+        let status = enveloped("Status", status.encode_to_vec());
+        assert_eq!(
+            decode_protobuf_list(&status, "Pod")
+                .err()
+                .map(|err| err.to_string()),
+            Some(
+                "the body is a Status (500 InternalError: etcdserver: request timed out), not \
+                 the PodList asked for"
+                    .to_owned()
+            ),
+        );
+    }
+
+    #[test]
+    fn a_json_list_of_the_kind_asked_for_or_a_generic_list_or_one_without_a_kind_is_read() {
+        let pod = r#"{"metadata":{"name":"p","namespace":"a"}}"#;
+        for kind in ["PodList", "List", ""] {
+            let page = decode_list(&list_of_kind(kind, pod), "Pod").expect(kind);
+            assert_eq!(page.items.len(), 1, "{kind}");
+        }
+        // A `List`'s items name their kind, and each is checked.
+        let mixed = r#"{"kind":"Pod","metadata":{"name":"p","namespace":"a"}},{"kind":"Secret","metadata":{"name":"s","namespace":"a"}}"#;
+        let page = decode_list(&list_of_kind("List", mixed), "Pod").expect("a List");
+        assert_eq!(page.items.len(), 1);
+        assert!(matches!(
+            page.rejected.as_slice(),
+            [ObjectError::WrongKind { .. }]
+        ));
+        let metadata =
+            r#"{"kind":"PartialObjectMetadata","metadata":{"name":"p","namespace":"a"}}"#;
+        let page = decode_list(
+            &list_of_kind("PartialObjectMetadataList", metadata),
+            "PartialObjectMetadata",
+        )
+        .expect("metadata only");
+        assert_eq!(page.items.len(), 1);
+    }
+
+    #[test]
+    fn an_object_whose_metadata_names_it_twice_is_the_last_name_in_lists_and_watch_lines() {
+        let twice = r#"{"metadata":{"name":"first","namespace":"a","name":"second"}}"#;
+        let page = decode_list(&list_of_kind("PodList", twice), "Pod").expect("page");
+        assert!(page.rejected.is_empty(), "{:?}", page.rejected);
+        let keys: Vec<&str> = page.items.iter().map(|o| o.key().as_str()).collect();
+        assert_eq!(keys, ["a/second"]);
+        let line = format!(r#"{{"type":"ADDED","object":{twice}}}"#);
+        assert!(
+            matches!(decode_watch_line(line.as_bytes(), "Pod"), Ok(WatchEvent::Added(o)) if o.key().as_str() == "a/second")
+        );
     }
 
     #[test]

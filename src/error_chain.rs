@@ -77,6 +77,7 @@ mod tests {
         let scope = Scope {
             plural: "pods".into(),
             namespace: None,
+            namespaced: true,
         };
         let errors: Vec<Box<dyn Error>> = vec![
             Box::new(decode()),

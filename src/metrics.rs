@@ -49,6 +49,7 @@ pub struct Metrics {
     went_back: AtomicU64,
     resyncs: AtomicU64,
     resync_differences: AtomicU64,
+    out_of_scope: AtomicU64,
     /// Milliseconds since the Unix epoch of the last applied event (0: none yet).
     last_event_millis: AtomicU64,
     /// When the last list succeeded or the last watch started (None: neither yet).
@@ -89,6 +90,8 @@ pub enum Observed {
     Resync,
     /// These many differences found by a periodic full relist that churn cannot explain.
     ResyncDifferences(u64),
+    /// An object outside the requested scope (listed, or in a watch event) was dropped.
+    OutOfScope,
 }
 
 impl Metrics {
@@ -141,6 +144,7 @@ impl Metrics {
             Observed::Relist => &self.relists,
             Observed::WatchRestart => &self.watch_restarts,
             Observed::Backoff => &self.backoffs,
+            Observed::OutOfScope => &self.out_of_scope,
             Observed::WatchStarted => {
                 self.contact();
                 return;
@@ -211,6 +215,16 @@ impl Metrics {
              kreflect_store_objects{} {}\n",
             with_resource(""),
             store.object_count()
+        );
+        let _ = write!(
+            text,
+            "# HELP kreflect_out_of_scope_objects_total Objects dropped because they lie outside \
+             the requested scope (another namespace than the one asked for, none across all \
+             namespaces, or one for a cluster-scoped resource).\n\
+             # TYPE kreflect_out_of_scope_objects_total counter\n\
+             kreflect_out_of_scope_objects_total{} {}\n",
+            with_resource(""),
+            get(&self.out_of_scope)
         );
         let labels = if self.label_all {
             with_resource("")
@@ -488,6 +502,7 @@ mod tests {
         metrics.observe(Observed::Relist);
         metrics.observe(Observed::WatchRestart);
         metrics.observe(Observed::Backoff);
+        metrics.observe(Observed::OutOfScope);
         writer
             .replace(
                 vec![
@@ -505,6 +520,8 @@ mod tests {
             "kreflect_relists_total 1",
             "kreflect_watch_restarts_total 1",
             "kreflect_backoffs_total 1",
+            "kreflect_out_of_scope_objects_total 1",
+            "# TYPE kreflect_out_of_scope_objects_total counter",
             "kreflect_store_objects 1",
             "kreflect_synced 1",
             "# TYPE kreflect_store_objects gauge",
@@ -544,6 +561,7 @@ mod tests {
             "kreflect_events_applied_total{resource=\"deployments.apps\",type=\"ADDED\"} 0",
             "kreflect_events_applied_total{resource=\"deployments.apps\",type=\"MODIFIED\"} 1",
             "kreflect_store_objects{resource=\"deployments.apps\"} 0",
+            "kreflect_out_of_scope_objects_total{resource=\"deployments.apps\"} 0",
             "kreflect_relists_total 0",
         ] {
             assert!(

@@ -123,6 +123,7 @@ mod tests {
             scope: Scope {
                 plural: "pods".to_owned(),
                 namespace: None,
+                namespaced: true,
             },
             objects: vec![
                 object("web-1", "1"),

@@ -262,18 +262,124 @@ impl<'de> Deserialize<'de> for BorrowedStr<'de> {
     }
 }
 
-#[derive(Deserialize)]
+/// The members of an object's `metadata` the reflector reads.
+///
+/// A member written twice (only a broken or hostile server writes one so) is read as Go's
+/// encoding/json reads it, which is how the API server and client-go read it: the last one
+/// wins, except that a `null` leaves a string as it was (Go reads a null into a string as
+/// nothing; `creationTimestamp`, a `metav1.Time`, does read it, as the zero time). serde's
+/// derive would refuse the object instead, and the object would be missing from the cache.
+#[derive(Default)]
 struct Metadata<'a> {
-    #[serde(borrow, default)]
     name: Option<Cow<'a, str>>,
-    #[serde(borrow, default)]
     namespace: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "resourceVersion")]
     resource_version: Option<Cow<'a, str>>,
-    #[serde(borrow, default, rename = "managedFields")]
-    managed_fields: Option<&'a RawValue>,
-    #[serde(borrow, default, rename = "creationTimestamp")]
+    /// The value of each `managedFields` member, in order (one, but for a broken server): every
+    /// one is cut out of the stored copy.
+    managed_fields: ManagedFields<'a>,
     creation_timestamp: Option<Cow<'a, str>>,
+}
+
+/// The `managedFields` members of a `metadata`: the last one, and any before it, kept apart so
+/// that the usual single member costs no allocation.
+#[derive(Default)]
+struct ManagedFields<'a> {
+    last: Option<&'a RawValue>,
+    earlier: Vec<&'a RawValue>,
+}
+
+impl<'a> ManagedFields<'a> {
+    fn push(&mut self, value: &'a RawValue) {
+        if let Some(earlier) = self.last.replace(value) {
+            self.earlier.push(earlier);
+        }
+    }
+
+    /// The members' values, in the order written.
+    fn values(&self) -> impl DoubleEndedIterator<Item = &'a [u8]> + '_ {
+        self.earlier
+            .iter()
+            .chain(&self.last)
+            .map(|value| value.get().as_bytes())
+    }
+}
+
+/// A member name of `metadata`, read without allocating.
+enum MetadataKey {
+    Name,
+    Namespace,
+    ResourceVersion,
+    ManagedFields,
+    CreationTimestamp,
+    Other,
+}
+
+impl<'de> Deserialize<'de> for MetadataKey {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct KeyVisitor;
+        impl serde::de::Visitor<'_> for KeyVisitor {
+            type Value = MetadataKey;
+            fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                formatter.write_str("a member name")
+            }
+            fn visit_str<E: serde::de::Error>(self, key: &str) -> Result<MetadataKey, E> {
+                Ok(match key {
+                    "name" => MetadataKey::Name,
+                    "namespace" => MetadataKey::Namespace,
+                    "resourceVersion" => MetadataKey::ResourceVersion,
+                    "managedFields" => MetadataKey::ManagedFields,
+                    "creationTimestamp" => MetadataKey::CreationTimestamp,
+                    _ => MetadataKey::Other,
+                })
+            }
+        }
+        deserializer.deserialize_identifier(KeyVisitor)
+    }
+}
+
+impl<'de> Deserialize<'de> for Metadata<'de> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        deserializer.deserialize_map(MetadataVisitor)
+    }
+}
+
+struct MetadataVisitor;
+
+impl<'de> serde::de::Visitor<'de> for MetadataVisitor {
+    type Value = Metadata<'de>;
+
+    fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        formatter.write_str("an object's metadata")
+    }
+
+    fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Self::Value, A::Error> {
+        let mut metadata = Metadata::default();
+        while let Some(key) = map.next_key::<MetadataKey>()? {
+            let string = match key {
+                MetadataKey::Name => &mut metadata.name,
+                MetadataKey::Namespace => &mut metadata.namespace,
+                MetadataKey::ResourceVersion => &mut metadata.resource_version,
+                MetadataKey::ManagedFields => {
+                    metadata.managed_fields.push(map.next_value()?);
+                    continue;
+                }
+                MetadataKey::CreationTimestamp => {
+                    let created = map.next_value::<Option<BorrowedStr<'de>>>()?;
+                    metadata.creation_timestamp = created.map(|created| created.0);
+                    continue;
+                }
+                MetadataKey::Other => {
+                    map.next_value::<serde::de::IgnoredAny>()?;
+                    continue;
+                }
+            };
+            // A null leaves the string as it was, as Go reads it.
+            if let Some(value) = map.next_value::<Option<BorrowedStr<'de>>>()? {
+                *string = Some(value.0);
+            }
+        }
+        Ok(metadata)
+    }
 }
 
 impl RawObject {
@@ -305,18 +411,7 @@ impl RawObject {
         }
         let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
         let key = key_of(&metadata)?;
-        let kept = match metadata
-            .managed_fields
-            .and_then(|value| member_span(json, value.get().as_bytes(), b"\"managedFields\""))
-        {
-            Some(removed) => {
-                let mut kept = Vec::with_capacity(json.len() - removed.len());
-                kept.extend_from_slice(&json[..removed.start]);
-                kept.extend_from_slice(&json[removed.end..]);
-                kept.into_boxed_slice()
-            }
-            None => json.into(),
-        };
+        let kept = without_members(json, metadata.managed_fields.values(), b"\"managedFields\"");
         Ok(RawObject {
             key,
             resource_version: metadata.resource_version.as_deref().unwrap_or("").into(),
@@ -463,13 +558,50 @@ fn checked_key(name: Option<&str>, namespace: Option<&str>) -> Result<ObjectKey,
     Ok(ObjectKey::new(namespace, name))
 }
 
-/// The byte range of the member `key: value` of a JSON object in `json`, with the comma that
-/// separates it from a neighbour, given `value` (a slice of `json`, as a borrowed `RawValue` is)
-/// and the member's `key` exactly as written (quotes included). `None` when `value` is not part
-/// of `json` or the key is not written literally (escaped, say): then nothing is removed.
-fn member_span(json: &[u8], value: &[u8], key: &[u8]) -> Option<std::ops::Range<usize>> {
+/// `json` without the members `key: value` of one JSON object, given their `values` (slices of
+/// `json`, as borrowed `RawValue`s are) in the order written and the members' `key` exactly as
+/// written (quotes included): each cut out with the comma that separates it from a neighbour
+/// ([`member_span`]). A member that cannot be found so (its key escaped, say) is kept.
+fn without_members<'j>(
+    json: &[u8],
+    values: impl DoubleEndedIterator<Item = &'j [u8]>,
+    key: &[u8],
+) -> Box<[u8]> {
+    let mut kept: Option<Vec<u8>> = None;
+    // The last first: cutting a later member leaves the bytes up to an earlier one's value as
+    // they were (its span starts at the comma after that value at the earliest), so the earlier
+    // value's offsets in `json` still hold in what is kept.
+    for value in values.rev() {
+        let current = kept.as_deref().unwrap_or(json);
+        let Some(span) = offset_in(json, value).and_then(|value| member_span(current, value, key))
+        else {
+            continue;
+        };
+        let mut cut = Vec::with_capacity(current.len() - span.len());
+        cut.extend_from_slice(&current[..span.start]);
+        cut.extend_from_slice(&current[span.end..]);
+        kept = Some(cut);
+    }
+    kept.map_or_else(|| json.into(), Vec::into_boxed_slice)
+}
+
+/// Where `value` lies in `json`; `None` when it is not a slice of it.
+fn offset_in(json: &[u8], value: &[u8]) -> Option<std::ops::Range<usize>> {
     let start = (value.as_ptr() as usize).checked_sub(json.as_ptr() as usize)?;
     let end = start.checked_add(value.len())?;
+    (end <= json.len()).then_some(start..end)
+}
+
+/// The byte range of the member `key: value` of a JSON object in `json`, with the comma that
+/// separates it from a neighbour, given where its `value` lies and the member's `key` exactly as
+/// written (quotes included). `None` when the key is not written literally before the value
+/// (escaped, say): then nothing is removed.
+fn member_span(
+    json: &[u8],
+    value: std::ops::Range<usize>,
+    key: &[u8],
+) -> Option<std::ops::Range<usize>> {
+    let std::ops::Range { start, end } = value;
     if end > json.len() {
         return None;
     }
@@ -631,12 +763,14 @@ mod tests {
     #[test]
     fn member_span_removes_an_only_member_and_refuses_foreign_slices() {
         let json = br#"{"managedFields":[1]}"#;
-        assert_eq!(
-            member_span(json, &json[17..20], b"\"managedFields\""),
-            Some(1..20)
-        );
+        assert_eq!(offset_in(json, &json[17..20]), Some(17..20));
+        assert_eq!(member_span(json, 17..20, b"\"managedFields\""), Some(1..20));
         let elsewhere = br#"[1]"#;
-        assert_eq!(member_span(json, elsewhere, b"\"managedFields\""), None);
+        assert_eq!(offset_in(json, elsewhere), None);
+        assert_eq!(
+            &*without_members(json, [&elsewhere[..]].into_iter(), b"\"managedFields\""),
+            json
+        );
     }
 
     #[test]
@@ -653,6 +787,128 @@ mod tests {
             serde_json::from_value(pod).expect("typed original");
         assert!(expected.metadata.managed_fields.take().is_some());
         assert_eq!(decoded, expected);
+    }
+
+    /// The key and resourceVersion `from_json` reads from `{"metadata":{metadata}}`, or its
+    /// error.
+    fn read(metadata: &str) -> Result<(String, String), ObjectError> {
+        let json = format!(r#"{{"kind":"Pod","metadata":{{{metadata}}}}}"#);
+        RawObject::from_json(json.as_bytes(), "Pod").map(|object| {
+            (
+                object.key().to_string(),
+                object.resource_version().to_owned(),
+            )
+        })
+    }
+
+    fn keyed(key: &str, rv: &str) -> Result<(String, String), ObjectError> {
+        Ok((key.to_owned(), rv.to_owned()))
+    }
+
+    #[test]
+    fn a_metadata_name_written_twice_is_the_last_as_go_reads_it() {
+        assert_eq!(
+            read(r#""name":"a","namespace":"n","name":"b""#),
+            keyed("n/b", "")
+        );
+        assert_eq!(
+            read(r#""name":"a","na\u006de":"b""#),
+            keyed("b", ""),
+            "escaped"
+        );
+        // Go reads a null into a string as nothing: the earlier value stays.
+        assert_eq!(read(r#""name":"a","name":null"#), keyed("a", ""));
+        assert_eq!(
+            read(r#""name":"a","name":"""#),
+            Err(ObjectError::MissingName)
+        );
+    }
+
+    #[test]
+    fn a_metadata_namespace_written_twice_is_the_last_as_go_reads_it() {
+        assert_eq!(
+            read(r#""namespace":"a","name":"x","namespace":"b""#),
+            keyed("b/x", "")
+        );
+        assert_eq!(
+            read(r#""namespace":"a","name":"x","namespace":null"#),
+            keyed("a/x", "")
+        );
+        assert_eq!(
+            read(r#""namespace":"a","name":"x","namespace":"""#),
+            keyed("x", "")
+        );
+    }
+
+    #[test]
+    fn a_metadata_resource_version_written_twice_is_the_last_as_go_reads_it() {
+        let both = r#""resourceVersion":"1","name":"x","resourceVersion":"2""#;
+        assert_eq!(read(both), keyed("x", "2"));
+        let null = r#""resourceVersion":"1","name":"x","resourceVersion":null"#;
+        assert_eq!(read(null), keyed("x", "1"));
+    }
+
+    #[test]
+    fn managed_fields_written_twice_are_both_dropped() {
+        let cases = [
+            (
+                r#"{"metadata":{"name":"a","managedFields":[1],"managedFields":[2]}}"#,
+                r#"{"metadata":{"name":"a"}}"#,
+            ),
+            (
+                r#"{"metadata":{"managedFields":[1],"managedFields":[2],"name":"a"}}"#,
+                r#"{"metadata":{"name":"a"}}"#,
+            ),
+            (
+                r#"{"metadata":{"managedFields":[1], "name":"a" ,"managedFields":null}}"#,
+                r#"{"metadata":{ "name":"a" }}"#,
+            ),
+            (
+                r#"{"metadata":{"managedFields":[1],"name":"a","managedFields":[2],"uid":"u","managedFields":[3]}}"#,
+                r#"{"metadata":{"name":"a","uid":"u"}}"#,
+            ),
+        ];
+        for (json, kept) in cases {
+            let object = RawObject::from_json(json.as_bytes(), "Pod").expect(json);
+            assert_eq!(
+                object.json().map(std::str::from_utf8),
+                Some(Ok(kept)),
+                "from {json}"
+            );
+        }
+    }
+
+    #[test]
+    fn a_creation_timestamp_written_twice_is_the_last_as_go_reads_it() {
+        let columns = TableColumns::new(Vec::new());
+        let created = |metadata: &str| {
+            let object = format!(r#"{{"metadata":{{"name":"x",{metadata}}}}}"#);
+            RawObject::from_table_row(object.as_bytes(), Arc::clone(&columns), Vec::new())
+                .map(|row| row.table_row().and_then(|row| row.created))
+        };
+        let at = |text| humantime::parse_rfc3339_weak(text).ok();
+        assert_eq!(
+            created(
+                r#""creationTimestamp":"2024-01-01T00:00:00Z","creationTimestamp":"2025-01-01T00:00:00Z""#
+            ),
+            Ok(at("2025-01-01T00:00:00Z"))
+        );
+        // metav1.Time reads a null as the zero time.
+        assert_eq!(
+            created(r#""creationTimestamp":"2024-01-01T00:00:00Z","creationTimestamp":null"#),
+            Ok(None)
+        );
+    }
+
+    #[test]
+    fn a_kind_written_twice_is_the_last() {
+        let pod = br#"{"kind":"Secret","kind":"Pod","metadata":{"name":"a"}}"#;
+        assert!(RawObject::from_json(pod, "Pod").is_ok());
+        let secret = br#"{"kind":"Pod","kind":"Secret","metadata":{"name":"a"}}"#;
+        assert!(matches!(
+            RawObject::from_json(secret, "Pod"),
+            Err(ObjectError::WrongKind { .. })
+        ));
     }
 
     #[test]

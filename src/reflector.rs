@@ -51,6 +51,7 @@
 //! | `Resyncing` | the list failed | as any failed request, retried as `Watching { last rv }` |
 //! | phase `Watching` | a line that is not JSON | backoff, `Listing` (the change it carried is unknown) |
 //! | either phase | an event that cannot be keyed or has an unknown type | skipped with a warning |
+//! | any | an object outside the scope, listed or in an event (`out_of_scope`) | dropped with a warning, counted |
 //!
 //! With [`ReflectorConfig::streaming_list`], `Listing` first tries a streaming list: a watch with
 //! `sendInitialEvents=true`, whose ADDED events fill a fresh buffer until the BOOKMARK annotated
@@ -76,6 +77,7 @@ use crate::object::{ObjectKey, RawObject};
 use crate::source::{ListRequest, ListWatch, Scope, SourceError};
 use crate::store::Writer;
 
+mod out_of_scope;
 pub mod restore;
 pub mod resync;
 mod watch;
@@ -509,8 +511,9 @@ impl<S: ListWatch> Reflector<S> {
         let mut pages = 0;
         loop {
             match self.source.list(request.clone()).await {
-                Ok(page) => {
+                Ok(mut page) => {
                     pages += 1;
+                    self.drop_out_of_scope(&mut page.items);
                     for rejected in &page.rejected {
                         warn!(scope = %self.source.scope(), error = %rejected, "skipped a listed object");
                     }

@@ -24,7 +24,7 @@ use crate::decode::{
 };
 use crate::error_chain::{causes, flatten};
 use crate::exec_credential::ExecError;
-use crate::object::TableColumns;
+use crate::object::{ObjectKey, TableColumns};
 use crate::protobuf::{FrameSplitter, FrameTooLong};
 use crate::transport::inflation::Inflated;
 pub use deadline::{LIST_MIN_BYTES_PER_SECOND, LIST_RATE_WINDOW, RequestDeadline, Slowness};
@@ -42,13 +42,29 @@ pub const WATCH_HEADERS_TIMEOUT: Duration = Duration::from_secs(20);
 /// its request timeout of 60 s.
 pub const LIST_HEADERS_TIMEOUT: Duration = Duration::from_secs(60);
 
-/// What is listed and watched, for requests and for messages: `pods at cluster scope`.
+/// What is listed and watched, for requests and for messages: `pods at cluster scope`. It is
+/// also what the answers must stay within ([`Scope::admits`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Scope {
     /// The resource's plural name, e.g. `pods`.
     pub plural: String,
     /// The namespace, or `None` for all namespaces / cluster-scoped resources.
     pub namespace: Option<String>,
+    /// Whether the resource's objects live in namespaces (pods), or not (nodes).
+    pub namespaced: bool,
+}
+
+impl Scope {
+    /// Whether an object keyed `key` belongs to what was asked for: in the namespace asked for;
+    /// across all namespaces of a namespaced resource, in some namespace; for a cluster-scoped
+    /// resource, in none. The server only ever answers with such objects; one outside is from a
+    /// broken or hostile server (or a proxy answering for another request).
+    pub fn admits(&self, key: &ObjectKey) -> bool {
+        match (&self.namespace, key.namespace()) {
+            (Some(asked), found) => found == Some(asked.as_str()),
+            (None, found) => found.is_some() == self.namespaced,
+        }
+    }
 }
 
 impl fmt::Display for Scope {
@@ -348,8 +364,25 @@ pub struct Selectors {
 }
 
 impl KubeSource {
-    /// A source for `resource`, in `namespace` or across all namespaces.
+    /// A source for `resource`, a namespaced resource (pods), in `namespace` or across all
+    /// namespaces. A cluster-scoped resource's source is [`KubeSource::cluster_scoped`]: the
+    /// scope decides which objects are in it ([`Scope::admits`]).
     pub fn new(client: kube::Client, resource: &ApiResource, namespace: Option<String>) -> Self {
+        Self::with_scope(client, resource, namespace, true)
+    }
+
+    /// A source for `resource`, a cluster-scoped resource (nodes, namespaces).
+    pub fn cluster_scoped(client: kube::Client, resource: &ApiResource) -> Self {
+        Self::with_scope(client, resource, None, false)
+    }
+
+    /// A source for `resource` in `namespace` (or across all of them), `namespaced` or not.
+    fn with_scope(
+        client: kube::Client,
+        resource: &ApiResource,
+        namespace: Option<String>,
+        namespaced: bool,
+    ) -> Self {
         let path = DynamicObject::url_path(resource, namespace.as_deref());
         KubeSource {
             client,
@@ -358,6 +391,7 @@ impl KubeSource {
             scope: Scope {
                 plural: resource.plural.clone(),
                 namespace,
+                namespaced,
             },
             kind: resource.kind.clone(),
             group: resource.group.clone(),
@@ -451,7 +485,7 @@ impl KubeSource {
     ) -> Result<ListPage, SourceError> {
         Ok(match format {
             BodyFormat::Json => decode_list(&body, self.object_kind())?,
-            BodyFormat::Protobuf => decode_protobuf_list(&body)?,
+            BodyFormat::Protobuf => decode_protobuf_list(&body, self.object_kind())?,
         })
     }
 
@@ -1084,13 +1118,38 @@ mod tests {
         let cluster = Scope {
             plural: "pods".into(),
             namespace: None,
+            namespaced: true,
         };
         assert_eq!(cluster.to_string(), "pods at cluster scope");
         let namespaced = Scope {
             plural: "pods".into(),
             namespace: Some("shop".into()),
+            namespaced: true,
         };
         assert_eq!(namespaced.to_string(), "pods in namespace shop");
+    }
+
+    #[test]
+    fn a_scope_admits_only_the_objects_its_request_can_answer_with() {
+        let scope = |namespace: Option<&str>, namespaced| Scope {
+            plural: "things".into(),
+            namespace: namespace.map(Into::into),
+            namespaced,
+        };
+        let key = |namespace: Option<&str>| ObjectKey::new(namespace, "x");
+        let shop = scope(Some("shop"), true);
+        assert!(shop.admits(&key(Some("shop"))));
+        assert!(!shop.admits(&key(Some("shop2"))));
+        assert!(!shop.admits(&key(None)), "no namespace is not shop");
+        let all = scope(None, true);
+        assert!(all.admits(&key(Some("a"))) && all.admits(&key(Some("b"))));
+        assert!(!all.admits(&key(None)), "a namespaced object without one");
+        let cluster = scope(None, false);
+        assert!(cluster.admits(&key(None)));
+        assert!(
+            !cluster.admits(&key(Some("a"))),
+            "a cluster-scoped object with one"
+        );
     }
 
     #[tokio::test(start_paused = true)]

@@ -310,7 +310,12 @@ fn kind(
         label: config.selectors.label.clone(),
         field: selection::field_selector(config.selectors.field.as_deref(), &target.names),
     };
-    let source = KubeSource::new(client.clone(), resource, namespace)
+    let source = if target.namespaced {
+        KubeSource::new(client.clone(), resource, namespace)
+    } else {
+        KubeSource::cluster_scoped(client.clone(), resource)
+    };
+    let source = source
         .with_endpoint(endpoint.clone())
         .with_selectors(selectors)
         .with_options(config.source.clone());

@@ -381,3 +381,166 @@ async fn sigterm_ends_a_run_whose_kubeconfig_is_a_fifo_nobody_writes_yet() {
         running.stderr_so_far()
     );
 }
+
+/// A free local port for `--metrics-addr` (bound, then released for kreflect).
+fn free_addr() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
+}
+
+/// An ADDED watch line of pod `namespace/name` (no namespace when `namespace` is empty).
+fn added_line(namespace: &str, name: &str) -> String {
+    let namespace = if namespace.is_empty() {
+        String::new()
+    } else {
+        format!(r#","namespace":"{namespace}""#)
+    };
+    format!(
+        r#"{{"type":"ADDED","object":{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}"{namespace},"resourceVersion":"1000"}}}}}}"#
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_watch_event_outside_the_namespace_asked_for_never_reaches_a_listing_and_is_counted() {
+    let cluster = TestCluster::with_pods(&["a/1", "b/2"]).await;
+    cluster.server.inject(Fault::WatchLinesThenClose(vec![
+        added_line("b", "evil"),
+        added_line("", "nowhere"),
+    ]));
+    let addr = free_addr();
+    let mut running = Running::spawn(cluster.kreflect(&[
+        "-n",
+        "a",
+        "--interval",
+        "100ms",
+        "--metrics-addr",
+        &addr,
+    ]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    // The watch with the hostile lines has ended once the next one is asked for.
+    let reopened = common::poll_until(common::DEADLINE, async || {
+        (cluster.watch_requests().len() >= 2).then_some(())
+    })
+    .await;
+    assert!(reopened.is_some(), "{:#?}", cluster.watch_requests());
+    let metrics = common::http_get(&addr, "/metrics").await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let status = running.wait().await;
+    let stdout = running.rest_of_stdout().await;
+    let stderr = running.stderr().await;
+    assert!(status.success(), "{status:?}: {stderr}");
+    assert!(
+        !stdout.contains("evil") && !stdout.contains("nowhere"),
+        "an object of another namespace, or of none, was listed: {stdout}"
+    );
+    assert!(
+        metrics
+            .lines()
+            .any(|l| l == "kreflect_out_of_scope_objects_total{resource=\"pods\"} 2"),
+        "{metrics}"
+    );
+    for key in ["b/evil", "nowhere"] {
+        assert!(
+            stderr.lines().any(|l| l.contains("WARN")
+                && l.contains(key)
+                && l.contains("pods in namespace a")),
+            "a warning names {key} and the scope: {stderr}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn listed_objects_outside_the_scope_are_dropped_for_a_namespace_and_a_cluster_scoped_kind() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    let list = |kind: &str, items: &str| Fault::ListRawBody {
+        code: 200,
+        body: format!(
+            r#"{{"kind":"{kind}","apiVersion":"v1","metadata":{{"resourceVersion":"5"}},"items":[{items}]}}"#
+        ),
+    };
+    cluster.server.inject(list(
+        "PodList",
+        r#"{"metadata":{"name":"1","namespace":"a"}},{"metadata":{"name":"2","namespace":"b"}}"#,
+    ));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["-n", "a", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "a/1\n\n", "{stderr}");
+    assert!(
+        stderr.contains("b/2") && stderr.contains("pods in namespace a"),
+        "{stderr}"
+    );
+    cluster.server.inject(list(
+        "NodeList",
+        r#"{"metadata":{"name":"n1"}},{"metadata":{"name":"n2","namespace":"a"}}"#,
+    ));
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(&["nodes", "--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "n1\n\n", "{stderr}");
+    assert!(
+        stderr.contains("a/n2") && stderr.contains("nodes at cluster scope"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_answered_with_another_kind_fails_once_with_one_line_naming_both_kinds() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    // Protobuf (the default for pods): the envelope says SecretList; JSON: the body's kind does.
+    for wire in ["auto", "json"] {
+        cluster
+            .server
+            .inject(Fault::ListAsKind("SecretList".into()));
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect(&["--once", "--wire", wire])).await;
+        assert_eq!(status.code(), Some(1), "--wire {wire}: {stderr}");
+        assert_eq!(stdout, "", "--wire {wire}: no listing");
+        assert_one_line(&stderr, format!("--wire {wire}"));
+        assert!(
+            stderr.contains("SecretList") && stderr.contains("PodList"),
+            "--wire {wire}: {stderr}"
+        );
+    }
+    cluster.server.inject(Fault::ListRawBody {
+        code: 200,
+        body: r#"{"kind":"Status","apiVersion":"v1","metadata":{},"status":"Failure","message":"etcdserver: request timed out","reason":"InternalError","code":500}"#.into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert_one_line(&stderr, "a Status sent with 200");
+    assert!(
+        stderr.contains("Status") && stderr.contains("request timed out"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_answered_with_another_kind_is_retried_without_once() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster
+        .server
+        .inject(Fault::ListAsKind("SecretList".into()));
+    let mut running = Running::spawn(cluster.kreflect(&["--interval", "100ms"]));
+    assert_eq!(running.next_listing().await, ["a/1"]);
+    assert_eq!(cluster.list_requests().len(), 2, "listed again");
+    let stderr = running.stderr_so_far();
+    assert!(
+        stderr
+            .lines()
+            .any(|l| l.contains("retrying") && l.contains("SecretList")),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_whose_metadata_names_it_twice_is_listed_under_the_last_name_as_go_reads_it() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 200,
+        body: r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"first","namespace":"a","resourceVersion":"4","name":"second"}}]}"#.into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert_eq!(stdout, "a/second\n\n", "{stderr}");
+    assert!(!stderr.contains("WARN"), "nothing skipped: {stderr}");
+}

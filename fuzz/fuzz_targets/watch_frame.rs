@@ -45,7 +45,7 @@ fuzz_target!(|input: &[u8]| {
     }
     assert!(consumed + splitter.remainder() <= data.len(), "nothing invented");
 
-    if let Ok(page) = decode_protobuf_list(data) {
+    if let Ok(page) = decode_protobuf_list(data, "Pod") {
         assert!(!page.resource_version.is_empty());
         for item in &page.items {
             check_object(item);

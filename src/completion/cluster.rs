@@ -106,8 +106,13 @@ async fn list_names(
     kind: &Discovered,
     namespace: Option<String>,
 ) -> Option<Vec<String>> {
-    let namespace = namespace.filter(|_| kind.namespaced);
-    let source = KubeSource::new(connection.client.clone(), &kind.api_resource(), namespace)
+    let (client, resource) = (connection.client.clone(), kind.api_resource());
+    let source = if kind.namespaced {
+        KubeSource::new(client, &resource, namespace)
+    } else {
+        KubeSource::cluster_scoped(client, &resource)
+    };
+    let source = source
         .with_endpoint(Endpoint::of(connection))
         .with_options(SourceOptions {
             metadata_only: true,

@@ -201,6 +201,11 @@ impl<S: ListWatch> Reflector<S> {
         let initial_events_timeout = self.config.initial_events_timeout;
         loop {
             let received = phase.receive(&mut stream, initial_events_timeout).await;
+            if let Received::Event(event) = &received
+                && self.is_out_of_scope(event)
+            {
+                continue;
+            }
             match self.apply_event(phase, received).await {
                 ControlFlow::Continue(next) => phase = next,
                 ControlFlow::Break(step) => return step,

@@ -81,6 +81,13 @@ pub enum Fault {
         /// The body.
         body: String,
     },
+    /// The next list request is answered with the page it asked for, but the body names this
+    /// kind instead of the resource's list kind (`SecretList` for pods): the JSON `kind`, or the
+    /// protobuf envelope's `typeMeta.kind` around the same `PodList` message. A server or proxy
+    /// answering for another resource; a client must refuse the page, not take its items for
+    /// its own kind. Not applied to a Table (`-o wide`), whose kind is `Table`. The kind is
+    /// written as it is given, unescaped.
+    ListAsKind(String),
     /// The next list request (or, with `later_page`, the next one carrying a continue token)
     /// is answered 200 with `Content-Encoding: gzip` and a body that is not a valid gzip stream
     /// of its page, whether or not the client asked for gzip (a broken proxy or server).
@@ -140,7 +147,10 @@ impl Fault {
     fn applies_to(&self, target: RequestKind) -> bool {
         match (self, target) {
             (
-                Fault::ListStatus { .. } | Fault::ListRawBody { .. } | Fault::ListTrickle { .. },
+                Fault::ListStatus { .. }
+                | Fault::ListRawBody { .. }
+                | Fault::ListTrickle { .. }
+                | Fault::ListAsKind(_),
                 RequestKind::List { .. },
             ) => true,
             (Fault::ListCorruptGzip { later_page, .. }, RequestKind::List { with_continue }) => {
@@ -154,6 +164,7 @@ impl Fault {
                 Fault::ListStatus { .. }
                 | Fault::ListRawBody { .. }
                 | Fault::ListTrickle { .. }
+                | Fault::ListAsKind(_)
                 | Fault::ListCorruptGzip { .. }
                 | Fault::ExpireContinue
                 | Fault::RepeatContinueToken

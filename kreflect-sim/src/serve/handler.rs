@@ -266,6 +266,7 @@ fn list_objects(
     let mut fresh_token = None;
     let mut corrupt_gzip = None;
     let mut trickle = None;
+    let mut list_kind = None;
     match (shared.faults.take(target), &continue_token) {
         (
             Some(Fault::ListStatus {
@@ -282,6 +283,7 @@ fn list_objects(
         }
         (Some(Fault::ListCorruptGzip { corruption, .. }), _) => corrupt_gzip = Some(corruption),
         (Some(Fault::ListTrickle { bytes_per_second }), _) => trickle = Some(bytes_per_second),
+        (Some(Fault::ListAsKind(kind)), _) => list_kind = Some(kind),
         (Some(Fault::ExpireContinue), Some(token)) => return Err(token.expired().into()),
         (Some(Fault::RepeatContinueToken), Some(_)) => repeat_token = recorded.param("continue"),
         (Some(Fault::FreshContinueToken), Some(token)) => {
@@ -299,6 +301,7 @@ fn list_objects(
         repeat_token: repeat_token.or(fresh_token.as_deref()),
         accepts_gzip: recorded.asks_for_gzip(),
         corrupt_gzip,
+        list_kind: list_kind.as_deref(),
         encoding,
     };
     let response = list::respond(world, &query);

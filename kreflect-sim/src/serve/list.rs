@@ -112,6 +112,10 @@ pub(crate) struct ListQuery<'a> {
     ///
     /// [`Fault::ListCorruptGzip`]: super::faults::Fault::ListCorruptGzip
     pub corrupt_gzip: Option<GzipCorruption>,
+    /// Name this kind in the body instead of the list's own ([`Fault::ListAsKind`]).
+    ///
+    /// [`Fault::ListAsKind`]: super::faults::Fault::ListAsKind
+    pub list_kind: Option<&'a str>,
     /// The negotiated encoding of the page (and of a 410 `Status`).
     pub encoding: Encoding,
 }
@@ -200,7 +204,7 @@ fn page(
             .iter()
             .filter_map(|p| p.protobuf(resource).map(|m| &m[..]))
             .collect();
-        return protobuf::list_body(resource, &list_meta, &items);
+        return protobuf::list_body(resource, query.list_kind, &list_meta, &items);
     }
     if let Some(include) = query.table {
         let metadata = TableMeta {
@@ -213,7 +217,13 @@ fn page(
     }
     let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
-    if query.metadata_only {
+    if let Some(kind) = query.list_kind {
+        body.put_slice(b"{\"kind\":\"");
+        body.put_slice(kind.as_bytes());
+        body.put_slice(b"\",\"apiVersion\":\"");
+        body.put_slice(resource.api_version().as_bytes());
+        body.put_u8(b'"');
+    } else if query.metadata_only {
         body.put_slice(
             b"{\"kind\":\"PartialObjectMetadataList\",\"apiVersion\":\"meta.k8s.io/v1\"",
         );

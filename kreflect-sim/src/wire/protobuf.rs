@@ -96,9 +96,11 @@ pub(crate) fn envelope(api_version: &str, kind: &str, raw: &[u8]) -> Bytes {
 }
 
 /// A list body: the envelope around a `…List` { metadata = `list_meta`, items = `items`
-/// (messages) }.
+/// (messages) }, the envelope naming `list_kind` when given (a hostile answer) or else the
+/// resource's list kind.
 pub(crate) fn list_body(
     resource: &ResourceType,
+    list_kind: Option<&str>,
     list_meta: &meta::ListMeta,
     items: &[&[u8]],
 ) -> Bytes {
@@ -123,7 +125,7 @@ pub(crate) fn list_body(
     let size: usize = parts.iter().map(|p| p.len()).sum();
     let mut out = BytesMut::with_capacity(size + 64);
     out.put_slice(MAGIC);
-    let kind = format!("{}List", resource.kind);
+    let kind = list_kind.map_or_else(|| format!("{}List", resource.kind), str::to_owned);
     put_unknown(&mut out, &resource.api_version(), &kind, &parts);
     out.freeze()
 }
@@ -795,7 +797,7 @@ mod tests {
             remaining_item_count: Some(1),
             self_link: Some(String::new()),
         };
-        let ours_bytes = list_body(PODS, &list_meta, &[&pod, &pod]);
+        let ours_bytes = list_body(PODS, None, &list_meta, &[&pod, &pod]);
         assert_eq!(fields(&LIST_19[4..]), fields(&ours_bytes[4..]));
         let ours = unwrap(&ours_bytes);
         assert_eq!(ours.type_meta, real.type_meta);

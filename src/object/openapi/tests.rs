@@ -29,7 +29,7 @@ fn protobuf_object(pod: &pb_core::Pod) -> RawObject {
 
 #[test]
 fn a_real_pod_received_as_protobuf_equals_the_same_pod_received_as_json() {
-    let protobuf = decode_protobuf_list(PROTOBUF_LIST).expect("transcript 19");
+    let protobuf = decode_protobuf_list(PROTOBUF_LIST, "Pod").expect("transcript 19");
     let json = decode_list(json_of_transcript(JSON_LIST), "Pod").expect("transcript 23");
     let (from_protobuf, from_json) = (&protobuf.items[0], &json.items[0]);
     assert_eq!(from_protobuf.key().as_str(), "bar-w/crash");
@@ -50,7 +50,9 @@ fn a_real_pod_received_as_protobuf_equals_the_same_pod_received_as_json() {
 
 #[test]
 fn every_pod_of_the_real_protobuf_list_and_watch_converts() {
-    let mut objects = decode_protobuf_list(PROTOBUF_LIST).expect("list").items;
+    let mut objects = decode_protobuf_list(PROTOBUF_LIST, "Pod")
+        .expect("list")
+        .items;
     let mut splitter = crate::protobuf::FrameSplitter::default();
     splitter.push(PROTOBUF_WATCH);
     while let Some((_, frame)) = splitter.next_frame().expect("frame") {

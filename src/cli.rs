@@ -191,15 +191,16 @@ struct WatchArgs {
     /// list when the server does not support it.
     #[arg(long)]
     streaming_list: bool,
-    /// How often, at most, to check that the server's state has not gone back in time (an etcd
-    /// restore), after a watch that heard nothing: a one-object list whose resourceVersion is
-    /// compared with the cache's; lower means relist. A restore is noticed within this plus a
-    /// minute.
+    /// Least time between two checks for an etcd restore (the server's state gone back in time).
+    ///
+    /// After a watch that heard nothing, a one-object list's resourceVersion is compared with the
+    /// cache's; lower means relist. A restore is noticed within this plus a minute.
     #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_interval)]
     restore_check_every: Duration,
-    /// Also relist in full this often, counting in kreflect_resync_differences_total (and a
-    /// warning) what the cache had wrong: 0 is expected; anything else is a bug or a restore.
-    /// Off by default (each one is a full read of the collection).
+    /// Also relist in full this often, counting what the cache had wrong (off by default).
+    ///
+    /// The count is kreflect_resync_differences_total, with a warning: 0 is expected; anything
+    /// else is a bug or a restore. Each resync is a full read of the collection.
     #[arg(long, value_name = "D", value_parser = parse_interval)]
     resync_every: Option<Duration>,
     /// The encoding asked of the server: auto = protobuf for built-in kinds (a third of JSON's

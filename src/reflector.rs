@@ -733,7 +733,12 @@ impl<S: ListWatch> Reflector<S> {
                 };
                 let delay = self.retry_delay(retry_after);
                 warn!(verb, scope = %scope, error = %err, retry_in_ms = delay.as_millis() as u64, "request failed; retrying");
-                let retry = self.refused_resume(retry, &err);
+                // A list that fails (a restore check, a resync) says nothing of the resume point.
+                let retry = if verb == "watch" {
+                    self.refused_resume(retry, &err)
+                } else {
+                    retry
+                };
                 return Step::Backoff(retry, delay);
             }
         };

@@ -1580,6 +1580,22 @@ async fn a_failed_restore_check_backs_off_and_watches_from_where_the_cache_is() 
     );
 }
 
+/// A restore check (a list) answered 500 says nothing about the watch's resume point: three
+/// of them are not "the server keeps refusing to watch from this resourceVersion", and do not
+/// relist.
+#[tokio::test(start_paused = true)]
+async fn restore_checks_answered_500_are_not_counted_as_refusals_of_the_resume_point() {
+    let refused = || Reply::List(Err(status(500, "InternalError", None)));
+    let mut h = synced_at_100(vec![refused(), refused(), refused()]).await;
+    for attempt in 1..=3 {
+        let step = h.reflector.step(checking_restore("100")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("100")),
+            "check {attempt}: {step:?}"
+        );
+    }
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_resync_is_due_after_its_interval_and_counts_what_the_cache_had_wrong() {
     let quiet = || watch(vec![], Ending::CloseAfter(Duration::from_secs(50)));

@@ -16,7 +16,9 @@
 //!
 //! On stop, what is still owed (the final listing; with `--events`, the changes already queued)
 //! is written within [`FINAL_OUTPUT_DEADLINE`], best effort: if the reader is stuck, the printer
-//! gives up, logs a warning and reports [`PrinterEnd::Finished`], so the run still exits 0.
+//! gives up, logs a warning and reports [`PrinterEnd::Finished`], so the run still exits 0;
+//! except a `--once` listing given up so, which was never printed whole
+//! ([`PrinterEnd::StoppedUnsynced`]: the run fails as one interrupted before its listing).
 
 mod output_thread;
 
@@ -69,8 +71,9 @@ pub enum PrinterEnd {
     /// Stopped by the stop signal (after its final listing, or without it when the reader was
     /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
     Finished,
-    /// Stopped before the stores were synced: no listing was written (a `--once` run that ends
-    /// so has failed to do its one job).
+    /// Stopped before the stores were synced: no listing was written; or, with `--once`, stopped
+    /// while its one listing was stuck in a pipe nobody read, given up half-written. A `--once`
+    /// run that ends so has failed to do its one job.
     StoppedUnsynced,
     /// The reader of the output went away (`kreflect pods | head`).
     OutputClosed,
@@ -121,7 +124,14 @@ async fn listings<S: Sink>(
             _ = ticks.tick() => {}
         }
     }
-    best_effort("the final listing", async {
+    // A `--once` listing still stuck in the pipe at the deadline was never printed whole: the
+    // run failed its one job, as if stopped before it.
+    let given_up = if config.once {
+        PrinterEnd::StoppedUnsynced
+    } else {
+        PrinterEnd::Finished
+    };
+    best_effort("the final listing", given_up, async {
         if !output.idle().await? {
             return Ok(PrinterEnd::OutputClosed);
         }
@@ -185,7 +195,7 @@ async fn events<S: Sink>(
     }
     // What was applied before the stop is printed; nothing after it is taken any more.
     changes.close();
-    best_effort("the queued events", async {
+    best_effort("the queued events", PrinterEnd::Finished, async {
         if !output.idle().await? {
             return Ok(PrinterEnd::OutputClosed);
         }
@@ -217,9 +227,11 @@ async fn until_stopped<F: Future>(stop: &CancellationToken, write: F) -> Option<
     }
 }
 
-/// Writes what is still `owed` after the stop, giving up after [`FINAL_OUTPUT_DEADLINE`].
+/// Writes what is still `owed` after the stop, giving up after [`FINAL_OUTPUT_DEADLINE`] and
+/// ending as `given_up` says.
 async fn best_effort(
     owed: &'static str,
+    given_up: PrinterEnd,
     write: impl Future<Output = io::Result<PrinterEnd>>,
 ) -> io::Result<PrinterEnd> {
     match tokio::time::timeout(FINAL_OUTPUT_DEADLINE, write).await {
@@ -230,7 +242,7 @@ async fn best_effort(
                 deadline_ms = FINAL_OUTPUT_DEADLINE.as_millis() as u64,
                 "stdout is not being read; stopping without writing the rest"
             );
-            Ok(PrinterEnd::Finished)
+            Ok(given_up)
         }
     }
 }
@@ -542,6 +554,26 @@ mod tests {
             assert_eq!(end, PrinterEnd::Finished, "a stuck reader is not an error");
         }
         assert_eq!(stopped.elapsed(), FINAL_OUTPUT_DEADLINE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_once_listing_stuck_at_stop_is_given_up_as_not_printed() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            once: true,
+            ..PrinterConfig::default()
+        };
+        let printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        stop.cancel();
+        let end = printer.await.expect("joined").expect("no error");
+        assert_eq!(
+            end,
+            PrinterEnd::StoppedUnsynced,
+            "the one listing was never printed whole"
+        );
     }
 
     #[tokio::test(start_paused = true)]

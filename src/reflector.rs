@@ -42,7 +42,7 @@
 //! | phase `Watching` | stream ended by the server sooner, without an object event | backoff (warning from the second), `Watching { last rv }` |
 //! | phase `Watching` | stream broken (reset, cut line) | backoff, `Watching { last rv }` |
 //! | phase `Watching` | nothing received by `timeoutSeconds` + `stall_grace` after the watch started (a half-open connection) | `Watching { last rv }`, or `CheckingRestore` (below) |
-//! | phase `Watching`, ended or dead | no event and no bookmark heard, the last list or check `restore_check_interval` ago | `CheckingRestore { last rv }` |
+//! | phase `Watching`, ended or dead | no event and no bookmark heard (one whose resourceVersion goes back or is not an integer counts as none), the last list or check `restore_check_interval` ago | `CheckingRestore { last rv }` |
 //! | `CheckingRestore` | the `limit=1` list's resourceVersion is the cache's or past it | `Watching { last rv }` |
 //! | `CheckingRestore` | it is lower (an etcd restore), or differs and is not an integer ([`restore`]) | `Listing` (warning) |
 //! | `CheckingRestore` | the list failed | as any failed request (rows above), retried as `Watching { last rv }` |
@@ -733,7 +733,12 @@ impl<S: ListWatch> Reflector<S> {
                 };
                 let delay = self.retry_delay(retry_after);
                 warn!(verb, scope = %scope, error = %err, retry_in_ms = delay.as_millis() as u64, "request failed; retrying");
-                let retry = self.refused_resume(retry, &err);
+                // A list that fails (a restore check, a resync) says nothing of the resume point.
+                let retry = if verb == "watch" {
+                    self.refused_resume(retry, &err)
+                } else {
+                    retry
+                };
                 return Step::Backoff(retry, delay);
             }
         };

@@ -262,3 +262,31 @@ async fn healthz_and_sigterm_answer_while_stderr_is_never_read() {
         "still running {EXIT_WITHIN:?} after SIGTERM with stderr stuck; threads: {threads:?}"
     );
 }
+
+/// `--once` whose one listing is stuck half-written in a pipe nobody reads when SIGTERM comes:
+/// stdout holds a cut listing (no separator line), so the run failed its one job and must not
+/// exit 0 (a supervisor or `timeout --preserve-status` would take the cut file for the
+/// cluster). It exits 143 as an interrupted `--once` does, within the printer's deadline.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_stopped_while_its_listing_is_stuck_in_a_full_pipe_does_not_exit_zero() {
+    let cluster = cluster_with_a_large_listing().await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--once"]));
+    kreflect.wait_until_stdout_blocks().await;
+    kreflect.signal(Signal::SIGTERM);
+    let status = tokio::time::timeout(EXIT_WITHIN, kreflect.child.wait())
+        .await
+        .expect("exits within the deadline")
+        .expect("wait");
+    let stdout = kreflect.rest_of_stdout().await;
+    assert!(
+        !stdout.ends_with("\n\n"),
+        "the listing was cut: {} bytes",
+        stdout.len()
+    );
+    assert_eq!(
+        status.code(),
+        Some(143),
+        "a cut --once listing is no success; stderr: {}",
+        kreflect.stderr().await
+    );
+}

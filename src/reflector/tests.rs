@@ -1469,6 +1469,37 @@ async fn a_watch_that_heard_a_bookmark_or_an_event_is_not_followed_by_a_check() 
     );
 }
 
+/// A server whose state went back sends, if anything, bookmarks and events at its own (lower)
+/// resourceVersion: ignored as resume points, they are no sign the server accepted ours, and
+/// must not keep the restore check away for ever.
+#[tokio::test(start_paused = true)]
+async fn bookmarks_or_events_that_go_back_do_not_keep_the_restore_check_away() {
+    let going_back = |event| watch(vec![Ok(event)], Ending::CloseAfter(Duration::from_secs(50)));
+    let mut h = synced_at_100(vec![
+        going_back(WatchEvent::Bookmark("50".into())),
+        going_back(WatchEvent::Bookmark("zzz".into())),
+        going_back(WatchEvent::Modified(pod("a/1", 51))),
+    ])
+    .await;
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("100")),
+        "{step:?}"
+    );
+    // 100 s after the list, and what the watch heard went back: check.
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == checking_restore("100")),
+        "{step:?}"
+    );
+    tokio::time::advance(Duration::from_secs(60)).await;
+    let step = h.reflector.step(watching("100")).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == checking_restore("100")),
+        "an event going back is no sign either: {step:?}"
+    );
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_dead_silent_watch_checks_for_a_restore_too() {
     let mut h = synced_at_100(vec![watch(vec![], Ending::Stall)]).await;
@@ -1547,6 +1578,22 @@ async fn a_failed_restore_check_backs_off_and_watches_from_where_the_cache_is() 
         matches!(step, Step::Backoff(ref s, _) if *s == watching("100")),
         "{step:?}"
     );
+}
+
+/// A restore check (a list) answered 500 says nothing about the watch's resume point: three
+/// of them are not "the server keeps refusing to watch from this resourceVersion", and do not
+/// relist.
+#[tokio::test(start_paused = true)]
+async fn restore_checks_answered_500_are_not_counted_as_refusals_of_the_resume_point() {
+    let refused = || Reply::List(Err(status(500, "InternalError", None)));
+    let mut h = synced_at_100(vec![refused(), refused(), refused()]).await;
+    for attempt in 1..=3 {
+        let step = h.reflector.step(checking_restore("100")).await;
+        assert!(
+            matches!(step, Step::Backoff(ref s, _) if *s == watching("100")),
+            "check {attempt}: {step:?}"
+        );
+    }
 }
 
 #[tokio::test(start_paused = true)]

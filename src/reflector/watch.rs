@@ -335,12 +335,13 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies an ADDED or MODIFIED object.
     async fn upsert(&mut self, watch: &mut OpenWatch, event: &'static str, object: RawObject) {
         debug!(event, key = %object.key(), resource_version = %object.resource_version(), "got event");
-        self.heard(watch);
         self.progressed(watch, object.resource_version());
         self.writer.upsert(object).await;
     }
 
-    /// The watch heard an event or bookmark: the server accepted its resume point.
+    /// The watch heard an event or bookmark that may follow its resume point: the server
+    /// accepted it. One that goes back, or is not an integer, is no such sign (a server whose
+    /// state went back sends its own, lower, values): it leaves the restore check due.
     fn heard(&mut self, watch: &mut OpenWatch) {
         watch.heard = true;
         self.refused_resumes = 0;
@@ -349,11 +350,11 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies a BOOKMARK: the collection is at `resource_version`, no object changed.
     fn bookmark(&mut self, watch: &mut OpenWatch, resource_version: String) {
         trace!(event = "BOOKMARK", resource_version = %resource_version, "got event");
-        self.heard(watch);
         if !super::restore::may_follow(&watch.resource_version, &resource_version) {
             warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, bookmark_resource_version = %resource_version, "ignored a bookmark whose resourceVersion is not an integer or goes back; resuming from the last good one");
             return;
         }
+        self.heard(watch);
         self.writer.set_resource_version(&resource_version);
         watch.resource_version = resource_version;
     }
@@ -361,7 +362,6 @@ impl<S: ListWatch> Reflector<S> {
     /// Applies a DELETED object.
     async fn delete(&mut self, watch: &mut OpenWatch, object: RawObject) {
         debug!(event = "DELETED", key = %object.key(), resource_version = %object.resource_version(), "got event");
-        self.heard(watch);
         self.writer.remove(&object).await;
         self.metrics.observe(Observed::Deleted);
         self.progressed(watch, object.resource_version());
@@ -372,14 +372,17 @@ impl<S: ListWatch> Reflector<S> {
     /// [`super::NoProgress`]): one at the position we are at, or without a resourceVersion, is
     /// a replay, and a server ending every watch after a replay must be backed off like one
     /// ending it after a bookmark.
+    /// The event is [`Reflector::heard`] unless its resourceVersion goes back.
     fn progressed(&mut self, watch: &mut OpenWatch, event_version: &str) {
         if event_version.is_empty() || event_version == watch.resource_version {
+            self.heard(watch);
             return;
         }
         if !super::restore::may_follow(&watch.resource_version, event_version) {
             warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, event_resource_version = %event_version, "an event's resourceVersion is not an integer or goes back; applied, but not resumed from");
             return;
         }
+        self.heard(watch);
         event_version.clone_into(&mut watch.resource_version);
         watch.object_events += 1;
         self.no_progress = super::NoProgress::default();

@@ -222,6 +222,8 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
     for raw in raw_items {
         match RawObject::from_valid_json(raw.get().as_bytes(), item_kind) {
             Ok(object) => items.push(object),
+            // Its name is unknown, not missing: skipping it would list the rest as complete.
+            Err(err @ ObjectError::MetadataTwice) => return Err(err.into()),
             Err(err) => rejected.push(err),
         }
     }

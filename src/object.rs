@@ -88,6 +88,14 @@ pub enum ObjectError {
     /// cell per column.
     #[error("bad Table row: {0}")]
     BadRow(String),
+    /// The object carries `metadata` twice. Go's decoder would merge the two into one (the
+    /// later members winning), so kubectl could name it by either; kreflect refuses it rather
+    /// than key it by a name the server's other clients may not see.
+    #[error(
+        "the object has two metadata members (kubectl would merge them); refusing it rather \
+         than guess its name"
+    )]
+    MetadataTwice,
     /// The object's `kind` is not the kind being watched.
     #[error("object of kind {found} where {expected} was expected")]
     WrongKind {
@@ -172,17 +180,46 @@ struct Head<'a> {
 /// Reads `kind` and `metadata` of an object whose bytes are already known to be valid JSON,
 /// and stops right after `metadata`: the API server writes `kind`, `apiVersion`, `metadata`
 /// first, so the bulk of the object (spec, status) is not scanned a second time. A `kind`
-/// written after `metadata` is not read.
-fn read_head(json: &[u8]) -> Result<Head<'_>, serde_json::Error> {
+/// written after `metadata` is not read. A second `metadata` member is looked for only when the
+/// bytes hold the string `"metadata"` more than once (a Deployment's pod template does; a pod
+/// does not): then the object's members are counted, and two are [`ObjectError::MetadataTwice`].
+fn read_head(json: &[u8]) -> Result<Head<'_>, ObjectError> {
     let mut head = Head::default();
     let mut deserializer = serde_json::Deserializer::from_slice(json);
     let visitor = HeadVisitor { head: &mut head };
     match serde::Deserializer::deserialize_map(&mut deserializer, visitor) {
         Ok(()) => Ok(head),
         // Stopping after `metadata` leaves the map unfinished, which the parser reports.
-        Err(_) if head.metadata.is_some() => Ok(head),
-        Err(err) => Err(err),
+        Err(_) if head.metadata.is_some() => {
+            let mentions = memchr::memmem::find_iter(json, b"\"metadata\"");
+            if mentions.count() > 1 && metadata_members(json) > 1 {
+                return Err(ObjectError::MetadataTwice);
+            }
+            Ok(head)
+        }
+        Err(err) => Err(ObjectError::Malformed(err.to_string())),
     }
+}
+
+/// How many `metadata` members the object `json` has (0 if it is not an object).
+fn metadata_members(json: &[u8]) -> usize {
+    struct Count;
+    impl<'de> serde::de::Visitor<'de> for Count {
+        type Value = usize;
+        fn expecting(&self, formatter: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            formatter.write_str("a Kubernetes object")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<usize, A::Error> {
+            let mut count = 0;
+            while let Some(key) = map.next_key::<HeadKey>()? {
+                count += usize::from(matches!(key, HeadKey::Metadata));
+                map.next_value::<serde::de::IgnoredAny>()?;
+            }
+            Ok(count)
+        }
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(json);
+    serde::Deserializer::deserialize_map(&mut deserializer, Count).unwrap_or(0)
 }
 
 struct HeadVisitor<'h, 'de> {
@@ -400,7 +437,7 @@ impl RawObject {
     /// `RawValue` cut from a list or watch line the parser has checked): reads only the
     /// object's head, up to its `metadata`.
     pub(crate) fn from_valid_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
-        let head = read_head(json).map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        let head = read_head(json)?;
         if let Some(kind) = head.kind.as_deref()
             && kind != expected_kind
         {
@@ -453,7 +490,7 @@ impl RawObject {
         let mut cells = cells;
         cells.resize(columns.columns().len(), String::new());
         let cells = cells.into_boxed_slice();
-        let head = read_head(object).map_err(|err| ObjectError::Malformed(err.to_string()))?;
+        let head = read_head(object)?;
         let metadata = head.metadata.ok_or(ObjectError::MissingName)?;
         let created = metadata
             .creation_timestamp
@@ -693,6 +730,18 @@ pub fn bookmark_of(json: &[u8]) -> Result<Bookmark, ObjectError> {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn an_object_with_two_metadata_members_is_refused_and_a_nested_one_is_not() {
+        let twice = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"x","resourceVersion":"1"},"spec":{},"metadata":{"name":"b"}}"#;
+        assert_eq!(
+            RawObject::from_json(twice, "Pod"),
+            Err(ObjectError::MetadataTwice)
+        );
+        let template = br#"{"kind":"Deployment","metadata":{"name":"d","namespace":"x","resourceVersion":"1"},"spec":{"template":{"metadata":{"name":"other"}}}}"#;
+        let deployment = RawObject::from_json(template, "Deployment").expect("a pod template");
+        assert_eq!(deployment.key().as_str(), "x/d");
+    }
+
     use super::*;
 
     #[test]

@@ -544,3 +544,20 @@ async fn a_pod_whose_metadata_names_it_twice_is_listed_under_the_last_name_as_go
     assert_eq!(stdout, "a/second\n\n", "{stderr}");
     assert!(!stderr.contains("WARN"), "nothing skipped: {stderr}");
 }
+
+/// A whole `metadata` member twice: Go merges them, so the object's name is not what the first
+/// says. Refused as a malformed list (exit 1, one line), never listed under a guessed name or
+/// skipped with exit 0.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_pod_with_two_metadata_members_fails_the_once_run_instead_of_a_guessed_listing() {
+    let cluster = TestCluster::with_pods(&["a/1"]).await;
+    cluster.server.inject(Fault::ListRawBody {
+        code: 200,
+        body: r#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"5"},"items":[{"metadata":{"name":"first","namespace":"a","resourceVersion":"4"},"spec":{},"metadata":{"name":"second"}}]}"#.into(),
+    });
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "", "{stderr}");
+    assert_one_line(&stderr, "two metadata members");
+    assert!(stderr.contains("two metadata members"), "{stderr}");
+}

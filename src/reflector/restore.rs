@@ -95,6 +95,11 @@ mod tests {
         assert_eq!(compare("15702", "15702"), Verdict::Current);
         assert_eq!(compare("15702", "15703"), Verdict::Current);
         assert_eq!(compare("9", "10"), Verdict::Current, "compared as numbers");
+        assert_eq!(
+            compare("10", "010"),
+            Verdict::Current,
+            "the same number written otherwise has not gone back"
+        );
     }
 
     #[test]

@@ -472,6 +472,29 @@ mod tests {
         assert_eq!(printed(&store), ["a/x"]);
     }
 
+    /// The prefix is what makes sorting cheap: it must settle every pair of keys that differ in
+    /// their first 16 bytes, in bytewise order, and only tie keys that share them (a constant
+    /// prefix would sort just as right, by following every pointer).
+    #[test]
+    fn the_sort_prefix_settles_keys_that_differ_in_their_first_16_bytes() {
+        let prefix =
+            |namespace: &str, name: &str| sort_prefix(&ObjectKey::new(Some(namespace), name));
+        assert!(prefix("a", "z") < prefix("b", "a"));
+        assert!(
+            prefix("ns", "a") < prefix("ns", "a-b"),
+            "a shorter key sorts first"
+        );
+        assert!(
+            prefix("ns", "B") < prefix("ns", "a"),
+            "bytewise, not by letter"
+        );
+        assert_eq!(
+            prefix("ns", "a-very-long-name-0"),
+            prefix("ns", "a-very-long-name-1"),
+            "the same first 16 bytes: left to the whole keys"
+        );
+    }
+
     #[tokio::test]
     async fn keys_sort_bytewise_whatever_their_length() {
         let (mut writer, store) = new_store();

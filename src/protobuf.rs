@@ -592,6 +592,9 @@ mod tests {
             splitter.push(&[*byte]);
             while let Some((_, frame)) = splitter.next_frame().expect("frame") {
                 frames.push(frame);
+                // Each frame costs its 4-byte length: a splitter that never runs dry fails here
+                // instead of filling memory.
+                assert!(frames.len() <= stream.len() / 4, "more frames than lengths");
             }
         }
         assert_eq!(splitter.remainder(), 0);
@@ -612,6 +615,27 @@ mod tests {
             Err(FrameTooLong {
                 offset: 6,
                 len: 0xffff_ffff
+            })
+        );
+    }
+
+    #[test]
+    fn a_frame_exactly_at_the_cap_is_awaited_not_refused() {
+        let cap = u32::try_from(MAX_LINE_BYTES).expect("the cap fits a frame length");
+        let mut splitter = FrameSplitter::default();
+        splitter.push(&cap.to_be_bytes());
+        assert_eq!(
+            splitter.next_frame(),
+            Ok(None),
+            "the frame's bytes are still to come"
+        );
+        let mut over = FrameSplitter::default();
+        over.push(&(cap + 1).to_be_bytes());
+        assert_eq!(
+            over.next_frame(),
+            Err(FrameTooLong {
+                offset: 0,
+                len: u64::from(cap) + 1
             })
         );
     }
@@ -889,6 +913,36 @@ mod tests {
                 retry_after_seconds: Some(3),
             }
         );
+    }
+
+    #[test]
+    fn a_negative_int32_is_ten_varint_bytes_and_reads_back_negative() {
+        use k8s_pb::apimachinery::pkg::apis::meta::v1::{Status, StatusDetails};
+        use prost::Message;
+        // An int32 below zero is the varint of its sign-extended 64 bits: ten bytes, the tenth
+        // 0x01, the largest a varint holds (not one that overflows 64 bits).
+        let message = Status {
+            code: Some(-1),
+            details: Some(StatusDetails {
+                retry_after_seconds: Some(i32::MIN),
+                ..Default::default()
+            }),
+            ..Default::default()
+        }
+        .encode_to_vec();
+        assert_eq!(
+            message[..2],
+            [0x2a, 11],
+            "details: the tag of retryAfterSeconds and its ten-byte varint"
+        );
+        let status = read_status(&message).expect("status");
+        assert_eq!(
+            (status.code, status.retry_after_seconds),
+            (-1, Some(i32::MIN))
+        );
+        let mut u64_max = [0xff; 10];
+        u64_max[9] = 0x01;
+        assert_eq!(Fields::of(&u64_max).varint(), Ok(u64::MAX));
     }
 
     #[test]

@@ -403,4 +403,78 @@ mod tests {
         };
         assert_eq!(cells(&object), ["7", "<none>"]);
     }
+
+    /// A Table list body with these `columnDefinitions`, `rows` and list `metadata` (JSON).
+    fn table_list(columns: &str, rows: &str, metadata: &str) -> String {
+        format!(
+            r#"{{"kind":"Table","apiVersion":"meta.k8s.io/v1","metadata":{metadata},"columnDefinitions":{columns},"rows":{rows}}}"#
+        )
+    }
+
+    /// One row of pod `ns/a`.
+    const ONE_ROW: &str = r#"[{"cells":["a","1s"],"object":{"metadata":{"name":"a","namespace":"ns","resourceVersion":"4"}}}]"#;
+
+    fn page_of(body: &str, known: Option<&Arc<TableColumns>>) -> TablePage {
+        decode_table_list(body.as_bytes(), known)
+            .expect("decodes")
+            .expect("a Table")
+    }
+
+    #[test]
+    fn an_empty_table_needs_no_column_definitions() {
+        // Go writes an empty list's nil columns as `null`; a watch's first event brings them.
+        let page = page_of(
+            &table_list("null", "[]", r#"{"resourceVersion":"5"}"#),
+            None,
+        );
+        assert!(page.page.items.is_empty() && page.page.rejected.is_empty());
+        assert!(page.columns.columns().is_empty());
+        assert_eq!(page.page.resource_version, "5");
+    }
+
+    #[test]
+    fn rows_without_column_definitions_take_the_known_ones_or_fail_the_list() {
+        let body = table_list("null", ONE_ROW, r#"{"resourceVersion":"5"}"#);
+        assert_eq!(
+            decode_table_list(body.as_bytes(), None).err(),
+            Some(DecodeError::Object(ObjectError::BadRow(
+                "a row before any column definitions".into()
+            )))
+        );
+        let known = TableColumns::new(
+            ["Name", "Age"]
+                .map(|name| TableColumn {
+                    name: name.to_owned(),
+                    priority: 0,
+                })
+                .into(),
+        );
+        let page = page_of(&body, Some(&known));
+        assert!(Arc::ptr_eq(&page.columns, &known));
+        assert_eq!(cells(&page.page.items[0]), ["a", "1s"]);
+    }
+
+    #[test]
+    fn a_table_pages_continue_token_is_kept_and_an_empty_one_ends_the_list() {
+        let columns = r#"[{"name":"Name"},{"name":"Age"}]"#;
+        let more = page_of(
+            &table_list(
+                columns,
+                ONE_ROW,
+                r#"{"resourceVersion":"5","continue":"abc"}"#,
+            ),
+            None,
+        );
+        assert_eq!(more.page.continue_token.as_deref(), Some("abc"));
+        let last = page_of(
+            &table_list(columns, ONE_ROW, r#"{"resourceVersion":"5","continue":""}"#),
+            None,
+        );
+        assert_eq!(last.page.continue_token, None);
+        let no_version = table_list(columns, ONE_ROW, r#"{"resourceVersion":""}"#);
+        assert_eq!(
+            decode_table_list(no_version.as_bytes(), None).err(),
+            Some(DecodeError::MissingResourceVersion)
+        );
+    }
 }

@@ -191,8 +191,9 @@ fn read_head(json: &[u8]) -> Result<Head<'_>, ObjectError> {
         Ok(()) => Ok(head),
         // Stopping after `metadata` leaves the map unfinished, which the parser reports.
         Err(_) if head.metadata.is_some() => {
-            let mentions = memchr::memmem::find_iter(json, b"\"metadata\"");
-            if mentions.count() > 1 && metadata_members(json) > 1 {
+            // The scan stops at a second mention; most objects have one, read once by memchr.
+            let mut mentions = memchr::memmem::find_iter(json, b"\"metadata\"");
+            if mentions.nth(1).is_some() && metadata_members(json) > 1 {
                 return Err(ObjectError::MetadataTwice);
             }
             Ok(head)

@@ -16,12 +16,13 @@
 //!   and one listed past `ours` may have changed after it: not counted.
 //! - values that differ and are not both integers: nothing can be told; not counted.
 //!
-//! As everywhere else, resourceVersions are compared as integers only here and in
-//! [`super::restore`], where ordering is the question.
+//! The order of the two resourceVersions is [`super::restore::compare`]'s, the one place they
+//! are read as integers for that.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
+use super::restore::Verdict;
 use crate::object::{ObjectKey, RawObject};
 
 /// The cached objects a complete list shows to be wrong, in key order: those that churn between
@@ -32,19 +33,16 @@ pub fn unexplained(
     ours: &str,
     theirs: &str,
 ) -> Vec<ObjectKey> {
-    let ours_number = ours.parse::<u64>().ok();
-    let everything = ours == theirs
-        || matches!((ours_number, theirs.parse::<u64>()), (Some(ours), Ok(theirs)) if theirs < ours);
-    let Some(ours_number) = ours_number.filter(|_| !everything) else {
-        return if everything {
-            every_difference(cached, listed)
-        } else {
-            Vec::new()
-        };
+    let ours_number = match super::restore::compare(ours, theirs) {
+        _ if ours == theirs => return every_difference(cached, listed),
+        Verdict::WentBack { .. } => return every_difference(cached, listed),
+        Verdict::Incomparable => return Vec::new(),
+        // Different values that compare as "current": both integers, the server's higher.
+        Verdict::Current => match ours.parse::<u64>() {
+            Ok(number) => number,
+            Err(_) => return Vec::new(),
+        },
     };
-    if theirs.parse::<u64>().is_err() {
-        return Vec::new();
-    }
     let cached: HashMap<&ObjectKey, &str> = cached
         .iter()
         .map(|object| (object.key(), object.resource_version()))

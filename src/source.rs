@@ -1724,6 +1724,9 @@ mod tests {
             .watch(watch_from("157565"))
             .await
             .expect("a watch")
+            // Each frame costs its 4-byte length, and a stream ends with at most one error: a
+            // reader that never runs dry fails the test's count instead of filling memory.
+            .take(stream.len() / 4 + 2)
             .collect()
             .await;
         server.abort();

@@ -285,10 +285,13 @@ async fn measure(name: &str, size: Size, batches: usize) -> Measured {
 /// object's protobuf on first use and keeps it, as it renders each object's JSON once when it is
 /// stored): the server CPU measured for a child is then serving, in either encoding.
 async fn warm_protobuf(url: &str) {
-    use kreflect::source::{KubeSource, ListRequest, ListWatch, SourceOptions, Wire};
-    let client =
-        kreflect::client::connect_insecure_local(url, &kreflect::client::ClientOptions::default())
-            .expect("client");
+    use kreflect::api::kube_source::{KubeSource, SourceOptions, Wire};
+    use kreflect::cache::list_watch::{ListRequest, ListWatch};
+    let client = kreflect::connect::client::connect_insecure_local(
+        url,
+        &kreflect::connect::client::ClientOptions::default(),
+    )
+    .expect("client");
     let options = SourceOptions {
         wire: Wire::Protobuf,
         ..SourceOptions::default()
@@ -470,21 +473,21 @@ impl EventGenerator {
 
 /// Time to print one listing of `count` keys (sort included) into `/dev/null`.
 fn measure_printing(count: usize) -> Duration {
-    let (mut writer, store) = kreflect::store::new_store();
+    let (mut writer, store) = kreflect::cache::store::new_store();
     let objects = (0..count)
         .map(|i| {
             let json = format!(
                 r#"{{"metadata":{{"name":"pod-{i:06}","namespace":"ns-{:03}","resourceVersion":"{i}"}}}}"#,
                 (i * 7919) % NAMESPACES
             );
-            kreflect::object::RawObject::from_json(json.as_bytes(), "Pod").expect("object")
+            kreflect::wire::object::RawObject::from_json(json.as_bytes(), "Pod").expect("object")
         })
         .collect();
     // Nothing consumes changes here, so the replace never waits: no runtime needed.
     futures::executor::block_on(writer.replace(objects, "1"));
     let mut sink = std::fs::File::create("/dev/null").expect("/dev/null");
     let started = Instant::now();
-    let printed = kreflect::printer::write_listing(&store, &mut sink).expect("printed");
+    let printed = kreflect::output::printer::write_listing(&store, &mut sink).expect("printed");
     let elapsed = started.elapsed();
     assert!(printed);
     sink.flush().expect("flush");
@@ -790,10 +793,10 @@ mod child {
     }
 
     async fn kreflect(url: &str, variant: Variant) {
-        use kreflect::object::Encoding;
-        use kreflect::object::ObjectKey;
-        use kreflect::reflector::{Reflector, ReflectorConfig};
-        use kreflect::source::{KubeSource, SourceOptions, Wire};
+        use kreflect::api::kube_source::{KubeSource, SourceOptions, Wire};
+        use kreflect::cache::reflector::{Reflector, ReflectorConfig};
+        use kreflect::wire::object::Encoding;
+        use kreflect::wire::object::ObjectKey;
 
         let Variant {
             metadata_only,
@@ -802,15 +805,15 @@ mod child {
             json,
         } = variant;
         let started = Instant::now();
-        let client = kreflect::client::connect_insecure_local(
+        let client = kreflect::connect::client::connect_insecure_local(
             url,
-            &kreflect::client::ClientOptions {
+            &kreflect::connect::client::ClientOptions {
                 disable_compression,
-                ..kreflect::client::ClientOptions::default()
+                ..kreflect::connect::client::ClientOptions::default()
             },
         )
         .expect("client");
-        let (writer, store) = kreflect::store::new_store();
+        let (writer, store) = kreflect::cache::store::new_store();
         let options = SourceOptions {
             metadata_only,
             wire: if json { Wire::Json } else { Wire::Auto },
@@ -856,9 +859,9 @@ mod child {
         use kube::runtime::watcher;
 
         let started = Instant::now();
-        let client = kreflect::client::connect_insecure_local(
+        let client = kreflect::connect::client::connect_insecure_local(
             url,
-            &kreflect::client::ClientOptions::default(),
+            &kreflect::connect::client::ClientOptions::default(),
         )
         .expect("client");
         let (reader, writer) = reflector::store::<Pod>();

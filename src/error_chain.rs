@@ -39,9 +39,6 @@ pub fn flatten(err: &(dyn Error + 'static)) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::decode::DecodeError;
-    use crate::exec_credential::ExecError;
-    use crate::source::{Scope, SourceError};
 
     /// A foreign error in the common shape: its message quotes its cause, which it also
     /// returns from `source()`.
@@ -68,47 +65,5 @@ mod tests {
         let outer = io::Error::new(io::ErrorKind::InvalidData, wrapped);
         assert!(causes(&outer).any(|cause| cause.is::<Terse>()));
         assert_eq!(flatten(&outer), "request failed: handshake");
-    }
-
-    #[test]
-    fn our_errors_hold_their_causes_in_the_message_and_expose_no_source() {
-        let in_use = || io::Error::new(io::ErrorKind::AddrInUse, "address in use");
-        let decode = || SourceError::Decode(DecodeError::Malformed("x".into()));
-        let scope = Scope {
-            plural: "pods".into(),
-            namespace: None,
-            namespaced: true,
-        };
-        let errors: Vec<Box<dyn Error>> = vec![
-            Box::new(decode()),
-            Box::new(crate::reflector::ReflectorError::Failed {
-                verb: "list",
-                scope,
-                error: decode(),
-            }),
-            Box::new(crate::resolve::ResolveError::Discovery {
-                path: "/api/v1".into(),
-                error: decode(),
-            }),
-            Box::new(crate::RunError::Output(in_use())),
-            Box::new(crate::RunError::Metrics {
-                addr: ([127, 0, 0, 1], 9090).into(),
-                error: in_use(),
-            }),
-            Box::new(ExecError::Start {
-                command: "login".into(),
-                error: in_use(),
-                hint: None,
-            }),
-        ];
-        for err in errors {
-            assert!(err.source().is_none(), "{err} exposes a source");
-            let message = err.to_string();
-            assert!(
-                message.ends_with("malformed JSON: x") || message.contains(": address in use"),
-                "the message lacks its cause: {message}"
-            );
-            assert_eq!(flatten(err.as_ref()), message);
-        }
     }
 }

@@ -3,39 +3,29 @@
 //! `cache.NewStore(MetaNamespaceKeyFunc)` do in Go).
 //!
 //! # Layout
-//! Data flows one way: server bytes → [`source`] (HTTP, decode) → [`reflector`] (state) →
-//! [`store`] → [`render`] (bytes) → [`printer`] (scheduling, writing) → stdout.
+//! Data flows one way: server bytes → [`api`] (HTTP requests, framing) → [`cache`] (the
+//! reflector's state machine, the store) → [`output`] (rendering, printing) → stdout. The
+//! source folders are layers, and a module imports only its own layer and lower ones
+//! (`tests/layers.rs` fails otherwise, and on two modules that import each other). Bottom up:
 //!
-//! - [`cli`]: the clap command line and its conversion into a validated [`Config`].
-//! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account,
-//!   over the HTTP stack of [`transport`] (proxies chosen by [`proxy`], gzip), with exec
-//!   credential plugins run once by [`exec_credential`].
-//! - [`source`]: the [`source::ListWatch`] seam and its implementation over kube's HTTP client;
-//!   how long a list page or discovery answer may take ([`source::RequestDeadline`]).
-//! - [`decode`]: the wire formats: list bodies, watch lines, `Status` errors, server-side
-//!   Tables (`-o wide`).
-//! - [`failure`]: what a failed request means (expired, forbidden, invalid, transient, ...).
-//! - [`object`]: the cached form of an object ([`object::RawObject`]) and its key; typed
-//!   values from either encoding ([`object::openapi`]).
-//! - [`reflector`]: the list → watch state machine, relists, backoff ([`backoff`]).
-//! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
-//! - [`selection`]: the positional arguments as kubectl reads them (`pods,deploy web-1`,
-//!   `pod/web-1`).
-//! - [`resolve`]: resource names (`po`, `deploy`, `deployments.apps`) and categories (`all`)
-//!   through discovery.
-//! - [`names`]: object names on the command line, filtered before the store.
-//! - [`kinds`]: several kinds in one run: their stores, listed together with prefixed keys.
-//! - [`printer`]: when listings and events go to stdout, written off the async runtime.
-//! - [`render`]: what they look like: every output format (keys, json, wide, diff and event
-//!   lines), with keys escaped by the rule in [`quote`].
-//! - [`metrics`]: `--metrics-addr`, Prometheus text, `/livez`, `/readyz` and `/healthz`.
-//! - [`progress`]: the initial list's progress on a terminal.
-//! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
-//! - [`runtime`]: the async runtime the binary runs on (one thread, and why).
-//! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
-//!   namespaces and contexts from the cluster and the kubeconfig, with discovery cached on disk.
-//! - `sim` (feature `sim`, on by default): the simulated cluster `--sim` watches, served by
-//!   the fake kube-apiserver of the `kreflect-sim` crate (which tests and benchmarks use too).
+//! - Leaves, importing nothing of this crate: [`error_chain`] (foreign errors, flattened),
+//!   [`quote`] (keys and messages escaped for one line), [`runtime`] (the binary's async
+//!   runtime: one thread, and why).
+//! - [`connect`]: reaching the server, nothing about what is asked: the `kube::Client` from a
+//!   kubeconfig or the in-cluster service account ([`connect::client`]), its HTTP stack
+//!   ([`connect::transport`], proxies, gzip), exec credential plugins, the simulated cluster.
+//! - [`wire`], beside it: what the server's bytes mean, without I/O: the cached object
+//!   ([`wire::object::RawObject`]) and its key, list bodies, watch lines, `Status` errors,
+//!   server-side Tables and protobuf ([`wire::decode`], [`wire::protobuf`]).
+//! - [`cache`]: the [`cache::list_watch::ListWatch`] seam, the reflector that drives it
+//!   ([`cache::reflector`]: list → watch, relists, restore checks, backoff, what a failure
+//!   means), the store ([`cache::store`]), names filtered before it, and the metrics.
+//! - [`api`]: the seam over HTTP ([`api::kube_source::KubeSource`]), watch framing, request
+//!   errors, deadlines, and discovery ([`api::resolve`]); and [`output`], beside it: several
+//!   kinds as the listings see them, every output format ([`output::render`]), when it is
+//!   written ([`output::printer`]), the progress line and the logs.
+//! - [`cli`]: the clap command line, its validated [`cli::config::Config`], the positional
+//!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
 //! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the kinds,
 //! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
@@ -56,8 +46,8 @@
 //! - A wrapper that adds no words is `#[error(transparent)]`: it *is* the inner error.
 //! - A foreign error (kube, hyper, rustls, io, kubeconfig parsing) is classified where it
 //!   enters, by type along its own chain ([`error_chain::causes`], `downcast_ref`), into a variant
-//!   per case a caller must tell apart ([`source::SourceError::Untrusted`],
-//!   [`client::ClientError::ClientCertificateV1`]); its text is flattened with
+//!   per case a caller must tell apart ([`cache::list_watch::SourceError::Untrusted`],
+//!   [`connect::client::ClientError::ClientCertificateV1`]); its text is flattened with
 //!   [`error_chain::flatten`]. Past that point callers match variants: no error is classified
 //!   by searching its text.
 //!
@@ -66,105 +56,35 @@
 //! stderr escaped), and errors are logged with `%err` in many places; a source chain would
 //! bring back the raw text at the edge, or drop the cause from the logs.
 
-pub mod backoff;
+pub mod api;
+pub mod cache;
 pub mod cli;
-pub mod client;
-pub mod completion;
-pub mod decode;
+pub mod connect;
 pub mod error_chain;
-pub mod exec_credential;
-pub mod failure;
-pub mod kinds;
-pub mod logging;
-pub mod metrics;
-pub mod names;
-pub mod object;
-pub mod printer;
-pub mod progress;
-pub mod protobuf;
-pub mod proxy;
+pub mod output;
 pub mod quote;
-pub mod reflector;
-pub mod render;
-pub mod resolve;
 pub mod runtime;
-pub mod selection;
-#[cfg(feature = "sim")]
-pub mod sim;
-pub mod source;
-pub mod store;
-#[cfg(test)]
-mod test_support;
-pub mod transport;
+pub mod wire;
 pub mod wiring;
 
 use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use tokio_util::sync::CancellationToken;
 
-use crate::client::{ClientError, ClientOptions, Connection, Identity, KubeconfigChoice};
-use crate::decode::ApiStatus;
-use crate::failure::{FailureClass, ForbiddenAdvice, Reach};
-use crate::printer::PrinterEnd;
-use crate::reflector::{ReflectorConfig, ReflectorError};
-use crate::render::OutputFormat;
-use crate::resolve::ResolveError;
-use crate::source::{Endpoint, Selectors, SourceOptions};
-
-/// Which cluster to watch.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ClusterChoice {
-    /// A real cluster, from a kubeconfig or the in-cluster service account.
-    Kubeconfig(KubeconfigChoice),
-    /// The embedded simulated cluster (`--sim`).
-    Sim,
-}
-
-/// What is printed.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub enum Mode {
-    /// A listing every interval.
-    #[default]
-    Listings,
-    /// `+key` / `-key` lines for what changed since the previous listing, every interval.
-    Diff,
-    /// One line per change, as it is applied.
-    Events,
-}
-
-/// A validated run configuration.
-#[derive(Clone, Debug)]
-pub struct Config {
-    /// What to mirror, as the user named it: resources (`pods`, `no`, `deployments.apps`) or
-    /// categories (`all`), each with the object names asked for.
-    pub selection: selection::Selection,
-    /// Which cluster to watch.
-    pub cluster: ClusterChoice,
-    /// Transport settings from the command line (`--disable-compression`).
-    pub client: ClientOptions,
-    /// One namespace, or `None` for all.
-    pub namespace: Option<String>,
-    /// Label and field selectors passed to the server.
-    pub selectors: Selectors,
-    /// Time between listings.
-    pub interval: Duration,
-    /// One listing after the initial sync, then stop; the first failure is fatal.
-    pub once: bool,
-    /// The listing format.
-    pub format: OutputFormat,
-    /// Listings, diffs or events.
-    pub mode: Mode,
-    /// Where to serve `/metrics` and `/healthz`, if anywhere.
-    pub metrics_addr: Option<SocketAddr>,
-    /// What to ask the server for (`--metadata-only`).
-    pub source: SourceOptions,
-    /// How the reflector lists, watches and backs off.
-    pub reflector: ReflectorConfig,
-}
+use crate::api::resolve::ResolveError;
+use crate::cache::failure::{FailureClass, ForbiddenAdvice, Reach};
+use crate::cache::list_watch::SourceError;
+use crate::cache::reflector::ReflectorError;
+use crate::cli::config::{ClusterChoice, Config};
+use crate::connect::client::{self, ClientError, Connection, Identity};
+use crate::connect::endpoint::Endpoint;
+#[cfg(feature = "sim")]
+use crate::connect::sim;
+use crate::output::printer::PrinterEnd;
+use crate::wire::decode::ApiStatus;
 
 /// The signal that asked a run to stop: what [`run`]'s `shutdown` future yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -305,7 +225,7 @@ impl RunError {
         let status = match self {
             RunError::Reflector(ReflectorError::Unauthenticated { status, .. }) => status,
             RunError::Resolve(ResolveError::Discovery {
-                error: source::SourceError::Status { status, .. },
+                error: SourceError::Status { status, .. },
                 ..
             }) if FailureClass::of_status(&status) == FailureClass::Unauthenticated => status,
             other => return other,
@@ -319,7 +239,7 @@ impl RunError {
 
 /// Watches the configured cluster's objects and prints listings of their keys to `output` until
 /// `shutdown` completes with the signal that asked (then a final listing, best effort: given
-/// up after [`printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is
+/// up after [`output::printer::FINAL_OUTPUT_DEADLINE`] if nothing reads `output`), the output is
 /// closed, `--once` is done, or a fatal error. A `--once` run stopped by `shutdown` before its
 /// listing was printed fails with [`RunError::Interrupted`]; any other run it stops ends well.
 /// `output` is written on a thread of its own. Every task has ended when this returns; only
@@ -444,6 +364,12 @@ fn interruption(signal: Signal, once: bool, printed: PrinterEnd) -> Option<RunEr
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::error::Error;
+
+    use crate::cache::list_watch::Scope;
+    use crate::connect::exec_credential::ExecError;
+    use crate::error_chain::flatten;
+    use crate::wire::decode::DecodeError;
 
     #[test]
     fn only_a_once_run_stopped_before_its_listing_fails_with_the_shells_code_for_the_signal() {
@@ -458,6 +384,48 @@ mod tests {
             assert!(interruption(signal, true, PrinterEnd::Finished).is_none());
             assert!(interruption(signal, true, PrinterEnd::OutputClosed).is_none());
             assert!(interruption(signal, false, PrinterEnd::StoppedUnsynced).is_none());
+        }
+    }
+
+    #[test]
+    fn our_errors_hold_their_causes_in_the_message_and_expose_no_source() {
+        let in_use = || io::Error::new(io::ErrorKind::AddrInUse, "address in use");
+        let decode = || SourceError::Decode(DecodeError::Malformed("x".into()));
+        let scope = Scope {
+            plural: "pods".into(),
+            namespace: None,
+            namespaced: true,
+        };
+        let errors: Vec<Box<dyn Error>> = vec![
+            Box::new(decode()),
+            Box::new(ReflectorError::Failed {
+                verb: "list",
+                scope,
+                error: decode(),
+            }),
+            Box::new(ResolveError::Discovery {
+                path: "/api/v1".into(),
+                error: decode(),
+            }),
+            Box::new(RunError::Output(in_use())),
+            Box::new(RunError::Metrics {
+                addr: ([127, 0, 0, 1], 9090).into(),
+                error: in_use(),
+            }),
+            Box::new(ExecError::Start {
+                command: "login".into(),
+                error: in_use(),
+                hint: None,
+            }),
+        ];
+        for err in errors {
+            assert!(err.source().is_none(), "{err} exposes a source");
+            let message = err.to_string();
+            assert!(
+                message.ends_with("malformed JSON: x") || message.contains(": address in use"),
+                "the message lacks its cause: {message}"
+            );
+            assert_eq!(flatten(err.as_ref()), message);
         }
     }
 }

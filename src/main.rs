@@ -3,7 +3,7 @@
 
 use std::process::ExitCode;
 
-use kreflect::cli::{Cli, Invocation};
+use kreflect::cli::args::{Cli, Invocation};
 
 mod allocator;
 
@@ -12,7 +12,7 @@ static ALLOCATOR: allocator::Allocator = allocator::Allocator {};
 
 fn main() -> ExitCode {
     // A shell asking for completions (COMPLETE=bash): answered here, before anything writes.
-    kreflect::completion::complete_if_asked();
+    kreflect::cli::completion::complete_if_asked();
     let cli = match Cli::try_parse_args() {
         Ok(cli) => cli,
         Err(err) => {
@@ -20,11 +20,14 @@ fn main() -> ExitCode {
             return ExitCode::from(u8::try_from(err.exit_code()).unwrap_or(2));
         }
     };
-    kreflect::logging::init(cli.verbose);
+    kreflect::output::logging::init(cli.verbose);
     let config = match cli.into_invocation() {
         Ok(Invocation::Watch(config)) => *config,
         Ok(Invocation::Completions(shell)) => {
-            return match kreflect::completion::write_registration(shell, &mut std::io::stdout()) {
+            return match kreflect::cli::completion::write_registration(
+                shell,
+                &mut std::io::stdout(),
+            ) {
                 // A reader that stopped reading (`| head`) is no failure.
                 Ok(()) => ExitCode::SUCCESS,
                 Err(err) if err.kind() == std::io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
@@ -42,18 +45,18 @@ fn main() -> ExitCode {
     };
     let outcome = runtime.block_on(async {
         let shutdown = shutdown_signal();
-        let stdout = kreflect::progress::beside_status_line(std::io::stdout());
+        let stdout = kreflect::output::progress::beside_status_line(std::io::stdout());
         kreflect::run(config, stdout, shutdown).await
     });
     // Every task has ended; only a thread blocked in a credential plugin that hangs may be
     // left, and it must not hold the exit.
     runtime.shutdown_timeout(std::time::Duration::from_millis(100));
     // The last records before the error line; a stderr nobody reads does not hold the exit.
-    let flushed = kreflect::logging::flush(std::time::Duration::from_secs(1));
+    let flushed = kreflect::output::logging::flush(std::time::Duration::from_secs(1));
     match outcome {
         Ok(()) => {
             if flushed {
-                kreflect::progress::stderr_line().finish();
+                kreflect::output::progress::stderr_line().finish();
             }
             ExitCode::SUCCESS
         }
@@ -69,7 +72,7 @@ fn fail(message: &str, code: u8) -> ExitCode {
     let message = kreflect::quote::escape_controls(message);
     // In place of the progress line: an error ending a slow first list must not land on it.
     let line = format!("kreflect: {message}\n");
-    let _ = kreflect::progress::stderr_line().write_last_record(line.as_bytes());
+    let _ = kreflect::output::progress::stderr_line().write_last_record(line.as_bytes());
     ExitCode::from(code)
 }
 

@@ -5,7 +5,7 @@
 //! to 3.03 s with JSON, peak RSS unchanged. A reflector waits on the network; with two worker
 //! threads, each chunk read woke a task on the other thread (futex, scheduler), and that cost
 //! more than decoding. What could block has its own threads: stdout is written by the printer's
-//! thread ([`crate::printer`]), the client's setup and credential plugins run on tokio's
+//! thread ([`crate::output::printer`]), the client's setup and credential plugins run on tokio's
 //! blocking pool.
 
 /// Builds the runtime `main` runs [`crate::run`] on (benchmarks build the same).

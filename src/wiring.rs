@@ -14,19 +14,26 @@ use futures::StreamExt;
 use futures::stream::FuturesUnordered;
 use tokio::sync::mpsc::Receiver;
 
-use crate::backoff::Backoff;
-use crate::failure::FailureClass;
-use crate::kinds::{self, KindStore, Stores};
-use crate::metrics::{Metrics, MetricsServer};
-use crate::names::NameFilter;
-use crate::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
-use crate::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use crate::render::{Columns, OutputFormat};
-use crate::resolve::ResolveError;
-use crate::selection::{self, Selection};
-use crate::source::{self, Endpoint, KubeSource, RequestDeadline, Selectors};
-use crate::store::{Change, Store};
-use crate::{Config, Mode, RunError, Signal, progress, resolve, store};
+use crate::api::deadline::RequestDeadline;
+use crate::api::kube_source;
+use crate::api::kube_source::{KubeSource, Selectors};
+use crate::api::resolve;
+use crate::api::resolve::ResolveError;
+use crate::cache::backoff::Backoff;
+use crate::cache::failure::FailureClass;
+use crate::cache::metrics::{Metrics, MetricsServer};
+use crate::cache::names::NameFilter;
+use crate::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
+use crate::cache::store;
+use crate::cache::store::{Change, Store};
+use crate::cli::config::{Config, Mode};
+use crate::cli::selection::{self, Selection};
+use crate::connect::endpoint::Endpoint;
+use crate::output::kinds::{self, Columns, KindStore, Stores};
+use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
+use crate::output::progress;
+use crate::output::render::OutputFormat;
+use crate::{RunError, Signal};
 
 /// One kind to watch, resolved from the command line.
 pub struct Target {
@@ -78,11 +85,10 @@ async fn resolve_once(
             names: wanted.names.clone(),
         }]);
     }
-    let discovery =
-        resolve::discover(
-            |path| async move { source::fetch(client, endpoint, &path, deadline).await },
-        )
-        .await?;
+    let discovery = resolve::discover(|path| async move {
+        kube_source::fetch(client, endpoint, &path, deadline).await
+    })
+    .await?;
     for unreadable in &discovery.unreadable {
         tracing::warn!(error = %unreadable, "skipped a group whose discovery failed");
     }

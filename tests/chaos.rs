@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use common::mirror::{Mirror, fast_config};
 use futures::StreamExt;
-use kreflect::reflector::ReflectorConfig;
+use kreflect::cache::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};

@@ -7,7 +7,7 @@ mod common;
 use std::time::Duration;
 
 use common::{Running, TestCluster, run_to_end};
-use kreflect::client::{ClientOptions, connect_insecure_local};
+use kreflect::connect::client::{ClientOptions, connect_insecure_local};
 use kreflect_sim::{Fault, GzipCorruption, RecordedRequest, ServerOptions, populate};
 
 /// Pods in the large cluster: three pages of 500, each several times over the real server's

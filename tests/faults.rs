@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
 use common::{Running, TestCluster, strings};
-use kreflect::reflector::ReflectorConfig;
+use kreflect::cache::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 
 const CONVERGE: Duration = Duration::from_secs(15);
@@ -140,7 +140,7 @@ async fn trickling_watch_one_byte_at_a_time() {
 async fn continue_token_expiring_between_pages_restarts_the_list_unpaged() {
     let server = server_with_pods().await;
     server.inject(Fault::ExpireContinue);
-    let config = kreflect::reflector::ReflectorConfig {
+    let config = kreflect::cache::reflector::ReflectorConfig {
         page_size: 3,
         ..fast_config()
     };
@@ -221,11 +221,14 @@ async fn a_10_mb_object_is_cached_whole() {
         .converged(&pods, CONVERGE)
         .await
         .expect("the 10 MB object is cached like any other");
-    let huge = kreflect::object::ObjectKey::new(Some("default"), "huge");
+    let huge = kreflect::wire::object::ObjectKey::new(Some("default"), "huge");
     let object = mirror.store.get(&huge).expect("cached");
     assert!(object.bytes().len() > 10_000_000);
     // Pods come as protobuf (--wire auto): typed access is k8s-pb's Pod.
-    assert_eq!(object.encoding(), kreflect::object::Encoding::Protobuf);
+    assert_eq!(
+        object.encoding(),
+        kreflect::wire::object::Encoding::Protobuf
+    );
     let pod: k8s_pb::api::core::v1::Pod = object.decode_protobuf().expect("decodes as a Pod");
     let metadata = pod.metadata.expect("metadata");
     assert_eq!(metadata.name.as_deref(), Some("huge"));

@@ -72,7 +72,7 @@ async fn retry_warnings_on_a_pipe_name_the_server_and_keep_the_structured_format
     let expected = format!("error=cannot reach {url} (context prod): connection refused");
     running
         .wait_for_stderr_lines("two structured retry warnings", 2, |line| {
-            line.contains(" WARN kreflect::reflector: request failed; retrying")
+            line.contains(" WARN kreflect::cache::reflector: request failed; retrying")
                 && line.contains("verb=\"list\"")
                 && line.contains(&expected)
         })
@@ -166,7 +166,7 @@ async fn with_v_a_terminal_keeps_the_structured_format() {
     assert!(
         shown
             .lines()
-            .any(|line| line.contains("WARN") && line.contains("kreflect::reflector")),
+            .any(|line| line.contains("WARN") && line.contains("kreflect::cache::reflector")),
         "{shown:?}"
     );
     assert!(!shown.contains("kreflect: warning:"), "{shown:?}");

@@ -9,7 +9,7 @@ use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
 use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
-use kreflect::reflector::ReflectorConfig;
+use kreflect::cache::reflector::ReflectorConfig;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` to its end and checks it failed at once: `code`, nothing on

@@ -8,7 +8,7 @@ mod common;
 use std::time::{Duration, Instant};
 
 use common::mirror::{Mirror, fast_config};
-use kreflect::object::ObjectKey;
+use kreflect::wire::object::ObjectKey;
 use kreflect_sim::{FakeApiServer, ServerOptions, populate};
 
 const NAMESPACES: usize = 20;

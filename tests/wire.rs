@@ -4,14 +4,12 @@
 
 mod common;
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use common::mirror::{Mirror, fast_config};
 use common::{TestCluster, run_to_end};
-use k8s_openapi::api::core::v1::Pod;
-use kreflect::object::Encoding;
-use kreflect::source::{SourceOptions, Wire};
+use kreflect::api::kube_source::{SourceOptions, Wire};
+use kreflect::wire::object::Encoding;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 use serde_json::json;
 
@@ -127,97 +125,4 @@ async fn both_encodings_converge_through_churn_and_broken_watches() {
         );
         mirror.stop().await.expect("ends cleanly");
     }
-}
-
-/// Where two JSON values first differ, as a path with both values.
-fn first_difference(path: &str, left: &serde_json::Value, right: &serde_json::Value) -> String {
-    use serde_json::Value;
-    match (left, right) {
-        (Value::Object(l), Value::Object(r)) => {
-            let keys: std::collections::BTreeSet<&String> = l.keys().chain(r.keys()).collect();
-            keys.into_iter()
-                .find(|key| l.get(*key) != r.get(*key))
-                .map(|key| {
-                    let absent = Value::Null;
-                    let (l, r) = (l.get(key).unwrap_or(&absent), r.get(key).unwrap_or(&absent));
-                    first_difference(&format!("{path}.{key}"), l, r)
-                })
-                .unwrap_or_default()
-        }
-        (Value::Array(l), Value::Array(r)) if l.len() == r.len() => l
-            .iter()
-            .zip(r)
-            .enumerate()
-            .find(|(_, (l, r))| l != r)
-            .map(|(i, (l, r))| first_difference(&format!("{path}[{i}]"), l, r))
-            .unwrap_or_default(),
-        _ => format!("{path}: {left} where {right}"),
-    }
-}
-
-/// k8s-openapi's `Pod` of every cached object, by key, through `decode_openapi`.
-fn openapi_pods(mirror: &Mirror, encoding: Encoding) -> BTreeMap<String, Pod> {
-    let objects = mirror.store.objects();
-    objects
-        .iter()
-        .map(|object| {
-            assert_eq!(object.encoding(), encoding, "{}", object.key());
-            let pod: Pod = object
-                .decode_openapi()
-                .unwrap_or_else(|err| panic!("{}: {err}", object.key()));
-            (object.key().to_string(), pod)
-        })
-        .collect()
-}
-
-/// A library user gets the same k8s-openapi `Pod` from a store filled over protobuf as from
-/// one filled over JSON, after churn, for every pod.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn decode_openapi_gives_the_same_pods_over_protobuf_and_json() {
-    let server = FakeApiServer::start(ServerOptions::default())
-        .await
-        .expect("fake server");
-    let pods = server.cluster();
-    for i in 0..40 {
-        pods.create_pod(&format!("ns-{}", i % 3), &format!("p-{i}"));
-    }
-    let start = |wire| {
-        let options = SourceOptions {
-            wire,
-            ..SourceOptions::default()
-        };
-        Mirror::start_with(&server, None, fast_config(), options)
-    };
-    let (json, protobuf) = (start(Wire::Json), start(Wire::Protobuf));
-    json.synced().await;
-    protobuf.synced().await;
-    for i in 0..10 {
-        pods.create_pod("late", &format!("n-{i}"));
-        pods.update_pod(&format!("ns-{}", i % 3), &format!("p-{i}"))
-            .expect("update");
-    }
-    for mirror in [&json, &protobuf] {
-        mirror
-            .converged(&pods, Duration::from_secs(15))
-            .await
-            .expect("converged");
-    }
-    let from_json = openapi_pods(&json, Encoding::Json);
-    let from_protobuf = openapi_pods(&protobuf, Encoding::Protobuf);
-    assert_eq!(from_json.len(), 50);
-    assert_eq!(
-        from_json.keys().collect::<Vec<_>>(),
-        from_protobuf.keys().collect::<Vec<_>>()
-    );
-    for (key, pod) in &from_json {
-        let converted = serde_json::to_value(&from_protobuf[key]).expect("json");
-        let decoded = serde_json::to_value(pod).expect("json");
-        assert!(
-            converted == decoded,
-            "{key}: converted from protobuf, then decoded from JSON: {}",
-            first_difference("", &converted, &decoded)
-        );
-    }
-    json.stop().await.expect("ends cleanly");
-    protobuf.stop().await.expect("ends cleanly");
 }

@@ -8,9 +8,9 @@
 
 #![no_main]
 
-use kreflect::decode::{ApiStatus, WatchEvent, decode_protobuf_event, decode_protobuf_list};
-use kreflect::object::RawObject;
-use kreflect::protobuf::FrameSplitter;
+use kreflect::wire::decode::{ApiStatus, WatchEvent, decode_protobuf_event, decode_protobuf_list};
+use kreflect::wire::object::RawObject;
+use kreflect::wire::protobuf::FrameSplitter;
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -9,9 +9,10 @@
 
 use std::sync::Arc;
 
-use kreflect::decode::table::{decode_table_list, decode_table_watch_line};
-use kreflect::decode::{LineSplitter, WatchEvent, decode_list, decode_watch_line};
-use kreflect::object::{RawObject, TableColumns};
+use kreflect::wire::decode::table::{decode_table_list, decode_table_watch_line};
+use kreflect::wire::decode::{WatchEvent, decode_list, decode_watch_line};
+use kreflect::wire::lines::LineSplitter;
+use kreflect::wire::object::{RawObject, TableColumns};
 use libfuzzer_sys::fuzz_target;
 
 fuzz_target!(|input: &[u8]| {

@@ -3,12 +3,12 @@
 
 use std::time::Duration;
 
-use kreflect::backoff::BackoffConfig;
-use kreflect::client::{ClientOptions, connect_insecure_local};
-use kreflect::object::RawObject;
-use kreflect::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use kreflect::source::{KubeSource, SourceOptions};
-use kreflect::store::{Store, new_store};
+use kreflect::api::kube_source::{KubeSource, SourceOptions};
+use kreflect::cache::backoff::BackoffConfig;
+use kreflect::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
+use kreflect::cache::store::{Store, new_store};
+use kreflect::connect::client::{ClientOptions, connect_insecure_local};
+use kreflect::wire::object::RawObject;
 use kreflect_sim::{FakeApiServer, World};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;

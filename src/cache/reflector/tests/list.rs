@@ -1,0 +1,135 @@
+//! Listing: every page, continue tokens expired or repeated, a page failing, one unpaged request.
+
+use super::*;
+
+#[tokio::test(start_paused = true)]
+async fn lists_every_page_then_watches_from_the_list_resource_version() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1", "a/2"], Some("t1")),
+            page("10", &["b/1"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    assert!(!h.store.is_synced());
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/1", "a/2", "b/1"]);
+    assert!(h.store.is_synced());
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn expired_continue_token_restarts_the_list_without_pages() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/stale"], Some("t1")),
+            Reply::List(Err(status(410, "Expired", None))),
+            page("12", &["a/fresh"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("12")),
+        "{step:?}"
+    );
+    assert_eq!(h.keys(), ["a/fresh"]);
+    assert_eq!(
+        h.requests(),
+        [
+            paged(None),
+            paged(Some("t1")),
+            Request::List(ListRequest::default())
+        ]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_backs_off() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("t1")),
+            page("10", &["a/2"], Some("t2")),
+            page("10", &["a/2"], Some("t3")),
+            page("10", &["a/3"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(!h.store.is_synced());
+    assert_eq!(
+        h.requests(),
+        [paged(None), paged(Some("t1")), paged(Some("t2"))]
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("same")),
+            page("10", &["a/2"], Some("same")),
+            page("10", &["a/1"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(
+        !h.store.is_synced(),
+        "a list that never ends replaces nothing"
+    );
+    assert_eq!(h.requests(), [paged(None), paged(Some("same"))]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_server_error_on_a_later_page_backs_off_then_lists_from_the_first_page() {
+    let mut h = harness(
+        vec![
+            page("10", &["a/1"], Some("t1")),
+            Reply::List(Err(status(500, "InternalError", None))),
+            page("11", &["a/1", "a/2"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("11")),
+        "{step:?}"
+    );
+    assert_eq!(
+        h.requests(),
+        [paged(None)],
+        "paged again, not one unpaged full list"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
+    let config = ReflectorConfig {
+        page_size: 0,
+        ..ReflectorConfig::default()
+    };
+    let mut h = harness(vec![page("10", &["a/1", "a/2"], None)], config);
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert_eq!(
+        h.requests(),
+        [Request::List(ListRequest {
+            limit: None,
+            continue_token: None,
+        })],
+        "no limit=0 parameter"
+    );
+}

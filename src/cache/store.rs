@@ -1,0 +1,528 @@
+//! The cache: a HashMap of objects keyed `namespace/name`, with one [`Writer`] (the reflector)
+//! and any number of cheap [`Store`] read handles.
+//!
+//! Readers take snapshots (the sorted keys, or one object) under a short read lock that is never
+//! held across an `.await`. A relist replaces the whole map in one step, so an object deleted while
+//! the watch was down cannot survive it, and no reader ever sees half a relist.
+//!
+//! A writer can also publish every change it makes ([`Writer::changes`]), for `--events`: a
+//! relist publishes the differences it found, so a consumer's view stays right. The changes go
+//! through a bounded queue ([`CHANGES_CAPACITY`]): when the consumer falls behind (a stdout
+//! nobody reads), the changing methods wait for room, so the reflector stops reading its watch
+//! and the server is held back by TCP flow control, as `kubectl get -w` is. Memory stays bounded
+//! whatever the consumer does.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+
+use tokio::sync::{mpsc, watch};
+
+use crate::wire::object::{ObjectKey, RawObject};
+
+type Objects = HashMap<ObjectKey, Arc<RawObject>>;
+
+/// How many published changes may wait for their consumer before the writer waits too.
+///
+/// A change is a key and a resourceVersion (at most a few hundred bytes), so a full queue is
+/// well under 1 MiB; 1024 is also more than a watch delivers between two writes of a healthy
+/// stdout, so a reader that keeps up never makes the reflector wait.
+pub const CHANGES_CAPACITY: usize = 1024;
+
+/// The objects and the resourceVersion they are current at, changed together.
+#[derive(Default)]
+struct Contents {
+    objects: Objects,
+    resource_version: String,
+}
+
+struct Shared {
+    contents: RwLock<Contents>,
+    synced: watch::Sender<bool>,
+}
+
+/// What a change did to a key.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ChangeType {
+    /// The key appeared.
+    Added,
+    /// The key's object changed.
+    Modified,
+    /// The key disappeared.
+    Deleted,
+}
+
+impl ChangeType {
+    /// The watch event name: `ADDED`, `MODIFIED`, `DELETED`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ChangeType::Added => "ADDED",
+            ChangeType::Modified => "MODIFIED",
+            ChangeType::Deleted => "DELETED",
+        }
+    }
+}
+
+/// One change applied to the store.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Change {
+    /// What happened to the key.
+    pub change_type: ChangeType,
+    /// The key.
+    pub key: ObjectKey,
+    /// The object's resourceVersion (its last one, for a deletion).
+    pub resource_version: String,
+}
+
+impl Change {
+    fn of(change_type: ChangeType, object: &RawObject) -> Change {
+        Change {
+            change_type,
+            key: object.key().clone(),
+            resource_version: object.resource_version().to_owned(),
+        }
+    }
+}
+
+impl Shared {
+    fn read(&self) -> RwLockReadGuard<'_, Contents> {
+        // A panic while holding the lock cannot leave the map half-written (every write is a
+        // single insert, remove or swap), so a poisoned lock still guards consistent data.
+        self.contents
+            .read()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn write(&self) -> RwLockWriteGuard<'_, Contents> {
+        self.contents
+            .write()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+}
+
+/// Creates an empty cache: the writer for the reflector and a read handle for everyone else.
+pub fn new_store() -> (Writer, Store) {
+    let shared = Arc::new(Shared {
+        contents: RwLock::new(Contents::default()),
+        synced: watch::Sender::new(false),
+    });
+    (
+        Writer {
+            shared: Arc::clone(&shared),
+            changes: None,
+        },
+        Store { shared },
+    )
+}
+
+/// The only handle that changes the cache. Not `Clone`: the reflector owns it.
+pub struct Writer {
+    shared: Arc<Shared>,
+    changes: Option<mpsc::Sender<Change>>,
+}
+
+impl Writer {
+    /// From now on, every change is also sent to the returned receiver (for `--events`), which
+    /// holds at most [`CHANGES_CAPACITY`] of them: the methods that change the store wait for
+    /// room once it is full. Closing or dropping the receiver stops the publishing.
+    pub fn changes(&mut self) -> mpsc::Receiver<Change> {
+        let (sender, receiver) = mpsc::channel(CHANGES_CAPACITY);
+        self.changes = Some(sender);
+        receiver
+    }
+
+    /// Sends one change, waiting for room in the queue. The store has already changed, so
+    /// readers never wait for the consumer.
+    async fn publish(&self, change_type: ChangeType, object: &RawObject) {
+        if let Some(changes) = &self.changes {
+            // A consumer that went away wants no more changes; the store goes on.
+            let _ = changes.send(Change::of(change_type, object)).await;
+        }
+    }
+
+    /// Inserts or replaces an object (watch ADDED / MODIFIED) and moves the store's
+    /// resourceVersion to the object's; then publishes the change, waiting for room.
+    pub async fn upsert(&mut self, object: RawObject) {
+        let key = object.key().clone();
+        let object = Arc::new(object);
+        let previous = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, object.resource_version());
+            contents.objects.insert(key, Arc::clone(&object))
+        };
+        let change_type = match previous {
+            Some(_) => ChangeType::Modified,
+            None => ChangeType::Added,
+        };
+        self.publish(change_type, &object).await;
+    }
+
+    /// Removes an object (watch DELETED); returns whether it was cached. A removal is published
+    /// like [`Writer::upsert`]'s change.
+    pub async fn remove(&mut self, deleted: &RawObject) -> bool {
+        let removed = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, deleted.resource_version());
+            contents.objects.remove(deleted.key())
+        };
+        if removed.is_some() {
+            self.publish(ChangeType::Deleted, deleted).await;
+        }
+        removed.is_some()
+    }
+
+    /// A snapshot of all cached objects, in no particular order (what [`Store::objects`] gives
+    /// a reader), for the reflector to compare with a list before it replaces them.
+    pub fn objects(&self) -> Vec<Arc<RawObject>> {
+        self.shared.read().objects.values().cloned().collect()
+    }
+
+    /// Records that the store is current at `resource_version` (a BOOKMARK).
+    pub fn set_resource_version(&mut self, resource_version: &str) {
+        set_resource_version(&mut self.shared.write(), resource_version);
+    }
+
+    /// Replaces the whole contents with the result of a list at `resource_version`, in one
+    /// step, and marks the cache synced. The new map is built before the lock is taken; the old
+    /// one is compared (when changes are published) and freed after. The differences are
+    /// published after the swap (and after marking the cache synced), waiting for room.
+    pub async fn replace(&mut self, objects: Vec<RawObject>, resource_version: &str) {
+        let mut fresh: Objects = HashMap::with_capacity(objects.len());
+        for object in objects {
+            fresh.insert(object.key().clone(), Arc::new(object));
+        }
+        let stale = {
+            let mut contents = self.shared.write();
+            set_resource_version(&mut contents, resource_version);
+            std::mem::replace(&mut contents.objects, fresh)
+        };
+        self.shared.synced.send_replace(true);
+        let Some(changes) = &self.changes else {
+            return;
+        };
+        let differences = self.differences(&stale);
+        drop(stale);
+        for change in differences {
+            // A consumer that went away wants no more changes; the store goes on.
+            if changes.send(change).await.is_err() {
+                break;
+            }
+        }
+    }
+
+    /// What a relist changed relative to `stale`, in key order: only keys and
+    /// resourceVersions, so no stale object outlives the swap. Taken under the read lock,
+    /// which is released before anything is published.
+    fn differences(&self, stale: &Objects) -> Vec<Change> {
+        let contents = self.shared.read();
+        let mut differences: Vec<Change> = Vec::new();
+        for (key, object) in &contents.objects {
+            match stale.get(key) {
+                None => differences.push(Change::of(ChangeType::Added, object)),
+                Some(old) if old.resource_version() != object.resource_version() => {
+                    differences.push(Change::of(ChangeType::Modified, object));
+                }
+                Some(_) => {}
+            }
+        }
+        for (key, object) in stale {
+            if !contents.objects.contains_key(key) {
+                differences.push(Change::of(ChangeType::Deleted, object));
+            }
+        }
+        drop(contents);
+        differences.sort_by(|a, b| a.key.cmp(&b.key));
+        differences
+    }
+}
+
+/// The first 16 bytes of a key as a big-endian number, zero-padded: ordering by it agrees with
+/// bytewise ordering of the keys wherever it decides (keys hold no NUL bytes).
+fn sort_prefix(key: &ObjectKey) -> u128 {
+    let mut prefix = [0u8; 16];
+    let bytes = key.as_str().as_bytes();
+    let len = bytes.len().min(16);
+    prefix[..len].copy_from_slice(&bytes[..len]);
+    u128::from_be_bytes(prefix)
+}
+
+fn set_resource_version(contents: &mut Contents, resource_version: &str) {
+    if !resource_version.is_empty() {
+        resource_version.clone_into(&mut contents.resource_version);
+    }
+}
+
+/// A cheap, cloneable read handle on the cache.
+#[derive(Clone)]
+pub struct Store {
+    shared: Arc<Shared>,
+}
+
+impl Store {
+    /// The object cached under `key`.
+    pub fn get(&self, key: &ObjectKey) -> Option<Arc<RawObject>> {
+        self.shared.read().objects.get(key).cloned()
+    }
+
+    /// Number of cached objects.
+    pub fn object_count(&self) -> usize {
+        self.shared.read().objects.len()
+    }
+
+    /// A snapshot of all keys, sorted bytewise as printed.
+    pub fn sorted_keys(&self) -> Vec<ObjectKey> {
+        self.sorted_keys_and_version().0
+    }
+
+    /// A snapshot of all keys, sorted bytewise, and the resourceVersion they are current at.
+    pub fn sorted_keys_and_version(&self) -> (Vec<ObjectKey>, String) {
+        let (mut keyed, resource_version) = {
+            let contents = self.shared.read();
+            let keyed: Vec<(u128, ObjectKey)> = contents
+                .objects
+                .keys()
+                .map(|key| (sort_prefix(key), key.clone()))
+                .collect();
+            (keyed, contents.resource_version.clone())
+        };
+        // Most comparisons are settled by the in-place prefix, without following the pointers.
+        keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
+        let keys = keyed.into_iter().map(|(_, key)| key).collect();
+        (keys, resource_version)
+    }
+
+    /// The resourceVersion the cache is current at (empty before the first list).
+    pub fn resource_version(&self) -> String {
+        self.shared.read().resource_version.clone()
+    }
+
+    /// A snapshot of all cached objects, in no particular order.
+    pub fn objects(&self) -> Vec<Arc<RawObject>> {
+        self.shared.read().objects.values().cloned().collect()
+    }
+
+    /// Whether the first complete list has been stored.
+    pub fn is_synced(&self) -> bool {
+        *self.shared.synced.borrow()
+    }
+
+    /// Waits until the first complete list has been stored.
+    pub async fn wait_synced(&self) {
+        let mut synced = self.shared.synced.subscribe();
+        // The sender lives as long as `self`, so this only returns once synced.
+        let _ = synced.wait_for(|synced| *synced).await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::test_support::pod;
+
+    fn printed(store: &Store) -> Vec<String> {
+        store
+            .sorted_keys()
+            .iter()
+            .map(|key| key.to_string())
+            .collect()
+    }
+
+    #[tokio::test]
+    async fn objects_is_a_snapshot_of_every_cached_object() {
+        let (mut writer, store) = new_store();
+        writer.upsert(pod("b/x", 1)).await;
+        writer.upsert(pod("a/y", 2)).await;
+        let snapshot = store.objects();
+        writer.upsert(pod("c/z", 3)).await;
+        let mut versions: Vec<(String, &str)> = snapshot
+            .iter()
+            .map(|object| (object.key().to_string(), object.resource_version()))
+            .collect();
+        versions.sort();
+        assert_eq!(
+            versions,
+            [("a/y".to_owned(), "2"), ("b/x".to_owned(), "1")],
+            "later changes do not reach a snapshot taken before them"
+        );
+        assert_eq!(store.objects().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn upsert_and_remove_are_seen_by_every_read_handle() {
+        let (mut writer, store) = new_store();
+        let other = store.clone();
+        writer.upsert(pod("b/x", 1)).await;
+        writer.upsert(pod("a/y", 2)).await;
+        writer.upsert(pod("a/y", 3)).await;
+        assert_eq!(printed(&other), ["a/y", "b/x"]);
+        let key = ObjectKey::new(Some("a"), "y");
+        assert_eq!(
+            store.get(&key).map(|o| o.resource_version().to_owned()),
+            Some("3".into())
+        );
+        assert_eq!(store.resource_version(), "3");
+        assert!(writer.remove(&pod("a/y", 4)).await);
+        assert!(!writer.remove(&pod("a/y", 5)).await);
+        assert_eq!(printed(&store), ["b/x"]);
+        assert_eq!(store.object_count(), 1);
+        writer.set_resource_version("9");
+        assert_eq!(store.sorted_keys_and_version().1, "9");
+    }
+
+    #[tokio::test]
+    async fn relist_drops_pods_deleted_while_disconnected() {
+        let (mut writer, store) = new_store();
+        writer
+            .replace(vec![pod("a/kept", 1), pod("a/deleted-meanwhile", 2)], "2")
+            .await;
+        writer
+            .replace(vec![pod("a/kept", 3), pod("a/new", 4)], "5")
+            .await;
+        assert_eq!(printed(&store), ["a/kept", "a/new"]);
+        assert_eq!(store.resource_version(), "5");
+        let kept = store.get(&ObjectKey::new(Some("a"), "kept")).expect("kept");
+        assert_eq!(kept.resource_version(), "3");
+    }
+
+    #[tokio::test]
+    async fn synced_only_after_the_first_complete_list() {
+        let (mut writer, store) = new_store();
+        writer.upsert(pod("a/x", 1)).await;
+        assert!(!store.is_synced());
+        let waiter = tokio::spawn({
+            let store = store.clone();
+            async move {
+                store.wait_synced().await;
+                store.object_count()
+            }
+        });
+        writer
+            .replace(vec![pod("a/x", 1), pod("a/y", 2)], "2")
+            .await;
+        assert_eq!(waiter.await.expect("waiter"), 2);
+        assert!(store.is_synced());
+    }
+
+    #[tokio::test]
+    async fn changes_are_published_and_a_relist_publishes_its_differences() {
+        let (mut writer, _store) = new_store();
+        let mut changes = writer.changes();
+        writer
+            .replace(vec![pod("a/x", 1), pod("a/y", 2)], "2")
+            .await;
+        writer.upsert(pod("a/z", 3)).await;
+        writer.upsert(pod("a/z", 4)).await;
+        writer.remove(&pod("a/x", 5)).await;
+        writer.remove(&pod("a/never-cached", 6)).await;
+        writer
+            .replace(vec![pod("a/y", 2), pod("a/z", 7), pod("b/new", 8)], "8")
+            .await;
+        let mut seen = Vec::new();
+        while let Ok(change) = changes.try_recv() {
+            seen.push(format!(
+                "{} {} {}",
+                change.change_type.as_str(),
+                change.key,
+                change.resource_version
+            ));
+        }
+        assert_eq!(
+            seen,
+            [
+                "ADDED a/x 1",
+                "ADDED a/y 2",
+                "ADDED a/z 3",
+                "MODIFIED a/z 4",
+                "DELETED a/x 5",
+                "MODIFIED a/z 7",
+                "ADDED b/new 8",
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn a_full_changes_queue_makes_the_writer_wait_but_never_the_readers() {
+        let (mut writer, store) = new_store();
+        let mut changes = writer.changes();
+        for i in 0..CHANGES_CAPACITY {
+            writer.upsert(pod(&format!("a/p{i}"), 1)).await;
+        }
+        let waiting = writer.upsert(pod("b/one-too-many", 2));
+        tokio::pin!(waiting);
+        assert!(futures::poll!(waiting.as_mut()).is_pending());
+        assert_eq!(
+            store.object_count(),
+            CHANGES_CAPACITY + 1,
+            "the store changed before the change is queued"
+        );
+        let first = changes.recv().await.expect("a change");
+        assert_eq!(first.key.to_string(), "a/p0");
+        waiting.await;
+        let queued = std::iter::from_fn(|| changes.try_recv().ok()).count();
+        assert_eq!(queued, CHANGES_CAPACITY);
+    }
+
+    #[tokio::test]
+    async fn a_consumer_that_went_away_never_makes_the_writer_wait() {
+        let (mut writer, store) = new_store();
+        drop(writer.changes());
+        for i in 0..CHANGES_CAPACITY + 1 {
+            writer.upsert(pod(&format!("a/p{i}"), 1)).await;
+        }
+        writer.replace(vec![pod("a/x", 2)], "2").await;
+        assert_eq!(printed(&store), ["a/x"]);
+    }
+
+    /// The prefix is what makes sorting cheap: it must settle every pair of keys that differ in
+    /// their first 16 bytes, in bytewise order, and only tie keys that share them (a constant
+    /// prefix would sort just as right, by following every pointer).
+    #[test]
+    fn the_sort_prefix_settles_keys_that_differ_in_their_first_16_bytes() {
+        let prefix =
+            |namespace: &str, name: &str| sort_prefix(&ObjectKey::new(Some(namespace), name));
+        assert!(prefix("a", "z") < prefix("b", "a"));
+        assert!(
+            prefix("ns", "a") < prefix("ns", "a-b"),
+            "a shorter key sorts first"
+        );
+        assert!(
+            prefix("ns", "B") < prefix("ns", "a"),
+            "bytewise, not by letter"
+        );
+        assert_eq!(
+            prefix("ns", "a-very-long-name-0"),
+            prefix("ns", "a-very-long-name-1"),
+            "the same first 16 bytes: left to the whole keys"
+        );
+    }
+
+    #[tokio::test]
+    async fn keys_sort_bytewise_whatever_their_length() {
+        let (mut writer, store) = new_store();
+        for key in [
+            "ns/a-very-long-name-1",
+            "ns/a-very-long-name-0",
+            "ns/a",
+            "n/zz",
+            "ns-2/x",
+            "ns/a-very-long-name-10",
+            "ns/B",
+        ] {
+            writer.upsert(pod(key, 1)).await;
+        }
+        let mut expected: Vec<String> = printed(&store);
+        expected.sort();
+        assert_eq!(printed(&store), expected);
+        assert_eq!(
+            printed(&store),
+            [
+                "n/zz",
+                "ns-2/x",
+                "ns/B",
+                "ns/a",
+                "ns/a-very-long-name-0",
+                "ns/a-very-long-name-1",
+                "ns/a-very-long-name-10",
+            ]
+        );
+    }
+}

@@ -1,0 +1,731 @@
+//! The command line: clap definitions, and their conversion into a validated [`Config`] (or the
+//! completions request).
+
+use std::ffi::{OsStr, OsString};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use clap::error::ErrorKind;
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap_complete::Shell;
+
+use crate::api::deadline::RequestDeadline;
+use crate::api::kube_source::{Selectors, SourceOptions, Wire};
+use crate::cache::reflector::ReflectorConfig;
+use crate::cli::config::{ClusterChoice, Config, Mode};
+use crate::cli::selection::Selection;
+use crate::connect::client::{ClientOptions, KubeconfigChoice};
+use crate::output::render::OutputFormat;
+
+/// The shortest `--interval`.
+pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
+/// The longest `--interval`: 7 days.
+pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
+
+/// Shortens the window of the list body's minimum rate ([`RequestDeadline::MinRate`], a minute
+/// by default), at the same rate, for the binary tests (`tests/server_answers.rs`): a trickling
+/// list is then given up in seconds, not a minute. A duration as `--interval` takes it
+/// (`2s`). A test knob, not a user setting: `--request-timeout`, when added, will be one.
+pub const LIST_RATE_WINDOW_VAR: &str = "KREFLECT_LIST_RATE_WINDOW";
+
+/// What `--help` ends with: examples, as kubectl's help has, with `name` as the command run
+/// (`kreflect`, or `kubectl reflect` as a plugin), then the exit codes.
+fn help_footer(name: &str) -> String {
+    format!(
+        "\
+Examples:
+  # The keys of every pod in the cluster, every 30 s, until Ctrl-C
+  {name} pods
+
+  # One namespace, every 5 s; one listing, then exit
+  {name} pods -n shop --interval 5s
+  {name} pods --once | wc -l
+
+  # Any resource, named as kubectl names it
+  {name} nodes --once
+  {name} deployments.apps -o wide
+
+  # Objects by name; several kinds at once, keys prefixed by kind (pod/shop/web-1)
+  {name} pods web-1 web-2 -n shop
+  {name} pods,deploy --once
+  {name} all -n shop
+
+  # Each change as it is applied; the embedded simulated cluster
+  {name} pods --events
+  {name} pods --sim --interval 2s
+
+{EXIT_CODES}"
+    )
+}
+
+/// Exit codes, as documented in `--help`.
+const EXIT_CODES: &str = "\
+Exit status:
+  0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
+  1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
+     --once, ...)
+  2  usage error, or a RESOURCE the server does not serve
+  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
+
+/// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys
+/// (namespace/name, sorted, one per line, then an empty line) every interval until Ctrl-C.
+#[derive(Debug, Parser)]
+#[command(
+    name = "kreflect",
+    version,
+    about,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true
+)]
+pub struct Cli {
+    /// More logs on stderr: -v debug (every event), -vv trace. RUST_LOG overrides.
+    #[arg(short, long, action = ArgAction::Count, global = true)]
+    pub verbose: u8,
+    #[command(subcommand)]
+    command: Option<Command>,
+    #[command(flatten)]
+    watch: WatchArgs,
+    /// The name it was run under, for help and usage errors.
+    #[arg(skip)]
+    invoked_as: InvokedAs,
+}
+
+/// The name kreflect was run under (`argv[0]`'s file name), which help and usage errors show.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum InvokedAs {
+    /// `kreflect`, or any name but the plugin's.
+    #[default]
+    Kreflect,
+    /// `kubectl-reflect`: kubectl runs it for `kubectl reflect ...` (with the executable's full
+    /// path as `argv[0]`).
+    KubectlPlugin,
+}
+
+impl InvokedAs {
+    /// From `argv[0]`: only its file name counts.
+    pub fn from_argv0(argv0: Option<&OsStr>) -> Self {
+        match argv0.map(Path::new).and_then(Path::file_name) {
+            Some(name) if name == "kubectl-reflect" => InvokedAs::KubectlPlugin,
+            _ => InvokedAs::Kreflect,
+        }
+    }
+
+    /// The command as the user types it.
+    pub fn command_name(self) -> &'static str {
+        match self {
+            InvokedAs::Kreflect => "kreflect",
+            InvokedAs::KubectlPlugin => "kubectl reflect",
+        }
+    }
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Print a shell completion script (e.g. `kreflect completions bash > ~/.kreflect.bash`).
+    Completions {
+        /// The shell.
+        shell: Shell,
+    },
+}
+
+#[derive(Debug, Args)]
+struct WatchArgs {
+    /// What to mirror, as kubectl get takes it: a resource (pods, nodes, deploy,
+    /// deployments.apps, a custom resource...), several (pods,deploy) or a category (all),
+    /// then object names (pods web-1 web-2); or TYPE/NAME pairs (pod/web-1 deploy/d1).
+    #[arg(value_name = "RESOURCE", required = true, num_args = 1..)]
+    resource: Vec<String>,
+    /// Only this namespace (default: all namespaces, as client-go's reflector, even when the
+    /// kubeconfig context names one; an empty NS is refused, use -A).
+    #[arg(short, long, value_name = "NS")]
+    namespace: Option<String>,
+    /// All namespaces (the default; accepted for kubectl habits).
+    #[arg(short = 'A', long, conflicts_with = "namespace")]
+    all_namespaces: bool,
+    /// Only objects with these labels, e.g. `app=web,tier in (front,back),!canary`.
+    #[arg(short = 'l', long, value_name = "SELECTOR")]
+    selector: Option<String>,
+    /// Only objects with these fields, e.g. `status.phase=Running,spec.nodeName=node-1`.
+    #[arg(long, value_name = "SELECTOR")]
+    field_selector: Option<String>,
+    /// Time between listings: 500ms, 5s, 1m, or a number of seconds; from 1ms to 7 days.
+    #[arg(long, value_name = "D", default_value = "30s", value_parser = parse_interval)]
+    interval: Duration,
+    /// Print one listing after the initial sync, then exit.
+    #[arg(long)]
+    once: bool,
+    /// Listing format.
+    #[arg(short, long, value_enum, default_value = "keys")]
+    output: OutputFormat,
+    /// Print each change as it is applied (ADDED/MODIFIED/DELETED key) instead of listings.
+    #[arg(long, conflicts_with_all = ["once", "diff"])]
+    events: bool,
+    /// Each interval, print only +key / -key lines for what changed since the last listing.
+    #[arg(long)]
+    diff: bool,
+    /// Serve Prometheus metrics on /metrics, liveness on /livez and readiness on /readyz (and
+    /// /healthz) at this address.
+    #[arg(long, value_name = "ADDR")]
+    metrics_addr: Option<SocketAddr>,
+    /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
+    #[arg(long, value_name = "PATH", conflicts_with = "sim")]
+    kubeconfig: Option<PathBuf>,
+    /// The kubeconfig context to use (default: its current context); its namespace is not
+    /// applied: without -n, all namespaces are watched.
+    #[arg(long, value_name = "NAME", conflicts_with = "sim")]
+    context: Option<String>,
+    /// Never ask the server to gzip responses (overrides the kubeconfig's
+    /// disable-compression); compression is on by default, as with kubectl.
+    #[arg(long)]
+    disable_compression: bool,
+    /// Watch an embedded simulated cluster instead of a real one.
+    #[arg(long)]
+    sim: bool,
+    /// Ask the server for metadata only (PartialObjectMetadata): much less to transfer and cache.
+    #[arg(long)]
+    metadata_only: bool,
+    /// Get the initial state with a streaming list (sendInitialEvents), falling back to the paged
+    /// list when the server does not support it.
+    #[arg(long)]
+    streaming_list: bool,
+    /// Least time between two checks for an etcd restore (the server's state gone back in time).
+    ///
+    /// After a watch that heard nothing, a one-object list's resourceVersion is compared with the
+    /// cache's; lower means relist. A restore is noticed within this plus a minute.
+    #[arg(long, value_name = "D", default_value = "2m", value_parser = parse_interval)]
+    restore_check_every: Duration,
+    /// Also relist in full this often, counting what the cache had wrong (off by default).
+    ///
+    /// The count is kreflect_resync_differences_total, with a warning: 0 is expected; anything
+    /// else is a bug or a restore. Each resync is a full read of the collection.
+    #[arg(long, value_name = "D", value_parser = parse_interval)]
+    resync_every: Option<Duration>,
+    /// The encoding asked of the server: auto = protobuf for built-in kinds (a third of JSON's
+    /// bytes, less than half its API-server CPU) and JSON for custom resources, as client-go.
+    #[arg(long, value_enum, value_name = "ENCODING", default_value = "auto")]
+    wire: Wire,
+}
+
+/// What the command line asks for.
+#[derive(Debug)]
+pub enum Invocation {
+    /// Mirror a resource.
+    Watch(Box<Config>),
+    /// Print a completion script for this shell.
+    Completions(Shell),
+}
+
+impl Cli {
+    /// Parses the process's arguments, naming the command in help and usage errors as it was
+    /// run: `kubectl reflect` when run as the kubectl plugin `kubectl-reflect`.
+    pub fn try_parse_args() -> Result<Cli, clap::Error> {
+        Cli::try_parse_args_from(std::env::args_os())
+    }
+
+    /// [`Cli::try_parse_args`] for these arguments (`argv[0]` first).
+    pub fn try_parse_args_from<I, T>(args: I) -> Result<Cli, clap::Error>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString>,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let invoked_as = InvokedAs::from_argv0(args.first().map(OsString::as_os_str));
+        let mut command = Cli::command()
+            .bin_name(invoked_as.command_name())
+            .after_help(help_footer(invoked_as.command_name()));
+        let matches = command.try_get_matches_from_mut(args)?;
+        let cli = Cli::from_arg_matches(&matches).map_err(|err| err.format(&mut command))?;
+        Ok(Cli { invoked_as, ..cli })
+    }
+
+    /// The validated request of this command line; a usage error otherwise (exit 2).
+    pub fn into_invocation(self) -> Result<Invocation, clap::Error> {
+        if let Some(Command::Completions { shell }) = self.command {
+            return Ok(Invocation::Completions(shell));
+        }
+        let args = self.watch;
+        let usage = |message: &str| {
+            Cli::command()
+                .bin_name(self.invoked_as.command_name())
+                .error(ErrorKind::ArgumentConflict, message)
+        };
+        if args.diff && args.output != OutputFormat::Keys {
+            return Err(usage(
+                "--diff prints +key/-key lines and cannot be combined with -o json or -o wide",
+            ));
+        }
+        if args.events && args.output == OutputFormat::Wide {
+            return Err(usage(
+                "--events prints one line per change and cannot be combined with -o wide",
+            ));
+        }
+        refuse_empty_values(&args).map_err(|message| usage(&message))?;
+        let deadline = list_deadline().map_err(|message| usage(&message))?;
+        let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
+        let cluster = if args.sim {
+            ClusterChoice::Sim
+        } else {
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
+                path: args.kubeconfig,
+                context: args.context,
+            })
+        };
+        let mode = match (args.events, args.diff) {
+            (true, _) => Mode::Events,
+            (false, true) => Mode::Diff,
+            (false, false) => Mode::Listings,
+        };
+        Ok(Invocation::Watch(Box::new(Config {
+            selection,
+            cluster,
+            client: ClientOptions {
+                disable_compression: args.disable_compression,
+                ..ClientOptions::default()
+            },
+            namespace: args.namespace.filter(|_| !args.all_namespaces),
+            // An empty selector selects everything, as with kubectl: the same as none.
+            selectors: Selectors {
+                label: args.selector.filter(|selector| !selector.is_empty()),
+                field: args.field_selector.filter(|selector| !selector.is_empty()),
+            },
+            interval: args.interval,
+            once: args.once,
+            format: args.output,
+            mode,
+            metrics_addr: args.metrics_addr,
+            source: SourceOptions {
+                metadata_only: args.metadata_only,
+                // Server-side Tables only for the table: no cost for scripts.
+                table: args.output == OutputFormat::Wide,
+                wire: args.wire,
+                deadline,
+            },
+            reflector: ReflectorConfig {
+                streaming_list: args.streaming_list,
+                restore_check_interval: args.restore_check_every,
+                resync_every: args.resync_every,
+                ..ReflectorConfig::default()
+            },
+        })))
+    }
+}
+
+/// Refuses empty values that would silently mean something else: `-n ''` would mean all
+/// namespaces, `--context ''` the current context, and an empty RESOURCE nothing at all. (kubectl
+/// takes the first two as "not given"; a script passing an unset variable should fail instead of
+/// watching more, or another cluster, than it meant.) `--kubeconfig ''` is refused by clap's
+/// path parser already. Empty selectors are accepted: they select everything, as no selector
+/// does.
+fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
+    if args.resource.first().is_some_and(String::is_empty) {
+        return Err("RESOURCE is empty; name one, e.g. pods".to_owned());
+    }
+    if args.namespace.as_deref() == Some("") {
+        return Err("-n/--namespace is empty; name a namespace, or use -A for all".to_owned());
+    }
+    if let Some(namespace) = args.namespace.as_deref()
+        && !is_dns1123_label(namespace)
+    {
+        // It goes into the request path: `a/b` or `a?x=y` would ask for something else (a 404
+        // blamed on the resource, or a Namespace object where a list was expected).
+        return Err(format!(
+            "-n/--namespace {namespace:?} is not a namespace name (at most 63 lowercase letters, \
+             digits and '-', starting and ending with a letter or digit)"
+        ));
+    }
+    if args.context.as_deref() == Some("") {
+        return Err("--context is empty; name a context, or omit --context \
+                    for the kubeconfig's current context"
+            .to_owned());
+    }
+    Ok(())
+}
+
+/// The deadline of list pages and discovery: kreflect's minimum rate, over the window
+/// [`LIST_RATE_WINDOW_VAR`] sets, if set.
+fn list_deadline() -> Result<RequestDeadline, String> {
+    match std::env::var(LIST_RATE_WINDOW_VAR) {
+        Err(_) => Ok(RequestDeadline::default()),
+        Ok(text) => parse_interval(&text)
+            .map(RequestDeadline::min_rate_over)
+            .map_err(|err| format!("{LIST_RATE_WINDOW_VAR}: {err}")),
+    }
+}
+
+/// Whether `name` can name a namespace: an RFC 1123 label, as the API server requires.
+fn is_dns1123_label(name: &str) -> bool {
+    let bytes = name.as_bytes();
+    let alphanumeric = |b: &u8| b.is_ascii_lowercase() || b.is_ascii_digit();
+    (1..=63).contains(&bytes.len())
+        && bytes.first().is_some_and(alphanumeric)
+        && bytes.last().is_some_and(alphanumeric)
+        && bytes.iter().all(|b| alphanumeric(b) || *b == b'-')
+}
+
+/// Parses `500ms`, `5s`, `1m`, `1m30s` or a bare number of seconds, from [`MIN_INTERVAL`] to
+/// [`MAX_INTERVAL`]; anything else (zero, negative, NaN, `inf`, `1e20`, `500000000000y`) is
+/// refused with the allowed range, never a panic.
+fn parse_interval(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    let out_of_range =
+        || format!("{text:?} is out of range: the interval must be from 1ms to 7 days (7d)");
+    let duration = match text.parse::<f64>() {
+        Ok(seconds) => Duration::try_from_secs_f64(seconds).map_err(|_| out_of_range())?,
+        Err(_) => match humantime::parse_duration(text) {
+            Ok(duration) => duration,
+            Err(humantime::DurationError::NumberOverflow) => return Err(out_of_range()),
+            Err(err) => {
+                return Err(format!(
+                    "{text:?} is not a duration like 500ms, 5s or 1m ({err}); \
+                     the interval must be from 1ms to 7 days (7d)"
+                ));
+            }
+        },
+    };
+    if !(MIN_INTERVAL..=MAX_INTERVAL).contains(&duration) {
+        return Err(out_of_range());
+    }
+    Ok(duration)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::Strategy as _;
+
+    fn parse(args: &[&str]) -> Result<Config, clap::Error> {
+        match Cli::try_parse_from(args)?.into_invocation()? {
+            Invocation::Watch(config) => Ok(*config),
+            Invocation::Completions(shell) => panic!("unexpected completions for {shell}"),
+        }
+    }
+
+    #[test]
+    fn intervals_accept_units_and_bare_seconds() {
+        assert_eq!(parse_interval("500ms"), Ok(Duration::from_millis(500)));
+        assert_eq!(parse_interval("5s"), Ok(Duration::from_secs(5)));
+        assert_eq!(parse_interval("1m"), Ok(Duration::from_secs(60)));
+        assert_eq!(parse_interval("7"), Ok(Duration::from_secs(7)));
+        assert_eq!(parse_interval("0.25"), Ok(Duration::from_millis(250)));
+        for bad in ["0", "0s", "garbage", "-1", "", "NaN"] {
+            assert!(parse_interval(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn defaults_are_all_namespaces_every_30s_from_the_kubeconfig() {
+        let config = parse(&["kreflect", "pods"]).expect("valid");
+        assert_eq!(config.selection, Selection::of("pods"));
+        assert_eq!(config.namespace, None);
+        assert_eq!(config.interval, Duration::from_secs(30));
+        assert!(!config.once);
+        assert!(!config.source.metadata_only);
+        assert!(!config.reflector.streaming_list);
+        assert_eq!(
+            config.cluster,
+            ClusterChoice::Kubeconfig(KubeconfigChoice::default())
+        );
+        assert_eq!(config.format, OutputFormat::Keys);
+        assert_eq!(config.mode, Mode::Listings);
+        assert_eq!(config.selectors, Selectors::default());
+        assert_eq!(config.metrics_addr, None);
+    }
+
+    #[test]
+    fn flags_map_onto_the_config() {
+        let config = parse(&[
+            "kreflect",
+            "deploy",
+            "-n",
+            "shop",
+            "--interval",
+            "5s",
+            "--once",
+            "--kubeconfig",
+            "/tmp/kc",
+            "--context",
+            "prod",
+            "-vv",
+            "-l",
+            "app=web",
+            "--field-selector",
+            "status.phase=Running",
+            "-o",
+            "json",
+            "--metrics-addr",
+            "127.0.0.1:9090",
+            "--metadata-only",
+            "--streaming-list",
+        ])
+        .expect("valid");
+        assert_eq!(config.selection, Selection::of("deploy"));
+        assert!(config.source.metadata_only);
+        assert!(config.reflector.streaming_list);
+        assert_eq!(config.namespace.as_deref(), Some("shop"));
+        assert_eq!(config.interval, Duration::from_secs(5));
+        assert!(config.once);
+        assert_eq!(
+            config.cluster,
+            ClusterChoice::Kubeconfig(KubeconfigChoice {
+                path: Some("/tmp/kc".into()),
+                context: Some("prod".into()),
+            })
+        );
+        assert_eq!(config.selectors.label.as_deref(), Some("app=web"));
+        assert_eq!(
+            config.selectors.field.as_deref(),
+            Some("status.phase=Running")
+        );
+        assert_eq!(config.format, OutputFormat::Json);
+        assert_eq!(
+            config.metrics_addr,
+            Some("127.0.0.1:9090".parse().expect("addr"))
+        );
+        assert_eq!(
+            parse(&["kreflect", "pods", "--sim"]).expect("sim").cluster,
+            ClusterChoice::Sim
+        );
+        assert_eq!(
+            parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,
+            None
+        );
+        assert_eq!(
+            parse(&["kreflect", "po", "--events"]).expect("events").mode,
+            Mode::Events
+        );
+        assert_eq!(
+            parse(&["kreflect", "no", "--diff"]).expect("diff").mode,
+            Mode::Diff
+        );
+    }
+
+    #[test]
+    fn usage_errors_are_refused() {
+        for args in [
+            &["kreflect", "pods", "-n", "a", "-A"][..],
+            &["kreflect", "pods", "--interval", "0"],
+            &["kreflect", "pods", "--interval", "soon"],
+            &["kreflect", "pods", "--sim", "--kubeconfig", "x"],
+            &["kreflect", "pods", "--events", "--once"],
+            &["kreflect", "pods", "--events", "--diff"],
+            &["kreflect", "pods", "--diff", "-o", "json"],
+            &["kreflect", "pods", "--events", "-o", "wide"],
+            &["kreflect", "pods", "-o", "yaml"],
+            &["kreflect", "pods", "--metrics-addr", "nowhere"],
+            &["kreflect"],
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn intervals_outside_1ms_to_7_days_are_refused_naming_the_range() {
+        for bad in [
+            "1e20",
+            "500000000000y",
+            "18446744073709551616",
+            "inf",
+            "-inf",
+            "-0.5",
+            "0.0001",
+            "1us",
+            "8d",
+            "604801",
+            "99999999999999999999999999999s",
+        ] {
+            let err = parse_interval(bad).expect_err(bad);
+            assert!(
+                err.contains("1ms") && err.contains("7 days"),
+                "{bad:?}: {err}"
+            );
+        }
+        assert_eq!(parse_interval("1ms"), Ok(MIN_INTERVAL));
+        assert_eq!(parse_interval("7d"), Ok(MAX_INTERVAL));
+        assert_eq!(parse_interval("604800"), Ok(MAX_INTERVAL));
+    }
+
+    #[test]
+    fn empty_values_that_would_change_meaning_are_usage_errors() {
+        for (args, named) in [
+            (&["kreflect", "pods", "-n", ""][..], "-A"),
+            (&["kreflect", "pods", "--namespace="], "-A"),
+            (&["kreflect", "pods", "--context", ""], "--context"),
+            (&["kreflect", "pods", "--kubeconfig", ""], "--kubeconfig"),
+            (&["kreflect", ""], "RESOURCE"),
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(named), "{args:?}: {err}");
+        }
+    }
+
+    #[test]
+    fn a_namespace_that_is_not_a_namespace_name_is_a_usage_error() {
+        for namespace in [
+            "a/b",
+            "a?watch=true",
+            "Shop",
+            "-a",
+            "a-",
+            "a b",
+            &"a".repeat(64),
+        ] {
+            let flag = format!("--namespace={namespace}");
+            let err = parse(&["kreflect", "pods", &flag]).expect_err(namespace);
+            assert_eq!(err.exit_code(), 2, "{namespace}");
+            assert!(err.to_string().contains("not a namespace name"), "{err}");
+        }
+        for namespace in ["a", "kube-system", "0", &"a".repeat(63)] {
+            let config = parse(&["kreflect", "pods", "-n", namespace]).expect(namespace);
+            assert_eq!(config.namespace.as_deref(), Some(namespace));
+        }
+    }
+
+    #[test]
+    fn names_and_several_kinds_are_positional_arguments_as_with_kubectl_get() {
+        let config = parse(&["kreflect", "pods", "web-1", "web-2", "-n", "shop"]).expect("names");
+        assert_eq!(config.selection.wanted.len(), 1);
+        assert_eq!(config.selection.wanted[0].names, ["web-1", "web-2"]);
+        let config = parse(&["kreflect", "pod/web-1", "deploy/d1"]).expect("type/name");
+        assert_eq!(config.selection.wanted.len(), 2);
+        let config = parse(&["kreflect", "pods,deploy", "--once"]).expect("kinds");
+        assert_eq!(config.selection.wanted.len(), 2);
+        for args in [
+            &["kreflect", "pods", "pod/web-1"][..],
+            &["kreflect", "pods", "a%b"],
+            &["kreflect", "pod/a/b"],
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn empty_selectors_select_everything_as_with_kubectl() {
+        let config = parse(&["kreflect", "pods", "-l", "", "--field-selector", ""]).expect("ok");
+        assert_eq!(config.selectors, Selectors::default());
+    }
+
+    #[test]
+    fn non_utf8_arguments_are_usage_errors_not_panics() {
+        use std::ffi::OsString;
+        use std::os::unix::ffi::OsStringExt;
+        let bad = OsString::from_vec(vec![b'a', 0xff, b'b']);
+        for flag in ["-n", "--interval", "-l", "--context", "--metrics-addr"] {
+            let args = [
+                OsString::from("kreflect"),
+                "pods".into(),
+                flag.into(),
+                bad.clone(),
+            ];
+            let err = Cli::try_parse_from(args).expect_err(flag);
+            assert_eq!(err.exit_code(), 2, "{flag}");
+        }
+        let args = [
+            OsString::from("kreflect"),
+            "pods".into(),
+            "--kubeconfig".into(),
+            bad,
+        ];
+        let config = Cli::try_parse_from(args).expect("a non-UTF-8 path is a path");
+        assert!(config.into_invocation().is_ok());
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(512))]
+
+        #[test]
+        fn no_flag_value_panics_and_every_accepted_config_is_in_range(
+            interval in proptest::prop_oneof![
+                proptest::prelude::any::<String>(),
+                "[-+]?[0-9]{0,25}(\\.[0-9]{0,4})?(e[-+]?[0-9]{1,3})?",
+                "[0-9]{1,22}(ns|us|ms|s|m|h|d|w|M|y)([0-9]{1,20}(ms|s|m|h|d|y))?",
+                proptest::sample::select(vec!["inf", "-inf", "NaN", "1e20", "1e-20"])
+                    .prop_map(str::to_owned),
+            ],
+            flag in proptest::sample::select(vec![
+                "-n", "-l", "--field-selector", "--context", "--kubeconfig", "--metrics-addr",
+                "-o", "--interval",
+            ]),
+            value in proptest::prelude::any::<String>(),
+            verbose in 0usize..400,
+        ) {
+            let verbosity = format!("-{}", "v".repeat(verbose.max(1)));
+            let args = ["kreflect", "pods", "--interval", &interval, flag, &value, &verbosity];
+            if let Ok(Invocation::Watch(config)) =
+                Cli::try_parse_from(args).and_then(Cli::into_invocation)
+            {
+                proptest::prop_assert!((MIN_INTERVAL..=MAX_INTERVAL).contains(&config.interval));
+                proptest::prop_assert!(
+                    tokio::time::Instant::now().checked_add(config.interval).is_some()
+                );
+                proptest::prop_assert!(config.namespace.as_deref() != Some(""));
+                proptest::prop_assert!(!config.selection.wanted.is_empty());
+            }
+        }
+
+        #[test]
+        fn interval_numbers_never_panic(seconds in proptest::prelude::any::<f64>()) {
+            if let Ok(interval) = parse_interval(&seconds.to_string()) {
+                proptest::prop_assert!((MIN_INTERVAL..=MAX_INTERVAL).contains(&interval));
+            }
+        }
+    }
+
+    #[test]
+    fn completions_for_each_shell() {
+        for name in ["bash", "zsh", "fish"] {
+            let cli = Cli::try_parse_from(["kreflect", "completions", name]).expect("valid");
+            let Ok(Invocation::Completions(shell)) = cli.into_invocation() else {
+                panic!("completions expected");
+            };
+            assert_eq!(shell.to_string(), name);
+        }
+    }
+
+    #[test]
+    fn verbosity_counts() {
+        let cli = Cli::try_parse_from(["kreflect", "pods", "-vv"]).expect("valid");
+        assert_eq!(cli.verbose, 2);
+    }
+
+    #[test]
+    fn the_kubectl_plugin_is_argv0s_file_name_kubectl_reflect() {
+        for (argv0, expected) in [
+            ("/usr/local/bin/kubectl-reflect", InvokedAs::KubectlPlugin),
+            ("kubectl-reflect", InvokedAs::KubectlPlugin),
+            ("kreflect", InvokedAs::Kreflect),
+            ("./target/debug/kreflect", InvokedAs::Kreflect),
+            ("/opt/kubectl-reflect/kreflect", InvokedAs::Kreflect),
+            ("kubectl-reflect-pods", InvokedAs::Kreflect),
+        ] {
+            assert_eq!(
+                InvokedAs::from_argv0(Some(OsStr::new(argv0))),
+                expected,
+                "{argv0}"
+            );
+        }
+        assert_eq!(InvokedAs::from_argv0(None), InvokedAs::Kreflect);
+    }
+
+    #[test]
+    fn help_and_usage_errors_name_the_command_as_it_was_run() {
+        for (argv0, usage) in [
+            ("/usr/local/bin/kubectl-reflect", "Usage: kubectl reflect "),
+            ("/usr/local/bin/kreflect", "Usage: kreflect "),
+        ] {
+            let help = Cli::try_parse_args_from([argv0, "--help"]).expect_err("help");
+            assert_eq!(help.kind(), ErrorKind::DisplayHelp);
+            let unknown = Cli::try_parse_args_from([argv0, "pods", "--nope"]).expect_err("--nope");
+            let conflict = Cli::try_parse_args_from([argv0, "pods", "--diff", "-o", "json"])
+                .expect("parses")
+                .into_invocation()
+                .expect_err("--diff with -o json");
+            for err in [help, unknown, conflict] {
+                assert!(err.to_string().contains(usage), "{argv0}: {err}");
+            }
+        }
+    }
+}

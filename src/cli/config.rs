@@ -1,0 +1,62 @@
+//! The run's configuration: what the command line asked for, validated, in the terms the
+//! layers below take.
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use crate::api::kube_source::{Selectors, SourceOptions};
+use crate::cache::reflector::ReflectorConfig;
+use crate::cli::selection::Selection;
+use crate::connect::client::{ClientOptions, KubeconfigChoice};
+use crate::output::render::OutputFormat;
+
+/// Which cluster to watch.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ClusterChoice {
+    /// A real cluster, from a kubeconfig or the in-cluster service account.
+    Kubeconfig(KubeconfigChoice),
+    /// The embedded simulated cluster (`--sim`).
+    Sim,
+}
+
+/// What is printed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Mode {
+    /// A listing every interval.
+    #[default]
+    Listings,
+    /// `+key` / `-key` lines for what changed since the previous listing, every interval.
+    Diff,
+    /// One line per change, as it is applied.
+    Events,
+}
+
+/// A validated run configuration.
+#[derive(Clone, Debug)]
+pub struct Config {
+    /// What to mirror, as the user named it: resources (`pods`, `no`, `deployments.apps`) or
+    /// categories (`all`), each with the object names asked for.
+    pub selection: Selection,
+    /// Which cluster to watch.
+    pub cluster: ClusterChoice,
+    /// Transport settings from the command line (`--disable-compression`).
+    pub client: ClientOptions,
+    /// One namespace, or `None` for all.
+    pub namespace: Option<String>,
+    /// Label and field selectors passed to the server.
+    pub selectors: Selectors,
+    /// Time between listings.
+    pub interval: Duration,
+    /// One listing after the initial sync, then stop; the first failure is fatal.
+    pub once: bool,
+    /// The listing format.
+    pub format: OutputFormat,
+    /// Listings, diffs or events.
+    pub mode: Mode,
+    /// Where to serve `/metrics` and `/healthz`, if anywhere.
+    pub metrics_addr: Option<SocketAddr>,
+    /// What to ask the server for (`--metadata-only`).
+    pub source: SourceOptions,
+    /// How the reflector lists, watches and backs off.
+    pub reflector: ReflectorConfig,
+}

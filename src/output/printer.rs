@@ -1,0 +1,630 @@
+//! When and where listings and events go: the [`print_listings`] task prints a listing as soon
+//! as the store is synced, then every interval, and a last one on stop; the [`print_events`]
+//! task prints each change as it is applied (`--events`). What the bytes are is
+//! [`crate::output::render`]'s job; this module only schedules them and writes them.
+//!
+//! # A reader that does not read
+//! The output is written on a thread of its own (`output_thread`), never on the async runtime,
+//! so a stdout nobody reads blocks only that thread: signals, `/healthz` and the reflector go
+//! on, and memory stays bounded:
+//! - Listings: a listing is rendered only when the output has taken the previous one. Ticks
+//!   that pass meanwhile are skipped, not queued: they make one listing, rendered from the cache
+//!   as it is when the output is free, so a slow reader gets fewer listings, never stale ones.
+//! - Events: at most one rendered batch is being written; the changes behind it wait in the
+//!   store's bounded queue ([`crate::cache::store::CHANGES_CAPACITY`]), and the reflector waits for
+//!   room there.
+//!
+//! On stop, what is still owed (the final listing; with `--events`, the changes already queued)
+//! is written within [`FINAL_OUTPUT_DEADLINE`], best effort: if the reader is stuck, the printer
+//! gives up, logs a warning and reports [`PrinterEnd::Finished`], so the run still exits 0;
+//! except a `--once` listing given up so, which was never printed whole
+//! ([`PrinterEnd::StoppedUnsynced`]: the run fails as one interrupted before its listing).
+
+mod output_thread;
+
+use std::future::Future;
+use std::io::{self, Write};
+use std::time::Duration;
+
+use tokio::sync::mpsc::Receiver;
+use tokio::time::{Instant, Interval, MissedTickBehavior};
+use tokio_util::sync::CancellationToken;
+
+use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
+use crate::output::kinds::Stores;
+use crate::output::render::{self, Lister, OutputFormat};
+use output_thread::{OutputThread, Sink};
+
+/// How long after the stop signal the printer keeps trying to write what it still owes (the
+/// final listing, queued events) to a reader that is not reading. Ample for a reader that is
+/// reading to take a final listing, short enough that a stop (a pod's termination grace period
+/// is 30 s by default) never waits long on a stuck one.
+pub const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
+
+/// How to print listings.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PrinterConfig {
+    /// Time between listings.
+    pub interval: Duration,
+    /// Print one listing after the initial sync, then ask everything to stop.
+    pub once: bool,
+    /// The listing format.
+    pub format: OutputFormat,
+    /// Print only `+key` / `-key` lines for what changed since the previous listing.
+    pub diff: bool,
+}
+
+impl Default for PrinterConfig {
+    fn default() -> Self {
+        PrinterConfig {
+            interval: Duration::from_secs(30),
+            once: false,
+            format: OutputFormat::Keys,
+            diff: false,
+        }
+    }
+}
+
+/// Why the printer stopped.
+#[derive(Debug, PartialEq, Eq)]
+pub enum PrinterEnd {
+    /// Stopped by the stop signal (after its final listing, or without it when the reader was
+    /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
+    Finished,
+    /// Stopped before the stores were synced: no listing was written; or, with `--once`, stopped
+    /// while its one listing was stuck in a pipe nobody read, given up half-written. A `--once`
+    /// run that ends so has failed to do its one job.
+    StoppedUnsynced,
+    /// The reader of the output went away (`kreflect pods | head`).
+    OutputClosed,
+}
+
+/// Prints listings of `stores` (every kind's, see [`crate::output::kinds`]) to `output` as soon as all
+/// are synced, until `stop` is cancelled (then a final listing, best effort), the output is
+/// closed, or (with `once`) after the first listing. `output` is written
+/// on a thread of its own (see the module docs). However it ends, it cancels `stop` on the way
+/// out, so the other tasks stop with it.
+pub async fn print_listings<W: Write + Send + 'static>(
+    stores: impl Into<Stores>,
+    config: PrinterConfig,
+    output: W,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let output = OutputThread::spawn(output)?;
+    listings(stores.into(), config, output, stop).await
+}
+
+/// [`print_listings`] over any [`Sink`].
+async fn listings<S: Sink>(
+    stores: impl Into<Stores>,
+    config: PrinterConfig,
+    mut output: S,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let store = stores.into();
+    tokio::select! {
+        _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
+        _ = store.wait_synced() => {}
+    }
+    let mut lister = Lister::new(config.format, config.diff);
+    let mut ticks = None;
+    loop {
+        let listing = output.write(lister.render(&store));
+        match until_stopped(&stop, listing).await.transpose()? {
+            Some(false) => return Ok(PrinterEnd::OutputClosed),
+            Some(true) if config.once => return Ok(PrinterEnd::Finished),
+            Some(true) => {}
+            None => break,
+        }
+        // The first interval starts once the first listing is out.
+        let ticks = ticks.get_or_insert_with(|| every(config.interval));
+        tokio::select! {
+            _ = stop.cancelled() => break,
+            _ = ticks.tick() => {}
+        }
+    }
+    // A `--once` listing still stuck in the pipe at the deadline was never printed whole: the
+    // run failed its one job, as if stopped before it.
+    let given_up = if config.once {
+        PrinterEnd::StoppedUnsynced
+    } else {
+        PrinterEnd::Finished
+    };
+    best_effort("the final listing", given_up, async {
+        if !output.idle().await? {
+            return Ok(PrinterEnd::OutputClosed);
+        }
+        if config.once {
+            // Stopped while the one listing was being written: it was all there was to print.
+            return Ok(PrinterEnd::Finished);
+        }
+        Ok(end_of(output.write(lister.render(&store)).await?))
+    })
+    .await
+}
+
+/// Ticks every `period` from one `period` from now. Ticks missed while a slow reader held up a
+/// write make one tick, not a burst.
+fn every(period: Duration) -> Interval {
+    let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
+    ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
+    ticks
+}
+
+/// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,
+/// until `stop` (then the changes already queued, best effort) or the output closes. Written
+/// on a thread of its own, and stops everything on the way out, like the listings.
+pub async fn print_events<W: Write + Send + 'static>(
+    changes: Receiver<Change>,
+    json: bool,
+    output: W,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let output = OutputThread::spawn(output)?;
+    events(changes, json, output, stop).await
+}
+
+/// [`print_events`] over any [`Sink`].
+async fn events<S: Sink>(
+    mut changes: Receiver<Change>,
+    json: bool,
+    mut output: S,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    loop {
+        let change = tokio::select! {
+            biased;
+            _ = stop.cancelled() => break,
+            change = changes.recv() => change,
+        };
+        let Some(change) = change else {
+            // The reflector has gone, and everything it applied has been printed.
+            return Ok(PrinterEnd::Finished);
+        };
+        let lines = render::events(with_queued(change, &mut changes), json);
+        match until_stopped(&stop, output.write(lines))
+            .await
+            .transpose()?
+        {
+            Some(false) => return Ok(PrinterEnd::OutputClosed),
+            Some(true) => {}
+            None => break,
+        }
+    }
+    // What was applied before the stop is printed; nothing after it is taken any more.
+    changes.close();
+    best_effort("the queued events", PrinterEnd::Finished, async {
+        if !output.idle().await? {
+            return Ok(PrinterEnd::OutputClosed);
+        }
+        while let Some(change) = changes.recv().await {
+            let lines = render::events(with_queued(change, &mut changes), json);
+            if !output.write(lines).await? {
+                return Ok(PrinterEnd::OutputClosed);
+            }
+        }
+        Ok(PrinterEnd::Finished)
+    })
+    .await
+}
+
+/// `first` and the changes queued behind it, at most [`CHANGES_CAPACITY`] in all, so that
+/// everything already applied goes out in one write.
+fn with_queued(first: Change, changes: &mut Receiver<Change>) -> impl Iterator<Item = Change> {
+    let queued = std::iter::from_fn(|| changes.try_recv().ok());
+    std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1))
+}
+
+/// Runs `write` unless `stop` comes first (`None`): the write then stays in flight, and
+/// [`Sink::idle`] waits for it.
+async fn until_stopped<F: Future>(stop: &CancellationToken, write: F) -> Option<F::Output> {
+    tokio::select! {
+        biased;
+        written = write => Some(written),
+        () = stop.cancelled() => None,
+    }
+}
+
+/// Writes what is still `owed` after the stop, giving up after [`FINAL_OUTPUT_DEADLINE`] and
+/// ending as `given_up` says.
+async fn best_effort(
+    owed: &'static str,
+    given_up: PrinterEnd,
+    write: impl Future<Output = io::Result<PrinterEnd>>,
+) -> io::Result<PrinterEnd> {
+    match tokio::time::timeout(FINAL_OUTPUT_DEADLINE, write).await {
+        Ok(end) => end,
+        Err(_) => {
+            tracing::warn!(
+                owed,
+                deadline_ms = FINAL_OUTPUT_DEADLINE.as_millis() as u64,
+                "stdout is not being read; stopping without writing the rest"
+            );
+            Ok(given_up)
+        }
+    }
+}
+
+/// How a run ends after its last write: `written` or the reader went away.
+fn end_of(written: bool) -> PrinterEnd {
+    if written {
+        PrinterEnd::Finished
+    } else {
+        PrinterEnd::OutputClosed
+    }
+}
+
+/// Writes one listing of `store` (snapshot, sort, render into one buffer, one `write_all`) and
+/// flushes; `Ok(false)` when the reader has gone away.
+pub fn write_listing<W: Write>(store: &Store, output: &mut W) -> io::Result<bool> {
+    write_all(output, &render::keys(&store.sorted_keys()))
+}
+
+/// Writes and flushes `bytes` (nothing when empty); `Ok(false)` when the reader has gone away.
+fn write_all<W: Write>(output: &mut W, bytes: &[u8]) -> io::Result<bool> {
+    if bytes.is_empty() {
+        return Ok(true);
+    }
+    match output.write_all(bytes).and_then(|()| output.flush()) {
+        Ok(()) => Ok(true),
+        Err(err) if err.kind() == io::ErrorKind::BrokenPipe => Ok(false),
+        Err(err) => Err(err),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::cache::store::new_store;
+    use crate::wire::test_support::{Captured, pod};
+
+    /// A sink that writes in place at once: deterministic under paused time.
+    struct Direct<W>(W);
+
+    impl<W: Write> Sink for Direct<W> {
+        async fn write(&mut self, bytes: Vec<u8>) -> io::Result<bool> {
+            write_all(&mut self.0, &bytes)
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    /// A sink whose every write takes `delay` (of paused time).
+    struct Slow {
+        delay: Duration,
+        output: Captured,
+    }
+
+    impl Sink for Slow {
+        async fn write(&mut self, bytes: Vec<u8>) -> io::Result<bool> {
+            tokio::time::sleep(self.delay).await;
+            write_all(&mut self.output, &bytes)
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            Ok(true)
+        }
+    }
+
+    /// A sink whose reader never reads: no write ever completes.
+    struct Stuck;
+
+    impl Sink for Stuck {
+        async fn write(&mut self, _: Vec<u8>) -> io::Result<bool> {
+            std::future::pending().await
+        }
+        async fn idle(&mut self) -> io::Result<bool> {
+            std::future::pending().await
+        }
+    }
+
+    struct ClosedPipe;
+
+    impl Write for ClosedPipe {
+        fn write(&mut self, _: &[u8]) -> io::Result<usize> {
+            Err(io::ErrorKind::BrokenPipe.into())
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn prints_after_sync_then_every_interval_then_a_final_listing_on_stop() {
+        let (mut writer, store) = new_store();
+        let output = Captured::default();
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(5),
+            ..PrinterConfig::default()
+        };
+        let printer = tokio::spawn(listings(
+            store,
+            config,
+            Direct(output.clone()),
+            stop.clone(),
+        ));
+        writer.upsert(pod("a/partial", 1)).await;
+        tokio::time::sleep(Duration::from_secs(20)).await;
+        assert_eq!(
+            output.text(),
+            "",
+            "nothing may be printed from a partial cache"
+        );
+        writer
+            .replace(vec![pod("b/y", 1), pod("a/x", 1)], "2")
+            .await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(output.text(), "a/x\nb/y\n\n");
+        writer.upsert(pod("c/z", 1)).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(output.text(), "a/x\nb/y\n\na/x\nb/y\nc/z\n\n");
+        writer.remove(&pod("a/x", 1)).await;
+        stop.cancel();
+        let end = printer.await.expect("joined").expect("printed");
+        assert_eq!(end, PrinterEnd::Finished);
+        assert!(
+            output.text().ends_with("c/z\n\nb/y\nc/z\n\n"),
+            "{:?}",
+            output.text()
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn once_prints_one_listing_and_stops_everything() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let output = Captured::default();
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(5),
+            once: true,
+            ..PrinterConfig::default()
+        };
+        let end = print_listings(store, config, output.clone(), stop.clone()).await;
+        assert_eq!(end.expect("printed"), PrinterEnd::Finished);
+        assert_eq!(output.text(), "a/x\n\n");
+        assert!(stop.is_cancelled());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_closed_output_ends_the_printer_quietly() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let config = PrinterConfig {
+            interval: Duration::from_secs(5),
+            ..PrinterConfig::default()
+        };
+        let end = print_listings(store, config, ClosedPipe, CancellationToken::new()).await;
+        assert_eq!(end.expect("no error"), PrinterEnd::OutputClosed);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn stop_before_sync_prints_nothing() {
+        let (_writer, store) = new_store();
+        let output = Captured::default();
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(5),
+            ..PrinterConfig::default()
+        };
+        let end = print_listings(store, config, output.clone(), stop).await;
+        assert_eq!(end.expect("no error"), PrinterEnd::StoppedUnsynced);
+        assert_eq!(output.text(), "");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn diff_prints_only_what_changed_between_listings() {
+        let (mut writer, store) = new_store();
+        writer
+            .replace(vec![pod("a/x", 1), pod("a/y", 1)], "2")
+            .await;
+        let output = Captured::default();
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(5),
+            diff: true,
+            ..PrinterConfig::default()
+        };
+        let printer = tokio::spawn(listings(
+            store,
+            config,
+            Direct(output.clone()),
+            stop.clone(),
+        ));
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(output.text(), "+a/x\n+a/y\n");
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(
+            output.text(),
+            "+a/x\n+a/y\n",
+            "nothing changed, nothing printed"
+        );
+        writer.remove(&pod("a/x", 1)).await;
+        writer.upsert(pod("b/z", 1)).await;
+        tokio::time::sleep(Duration::from_secs(5)).await;
+        assert_eq!(output.text(), "+a/x\n+a/y\n-a/x\n+b/z\n");
+        stop.cancel();
+        printer.await.expect("joined").expect("printed");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn json_listing_carries_the_store_resource_version() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "41").await;
+        let output = Captured::default();
+        let config = PrinterConfig {
+            once: true,
+            format: OutputFormat::Json,
+            ..PrinterConfig::default()
+        };
+        print_listings(store, config, output.clone(), CancellationToken::new())
+            .await
+            .expect("printed");
+        let listing: serde_json::Value =
+            serde_json::from_str(output.text().trim_end()).expect("one JSON document");
+        assert_eq!(listing["resourceVersion"], "41");
+        assert_eq!(listing["count"], 1);
+        assert_eq!(listing["keys"], serde_json::json!(["a/x"]));
+        assert!(output.text().ends_with("}\n") && output.text().lines().count() == 1);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn events_are_printed_as_they_are_applied() {
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        let output = Captured::default();
+        let stop = CancellationToken::new();
+        let printer = tokio::spawn(events(changes, false, Direct(output.clone()), stop.clone()));
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        writer.upsert(pod("a/x", 1)).await;
+        writer.remove(&pod("a/x", 1)).await;
+        tokio::time::sleep(Duration::from_millis(1)).await;
+        assert_eq!(output.text(), "ADDED a/x\nMODIFIED a/x\nDELETED a/x\n");
+        stop.cancel();
+        assert_eq!(
+            printer.await.expect("joined").expect("ok"),
+            PrinterEnd::Finished
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn changes_queued_at_stop_are_printed_before_the_printer_ends() {
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        writer.upsert(pod("a/y", 1)).await;
+        writer.remove(&pod("a/x", 1)).await;
+        let stop = CancellationToken::new();
+        stop.cancel();
+        let output = Captured::default();
+        let end = events(changes, false, Direct(output.clone()), stop).await;
+        assert_eq!(end.expect("ok"), PrinterEnd::Finished);
+        assert_eq!(output.text(), "ADDED a/x\nADDED a/y\nDELETED a/x\n");
+    }
+
+    #[tokio::test]
+    async fn changes_queued_behind_a_blocked_write_are_printed_once_it_unblocks_after_stop() {
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (entered, blocked) = tokio::sync::oneshot::channel();
+        let output = Captured::default();
+        let gated = Gated {
+            gate,
+            entered: Some(entered),
+            output: output.clone(),
+        };
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        let stop = CancellationToken::new();
+        let printer = tokio::spawn(print_events(changes, false, gated, stop.clone()));
+        writer.upsert(pod("a/first", 1)).await;
+        blocked.await.expect("the first write blocks");
+        writer.upsert(pod("a/queued", 1)).await;
+        writer.remove(&pod("a/first", 1)).await;
+        stop.cancel();
+        drop(open);
+        let end = printer.await.expect("joined").expect("ok");
+        assert_eq!(end, PrinterEnd::Finished);
+        assert_eq!(
+            output.text(),
+            "ADDED a/first\nADDED a/queued\nDELETED a/first\n"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_stuck_reader_is_given_up_on_at_the_deadline_after_stop() {
+        let (mut writer, store) = new_store();
+        let changes = writer.changes();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let stop = CancellationToken::new();
+        let event_printer = tokio::spawn(events(changes, false, Stuck, stop.clone()));
+        let config = PrinterConfig {
+            interval: Duration::from_millis(1),
+            ..PrinterConfig::default()
+        };
+        let listing_printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        let stopped = Instant::now();
+        stop.cancel();
+        for printer in [event_printer, listing_printer] {
+            let end = printer.await.expect("joined").expect("no error");
+            assert_eq!(end, PrinterEnd::Finished, "a stuck reader is not an error");
+        }
+        assert_eq!(stopped.elapsed(), FINAL_OUTPUT_DEADLINE);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_once_listing_stuck_at_stop_is_given_up_as_not_printed() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            once: true,
+            ..PrinterConfig::default()
+        };
+        let printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(60)).await;
+        stop.cancel();
+        let end = printer.await.expect("joined").expect("no error");
+        assert_eq!(
+            end,
+            PrinterEnd::StoppedUnsynced,
+            "the one listing was never printed whole"
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_slow_reader_gets_one_listing_per_write_rendered_when_the_output_is_free() {
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let output = Captured::default();
+        let slow = Slow {
+            delay: Duration::from_secs(10),
+            output: output.clone(),
+        };
+        let stop = CancellationToken::new();
+        let config = PrinterConfig {
+            interval: Duration::from_secs(1),
+            ..PrinterConfig::default()
+        };
+        // Listings are rendered at 0 s (written at 10 s), 11 s (the first tick; written at
+        // 21 s), then at 21 s: the ticks missed meanwhile make one listing, not ten.
+        let printer = tokio::spawn(listings(store, config, slow, stop.clone()));
+        tokio::time::sleep(Duration::from_secs(15)).await;
+        writer.upsert(pod("a/y", 1)).await;
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(output.text(), "a/x\n\na/x\n\n");
+        tokio::time::sleep(Duration::from_secs(10)).await;
+        assert_eq!(
+            output.text(),
+            "a/x\n\na/x\n\na/x\na/y\n\n",
+            "the listing after a slow write shows the cache as it is when the output is free"
+        );
+        stop.cancel();
+        printer.await.expect("joined").expect("printed");
+    }
+
+    /// An output whose writes block until the gate's sender is dropped; says when the first
+    /// write has started.
+    struct Gated {
+        gate: std::sync::mpsc::Receiver<()>,
+        entered: Option<tokio::sync::oneshot::Sender<()>>,
+        output: Captured,
+    }
+
+    impl Write for Gated {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            if let Some(entered) = self.entered.take() {
+                let _ = entered.send(());
+            }
+            let _ = self.gate.recv();
+            self.output.write(bytes)
+        }
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+}

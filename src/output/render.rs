@@ -1,0 +1,379 @@
+//! Every rendering of the cache for stdout, in one place: listings in the [`OutputFormat`] of
+//! `-o`, `--diff` lines and `--events` lines. Pure functions from keys and objects to bytes, so
+//! each format is tested byte for byte; when to render, and writing the bytes, is
+//! [`crate::output::printer`]'s job.
+//!
+//! The default listing is a contract with scripts: the keys, sorted bytewise, one per line,
+//! followed by exactly one empty line; nothing else is ever written to the output.
+//!
+//! Line formats (keys, `--diff`, `--events`, `-o wide`) write keys and names quoted by the rule
+//! in [`crate::quote`], so a key with a newline stays on one line; JSON writes them exactly (it
+//! has its own escapes).
+
+mod table;
+
+use std::collections::BTreeMap;
+use std::time::SystemTime;
+
+use clap::ValueEnum;
+use serde::Serialize;
+
+use crate::cache::store::Change;
+use crate::output::kinds::Stores;
+use crate::quote::{count_escapable, quote_into};
+use crate::wire::object::{ObjectKey, RawObject};
+
+pub use table::wide;
+
+/// The shape of a listing (`-o`). Each value's doc comment is its help in `kreflect --help`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    /// namespace/name keys, one per line, then an empty line; control characters and `\` in
+    /// keys are escaped (\n, \t, \r, \\, \xHH), as in --events, --diff and wide.
+    #[default]
+    Keys,
+    /// One JSON document per listing: time, resourceVersion, count, keys.
+    Json,
+    /// A table for people: the server's columns and cells, as kubectl get -o wide shows them
+    /// (kreflect's NAMESPACE, NAME, STATUS, NODE, AGE when the server makes no Table).
+    Wide,
+}
+
+/// Renders the listings of the stores one after the other, remembering the previous keys for
+/// `--diff`.
+pub struct Lister {
+    format: OutputFormat,
+    /// With `--diff`, the keys of the previous listing (none before the first).
+    previous: Option<Vec<ObjectKey>>,
+}
+
+impl Lister {
+    /// Listings in `format`; with `diff`, `+key` / `-key` lines for what changed since the
+    /// previous listing instead.
+    pub fn new(format: OutputFormat, diff: bool) -> Self {
+        Lister {
+            format,
+            previous: diff.then(Vec::new),
+        }
+    }
+
+    /// The next listing: the stores as they are now (keys prefixed by kind when there are
+    /// several, see [`crate::output::kinds`]).
+    pub fn render(&mut self, stores: &Stores) -> Vec<u8> {
+        if let Some(previous) = &mut self.previous {
+            let current = stores.sorted_keys();
+            let lines = diff(previous, &current);
+            *previous = current;
+            return lines;
+        }
+        match (self.format, stores.kinds()) {
+            (OutputFormat::Keys, _) => keys(&stores.sorted_keys()),
+            (OutputFormat::Json, [single]) if single.prefix.is_none() => {
+                let (sorted, resource_version) = single.store.sorted_keys_and_version();
+                json_listing(SystemTime::now(), &resource_version, &sorted)
+            }
+            (OutputFormat::Json, kinds) => {
+                let versions = kinds
+                    .iter()
+                    .map(|kind| {
+                        let prefix = kind.prefix.as_deref().unwrap_or_default().to_owned();
+                        (prefix, kind.store.resource_version())
+                    })
+                    .collect();
+                json_listing_of_kinds(SystemTime::now(), &versions, &stores.sorted_keys())
+            }
+            (OutputFormat::Wide, kinds) => {
+                // One table per kind, each ending with an empty line: tables are separated by
+                // one empty line, as kubectl separates them. With several kinds, as with
+                // kubectl, a kind without objects has no table; with none at all, the listing
+                // is its empty line alone.
+                let now = SystemTime::now();
+                let mut tables = Vec::new();
+                for kind in kinds {
+                    let mut objects = kind.store.objects();
+                    if objects.is_empty() && kind.prefix.is_some() {
+                        continue;
+                    }
+                    objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+                    let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
+                    tables.extend(wide(&objects, kind.columns, kind.prefix.as_deref(), now));
+                }
+                if tables.is_empty() {
+                    tables.push(b'\n');
+                }
+                tables
+            }
+        }
+    }
+}
+
+/// `-o keys`, the default listing: each key on its own line, quoted (so a key with a newline
+/// stays on one line), then an empty line.
+pub fn keys(sorted_keys: &[ObjectKey]) -> Vec<u8> {
+    let bytes = sorted_keys
+        .iter()
+        .map(|key| key.as_str().len() + 1)
+        .sum::<usize>()
+        + 1;
+    let mut listing = Vec::with_capacity(bytes);
+    for key in sorted_keys {
+        listing.extend_from_slice(key.as_str().as_bytes());
+        listing.push(b'\n');
+    }
+    listing.push(b'\n');
+    // The fast path: one vectorized pass finds nothing to escape but the newlines just written.
+    if count_escapable(&listing) == sorted_keys.len() + 1 {
+        return listing;
+    }
+    listing.clear();
+    for key in sorted_keys {
+        quote_into(&mut listing, key.as_str());
+        listing.push(b'\n');
+    }
+    listing.push(b'\n');
+    listing
+}
+
+/// `-o json`: one listing as one JSON document on one line.
+pub fn json_listing(time: SystemTime, resource_version: &str, keys: &[ObjectKey]) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        time: String,
+        #[serde(rename = "resourceVersion")]
+        resource_version: &'a str,
+        count: usize,
+        keys: Vec<&'a str>,
+    }
+    let listing = Listing {
+        time: humantime::format_rfc3339_seconds(time).to_string(),
+        resource_version,
+        count: keys.len(),
+        keys: keys.iter().map(ObjectKey::as_str).collect(),
+    };
+    let mut line = serde_json::to_vec(&listing).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// `-o json` with several kinds: as [`json_listing`], with `resourceVersions`, each kind's
+/// resourceVersion by its prefix (`{"deployment.apps":"15","pod":"12"}`), in place of
+/// `resourceVersion`: resourceVersions are opaque and per resource, so no one of them stands
+/// for the others.
+pub fn json_listing_of_kinds(
+    time: SystemTime,
+    resource_versions: &BTreeMap<String, String>,
+    keys: &[ObjectKey],
+) -> Vec<u8> {
+    #[derive(Serialize)]
+    struct Listing<'a> {
+        time: String,
+        #[serde(rename = "resourceVersions")]
+        resource_versions: &'a BTreeMap<String, String>,
+        count: usize,
+        keys: Vec<&'a str>,
+    }
+    let listing = Listing {
+        time: humantime::format_rfc3339_seconds(time).to_string(),
+        resource_versions,
+        count: keys.len(),
+        keys: keys.iter().map(ObjectKey::as_str).collect(),
+    };
+    let mut line = serde_json::to_vec(&listing).unwrap_or_default();
+    line.push(b'\n');
+    line
+}
+
+/// `--events`: the changes in the order given, one line each: `TYPE key` (key quoted) or, with
+/// `json`, a JSON object.
+pub fn events(changes: impl IntoIterator<Item = Change>, json: bool) -> Vec<u8> {
+    let mut lines = Vec::new();
+    for change in changes {
+        let event_type = change.change_type.as_str();
+        lines.extend(event(
+            event_type,
+            &change.key,
+            &change.resource_version,
+            json,
+        ));
+    }
+    lines
+}
+
+/// One applied change, as `TYPE key` (key quoted) or, with `json`, a JSON object.
+fn event(event_type: &str, key: &ObjectKey, resource_version: &str, json: bool) -> Vec<u8> {
+    if json {
+        #[derive(Serialize)]
+        struct Event<'a> {
+            #[serde(rename = "type")]
+            event_type: &'a str,
+            key: &'a str,
+            #[serde(rename = "resourceVersion")]
+            resource_version: &'a str,
+        }
+        let event = Event {
+            event_type,
+            key: key.as_str(),
+            resource_version,
+        };
+        let mut line = serde_json::to_vec(&event).unwrap_or_default();
+        line.push(b'\n');
+        line
+    } else {
+        let mut line = Vec::with_capacity(event_type.len() + key.as_str().len() + 2);
+        line.extend_from_slice(event_type.as_bytes());
+        line.push(b' ');
+        quote_into(&mut line, key.as_str());
+        line.push(b'\n');
+        line
+    }
+}
+
+/// `--diff`: `+key` (key quoted) for keys new since `previous`, `-key` for keys gone, in key
+/// order; empty when nothing changed. Both inputs are sorted.
+pub fn diff(previous: &[ObjectKey], current: &[ObjectKey]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut line = |sign: u8, key: &ObjectKey| {
+        out.push(sign);
+        quote_into(&mut out, key.as_str());
+        out.push(b'\n');
+    };
+    let (mut old, mut new) = (0, 0);
+    while old < previous.len() || new < current.len() {
+        match (previous.get(old), current.get(new)) {
+            (Some(gone), Some(added)) if gone == added => {
+                old += 1;
+                new += 1;
+            }
+            (Some(gone), Some(added)) if gone > added => {
+                line(b'+', added);
+                new += 1;
+            }
+            (Some(gone), _) => {
+                line(b'-', gone);
+                old += 1;
+            }
+            (None, Some(added)) => {
+                line(b'+', added);
+                new += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::output::kinds::Columns;
+
+    fn key(text: &str) -> ObjectKey {
+        match text.split_once('/') {
+            Some((namespace, name)) => ObjectKey::new(Some(namespace), name),
+            None => ObjectKey::new(None, text),
+        }
+    }
+
+    /// The wide table's columns for a namespaced kind that is not Pods.
+    const ROLES: Columns = Columns {
+        namespace: true,
+        pod_status: false,
+    };
+
+    fn key_list(texts: &[&str]) -> Vec<ObjectKey> {
+        texts.iter().map(|text| key(text)).collect()
+    }
+
+    #[test]
+    fn a_listing_is_the_keys_one_per_line_then_one_empty_line() {
+        assert_eq!(keys(&[key("a/x"), key("b/y")]), b"a/x\nb/y\n\n");
+        assert_eq!(keys(&[]), b"\n");
+    }
+
+    #[test]
+    fn a_listing_escapes_control_characters_so_a_key_stays_on_one_line() {
+        assert_eq!(
+            keys(&[key("a/x\n\ny"), key("b/t\tab\\\u{1}")]),
+            b"a/x\\n\\ny\nb/t\\tab\\\\\\x01\n\n"
+        );
+    }
+
+    #[test]
+    fn json_listing_is_one_line_with_time_version_count_and_keys() {
+        let time = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("time");
+        let line = json_listing(time, "42", &key_list(&["a/x", "b/y"]));
+        assert_eq!(
+            String::from_utf8(line).expect("utf-8"),
+            "{\"time\":\"2026-11-27T12:00:00Z\",\"resourceVersion\":\"42\",\"count\":2,\"keys\":[\"a/x\",\"b/y\"]}\n"
+        );
+    }
+
+    #[test]
+    fn json_listing_of_several_kinds_has_each_kinds_resource_version() {
+        let time = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("time");
+        let versions = BTreeMap::from([
+            ("pod".to_owned(), "12".to_owned()),
+            ("deployment.apps".to_owned(), "15".to_owned()),
+        ]);
+        let line = json_listing_of_kinds(time, &versions, &key_list(&["pod/a/x"]));
+        assert_eq!(
+            String::from_utf8(line).expect("utf-8"),
+            "{\"time\":\"2026-11-27T12:00:00Z\",\"resourceVersions\":{\"deployment.apps\":\"15\",\"pod\":\"12\"},\"count\":1,\"keys\":[\"pod/a/x\"]}\n"
+        );
+    }
+
+    #[test]
+    fn events_in_text_and_json() {
+        assert_eq!(event("ADDED", &key("a/x"), "7", false), b"ADDED a/x\n");
+        assert_eq!(
+            event("DELETED", &key("node-1"), "8", true),
+            b"{\"type\":\"DELETED\",\"key\":\"node-1\",\"resourceVersion\":\"8\"}\n"
+        );
+    }
+
+    #[test]
+    fn diff_lists_added_and_removed_keys_in_order() {
+        let before = key_list(&["a/1", "a/2", "b/1"]);
+        let after = key_list(&["a/2", "a/3", "c/1"]);
+        assert_eq!(
+            String::from_utf8(diff(&before, &after)).expect("utf-8"),
+            "-a/1\n+a/3\n-b/1\n+c/1\n"
+        );
+        assert!(diff(&after, &after).is_empty());
+        assert_eq!(diff(&[], &key_list(&["x"])), b"+x\n");
+    }
+
+    #[test]
+    fn events_diff_and_wide_escape_control_characters_but_json_keeps_exact_names() {
+        assert_eq!(
+            event("ADDED", &key("a/x\ny"), "7", false),
+            b"ADDED a/x\\ny\n"
+        );
+        assert_eq!(
+            event("ADDED", &key("a/x\ny"), "7", true),
+            b"{\"type\":\"ADDED\",\"key\":\"a/x\\ny\",\"resourceVersion\":\"7\"}\n"
+        );
+        assert_eq!(
+            diff(&key_list(&["a/\t"]), &key_list(&["a/b\\c"])),
+            b"-a/\\t\n+a/b\\\\c\n"
+        );
+        let time = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("time");
+        let line = json_listing(time, "1", &key_list(&["a/x\u{1}"]));
+        assert!(
+            String::from_utf8(line)
+                .expect("utf-8")
+                .contains(r#""keys":["a/x\u0001"]"#),
+            "JSON escapes the exact name"
+        );
+        let now = humantime::parse_rfc3339("2026-11-27T12:00:00Z").expect("now");
+        let object = RawObject::from_json(
+            br#"{"metadata":{"name":"a\n\nb","namespace":"t\tab","creationTimestamp":"2026-11-27T11:59:15Z"}}"#,
+            "Role",
+        )
+        .expect("role");
+        assert_eq!(
+            String::from_utf8(wide(&[&object], ROLES, None, now)).expect("utf-8"),
+            "NAMESPACE   NAME     AGE\nt\\tab       a\\n\\nb   45s\n\n"
+        );
+    }
+}

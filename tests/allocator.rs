@@ -1,5 +1,5 @@
 //! The binary allocates with jemalloc, told to give freed pages back at once (src/allocator.rs):
-//! its memory under churn depends on it (README, "Memory under churn").
+//! its memory under churn depends on it (docs/performance.md, "Memory under churn").
 
 #[test]
 fn the_binary_allocates_with_jemalloc_returning_freed_pages_at_once() {

@@ -1,5 +1,5 @@
 //! Names with control characters (the API server accepts them for some kinds, e.g. RBAC names)
-//! end to end: every line format writes them quoted (README "stdout is a contract"), so one
+//! end to end: every line format writes them quoted (docs/guide.md, "stdout is a contract"), so one
 //! object is one line; `-o json` carries the exact names.
 
 mod common;

@@ -3,8 +3,8 @@
 //! the requests the server receives in a fixed window and checks that a person sees the loop on
 //! stderr at the default log level.
 //!
-//! The window is `KREFLECT_RATE_WINDOW_SECS` seconds (default 20; the README's per-minute
-//! figures come from a run with 60).
+//! The window is `KREFLECT_RATE_WINDOW_SECS` seconds (default 20; the per-minute figures in
+//! docs/design.md, "Guarantees", come from a run with 60).
 
 mod common;
 

@@ -15,8 +15,9 @@
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
 //!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `negotiate` (which
 //!   encoding an `Accept` gets), `protobuf` (objects, lists, watch frames and `Status` in
-//!   protobuf, converted from the stored JSON; transcripts 19/20), `table`
-//!   (server-side Tables: kubectl's columns and cells, transcripts 15-18), `status`
+//!   protobuf, converted from the stored JSON; transcripts 19/20), `table/` (server-side
+//!   Tables, transcripts 15-18: the Table in `mod.rs`, kubectl's column definitions in
+//!   `columns`, its printers' cells in `pod` and `printers`, with `cells` shared), `status`
 //!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
 //!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
 //! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,

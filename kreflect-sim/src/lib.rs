@@ -30,6 +30,11 @@
 //!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
 //!   and server certificate).
 //!
+//! Above the layers, the crate root's end-to-end tests: `tests.rs` (a raw HTTP client and the
+//! helpers) with one module per subject in `tests/`: `list`, `watch`, `metadata`, `protobuf`,
+//! `gzip`, `access` (authentication and authorization) and `server` (discovery, recording,
+//! restart, shutdown, kubeconfig).
+//!
 //! # Names
 //! No type here, tests aside, is named like one of kreflect's, the client it serves, so a reader
 //! of both never mistakes one for the other:

@@ -144,9 +144,8 @@
 //! - A watch from a resourceVersion newer than the current one (what a client holding a newer
 //!   resourceVersion sees after an etcd restore, [`World::restore`]) is answered as v1.26 answers
 //!   it (transcript 33): 200, then no event and no bookmark at or below that resourceVersion; it
-//!   ends at `timeoutSeconds`. (Before this was checked against the real server, the sim sent
-//!   bookmarks at its own, older resourceVersion and every change, which no real server does.)
-//!   Newer servers may answer 504 "Too large resource version" instead; not imitated.
+//!   ends at `timeoutSeconds`. Newer servers may answer 504 "Too large resource version"
+//!   instead; not imitated.
 //! - A live watcher that falls more than `history_limit` events behind gets an ERROR 410 event
 //!   and its stream ends (the real server closes a slow watcher without an error); the client
 //!   must relist. Events are never silently skipped.

@@ -15,8 +15,9 @@
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),
 //!   `encode` (list items, watch lines, bookmarks, `PartialObjectMetadata`), `negotiate` (which
 //!   encoding an `Accept` gets), `protobuf` (objects, lists, watch frames and `Status` in
-//!   protobuf, converted from the stored JSON; transcripts 19/20), `table`
-//!   (server-side Tables: kubectl's columns and cells, transcripts 15-18), `status`
+//!   protobuf, converted from the stored JSON; transcripts 19/20), `table/` (server-side
+//!   Tables, transcripts 15-18: the Table in `mod.rs`, kubectl's column definitions in
+//!   `columns`, its printers' cells in `pod` and `printers`, with `cells` shared), `status`
 //!   (`StatusError`: `Status` failure bodies, and the JSON responses that carry them),
 //!   `discovery` (`/version`, `/api`, `/apis` and the resource lists).
 //! - `world/`: the cluster's state, no HTTP. `state` ([`World`]: objects, resourceVersions,
@@ -28,6 +29,11 @@
 //!   stream), `selector` (label and field selectors), `faults` ([`Fault`]), `gzip` (compressing
 //!   large list pages), `meter` ([`FakeApiServer::body_bytes_sent`]), `tls` (the generated CA
 //!   and server certificate).
+//!
+//! Above the layers, the crate root's end-to-end tests: `tests.rs` (a raw HTTP client and the
+//! helpers) with one module per subject in `tests/`: `list`, `watch`, `metadata`, `protobuf`,
+//! `gzip`, `access` (authentication and authorization) and `server` (discovery, recording,
+//! restart, shutdown, kubeconfig).
 //!
 //! # Names
 //! No type here, tests aside, is named like one of kreflect's, the client it serves, so a reader
@@ -138,9 +144,8 @@
 //! - A watch from a resourceVersion newer than the current one (what a client holding a newer
 //!   resourceVersion sees after an etcd restore, [`World::restore`]) is answered as v1.26 answers
 //!   it (transcript 33): 200, then no event and no bookmark at or below that resourceVersion; it
-//!   ends at `timeoutSeconds`. (Before this was checked against the real server, the sim sent
-//!   bookmarks at its own, older resourceVersion and every change, which no real server does.)
-//!   Newer servers may answer 504 "Too large resource version" instead; not imitated.
+//!   ends at `timeoutSeconds`. Newer servers may answer 504 "Too large resource version"
+//!   instead; not imitated.
 //! - A live watcher that falls more than `history_limit` events behind gets an ERROR 410 event
 //!   and its stream ends (the real server closes a slow watcher without an error); the client
 //!   must relist. Events are never silently skipped.

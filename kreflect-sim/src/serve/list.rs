@@ -5,12 +5,13 @@
 //! always `namespace/name` followed by a NUL. `rv: -1` (the token a 410 hands out) continues
 //! from the current state, inconsistently, as the real server does.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use base64::Engine as _;
 use base64::alphabet::URL_SAFE;
 use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
-use bytes::{BufMut, BytesMut};
+use bytes::{BufMut, Bytes, BytesMut};
 use http::Response;
 use k8s_pb::apimachinery::pkg::apis::meta::v1::ListMeta;
 use serde::{Deserialize, Serialize};
@@ -146,77 +147,149 @@ fn page(
     query: &ListQuery<'_>,
     start: &str,
     resource: &ResourceType,
-) -> bytes::Bytes {
-    let selected: Vec<Arc<StoredObject>>;
-    let pods = match &query.filter {
-        None => &snapshot.pods,
-        Some(filter) => {
-            selected = snapshot
-                .pods
-                .iter()
-                .filter(|object| filter.matches(&object.item))
-                .cloned()
-                .collect();
-            &selected
-        }
+) -> Bytes {
+    let selected = select(&snapshot.pods, query.filter.as_ref());
+    let (items, remaining) = cut(&selected, query.namespace, start, query.limit);
+    let page = Page {
+        items,
+        resource_version: snapshot.resource_version,
+        next: next_page(query, snapshot.resource_version, items, remaining),
     };
-    let (low, high) = match query.namespace {
+    if query.encoding == Encoding::Protobuf {
+        return protobuf_page(resource, query, page);
+    }
+    if let Some(include) = query.table {
+        return table_list(resource, page, include);
+    }
+    json_page(resource, query, page)
+}
+
+/// One page's items, and what its list metadata says.
+struct Page<'a> {
+    items: &'a [Arc<StoredObject>],
+    /// The snapshot's resourceVersion.
+    resource_version: u64,
+    /// The continue token handed out and the `remainingItemCount` that goes with it.
+    next: Option<(String, usize)>,
+}
+
+/// The objects the selectors let through, all of them without a filter.
+fn select<'a>(
+    objects: &'a [Arc<StoredObject>],
+    filter: Option<&ObjectFilter>,
+) -> Cow<'a, [Arc<StoredObject>]> {
+    match filter {
+        None => Cow::Borrowed(objects),
+        Some(filter) => objects
+            .iter()
+            .filter(|object| filter.matches(&object.item))
+            .cloned()
+            .collect(),
+    }
+}
+
+/// The page of `objects` (in key order) in `namespace` (all when `None`) from key `start`, at
+/// most `limit` of them (all when 0), and how many there are after it.
+fn cut<'a>(
+    objects: &'a [Arc<StoredObject>],
+    namespace: Option<&str>,
+    start: &str,
+    limit: usize,
+) -> (&'a [Arc<StoredObject>], usize) {
+    let (low, high) = match namespace {
         Some(namespace) => {
             let prefix = format!("{namespace}/");
             // '0' is the byte after '/': the end of the namespace's key range.
             let end = format!("{namespace}0");
             (
-                pods.partition_point(|p| p.key < prefix),
-                pods.partition_point(|p| p.key < end),
+                objects.partition_point(|p| p.key < prefix),
+                objects.partition_point(|p| p.key < end),
             )
         }
-        None => (0, pods.len()),
+        None => (0, objects.len()),
     };
-    let first = pods.partition_point(|p| p.key.as_str() < start).max(low);
+    let first = objects.partition_point(|p| p.key.as_str() < start).max(low);
     let available = high.saturating_sub(first);
-    let count = if query.limit == 0 {
+    let count = if limit == 0 {
         available
     } else {
-        available.min(query.limit)
+        available.min(limit)
     };
-    let items = &pods[first..first + count];
-    let remaining = available - count;
-    // The continue token handed out and the remainingItemCount that goes with it.
-    let token = match query.repeat_token {
+    (&objects[first..first + count], available - count)
+}
+
+/// The continue token to hand out after `items` and the `remainingItemCount` that goes with
+/// it: none at the end of the list, or the token a fault repeats.
+fn next_page(
+    query: &ListQuery<'_>,
+    resource_version: u64,
+    items: &[Arc<StoredObject>],
+    remaining: usize,
+) -> Option<(String, usize)> {
+    match query.repeat_token {
         Some(token) => Some((token.to_owned(), remaining.max(1))),
         None => items.last().filter(|_| remaining > 0).map(|last| {
-            let rv = i64::try_from(snapshot.resource_version).unwrap_or(i64::MAX);
+            let rv = i64::try_from(resource_version).unwrap_or(i64::MAX);
             let token = ContinueToken::new(rv, format!("{}\u{0}", last.key)).encode();
             (token, remaining)
         }),
-    };
+    }
+}
 
-    if query.encoding == Encoding::Protobuf {
-        let list_meta = ListMeta {
-            resource_version: Some(snapshot.resource_version.to_string()),
-            remaining_item_count: token
-                .as_ref()
-                .and_then(|(_, remaining)| i64::try_from(*remaining).ok()),
-            r#continue: Some(token.map(|(token, _)| token).unwrap_or_default()),
-            self_link: Some(String::new()),
-        };
-        let items: Vec<&[u8]> = items
-            .iter()
-            .filter_map(|p| p.protobuf(resource).map(|m| &m[..]))
-            .collect();
-        return protobuf::list_body(resource, query.list_kind, &list_meta, &items);
-    }
-    if let Some(include) = query.table {
-        let metadata = TableMeta {
-            resource_version: snapshot.resource_version.to_string(),
-            remaining_item_count: token.as_ref().map(|(_, remaining)| *remaining),
-            continue_token: token.map(|(token, _)| token),
-        };
-        let items: Vec<&[u8]> = items.iter().map(|p| &p.item[..]).collect();
-        return table_page(resource, metadata, &items, include);
-    }
-    let size: usize = items.iter().map(|p| p.item.len() + 1).sum();
+/// The page as a protobuf list.
+fn protobuf_page(resource: &ResourceType, query: &ListQuery<'_>, page: Page<'_>) -> Bytes {
+    let list_meta = ListMeta {
+        resource_version: Some(page.resource_version.to_string()),
+        remaining_item_count: page
+            .next
+            .as_ref()
+            .and_then(|(_, remaining)| i64::try_from(*remaining).ok()),
+        r#continue: Some(page.next.map(|(token, _)| token).unwrap_or_default()),
+        self_link: Some(String::new()),
+    };
+    let items: Vec<&[u8]> = page
+        .items
+        .iter()
+        .filter_map(|p| p.protobuf(resource).map(|m| &m[..]))
+        .collect();
+    protobuf::list_body(resource, query.list_kind, &list_meta, &items)
+}
+
+/// The page as a Table (transcripts 15-17).
+fn table_list(resource: &ResourceType, page: Page<'_>, include: IncludeObject) -> Bytes {
+    let metadata = TableMeta {
+        resource_version: page.resource_version.to_string(),
+        remaining_item_count: page.next.as_ref().map(|(_, remaining)| *remaining),
+        continue_token: page.next.map(|(token, _)| token),
+    };
+    let items: Vec<&[u8]> = page.items.iter().map(|p| &p.item[..]).collect();
+    table_page(resource, metadata, &items, include)
+}
+
+/// The page as a JSON list, its items copied as they are stored (or their metadata only),
+/// without parsing them.
+fn json_page(resource: &ResourceType, query: &ListQuery<'_>, page: Page<'_>) -> Bytes {
+    let size: usize = page.items.iter().map(|p| p.item.len() + 1).sum();
     let mut body = BytesMut::with_capacity(size + 256);
+    put_kind(&mut body, resource, query);
+    put_list_metadata(&mut body, page.resource_version, page.next);
+    body.put_slice(b",\"items\":[");
+    for (i, pod) in page.items.iter().enumerate() {
+        if i > 0 {
+            body.put_u8(b',');
+        }
+        if query.metadata_only {
+            body.put_slice(&metadata_item(&pod.item));
+        } else {
+            body.put_slice(&pod.item);
+        }
+    }
+    body.put_slice(b"]}");
+    body.freeze()
+}
+
+/// Opens the list object with its `kind` and `apiVersion`.
+fn put_kind(body: &mut BytesMut, resource: &ResourceType, query: &ListQuery<'_>) {
     if let Some(kind) = query.list_kind {
         body.put_slice(b"{\"kind\":\"");
         body.put_slice(kind.as_bytes());
@@ -234,28 +307,21 @@ fn page(
         body.put_slice(resource.api_version().as_bytes());
         body.put_u8(b'"');
     }
+}
+
+/// The list's `metadata`: its resourceVersion, and the continue token with the
+/// `remainingItemCount` when there is more.
+fn put_list_metadata(body: &mut BytesMut, resource_version: u64, next: Option<(String, usize)>) {
     body.put_slice(b",\"metadata\":{\"resourceVersion\":\"");
-    body.put_slice(snapshot.resource_version.to_string().as_bytes());
+    body.put_slice(resource_version.to_string().as_bytes());
     body.put_u8(b'"');
-    if let Some((token, remaining)) = token {
+    if let Some((token, remaining)) = next {
         body.put_slice(b",\"continue\":\"");
         body.put_slice(token.as_bytes());
         body.put_slice(b"\",\"remainingItemCount\":");
         body.put_slice(remaining.to_string().as_bytes());
     }
-    body.put_slice(b"},\"items\":[");
-    for (i, pod) in items.iter().enumerate() {
-        if i > 0 {
-            body.put_u8(b',');
-        }
-        if query.metadata_only {
-            body.put_slice(&metadata_item(&pod.item));
-        } else {
-            body.put_slice(&pod.item);
-        }
-    }
-    body.put_slice(b"]}");
-    body.freeze()
+    body.put_u8(b'}');
 }
 
 #[cfg(test)]
@@ -299,7 +365,7 @@ mod tests {
     }
 
     #[test]
-    fn reads_padded_tokens_and_trailing_bits_as_the_hand_written_decoder_did() {
+    fn reads_padded_tokens_and_tokens_with_trailing_bits() {
         assert_eq!(TOKEN_BASE64.decode("YQ==").unwrap(), b"a");
         assert_eq!(TOKEN_BASE64.decode("YR").unwrap(), b"a");
     }

@@ -7,8 +7,8 @@
 //! gets protobuf when the resource has a protobuf encoding (the built-in kinds; a custom resource
 //! has none, transcript 21), unless it asks for a Table or `PartialObjectMetadata` (`as=…`),
 //! which are served as JSON only here. When the header names protobuf and nothing it names can
-//! be served, the answer is 406; any other header the server does not understand gets JSON, as
-//! before protobuf was served (the real server answers 406 there too).
+//! be served, the answer is 406; any other header the server does not understand gets JSON
+//! (the real server answers 406 there too).
 
 /// How a response body is encoded.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -28,15 +28,213 @@ pub(crate) fn realistic_pod_object(
     name: &str,
     generation: u64,
 ) -> Map<String, Value> {
-    let seed = fnv1a(
-        namespace.as_bytes(),
-        fnv1a(name.as_bytes(), 0xcbf2_9ce4_8422_2325),
-    );
-    let app = APPS[(seed % APPS.len() as u64) as usize];
-    let hash = format!("{:010x}", seed >> 24);
-    let uid = uid(seed);
-    let owner_uid = uid_from(seed.rotate_left(17));
-    let node = format!("node-{:03}", seed % 200);
+    let pod = PodSeed::new(namespace, name, generation);
+    let object = json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": metadata(&pod),
+        "spec": spec(&pod),
+        "status": status(&pod),
+    });
+    match object {
+        Value::Object(mut map) => {
+            vary_status(&mut map, pod.seed, &pod.started);
+            map
+        }
+        _ => Map::new(),
+    }
+}
+
+/// A generated pod's inputs, and the values drawn from them that several parts of the object
+/// share.
+struct PodSeed<'a> {
+    namespace: &'a str,
+    name: &'a str,
+    generation: u64,
+    /// The hash of the namespace and name that every varying value is drawn from.
+    seed: u64,
+    /// The application: labels, service account, the first container's name.
+    app: &'static str,
+    /// The ReplicaSet's `pod-template-hash`.
+    hash: String,
+    /// The `creationTimestamp`.
+    created: String,
+    /// When the containers started.
+    started: String,
+    container_count: u64,
+}
+
+impl<'a> PodSeed<'a> {
+    fn new(namespace: &'a str, name: &'a str, generation: u64) -> PodSeed<'a> {
+        let seed = fnv1a(
+            namespace.as_bytes(),
+            fnv1a(name.as_bytes(), 0xcbf2_9ce4_8422_2325),
+        );
+        PodSeed {
+            namespace,
+            name,
+            generation,
+            seed,
+            app: APPS[(seed % APPS.len() as u64) as usize],
+            hash: format!("{:010x}", seed >> 24),
+            created: timestamp(seed % 86_400),
+            started: timestamp(seed % 86_400 + 7),
+            container_count: 1 + (seed >> 40) % 3,
+        }
+    }
+
+    /// The owning ReplicaSet's uid.
+    fn owner_uid(&self) -> String {
+        uid_from(self.seed.rotate_left(17))
+    }
+}
+
+/// `metadata`: a Deployment's pod, owned by its ReplicaSet, with Helm's labels and
+/// annotations as real clusters show them.
+fn metadata(pod: &PodSeed<'_>) -> Value {
+    let PodSeed {
+        namespace,
+        seed,
+        app,
+        ref hash,
+        ref created,
+        ..
+    } = *pod;
+    json!({
+        "name": pod.name,
+        "generateName": format!("{app}-{hash}-"),
+        "namespace": namespace,
+        "uid": uid(seed),
+        "creationTimestamp": created,
+        "labels": {
+            "app.kubernetes.io/name": app,
+            "app.kubernetes.io/instance": format!("{app}-{namespace}"),
+            "app.kubernetes.io/part-of": "shop",
+            "app.kubernetes.io/managed-by": "helm",
+            "pod-template-hash": hash,
+            "tier": if seed.is_multiple_of(2) { "backend" } else { "frontend" },
+        },
+        "annotations": {
+            "kubectl.kubernetes.io/restartedAt": created,
+            "prometheus.io/scrape": "true",
+            "prometheus.io/port": "9090",
+            "sim.kreflect.dev/generation": pod.generation.to_string(),
+            "checksum/config": format!("{:016x}{:016x}", seed, seed.rotate_left(29)),
+        },
+        "ownerReferences": [{
+            "apiVersion": "apps/v1",
+            "kind": "ReplicaSet",
+            "name": format!("{app}-{hash}"),
+            "uid": pod.owner_uid(),
+            "controller": true,
+            "blockOwnerDeletion": true,
+        }],
+        "managedFields": managed_fields(pod),
+    })
+}
+
+/// `metadata.managedFields`: the controller manager's fields, then the kubelet's status.
+fn managed_fields(pod: &PodSeed<'_>) -> Value {
+    let PodSeed {
+        app,
+        ref created,
+        ref started,
+        ..
+    } = *pod;
+    let owner_uid = pod.owner_uid();
+    json!([
+        {
+            "manager": "kube-controller-manager",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": created,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:metadata": {
+                    "f:generateName": {},
+                    "f:labels": {".": {}, "f:app.kubernetes.io/name": {}, "f:pod-template-hash": {}},
+                    "f:ownerReferences": {".": {}, format!("k:{{\"uid\":\"{owner_uid}\"}}"): {}},
+                },
+                "f:spec": {
+                    "f:containers": {format!("k:{{\"name\":\"{app}\"}}"): {".": {}, "f:env": {}, "f:image": {}, "f:ports": {}, "f:resources": {}}},
+                    "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:volumes": {},
+                },
+            },
+        },
+        {
+            "manager": "kubelet",
+            "operation": "Update",
+            "apiVersion": "v1",
+            "time": started,
+            "fieldsType": "FieldsV1",
+            "fieldsV1": {
+                "f:status": {
+                    "f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:status": {}, "f:type": {}}},
+                    "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}, "f:startTime": {},
+                },
+            },
+            "subresource": "status",
+        },
+    ])
+}
+
+/// `spec`: the containers, their volumes, scheduled on a node.
+fn spec(pod: &PodSeed<'_>) -> Value {
+    let PodSeed {
+        namespace,
+        seed,
+        app,
+        ref hash,
+        container_count,
+        ..
+    } = *pod;
+    let containers: Vec<Value> = (0..container_count)
+        .map(|i| container(app, namespace, i, seed))
+        .collect();
+    json!({
+        "containers": containers,
+        "volumes": [
+            {"name": "config", "configMap": {"name": format!("{app}-config"), "defaultMode": 420}},
+            {"name": "tmp", "emptyDir": {}},
+            {"name": format!("kube-api-access-{}", &hash[..5]), "projected": {"defaultMode": 420, "sources": [
+                {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
+                {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
+                {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
+            ]}},
+        ],
+        "restartPolicy": "Always",
+        "terminationGracePeriodSeconds": 30,
+        "dnsPolicy": "ClusterFirst",
+        "serviceAccountName": app,
+        "serviceAccount": app,
+        "nodeName": format!("node-{:03}", seed % 200),
+        "securityContext": {"runAsNonRoot": true, "fsGroup": 2000},
+        "schedulerName": "default-scheduler",
+        "tolerations": [
+            {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+            {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
+        ],
+        "priority": 0,
+        "enableServiceLinks": true,
+        "preemptionPolicy": "PreemptLowerPriority",
+    })
+}
+
+/// `status`: Running and ready, with its IPs and one status per container; restarts grow with
+/// the generation.
+fn status(pod: &PodSeed<'_>) -> Value {
+    let PodSeed {
+        seed,
+        app,
+        ref created,
+        ref started,
+        container_count,
+        ..
+    } = *pod;
+    let restarts = pod.generation % 4;
+    let statuses: Vec<Value> = (0..container_count)
+        .map(|i| container_status(app, i, seed, restarts, started))
+        .collect();
     let pod_ip = format!(
         "10.{}.{}.{}",
         64 + (seed >> 8) % 64,
@@ -44,137 +242,23 @@ pub(crate) fn realistic_pod_object(
         2 + (seed >> 24) % 250
     );
     let host_ip = format!("192.168.{}.{}", (seed >> 32) % 16, 10 + seed % 200);
-    let created = timestamp(seed % 86_400);
-    let started = timestamp(seed % 86_400 + 7);
-    let container_count = 1 + (seed >> 40) % 3;
-    let restarts = generation % 4;
-
-    let containers: Vec<Value> = (0..container_count)
-        .map(|i| container(app, namespace, i, seed))
-        .collect();
-    let statuses: Vec<Value> = (0..container_count)
-        .map(|i| container_status(app, i, seed, restarts, &started))
-        .collect();
-
-    let pod = json!({
-        "apiVersion": "v1",
-        "kind": "Pod",
-        "metadata": {
-            "name": name,
-            "generateName": format!("{app}-{hash}-"),
-            "namespace": namespace,
-            "uid": uid,
-            "creationTimestamp": created,
-            "labels": {
-                "app.kubernetes.io/name": app,
-                "app.kubernetes.io/instance": format!("{app}-{namespace}"),
-                "app.kubernetes.io/part-of": "shop",
-                "app.kubernetes.io/managed-by": "helm",
-                "pod-template-hash": hash,
-                "tier": if seed.is_multiple_of(2) { "backend" } else { "frontend" },
-            },
-            "annotations": {
-                "kubectl.kubernetes.io/restartedAt": created,
-                "prometheus.io/scrape": "true",
-                "prometheus.io/port": "9090",
-                "sim.kreflect.dev/generation": generation.to_string(),
-                "checksum/config": format!("{:016x}{:016x}", seed, seed.rotate_left(29)),
-            },
-            "ownerReferences": [{
-                "apiVersion": "apps/v1",
-                "kind": "ReplicaSet",
-                "name": format!("{app}-{hash}"),
-                "uid": owner_uid,
-                "controller": true,
-                "blockOwnerDeletion": true,
-            }],
-            "managedFields": [
-                {
-                    "manager": "kube-controller-manager",
-                    "operation": "Update",
-                    "apiVersion": "v1",
-                    "time": created,
-                    "fieldsType": "FieldsV1",
-                    "fieldsV1": {
-                        "f:metadata": {
-                            "f:generateName": {},
-                            "f:labels": {".": {}, "f:app.kubernetes.io/name": {}, "f:pod-template-hash": {}},
-                            "f:ownerReferences": {".": {}, format!("k:{{\"uid\":\"{owner_uid}\"}}"): {}},
-                        },
-                        "f:spec": {
-                            "f:containers": {format!("k:{{\"name\":\"{app}\"}}"): {".": {}, "f:env": {}, "f:image": {}, "f:ports": {}, "f:resources": {}}},
-                            "f:dnsPolicy": {}, "f:restartPolicy": {}, "f:schedulerName": {}, "f:volumes": {},
-                        },
-                    },
-                },
-                {
-                    "manager": "kubelet",
-                    "operation": "Update",
-                    "apiVersion": "v1",
-                    "time": started,
-                    "fieldsType": "FieldsV1",
-                    "fieldsV1": {
-                        "f:status": {
-                            "f:conditions": {"k:{\"type\":\"Ready\"}": {".": {}, "f:status": {}, "f:type": {}}},
-                            "f:containerStatuses": {}, "f:hostIP": {}, "f:phase": {}, "f:podIP": {}, "f:startTime": {},
-                        },
-                    },
-                    "subresource": "status",
-                },
-            ],
-        },
-        "spec": {
-            "containers": containers,
-            "volumes": [
-                {"name": "config", "configMap": {"name": format!("{app}-config"), "defaultMode": 420}},
-                {"name": "tmp", "emptyDir": {}},
-                {"name": format!("kube-api-access-{}", &hash[..5]), "projected": {"defaultMode": 420, "sources": [
-                    {"serviceAccountToken": {"expirationSeconds": 3607, "path": "token"}},
-                    {"configMap": {"name": "kube-root-ca.crt", "items": [{"key": "ca.crt", "path": "ca.crt"}]}},
-                    {"downwardAPI": {"items": [{"path": "namespace", "fieldRef": {"apiVersion": "v1", "fieldPath": "metadata.namespace"}}]}},
-                ]}},
-            ],
-            "restartPolicy": "Always",
-            "terminationGracePeriodSeconds": 30,
-            "dnsPolicy": "ClusterFirst",
-            "serviceAccountName": app,
-            "serviceAccount": app,
-            "nodeName": node,
-            "securityContext": {"runAsNonRoot": true, "fsGroup": 2000},
-            "schedulerName": "default-scheduler",
-            "tolerations": [
-                {"key": "node.kubernetes.io/not-ready", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-                {"key": "node.kubernetes.io/unreachable", "operator": "Exists", "effect": "NoExecute", "tolerationSeconds": 300},
-            ],
-            "priority": 0,
-            "enableServiceLinks": true,
-            "preemptionPolicy": "PreemptLowerPriority",
-        },
-        "status": {
-            "phase": "Running",
-            "conditions": [
-                {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
-                {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
-                {"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
-                {"type": "ContainersReady", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
-                {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
-            ],
-            "hostIP": host_ip,
-            "hostIPs": [{"ip": host_ip}],
-            "podIP": pod_ip,
-            "podIPs": [{"ip": pod_ip}],
-            "startTime": created,
-            "containerStatuses": statuses,
-            "qosClass": "Burstable",
-        },
-    });
-    match pod {
-        Value::Object(mut map) => {
-            vary_status(&mut map, seed, &started);
-            map
-        }
-        _ => Map::new(),
-    }
+    json!({
+        "phase": "Running",
+        "conditions": [
+            {"type": "PodReadyToStartContainers", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+            {"type": "Initialized", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
+            {"type": "Ready", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+            {"type": "ContainersReady", "status": "True", "lastProbeTime": null, "lastTransitionTime": started},
+            {"type": "PodScheduled", "status": "True", "lastProbeTime": null, "lastTransitionTime": created},
+        ],
+        "hostIP": host_ip,
+        "hostIPs": [{"ip": host_ip}],
+        "podIP": pod_ip,
+        "podIPs": [{"ip": pod_ip}],
+        "startTime": created,
+        "containerStatuses": statuses,
+        "qosClass": "Burstable",
+    })
 }
 
 /// Makes some pods what a real cluster also shows, so `kubectl get`'s STATUS column has more

@@ -28,7 +28,7 @@
 //!
 //! With `--churn`, the events are applied in ten batches, each followed by a marker pod the
 //! child waits for before reporting its current and peak RSS: how memory grows with the number of
-//! events at the same number of pods (issue 12, item 7).
+//! events at the same number of pods.
 //!
 //! kreflect's children allocate as the shipped binary does (jemalloc, `src/allocator.rs`); the
 //! parent and kube-runtime's child use the system allocator, as a kube-runtime program does

@@ -3,7 +3,7 @@
 //! Only `main.rs` declares this module (a library must not choose its users' allocator); the
 //! benchmark includes it too, so its kreflect children allocate as the shipped binary does.
 //!
-//! Why (issue 12, item 7; figures in docs/performance.md, "Memory under churn"): a reflector
+//! Why (figures in docs/performance.md, "Memory under churn"): a reflector
 //! replaces each object with one of a slightly different size on every MODIFIED event. With glibc's
 //! malloc, the freed holes seldom fit the next object, so at 50,000 pods the heap's free space
 //! grew from 5 MiB after the list to 25 MiB after 100,000 events (`mallinfo2`), and peak RSS by

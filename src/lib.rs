@@ -8,12 +8,12 @@
 //! source folders are layers, and a module imports only its own layer and lower ones
 //! (`tests/layers.rs` fails otherwise, and on two modules that import each other). Bottom up:
 //!
-//! - Leaves, importing nothing of this crate: [`error_chain`] (foreign errors, flattened),
-//!   [`quote`] (keys and messages escaped for one line), [`runtime`] (the binary's async
+//! - Leaves, importing nothing of this crate: `error_chain` (foreign errors, flattened),
+//!   `quote` (keys and messages escaped for one line), [`runtime`] (the binary's async
 //!   runtime: one thread, and why).
 //! - [`connect`]: reaching the server, nothing about what is asked: the `kube::Client` from a
 //!   kubeconfig or the in-cluster service account ([`connect::client`]), its HTTP stack
-//!   ([`connect::transport`], proxies, gzip), exec credential plugins, the simulated cluster.
+//!   (`connect::transport`, proxies, gzip), exec credential plugins, the simulated cluster.
 //! - [`wire`], beside it: what the server's bytes mean, without I/O: the cached object
 //!   ([`wire::object::RawObject`]) and its key, list bodies, watch lines, `Status` errors,
 //!   server-side Tables and protobuf ([`wire::decode`], [`wire::protobuf`]).
@@ -21,13 +21,13 @@
 //!   ([`cache::reflector`]: list → watch, relists, restore checks, backoff, what a failure
 //!   means), the store ([`cache::store`]), names filtered before it, and the metrics.
 //! - [`api`]: the seam over HTTP ([`api::kube_source::KubeSource`]), watch framing, request
-//!   errors, deadlines, and discovery ([`api::resolve`]); and [`output`], beside it: several
-//!   kinds as the listings see them, every output format ([`output::render`]), when it is
+//!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
+//!   kinds as the listings see them, every output format (`output::render`), when it is
 //!   written ([`output::printer`]), the progress line and the logs.
-//! - [`cli`]: the clap command line, its validated [`cli::config::Config`], the positional
+//! - [`cli`]: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
-//! [`run`] wires these together in three steps, written out in [`wiring`]: resolve the kinds,
+//! [`run`] wires these together in three steps, written out in `wiring`: resolve the kinds,
 //! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
 //! logging and maps the result to an exit code.
 //!
@@ -35,6 +35,35 @@
 //! its own); `tests/`, the real binary and the library's reflector against it over HTTP (their
 //! shared harness in `tests/common/`); `benches/reflectors.rs`, kreflect against kube-runtime's
 //! reflector. `fuzz/` is a workspace of its own.
+//!
+//! # As a library
+//! The binary is one user of the library; the reflector, the store, the list/watch seam and the
+//! cached object are for others too. Mirror the pods of a cluster and print their keys once
+//! synced, as `kreflect pods --once` does:
+//!
+//! ```no_run
+//! use kreflect::api::kube_source::KubeSource;
+//! use kreflect::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
+//! use kreflect::cache::store::new_store;
+//! use tokio_util::sync::CancellationToken;
+//!
+//! async fn print_pods(client: kube::Client) -> Result<(), ReflectorError> {
+//!     let (writer, store) = new_store();
+//!     let source = KubeSource::pods(client, None);
+//!     let stop = CancellationToken::new();
+//!     let reflector = Reflector::new(source, writer, ReflectorConfig::default());
+//!     let running = tokio::spawn(reflector.run(stop.clone()));
+//!     store.wait_synced().await;
+//!     for key in store.sorted_keys() {
+//!         println!("{key}");
+//!     }
+//!     stop.cancel();
+//!     running.await.expect("the reflector task")
+//! }
+//! ```
+//!
+//! Any [`cache::list_watch::ListWatch`] can feed a reflector in place of the HTTP
+//! [`api::kube_source::KubeSource`] (the reflector's tests drive it with scripted answers).
 //!
 //! # Errors
 //! One convention for every error type of this crate: **an error's `Display` is its whole
@@ -45,10 +74,10 @@
 //!   `{err}`, a `tracing` field `error = %err` and any chain walk print each cause once.
 //! - A wrapper that adds no words is `#[error(transparent)]`: it *is* the inner error.
 //! - A foreign error (kube, hyper, rustls, io, kubeconfig parsing) is classified where it
-//!   enters, by type along its own chain ([`error_chain::causes`], `downcast_ref`), into a variant
+//!   enters, by type along its own chain (`error_chain::causes`, `downcast_ref`), into a variant
 //!   per case a caller must tell apart ([`cache::list_watch::SourceError::Untrusted`],
 //!   [`connect::client::ClientError::ClientCertificateV1`]); its text is flattened with
-//!   [`error_chain::flatten`]. Past that point callers match variants: no error is classified
+//!   `error_chain::flatten`. Past that point callers match variants: no error is classified
 //!   by searching its text.
 //!
 //! Why flattened text rather than sources walked at the edge: our messages are curated for
@@ -60,12 +89,15 @@ pub mod api;
 pub mod cache;
 pub mod cli;
 pub mod connect;
-pub mod error_chain;
+mod entry;
+pub(crate) mod error_chain;
 pub mod output;
-pub mod quote;
+pub(crate) mod quote;
 pub mod runtime;
 pub mod wire;
-pub mod wiring;
+pub(crate) mod wiring;
+
+pub use entry::main;
 
 use std::fmt;
 use std::future::Future;
@@ -88,7 +120,7 @@ use crate::wire::decode::ApiStatus;
 
 /// The signal that asked a run to stop: what [`run`]'s `shutdown` future yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Signal {
+pub(crate) enum Signal {
     /// SIGINT: Ctrl-C.
     Interrupt,
     /// SIGTERM: `kill`, `timeout`, a supervisor stopping the process.
@@ -117,7 +149,7 @@ impl fmt::Display for Signal {
 
 /// Why a run ended in failure.
 #[derive(Debug, thiserror::Error)]
-pub enum RunError {
+pub(crate) enum RunError {
     /// No client could be built.
     #[error(transparent)]
     Client(#[from] ClientError),
@@ -150,9 +182,11 @@ pub enum RunError {
     #[error("cannot write to stdout: {0}")]
     Output(io::Error),
     /// The simulated cluster could not start.
+    #[cfg(feature = "sim")]
     #[error("cannot start the simulated cluster: {0}")]
     Sim(io::Error),
     /// `--sim` in a build without the simulator (`--no-default-features`).
+    #[cfg(not(feature = "sim"))]
     #[error(
         "this build of kreflect has no simulated cluster (built without the `sim` feature); \
          use a real cluster, or a build with default features"
@@ -245,7 +279,7 @@ impl RunError {
 /// `output` is written on a thread of its own. Every task has ended when this returns; only
 /// that thread may still be blocked in a write nobody reads, and a blocking thread in a
 /// credential plugin that hangs (`shutdown` is heeded while it runs).
-pub async fn run<W>(
+pub(crate) async fn run<W>(
     config: Config,
     output: W,
     shutdown: impl Future<Output = Signal>,

@@ -105,43 +105,43 @@ pub fn escape_controls(message: &str) -> Cow<'_, str> {
     Cow::Owned(out)
 }
 
-/// The inverse of [`quote`]: the raw key, or `None` when `quoted` is not something [`quote`]
-/// writes (a raw control byte, an unknown or cut-off escape, an escape `quote` would not use).
-pub fn unquote(quoted: &str) -> Option<String> {
-    let mut raw = Vec::with_capacity(quoted.len());
-    let mut bytes = quoted.bytes();
-    while let Some(byte) = bytes.next() {
-        if byte != b'\\' {
-            if needs_escape(byte) {
-                return None;
-            }
-            raw.push(byte);
-            continue;
-        }
-        let unescaped = match bytes.next()? {
-            b'n' => b'\n',
-            b't' => b'\t',
-            b'r' => b'\r',
-            b'\\' => b'\\',
-            b'x' => {
-                let digit = |byte: Option<u8>| char::from(byte?).to_digit(16);
-                let value = digit(bytes.next())? * 16 + digit(bytes.next())?;
-                let value = u8::try_from(value).ok()?;
-                if !needs_escape(value) || matches!(value, b'\n' | b'\t' | b'\r' | b'\\') {
-                    return None;
-                }
-                value
-            }
-            _ => return None,
-        };
-        raw.push(unescaped);
-    }
-    String::from_utf8(raw).ok()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The inverse of [`quote`]: the raw key, or `None` when `quoted` is not something [`quote`]
+    /// writes (a raw control byte, an unknown or cut-off escape, an escape `quote` would not use).
+    fn unquote(quoted: &str) -> Option<String> {
+        let mut raw = Vec::with_capacity(quoted.len());
+        let mut bytes = quoted.bytes();
+        while let Some(byte) = bytes.next() {
+            if byte != b'\\' {
+                if needs_escape(byte) {
+                    return None;
+                }
+                raw.push(byte);
+                continue;
+            }
+            let unescaped = match bytes.next()? {
+                b'n' => b'\n',
+                b't' => b'\t',
+                b'r' => b'\r',
+                b'\\' => b'\\',
+                b'x' => {
+                    let digit = |byte: Option<u8>| char::from(byte?).to_digit(16);
+                    let value = digit(bytes.next())? * 16 + digit(bytes.next())?;
+                    let value = u8::try_from(value).ok()?;
+                    if !needs_escape(value) || matches!(value, b'\n' | b'\t' | b'\r' | b'\\') {
+                        return None;
+                    }
+                    value
+                }
+                _ => return None,
+            };
+            raw.push(unescaped);
+        }
+        String::from_utf8(raw).ok()
+    }
 
     #[test]
     fn messages_get_control_characters_escaped_and_backslashes_kept() {

@@ -35,7 +35,7 @@ const LAYERS: &[(&str, usize)] = &[
 ];
 
 /// Top-level files outside the layers: the crate root and the binary.
-const ROOT_FILES: &[&str] = &["lib.rs", "wiring.rs", "main.rs", "allocator.rs"];
+const ROOT_FILES: &[&str] = &["lib.rs", "entry.rs", "wiring.rs", "main.rs", "allocator.rs"];
 
 fn rank(module: &str) -> Option<usize> {
     LAYERS

@@ -1,5 +1,5 @@
 //! `--fixed-cost`: what the shipped binary's resident memory is made of when it mirrors one pod
-//! (issue 12, item 6: the small size's fixed cost).
+//! (the small size's fixed cost).
 //!
 //! The parent runs the fake API server with one pod, writes a kubeconfig for it and starts the
 //! real binary (`kreflect pods`, built with the bench profile: the release profile's fat LTO),

@@ -1,9 +1,9 @@
 //! [`KubeSource`]: the [`ListWatch`] seam implemented as HTTP requests over a `kube::Client`,
 //! the only code that asks the server for objects. It chooses what to accept (protobuf, JSON,
 //! Tables, `PartialObjectMetadata`: [`SourceOptions`]), bounds how long an answer may take
-//! ([`RequestDeadline`]) and decodes what comes back; watch bodies are split by
-//! [`framing`](crate::api::framing), failures classified by
-//! [`request_errors`](crate::api::request_errors).
+//! (`RequestDeadline`) and decodes what comes back; watch bodies are split by
+//! `framing`, failures classified by
+//! `request_errors`.
 
 use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};

@@ -372,13 +372,15 @@ impl MetricsServer {
 
     /// Replaces [`READY_LIMIT`], the age of the last list or watch start past which `/readyz`
     /// answers 503.
-    pub fn with_ready_limit(mut self, limit: Duration) -> Self {
+    #[cfg(test)]
+    fn with_ready_limit(mut self, limit: Duration) -> Self {
         self.ready_limit = limit;
         self
     }
 
     /// The bound address.
-    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+    #[cfg(test)]
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
     }
 

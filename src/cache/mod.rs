@@ -4,17 +4,17 @@
 //! - [`list_watch`]: the [`list_watch::ListWatch`] seam the reflector drives (client-go's
 //!   `ListerWatcher`) and its errors; the HTTP implementation lives above, in `api`.
 //! - [`reflector`]: the list → watch state machine, relists, restore checks, resyncs, with
-//!   [`backoff`] and the meaning of a failed request ([`failure`]).
+//!   [`backoff`] and the meaning of a failed request (`failure`).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
-//! - [`names`]: object names from the command line, filtered before the store.
-//! - [`metrics`]: the counters the reflector keeps, and `--metrics-addr`'s server for them.
+//! - `names`: object names from the command line, filtered before the store.
+//! - `metrics`: the counters the reflector keeps, and `--metrics-addr`'s server for them.
 //!
 //! May import: `wire`, `connect` (for who the client is, in messages) and the leaves.
 
 pub mod backoff;
-pub mod failure;
+pub(crate) mod failure;
 pub mod list_watch;
-pub mod metrics;
-pub mod names;
+pub(crate) mod metrics;
+pub(crate) mod names;
 pub mod reflector;
 pub mod store;

@@ -8,7 +8,7 @@
 //! [`Step`]. A complete list, paged or streamed, replaces the store in `commit_list`; a failed
 //! request is decided in `failed`; an ERROR event becomes a failure in `watch::error_event`.
 //!
-//! Failed requests are classified once, by [`FailureClass`]; "no progress" means no object event
+//! Failed requests are classified once, by `FailureClass`; "no progress" means no object event
 //! (ADDED, MODIFIED, DELETED; bookmarks do not count) that moved the resourceVersion applied
 //! since the count was last reset (an event replayed at the current resourceVersion, or one
 //! without any, is no progress).
@@ -159,7 +159,7 @@ pub enum ReflectorError {
     },
     /// The server refused us (403): retrying will not help. What to do about it depends on
     /// the kubeconfig and the command line, which the caller knows
-    /// ([`crate::cache::failure::ForbiddenAdvice`]).
+    /// (`crate::cache::failure::ForbiddenAdvice`).
     #[error("not allowed to {verb} {scope}: {message}", message = .status.message)]
     Forbidden {
         /// `list` or `watch`.

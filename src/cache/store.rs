@@ -100,6 +100,23 @@ impl Shared {
 }
 
 /// Creates an empty cache: the writer for the reflector and a read handle for everyone else.
+///
+/// ```
+/// use kreflect::cache::store::new_store;
+/// use kreflect::wire::object::RawObject;
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() -> Result<(), kreflect::wire::object::ObjectError> {
+/// let (mut writer, store) = new_store();
+/// let web = br#"{"metadata":{"namespace":"shop","name":"web-1","resourceVersion":"7"}}"#;
+/// writer.replace(vec![RawObject::from_json(web, "Pod")?], "7").await;
+/// assert!(store.is_synced());
+/// let keys: Vec<String> = store.sorted_keys().iter().map(ToString::to_string).collect();
+/// assert_eq!(keys, ["shop/web-1"]);
+/// assert_eq!(store.resource_version(), "7");
+/// # Ok(())
+/// # }
+/// ```
 pub fn new_store() -> (Writer, Store) {
     let shared = Arc::new(Shared {
         contents: RwLock::new(Contents::default()),

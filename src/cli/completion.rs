@@ -38,8 +38,6 @@ use clap_complete::engine::ArgValueCompleter;
 use clap_complete::env::Shells;
 use clap_complete::{CompleteEnv, CompletionCandidate, Shell};
 
-pub use cluster::DEADLINE;
-
 use crate::api::resolve;
 use crate::cli::args::Cli;
 use line::Line;

@@ -1,14 +1,14 @@
-//! The command line: what the user typed, turned into a validated [`config::Config`].
+//! The command line: what the user typed, turned into a validated `config::Config`.
 //!
-//! - [`args`]: the clap definition and its conversion.
-//! - [`config`]: the run's configuration, what [`crate::run`] takes.
-//! - [`selection`]: the positional arguments as kubectl reads them (`pods,deploy web-1`).
-//! - [`completion`]: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
+//! - `args`: the clap definition and its conversion.
+//! - `config`: the run's configuration, what [`crate::run`] takes.
+//! - `selection`: the positional arguments as kubectl reads them (`pods,deploy web-1`).
+//! - `completion`: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
 //!   namespaces and contexts, with discovery cached on disk.
 //!
 //! May import every layer below.
 
-pub mod args;
-pub mod completion;
-pub mod config;
-pub mod selection;
+pub(crate) mod args;
+pub(crate) mod completion;
+pub(crate) mod config;
+pub(crate) mod selection;

@@ -27,6 +27,7 @@ pub struct Selection {
 
 impl Selection {
     /// One type, every object (`kreflect pods`).
+    #[cfg(test)]
     pub fn of(resource: &str) -> Selection {
         Selection {
             wanted: vec![Wanted {

@@ -1,17 +1,17 @@
 //! Reaching the API server: the HTTP stack and the credentials, nothing about what is asked.
 //!
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
-//! - [`transport`]: the HTTP stack under it (timeouts, gzip, the gzip-bomb cap), with proxies
-//!   chosen by [`proxy`].
-//! - [`exec_credential`]: exec credential plugins, run once and cached.
+//! - `transport`: the HTTP stack under it (timeouts, gzip, the gzip-bomb cap), with proxies
+//!   chosen by `proxy`.
+//! - `exec_credential`: exec credential plugins, run once and cached.
 //! - `sim` (feature `sim`): a connection to the embedded simulated cluster.
 //!
 //! May import: the leaves (`error_chain`, `quote`). Nothing else of this crate.
 
 pub mod client;
-pub mod endpoint;
-pub mod exec_credential;
-pub mod proxy;
+pub(crate) mod endpoint;
+pub(crate) mod exec_credential;
+pub(crate) mod proxy;
 #[cfg(feature = "sim")]
 pub mod sim;
-pub mod transport;
+pub(crate) mod transport;

@@ -3,7 +3,7 @@
 //! steady churn, watched through the same HTTP client and reflector as a real cluster.
 //!
 //! One name for one feature: the flag `--sim`, the cargo feature `sim`, this module, [`Sim`]
-//! and [`crate::ClusterChoice::Sim`]; prose calls it the simulated cluster. The fake server is
+//! and `crate::ClusterChoice::Sim`; prose calls it the simulated cluster. The fake server is
 //! always named by its crate, `kreflect_sim`, so `sim::Sim` (the product's handle on a running
 //! simulated cluster) and `kreflect_sim::FakeApiServer` (the server) cannot be taken for each
 //! other.

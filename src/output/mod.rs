@@ -1,16 +1,16 @@
 //! What reaches stdout and stderr, and when.
 //!
-//! - [`kinds`]: several kinds in one run: their stores as the listings see them, keys prefixed.
-//! - [`render`]: every output format (keys, json, wide, diff and event lines), bytes only.
+//! - `kinds`: several kinds in one run: their stores as the listings see them, keys prefixed.
+//! - `render`: every output format (keys, json, wide, diff and event lines), bytes only.
 //! - [`printer`]: when listings and events are written, off the async runtime.
-//! - [`progress`]: the initial list's progress on a terminal.
-//! - [`logging`]: logs on stderr, as sentences on a terminal, structured elsewhere.
+//! - `progress`: the initial list's progress on a terminal.
+//! - `logging`: logs on stderr, as sentences on a terminal, structured elsewhere.
 //!
 //! May import: `cache`, `wire` and the leaves. Not `api` or `connect`: output never asks the
 //! server anything.
 
-pub mod kinds;
-pub mod logging;
+pub(crate) mod kinds;
+pub(crate) mod logging;
 pub mod printer;
-pub mod progress;
-pub mod render;
+pub(crate) mod progress;
+pub(crate) mod render;

@@ -1,7 +1,7 @@
 //! When and where listings and events go: the [`print_listings`] task prints a listing as soon
 //! as the store is synced, then every interval, and a last one on stop; the [`print_events`]
 //! task prints each change as it is applied (`--events`). What the bytes are is
-//! [`crate::output::render`]'s job; this module only schedules them and writes them.
+//! `crate::output::render`'s job; this module only schedules them and writes them.
 //!
 //! # A reader that does not read
 //! The output is written on a thread of its own (`output_thread`), never on the async runtime,
@@ -79,7 +79,7 @@ pub enum PrinterEnd {
     OutputClosed,
 }
 
-/// Prints listings of `stores` (every kind's, see [`crate::output::kinds`]) to `output` as soon as all
+/// Prints listings of `stores` (every kind's, see `crate::output::kinds`) to `output` as soon as all
 /// are synced, until `stop` is cancelled (then a final listing, best effort), the output is
 /// closed, or (with `once`) after the first listing. `output` is written
 /// on a thread of its own (see the module docs). However it ends, it cancels `stop` on the way

@@ -108,7 +108,7 @@ pub enum DecodeError {
     )]
     Encoding(String),
     /// A gzip body that inflates too far for what was sent (see
-    /// [`crate::connect::transport::inflation`]).
+    /// `crate::connect::transport::inflation`).
     #[error("the gzip body {0}")]
     Inflated(String),
     /// A list body of another kind than the list asked for (a `SecretList` for pods, a `Status`

@@ -417,6 +417,18 @@ impl RawObject {
     ///
     /// `expected_kind` is checked against the object's `kind` when the object carries one (list
     /// items do not; watch event objects do).
+    ///
+    /// ```
+    /// use kreflect::wire::object::{ObjectError, RawObject};
+    ///
+    /// let json = br#"{"kind":"Pod","metadata":{"namespace":"shop","name":"web-1","resourceVersion":"7"}}"#;
+    /// let pod = RawObject::from_json(json, "Pod")?;
+    /// assert_eq!(pod.key().as_str(), "shop/web-1");
+    /// assert_eq!(pod.resource_version(), "7");
+    /// let unnamed = RawObject::from_json(br#"{"metadata":{"resourceVersion":"7"}}"#, "Pod");
+    /// assert!(matches!(unnamed, Err(ObjectError::MissingName)));
+    /// # Ok::<(), ObjectError>(())
+    /// ```
     pub fn from_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
         // Cut out as a `RawValue`, as lists and watch lines cut out their objects: that checks
         // the whole text is UTF-8, where `IgnoredAny` skips strings without looking at them.

@@ -497,7 +497,7 @@ async fn reports_list_progress_and_counts_into_metrics() {
     let text = metrics.render(&h.store);
     for line in [
         "kreflect_relists_total 1",
-        // The first watch after a list is no restart (issue 10).
+        // The first watch after a list is no restart.
         "kreflect_watch_restarts_total 0",
         "kreflect_events_applied_total{type=\"ADDED\"} 1",
         "kreflect_events_applied_total{type=\"MODIFIED\"} 1",

@@ -2,13 +2,11 @@
 //! server (which answers protobuf for its built-in kinds as transcripts 19 and 20 show, and JSON
 //! for its custom resource as transcript 21 shows), give the same cache and the same listings.
 
-mod common;
-
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use common::mirror::{Mirror, fast_config};
-use common::{TestCluster, run_to_end};
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{TestCluster, run_to_end};
 use k8s_openapi::api::core::v1::Pod;
 use kreflect::object::Encoding;
 use kreflect::source::{SourceOptions, Wire};

@@ -8,15 +8,13 @@
 //! that is not loopback but reaches the server's 127.0.0.1 listener. A run that bypasses the
 //! proxy for the made-up name must fail to resolve it, naming it.
 
-mod common;
-
 use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
-use common::connect_proxy::{self, ConnectOptions, ConnectProxy};
-use common::socks5_proxy::{self, Address, Socks5Options, Socks5Proxy};
-use common::{TestCluster, assert_one_line, run_to_end};
+use crate::harness::connect_proxy::{self, ConnectOptions, ConnectProxy};
+use crate::harness::socks5_proxy::{self, Address, Socks5Options, Socks5Proxy};
+use crate::harness::{TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
 use serde_json::Value;
 

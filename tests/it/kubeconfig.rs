@@ -2,9 +2,7 @@
 //! skipped, the others merged in order with the first file winning, and only a list in which no
 //! file exists is "no kubeconfig found".
 
-mod common;
-
-use common::{TestCluster, assert_one_line, kreflect_command, run_to_end};
+use crate::harness::{TestCluster, assert_one_line, kreflect_command, run_to_end};
 
 /// `kreflect pods --once` with `KUBECONFIG=entries` (joined with `:`) and a HOME holding no
 /// kubeconfig.

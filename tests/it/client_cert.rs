@@ -1,16 +1,14 @@
 //! Client certificates from the kubeconfig, against the fake server in HTTPS mode.
 
-mod common;
-
+use crate::harness::{TestCluster, assert_one_line, run_to_end};
 use base64::Engine as _;
-use common::{TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::ServerOptions;
 
 /// A self-signed X.509 **v1** certificate (no extensions) and its P-256 key, made with
 /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, `openssl req -new` and
 /// `openssl x509 -req -signkey` without `-extfile`, which writes version 1.
-const V1_CERT: &str = include_str!("fixtures/x509-v1-client-cert.pem");
-const V1_KEY: &str = include_str!("fixtures/x509-v1-client-key.pem");
+const V1_CERT: &str = include_str!("../fixtures/x509-v1-client-cert.pem");
+const V1_KEY: &str = include_str!("../fixtures/x509-v1-client-key.pem");
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_x509_v1_client_certificate_is_named_as_such_with_what_to_do() {

@@ -2,11 +2,9 @@
 //! list that takes more than about a second, and never mixed with a log line. Elsewhere (the
 //! other suites pipe stderr) nothing of it is written.
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestCluster;
+use crate::harness::{DEADLINE, TestCluster, poll_until};
 use kreflect_sim::{Fault, GzipCorruption, ServerOptions};
 
 /// Runs `kreflect pods --once` on a pseudo-terminal against `cluster` and returns what the
@@ -27,7 +25,7 @@ async fn terminal_of_run(cluster: &TestCluster, args: &str) -> (bool, String) {
     );
     let home = tempfile::tempdir().expect("temp dir");
     let mut script = on_a_terminal(&command_line, home.path());
-    let output = tokio::time::timeout(common::DEADLINE, script.output())
+    let output = tokio::time::timeout(DEADLINE, script.output())
         .await
         .expect("finishes")
         .expect("script runs");
@@ -168,7 +166,7 @@ async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_
     let running = script.output();
     let create = async {
         // The pods list is on its fourth page: its progress line is up (from 1 s on).
-        common::poll_until(common::DEADLINE, async || {
+        poll_until(DEADLINE, async || {
             let pages = cluster
                 .list_requests()
                 .iter()
@@ -184,7 +182,7 @@ async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_
             .expect("deployments")
             .create_object(serde_json::json!({"metadata": {"name": "d1", "namespace": "ns"}}));
     };
-    let (output, ()) = tokio::join!(tokio::time::timeout(common::DEADLINE, running), create);
+    let (output, ()) = tokio::join!(tokio::time::timeout(DEADLINE, running), create);
     let output = output.expect("ends").expect("script runs");
     let terminal = String::from_utf8_lossy(&output.stdout).into_owned();
     let event = terminal
@@ -216,7 +214,7 @@ async fn a_run_stopped_during_a_slow_list_clears_the_progress_line() {
     );
     let home = tempfile::tempdir().expect("temp dir");
     let mut script = on_a_terminal(&command_line, home.path());
-    let output = tokio::time::timeout(common::DEADLINE, script.output())
+    let output = tokio::time::timeout(DEADLINE, script.output())
         .await
         .expect("ends")
         .expect("script runs");

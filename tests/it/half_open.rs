@@ -3,13 +3,11 @@
 //! balancer or proxy does. The reflector must notice a dead watch within 60 s of the freeze and
 //! print the server's truth again within 90 s, with the product's default timeouts.
 
-mod common;
-
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use common::freeze_proxy::FreezeProxy;
-use common::{Running, TestCluster, strings};
+use crate::harness::freeze_proxy::FreezeProxy;
+use crate::harness::{Running, TestCluster, strings};
 use kreflect_sim::{Fault, ServerOptions};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};

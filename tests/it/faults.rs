@@ -1,12 +1,10 @@
 //! Every fault the fake API server can inject, each followed by churn: the reflector's cache
 //! must end equal to the server's truth, object by object, deletes included.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::mirror::{Mirror, fast_config};
-use common::{Running, TestCluster, strings};
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{Running, TestCluster, strings};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 

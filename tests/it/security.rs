@@ -2,11 +2,9 @@
 //! its bearer token never reaches a log, it trusts an HTTPS server only through the kubeconfig's
 //! CA, and the manifests in `deploy/` grant it no more than it uses.
 
-mod common;
-
 use std::path::Path;
 
-use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect_sim::{Fault, ServerOptions};
 use nix::sys::signal::Signal;
 use serde_json::Value;

@@ -3,12 +3,10 @@
 //! line with its own words. Each test runs the real binary against the fake server with a
 //! plugin script that counts its runs.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use common::{Running, TestCluster, assert_one_line, run_to_end};
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::Fault;
 
 /// A plugin that appends a line to `runs` each time it runs and prints the token `token-N`

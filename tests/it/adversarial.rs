@@ -1,13 +1,13 @@
 //! Attacks on what "never hammer, never hang, never lie" built: a hostile server, a frozen
 //! network, a stuck reader or a careless user, each against the real binary over HTTP.
 
-mod common;
-
 use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
-use common::{Running, TestCluster, assert_one_line, run_to_end};
+use crate::harness::{
+    DEADLINE, Running, TestCluster, assert_one_line, http_get, poll_until, run_to_end,
+};
 use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
@@ -226,7 +226,7 @@ async fn memory_does_not_grow_with_each_metrics_scrape() {
         let addr = addr.clone();
         async move {
             for _ in 0..count {
-                let healthz = common::http_get(&addr, "/healthz").await;
+                let healthz = http_get(&addr, "/healthz").await;
                 assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
             }
         }
@@ -418,12 +418,12 @@ async fn a_watch_event_outside_the_namespace_asked_for_never_reaches_a_listing_a
     ]));
     assert_eq!(running.next_listing().await, ["a/1"]);
     // The watch with the hostile lines has ended once the next one is asked for.
-    let reopened = common::poll_until(common::DEADLINE, async || {
+    let reopened = poll_until(DEADLINE, async || {
         (cluster.watch_requests().len() >= 2).then_some(())
     })
     .await;
     assert!(reopened.is_some(), "{:#?}", cluster.watch_requests());
-    let metrics = common::http_get(&addr, "/metrics").await;
+    let metrics = http_get(&addr, "/metrics").await;
     running.signal(nix::sys::signal::Signal::SIGTERM);
     let status = running.wait().await;
     let stdout = running.rest_of_stdout().await;

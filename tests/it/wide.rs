@@ -2,11 +2,9 @@
 //! server over HTTP, which answers `Accept: …;as=Table;…` as a kube-apiserver does
 //! (transcripts 15-18).
 
-mod common;
-
 use std::time::{Duration, SystemTime};
 
-use common::{Running, TestCluster, run_to_end};
+use crate::harness::{DEADLINE, Running, TestCluster, poll_until, run_to_end, strings};
 use kreflect_sim::{NoTable, ServerOptions};
 use serde_json::{Value, json};
 
@@ -239,7 +237,7 @@ async fn a_watch_event_changes_a_rows_cells() {
     let first = running.next_listing().await;
     assert!(first[1].contains("Pending"), "{first:?}");
     pods.create_pod_with(crash_looping("shop", "web"));
-    let changed = common::poll_until(common::DEADLINE, async || {
+    let changed = poll_until(DEADLINE, async || {
         let listing = running.next_listing().await;
         listing[1].contains("CrashLoopBackOff").then_some(listing)
     })
@@ -354,7 +352,7 @@ async fn a_406_on_the_watch_reopens_it_plainly_without_an_error() {
         })
         .await;
     pods.create_pod_with(pod("shop", "later", json!({"phase": "Running"})));
-    let mixed = common::poll_until(common::DEADLINE, async || {
+    let mixed = poll_until(DEADLINE, async || {
         let listing = running.next_listing().await;
         (listing.len() == 3).then_some(listing)
     })
@@ -423,7 +421,7 @@ async fn a_row_with_too_few_or_too_many_cells_is_shown_not_dropped() {
         "a           long    Running",
         "a           short",
     ];
-    running.wait_for_listing(&common::strings(&expected)).await;
+    running.wait_for_listing(&strings(&expected)).await;
     let stderr = running.stderr_so_far();
     assert!(!stderr.contains("WARN"), "{stderr}");
     assert_eq!(
@@ -466,7 +464,7 @@ async fn the_last_restarts_ago_is_said_again_at_each_listing() {
     let restarts = |listing: &[String]| cells(&format!("{}\n", listing.join("\n")))[1][4].clone();
     let first = restarts(&running.next_listing().await);
     assert!(first == "5 (3m ago)" || first == "5 (3m1s ago)", "{first}");
-    let later = common::poll_until(common::DEADLINE, async || {
+    let later = poll_until(DEADLINE, async || {
         let now = restarts(&running.next_listing().await);
         (now != first).then_some(now)
     })

@@ -2,9 +2,7 @@
 //! kind's keys, prefixed as `kubectl get -o name` spells the kind, sorted bytewise; the real
 //! binary against the fake API server over HTTP.
 
-mod common;
-
-use common::{Running, TestCluster, run_to_end};
+use crate::harness::{Running, TestCluster, http_get, run_to_end};
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -212,9 +210,9 @@ async fn metrics_report_each_kind_and_readyz_waits_for_all() {
         "100ms",
     ]));
     assert_eq!(kreflect.next_listing().await.len(), 3);
-    let readyz = common::http_get(&addr, "/readyz").await;
+    let readyz = http_get(&addr, "/readyz").await;
     assert!(readyz.starts_with("HTTP/1.1 200"), "{readyz}");
-    let metrics = common::http_get(&addr, "/metrics").await;
+    let metrics = http_get(&addr, "/metrics").await;
     for line in [
         "kreflect_store_objects{resource=\"pods\"} 2",
         "kreflect_store_objects{resource=\"deployments.apps\"} 1",

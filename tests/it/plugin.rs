@@ -4,12 +4,10 @@
 //! after the plugin's name. kubectl exports nothing for its own flags; it refuses them before a
 //! plugin's name.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use common::{TestCluster, run_to_end};
+use crate::harness::{TestCluster, run_to_end};
 use tokio::process::Command;
 
 /// A directory holding `kubectl-reflect`, a symlink to the binary under test (as the README

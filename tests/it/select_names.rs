@@ -1,9 +1,7 @@
 //! Object names on the command line, as `kubectl get` takes them (`kreflect pods web-1 web-2`,
 //! `kreflect pod/web-1`): the real binary against the fake API server over HTTP.
 
-mod common;
-
-use common::{Running, TestCluster, run_to_end, strings};
+use crate::harness::{Running, TestCluster, run_to_end, strings};
 use nix::sys::signal::Signal;
 
 async fn shop() -> TestCluster {

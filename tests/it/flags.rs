@@ -1,9 +1,7 @@
 //! Extreme and empty flag values: usage errors (exit 2) that say what is allowed, never a panic.
 //! And the help, byte for byte as recorded in `tests/fixtures/help*.txt`.
 
-mod common;
-
-use common::{kreflect_command, run_to_end};
+use crate::harness::{kreflect_command, run_to_end};
 
 async fn usage_error(args: &[&str]) -> String {
     let home = tempfile::tempdir().expect("temp dir");
@@ -43,11 +41,11 @@ async fn empty_namespace_context_or_kubeconfig_are_usage_errors_not_other_meanin
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn help_reads_byte_for_byte_as_recorded() {
     for (flag, fixture, expected) in [
-        ("--help", "help.txt", include_str!("fixtures/help.txt")),
+        ("--help", "help.txt", include_str!("../fixtures/help.txt")),
         (
             "-h",
             "help-short.txt",
-            include_str!("fixtures/help-short.txt"),
+            include_str!("../fixtures/help-short.txt"),
         ),
     ] {
         let home = tempfile::tempdir().expect("temp dir");

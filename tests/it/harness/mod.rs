@@ -1,7 +1,5 @@
-//! Shared test harness: a fake API server, a kubeconfig pointing at it, and the real
-//! `kreflect` binary run against it with its stdout split into listings.
-
-#![allow(dead_code)] // each test binary uses part of the harness
+//! The harness every test module shares: a fake API server, a kubeconfig pointing at it, and
+//! the real `kreflect` binary run against it with its stdout split into listings.
 
 pub mod connect_proxy;
 pub mod freeze_proxy;

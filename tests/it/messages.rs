@@ -3,14 +3,12 @@
 //! namespace only where `-n` can help; logs on a terminal read as sentences, while a pipe keeps
 //! the structured format.
 
-mod common;
-
 use std::io::Read;
 use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::time::Duration;
 
-use common::{DEADLINE, Running, TestCluster, kreflect_command, run_to_end};
+use crate::harness::{DEADLINE, Running, TestCluster, kreflect_command, run_to_end};
 use kreflect_sim::ServerOptions;
 use tokio::process::Command;
 

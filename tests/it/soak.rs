@@ -1,13 +1,13 @@
 //! Long run: the cache's memory does not grow with the number of events applied.
 //!
 //! Ignored in the normal test run (it applies a million events); run it with
-//! `cargo test --release --test soak -- --ignored --nocapture` and read the figures it prints.
-
-mod common;
+//! `cargo test --release --test it soak:: -- --ignored --nocapture` and read the figures it
+//! prints. It reads the memory of the whole test process, so it must run alone: the filter and
+//! `--ignored` see to that.
 
 use std::time::{Duration, Instant};
 
-use common::mirror::{Mirror, fast_config};
+use crate::harness::mirror::{Mirror, fast_config};
 use kreflect::object::ObjectKey;
 use kreflect_sim::{FakeApiServer, ServerOptions, populate};
 

@@ -3,12 +3,10 @@
 //! credentials: exit 1), `--once` needs only `list`, a `Retry-After` is honoured up to a cap,
 //! and a list that trickles is given up (fatal with `--once`, retried otherwise).
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::mirror::{Mirror, fast_config};
-use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 

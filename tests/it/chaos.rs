@@ -1,14 +1,12 @@
 //! A seeded randomized test: churn mixed with random faults against the fake API server over
 //! HTTP; after quiescence the reflector's cache must equal the server's state, object by object.
 //!
-//! `KREFLECT_SEED=N cargo test --test chaos` replays one seed; `KREFLECT_SEEDS=N` runs N seeds
+//! `KREFLECT_SEED=N cargo test --test it chaos::` replays one seed; `KREFLECT_SEEDS=N` runs N seeds
 //! (default 200). `KREFLECT_LOG=debug` logs each scenario (tagged with its seed) to stderr.
-
-mod common;
 
 use std::time::Duration;
 
-use common::mirror::{Mirror, fast_config};
+use crate::harness::mirror::{Mirror, fast_config};
 use futures::StreamExt;
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
@@ -126,7 +124,7 @@ async fn scenario(seed: u64) -> Result<(), String> {
         .and_then(|()| stopped.map_err(|err| format!("reflector failed: {err}")))
         .map_err(|diff| {
             format!(
-                "seed {seed} (replay: KREFLECT_SEED={seed} cargo test --test chaos): {diff}\n  steps: {log:?}"
+                "seed {seed} (replay: KREFLECT_SEED={seed} cargo test --test it chaos::): {diff}\n  steps: {log:?}"
             )
         })
 }

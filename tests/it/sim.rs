@@ -2,9 +2,7 @@
 //! `sim` it lists the simulated cluster; built with `--no-default-features` it says this build
 //! has none. No other test runs it, so without this one a broken `--sim` would pass CI.
 
-mod common;
-
-use common::{kreflect_command, run_to_end};
+use crate::harness::{assert_one_line, kreflect_command, run_to_end};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sim_once_lists_the_simulated_cluster_or_says_this_build_has_none() {
@@ -31,7 +29,7 @@ async fn sim_once_lists_the_simulated_cluster_or_says_this_build_has_none() {
     } else {
         assert_eq!(status.code(), Some(1), "stderr: {stderr}");
         assert_eq!(stdout, "");
-        common::assert_one_line(&stderr, "--sim without the simulator");
+        assert_one_line(&stderr, "--sim without the simulator");
         assert!(stderr.contains("has no simulated cluster"), "{stderr}");
     }
 }

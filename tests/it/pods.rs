@@ -1,11 +1,11 @@
 //! `kreflect pods` end to end: the real binary against the fake API server over HTTP, through a
 //! generated kubeconfig.
 
-mod common;
-
 use std::time::{Duration, Instant};
 
-use common::{Running, TestCluster, assert_one_line, kreflect_command, run_to_end, strings};
+use crate::harness::{
+    Running, TestCluster, assert_one_line, kreflect_command, run_to_end, strings,
+};
 use kreflect_sim::{Fault, ServerOptions, WatchListSupport};
 use nix::sys::signal::Signal;
 

@@ -5,14 +5,12 @@
 //! Every test waits until kreflect is actually blocked writing to its full stdout pipe before
 //! it measures.
 
-mod common;
-
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use common::{Running, TestCluster};
+use crate::harness::{Running, TestCluster, http_get};
 use kreflect_sim::{ServerOptions, World};
 use nix::sys::signal::Signal;
 
@@ -211,8 +209,7 @@ async fn healthz_answers_on_one_worker_thread_while_stdout_is_blocked() {
     command.env("TOKIO_WORKER_THREADS", "1");
     let mut kreflect = Running::spawn(command);
     kreflect.wait_until_stdout_blocks().await;
-    let healthz =
-        tokio::time::timeout(Duration::from_secs(3), common::http_get(&addr, "/healthz")).await;
+    let healthz = tokio::time::timeout(Duration::from_secs(3), http_get(&addr, "/healthz")).await;
     let Ok(healthz) = healthz else {
         let _ = kreflect.child.start_kill();
         panic!(
@@ -243,8 +240,7 @@ async fn healthz_and_sigterm_answer_while_stderr_is_never_read() {
         let _ = tokio::io::copy(&mut stdout, &mut tokio::io::sink()).await;
     });
     tokio::time::sleep(Duration::from_secs(3)).await;
-    let healthz =
-        tokio::time::timeout(Duration::from_secs(3), common::http_get(&addr, "/healthz")).await;
+    let healthz = tokio::time::timeout(Duration::from_secs(3), http_get(&addr, "/healthz")).await;
     flood.stop();
     let pid = child.id().expect("running");
     nix::sys::signal::kill(nix::unistd::Pid::from_raw(pid as i32), Signal::SIGTERM)

@@ -2,11 +2,9 @@
 //! follows the conventions (a timestamp rather than an age, `build_info`, `process_*`), and
 //! `/livez`, `/readyz` and `/healthz` answer.
 
-mod common;
-
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use common::{Running, TestCluster, http_get, poll_until};
+use crate::harness::{Running, TestCluster, http_get, poll_until};
 
 /// A free local port for `--metrics-addr` (bound, then released for kreflect).
 fn free_addr() -> String {

@@ -1,9 +1,10 @@
 //! `kreflect RESOURCE` beyond pods, selectors, output formats, events, diffs, metrics and
 //! completions: the real binary against the fake API server over HTTP.
 
-mod common;
-
-use common::{Running, TestCluster, assert_one_line, run_to_end, strings};
+use crate::harness::{
+    DEADLINE, Running, TestCluster, assert_one_line, http_get, kreflect_command, poll_until,
+    run_to_end, strings,
+};
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -348,9 +349,9 @@ async fn metrics_and_healthz_are_served_when_asked() {
     kreflect
         .wait_for_listing(&strings(&["a/x", "a/y", "a/z"]))
         .await;
-    let healthz = common::http_get(&addr, "/healthz").await;
+    let healthz = http_get(&addr, "/healthz").await;
     assert!(healthz.starts_with("HTTP/1.1 200"), "{healthz}");
-    let metrics = common::http_get(&addr, "/metrics").await;
+    let metrics = http_get(&addr, "/metrics").await;
     for line in [
         "kreflect_store_objects{resource=\"pods\"} 3",
         "kreflect_synced 1",
@@ -383,8 +384,8 @@ async fn healthz_is_503_until_synced() {
     cluster
         .wait_for_request("the failing list", |r| !r.is_watch())
         .await;
-    let healthz = common::poll_until(common::DEADLINE, async || {
-        let answer = common::http_get(&addr, "/healthz").await;
+    let healthz = poll_until(DEADLINE, async || {
+        let answer = http_get(&addr, "/healthz").await;
         (!answer.is_empty()).then_some(answer)
     })
     .await
@@ -398,11 +399,8 @@ async fn healthz_is_503_until_synced() {
 async fn completions_and_documented_exit_codes() {
     let home = tempfile::tempdir().expect("temp dir");
     for shell in ["bash", "zsh", "fish"] {
-        let (status, stdout, _) = run_to_end(common::kreflect_command(
-            &["completions", shell],
-            home.path(),
-        ))
-        .await;
+        let (status, stdout, _) =
+            run_to_end(kreflect_command(&["completions", shell], home.path())).await;
         assert!(status.success(), "{shell}");
         // The dynamic engine's registration: it calls kreflect back with COMPLETE set.
         assert!(
@@ -410,7 +408,7 @@ async fn completions_and_documented_exit_codes() {
             "{shell}"
         );
     }
-    let (status, stdout, _) = run_to_end(common::kreflect_command(&["--help"], home.path())).await;
+    let (status, stdout, _) = run_to_end(kreflect_command(&["--help"], home.path())).await;
     assert!(status.success());
     assert!(stdout.contains("Exit status:"), "{stdout}");
     assert!(stdout.contains("2  usage error"), "{stdout}");
@@ -426,7 +424,7 @@ async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
     cluster.server.shutdown().await;
     let path = kubeconfig.to_str().expect("utf-8");
 
-    let (status, stdout, stderr) = run_to_end(common::kreflect_command(
+    let (status, stdout, stderr) = run_to_end(kreflect_command(
         &["--kubeconfig", path, "nodes", "--once"],
         home.path(),
     ))
@@ -441,7 +439,7 @@ async fn discovery_is_retried_while_the_server_is_down_and_fatal_with_once() {
         "{stderr}"
     );
 
-    let mut kreflect = Running::spawn(common::kreflect_command(
+    let mut kreflect = Running::spawn(kreflect_command(
         &["--kubeconfig", path, "nodes"],
         home.path(),
     ));

@@ -6,11 +6,9 @@
 //! The window is `KREFLECT_RATE_WINDOW_SECS` seconds (default 20; the README's per-minute
 //! figures come from a run with 60).
 
-mod common;
-
 use std::time::Duration;
 
-use common::TestCluster;
+use crate::harness::TestCluster;
 use kreflect_sim::Fault;
 
 fn window() -> Duration {

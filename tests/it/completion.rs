@@ -3,13 +3,11 @@
 //! the script in `bash -c`, sets COMP_WORDS/COMP_CWORD/COMP_LINE/COMP_POINT as readline would,
 //! calls the registered function and reads COMPREPLY.
 
-mod common;
-
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-use common::{DEADLINE, TestCluster, run_to_end};
+use crate::harness::{DEADLINE, TestCluster, kreflect_command, run_to_end};
 use kreflect_sim::ServerOptions;
 use serde_json::json;
 use tokio::process::Command;
@@ -32,11 +30,8 @@ struct Completed {
 impl Bash {
     async fn new() -> Bash {
         let home = tempfile::tempdir().expect("temp dir");
-        let (status, script, stderr) = run_to_end(common::kreflect_command(
-            &["completions", "bash"],
-            home.path(),
-        ))
-        .await;
+        let (status, script, stderr) =
+            run_to_end(kreflect_command(&["completions", "bash"], home.path())).await;
         assert!(status.success(), "completions bash: {stderr}");
         let path = home.path().join("kreflect.bash");
         std::fs::write(&path, script).expect("write the script");
@@ -369,13 +364,10 @@ async fn an_unreachable_server_completes_nothing_quickly_and_silently() {
 async fn the_completions_subcommand_prints_what_complete_env_prints() {
     let home = tempfile::tempdir().expect("temp dir");
     for shell in ["bash", "zsh", "fish"] {
-        let (status, subcommand, _) = run_to_end(common::kreflect_command(
-            &["completions", shell],
-            home.path(),
-        ))
-        .await;
+        let (status, subcommand, _) =
+            run_to_end(kreflect_command(&["completions", shell], home.path())).await;
         assert!(status.success(), "{shell}");
-        let mut command = common::kreflect_command(&[], home.path());
+        let mut command = kreflect_command(&[], home.path());
         command.env("COMPLETE", shell);
         let (status, from_env, stderr) = run_to_end(command).await;
         assert!(status.success(), "COMPLETE={shell}: {stderr}");

@@ -2,9 +2,7 @@
 //! end to end: every line format writes them quoted (README "stdout is a contract"), so one
 //! object is one line; `-o json` carries the exact names.
 
-mod common;
-
-use common::{Running, TestCluster, run_to_end};
+use crate::harness::{Running, TestCluster, run_to_end};
 use nix::sys::signal::Signal;
 
 /// Raw names, and how line formats write them, in key order.

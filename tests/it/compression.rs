@@ -2,11 +2,9 @@
 //! or the kubeconfig cluster's `disable-compression: true`), mirrors a cluster whose list pages
 //! come gzipped, and treats a broken gzip body as a failed list, never as a shorter one.
 
-mod common;
-
 use std::time::Duration;
 
-use common::{Running, TestCluster, run_to_end};
+use crate::harness::{Running, TestCluster, run_to_end};
 use kreflect::client::{ClientOptions, connect_insecure_local};
 use kreflect_sim::{Fault, GzipCorruption, RecordedRequest, ServerOptions, populate};
 

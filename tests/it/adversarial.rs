@@ -6,7 +6,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::harness::{
-    DEADLINE, Running, TestCluster, assert_one_line, http_get, poll_until, run_to_end,
+    DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, poll_until, run_to_end,
 };
 use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
@@ -214,11 +214,7 @@ async fn a_server_expiring_every_watch_after_one_event_under_churn_is_not_relist
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_does_not_grow_with_each_metrics_scrape() {
     let cluster = TestCluster::with_pods(&["a/x"]).await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut kreflect =
         Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1h"]));
     assert_eq!(kreflect.next_listing().await, ["a/x"]);
@@ -380,12 +376,6 @@ async fn sigterm_ends_a_run_whose_kubeconfig_is_a_fifo_nobody_writes_yet() {
         "SIGTERM ignored while the kubeconfig (a FIFO) has no writer; stderr: {}",
         running.stderr_so_far()
     );
-}
-
-/// A free local port for `--metrics-addr` (bound, then released for kreflect).
-fn free_addr() -> String {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
 }
 
 /// An ADDED watch line of pod `namespace/name` (no namespace when `namespace` is empty).

@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use crate::harness::freeze_proxy::FreezeProxy;
 use crate::harness::{Running, TestCluster, strings};
-use kreflect_sim::{Fault, ServerOptions};
+use kreflect_sim::Fault;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
@@ -22,11 +22,7 @@ const PODS: &[&str] = &["shop/web-1", "shop/web-2", "default/db-0"];
 /// A cluster with [`PODS`], a freezing proxy in front of it, and kreflect running through the
 /// proxy, its first listing read.
 async fn synced_through_proxy(fault: Option<Fault>) -> (TestCluster, FreezeProxy, Running) {
-    let cluster = TestCluster::start(ServerOptions::default()).await;
-    for key in PODS {
-        let (namespace, name) = key.split_once('/').expect("ns/name");
-        cluster.server.cluster().create_pod(namespace, name);
-    }
+    let cluster = TestCluster::with_pods(PODS).await;
     if let Some(fault) = fault {
         cluster.server.inject(fault);
     }

@@ -2,7 +2,7 @@
 //! kind's keys, prefixed as `kubectl get -o name` spells the kind, sorted bytewise; the real
 //! binary against the fake API server over HTTP.
 
-use crate::harness::{Running, TestCluster, http_get, run_to_end};
+use crate::harness::{Running, TestCluster, free_addr, http_get, once, run_to_end};
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
@@ -27,15 +27,6 @@ async fn cluster_with(options: ServerOptions) -> TestCluster {
 
 async fn cluster() -> TestCluster {
     cluster_with(ServerOptions::default()).await
-}
-
-async fn once(cluster: &TestCluster, args: &[&str]) -> String {
-    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
-    assert!(
-        status.success(),
-        "{args:?}: exit {status:?}, stderr: {stderr}"
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -197,11 +188,7 @@ async fn a_kind_that_is_forbidden_ends_the_run_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_report_each_kind_and_readyz_waits_for_all() {
     let cluster = cluster().await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut kreflect = Running::spawn(cluster.kreflect_any(&[
         "pods,deploy",
         "--metrics-addr",

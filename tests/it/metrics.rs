@@ -4,13 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::harness::{Running, TestCluster, http_get, poll_until};
-
-/// A free local port for `--metrics-addr` (bound, then released for kreflect).
-fn free_addr() -> String {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
-}
+use crate::harness::{Running, TestCluster, free_addr, http_get, poll_until};
 
 /// The value of the sample line `name value` in `text`.
 fn sample(text: &str, name: &str) -> Option<f64> {

@@ -2,8 +2,8 @@
 //! completions: the real binary against the fake API server over HTTP.
 
 use crate::harness::{
-    DEADLINE, Running, TestCluster, assert_one_line, http_get, kreflect_command, poll_until,
-    run_to_end, strings,
+    DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, kreflect_command, once,
+    poll_until, run_to_end, strings,
 };
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
@@ -34,15 +34,6 @@ async fn cluster_with_kinds() -> TestCluster {
         json!({"metadata": {"name": "w1", "namespace": "shop"}, "spec": {"size": 3}}),
     );
     cluster
-}
-
-async fn once(cluster: &TestCluster, args: &[&str]) -> String {
-    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
-    assert!(
-        status.success(),
-        "{args:?}: exit {status:?}, stderr: {stderr}"
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -337,11 +328,7 @@ async fn diff_prints_plus_and_minus_lines_only_for_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_healthz_are_served_when_asked() {
     let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut kreflect =
         Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "100ms"]));
     assert_eq!(kreflect.next_listing().await, strings(&["a/x", "a/y"]));
@@ -375,11 +362,7 @@ async fn healthz_is_503_until_synced() {
         reason: "ServiceUnavailable".into(),
         retry_after: Some(30),
     });
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut kreflect = Running::spawn(cluster.kreflect(&["--metrics-addr", &addr]));
     cluster
         .wait_for_request("the failing list", |r| !r.is_watch())

@@ -124,17 +124,12 @@ async fn the_bearer_token_is_never_logged_even_with_rust_log_trace_for_every_cra
 }
 
 async fn https_cluster(pods: &[&str]) -> TestCluster {
-    let cluster = TestCluster::start(ServerOptions {
+    let options = ServerOptions {
         tls: true,
         bearer_token: Some(TOKEN.to_owned()),
         ..ServerOptions::default()
-    })
-    .await;
-    for key in pods {
-        let (namespace, name) = key.split_once('/').expect("ns/name");
-        cluster.server.cluster().create_pod(namespace, name);
-    }
-    cluster
+    };
+    TestCluster::start_with_pods(options, pods).await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

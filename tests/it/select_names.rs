@@ -1,20 +1,11 @@
 //! Object names on the command line, as `kubectl get` takes them (`kreflect pods web-1 web-2`,
 //! `kreflect pod/web-1`): the real binary against the fake API server over HTTP.
 
-use crate::harness::{Running, TestCluster, run_to_end, strings};
+use crate::harness::{Running, TestCluster, once, run_to_end, strings};
 use nix::sys::signal::Signal;
 
 async fn shop() -> TestCluster {
     TestCluster::with_pods(&["shop/web-1", "shop/web-2", "shop/db", "other/web-1"]).await
-}
-
-async fn once(cluster: &TestCluster, args: &[&str]) -> String {
-    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
-    assert!(
-        status.success(),
-        "{args:?}: exit {status:?}, stderr: {stderr}"
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

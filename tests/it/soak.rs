@@ -8,6 +8,7 @@
 use std::time::{Duration, Instant};
 
 use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::rss_kib;
 use kreflect::object::ObjectKey;
 use kreflect_sim::{FakeApiServer, ServerOptions, populate};
 
@@ -15,16 +16,6 @@ const NAMESPACES: usize = 20;
 const PODS_PER_NAMESPACE: usize = 100;
 const EVENTS: usize = 1_000_000;
 const BATCH: usize = 5_000;
-
-/// Resident set size of this process, in KiB.
-fn rss_kib() -> u64 {
-    let status = std::fs::read_to_string("/proc/self/status").expect("/proc/self/status");
-    status
-        .lines()
-        .find_map(|line| line.strip_prefix("VmRSS:"))
-        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-        .expect("VmRSS")
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a million events: run with --release -- --ignored --nocapture"]
@@ -64,7 +55,7 @@ async fn memory_stays_flat_under_a_million_update_events() {
         }
         let applied = (batch + 1) * BATCH;
         if [50_000, 100_000, 250_000, 500_000, 750_000, EVENTS].contains(&applied) {
-            samples.push((applied, rss_kib()));
+            samples.push((applied, rss_kib("self")));
         }
     }
     let elapsed = started.elapsed();

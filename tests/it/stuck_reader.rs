@@ -10,7 +10,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Running, TestCluster, http_get};
+use crate::harness::{Running, TestCluster, free_addr, http_get};
 use kreflect_sim::{ServerOptions, World};
 use nix::sys::signal::Signal;
 
@@ -199,11 +199,7 @@ async fn sigterm_ends_listings_promptly_when_stdout_is_never_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_on_one_worker_thread_while_stdout_is_blocked() {
     let cluster = cluster_with_a_large_listing().await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut command = cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1ms"]);
     // One async worker, as on a one-CPU node: a blocking write on it would stall everything.
     command.env("TOKIO_WORKER_THREADS", "1");
@@ -226,11 +222,7 @@ async fn healthz_and_sigterm_answer_while_stderr_is_never_read() {
     // `kreflect -v 2> >(a stuck log shipper)`: every event is a debug record, and the 64 KiB
     // stderr pipe fills within a second of the flood.
     let (cluster, flood) = flooded_cluster().await;
-    let port = {
-        let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-        probe.local_addr().expect("addr").port()
-    };
-    let addr = format!("127.0.0.1:{port}");
+    let addr = free_addr();
     let mut command = cluster.kreflect(&["-v", "--metrics-addr", &addr, "--interval", "1h"]);
     let mut child = command.spawn().expect("kreflect starts");
     // Held, never read; stdout is drained so only stderr is stuck.

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{DEADLINE, Running, TestCluster, poll_until, run_to_end, strings};
+use crate::harness::{DEADLINE, Running, TestCluster, once, poll_until, run_to_end, strings};
 use kreflect_sim::{NoTable, ServerOptions};
 use serde_json::{Value, json};
 
@@ -91,15 +91,6 @@ async fn cluster_with_pod_states(options: ServerOptions) -> TestCluster {
         json!({"phase": "Failed", "reason": "Evicted"}),
     ));
     cluster
-}
-
-async fn once(cluster: &TestCluster, args: &[&str]) -> String {
-    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
-    assert!(
-        status.success(),
-        "{args:?}: exit {status:?}, stderr: {stderr}"
-    );
-    stdout
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

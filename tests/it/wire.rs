@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 use std::time::Duration;
 
 use crate::harness::mirror::{Mirror, fast_config};
-use crate::harness::{TestCluster, run_to_end};
+use crate::harness::{TestCluster, once};
 use k8s_openapi::api::core::v1::Pod;
 use kreflect::object::Encoding;
 use kreflect::source::{SourceOptions, Wire};
@@ -28,12 +28,6 @@ async fn cluster() -> TestCluster {
     let widgets = server.resource("widgets").expect("widgets");
     widgets.create_object(json!({"metadata": {"name": "w1", "namespace": "shop"}}));
     cluster
-}
-
-async fn once(cluster: &TestCluster, args: &[&str]) -> String {
-    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
-    assert!(status.success(), "{args:?}: {status:?}, {stderr}");
-    stdout
 }
 
 /// The `Accept` of every list request for `plural`, in order.

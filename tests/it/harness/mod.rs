@@ -67,8 +67,14 @@ impl TestCluster {
         TestCluster { server, dir }
     }
 
+    /// A cluster with a pod for each `namespace/name` of `keys`.
     pub async fn with_pods(keys: &[&str]) -> Self {
-        let cluster = TestCluster::start(ServerOptions::default()).await;
+        TestCluster::start_with_pods(ServerOptions::default(), keys).await
+    }
+
+    /// [`TestCluster::start`], then a pod for each `namespace/name` of `keys`.
+    pub async fn start_with_pods(options: ServerOptions, keys: &[&str]) -> Self {
+        let cluster = TestCluster::start(options).await;
         for key in keys {
             let (namespace, name) = key.split_once('/').expect("ns/name");
             cluster.server.cluster().create_pod(namespace, name);
@@ -414,14 +420,7 @@ impl Running {
 
     /// Resident set size of the running process, in KiB.
     pub fn rss_kib(&self) -> u64 {
-        let pid = self.child.id().expect("running");
-        let status =
-            std::fs::read_to_string(format!("/proc/{pid}/status")).expect("/proc/<pid>/status");
-        status
-            .lines()
-            .find_map(|line| line.strip_prefix("VmRSS:"))
-            .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
-            .expect("VmRSS")
+        rss_kib(self.child.id().expect("running"))
     }
 
     /// Closes our end of the stdout pipe, as `| head -1` does once it has its line.
@@ -467,6 +466,23 @@ fn sleeps_in_pipe_write(pid: u32) -> bool {
     })
 }
 
+/// Resident set size, in KiB, of `process`: a pid, or `"self"` for this test process.
+pub fn rss_kib(process: impl std::fmt::Display) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{process}/status")).expect("/proc/<process>/status");
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmRSS:"))
+        .and_then(|value| value.trim().trim_end_matches("kB").trim().parse().ok())
+        .expect("VmRSS")
+}
+
+/// A free local port for `--metrics-addr` (bound, then released for kreflect): `127.0.0.1:PORT`.
+pub fn free_addr() -> String {
+    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
+    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
+}
+
 /// A plain HTTP/1.1 GET; the whole response, or empty if nothing listens.
 pub async fn http_get(addr: &str, path: &str) -> String {
     use tokio::io::AsyncWriteExt;
@@ -493,6 +509,17 @@ pub async fn run_to_end(mut command: Command) -> (ExitStatus, String, String) {
         String::from_utf8(output.stdout).expect("utf-8 stdout"),
         String::from_utf8(output.stderr).expect("utf-8 stderr"),
     )
+}
+
+/// Runs `kreflect ARGS` against `cluster` to its end (ARGS name the resource, and hold
+/// `--once`), asserts that it succeeded, and returns its stdout.
+pub async fn once(cluster: &TestCluster, args: &[&str]) -> String {
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect_any(args)).await;
+    assert!(
+        status.success(),
+        "{args:?}: exit {status:?}, stderr: {stderr}"
+    );
+    stdout
 }
 
 pub fn strings(keys: &[&str]) -> Vec<String> {

@@ -6,7 +6,7 @@
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::harness::freeze_proxy::FreezeProxy;
+use crate::harness::proxy::freeze::FreezeProxy;
 use crate::harness::{Running, TestCluster, strings};
 use kreflect_sim::Fault;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};

@@ -12,8 +12,8 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
-use crate::harness::connect_proxy::{self, ConnectOptions, ConnectProxy};
-use crate::harness::socks5_proxy::{self, Address, Socks5Options, Socks5Proxy};
+use crate::harness::proxy::connect::{self, ConnectOptions, ConnectProxy};
+use crate::harness::proxy::socks5::{self, Address, Socks5Options, Socks5Proxy};
 use crate::harness::{TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
 use serde_json::Value;
@@ -260,7 +260,7 @@ async fn proxy_url_socks5_is_used_even_for_a_loopback_server() {
 async fn proxy_url_https_is_a_connect_proxy_inside_tls_trusted_through_the_kubeconfig_ca() {
     use base64::Engine as _;
     let cluster = https_cluster().await;
-    let (acceptor, proxy_ca) = connect_proxy::localhost_tls();
+    let (acceptor, proxy_ca) = connect::localhost_tls();
     let proxy = ConnectProxy::start(ConnectOptions {
         tls: Some(acceptor),
         ..ConnectOptions::default()
@@ -338,10 +338,7 @@ async fn credentials_in_the_proxy_url_are_sent_decoded() {
     let requests = socks.requests();
     assert!(!requests.is_empty());
     for request in &requests {
-        assert!(
-            request.methods.contains(&socks5_proxy::USER_PASS),
-            "{request:?}"
-        );
+        assert!(request.methods.contains(&socks5::USER_PASS), "{request:?}");
         let expected = Some(("bob".to_owned(), "pa$$ word".to_owned()));
         assert_eq!(request.credentials, expected);
     }
@@ -503,7 +500,7 @@ async fn a_connect_proxy_wanting_credentials_is_one_line_saying_so() {
 async fn a_socks5_proxy_that_refuses_is_one_line_naming_the_proxy() {
     let cluster = https_cluster().await;
     let proxy = Socks5Proxy::start(Socks5Options {
-        refuse: Some(socks5_proxy::NOT_ALLOWED),
+        refuse: Some(socks5::NOT_ALLOWED),
         ..Socks5Options::default()
     })
     .await;

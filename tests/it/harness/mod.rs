@@ -1,10 +1,8 @@
 //! The harness every test module shares: a fake API server, a kubeconfig pointing at it, and
 //! the real `kreflect` binary run against it with its stdout split into listings.
 
-pub mod connect_proxy;
-pub mod freeze_proxy;
 pub mod mirror;
-pub mod socks5_proxy;
+pub mod proxy;
 
 use std::path::{Path, PathBuf};
 use std::process::{ExitStatus, Stdio};

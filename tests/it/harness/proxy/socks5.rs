@@ -7,14 +7,13 @@
 
 use std::collections::HashMap;
 use std::io;
-use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::net::{IpAddr, Ipv4Addr, Ipv6Addr};
+use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 
-use super::connect_proxy::dial;
+use super::{Hosts, Listener, Log, dial};
 
 /// "No authentication required".
 pub const NO_AUTH: u8 = 0x00;
@@ -30,9 +29,8 @@ const COMMAND_NOT_SUPPORTED: u8 = 0x07;
 /// How the proxy answers.
 #[derive(Clone, Debug, Default)]
 pub struct Socks5Options {
-    /// Host names it resolves itself, to the IP given (other names go through the system
-    /// resolver).
-    pub hosts: HashMap<String, IpAddr>,
+    /// Host names it resolves itself.
+    pub hosts: Hosts,
     /// Require username/password authentication with these.
     pub credentials: Option<(String, String)>,
     /// Answer every request with this reply code (e.g. [`NOT_ALLOWED`]) instead of connecting.
@@ -72,38 +70,36 @@ pub struct SocksRequest {
 
 /// A SOCKS5 proxy on `127.0.0.1:0`.
 pub struct Socks5Proxy {
-    addr: SocketAddr,
-    requests: Arc<Mutex<Vec<SocksRequest>>>,
-    /// The accept loop, which owns every connection task (all aborted on drop).
-    _tasks: JoinSet<()>,
+    listener: Listener,
+    requests: Log<SocksRequest>,
 }
 
 impl Socks5Proxy {
     pub async fn start(options: Socks5Options) -> Socks5Proxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
-        let addr = listener.local_addr().expect("proxy address");
-        let requests = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(
-            listener,
-            Arc::new(options),
-            Arc::clone(&requests),
-        ));
-        Socks5Proxy {
-            addr,
-            requests,
-            _tasks: tasks,
-        }
+        let requests = Log::default();
+        let options = Arc::new(options);
+        let listener = Listener::start({
+            let requests = requests.clone();
+            move |client| {
+                let (options, requests) = (Arc::clone(&options), requests.clone());
+                async move {
+                    // A client that breaks the protocol is simply disconnected.
+                    let _ = serve(client, &options, &requests).await;
+                }
+            }
+        })
+        .await;
+        Socks5Proxy { listener, requests }
     }
 
     /// `socks5://127.0.0.1:PORT`.
     pub fn url(&self) -> String {
-        format!("socks5://{}", self.addr)
+        format!("socks5://{}", self.listener.addr)
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<SocksRequest> {
-        self.requests.lock().expect("requests").clone()
+        self.requests.entries()
     }
 
     /// The targets of the requests received so far.
@@ -112,31 +108,11 @@ impl Socks5Proxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    options: Arc<Socks5Options>,
-    requests: Arc<Mutex<Vec<SocksRequest>>>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        let (options, requests) = (Arc::clone(&options), Arc::clone(&requests));
-        connections.spawn(async move {
-            // A client that breaks the protocol is simply disconnected.
-            let _ = serve(client, &options, &requests).await;
-        });
-        // Forget finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
-    }
-}
-
 /// One client connection: negotiation, authentication, one request, then a tunnel.
 async fn serve(
     mut client: TcpStream,
     options: &Socks5Options,
-    requests: &Mutex<Vec<SocksRequest>>,
+    requests: &Log<SocksRequest>,
 ) -> io::Result<()> {
     let methods = read_greeting(&mut client).await?;
     let wanted = if options.credentials.is_some() {
@@ -164,7 +140,7 @@ async fn serve(
         Address::Ipv6 => format!("[{host}]:{port}"),
         _ => format!("{host}:{port}"),
     };
-    requests.lock().expect("requests").push(SocksRequest {
+    requests.push(SocksRequest {
         methods,
         credentials,
         target,

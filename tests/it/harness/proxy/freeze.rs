@@ -4,75 +4,55 @@
 //! keep-alive probes), while connections opened later work normally.
 
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
 
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
+use tokio::net::TcpStream;
 use tokio_util::sync::CancellationToken;
+
+use super::{Listener, Log};
 
 /// A proxy in front of one upstream address. Dropping it closes every connection.
 pub struct FreezeProxy {
-    addr: SocketAddr,
-    /// One token per live connection: cancelled = frozen.
-    live: Arc<Mutex<Vec<CancellationToken>>>,
-    /// Accepts connections; owns every connection task (aborted on drop).
-    _tasks: JoinSet<()>,
+    listener: Listener,
+    /// One token per connection opened since the last freeze: cancelled = frozen.
+    live: Log<CancellationToken>,
 }
 
 impl FreezeProxy {
     /// A proxy on `127.0.0.1:0` forwarding to `upstream`.
     pub async fn start(upstream: SocketAddr) -> FreezeProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
-        let addr = listener.local_addr().expect("proxy address");
-        let live = Arc::new(Mutex::new(Vec::new()));
-        let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(listener, upstream, Arc::clone(&live)));
-        FreezeProxy {
-            addr,
-            live,
-            _tasks: tasks,
-        }
+        let live = Log::default();
+        let listener = Listener::start({
+            let live = live.clone();
+            move |client| {
+                let live = live.clone();
+                async move {
+                    let Ok(server) = TcpStream::connect(upstream).await else {
+                        return;
+                    };
+                    // Registered before any byte passes, so a freeze cannot miss it.
+                    let frozen = CancellationToken::new();
+                    live.push(frozen.clone());
+                    pump(client, server, frozen).await;
+                }
+            }
+        })
+        .await;
+        FreezeProxy { listener, live }
     }
 
     /// `127.0.0.1:PORT` of the proxy.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr
     }
 
     /// Freezes every connection open now; new connections still pass bytes. Returns how many
     /// connections were opened since the last freeze (closed ones included).
     pub fn freeze(&self) -> usize {
-        let frozen: Vec<_> = self
-            .live
-            .lock()
-            .expect("live connections")
-            .drain(..)
-            .collect();
+        let frozen = self.live.take();
         for connection in &frozen {
             connection.cancel();
         }
         frozen.len()
-    }
-}
-
-async fn accept_loop(
-    listener: TcpListener,
-    upstream: SocketAddr,
-    live: Arc<Mutex<Vec<CancellationToken>>>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        let Ok(server) = TcpStream::connect(upstream).await else {
-            continue;
-        };
-        let frozen = CancellationToken::new();
-        live.lock().expect("live connections").push(frozen.clone());
-        connections.spawn(pump(client, server, frozen));
-        // Forget finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
     }
 }
 

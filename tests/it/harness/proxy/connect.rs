@@ -12,13 +12,13 @@
 use std::collections::HashMap;
 use std::io;
 use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 
 use base64::Engine as _;
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
-use tokio::task::JoinSet;
 use tokio_rustls::TlsAcceptor;
+
+use super::{Hosts, Listener, Log, dial, split_target};
 
 /// The longest request head read before answering 431.
 const MAX_HEAD: usize = 16 * 1024;
@@ -26,9 +26,8 @@ const MAX_HEAD: usize = 16 * 1024;
 /// How the proxy answers.
 #[derive(Clone, Default)]
 pub struct ConnectOptions {
-    /// Host names it resolves itself, to the IP given (other targets are connected to as
-    /// written, through the system resolver).
-    pub hosts: HashMap<String, IpAddr>,
+    /// Host names it resolves itself (other targets are connected to as written).
+    pub hosts: Hosts,
     /// Answer every CONNECT with this status (403, 502, ...) instead of opening a tunnel.
     pub refuse: Option<u16>,
     /// Require `Proxy-Authorization: Basic base64(user:password)` with these; 407 otherwise.
@@ -60,48 +59,55 @@ pub struct ConnectRequest {
 
 /// A CONNECT proxy on `127.0.0.1:0`.
 pub struct ConnectProxy {
-    addr: SocketAddr,
+    listener: Listener,
     /// Whether it serves TLS.
     tls: bool,
-    requests: Arc<Mutex<Vec<ConnectRequest>>>,
-    /// The accept loop, which owns every connection task (all aborted on drop).
-    _tasks: JoinSet<()>,
+    requests: Log<ConnectRequest>,
 }
 
 impl ConnectProxy {
     pub async fn start(options: ConnectOptions) -> ConnectProxy {
-        let listener = TcpListener::bind("127.0.0.1:0").await.expect("proxy binds");
-        let addr = listener.local_addr().expect("proxy address");
-        let requests = Arc::new(Mutex::new(Vec::new()));
         let tls = options.tls.is_some();
-        let mut tasks = JoinSet::new();
-        tasks.spawn(accept_loop(
-            listener,
-            Arc::new(options),
-            Arc::clone(&requests),
-        ));
+        let requests = Log::default();
+        let options = Arc::new(options);
+        let listener = Listener::start({
+            let requests = requests.clone();
+            move |client| {
+                let (options, requests) = (Arc::clone(&options), requests.clone());
+                async move {
+                    match &options.tls {
+                        Some(acceptor) => {
+                            if let Ok(client) = acceptor.accept(client).await {
+                                serve(client, &options, &requests).await;
+                            }
+                        }
+                        None => serve(client, &options, &requests).await,
+                    }
+                }
+            }
+        })
+        .await;
         ConnectProxy {
-            addr,
+            listener,
             tls,
             requests,
-            _tasks: tasks,
         }
     }
 
     /// `127.0.0.1:PORT`.
     pub fn addr(&self) -> SocketAddr {
-        self.addr
+        self.listener.addr
     }
 
     /// `http://127.0.0.1:PORT`, or `https://` when it serves TLS.
     pub fn url(&self) -> String {
         let scheme = if self.tls { "https" } else { "http" };
-        format!("{scheme}://{}", self.addr)
+        format!("{scheme}://{}", self.addr())
     }
 
     /// Every request received so far, in order.
     pub fn requests(&self) -> Vec<ConnectRequest> {
-        self.requests.lock().expect("requests").clone()
+        self.requests.entries()
     }
 
     /// The targets of the requests received so far.
@@ -110,37 +116,11 @@ impl ConnectProxy {
     }
 }
 
-async fn accept_loop(
-    listener: TcpListener,
-    options: Arc<ConnectOptions>,
-    requests: Arc<Mutex<Vec<ConnectRequest>>>,
-) {
-    let mut connections = JoinSet::new();
-    loop {
-        let Ok((client, _)) = listener.accept().await else {
-            continue;
-        };
-        let (options, requests) = (Arc::clone(&options), Arc::clone(&requests));
-        connections.spawn(async move {
-            match &options.tls {
-                Some(acceptor) => {
-                    if let Ok(client) = acceptor.accept(client).await {
-                        serve(client, &options, &requests).await;
-                    }
-                }
-                None => serve(client, &options, &requests).await,
-            }
-        });
-        // Forget finished connections so the set does not grow without bound.
-        while connections.try_join_next().is_some() {}
-    }
-}
-
 /// One client connection: one request, then a tunnel or an error answer.
 async fn serve(
     mut client: impl AsyncRead + AsyncWrite + Unpin,
     options: &ConnectOptions,
-    requests: &Mutex<Vec<ConnectRequest>>,
+    requests: &Log<ConnectRequest>,
 ) {
     let Ok((head, early)) = read_head(&mut client).await else {
         return;
@@ -149,7 +129,7 @@ async fn serve(
         let _ = answer(&mut client, 400, "Bad Request").await;
         return;
     };
-    requests.lock().expect("requests").push(request.clone());
+    requests.push(request.clone());
     let forward = request.target.starts_with("http://");
     if request.method != "CONNECT" && !forward {
         let _ = answer(&mut client, 405, "Method Not Allowed").await;
@@ -322,22 +302,4 @@ pub fn localhost_tls() -> (TlsAcceptor, String) {
         .with_single_cert(vec![cert.der().clone()], key)
         .expect("TLS config");
     (TlsAcceptor::from(Arc::new(config)), ca_cert.pem())
-}
-
-/// `host:port` or `[v6]:port`.
-pub fn split_target(target: &str) -> Option<(&str, u16)> {
-    let (host, port) = target.rsplit_once(':')?;
-    let host = host
-        .strip_prefix('[')
-        .and_then(|h| h.strip_suffix(']'))
-        .unwrap_or(host);
-    Some((host, port.parse().ok()?))
-}
-
-/// A TCP connection to `host:port`, `host` resolved through `hosts` first.
-pub async fn dial(hosts: &HashMap<String, IpAddr>, host: &str, port: u16) -> io::Result<TcpStream> {
-    match hosts.get(host) {
-        Some(ip) => TcpStream::connect((*ip, port)).await,
-        None => TcpStream::connect((host, port)).await,
-    }
 }

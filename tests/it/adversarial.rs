@@ -5,10 +5,11 @@ use std::os::unix::fs::OpenOptionsExt;
 use std::path::Path;
 use std::time::Duration;
 
+use kreflect_sim::{BadPayload, Fault, ServerOptions};
+
 use crate::harness::{
     DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, poll_until, run_to_end,
 };
-use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
 /// its stderr.

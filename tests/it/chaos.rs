@@ -6,13 +6,14 @@
 
 use std::time::Duration;
 
-use crate::harness::mirror::{Mirror, fast_config};
 use futures::StreamExt;
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use tracing::Instrument;
+
+use crate::harness::mirror::{Mirror, fast_config};
 
 const NAMESPACES: [&str; 3] = ["ns-a", "ns-b", "ns-c"];
 const STEPS: usize = 40;

@@ -1,8 +1,9 @@
 //! Client certificates from the kubeconfig, against the fake server in HTTPS mode.
 
-use crate::harness::{TestCluster, assert_one_line, run_to_end};
 use base64::Engine as _;
 use kreflect_sim::ServerOptions;
+
+use crate::harness::{TestCluster, assert_one_line, run_to_end};
 
 /// A self-signed X.509 **v1** certificate (no extensions) and its P-256 key, made with
 /// `openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256`, `openssl req -new` and

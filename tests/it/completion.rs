@@ -7,10 +7,11 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant, SystemTime};
 
-use crate::harness::{DEADLINE, TestCluster, kreflect_command, run_to_end};
 use kreflect_sim::ServerOptions;
 use serde_json::json;
 use tokio::process::Command;
+
+use crate::harness::{DEADLINE, TestCluster, kreflect_command, run_to_end};
 
 /// A home directory with the bash registration script, a cache directory and a working
 /// directory holding files that `-n` and `--context` must never offer.

@@ -4,9 +4,10 @@
 
 use std::time::Duration;
 
-use crate::harness::{Running, TestCluster, run_to_end};
 use kreflect::client::{ClientOptions, connect_insecure_local};
 use kreflect_sim::{Fault, GzipCorruption, RecordedRequest, ServerOptions, populate};
+
+use crate::harness::{Running, TestCluster, run_to_end};
 
 /// Pods in the large cluster: three pages of 500, each several times over the real server's
 /// 128 KiB compression threshold.

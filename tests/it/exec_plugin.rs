@@ -6,8 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::harness::{Running, TestCluster, assert_one_line, run_to_end};
 use kreflect_sim::Fault;
+
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end};
 
 /// A plugin that appends a line to `runs` each time it runs and prints the token `token-N`
 /// (N its run number), expiring `expires_in` from now if given.

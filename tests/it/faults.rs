@@ -3,10 +3,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::mirror::{Mirror, fast_config};
-use crate::harness::{Running, TestCluster, strings};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{BadPayload, FakeApiServer, Fault, ServerOptions};
+
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{Running, TestCluster, strings};
 
 const CONVERGE: Duration = Duration::from_secs(15);
 

@@ -6,11 +6,12 @@
 use std::os::fd::AsRawFd;
 use std::time::{Duration, Instant};
 
-use crate::harness::proxy::freeze::FreezeProxy;
-use crate::harness::{Running, TestCluster, strings};
 use kreflect_sim::Fault;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
+
+use crate::harness::proxy::freeze::FreezeProxy;
+use crate::harness::{Running, TestCluster, strings};
 
 /// The budget: a dead watch is noticed within this long of the freeze...
 const NOTICE: Duration = Duration::from_secs(60);

@@ -2,10 +2,11 @@
 //! kind's keys, prefixed as `kubectl get -o name` spells the kind, sorted bytewise; the real
 //! binary against the fake API server over HTTP.
 
-use crate::harness::{Running, TestCluster, free_addr, http_get, once, run_to_end};
 use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
+
+use crate::harness::{Running, TestCluster, free_addr, http_get, once, run_to_end};
 
 async fn cluster_with(options: ServerOptions) -> TestCluster {
     let cluster = TestCluster::start(options).await;

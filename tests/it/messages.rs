@@ -8,9 +8,10 @@ use std::os::fd::OwnedFd;
 use std::process::Stdio;
 use std::time::Duration;
 
-use crate::harness::{DEADLINE, Running, TestCluster, kreflect_command, run_to_end};
 use kreflect_sim::ServerOptions;
 use tokio::process::Command;
+
+use crate::harness::{DEADLINE, Running, TestCluster, kreflect_command, run_to_end};
 
 /// A URL on which nothing listens: a port bound, then let go.
 fn refusing_url() -> String {

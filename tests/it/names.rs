@@ -2,8 +2,9 @@
 //! end to end: every line format writes them quoted (README "stdout is a contract"), so one
 //! object is one line; `-o json` carries the exact names.
 
-use crate::harness::{Running, TestCluster, run_to_end};
 use nix::sys::signal::Signal;
+
+use crate::harness::{Running, TestCluster, run_to_end};
 
 /// Raw names, and how line formats write them, in key order.
 const NAMES: [(&str, &str); 4] = [

@@ -8,8 +8,9 @@
 
 use std::time::Duration;
 
-use crate::harness::TestCluster;
 use kreflect_sim::Fault;
+
+use crate::harness::TestCluster;
 
 fn window() -> Duration {
     let seconds: u64 = std::env::var("KREFLECT_RATE_WINDOW_SECS")

@@ -7,8 +7,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
 
-use crate::harness::{TestCluster, run_to_end};
 use tokio::process::Command;
+
+use crate::harness::{TestCluster, run_to_end};
 
 /// A directory holding `kubectl-reflect`, a symlink to the binary under test (as the README
 /// installs it), and serving as HOME (no `~/.kube/config` in it).

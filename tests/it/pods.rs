@@ -3,11 +3,12 @@
 
 use std::time::{Duration, Instant};
 
+use kreflect_sim::{Fault, ServerOptions, WatchListSupport};
+use nix::sys::signal::Signal;
+
 use crate::harness::{
     Running, TestCluster, assert_one_line, kreflect_command, run_to_end, strings,
 };
-use kreflect_sim::{Fault, ServerOptions, WatchListSupport};
-use nix::sys::signal::Signal;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prints_initial_keys_then_reflects_add_modify_delete() {

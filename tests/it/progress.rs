@@ -4,8 +4,9 @@
 
 use std::time::Duration;
 
-use crate::harness::{DEADLINE, TestCluster, poll_until};
 use kreflect_sim::{Fault, GzipCorruption, ServerOptions};
+
+use crate::harness::{DEADLINE, TestCluster, poll_until};
 
 /// Runs `kreflect pods --once` on a pseudo-terminal against `cluster` and returns what the
 /// terminal showed (stdout is discarded; stderr is the terminal); the run must succeed.

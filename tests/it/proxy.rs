@@ -12,11 +12,12 @@ use std::net::{IpAddr, Ipv4Addr};
 use std::path::{Path, PathBuf};
 use std::process::ExitStatus;
 
+use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
+use serde_json::Value;
+
 use crate::harness::proxy::connect::{self, ConnectOptions, ConnectProxy};
 use crate::harness::proxy::socks5::{self, Address, Socks5Options, Socks5Proxy};
 use crate::harness::{TestCluster, assert_one_line, run_to_end};
-use kreflect_sim::{PROXY_ONLY_HOST, ServerOptions};
-use serde_json::Value;
 
 const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 /// What `--once` prints for the cluster of [`https_cluster`].

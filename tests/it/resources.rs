@@ -1,13 +1,14 @@
 //! `kreflect RESOURCE` beyond pods, selectors, output formats, events, diffs, metrics and
 //! completions: the real binary against the fake API server over HTTP.
 
+use kreflect_sim::ServerOptions;
+use nix::sys::signal::Signal;
+use serde_json::json;
+
 use crate::harness::{
     DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, kreflect_command, once,
     poll_until, run_to_end, strings,
 };
-use kreflect_sim::ServerOptions;
-use nix::sys::signal::Signal;
-use serde_json::json;
 
 fn pod(namespace: &str, name: &str, labels: serde_json::Value, phase: &str) -> serde_json::Value {
     json!({

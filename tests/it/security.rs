@@ -4,10 +4,11 @@
 
 use std::path::Path;
 
-use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect_sim::{Fault, ServerOptions};
 use nix::sys::signal::Signal;
 use serde_json::Value;
+
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 
 const TOKEN: &str = "s3cr3t-kreflect-test-token-9f2c41d7";
 

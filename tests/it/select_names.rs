@@ -1,8 +1,9 @@
 //! Object names on the command line, as `kubectl get` takes them (`kreflect pods web-1 web-2`,
 //! `kreflect pod/web-1`): the real binary against the fake API server over HTTP.
 
-use crate::harness::{Running, TestCluster, once, run_to_end, strings};
 use nix::sys::signal::Signal;
+
+use crate::harness::{Running, TestCluster, once, run_to_end, strings};
 
 async fn shop() -> TestCluster {
     TestCluster::with_pods(&["shop/web-1", "shop/web-2", "shop/db", "other/web-1"]).await

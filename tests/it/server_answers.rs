@@ -5,10 +5,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::mirror::{Mirror, fast_config};
-use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 use kreflect::reflector::ReflectorConfig;
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
+
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{Running, TestCluster, assert_one_line, run_to_end, strings};
 
 /// Runs `kreflect pods ARGS` to its end and checks it failed at once: `code`, nothing on
 /// stdout, one line on stderr containing each of `expected`, and exactly one request for pods.

@@ -7,10 +7,11 @@
 
 use std::time::{Duration, Instant};
 
-use crate::harness::mirror::{Mirror, fast_config};
-use crate::harness::rss_kib;
 use kreflect::object::ObjectKey;
 use kreflect_sim::{FakeApiServer, ServerOptions, populate};
+
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::rss_kib;
 
 const NAMESPACES: usize = 20;
 const PODS_PER_NAMESPACE: usize = 100;

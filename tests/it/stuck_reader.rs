@@ -10,9 +10,10 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use crate::harness::{Running, TestCluster, free_addr, http_get};
 use kreflect_sim::{ServerOptions, World};
 use nix::sys::signal::Signal;
+
+use crate::harness::{Running, TestCluster, free_addr, http_get};
 
 /// How long the process may take to exit after SIGTERM (the printer gives up on stdout after
 /// about 2 s).

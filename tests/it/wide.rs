@@ -4,9 +4,10 @@
 
 use std::time::{Duration, SystemTime};
 
-use crate::harness::{DEADLINE, Running, TestCluster, once, poll_until, run_to_end, strings};
 use kreflect_sim::{NoTable, ServerOptions};
 use serde_json::{Value, json};
+
+use crate::harness::{DEADLINE, Running, TestCluster, once, poll_until, run_to_end, strings};
 
 /// kubectl's Accept for `kubectl get`, which kreflect sends with `-o wide`.
 const TABLE_ACCEPT: &str = "application/json;as=Table;v=v1;g=meta.k8s.io,application/json;as=Table;v=v1beta1;g=meta.k8s.io,application/json";

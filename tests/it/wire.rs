@@ -5,13 +5,14 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use crate::harness::mirror::{Mirror, fast_config};
-use crate::harness::{TestCluster, once};
 use k8s_openapi::api::core::v1::Pod;
 use kreflect::object::Encoding;
 use kreflect::source::{SourceOptions, Wire};
 use kreflect_sim::{FakeApiServer, Fault, ServerOptions};
 use serde_json::json;
+
+use crate::harness::mirror::{Mirror, fast_config};
+use crate::harness::{TestCluster, once};
 
 const PROTOBUF_OR_JSON: &str = "application/vnd.kubernetes.protobuf, application/json";
 

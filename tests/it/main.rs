@@ -2,7 +2,8 @@
 //! binary, or the library's reflector, against the fake API server of `kreflect-sim` over HTTP.
 //! One module per area; [`harness`] holds what they share, written once.
 //!
-//! One area, or one test: `cargo test --test it pods::`, `cargo test --test it proxy::socks5`.
+//! One area, or the tests whose names contain a word: `cargo test --test it pods::`,
+//! `cargo test --test it socks5`.
 //!
 //! Every test shares this process with the others, so none may change what is process-wide
 //! (environment variables, the working directory, signal dispositions, a global allocator): a

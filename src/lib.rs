@@ -6,7 +6,7 @@
 //! Data flows one way: server bytes → [`api`] (HTTP requests, framing) → [`cache`] (the
 //! reflector's state machine, the store) → [`output`] (rendering, printing) → stdout. The
 //! source folders are layers, and a module imports only its own layer and lower ones
-//! (`tests/layers.rs` fails otherwise, and on two modules that import each other). Bottom up:
+//! (`tests/it/layers.rs` fails otherwise, and on two modules that import each other). Bottom up:
 //!
 //! - Leaves, importing nothing of this crate: `error_chain` (foreign errors, flattened),
 //!   `quote` (keys and messages escaped for one line), [`runtime`] (the binary's async
@@ -27,13 +27,14 @@
 //! - [`cli`]: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
-//! [`run`] wires these together in three steps, written out in `wiring`: resolve the kinds,
-//! spawn the tasks, join them. The binary (`src/main.rs`) only parses the command line, sets up
-//! logging and maps the result to an exit code.
+//! Above the layers, the crate root: `run` wires them together in three steps, written out in
+//! `wiring`: resolve the kinds, spawn the tasks, join them; [`main`] (`entry.rs`) parses the
+//! command line, sets up logging, runs, and maps the result to an exit code. The binary
+//! (`src/main.rs`) is a call to [`main`] and its allocator.
 //!
 //! Around this crate, in the same workspace: `kreflect-sim/`, the fake API server (a crate of
 //! its own); `tests/`, the real binary and the library's reflector against it over HTTP (their
-//! shared harness in `tests/common/`); `benches/reflectors.rs`, kreflect against kube-runtime's
+//! shared harness in `tests/it/harness/`); `benches/reflectors.rs`, kreflect against kube-runtime's
 //! reflector. `fuzz/` is a workspace of its own.
 //!
 //! # As a library

@@ -24,7 +24,7 @@ pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
 pub const MAX_INTERVAL: Duration = Duration::from_secs(7 * 24 * 60 * 60);
 
 /// Shortens the window of the list body's minimum rate ([`RequestDeadline::MinRate`], a minute
-/// by default), at the same rate, for the binary tests (`tests/server_answers.rs`): a trickling
+/// by default), at the same rate, for the binary tests (`tests/it/server_answers.rs`): a trickling
 /// list is then given up in seconds, not a minute. A duration as `--interval` takes it
 /// (`2s`). A test knob, not a user setting: `--request-timeout`, when added, will be one.
 pub const LIST_RATE_WINDOW_VAR: &str = "KREFLECT_LIST_RATE_WINDOW";

@@ -1,0 +1,389 @@
+//! kreflect's modules import downwards only, and no two modules import each other.
+//!
+//! The layers, bottom up (`src/lib.rs`, "Layout", says what each owns):
+//! - leaves, importing nothing from the crate: `error_chain`, `quote`, `runtime`;
+//! - `connect/` (the HTTP stack and credentials) and `wire/` (the wire formats and the cached
+//!   object), side by side: neither imports the other;
+//! - `cache/`: the reflector, the store and the list/watch seam they pull objects through;
+//! - `api/` (the seam over HTTP, discovery) and `output/` (what reaches stdout), side by side;
+//! - `cli/`: the command line, its configuration and shell completion.
+//!
+//! The crate root (`lib.rs`, `wiring.rs`) is above every layer; `main.rs` and `allocator.rs`
+//! belong to the binary. The check reads the source: in every file of a layer, each
+//! `crate::NAME` path (comments aside, spaces around `::` ignored, `$crate::` in macros
+//! included) must name the file's own layer or a lower one; a root item (`crate::run`) counts as
+//! upwards, and so does an alias of the root (`use crate as root`). `super::` reaches the parent
+//! module inside a layer only. Within and across layers, the modules (`cache::reflector`,
+//! `cache::store`, ...) that name each other by `crate::` paths form no circle.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// The layers from the bottom up; a module may import its own layer and those of lower rank.
+/// Layers of the same rank may not import each other.
+const LAYERS: &[(&str, usize)] = &[
+    ("error_chain", 0),
+    ("quote", 0),
+    ("runtime", 0),
+    ("connect", 1),
+    ("wire", 1),
+    ("cache", 2),
+    ("api", 3),
+    ("output", 3),
+    ("cli", 4),
+];
+
+/// Top-level files outside the layers: the crate root and the binary.
+const ROOT_FILES: &[&str] = &["lib.rs", "entry.rs", "wiring.rs", "main.rs", "allocator.rs"];
+
+fn rank(module: &str) -> Option<usize> {
+    LAYERS
+        .iter()
+        .find(|(name, _)| *name == module)
+        .map(|(_, rank)| *rank)
+}
+
+/// Whether code in `layer` may name `target` (a first path segment after `crate::`).
+fn may_import(layer: &str, target: &str) -> bool {
+    match (rank(layer), rank(target)) {
+        _ if layer == target => true,
+        (Some(own), Some(other)) => other < own,
+        _ => false,
+    }
+}
+
+/// The first segments of every `crate::` path in `code`: `crate::a::b` gives `a`,
+/// `crate::{a::b, c}` gives `a` and `c`.
+fn crate_paths(code: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for (at, _) in code.match_indices("crate::") {
+        // `$crate::` (a macro's path to this crate) counts like `crate::`.
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &code[at + "crate::".len()..];
+        if let Some(group) = rest.strip_prefix('{') {
+            let mut depth = 0;
+            let mut segment_start = true;
+            for (i, c) in group.char_indices() {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth == 0 => break,
+                    '}' => depth -= 1,
+                    ',' if depth == 0 => segment_start = true,
+                    c if c.is_whitespace() => {}
+                    _ if segment_start => {
+                        segment_start = false;
+                        found.push(identifier(&group[i..]));
+                    }
+                    _ => {}
+                }
+            }
+        } else {
+            found.push(identifier(rest));
+        }
+    }
+    found
+}
+
+fn identifier(text: &str) -> String {
+    text.chars()
+        .take_while(|c| c.is_alphanumeric() || *c == '_')
+        .collect()
+}
+
+/// The file's code without comment lines (docs may mention any layer).
+fn code_of(source: &str) -> String {
+    source
+        .lines()
+        .filter(|line| !line.trim_start().starts_with("//"))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// `code` without whitespace next to `::`, so `crate :: serve` reads as `crate::serve`.
+fn squeeze(code: &str) -> String {
+    let mut out = String::with_capacity(code.len());
+    let mut rest = code;
+    while let Some(c) = rest.chars().next() {
+        if c.is_whitespace() {
+            let after = rest.trim_start();
+            if after.starts_with("::") || out.ends_with("::") {
+                rest = after;
+                continue;
+            }
+        }
+        out.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    out
+}
+
+/// How many inline `mod NAME { .. }` blocks enclose byte `at` of `code`.
+fn inline_modules_around(code: &str, at: usize) -> usize {
+    let mut blocks = Vec::new();
+    for (i, c) in code[..at].char_indices() {
+        match c {
+            '{' => {
+                let words: Vec<&str> = code[..i].split_whitespace().rev().take(2).collect();
+                blocks.push(words.len() == 2 && words[1] == "mod");
+            }
+            '}' => {
+                blocks.pop();
+            }
+            _ => {}
+        }
+    }
+    blocks.into_iter().filter(|is_mod| *is_mod).count()
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("reading the source directory") {
+        let path = entry.expect("a directory entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|ext| ext == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every layering violation in `source`, a file of `layer`; `top` when the file's own `super`
+/// is the crate root (a top-level file or a layer's `mod.rs`).
+fn violations(layer: &str, top: bool, source: &str) -> Vec<String> {
+    let code = squeeze(&code_of(source));
+    let mut found: Vec<String> = crate_paths(&code)
+        .into_iter()
+        .filter(|target| !may_import(layer, target))
+        .map(|target| format!("`{layer}` imports `crate::{target}`"))
+        .collect();
+    for (at, _) in code.match_indices("crate as ") {
+        let before = code[..at].chars().next_back();
+        if !before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            found.push("an alias of the crate root (name layers with `crate::` paths)".to_owned());
+        }
+    }
+    if code.contains("super::super") {
+        found.push("`super::super` (name other modules with `crate::` paths)".to_owned());
+    }
+    if top {
+        for (at, _) in code.match_indices("super::") {
+            let glob = code[at + "super::".len()..].starts_with('*');
+            if !glob || inline_modules_around(&code, at) == 0 {
+                found.push(
+                    "`super::` from a top-level file or a `mod.rs` (use `crate::`)".to_owned(),
+                );
+            }
+        }
+    }
+    found
+}
+
+/// The modules a file's `crate::` paths name, two segments deep (`crate::cache::store::Store`
+/// names `cache::store`; a leaf is its own module).
+fn modules_named(source: &str) -> BTreeSet<String> {
+    let code = squeeze(&code_of(source));
+    let mut found = BTreeSet::new();
+    for (at, _) in code.match_indices("crate::") {
+        let before = code[..at].chars().next_back();
+        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
+            continue;
+        }
+        let rest = &code[at + "crate::".len()..];
+        let layer = identifier(rest);
+        if rank(&layer) == Some(0) {
+            found.insert(layer);
+            continue;
+        }
+        if let Some(after) = rest[layer.len()..].strip_prefix("::") {
+            let module = identifier(after);
+            if !module.is_empty() {
+                found.insert(format!("{layer}::{module}"));
+            }
+        }
+    }
+    found
+}
+
+/// A circle in `edges` (module → the modules it names), as the path around it.
+fn circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
+    fn visit(
+        module: &str,
+        edges: &BTreeMap<String, BTreeSet<String>>,
+        path: &mut Vec<String>,
+        done: &mut BTreeSet<String>,
+    ) -> Option<Vec<String>> {
+        if let Some(start) = path.iter().position(|on_path| on_path == module) {
+            let mut found = path[start..].to_vec();
+            found.push(module.to_owned());
+            return Some(found);
+        }
+        if done.contains(module) {
+            return None;
+        }
+        path.push(module.to_owned());
+        for next in edges.get(module).into_iter().flatten() {
+            if let Some(found) = visit(next, edges, path, done) {
+                return Some(found);
+            }
+        }
+        path.pop();
+        done.insert(module.to_owned());
+        None
+    }
+    let mut done = BTreeSet::new();
+    edges
+        .keys()
+        .find_map(|module| visit(module, edges, &mut Vec::new(), &mut done))
+}
+
+/// The layer of a file under `src/` (`None` for the root's files), whether its `super` is the
+/// crate root, and its module two segments deep (`cache/reflector/watch.rs`: `cache::reflector`).
+fn place(parts: &[&str]) -> Option<(String, bool, String)> {
+    let stem = |name: &str| name.trim_end_matches(".rs").to_owned();
+    match parts {
+        [name] if ROOT_FILES.contains(name) => None,
+        [name] => Some((stem(name), true, stem(name))),
+        [dir, rest @ ..] => {
+            let top = rest == ["mod.rs"];
+            let module = if top {
+                dir.to_string()
+            } else {
+                format!("{dir}::{}", stem(rest[0]))
+            };
+            Some((dir.to_string(), top, module))
+        }
+        [] => None,
+    }
+}
+
+#[test]
+fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each_other() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    let mut files = Vec::new();
+    rust_files(&src, &mut files);
+    files.sort();
+    let mut problems = Vec::new();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for file in &files {
+        let relative = file.strip_prefix(&src).expect("under src");
+        let parts: Vec<&str> = relative.iter().filter_map(|p| p.to_str()).collect();
+        let Some((layer, top, module)) = place(&parts) else {
+            continue;
+        };
+        if rank(&layer).is_none() {
+            problems.push(format!(
+                "{}: in no layer (add it to LAYERS in tests/it/layers.rs, or move it into one)",
+                relative.display()
+            ));
+            continue;
+        }
+        let source = fs::read_to_string(file).expect("reading a source file");
+        for problem in violations(&layer, top, &source) {
+            problems.push(format!("{}: {problem}", relative.display()));
+        }
+        let named = modules_named(&source);
+        edges
+            .entry(module.clone())
+            .or_default()
+            .extend(named.into_iter().filter(|named| *named != module));
+    }
+    assert!(
+        files.len() > 30,
+        "found only {} files under {}",
+        files.len(),
+        src.display()
+    );
+    assert!(
+        problems.is_empty(),
+        "imports against the layering:\n{}",
+        problems.join("\n")
+    );
+    if let Some(found) = circle(&edges) {
+        panic!("modules that import each other: {}", found.join(" → "));
+    }
+}
+
+#[test]
+fn the_check_refuses_imports_upwards_and_sideways_and_accepts_downwards() {
+    assert!(violations("cache", false, "use crate::wire::object::RawObject;").is_empty());
+    assert!(
+        violations(
+            "cli",
+            false,
+            "use crate::{api::resolve, output::render::R};"
+        )
+        .is_empty()
+    );
+    assert!(violations("wire", false, "use crate::quote::escape_controls;").is_empty());
+    assert!(violations("wire", true, "mod tests {\n    use super::*;\n}").is_empty());
+
+    assert_eq!(
+        violations("wire", false, "use crate::cache::store::Store;").len(),
+        1
+    );
+    assert_eq!(
+        violations("wire", false, "use crate::connect::client::C;").len(),
+        1
+    );
+    assert_eq!(
+        violations("output", false, "use crate::api::resolve::R;").len(),
+        1
+    );
+    assert_eq!(
+        violations("cache", false, "let c = crate::Config::default();").len(),
+        1
+    );
+    assert_eq!(
+        violations("quote", true, "use crate::wire::object::O;").len(),
+        1
+    );
+    assert_eq!(
+        violations("cache", false, "use crate :: cli::args::Cli;").len(),
+        1
+    );
+    assert_eq!(violations("cache", false, "use crate as root;").len(), 1);
+    assert_eq!(
+        violations("cache", false, "use super::super::api::A;").len(),
+        1
+    );
+    assert_eq!(violations("cache", true, "use super::api::A;").len(), 1);
+}
+
+#[test]
+fn the_check_finds_modules_that_name_each_other() {
+    let named = modules_named("use crate::cache::store::{Store, new_store};\nuse crate::quote::q;");
+    assert_eq!(
+        named.into_iter().collect::<Vec<_>>(),
+        ["cache::store", "quote"]
+    );
+    let edges = |pairs: &[(&str, &str)]| {
+        let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+        for (from, to) in pairs {
+            edges
+                .entry((*from).to_owned())
+                .or_default()
+                .insert((*to).to_owned());
+        }
+        edges
+    };
+    assert_eq!(
+        circle(&edges(&[("wire::a", "wire::b"), ("wire::b", "wire::c")])),
+        None
+    );
+    assert_eq!(
+        circle(&edges(&[
+            ("wire::a", "wire::b"),
+            ("wire::b", "wire::c"),
+            ("wire::c", "wire::a")
+        ])),
+        Some(vec![
+            "wire::a".to_owned(),
+            "wire::b".to_owned(),
+            "wire::c".to_owned(),
+            "wire::a".to_owned()
+        ])
+    );
+}

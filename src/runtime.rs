@@ -8,7 +8,7 @@
 //! thread ([`crate::output::printer`]), the client's setup and credential plugins run on tokio's
 //! blocking pool.
 
-/// Builds the runtime `main` runs [`crate::run`] on (benchmarks build the same).
+/// Builds the runtime `main` runs the watch on (benchmarks build the same).
 pub fn build() -> std::io::Result<tokio::runtime::Runtime> {
     tokio::runtime::Builder::new_current_thread()
         .enable_all()

@@ -1,7 +1,7 @@
 //! The command line: what the user typed, turned into a validated `config::Config`.
 //!
 //! - `args`: the clap definition and its conversion.
-//! - `config`: the run's configuration, what [`crate::run`] takes.
+//! - `config`: the run's configuration, what the crate root's `run` takes.
 //! - `selection`: the positional arguments as kubectl reads them (`pods,deploy web-1`).
 //! - `completion`: shell completion (`COMPLETE=bash kreflect`) of resources, object names,
 //!   namespaces and contexts, with discovery cached on disk.

@@ -346,6 +346,7 @@ async fn retry_after_is_honoured_up_to_the_cap() {
 
 #[tokio::test(start_paused = true)]
 async fn a_malformed_line_relists_and_an_unkeyable_event_is_skipped() {
+    let (logs, _guard) = captured_logs();
     let bad_line = |error| StreamError::BadLine { offset: 42, error };
     let mut h = harness(
         vec![
@@ -372,6 +373,20 @@ async fn a_malformed_line_relists_and_an_unkeyable_event_is_skipped() {
     assert_eq!(h.keys(), ["a/x"]);
     let step = h.reflector.step(watching("11")).await;
     assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    // Each skipped line and the relist are said on stderr, with the line's offset.
+    let warned = warnings(&logs);
+    let skipped = warned
+        .iter()
+        .filter(|line| line.contains("skipped a watch event that cannot be applied"))
+        .filter(|line| line.contains("offset=42"))
+        .count();
+    assert_eq!(skipped, 2, "{warned:?}");
+    assert!(
+        warned
+            .iter()
+            .any(|line| line.contains("undecodable watch line; relisting") && line.contains("eof")),
+        "{warned:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

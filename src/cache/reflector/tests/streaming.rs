@@ -90,6 +90,7 @@ async fn a_streaming_list_refused_with_422_falls_back_and_403_stays_fatal() {
 
 #[tokio::test(start_paused = true)]
 async fn a_streaming_list_skips_unkeyable_events_and_restarts_on_a_malformed_line() {
+    let (logs, _guard) = captured_logs();
     let bad_line = |error| StreamError::BadLine { offset: 7, error };
     let mut h = harness(
         vec![
@@ -134,5 +135,12 @@ async fn a_streaming_list_skips_unkeyable_events_and_restarts_on_a_malformed_lin
         h.keys(),
         ["a/1", "a/2"],
         "an initial state with a hole in it is never stored"
+    );
+    let warned = warnings(&logs);
+    assert!(
+        warned
+            .iter()
+            .any(|line| line.contains("streaming list broken") && line.contains("eof")),
+        "{warned:?}"
     );
 }

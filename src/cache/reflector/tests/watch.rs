@@ -176,6 +176,7 @@ async fn list_only_never_watches_and_waits_for_stop_after_the_sync() {
 
 #[tokio::test(start_paused = true)]
 async fn a_broken_stream_resumes_from_the_last_event_after_backoff() {
+    let (logs, _guard) = captured_logs();
     let mut h = harness(
         vec![watch(
             vec![
@@ -192,10 +193,18 @@ async fn a_broken_stream_resumes_from_the_last_event_after_backoff() {
         "{step:?}"
     );
     assert_eq!(h.keys(), ["a/x"]);
+    let said = logs.text();
+    assert!(
+        said.lines().any(|line| line.contains("INFO")
+            && line.contains("watch broken; resuming")
+            && line.contains("connection reset")),
+        "{said}"
+    );
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_stalled_watch_is_reopened_after_its_timeout() {
+    let (logs, _guard) = captured_logs();
     let config = ReflectorConfig {
         watch_timeout_seconds: 5..=5,
         stall_grace: Duration::from_secs(1),
@@ -215,6 +224,14 @@ async fn a_stalled_watch_is_reopened_after_its_timeout() {
         "{step:?}"
     );
     assert_eq!(started.elapsed(), Duration::from_secs(6));
+    // The warning says how long the watch was silent: since its one event, at its start.
+    let warned = warnings(&logs);
+    assert!(
+        warned
+            .iter()
+            .any(|line| line.contains("watch is dead") && line.contains("silent_seconds=6")),
+        "{warned:?}"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -12,9 +12,13 @@
 //! belong to the binary. The check reads the source: in every file of a layer, each
 //! `crate::NAME` path (comments aside, spaces around `::` ignored, `$crate::` in macros
 //! included) must name the file's own layer or a lower one; a root item (`crate::run`) counts as
-//! upwards, and so does an alias of the root (`use crate as root`). `super::` reaches the parent
-//! module inside a layer only. Within and across layers, the modules (`cache::reflector`,
-//! `cache::store`, ...) that name each other by `crate::` paths form no circle.
+//! upwards, and so does an alias of the root (`use crate as root`, `extern crate self`), and so
+//! do `#[path]` and `include!`, which would bring another layer's file in without naming it.
+//! `super::` reaches the parent module inside a layer only. Within and across layers, the
+//! modules (one per file: `cache::reflector`, `cache::reflector::watch`, `cache::store`, ...)
+//! form no circle, counting every module a file names by `crate::`, `super::` or `self::` paths,
+//! `use` groups expanded, and each parent as naming its children; a child naming its own
+//! ancestors does not count (a child is part of its parent).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -165,6 +169,17 @@ fn violations(layer: &str, top: bool, source: &str) -> Vec<String> {
             found.push("an alias of the crate root (name layers with `crate::` paths)".to_owned());
         }
     }
+    for (bypass, why) in [
+        ("extern crate self", "an alias of the crate root"),
+        ("#[path", "a module loaded from another file's path"),
+        ("include!(", "code included from another file"),
+    ] {
+        if code.contains(bypass) {
+            found.push(format!(
+                "`{bypass}`: {why} (name layers with `crate::` paths)"
+            ));
+        }
+    }
     if code.contains("super::super") {
         found.push("`super::super` (name other modules with `crate::` paths)".to_owned());
     }
@@ -181,26 +196,117 @@ fn violations(layer: &str, top: bool, source: &str) -> Vec<String> {
     found
 }
 
-/// The modules a file's `crate::` paths name, two segments deep (`crate::cache::store::Store`
-/// names `cache::store`; a leaf is its own module).
-fn modules_named(source: &str) -> BTreeSet<String> {
+/// The use tree at the start of `text`, braces included: `a::{b, c::d}` of `a::{b, c::d};`.
+fn tree_at(text: &str) -> &str {
+    let mut depth = 0;
+    for (i, c) in text.char_indices() {
+        match c {
+            '{' => depth += 1,
+            '}' if depth == 0 => return &text[..i],
+            '}' if depth == 1 => return &text[..=i],
+            '}' => depth -= 1,
+            c if depth == 0 && !(c.is_alphanumeric() || "_:$*".contains(c)) => return &text[..i],
+            _ => {}
+        }
+    }
+    text
+}
+
+/// The paths a use tree names, its groups expanded: `crate::a::{b::C, d as e}` gives
+/// `crate::a::b::C` and `crate::a::d`.
+fn expand(prefix: &str, tree: &str, out: &mut Vec<String>) {
+    let tree = tree.trim();
+    match tree.find('{') {
+        Some(open) if tree.ends_with('}') => {
+            let base = format!("{prefix}{}", tree[..open].trim());
+            let (mut depth, mut start) = (0, open + 1);
+            for (i, c) in tree.char_indices().skip(open + 1) {
+                match c {
+                    '{' => depth += 1,
+                    '}' if depth > 0 => depth -= 1,
+                    ',' | '}' if depth == 0 => {
+                        if !tree[start..i].trim().is_empty() {
+                            expand(&base, &tree[start..i], out);
+                        }
+                        start = i + 1;
+                    }
+                    _ => {}
+                }
+            }
+        }
+        _ => out.push(format!(
+            "{prefix}{}",
+            tree.split_whitespace().next().unwrap_or_default()
+        )),
+    }
+}
+
+/// The module a path names, the deepest of `known` it reaches: `crate::cache::store::Store` in
+/// any file names `cache::store`, `super::store::Store` in `cache/reflector.rs` too. `own` is
+/// the file's module and `inline` how many inline `mod` blocks enclose the path; `None` when the
+/// path stays inside the file or names the crate root.
+fn resolve(path: &str, own: &[&str], inline: usize, known: &BTreeSet<String>) -> Option<String> {
+    let mut segments = path.split("::").peekable();
+    let (mut base, mut inline) = (own.to_vec(), inline);
+    match segments.next()? {
+        "crate" | "$crate" => base.clear(),
+        "self" => {}
+        "super" => {
+            let mut up = 1;
+            while segments.next_if_eq(&"super").is_some() {
+                up += 1;
+            }
+            for _ in 0..up {
+                if inline > 0 {
+                    inline -= 1;
+                } else {
+                    base.pop()?;
+                }
+            }
+        }
+        _ => return None,
+    }
+    if inline > 0 {
+        return None;
+    }
+    let mut found = (!base.is_empty()).then(|| base.join("::"));
+    for segment in segments {
+        base.push(segment);
+        let module = base.join("::");
+        if !known.contains(&module) {
+            break;
+        }
+        found = Some(module);
+    }
+    found
+}
+
+/// The modules of `known` that `source`, the file of module `own`, names by `crate::`,
+/// `super::` or `self::` paths, `use` groups expanded. A module's own ancestors do not count: a
+/// child is part of its parent (as every test module's `use super::*` says).
+fn modules_named(own: &str, source: &str, known: &BTreeSet<String>) -> BTreeSet<String> {
     let code = squeeze(&code_of(source));
+    let own: Vec<&str> = own.split("::").collect();
     let mut found = BTreeSet::new();
-    for (at, _) in code.match_indices("crate::") {
-        let before = code[..at].chars().next_back();
-        if before.is_some_and(|c| c.is_alphanumeric() || c == '_') {
-            continue;
-        }
-        let rest = &code[at + "crate::".len()..];
-        let layer = identifier(rest);
-        if rank(&layer) == Some(0) {
-            found.insert(layer);
-            continue;
-        }
-        if let Some(after) = rest[layer.len()..].strip_prefix("::") {
-            let module = identifier(after);
-            if !module.is_empty() {
-                found.insert(format!("{layer}::{module}"));
+    for keyword in ["crate::", "super::", "self::"] {
+        for (at, _) in code.match_indices(keyword) {
+            let before = code[..at].chars().next_back();
+            if before.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == ':') {
+                continue;
+            }
+            let start = if before == Some('$') { at - 1 } else { at };
+            let mut paths = Vec::new();
+            expand("", tree_at(&code[start..]), &mut paths);
+            let inline = inline_modules_around(&code, at);
+            for path in paths {
+                let Some(module) = resolve(&path, &own, inline, known) else {
+                    continue;
+                };
+                let segments: Vec<&str> = module.split("::").collect();
+                let ancestor = segments.len() <= own.len() && own.starts_with(&segments);
+                if !ancestor {
+                    found.insert(module);
+                }
             }
         }
     }
@@ -240,7 +346,7 @@ fn circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
 }
 
 /// The layer of a file under `src/` (`None` for the root's files), whether its `super` is the
-/// crate root, and its module two segments deep (`cache/reflector/watch.rs`: `cache::reflector`).
+/// crate root, and its module (`cache/reflector/watch.rs`: `cache::reflector::watch`).
 fn place(parts: &[&str]) -> Option<(String, bool, String)> {
     let stem = |name: &str| name.trim_end_matches(".rs").to_owned();
     match parts {
@@ -248,12 +354,12 @@ fn place(parts: &[&str]) -> Option<(String, bool, String)> {
         [name] => Some((stem(name), true, stem(name))),
         [dir, rest @ ..] => {
             let top = rest == ["mod.rs"];
-            let module = if top {
-                dir.to_string()
-            } else {
-                format!("{dir}::{}", stem(rest[0]))
-            };
-            Some((dir.to_string(), top, module))
+            let mut module = vec![dir.to_string()];
+            module.extend(rest.iter().map(|part| stem(part)));
+            if module.last().is_some_and(|last| last == "mod") {
+                module.pop();
+            }
+            Some((dir.to_string(), top, module.join("::")))
         }
         [] => None,
     }
@@ -266,7 +372,7 @@ fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each
     rust_files(&src, &mut files);
     files.sort();
     let mut problems = Vec::new();
-    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    let mut modules = Vec::new();
     for file in &files {
         let relative = file.strip_prefix(&src).expect("under src");
         let parts: Vec<&str> = relative.iter().filter_map(|p| p.to_str()).collect();
@@ -284,11 +390,23 @@ fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each
         for problem in violations(&layer, top, &source) {
             problems.push(format!("{}: {problem}", relative.display()));
         }
-        let named = modules_named(&source);
+        modules.push((module, source));
+    }
+    let known: BTreeSet<String> = modules.iter().map(|(module, _)| module.clone()).collect();
+    let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
+    for (module, source) in &modules {
         edges
             .entry(module.clone())
             .or_default()
-            .extend(named.into_iter().filter(|named| *named != module));
+            .extend(modules_named(module, source, &known));
+        // A parent holds its children: `cache::reflector` stands for `cache::reflector::watch`
+        // too, so a module its child imports may not import it.
+        if let Some((parent, _)) = module.rsplit_once("::") {
+            edges
+                .entry(parent.to_owned())
+                .or_default()
+                .insert(module.clone());
+        }
     }
     assert!(
         files.len() > 30,
@@ -350,15 +468,70 @@ fn the_check_refuses_imports_upwards_and_sideways_and_accepts_downwards() {
         1
     );
     assert_eq!(violations("cache", true, "use super::api::A;").len(), 1);
+    assert_eq!(
+        violations("wire", false, "extern crate self as k;\nuse k::cli::C;").len(),
+        1
+    );
+    assert_eq!(
+        violations("wire", false, "#[path = \"../cli/args.rs\"]\nmod args;").len(),
+        1
+    );
 }
 
 #[test]
 fn the_check_finds_modules_that_name_each_other() {
-    let named = modules_named("use crate::cache::store::{Store, new_store};\nuse crate::quote::q;");
+    let known: BTreeSet<String> = [
+        "quote",
+        "cache",
+        "cache::store",
+        "cache::reflector",
+        "cache::reflector::watch",
+        "cache::reflector::restore",
+    ]
+    .map(str::to_owned)
+    .into();
+    let named = |own: &str, source: &str| -> Vec<String> {
+        modules_named(own, source, &known).into_iter().collect()
+    };
     assert_eq!(
-        named.into_iter().collect::<Vec<_>>(),
+        named(
+            "cache::metrics",
+            "use crate::cache::store::{Store, new_store};\nuse crate::quote::q;"
+        ),
         ["cache::store", "quote"]
     );
+    // Groups, `super::` to a sibling, and `$crate::` in a macro name modules too.
+    assert_eq!(
+        named(
+            "cache::metrics",
+            "use crate::{cache::{store::S, reflector::R}};"
+        ),
+        ["cache::reflector", "cache::store"]
+    );
+    assert_eq!(
+        named("cache::store", "use super::reflector::R;"),
+        ["cache::reflector"]
+    );
+    assert_eq!(
+        named("cache::reflector::restore", "use super::watch::W;"),
+        ["cache::reflector::watch"]
+    );
+    assert_eq!(
+        named(
+            "cache::metrics",
+            "macro_rules! m { () => { $crate::quote::q() } }"
+        ),
+        ["quote"]
+    );
+    // A module's ancestors, and its own inline test module, do not count.
+    assert!(
+        named(
+            "cache::reflector::watch",
+            "use super::Reflector; use crate::cache::X;"
+        )
+        .is_empty()
+    );
+    assert!(named("cache::store", "mod tests {\n    use super::*;\n}").is_empty());
     let edges = |pairs: &[(&str, &str)]| {
         let mut edges: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         for (from, to) in pairs {

@@ -86,6 +86,10 @@
 //! stderr escaped), and errors are logged with `%err` in many places; a source chain would
 //! bring back the raw text at the edge, or drop the cause from the logs.
 
+// Every type a public item names is one a user of the library can name too (a public type in a
+// crate-private module would be reachable but unnameable).
+#![warn(unnameable_types)]
+
 pub mod api;
 pub mod cache;
 pub mod cli;

@@ -379,7 +379,7 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Counts lists, watches, backoffs and applied events into `metrics`.
-    pub fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn with_metrics(mut self, metrics: Arc<Metrics>) -> Self {
         self.metrics = metrics;
         self
     }

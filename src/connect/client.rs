@@ -9,10 +9,13 @@ use std::time::Duration;
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
-use crate::connect::exec_credential::{ExecAuth, ExecError, PluginTerminal};
-use crate::connect::proxy::ProxyError;
+use crate::connect::exec_credential::ExecAuth;
 use crate::connect::transport::Transport;
 use crate::error_chain::{causes, flatten};
+
+// The types this module's public items name, from modules that are otherwise the crate's own.
+pub use crate::connect::exec_credential::{ExecError, PluginTerminal};
+pub use crate::connect::proxy::{Proxy, ProxyError, ProxyKind, UrlProblem};
 
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
@@ -48,7 +51,7 @@ pub struct Connection {
     /// namespaces unless `-n` is given, as client-go's reflector does).
     pub context_namespace: Option<String>,
     /// The proxy every request goes through, if any (for messages).
-    pub proxy: Option<crate::connect::proxy::Proxy>,
+    pub proxy: Option<Proxy>,
 }
 
 /// Why no client could be built.

@@ -1,6 +1,7 @@
 //! Reaching the API server: the HTTP stack and the credentials, nothing about what is asked.
 //!
 //! - [`client`]: the `kube::Client` from a kubeconfig or the in-cluster service account.
+//! - [`endpoint`]: the server requests go to, as messages name it.
 //! - `transport`: the HTTP stack under it (timeouts, gzip, the gzip-bomb cap), with proxies
 //!   chosen by `proxy`.
 //! - `exec_credential`: exec credential plugins, run once and cached.
@@ -9,7 +10,7 @@
 //! May import: the leaves (`error_chain`, `quote`). Nothing else of this crate.
 
 pub mod client;
-pub(crate) mod endpoint;
+pub mod endpoint;
 pub(crate) mod exec_credential;
 pub(crate) mod proxy;
 #[cfg(feature = "sim")]

@@ -102,11 +102,6 @@ impl Stores {
         }
     }
 
-    /// Whether every kind's first complete list has been stored.
-    pub fn is_synced(&self) -> bool {
-        self.kinds.iter().all(|kind| kind.store.is_synced())
-    }
-
     /// Waits until every kind's first complete list has been stored.
     pub async fn wait_synced(&self) {
         for kind in &self.kinds {
@@ -175,7 +170,6 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(keys, ["deployment.apps/shop/d1", "pod/a/z", "pod/shop/web"]);
-        assert!(stores.is_synced());
         let single: Vec<String> = Stores::from(pod_store)
             .sorted_keys()
             .iter()

@@ -1,5 +1,5 @@
-//! When and where listings and events go: the [`print_listings`] task prints a listing as soon
-//! as the store is synced, then every interval, and a last one on stop; the [`print_events`]
+//! When and where listings and events go: the `print_listings` task prints a listing as soon
+//! as the store is synced, then every interval, and a last one on stop; the `print_events`
 //! task prints each change as it is applied (`--events`). What the bytes are is
 //! `crate::output::render`'s job; this module only schedules them and writes them.
 //!
@@ -15,10 +15,10 @@
 //!   room there.
 //!
 //! On stop, what is still owed (the final listing; with `--events`, the changes already queued)
-//! is written within [`FINAL_OUTPUT_DEADLINE`], best effort: if the reader is stuck, the printer
-//! gives up, logs a warning and reports [`PrinterEnd::Finished`], so the run still exits 0;
+//! is written within `FINAL_OUTPUT_DEADLINE`, best effort: if the reader is stuck, the printer
+//! gives up, logs a warning and reports `PrinterEnd::Finished`, so the run still exits 0;
 //! except a `--once` listing given up so, which was never printed whole
-//! ([`PrinterEnd::StoppedUnsynced`]: the run fails as one interrupted before its listing).
+//! (`PrinterEnd::StoppedUnsynced`: the run fails as one interrupted before its listing).
 
 mod output_thread;
 
@@ -39,19 +39,19 @@ use output_thread::{OutputThread, Sink};
 /// final listing, queued events) to a reader that is not reading. Ample for a reader that is
 /// reading to take a final listing, short enough that a stop (a pod's termination grace period
 /// is 30 s by default) never waits long on a stuck one.
-pub const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
+pub(crate) const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// How to print listings.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct PrinterConfig {
+pub(crate) struct PrinterConfig {
     /// Time between listings.
-    pub interval: Duration,
+    pub(crate) interval: Duration,
     /// Print one listing after the initial sync, then ask everything to stop.
-    pub once: bool,
+    pub(crate) once: bool,
     /// The listing format.
-    pub format: OutputFormat,
+    pub(crate) format: OutputFormat,
     /// Print only `+key` / `-key` lines for what changed since the previous listing.
-    pub diff: bool,
+    pub(crate) diff: bool,
 }
 
 impl Default for PrinterConfig {
@@ -67,7 +67,7 @@ impl Default for PrinterConfig {
 
 /// Why the printer stopped.
 #[derive(Debug, PartialEq, Eq)]
-pub enum PrinterEnd {
+pub(crate) enum PrinterEnd {
     /// Stopped by the stop signal (after its final listing, or without it when the reader was
     /// stuck past [`FINAL_OUTPUT_DEADLINE`]) or after the `--once` listing.
     Finished,
@@ -84,7 +84,7 @@ pub enum PrinterEnd {
 /// closed, or (with `once`) after the first listing. `output` is written
 /// on a thread of its own (see the module docs). However it ends, it cancels `stop` on the way
 /// out, so the other tasks stop with it.
-pub async fn print_listings<W: Write + Send + 'static>(
+pub(crate) async fn print_listings<W: Write + Send + 'static>(
     stores: impl Into<Stores>,
     config: PrinterConfig,
     output: W,
@@ -155,7 +155,7 @@ fn every(period: Duration) -> Interval {
 /// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,
 /// until `stop` (then the changes already queued, best effort) or the output closes. Written
 /// on a thread of its own, and stops everything on the way out, like the listings.
-pub async fn print_events<W: Write + Send + 'static>(
+pub(crate) async fn print_events<W: Write + Send + 'static>(
     changes: Receiver<Change>,
     json: bool,
     output: W,

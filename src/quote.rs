@@ -14,9 +14,9 @@
 //! | other bytes below 0x20, and 0x7f | `\xHH` (two lowercase hex digits) |
 //!
 //! Every other byte, UTF-8 included, is written as is, and unlike git the key is not put in
-//! double quotes. Escaping is reversible ([`unquote`]), so distinct keys stay distinct. Sorting
-//! is unaffected: keys are sorted bytewise on the raw key before quoting. `-o json` writes the
-//! exact names (JSON has its own escapes).
+//! double quotes. Escaping is reversible (the tests' `unquote` reads it back), so distinct keys
+//! stay distinct. Sorting is unaffected: keys are sorted bytewise on the raw key before quoting.
+//! `-o json` writes the exact names (JSON has its own escapes).
 
 use std::borrow::Cow;
 

@@ -1,6 +1,6 @@
 //! What a failed request means: the one place that turns a server's answer (or the lack of one)
 //! into a [`FailureClass`]. Discovery, list, watch and the streaming list all decide from it, so
-//! a status can no longer mean "fatal" in one place and "retry for ever" in another.
+//! a status cannot mean "fatal" in one place and "retry for ever" in another.
 //!
 //! | answer | class | what callers do |
 //! |---|---|---|

@@ -17,7 +17,7 @@
 //!
 //! The cluster is the one the line being completed names (`line`: `--kubeconfig`, `--context`,
 //! `--sim`), else `$KUBECONFIG`'s, else `~/.kube/config`'s. A value with no candidate completes to
-//! nothing, never to file names. A cluster that cannot be reached within [`DEADLINE`] gives no
+//! nothing, never to file names. A cluster that cannot be reached within [`cluster::DEADLINE`] gives no
 //! candidates, silently: nothing on stderr, exit 0 (`cluster`).
 //!
 //! As a kubectl plugin, a link named `kubectl_complete-reflect` on the PATH answers kubectl's

@@ -179,7 +179,7 @@ async fn a_user_who_may_list_but_not_watch_is_told_to_use_once() {
     let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--interval", "1s"])).await;
     assert_eq!(status.code(), Some(1), "{stderr}");
     // The listing at the sync may be printed before the watch is refused; no final listing
-    // after it (it used to be printed, racing the printer's abort).
+    // after it (one would race the printer's abort).
     assert!(
         ["", "a/1\n\n"].contains(&stdout.as_str()),
         "no final listing from a cache that cannot be kept true: {stdout:?}"

@@ -1,5 +1,5 @@
-//! Compression (issue 9, item 3): kreflect asks for gzip unless told not to (`--disable-compression`,
-//! or the kubeconfig cluster's `disable-compression: true`), mirrors a cluster whose list pages
+//! Compression: kreflect asks for gzip unless told not to (`--disable-compression`, or the
+//! kubeconfig cluster's `disable-compression: true`), mirrors a cluster whose list pages
 //! come gzipped, and treats a broken gzip body as a failed list, never as a shorter one.
 
 use std::time::Duration;

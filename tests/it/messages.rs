@@ -129,7 +129,7 @@ async fn warnings_on_a_terminal_read_as_sentences_with_their_fields_after_them()
                   scope, error: ";
     let error = format!("cannot reach {url} (context prod): connection refused, retry_in_ms: ");
     // From 1 s on, the retried initial list's progress line shows too; each warning clears it
-    // first (tests/progress.rs), so a warning is what follows the last clear on its line.
+    // first (`progress.rs`), so a warning is what follows the last clear on its line.
     let lines: Vec<&str> = shown
         .lines()
         .map(|line| line.rsplit("\r\x1b[K").next().unwrap_or(line))

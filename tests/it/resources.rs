@@ -192,7 +192,7 @@ async fn json_output_is_one_document_per_listing() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wide_output_is_an_aligned_table() {
-    // kreflect's own columns, as when the server makes no Table (tests/wide.rs has the server's).
+    // kreflect's own columns, as when the server makes no Table (`wide.rs` has the server's).
     let cluster = TestCluster::start(ServerOptions {
         without_tables: vec![("pods".to_owned(), kreflect_sim::NoTable::Plain)],
         ..ServerOptions::default()

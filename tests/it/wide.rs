@@ -1,6 +1,5 @@
-//! `-o wide` from the server's Table (issue 11, item 1): the real binary against the fake API
-//! server over HTTP, which answers `Accept: …;as=Table;…` as a kube-apiserver does
-//! (transcripts 15-18).
+//! `-o wide` from the server's Table: the real binary against the fake API server over HTTP,
+//! which answers `Accept: …;as=Table;…` as a kube-apiserver does (transcripts 15-18).
 
 use std::time::{Duration, SystemTime};
 

@@ -178,3 +178,86 @@ fn decode_line(
     };
     decoded.map_err(|error| StreamError::BadLine { offset, error })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wire::lines::{LineTooLong, MAX_LINE_BYTES};
+
+    /// Every event of a watch whose whole body is `body`, framed as `framing`.
+    async fn events_of(body: Vec<u8>, framing: Framing) -> Vec<Event> {
+        watch_events(Body::from(body), "Pod".to_owned(), framing)
+            .collect()
+            .await
+    }
+
+    const ADDED: &str = r#"{"type":"ADDED","object":{"kind":"Pod","metadata":{"name":"a","namespace":"n","resourceVersion":"1"}}}"#;
+
+    #[tokio::test]
+    async fn json_lines_skip_blank_ones_go_on_past_a_bad_one_and_a_cut_last_line_is_an_error() {
+        let body = format!(" \t\r\n\n{ADDED}\nnot json\n{ADDED}\n");
+        let bad_at = (" \t\r\n\n".len() + ADDED.len() + 1) as u64;
+        let events = events_of(body.clone().into_bytes(), Framing::Lines).await;
+        assert_eq!(events.len(), 3, "{events:?}");
+        assert!(matches!(&events[0], Ok(WatchEvent::Added(pod)) if pod.key().as_str() == "n/a"));
+        assert!(
+            matches!(&events[1], Err(StreamError::BadLine { offset, .. }) if *offset == bad_at),
+            "{events:?}"
+        );
+        assert!(matches!(&events[2], Ok(WatchEvent::Added(_))));
+
+        let cut = format!("{body}{{\"type\":\"ADD");
+        let events = events_of(cut.into_bytes(), Framing::Lines).await;
+        assert_eq!(events.len(), 4, "{events:?}");
+        assert!(
+            matches!(&events[3], Err(StreamError::Transport(reason))
+                if reason == "stream ended in the middle of a line (12 bytes)"),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_line_longer_than_any_object_ends_the_stream_with_its_offset() {
+        let mut body = format!("{ADDED}\n").into_bytes();
+        body.resize(body.len() + MAX_LINE_BYTES + 1, b' ');
+        let offset = (ADDED.len() + 1) as u64;
+        let events = events_of(body, Framing::Lines).await;
+        assert_eq!(events.len(), 2, "{events:?}");
+        assert!(
+            matches!(&events[1], Err(StreamError::LineTooLong(LineTooLong { offset: at })) if *at == offset),
+            "{events:?}"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_table_watch_keeps_the_first_rows_columns_for_the_next_and_tells_the_source() {
+        let transcript = std::fs::read_to_string(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/tests/fixtures/18-watch-table.txt"
+        ))
+        .expect("transcript 18");
+        let mut body = String::new();
+        for line in transcript.lines().filter(|line| line.starts_with('+')) {
+            let (_, event) = line.split_once(' ').expect("`+TIME EVENT`");
+            body.push_str(event);
+            body.push('\n');
+        }
+        let shared = Arc::new(Mutex::new(TableState::default()));
+        let table = TableDecoding {
+            shared: Arc::clone(&shared),
+            columns: None,
+        };
+        let events = events_of(body.into_bytes(), Framing::Table(table)).await;
+        let rows: Vec<_> = events
+            .iter()
+            .filter_map(|event| match event {
+                Ok(WatchEvent::Modified(object)) => object.table_row(),
+                _ => None,
+            })
+            .collect();
+        assert_eq!((events.len(), rows.len()), (4, 2), "{events:?}");
+        let told = shared.lock().expect("table state").columns.clone();
+        assert!(told.is_some_and(|told| Arc::ptr_eq(&told, &rows[0].columns)));
+        assert!(Arc::ptr_eq(&rows[0].columns, &rows[1].columns));
+    }
+}

@@ -24,7 +24,7 @@
 //!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
 //!   kinds as the listings see them, every output format (`output::render`), when it is
 //!   written ([`output::printer`]), the progress line and the logs.
-//! - [`cli`]: the clap command line, its validated `cli::config::Config`, the positional
+//! - `cli`: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
 //! Above the layers, the crate root: `run` wires them together in three steps, written out in
@@ -92,7 +92,7 @@
 
 pub mod api;
 pub mod cache;
-pub mod cli;
+pub(crate) mod cli;
 pub mod connect;
 mod entry;
 pub(crate) mod error_chain;

@@ -14,5 +14,5 @@ pub mod endpoint;
 pub(crate) mod exec_credential;
 pub(crate) mod proxy;
 #[cfg(feature = "sim")]
-pub mod sim;
+pub(crate) mod sim;
 pub(crate) mod transport;

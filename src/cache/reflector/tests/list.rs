@@ -69,6 +69,23 @@ async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_b
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_object_of_the_first_page_listed_again_on_the_last_fails_the_list() {
+    // Both ends of a paged list count: the first page (it has a continue token) and the last
+    // (it has none, but is not the first).
+    let mut h = harness(
+        vec![
+            page("10", &["a/1", "a/2"], Some("t1")),
+            page("10", &["a/3", "a/1"], None),
+        ],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    assert!(!h.store.is_synced());
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
     let mut h = harness(
         vec![

@@ -86,6 +86,23 @@ async fn an_object_of_the_first_page_listed_again_on_the_last_fails_the_list() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn an_unpaged_list_naming_an_object_twice_is_stored_not_refused() {
+    // One answer cannot be a list that never ends: the object is stored once, as client-go's
+    // Replace stores it, and the list is not failed.
+    let mut h = harness(
+        vec![page("10", &["a/1", "a/1", "a/2"], None)],
+        ReflectorConfig::default(),
+    );
+    let step = h.reflector.step(State::Listing).await;
+    assert!(
+        matches!(step, Step::Next(ref s) if *s == watching("10")),
+        "{step:?}"
+    );
+    assert!(h.store.is_synced());
+    assert_eq!(h.keys(), ["a/1", "a/2"]);
+}
+
+#[tokio::test(start_paused = true)]
 async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
     let mut h = harness(
         vec![

@@ -283,14 +283,17 @@ echo '{{"apiVersion":"client.authentication.k8s.io/v1beta1","kind":"ExecCredenti
         Running::spawn(cluster.kreflect_with_kubeconfig(&path, &["--interval", "1h"]));
     assert_eq!(running.next_listing().await, ["a/1"]);
     // The token is refreshed from 3 s on, by the next watch (the watches end at once and are
-    // reopened after 0.8, 1.6, 3.2 s...).
-    tokio::time::sleep(Duration::from_secs(7)).await;
-    let ran = std::fs::read_to_string(&runs).expect("the plugin ran");
-    assert_eq!(
-        ran.lines().count(),
-        2,
-        "one run at start, one hanging refresh"
-    );
+    // reopened after backoffs of about 0.8, 1.6, 3.2 s...): about 6 s in, later on a loaded
+    // machine.
+    let plugin_runs = || {
+        std::fs::read_to_string(&runs)
+            .expect("the plugin ran")
+            .lines()
+            .count()
+    };
+    let refreshing = poll_until(DEADLINE, async || (plugin_runs() > 1).then_some(())).await;
+    assert!(refreshing.is_some(), "no token refresh within {DEADLINE:?}");
+    assert_eq!(plugin_runs(), 2, "one run at start, one hanging refresh");
     running.signal(nix::sys::signal::Signal::SIGTERM);
     let ended = tokio::time::timeout(Duration::from_secs(5), running.child.wait()).await;
     assert!(

@@ -176,6 +176,7 @@ async fn give_up_before_sync_turns_the_first_failure_fatal() {
 
 #[tokio::test(start_paused = true)]
 async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
+    let (logs, _guard) = captured_logs();
     let expired = || {
         Ok(WatchEvent::Error(ApiStatus {
             code: 410,
@@ -220,10 +221,20 @@ async fn one_expiry_relists_at_once_and_a_second_before_any_event_backs_off() {
         matches!(step, Step::Next(State::Listing)),
         "an applied event makes the next expiry a first one again: {step:?}"
     );
+    let said = |what: &str| {
+        warnings(&logs)
+            .iter()
+            .filter(|line| line.contains(what))
+            .count()
+    };
+    // Each backoff says why: an expiry again before any event was applied.
+    assert_eq!(said("expired again before any event was applied"), 2);
+    assert_eq!(said("expired again soon after the list"), 0);
 }
 
 #[tokio::test(start_paused = true)]
 async fn watches_expiring_soon_after_their_list_relist_at_once_only_the_first_time() {
+    let (logs, _guard) = captured_logs();
     let expired = || {
         Ok(WatchEvent::Error(ApiStatus {
             code: 410,
@@ -262,6 +273,15 @@ async fn watches_expiring_soon_after_their_list_relist_at_once_only_the_first_ti
         matches!(step, Step::Next(State::Listing)),
         "the first hasty one after it too: {step:?}"
     );
+    let said = |what: &str| {
+        warnings(&logs)
+            .iter()
+            .filter(|line| line.contains(what))
+            .count()
+    };
+    // The one backoff says why: an expiry soon after the list the watch started from.
+    assert_eq!(said("expired again soon after the list"), 1);
+    assert_eq!(said("expired again before any event was applied"), 0);
 }
 
 #[tokio::test(start_paused = true)]

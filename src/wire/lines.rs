@@ -103,6 +103,27 @@ mod tests {
     }
 
     #[test]
+    fn a_line_of_exactly_the_limit_is_one_line_and_a_byte_more_is_refused() {
+        let mut splitter = LineSplitter::default();
+        splitter.push(&vec![b'x'; MAX_LINE_BYTES]);
+        assert_eq!(
+            splitter.next_line(),
+            Ok(None),
+            "the limit itself is allowed"
+        );
+        splitter.push(b"\n");
+        let (_, line) = splitter
+            .next_line()
+            .expect("allowed")
+            .expect("a whole line");
+        assert_eq!(line.len(), MAX_LINE_BYTES);
+
+        let mut splitter = LineSplitter::default();
+        splitter.push(&vec![b'x'; MAX_LINE_BYTES + 1]);
+        assert_eq!(splitter.next_line(), Err(LineTooLong { offset: 0 }));
+    }
+
+    #[test]
     fn a_line_of_ten_megabytes_is_one_line_not_an_error() {
         let mut splitter = LineSplitter::default();
         let chunk = vec![b'x'; 1024 * 1024];

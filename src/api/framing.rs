@@ -247,7 +247,7 @@ mod tests {
             shared: Arc::clone(&shared),
             columns: None,
         };
-        let events = events_of(body.into_bytes(), Framing::Table(table)).await;
+        let events = events_of(body.clone().into_bytes(), Framing::Table(table)).await;
         let rows: Vec<_> = events
             .iter()
             .filter_map(|event| match event {
@@ -259,5 +259,17 @@ mod tests {
         let told = shared.lock().expect("table state").columns.clone();
         assert!(told.is_some_and(|told| Arc::ptr_eq(&told, &rows[0].columns)));
         assert!(Arc::ptr_eq(&rows[0].columns, &rows[1].columns));
+
+        // A watch of one row: its columns are told at once, not when a later row repeats them.
+        let first = format!("{}\n", body.lines().next().expect("a first event"));
+        let shared = Arc::new(Mutex::new(TableState::default()));
+        let table = TableDecoding {
+            shared: Arc::clone(&shared),
+            columns: None,
+        };
+        let events = events_of(first.into_bytes(), Framing::Table(table)).await;
+        assert_eq!(events.len(), 1, "{events:?}");
+        let told = shared.lock().expect("table state").columns.clone();
+        assert!(told.is_some(), "the first row's columns are told at once");
     }
 }

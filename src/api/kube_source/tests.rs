@@ -415,6 +415,44 @@ async fn answering_server(response: Vec<u8>) -> (String, tokio::task::JoinHandle
 }
 
 #[tokio::test]
+async fn a_body_cut_by_a_closed_connection_is_unanswered_and_a_body_that_is_not_gzip_undecodable() {
+    let list_from = |response: &[u8]| {
+        let response = response.to_vec();
+        async move {
+            let (url, server) = answering_server(response).await;
+            let client = crate::connect::client::connect_insecure_local(
+                &url,
+                &crate::connect::client::ClientOptions::default(),
+            )
+            .expect("client");
+            let answer = KubeSource::pods(client, None)
+                .list(ListRequest::default())
+                .await;
+            server.abort();
+            answer.expect_err("no list in that body")
+        }
+    };
+    // The connection closes 83 bytes short of the length promised: the server did not answer
+    // (a transport failure, retried), it did not send a bad body.
+    let cut = list_from(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\
+          Connection: close\r\n\r\n{\"kind\":\"PodList\"",
+    )
+    .await;
+    assert!(matches!(cut, SourceError::Transport { .. }), "{cut:?}");
+    // A body said to be gzip that is not: the server's answer cannot be decoded.
+    let not_gzip = list_from(
+        b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Encoding: gzip\r\n\
+          Content-Length: 10\r\nConnection: close\r\n\r\nnot gzip!!",
+    )
+    .await;
+    assert!(
+        matches!(not_gzip, SourceError::Decode(DecodeError::Gzip(_))),
+        "{not_gzip:?}"
+    );
+}
+
+#[tokio::test]
 async fn a_gzip_bomb_list_is_refused_before_it_inflates_in_memory() {
     // 200 MiB of JSON in a little over 1 MB.
     let run = 1 + 258 * (200 * 1024 * 1024 / 258);

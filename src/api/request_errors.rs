@@ -88,6 +88,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_socket_error_in_the_chain_says_what_happened_in_a_few_words() {
+        let said = [
+            (io::ErrorKind::ConnectionRefused, "connection refused"),
+            (io::ErrorKind::ConnectionReset, "connection reset"),
+            (io::ErrorKind::ConnectionAborted, "connection aborted"),
+            (io::ErrorKind::TimedOut, "connection timed out"),
+            (io::ErrorKind::HostUnreachable, "host unreachable"),
+            (io::ErrorKind::NetworkUnreachable, "network unreachable"),
+        ];
+        for (kind, words) in said {
+            // As hyper's connector reports it: the OS's words, inside kube's service error.
+            let err = kube::Error::Service(Box::new(io::Error::new(kind, "os error 111")));
+            assert_eq!(unanswered(&err), words, "{kind:?}");
+        }
+        // Another kind says the whole chain, without kube's wrapper.
+        let other = kube::Error::Service(Box::new(io::Error::other("tls: bad record")));
+        assert_eq!(unanswered(&other), "tls: bad record");
+    }
+
+    #[test]
     fn an_invalid_certificate_is_untrusted_found_by_type() {
         use tokio_rustls::rustls::{CertificateError, Error as TlsError};
         // As the TLS handshake fails: rustls's error in tokio-rustls's io::Error, whose

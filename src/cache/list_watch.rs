@@ -222,6 +222,26 @@ mod tests {
     use super::*;
 
     #[test]
+    fn a_status_answer_names_its_code_its_reason_when_it_has_one_and_its_message() {
+        let answered = |code: u16, reason: &str| SourceError::Status {
+            status: ApiStatus {
+                code,
+                reason: reason.into(),
+                message: "pods is forbidden".into(),
+            },
+            retry_after: None,
+        };
+        assert_eq!(
+            answered(403, "Forbidden").to_string(),
+            "the server answered 403 Forbidden: pods is forbidden"
+        );
+        assert_eq!(
+            answered(500, "").to_string(),
+            "the server answered 500: pods is forbidden"
+        );
+    }
+
+    #[test]
     fn scope_names_namespace_or_cluster_scope() {
         let cluster = Scope {
             plural: "pods".into(),

@@ -763,3 +763,104 @@ fn query_strings_are_encoded_without_a_stray_separator() {
         "/api/v1/pods?labelSelector=app+in+%28a%2Cb%29&continue=x%3D%2F%26y"
     );
 }
+
+/// A server answering each request by its `Accept` (lower case), recording every `Accept`.
+async fn server_by_accept(
+    answer: fn(&str) -> Vec<u8>,
+) -> (String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let url = format!("http://{}", listener.local_addr().expect("address"));
+    let accepts = Arc::new(Mutex::new(Vec::new()));
+    let recorded = Arc::clone(&accepts);
+    let task = tokio::spawn(async move {
+        while let Ok((mut socket, _)) = listener.accept().await {
+            let mut request = vec![0; 8192];
+            let read = socket.read(&mut request).await.unwrap_or(0);
+            let head = String::from_utf8_lossy(&request[..read]).to_lowercase();
+            let accept = head
+                .lines()
+                .find_map(|line| line.strip_prefix("accept: "))
+                .unwrap_or("")
+                .to_owned();
+            let response = answer(&accept);
+            recorded.lock().expect("accepts").push(accept);
+            let _ = socket.write_all(&response).await;
+        }
+    });
+    (url, accepts, task)
+}
+
+/// A `Status` failure answer with this code and reason.
+fn status_response(code: u16, reason: &str) -> Vec<u8> {
+    let body = format!(
+        r#"{{"kind":"Status","apiVersion":"v1","status":"Failure","message":"from the test","reason":"{reason}","code":{code}}}"#
+    );
+    let mut response = format!(
+        "HTTP/1.1 {code} {reason}\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n",
+        body.len()
+    )
+    .into_bytes();
+    response.extend_from_slice(body.as_bytes());
+    response
+}
+
+const PLAIN_POD_LIST: &[u8] = br#"{"kind":"PodList","apiVersion":"v1","metadata":{"resourceVersion":"9"},"items":[{"metadata":{"name":"a","namespace":"n","resourceVersion":"9"}}]}"#;
+
+fn wide_source(url: &str) -> KubeSource {
+    let table = SourceOptions {
+        table: true,
+        ..SourceOptions::default()
+    };
+    KubeSource::pods(local_client(url), None).with_options(table)
+}
+
+#[tokio::test]
+async fn a_table_refused_with_406_is_asked_plainly_at_once_and_from_then_on() {
+    let (url, accepts, server) = server_by_accept(|accept| {
+        if accept.contains("as=table") {
+            status_response(406, "NotAcceptable")
+        } else {
+            ok_response("application/json", PLAIN_POD_LIST)
+        }
+    })
+    .await;
+    let source = wide_source(&url);
+    let json = JSON_MEDIA_TYPE.to_owned();
+    let table = TABLE_MEDIA_TYPE.to_lowercase();
+    for round in 0..2 {
+        let page = source
+            .list(ListRequest::default())
+            .await
+            .expect("the plain list after the 406");
+        assert_eq!(page.items.len(), 1, "round {round}");
+    }
+    let _ = source.watch(watch_from("9")).await;
+    assert_eq!(
+        *accepts.lock().expect("accepts"),
+        [table, json.clone(), json.clone(), json],
+        "a Table, then plainly: the 406 is remembered for later lists and watches"
+    );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_table_list_answered_with_another_failure_fails_and_is_not_asked_plainly() {
+    let (url, accepts, server) = server_by_accept(|_| status_response(403, "Forbidden")).await;
+    let err = wide_source(&url)
+        .list(ListRequest::default())
+        .await
+        .expect_err("forbidden");
+    assert!(
+        matches!(&err, SourceError::Status { status, .. } if status.code == 403),
+        "{err:?}"
+    );
+    assert_eq!(
+        *accepts.lock().expect("accepts"),
+        [TABLE_MEDIA_TYPE.to_lowercase()]
+    );
+    server.abort();
+}

@@ -764,17 +764,24 @@ fn query_strings_are_encoded_without_a_stray_separator() {
     );
 }
 
-/// A server answering each request by its `Accept` (lower case), recording every `Accept`.
+/// What [`server_by_accept`] recorded of each request: its `Accept`, and its request line (both
+/// in lower case).
+type Recorded = Arc<Mutex<Vec<String>>>;
+
+/// A server answering each request by its `Accept` (lower case), recording every `Accept` and
+/// request line.
 async fn server_by_accept(
     answer: fn(&str) -> Vec<u8>,
-) -> (String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
+) -> (String, Recorded, Recorded, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
         .await
         .expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("address"));
     let accepts = Arc::new(Mutex::new(Vec::new()));
+    let lines = Arc::new(Mutex::new(Vec::new()));
     let recorded = Arc::clone(&accepts);
+    let recorded_lines = Arc::clone(&lines);
     let task = tokio::spawn(async move {
         while let Ok((mut socket, _)) = listener.accept().await {
             let mut request = vec![0; 8192];
@@ -786,11 +793,13 @@ async fn server_by_accept(
                 .unwrap_or("")
                 .to_owned();
             let response = answer(&accept);
+            let target = head.lines().next().unwrap_or("").to_owned();
+            recorded_lines.lock().expect("request lines").push(target);
             recorded.lock().expect("accepts").push(accept);
             let _ = socket.write_all(&response).await;
         }
     });
-    (url, accepts, task)
+    (url, accepts, lines, task)
 }
 
 /// A `Status` failure answer with this code and reason.
@@ -820,7 +829,7 @@ fn wide_source(url: &str) -> KubeSource {
 
 #[tokio::test]
 async fn a_table_refused_with_406_is_asked_plainly_at_once_and_from_then_on() {
-    let (url, accepts, server) = server_by_accept(|accept| {
+    let (url, accepts, _, server) = server_by_accept(|accept| {
         if accept.contains("as=table") {
             status_response(406, "NotAcceptable")
         } else {
@@ -849,7 +858,7 @@ async fn a_table_refused_with_406_is_asked_plainly_at_once_and_from_then_on() {
 
 #[tokio::test]
 async fn a_table_list_answered_with_another_failure_fails_and_is_not_asked_plainly() {
-    let (url, accepts, server) = server_by_accept(|_| status_response(403, "Forbidden")).await;
+    let (url, accepts, _, server) = server_by_accept(|_| status_response(403, "Forbidden")).await;
     let err = wide_source(&url)
         .list(ListRequest::default())
         .await
@@ -862,5 +871,80 @@ async fn a_table_list_answered_with_another_failure_fails_and_is_not_asked_plain
         *accepts.lock().expect("accepts"),
         [TABLE_MEDIA_TYPE.to_lowercase()]
     );
+    server.abort();
+}
+
+#[tokio::test]
+async fn a_table_watch_refused_with_406_is_opened_plainly_and_another_failure_is_not() {
+    let (url, accepts, _, server) = server_by_accept(|accept| {
+        if accept.contains("as=table") {
+            status_response(406, "NotAcceptable")
+        } else {
+            ok_response("application/json", b"")
+        }
+    })
+    .await;
+    let _plain = wide_source(&url)
+        .watch(watch_from("9"))
+        .await
+        .expect("the plain watch after the 406");
+    let table = TABLE_MEDIA_TYPE.to_lowercase();
+    assert_eq!(
+        *accepts.lock().expect("accepts"),
+        [table.clone(), JSON_MEDIA_TYPE.to_owned()]
+    );
+    server.abort();
+
+    let (url, accepts, _, server) = server_by_accept(|_| status_response(403, "Forbidden")).await;
+    let err = wide_source(&url)
+        .watch(watch_from("9"))
+        .await
+        .err()
+        .expect("forbidden");
+    assert!(
+        matches!(&err, SourceError::Status { status, .. } if status.code == 403),
+        "{err:?}"
+    );
+    assert_eq!(*accepts.lock().expect("accepts"), [table]);
+    server.abort();
+}
+
+#[tokio::test]
+async fn label_and_field_selectors_are_sent_with_lists_and_watches_and_only_when_set() {
+    let (url, _, lines, server) =
+        server_by_accept(|_| ok_response("application/json", PLAIN_POD_LIST)).await;
+    let selected = KubeSource::pods(local_client(&url), None).with_selectors(Selectors {
+        label: Some("app=web".into()),
+        field: Some("status.phase=Running".into()),
+    });
+    selected.list(ListRequest::default()).await.expect("a list");
+    let _ = selected.watch(watch_from("9")).await;
+    let only_label = KubeSource::pods(local_client(&url), None).with_selectors(Selectors {
+        label: Some("app=web".into()),
+        field: None,
+    });
+    only_label
+        .list(ListRequest::default())
+        .await
+        .expect("a list");
+    KubeSource::pods(local_client(&url), None)
+        .list(ListRequest::default())
+        .await
+        .expect("a list");
+    let lines = lines.lock().expect("request lines").clone();
+    assert_eq!(lines.len(), 4, "{lines:?}");
+    let both = "labelselector=app%3dweb&fieldselector=status.phase%3drunning";
+    assert!(lines[0].contains(both), "{}", lines[0]);
+    assert!(
+        lines[1].contains(both) && lines[1].contains("watch=true"),
+        "{}",
+        lines[1]
+    );
+    assert!(
+        lines[2].contains("labelselector=app%3dweb") && !lines[2].contains("fieldselector"),
+        "{}",
+        lines[2]
+    );
+    assert!(!lines[3].contains("selector"), "{}", lines[3]);
     server.abort();
 }

@@ -346,3 +346,21 @@ fn bookmark_of_reads_the_version_and_the_initial_events_end() {
     );
     assert!(bookmark_of(br#"{"metadata":{}}"#).is_err());
 }
+
+#[test]
+fn a_json_value_of_the_wrong_type_says_what_was_expected() {
+    let said = |json: &[u8]| match RawObject::from_json(json, "Pod") {
+        Err(ObjectError::Malformed(message)) => message,
+        other => panic!("{other:?}"),
+    };
+    let not_an_object = said(b"[1]");
+    assert!(
+        not_an_object.contains("expected a Kubernetes object"),
+        "{not_an_object}"
+    );
+    let number_for_name = said(br#"{"metadata":{"name":5,"resourceVersion":"1"}}"#);
+    assert!(
+        number_for_name.contains("expected a string"),
+        "{number_for_name}"
+    );
+}

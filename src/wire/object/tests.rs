@@ -358,6 +358,11 @@ fn a_json_value_of_the_wrong_type_says_what_was_expected() {
         not_an_object.contains("expected a Kubernetes object"),
         "{not_an_object}"
     );
+    let number_for_metadata = said(br#"{"kind":"Pod","metadata":5}"#);
+    assert!(
+        number_for_metadata.contains("expected an object's metadata"),
+        "{number_for_metadata}"
+    );
     let number_for_name = said(br#"{"metadata":{"name":5,"resourceVersion":"1"}}"#);
     assert!(
         number_for_name.contains("expected a string"),

@@ -141,6 +141,10 @@
 //! - Watch history is a count (`history_limit` events), not a time window; after a restart or
 //!   `World::compact` every older resourceVersion is too old. The "too old" message names
 //!   the oldest resourceVersion still watchable, like the real watch cache does.
+//! - A restart (`FakeApiServer::restart`) keeps the listening socket, so the port cannot be
+//!   lost to another socket bound meanwhile: a connection made during the restart waits and is
+//!   served once it is done, where a real server's port refuses connections until it is back.
+//!   (Closing and binding again lost the port, under load, to a neighbouring test's server.)
 //! - A watch from a resourceVersion newer than the current one (what a client holding a newer
 //!   resourceVersion sees after an etcd restore, [`World::restore`]) is answered as v1.26 answers
 //!   it (transcript 33): 200, then no event and no bookmark at or below that resourceVersion; it

@@ -33,9 +33,12 @@ const GRACE: Duration = Duration::from_secs(1);
 /// Pause after a failed `accept` (e.g. out of file descriptors) before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(10);
 
-/// One run of the accept loop, from bind to stop.
+/// One run of the accept loop, from start or restart to stop.
 #[derive(Debug)]
 struct Incarnation {
+    /// The listening socket, kept from the start to the shutdown: a restart that closed it
+    /// could lose the port to any socket bound meanwhile (another test's server, under load).
+    listener: Arc<TcpListener>,
     /// Cancelled to drop every connection at once (and, through its child, stop everything).
     hard: CancellationToken,
     /// Cancelled to stop accepting and end watches, letting responses finish.
@@ -74,7 +77,7 @@ impl FakeApiServer {
             body_bytes_sent: Arc::default(),
         });
         let root = CancellationToken::new();
-        let incarnation = spawn(listener, Arc::clone(&shared), tls.as_ref(), &root);
+        let incarnation = spawn(Arc::new(listener), Arc::clone(&shared), tls.as_ref(), &root);
         tracing::info!(%addr, tls = tls.is_some(), "fake API server listening");
         Ok(FakeApiServer {
             shared,
@@ -184,33 +187,35 @@ impl FakeApiServer {
 
     /// Simulates an API server restart: every open connection and watch is dropped, watch
     /// history is forgotten (older resourceVersions are now too old), list snapshots and
-    /// continue tokens are invalidated; then it listens again on the same port with the same
-    /// pods. If the port cannot be bound again, the error is logged and the server stays down.
+    /// continue tokens are invalidated; then it serves again with the same pods. The listening
+    /// socket is kept throughout, so no other socket can take the port: a connection made
+    /// during the restart waits in the backlog and is served by the restarted server (a real
+    /// server's port refuses connections until it is back).
     pub async fn restart(&self) {
         let mut running = self.running.lock().await;
-        if let Some(incarnation) = running.take() {
-            incarnation.hard.cancel();
-            if let Err(error) = incarnation.task.await {
-                tracing::warn!(%error, "accept loop ended abnormally");
-            }
+        let Some(Incarnation {
+            listener,
+            hard,
+            task,
+            ..
+        }) = running.take()
+        else {
+            return;
+        };
+        hard.cancel();
+        if let Err(error) = task.await {
+            tracing::warn!(%error, "accept loop ended abnormally");
         }
         for world in &self.shared.worlds {
             world.compact();
         }
-        match bind(self.shared.addr) {
-            Ok(listener) => {
-                *running = Some(spawn(
-                    listener,
-                    Arc::clone(&self.shared),
-                    self.tls.as_ref(),
-                    &self.root,
-                ));
-                tracing::info!(addr = %self.shared.addr, "fake API server restarted");
-            }
-            Err(error) => {
-                tracing::error!(addr = %self.shared.addr, %error, "rebinding after restart");
-            }
-        }
+        *running = Some(spawn(
+            listener,
+            Arc::clone(&self.shared),
+            self.tls.as_ref(),
+            &self.root,
+        ));
+        tracing::info!(addr = %self.shared.addr, "fake API server restarted");
     }
 
     /// Stops accepting, ends open watches cleanly and closes connections (those still busy
@@ -220,6 +225,8 @@ impl FakeApiServer {
             return;
         };
         incarnation.graceful.cancel();
+        // The accept loop drops its handle when it stops: the port then refuses connections.
+        drop(incarnation.listener);
         if tokio::time::timeout(GRACE, &mut incarnation.task)
             .await
             .is_err()
@@ -245,7 +252,7 @@ fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
 }
 
 fn spawn(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     shared: Arc<ServerState>,
     tls: Option<&TlsIdentity>,
     root: &CancellationToken,
@@ -253,13 +260,14 @@ fn spawn(
     let hard = root.child_token();
     let graceful = hard.child_token();
     let task = tokio::spawn(accept_loop(
-        listener,
+        Arc::clone(&listener),
         shared,
         tls.map(|identity| identity.acceptor().clone()),
         hard.clone(),
         graceful.clone(),
     ));
     Incarnation {
+        listener,
         hard,
         graceful,
         task,
@@ -267,7 +275,7 @@ fn spawn(
 }
 
 async fn accept_loop(
-    listener: TcpListener,
+    listener: Arc<TcpListener>,
     shared: Arc<ServerState>,
     tls: Option<TlsAcceptor>,
     hard: CancellationToken,

@@ -78,6 +78,52 @@ async fn restart_drops_watches_and_forgets_history() {
     server.shutdown().await;
 }
 
+/// Another server of the same test binary binding a random port may be handed this one's port
+/// while it restarts; the restarted server must still answer on it (it lost the port to one of
+/// its neighbours under load, and its clients then saw a dead server for the rest of the test).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn restart_keeps_its_port_from_other_sockets() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    let server = server().await;
+    let addr = server.addr();
+    let restarting = Arc::new(AtomicBool::new(true));
+    let runtime = tokio::runtime::Handle::current();
+    // What a neighbour's `FakeApiServer::start` does, tried as fast as a thread can.
+    let neighbour = std::thread::spawn({
+        let restarting = Arc::clone(&restarting);
+        move || {
+            let _runtime = runtime.enter();
+            while restarting.load(Ordering::Relaxed) {
+                let socket = tokio::net::TcpSocket::new_v4().unwrap();
+                socket.set_reuseaddr(true).unwrap();
+                if socket.bind(addr).is_ok()
+                    && let Ok(listener) = socket.listen(16)
+                {
+                    return Some(listener);
+                }
+            }
+            None
+        }
+    });
+    for _ in 0..50 {
+        let _watch = get(&server, "/api/v1/namespaces/shop/pods?watch=1").await;
+        server.restart().await;
+        if neighbour.is_finished() {
+            break;
+        }
+    }
+    restarting.store(false, Ordering::Relaxed);
+    let taken = neighbour.join().unwrap();
+    assert!(
+        taken.is_none(),
+        "another socket was bound to {addr} while the server restarted"
+    );
+    assert_eq!(get(&server, "/version").await.status, 200);
+    server.shutdown().await;
+}
+
 #[tokio::test]
 async fn shutdown_ends_open_watches() {
     let server = server().await;

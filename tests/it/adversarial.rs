@@ -8,7 +8,8 @@ use std::time::Duration;
 use kreflect_sim::{BadPayload, Fault, ServerOptions};
 
 use crate::harness::{
-    DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, poll_until, run_to_end,
+    ANY_PORT, DEADLINE, Running, TestCluster, assert_one_line, http_get, listening_addr,
+    poll_until, run_to_end,
 };
 
 /// Runs `kreflect pods ARGS` for `window`; returns the watch and list requests it sent, and
@@ -215,9 +216,9 @@ async fn a_server_expiring_every_watch_after_one_event_under_churn_is_not_relist
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn memory_does_not_grow_with_each_metrics_scrape() {
     let cluster = TestCluster::with_pods(&["a/x"]).await;
-    let addr = free_addr();
     let mut kreflect =
-        Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1h"]));
+        Running::spawn(cluster.kreflect(&["--metrics-addr", ANY_PORT, "--interval", "1h"]));
+    let addr = listening_addr(kreflect.child.id()).await;
     assert_eq!(kreflect.next_listing().await, ["a/x"]);
     let scrape = |count: usize| {
         let addr = addr.clone();
@@ -401,15 +402,15 @@ async fn a_watch_event_outside_the_namespace_asked_for_never_reaches_a_listing_a
         added_line("b", "evil"),
         added_line("", "nowhere"),
     ]));
-    let addr = free_addr();
     let mut running = Running::spawn(cluster.kreflect(&[
         "-n",
         "a",
         "--interval",
         "100ms",
         "--metrics-addr",
-        &addr,
+        ANY_PORT,
     ]));
+    let addr = listening_addr(running.child.id()).await;
     assert_eq!(running.next_listing().await, ["a/1"]);
     // The watch with the hostile lines has ended once the next one is asked for.
     let reopened = poll_until(DEADLINE, async || {

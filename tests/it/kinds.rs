@@ -6,7 +6,7 @@ use kreflect_sim::ServerOptions;
 use nix::sys::signal::Signal;
 use serde_json::json;
 
-use crate::harness::{Running, TestCluster, free_addr, http_get, once, run_to_end};
+use crate::harness::{ANY_PORT, Running, TestCluster, http_get, listening_addr, once, run_to_end};
 
 async fn cluster_with(options: ServerOptions) -> TestCluster {
     let cluster = TestCluster::start(options).await;
@@ -189,14 +189,14 @@ async fn a_kind_that_is_forbidden_ends_the_run_naming_it() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_report_each_kind_and_readyz_waits_for_all() {
     let cluster = cluster().await;
-    let addr = free_addr();
     let mut kreflect = Running::spawn(cluster.kreflect_any(&[
         "pods,deploy",
         "--metrics-addr",
-        &addr,
+        ANY_PORT,
         "--interval",
         "100ms",
     ]));
+    let addr = listening_addr(kreflect.child.id()).await;
     assert_eq!(kreflect.next_listing().await.len(), 3);
     let readyz = http_get(&addr, "/readyz").await;
     assert!(readyz.starts_with("HTTP/1.1 200"), "{readyz}");

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::harness::{Running, TestCluster, free_addr, http_get, poll_until};
+use crate::harness::{ANY_PORT, Running, TestCluster, http_get, listening_addr, poll_until};
 
 /// The value of the sample line `name value` in `text`.
 fn sample(text: &str, name: &str) -> Option<f64> {
@@ -16,9 +16,9 @@ fn sample(text: &str, name: &str) -> Option<f64> {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_by_the_book_and_probes_over_http() {
     let cluster = TestCluster::with_pods(&["a/x"]).await;
-    let addr = free_addr();
     let mut kreflect =
-        Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "100ms"]));
+        Running::spawn(cluster.kreflect(&["--metrics-addr", ANY_PORT, "--interval", "100ms"]));
+    let addr = listening_addr(kreflect.child.id()).await;
     assert_eq!(kreflect.next_listing().await, ["a/x"]);
 
     let text = http_get(&addr, "/metrics").await;

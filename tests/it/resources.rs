@@ -6,8 +6,8 @@ use nix::sys::signal::Signal;
 use serde_json::json;
 
 use crate::harness::{
-    DEADLINE, Running, TestCluster, assert_one_line, free_addr, http_get, kreflect_command, once,
-    poll_until, run_to_end, strings,
+    ANY_PORT, DEADLINE, Running, TestCluster, assert_one_line, http_get, kreflect_command,
+    listening_addr, once, poll_until, run_to_end, strings,
 };
 
 fn pod(namespace: &str, name: &str, labels: serde_json::Value, phase: &str) -> serde_json::Value {
@@ -329,9 +329,9 @@ async fn diff_prints_plus_and_minus_lines_only_for_changes() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_and_healthz_are_served_when_asked() {
     let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
-    let addr = free_addr();
     let mut kreflect =
-        Running::spawn(cluster.kreflect(&["--metrics-addr", &addr, "--interval", "100ms"]));
+        Running::spawn(cluster.kreflect(&["--metrics-addr", ANY_PORT, "--interval", "100ms"]));
+    let addr = listening_addr(kreflect.child.id()).await;
     assert_eq!(kreflect.next_listing().await, strings(&["a/x", "a/y"]));
     cluster.server.cluster().create_pod("a", "z");
     kreflect
@@ -363,8 +363,8 @@ async fn healthz_is_503_until_synced() {
         reason: "ServiceUnavailable".into(),
         retry_after: Some(30),
     });
-    let addr = free_addr();
-    let mut kreflect = Running::spawn(cluster.kreflect(&["--metrics-addr", &addr]));
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--metrics-addr", ANY_PORT]));
+    let addr = listening_addr(kreflect.child.id()).await;
     cluster
         .wait_for_request("the failing list", |r| !r.is_watch())
         .await;

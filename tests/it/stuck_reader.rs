@@ -13,7 +13,7 @@ use std::time::{Duration, Instant};
 use kreflect_sim::{ServerOptions, World};
 use nix::sys::signal::Signal;
 
-use crate::harness::{Running, TestCluster, free_addr, http_get};
+use crate::harness::{ANY_PORT, Running, TestCluster, http_get, listening_addr};
 
 /// How long the process may take to exit after SIGTERM (the printer gives up on stdout after
 /// about 2 s).
@@ -200,11 +200,11 @@ async fn sigterm_ends_listings_promptly_when_stdout_is_never_read() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn healthz_answers_on_one_worker_thread_while_stdout_is_blocked() {
     let cluster = cluster_with_a_large_listing().await;
-    let addr = free_addr();
-    let mut command = cluster.kreflect(&["--metrics-addr", &addr, "--interval", "1ms"]);
+    let mut command = cluster.kreflect(&["--metrics-addr", ANY_PORT, "--interval", "1ms"]);
     // One async worker, as on a one-CPU node: a blocking write on it would stall everything.
     command.env("TOKIO_WORKER_THREADS", "1");
     let mut kreflect = Running::spawn(command);
+    let addr = listening_addr(kreflect.child.id()).await;
     kreflect.wait_until_stdout_blocks().await;
     let healthz = tokio::time::timeout(Duration::from_secs(3), http_get(&addr, "/healthz")).await;
     let Ok(healthz) = healthz else {
@@ -223,9 +223,9 @@ async fn healthz_and_sigterm_answer_while_stderr_is_never_read() {
     // `kreflect -v 2> >(a stuck log shipper)`: every event is a debug record, and the 64 KiB
     // stderr pipe fills within a second of the flood.
     let (cluster, flood) = flooded_cluster().await;
-    let addr = free_addr();
-    let mut command = cluster.kreflect(&["-v", "--metrics-addr", &addr, "--interval", "1h"]);
+    let mut command = cluster.kreflect(&["-v", "--metrics-addr", ANY_PORT, "--interval", "1h"]);
     let mut child = command.spawn().expect("kreflect starts");
+    let addr = listening_addr(child.id()).await;
     // Held, never read; stdout is drained so only stderr is stuck.
     let _stderr = child.stderr.take().expect("piped stderr");
     let mut stdout = child.stdout.take().expect("piped stdout");

@@ -475,10 +475,44 @@ pub fn rss_kib(process: impl std::fmt::Display) -> u64 {
         .expect("VmRSS")
 }
 
-/// A free local port for `--metrics-addr` (bound, then released for kreflect): `127.0.0.1:PORT`.
-pub fn free_addr() -> String {
-    let probe = std::net::TcpListener::bind("127.0.0.1:0").expect("free port");
-    format!("127.0.0.1:{}", probe.local_addr().expect("addr").port())
+/// `--metrics-addr` for a test: port 0, the kernel's choice, read back with [`listening_addr`].
+/// (A free port found by the test and released for kreflect could be handed meanwhile to a
+/// server of a neighbouring test.)
+pub const ANY_PORT: &str = "127.0.0.1:0";
+
+/// The address process `pid` (kreflect started with `--metrics-addr` [`ANY_PORT`]) listens on,
+/// `127.0.0.1:PORT`, once it does: its one listening TCP socket, found in `/proc`.
+pub async fn listening_addr(pid: Option<u32>) -> String {
+    let pid = pid.expect("kreflect is running");
+    let port = poll_until(DEADLINE, async || listening_port(pid)).await;
+    format!("127.0.0.1:{}", port.expect("kreflect listens for metrics"))
+}
+
+/// The local port of a listening TCP socket of process `pid`, if it has one.
+fn listening_port(pid: u32) -> Option<u16> {
+    let sockets: Vec<String> = std::fs::read_dir(format!("/proc/{pid}/fd"))
+        .ok()?
+        .filter_map(|entry| std::fs::read_link(entry.ok()?.path()).ok())
+        .filter_map(|target| {
+            let target = target.to_str()?;
+            Some(
+                target
+                    .strip_prefix("socket:[")?
+                    .strip_suffix(']')?
+                    .to_owned(),
+            )
+        })
+        .collect();
+    // Columns: sl, local_address (hex IP:port), rem_address, st (0A is LISTEN), ..., inode.
+    let table = std::fs::read_to_string(format!("/proc/{pid}/net/tcp")).ok()?;
+    table.lines().skip(1).find_map(|line| {
+        let columns: Vec<&str> = line.split_whitespace().collect();
+        let (local, state, inode) = (columns.get(1)?, columns.get(3)?, columns.get(9)?);
+        if *state != "0A" || !sockets.iter().any(|socket| socket == inode) {
+            return None;
+        }
+        u16::from_str_radix(local.split_once(':')?.1, 16).ok()
+    })
 }
 
 /// A plain HTTP/1.1 GET; the whole response, or empty if nothing listens.

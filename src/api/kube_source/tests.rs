@@ -399,18 +399,7 @@ fn the_hand_made_gzip_bomb_is_valid_gzip() {
 
 /// A server that answers every request with `response`, then closes the connection.
 async fn answering_server(response: Vec<u8>) -> (String, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut request = [0; 4096];
-            let _ = socket.read(&mut request).await;
-            let _ = socket.write_all(&response).await;
-        }
-    });
+    let (url, _, _, task) = server_by_accept(move |_| response.clone()).await;
     (url, task)
 }
 
@@ -563,30 +552,8 @@ async fn a_protobuf_status_cut_at_the_error_body_cap_is_not_shown_as_its_bytes()
 
 /// A server that answers every request with `response` and records each request's
 /// `Accept` header.
-async fn recording_server(
-    response: Vec<u8>,
-) -> (String, Arc<Mutex<Vec<String>>>, tokio::task::JoinHandle<()>) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-        .await
-        .expect("bind");
-    let url = format!("http://{}", listener.local_addr().expect("address"));
-    let accepts = Arc::new(Mutex::new(Vec::new()));
-    let recorded = Arc::clone(&accepts);
-    let task = tokio::spawn(async move {
-        while let Ok((mut socket, _)) = listener.accept().await {
-            let mut request = vec![0; 8192];
-            let read = socket.read(&mut request).await.unwrap_or(0);
-            let head = String::from_utf8_lossy(&request[..read]).to_lowercase();
-            let accept = head
-                .lines()
-                .find_map(|line| line.strip_prefix("accept: "))
-                .unwrap_or("")
-                .to_owned();
-            recorded.lock().expect("accepts").push(accept);
-            let _ = socket.write_all(&response).await;
-        }
-    });
+async fn recording_server(response: Vec<u8>) -> (String, Recorded, tokio::task::JoinHandle<()>) {
+    let (url, accepts, _, task) = server_by_accept(move |_| response.clone()).await;
     (url, accepts, task)
 }
 
@@ -771,7 +738,7 @@ type Recorded = Arc<Mutex<Vec<String>>>;
 /// A server answering each request by its `Accept` (lower case), recording every `Accept` and
 /// request line.
 async fn server_by_accept(
-    answer: fn(&str) -> Vec<u8>,
+    answer: impl Fn(&str) -> Vec<u8> + Send + 'static,
 ) -> (String, Recorded, Recorded, tokio::task::JoinHandle<()>) {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0")

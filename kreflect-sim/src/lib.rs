@@ -8,8 +8,8 @@
 //! ([`RecordedRequest`]) and injectable faults ([`Fault`]).
 //!
 //! # Layout
-//! Three layers that import downwards only, over two leaves; `tests/layers.rs` fails on an import
-//! upwards. Bottom up:
+//! Three layers that import downwards only, over two leaves; the workspace's `tests/it/layers.rs`
+//! fails on an import upwards or sideways, and on a circle between files. Bottom up:
 //! - Leaves, importing nothing from this crate: `options` ([`ServerOptions`]) and `body` (the
 //!   type of every response body).
 //! - `wire/`: what the bytes look like, no state. `resources` (the served types, [`RESOURCES`]),

@@ -1,6 +1,9 @@
-//! kreflect's modules import downwards only, and no two modules import each other.
+//! Each crate of the workspace imports downwards only, and no two of its modules import each
+//! other. One checker reads both `src/` trees, kreflect's and kreflect-sim's; each crate's
+//! layering is data ([`KREFLECT`], [`SIM`]): its layers, the lower layers a layer may not import
+//! all the same, and the files above every layer.
 //!
-//! The layers, bottom up (`src/lib.rs`, "Layout", says what each owns):
+//! kreflect's layers, bottom up (`src/lib.rs`, "Layout", says what each owns):
 //! - leaves, importing nothing from the crate: `error_chain`, `quote`, `runtime`;
 //! - `connect/` (the HTTP stack and credentials) and `wire/` (the wire formats and the cached
 //!   object), side by side: neither imports the other;
@@ -9,13 +12,22 @@
 //!   `output` does not import `connect` either (output never asks the server anything);
 //! - `cli/`: the command line, its configuration and shell completion.
 //!
-//! The crate root (`lib.rs`, `wiring.rs`) is above every layer; `main.rs` and `allocator.rs`
-//! belong to the binary. The check reads the source: in every file of a layer, each
-//! `crate::NAME` path (comments aside, spaces around `::` ignored, `$crate::` in macros
-//! included) must name the file's own layer or a lower one; a root item (`crate::run`) counts as
-//! upwards, and so does an alias of the root (`use crate as root`, `extern crate self`), and so
-//! do `#[path]` and `include!`, which would bring another layer's file in without naming it.
-//! `super::` reaches the parent module inside a layer only. Within and across layers, the
+//! The crate root (`lib.rs`, `entry.rs`, `wiring.rs`) is above every layer; `main.rs` and
+//! `allocator.rs` belong to the binary.
+//!
+//! kreflect-sim's layers, bottom up (`kreflect-sim/src/lib.rs`, "Layout"): leaves (`body`,
+//! `options`) import nothing from the crate, `wire/` imports leaves, `world/` imports `wire` and
+//! leaves, `serve/` imports anything. The crate root (`lib.rs`, and its end-to-end `tests.rs`
+//! with its submodules in `tests/`) is above every layer.
+//!
+//! The check reads the source: in every file of a layer, each `crate::NAME` path (comments
+//! aside, spaces around `::` ignored, `$crate::` in macros included) must name the file's own
+//! layer or a lower one; a root item (`crate::run`, `crate::World`) counts as upwards, and so
+//! does an alias of the root (`use crate as root`, `extern crate self`), and so do `#[path]` and
+//! `include!`, which would bring another layer's file in without naming it. `super::` reaches
+//! the parent module inside a layer only: in a top-level file or a layer's `mod.rs`, where
+//! `super` at file level is the crate root, it may only be `super::*` inside an inline `mod` (a
+//! test module's glob), and `super::super` is refused everywhere. Within and across layers, the
 //! modules (one per file: `cache::reflector`, `cache::reflector::watch`, `cache::store`, ...)
 //! form no circle, counting every module a file names by `crate::`, `super::` or `self::` paths,
 //! `use` groups expanded, and each parent as naming its children; a child naming its own
@@ -25,42 +37,99 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
-/// The layers from the bottom up; a module may import its own layer and those of lower rank.
-/// Layers of the same rank may not import each other.
-const LAYERS: &[(&str, usize)] = &[
-    ("error_chain", 0),
-    ("quote", 0),
-    ("runtime", 0),
-    ("connect", 1),
-    ("wire", 1),
-    ("cache", 2),
-    ("api", 3),
-    ("output", 3),
-    ("cli", 4),
-];
-
-/// Top-level files outside the layers: the crate root and the binary.
-const ROOT_FILES: &[&str] = &["lib.rs", "entry.rs", "wiring.rs", "main.rs", "allocator.rs"];
-
-fn rank(module: &str) -> Option<usize> {
-    LAYERS
-        .iter()
-        .find(|(name, _)| *name == module)
-        .map(|(_, rank)| *rank)
+/// One crate's layering, as the checker reads it.
+struct Rules {
+    /// The crate's directory, relative to the workspace root (`""` for kreflect itself).
+    crate_dir: &'static str,
+    /// The layers from the bottom up; a module may import its own layer and those of lower rank.
+    /// Layers of the same rank may not import each other.
+    layers: &'static [(&'static str, usize)],
+    /// Lower layers a layer may not import all the same, as its module doc says.
+    apart: &'static [(&'static str, &'static str)],
+    /// Top-level files outside the layers: the crate root (and a binary's own files).
+    root_files: &'static [&'static str],
+    /// Top-level directories of a root file's submodules, one level deep, outside the layers too.
+    root_dirs: &'static [&'static str],
+    /// The fewest `.rs` files the crate's `src/` holds; fewer means the walk went wrong.
+    at_least_files: usize,
 }
 
-/// Lower layers a layer may not import all the same, as its module doc says.
-const APART: &[(&str, &str)] = &[("output", "connect")];
+/// kreflect's layering (this crate's `src/`).
+const KREFLECT: Rules = Rules {
+    crate_dir: "",
+    layers: &[
+        ("error_chain", 0),
+        ("quote", 0),
+        ("runtime", 0),
+        ("connect", 1),
+        ("wire", 1),
+        ("cache", 2),
+        ("api", 3),
+        ("output", 3),
+        ("cli", 4),
+    ],
+    apart: &[("output", "connect")],
+    root_files: &["lib.rs", "entry.rs", "wiring.rs", "main.rs", "allocator.rs"],
+    root_dirs: &[],
+    at_least_files: 31,
+};
 
-/// Whether code in `layer` may name `target` (a first path segment after `crate::`).
-fn may_import(layer: &str, target: &str) -> bool {
-    if APART.contains(&(layer, target)) {
-        return false;
+/// kreflect-sim's layering (`kreflect-sim/src/`).
+const SIM: Rules = Rules {
+    crate_dir: "kreflect-sim",
+    layers: &[
+        ("body", 0),
+        ("options", 0),
+        ("wire", 1),
+        ("world", 2),
+        ("serve", 3),
+    ],
+    apart: &[],
+    root_files: &["lib.rs", "tests.rs"],
+    root_dirs: &["tests"],
+    at_least_files: 11,
+};
+
+impl Rules {
+    /// The rank of a layer, `None` for a name that is no layer.
+    fn rank(&self, module: &str) -> Option<usize> {
+        self.layers
+            .iter()
+            .find(|(name, _)| *name == module)
+            .map(|(_, rank)| *rank)
     }
-    match (rank(layer), rank(target)) {
-        _ if layer == target => true,
-        (Some(own), Some(other)) => other < own,
-        _ => false,
+
+    /// Whether code in `layer` may name `target` (a first path segment after `crate::`).
+    fn may_import(&self, layer: &str, target: &str) -> bool {
+        if self.apart.contains(&(layer, target)) {
+            return false;
+        }
+        match (self.rank(layer), self.rank(target)) {
+            _ if layer == target => true,
+            (Some(own), Some(other)) => other < own,
+            _ => false,
+        }
+    }
+
+    /// The layer of a file under `src/` (`None` for the root's files), whether its `super` is
+    /// the crate root, and its module (`cache/reflector/watch.rs`: `cache::reflector::watch`).
+    fn place(&self, parts: &[&str]) -> Option<(String, bool, String)> {
+        let stem = |name: &str| name.trim_end_matches(".rs").to_owned();
+        match parts {
+            [name] if self.root_files.contains(name) => None,
+            [dir, _] if self.root_dirs.contains(dir) => None,
+            [name] => Some((stem(name), true, stem(name))),
+            [dir, rest @ ..] => {
+                let top = rest == ["mod.rs"];
+                let mut module = vec![dir.to_string()];
+                module.extend(rest.iter().map(|part| stem(part)));
+                if module.last().is_some_and(|last| last == "mod") {
+                    module.pop();
+                }
+                Some((dir.to_string(), top, module.join("::")))
+            }
+            [] => None,
+        }
     }
 }
 
@@ -99,6 +168,7 @@ fn crate_paths(code: &str) -> Vec<String> {
     found
 }
 
+/// The identifier at the start of `text`: `serve` of `serve::list::L`.
 fn identifier(text: &str) -> String {
     text.chars()
         .take_while(|c| c.is_alphanumeric() || *c == '_')
@@ -150,6 +220,7 @@ fn inline_modules_around(code: &str, at: usize) -> usize {
     blocks.into_iter().filter(|is_mod| *is_mod).count()
 }
 
+/// Every `.rs` file under `dir`, appended to `out`.
 fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     for entry in fs::read_dir(dir).expect("reading the source directory") {
         let path = entry.expect("a directory entry").path();
@@ -161,13 +232,13 @@ fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// Every layering violation in `source`, a file of `layer`; `top` when the file's own `super`
-/// is the crate root (a top-level file or a layer's `mod.rs`).
-fn violations(layer: &str, top: bool, source: &str) -> Vec<String> {
+/// Every layering violation in `source`, a file of `layer` under `rules`; `top` when the file's
+/// own `super` is the crate root (a top-level file or a layer's `mod.rs`).
+fn violations(rules: &Rules, layer: &str, top: bool, source: &str) -> Vec<String> {
     let code = squeeze(&code_of(source));
     let mut found: Vec<String> = crate_paths(&code)
         .into_iter()
-        .filter(|target| !may_import(layer, target))
+        .filter(|target| !rules.may_import(layer, target))
         .map(|target| format!("`{layer}` imports `crate::{target}`"))
         .collect();
     for (at, _) in code.match_indices("crate as ") {
@@ -352,50 +423,34 @@ fn circle(edges: &BTreeMap<String, BTreeSet<String>>) -> Option<Vec<String>> {
         .find_map(|module| visit(module, edges, &mut Vec::new(), &mut done))
 }
 
-/// The layer of a file under `src/` (`None` for the root's files), whether its `super` is the
-/// crate root, and its module (`cache/reflector/watch.rs`: `cache::reflector::watch`).
-fn place(parts: &[&str]) -> Option<(String, bool, String)> {
-    let stem = |name: &str| name.trim_end_matches(".rs").to_owned();
-    match parts {
-        [name] if ROOT_FILES.contains(name) => None,
-        [name] => Some((stem(name), true, stem(name))),
-        [dir, rest @ ..] => {
-            let top = rest == ["mod.rs"];
-            let mut module = vec![dir.to_string()];
-            module.extend(rest.iter().map(|part| stem(part)));
-            if module.last().is_some_and(|last| last == "mod") {
-                module.pop();
-            }
-            Some((dir.to_string(), top, module.join("::")))
-        }
-        [] => None,
-    }
-}
-
-#[test]
-fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each_other() {
-    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+/// Checks every file under the `src/` of `rules`' crate: each imports only its own layer and
+/// lower ones, and its modules form no circle.
+fn check_tree(rules: &Rules) {
+    let workspace = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let src = workspace.join(rules.crate_dir).join("src");
     let mut files = Vec::new();
     rust_files(&src, &mut files);
     files.sort();
     let mut problems = Vec::new();
     let mut modules = Vec::new();
     for file in &files {
+        let shown = file.strip_prefix(workspace).expect("under the workspace");
         let relative = file.strip_prefix(&src).expect("under src");
         let parts: Vec<&str> = relative.iter().filter_map(|p| p.to_str()).collect();
-        let Some((layer, top, module)) = place(&parts) else {
+        let Some((layer, top, module)) = rules.place(&parts) else {
             continue;
         };
-        if rank(&layer).is_none() {
+        if rules.rank(&layer).is_none() {
             problems.push(format!(
-                "{}: in no layer (add it to LAYERS in tests/it/layers.rs, or move it into one)",
-                relative.display()
+                "{}: in no layer (add it to its crate's layers in tests/it/layers.rs, or move it \
+                 into one)",
+                shown.display()
             ));
             continue;
         }
         let source = fs::read_to_string(file).expect("reading a source file");
-        for problem in violations(&layer, top, &source) {
-            problems.push(format!("{}: {problem}", relative.display()));
+        for problem in violations(rules, &layer, top, &source) {
+            problems.push(format!("{}: {problem}", shown.display()));
         }
         modules.push((module, source));
     }
@@ -416,7 +471,7 @@ fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each
         }
     }
     assert!(
-        files.len() > 30,
+        files.len() >= rules.at_least_files,
         "found only {} files under {}",
         files.len(),
         src.display()
@@ -427,66 +482,196 @@ fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each
         problems.join("\n")
     );
     if let Some(found) = circle(&edges) {
-        panic!("modules that import each other: {}", found.join(" → "));
+        panic!(
+            "modules of {} that import each other: {}",
+            src.display(),
+            found.join(" → ")
+        );
     }
 }
 
 #[test]
+fn every_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each_other() {
+    check_tree(&KREFLECT);
+}
+
+#[test]
+fn every_sim_module_imports_only_its_own_layer_and_lower_ones_and_no_two_import_each_other() {
+    check_tree(&SIM);
+}
+
+#[test]
 fn the_check_refuses_imports_upwards_and_sideways_and_accepts_downwards() {
-    assert!(violations("cache", false, "use crate::wire::object::RawObject;").is_empty());
+    let check = |layer, top, source| violations(&KREFLECT, layer, top, source);
+    assert!(check("cache", false, "use crate::wire::object::RawObject;").is_empty());
     assert!(
-        violations(
+        check(
             "cli",
             false,
             "use crate::{api::resolve, output::render::R};"
         )
         .is_empty()
     );
-    assert!(violations("wire", false, "use crate::quote::escape_controls;").is_empty());
-    assert!(violations("wire", true, "mod tests {\n    use super::*;\n}").is_empty());
+    assert!(check("wire", false, "use crate::quote::escape_controls;").is_empty());
+    assert!(check("wire", true, "mod tests {\n    use super::*;\n}").is_empty());
 
     assert_eq!(
-        violations("wire", false, "use crate::cache::store::Store;").len(),
+        check("wire", false, "use crate::cache::store::Store;").len(),
         1
     );
     assert_eq!(
-        violations("wire", false, "use crate::connect::client::C;").len(),
+        check("wire", false, "use crate::connect::client::C;").len(),
         1
     );
     assert_eq!(
-        violations("output", false, "use crate::api::resolve::R;").len(),
+        check("output", false, "use crate::api::resolve::R;").len(),
         1
     );
     assert_eq!(
-        violations("output", false, "use crate::connect::client::C;").len(),
+        check("output", false, "use crate::connect::client::C;").len(),
         1
     );
     assert_eq!(
-        violations("cache", false, "let c = crate::Config::default();").len(),
+        check("cache", false, "let c = crate::Config::default();").len(),
+        1
+    );
+    assert_eq!(check("quote", true, "use crate::wire::object::O;").len(), 1);
+    assert_eq!(
+        check("cache", false, "use crate :: cli::args::Cli;").len(),
+        1
+    );
+    assert_eq!(check("cache", false, "use crate as root;").len(), 1);
+    assert_eq!(check("cache", false, "use super::super::api::A;").len(), 1);
+    assert_eq!(check("cache", true, "use super::api::A;").len(), 1);
+    assert_eq!(
+        check("wire", false, "extern crate self as k;\nuse k::cli::C;").len(),
         1
     );
     assert_eq!(
-        violations("quote", true, "use crate::wire::object::O;").len(),
+        check("wire", false, "#[path = \"../cli/args.rs\"]\nmod args;").len(),
         1
     );
     assert_eq!(
-        violations("cache", false, "use crate :: cli::args::Cli;").len(),
+        check("wire", false, "include!(\"../cli/args.rs\");").len(),
         1
     );
-    assert_eq!(violations("cache", false, "use crate as root;").len(), 1);
+}
+
+#[test]
+fn the_check_refuses_the_sims_imports_upwards_and_accepts_downwards() {
+    let check = |layer, top, source| violations(&SIM, layer, top, source);
+    assert!(
+        check(
+            "wire",
+            false,
+            "use crate::wire::status::X;\nuse crate::body::Body;"
+        )
+        .is_empty()
+    );
+    assert!(check("world", false, "use crate::{wire::encode::f, options::O};").is_empty());
+    assert!(check("serve", false, "use crate::world::state::World;").is_empty());
+    assert!(
+        check(
+            "world",
+            false,
+            "/// [`crate::FakeApiServer`]\nuse super::pods::p;"
+        )
+        .is_empty()
+    );
+    assert!(check("body", true, "mod tests {\n    use super::*;\n}").is_empty());
+
+    assert_eq!(check("wire", false, "use crate::serve::list::L;").len(), 1);
     assert_eq!(
-        violations("cache", false, "use super::super::api::A;").len(),
+        check(
+            "world",
+            false,
+            "use crate::{wire::encode::f, serve::faults::F};"
+        )
+        .len(),
         1
     );
-    assert_eq!(violations("cache", true, "use super::api::A;").len(), 1);
     assert_eq!(
-        violations("wire", false, "extern crate self as k;\nuse k::cli::C;").len(),
+        check(
+            "wire",
+            false,
+            "let pod = crate::realistic_pod(\"a\", \"b\", 0);"
+        )
+        .len(),
+        1
+    );
+    assert_eq!(check("options", true, "use crate::body::Body;").len(), 1);
+    assert_eq!(
+        check("world", false, "use super::super::serve::server::S;").len(),
         1
     );
     assert_eq!(
-        violations("wire", false, "#[path = \"../cli/args.rs\"]\nmod args;").len(),
+        check("world", true, "use super::serve::server::S;").len(),
         1
     );
+    assert_eq!(
+        check("wire", false, "#[path = \"../serve/list.rs\"]\nmod list;").len(),
+        1
+    );
+    assert_eq!(
+        check("wire", false, "include!(\"../serve/list.rs\");").len(),
+        1
+    );
+}
+
+#[test]
+fn the_check_sees_through_spacing_macros_aliases_and_root_globs() {
+    let upwards = [
+        ("wire", false, "use crate :: serve::list::L;"),
+        ("wire", false, "use crate::\n    serve::list::L;"),
+        (
+            "wire",
+            false,
+            "macro_rules! m {\n    () => {\n        $crate::serve::list::f()\n    };\n}",
+        ),
+        (
+            "wire",
+            false,
+            "use crate as root;\nuse root::serve::list::L;",
+        ),
+        ("wire", false, "use crate::{self as root};"),
+        ("world", false, "use super :: super::serve::server::S;"),
+        // At file level, `super` is the crate root: its glob brings in every layer.
+        ("body", true, "use super::*;\nfn f(_: serve::server::S) {}"),
+        (
+            "wire",
+            true,
+            "use super::*;\nfn f() {\n    use super::*;\n}",
+        ),
+    ];
+    let accepted: Vec<String> = upwards
+        .iter()
+        .filter(|(layer, top, code)| violations(&SIM, layer, *top, code).is_empty())
+        .map(|(layer, _, code)| format!("`{layer}`: {code}"))
+        .collect();
+    assert!(
+        accepted.is_empty(),
+        "imports upwards accepted:\n{}",
+        accepted.join("\n")
+    );
+    let inside = "#[cfg(test)]\nmod tests {\n    use super::*;\n    fn f() {}\n}\nfn g() {}";
+    assert!(violations(&SIM, "wire", true, inside).is_empty());
+}
+
+#[test]
+fn the_check_leaves_a_root_directorys_files_outside_the_layers_one_level_deep_only() {
+    assert_eq!(SIM.place(&["tests.rs"]), None);
+    assert_eq!(SIM.place(&["tests", "list.rs"]), None);
+    // Deeper, or in a crate without that root directory, the file is placed in a layer named
+    // `tests`, which no crate has: the tree check finds it in no layer.
+    assert_eq!(
+        SIM.place(&["tests", "deep", "x.rs"]),
+        Some(("tests".to_owned(), false, "tests::deep::x".to_owned()))
+    );
+    assert_eq!(
+        KREFLECT.place(&["tests", "list.rs"]),
+        Some(("tests".to_owned(), false, "tests::list".to_owned()))
+    );
+    assert_eq!((KREFLECT.rank("tests"), SIM.rank("tests")), (None, None));
 }
 
 #[test]

@@ -4,7 +4,7 @@
 //! injected faults (`faults`), gzip (`gzip`), slow bodies (`trickle`) and counting the bytes sent
 //! (`meter`).
 //!
-//! Layering rule (checked by `tests/layers.rs`): `serve` may import every other layer; nothing
+//! Layering rule (checked by the workspace's `tests/it/layers.rs`): `serve` may import every other layer; nothing
 //! imports `serve` but the crate root, which re-exports its public items.
 
 pub(crate) mod faults;

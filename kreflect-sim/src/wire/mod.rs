@@ -5,7 +5,7 @@
 //! server-side Tables (`table`),
 //! and the discovery documents (`discovery`).
 //!
-//! Layering rule (checked by `tests/layers.rs`): `wire` imports only the leaf modules (`body`,
+//! Layering rule (checked by the workspace's `tests/it/layers.rs`): `wire` imports only the leaf modules (`body`,
 //! `options`), never `world` or `serve`.
 
 pub(crate) mod discovery;

@@ -1,10 +1,37 @@
-//! What the printers' cells share: an object's name, and times as kubectl writes them
-//! (`5m`, `3d4h`, `<unknown>`).
+//! What the printers share: the row they give, an object's name, and times as kubectl writes
+//! them (`5m`, `3d4h`, `<unknown>`).
 
 use std::time::{Duration, SystemTime};
 
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
+use serde::Serialize;
 use serde_json::{Value, json};
+
+/// A row: its cells and, for finished pods, its `conditions` (as the pod printer sets them).
+pub(super) struct Row {
+    pub(super) cells: Vec<Value>,
+    pub(super) conditions: Option<[Condition; 1]>,
+}
+
+impl Row {
+    /// A row with cells only, as every printer but the pod's gives.
+    pub(super) fn plain(cells: Vec<Value>) -> Row {
+        Row {
+            cells,
+            conditions: None,
+        }
+    }
+}
+
+/// A row condition, as the pod printer sets for finished pods.
+#[derive(Serialize)]
+pub(super) struct Condition {
+    #[serde(rename = "type")]
+    pub(super) kind: &'static str,
+    pub(super) status: &'static str,
+    pub(super) reason: &'static str,
+    pub(super) message: &'static str,
+}
 
 /// A NAME cell: the object's name, empty without one.
 pub(super) fn name_of(name: &Option<String>) -> Value {

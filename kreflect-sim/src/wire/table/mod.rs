@@ -19,7 +19,8 @@
 //!
 //! Here: the Table and its rows' objects, for a list page or a watch line. The column
 //! definitions are in `columns`; the cells in `pod` (kubectl's `printPod`) and `printers` (every
-//! other kind, and the per-kind dispatch), with what they share (names, ages) in `cells`.
+//! other kind, and the per-kind dispatch), with what they share (the row, names, ages) in
+//! `cells`.
 
 mod cells;
 mod columns;
@@ -33,8 +34,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
+use self::cells::{Condition, Row};
 use self::columns::{Column, columns};
-use self::printers::{Condition, Row, row};
+use self::printers::row;
 use super::encode::metadata_item;
 use super::resources::ResourceType;
 

@@ -14,8 +14,7 @@ use k8s_openapi::api::core::v1::{
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::Time;
 use serde_json::json;
 
-use super::cells::{age, name_of, since};
-use super::printers::{Condition, Row};
+use super::cells::{Condition, Row, age, name_of, since};
 
 /// kubectl's `printPod`.
 pub(super) fn pod_row(pod: &Pod, now: SystemTime) -> Row {

@@ -6,39 +6,12 @@ use std::time::SystemTime;
 use k8s_openapi::api::apps::v1::Deployment;
 use k8s_openapi::api::core::v1::{Namespace, Node, Service};
 use k8s_openapi::apimachinery::pkg::apis::meta::v1::{LabelSelector, Time};
-use serde::Serialize;
 use serde::de::DeserializeOwned;
 use serde_json::{Value, json};
 
-use super::cells::{age, name_of};
+use super::cells::{Row, age, name_of};
 use super::pod::pod_row;
 use crate::wire::resources::ResourceType;
-
-/// A row: its cells and, for finished pods, its `conditions` (as the pod printer sets them).
-pub(super) struct Row {
-    pub(super) cells: Vec<Value>,
-    pub(super) conditions: Option<[Condition; 1]>,
-}
-
-impl Row {
-    /// A row with cells only, as every printer but the pod's gives.
-    fn plain(cells: Vec<Value>) -> Row {
-        Row {
-            cells,
-            conditions: None,
-        }
-    }
-}
-
-/// A row condition, as the pod printer sets for finished pods.
-#[derive(Serialize)]
-pub(super) struct Condition {
-    #[serde(rename = "type")]
-    pub(super) kind: &'static str,
-    pub(super) status: &'static str,
-    pub(super) reason: &'static str,
-    pub(super) message: &'static str,
-}
 
 /// The row of `item` (a stored list item, or a watch event's object), as of `now`.
 pub(super) fn row(resource: &ResourceType, item: &[u8], now: SystemTime) -> Row {

@@ -4,19 +4,12 @@ use super::*;
 
 #[tokio::test(start_paused = true)]
 async fn lists_every_page_then_watches_from_the_list_resource_version() {
-    let mut h = harness(
-        vec![
-            page("10", &["a/1", "a/2"], Some("t1")),
-            page("10", &["b/1"], None),
-        ],
-        ReflectorConfig::default(),
-    );
+    let mut h = harness(vec![
+        page("10", &["a/1", "a/2"], Some("t1")),
+        page("10", &["b/1"], None),
+    ]);
     assert!(!h.store.is_synced());
-    let step = h.reflector.step(State::Listing).await;
-    assert!(
-        matches!(step, Step::Next(ref s) if *s == watching("10")),
-        "{step:?}"
-    );
+    assert_next(h.step(State::Listing).await, watching("10"));
     assert_eq!(h.keys(), ["a/1", "a/2", "b/1"]);
     assert!(h.store.is_synced());
     assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
@@ -24,43 +17,26 @@ async fn lists_every_page_then_watches_from_the_list_resource_version() {
 
 #[tokio::test(start_paused = true)]
 async fn expired_continue_token_restarts_the_list_without_pages() {
-    let mut h = harness(
-        vec![
-            page("10", &["a/stale"], Some("t1")),
-            Reply::List(Err(status(410, "Expired", None))),
-            page("12", &["a/fresh"], None),
-        ],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(
-        matches!(step, Step::Next(ref s) if *s == watching("12")),
-        "{step:?}"
-    );
+    let mut h = harness(vec![
+        page("10", &["a/stale"], Some("t1")),
+        list_fails(410, "Expired"),
+        page("12", &["a/fresh"], None),
+    ]);
+    assert_next(h.step(State::Listing).await, watching("12"));
     assert_eq!(h.keys(), ["a/fresh"]);
-    assert_eq!(
-        h.requests(),
-        [
-            paged(None),
-            paged(Some("t1")),
-            Request::List(ListRequest::default())
-        ]
-    );
+    let unpaged = Request::List(ListRequest::default());
+    assert_eq!(h.requests(), [paged(None), paged(Some("t1")), unpaged]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_backs_off() {
-    let mut h = harness(
-        vec![
-            page("10", &["a/1"], Some("t1")),
-            page("10", &["a/2"], Some("t2")),
-            page("10", &["a/2"], Some("t3")),
-            page("10", &["a/3"], None),
-        ],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    let mut h = harness(vec![
+        page("10", &["a/1"], Some("t1")),
+        page("10", &["a/2"], Some("t2")),
+        page("10", &["a/2"], Some("t3")),
+        page("10", &["a/3"], None),
+    ]);
+    assert_backoff(h.step(State::Listing).await, State::Listing);
     assert!(!h.store.is_synced());
     assert_eq!(
         h.requests(),
@@ -72,15 +48,11 @@ async fn an_object_listed_twice_under_fresh_continue_tokens_fails_the_list_and_b
 async fn an_object_of_the_first_page_listed_again_on_the_last_fails_the_list() {
     // Both ends of a paged list count: the first page (it has a continue token) and the last
     // (it has none, but is not the first).
-    let mut h = harness(
-        vec![
-            page("10", &["a/1", "a/2"], Some("t1")),
-            page("10", &["a/3", "a/1"], None),
-        ],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    let mut h = harness(vec![
+        page("10", &["a/1", "a/2"], Some("t1")),
+        page("10", &["a/3", "a/1"], None),
+    ]);
+    assert_backoff(h.step(State::Listing).await, State::Listing);
     assert!(!h.store.is_synced());
     assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
 }
@@ -89,31 +61,20 @@ async fn an_object_of_the_first_page_listed_again_on_the_last_fails_the_list() {
 async fn an_unpaged_list_naming_an_object_twice_is_stored_not_refused() {
     // One answer cannot be a list that never ends: the object is stored once, as client-go's
     // Replace stores it, and the list is not failed.
-    let mut h = harness(
-        vec![page("10", &["a/1", "a/1", "a/2"], None)],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(
-        matches!(step, Step::Next(ref s) if *s == watching("10")),
-        "{step:?}"
-    );
+    let mut h = harness(vec![page("10", &["a/1", "a/1", "a/2"], None)]);
+    assert_next(h.step(State::Listing).await, watching("10"));
     assert!(h.store.is_synced());
     assert_eq!(h.keys(), ["a/1", "a/2"]);
 }
 
 #[tokio::test(start_paused = true)]
 async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
-    let mut h = harness(
-        vec![
-            page("10", &["a/1"], Some("same")),
-            page("10", &["a/2"], Some("same")),
-            page("10", &["a/1"], None),
-        ],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    let mut h = harness(vec![
+        page("10", &["a/1"], Some("same")),
+        page("10", &["a/2"], Some("same")),
+        page("10", &["a/1"], None),
+    ]);
+    assert_backoff(h.step(State::Listing).await, State::Listing);
     assert!(
         !h.store.is_synced(),
         "a list that never ends replaces nothing"
@@ -123,22 +84,14 @@ async fn a_continue_token_seen_twice_fails_the_list_and_backs_off() {
 
 #[tokio::test(start_paused = true)]
 async fn a_server_error_on_a_later_page_backs_off_then_lists_from_the_first_page() {
-    let mut h = harness(
-        vec![
-            page("10", &["a/1"], Some("t1")),
-            Reply::List(Err(status(500, "InternalError", None))),
-            page("11", &["a/1", "a/2"], None),
-        ],
-        ReflectorConfig::default(),
-    );
-    let step = h.reflector.step(State::Listing).await;
-    assert!(matches!(step, Step::Backoff(State::Listing, _)), "{step:?}");
+    let mut h = harness(vec![
+        page("10", &["a/1"], Some("t1")),
+        list_fails(500, "InternalError"),
+        page("11", &["a/1", "a/2"], None),
+    ]);
+    assert_backoff(h.step(State::Listing).await, State::Listing);
     assert_eq!(h.requests(), [paged(None), paged(Some("t1"))]);
-    let step = h.reflector.step(State::Listing).await;
-    assert!(
-        matches!(step, Step::Next(ref s) if *s == watching("11")),
-        "{step:?}"
-    );
+    assert_next(h.step(State::Listing).await, watching("11"));
     assert_eq!(
         h.requests(),
         [paged(None)],
@@ -152,18 +105,11 @@ async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
         page_size: 0,
         ..ReflectorConfig::default()
     };
-    let mut h = harness(vec![page("10", &["a/1", "a/2"], None)], config);
-    let step = h.reflector.step(State::Listing).await;
-    assert!(
-        matches!(step, Step::Next(ref s) if *s == watching("10")),
-        "{step:?}"
-    );
-    assert_eq!(
-        h.requests(),
-        [Request::List(ListRequest {
-            limit: None,
-            continue_token: None,
-        })],
-        "no limit=0 parameter"
-    );
+    let mut h = harness_with(config, vec![page("10", &["a/1", "a/2"], None)]);
+    assert_next(h.step(State::Listing).await, watching("10"));
+    let unpaged = Request::List(ListRequest {
+        limit: None,
+        continue_token: None,
+    });
+    assert_eq!(h.requests(), [unpaged], "no limit=0 parameter");
 }

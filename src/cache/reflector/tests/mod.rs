@@ -1,4 +1,9 @@
 //! State-transition tests: the reflector driven step by step against a scripted source.
+//!
+//! Every file builds on what is here: a [`Harness`] over a [`ScriptedSource`], the replies of a
+//! script ([`page`], [`watch`], [`list_fails`]...), the lines of a watch stream ([`added`],
+//! [`bookmark`], [`expired`]...), and one assertion per kind of [`Step`] ([`assert_next`],
+//! [`assert_backoff`], [`assert_fatal`]).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -32,9 +37,12 @@ enum Ending {
     },
 }
 
+/// One line of a scripted watch stream: an event, or a broken stream or line.
+type Line = Result<WatchEvent, StreamError>;
+
 enum Reply {
     List(Result<ListPage, SourceError>),
-    Watch(Result<(Vec<Result<WatchEvent, StreamError>>, Ending), SourceError>),
+    Watch(Result<(Vec<Line>, Ending), SourceError>),
 }
 
 #[derive(Debug, PartialEq)]
@@ -103,17 +111,23 @@ struct Harness {
     requests: Arc<Mutex<Vec<Request>>>,
 }
 
-fn harness(replies: Vec<Reply>, config: ReflectorConfig) -> Harness {
+/// A reflector with the default configuration, across all namespaces, answered by `replies`.
+fn harness(replies: Vec<Reply>) -> Harness {
+    harness_with(ReflectorConfig::default(), replies)
+}
+
+/// [`harness`] with `config`.
+fn harness_with(config: ReflectorConfig, replies: Vec<Reply>) -> Harness {
     let every_namespace = Scope {
         plural: "pods".into(),
         namespace: None,
         namespaced: true,
     };
-    harness_in(every_namespace, replies, config)
+    harness_in(every_namespace, config, replies)
 }
 
-/// [`harness`] for a source that lists and watches `scope`.
-fn harness_in(scope: Scope, replies: Vec<Reply>, config: ReflectorConfig) -> Harness {
+/// [`harness_with`] for a source that lists and watches `scope`.
+fn harness_in(scope: Scope, config: ReflectorConfig, replies: Vec<Reply>) -> Harness {
     let (writer, store) = new_store();
     let requests = Arc::new(Mutex::new(Vec::new()));
     let source = ScriptedSource {
@@ -129,6 +143,11 @@ fn harness_in(scope: Scope, replies: Vec<Reply>, config: ReflectorConfig) -> Har
 }
 
 impl Harness {
+    /// One step of the reflector from `state`.
+    async fn step(&mut self, state: State) -> Step {
+        self.reflector.step(state).await
+    }
+
     fn keys(&self) -> Vec<String> {
         self.store
             .sorted_keys()
@@ -137,8 +156,42 @@ impl Harness {
             .collect()
     }
 
+    /// The requests received since the last call.
     fn requests(&self) -> Vec<Request> {
         std::mem::take(&mut *self.requests.lock().expect("requests"))
+    }
+}
+
+/// Asserts that `step` goes on to `expected` at once.
+#[track_caller]
+fn assert_next(step: Step, expected: State) {
+    match step {
+        Step::Next(state) if state == expected => {}
+        other => panic!("expected Next({expected:?}), got {other:?}"),
+    }
+}
+
+/// Asserts that `step` goes on to `expected` after a backoff, and returns the backoff.
+#[track_caller]
+fn assert_backoff(step: Step, expected: State) -> Duration {
+    match step {
+        Step::Backoff(state, delay) if state == expected => delay,
+        other => panic!("expected Backoff({expected:?}, _), got {other:?}"),
+    }
+}
+
+/// Asserts that `step` stops the reflector, and returns the error.
+#[track_caller]
+fn assert_fatal(step: Step) -> ReflectorError {
+    match step {
+        Step::Fatal(err) => err,
+        other => panic!("expected Fatal(_), got {other:?}"),
+    }
+}
+
+fn watching(rv: &str) -> State {
+    State::Watching {
+        resource_version: rv.into(),
     }
 }
 
@@ -149,6 +202,21 @@ fn page(rv: &str, keys: &[&str], continue_token: Option<&str>) -> Reply {
         resource_version: rv.into(),
         continue_token: continue_token.map(Into::into),
     }))
+}
+
+/// A list refused with `code` and `reason`.
+fn list_fails(code: u16, reason: &str) -> Reply {
+    Reply::List(Err(status(code, reason, None)))
+}
+
+/// A list refused with 429 and a `Retry-After` of `seconds`.
+fn list_throttled(seconds: u64) -> Reply {
+    Reply::List(Err(status(429, "TooManyRequests", Some(seconds))))
+}
+
+/// A watch refused at its start with `code` and `reason`.
+fn watch_fails(code: u16, reason: &str) -> Reply {
+    Reply::Watch(Err(status(code, reason, None)))
 }
 
 fn status(code: u16, reason: &str, retry_after: Option<u64>) -> SourceError {
@@ -162,14 +230,53 @@ fn status(code: u16, reason: &str, retry_after: Option<u64>) -> SourceError {
     }
 }
 
-fn watch(events: Vec<Result<WatchEvent, StreamError>>, ending: Ending) -> Reply {
-    Reply::Watch(Ok((events, ending)))
+fn watch(lines: Vec<Line>, ending: Ending) -> Reply {
+    Reply::Watch(Ok((lines, ending)))
 }
 
-fn watching(rv: &str) -> State {
-    State::Watching {
-        resource_version: rv.into(),
-    }
+fn added(key: &str, rv: u32) -> Line {
+    Ok(WatchEvent::Added(pod(key, rv)))
+}
+
+fn modified(key: &str, rv: u32) -> Line {
+    Ok(WatchEvent::Modified(pod(key, rv)))
+}
+
+fn deleted(key: &str, rv: u32) -> Line {
+    Ok(WatchEvent::Deleted(pod(key, rv)))
+}
+
+fn bookmark(rv: &str) -> Line {
+    Ok(WatchEvent::Bookmark(rv.into()))
+}
+
+/// The bookmark that ends a streaming list's initial events.
+fn initial_events_end(rv: &str) -> Line {
+    Ok(WatchEvent::InitialEventsEnd(rv.into()))
+}
+
+/// An ERROR event carrying `code` and `reason`.
+fn error_event(code: u16, reason: &str) -> Line {
+    Ok(WatchEvent::Error(ApiStatus {
+        code,
+        reason: reason.into(),
+        message: format!("{reason} from the test server"),
+    }))
+}
+
+/// The ERROR event of a watch whose resourceVersion is too old: 410 Expired.
+fn expired() -> Line {
+    error_event(410, "Expired")
+}
+
+/// The connection under the stream broke.
+fn connection_reset() -> Line {
+    Err(StreamError::Transport("connection reset".into()))
+}
+
+/// A line at `offset` that cannot be applied.
+fn bad_line(offset: u64, error: DecodeError) -> Line {
+    Err(StreamError::BadLine { offset, error })
 }
 
 fn paged(continue_token: Option<&str>) -> Request {
@@ -177,13 +284,6 @@ fn paged(continue_token: Option<&str>) -> Request {
         limit: Some(500),
         continue_token: continue_token.map(Into::into),
     })
-}
-
-fn watched_from(request: &Request) -> &str {
-    match request {
-        Request::Watch(watch) => &watch.resource_version,
-        Request::List(_) => panic!("expected a watch request, got {request:?}"),
-    }
 }
 
 /// Log lines written while the returned guard lives (this thread only), for checking levels.
@@ -206,10 +306,43 @@ fn warnings(logs: &Captured) -> Vec<String> {
         .collect()
 }
 
+/// How many of the warnings in `logs` say `what`.
+fn warnings_saying(logs: &Captured, what: &str) -> usize {
+    warnings(logs)
+        .iter()
+        .filter(|line| line.contains(what))
+        .count()
+}
+
+/// The value of `series` (a metric's name and labels, as rendered) in `metrics`; the test fails
+/// unless it is rendered exactly once.
+#[track_caller]
+fn metric(metrics: &Metrics, store: &Store, series: &str) -> u64 {
+    let text = metrics.render(store);
+    let mut values = text
+        .lines()
+        .filter_map(|line| line.strip_prefix(series)?.strip_prefix(' '));
+    match (values.next(), values.next()) {
+        (Some(value), None) => value
+            .parse()
+            .unwrap_or_else(|_| panic!("{series} is {value:?} in\n{text}")),
+        _ => panic!("expected one {series} line in\n{text}"),
+    }
+}
+
 fn streaming_config() -> ReflectorConfig {
     ReflectorConfig {
         streaming_list: true,
         initial_events_timeout: Duration::from_secs(10),
         ..ReflectorConfig::default()
+    }
+}
+
+/// `config` with watches the server ends after 5 s, dead 1 s after that when silent.
+fn five_second_watches(config: ReflectorConfig) -> ReflectorConfig {
+    ReflectorConfig {
+        watch_timeout_seconds: 5..=5,
+        stall_grace: Duration::from_secs(1),
+        ..config
     }
 }

@@ -21,15 +21,7 @@ fn scope(plural: &str, namespace: Option<&str>, namespaced: bool) -> Scope {
     }
 }
 
-/// `kreflect_out_of_scope_objects_total` as rendered.
-fn out_of_scope_total(metrics: &crate::cache::metrics::Metrics, store: &Store) -> Option<u64> {
-    let text = metrics.render(store);
-    text.lines()
-        .find_map(|line| {
-            line.strip_prefix("kreflect_out_of_scope_objects_total{resource=\"pods\"} ")
-        })
-        .and_then(|value| value.parse().ok())
-}
+const OUT_OF_SCOPE: &str = "kreflect_out_of_scope_objects_total{resource=\"pods\"}";
 
 #[tokio::test(flavor = "current_thread", start_paused = true)]
 async fn objects_outside_the_requested_scope_are_dropped_from_lists_and_watches_with_a_warning() {
@@ -41,7 +33,7 @@ async fn objects_outside_the_requested_scope_are_dropped_from_lists_and_watches_
     ];
     for (scope, inside, outside) in cases {
         let (logs, _guard) = captured_logs();
-        let metrics = Arc::new(crate::cache::metrics::Metrics::for_resource("pods"));
+        let metrics = Arc::new(Metrics::for_resource("pods"));
         let listed = ListPage {
             items: vec![object(inside[0], 1), object(outside[0], 2)],
             rejected: Vec::new(),
@@ -54,21 +46,18 @@ async fn objects_outside_the_requested_scope_are_dropped_from_lists_and_watches_
             Ok(WatchEvent::Modified(object(outside[0], 13))),
             Ok(WatchEvent::Deleted(object(outside[0], 14))),
         ];
-        let mut h = harness_in(
-            scope.clone(),
-            vec![Reply::List(Ok(listed)), watch(events, Ending::Close)],
-            ReflectorConfig::default(),
-        );
+        let script = vec![Reply::List(Ok(listed)), watch(events, Ending::Close)];
+        let mut h = harness_in(scope.clone(), ReflectorConfig::default(), script);
         h.reflector = h.reflector.with_metrics(Arc::clone(&metrics));
-        h.reflector.step(State::Listing).await;
+        h.step(State::Listing).await;
         assert_eq!(h.keys(), [inside[0]], "{scope}: the list");
-        let step = h.reflector.step(watching("10")).await;
+        let step = h.step(watching("10")).await;
         assert_eq!(h.keys(), inside, "{scope}: the watch");
         assert!(
             matches!(step, Step::Next(ref s) if *s == watching("12")),
             "{scope}: an object outside moves no resourceVersion: {step:?}"
         );
-        assert_eq!(out_of_scope_total(&metrics, &h.store), Some(4), "{scope}");
+        assert_eq!(metric(&metrics, &h.store, OUT_OF_SCOPE), 4, "{scope}");
         let warned = warnings(&logs);
         assert_eq!(warned.len(), 4, "{scope}: one warning each: {warned:?}");
         for (line, key) in warned
@@ -85,22 +74,17 @@ async fn objects_outside_the_requested_scope_are_dropped_from_lists_and_watches_
 
 #[tokio::test(start_paused = true)]
 async fn a_streaming_lists_initial_events_outside_the_requested_scope_are_dropped() {
-    let metrics = Arc::new(crate::cache::metrics::Metrics::for_resource("pods"));
+    let metrics = Arc::new(Metrics::for_resource("pods"));
+    let streamed = vec![added("a/1", 5), added("b/1", 6), initial_events_end("7")];
+    let in_a = scope("pods", Some("a"), true);
     let mut h = harness_in(
-        scope("pods", Some("a"), true),
-        vec![watch(
-            vec![
-                Ok(WatchEvent::Added(pod("a/1", 5))),
-                Ok(WatchEvent::Added(pod("b/1", 6))),
-                Ok(WatchEvent::InitialEventsEnd("7".into())),
-            ],
-            Ending::Close,
-        )],
+        in_a,
         streaming_config(),
+        vec![watch(streamed, Ending::Close)],
     );
     h.reflector = h.reflector.with_metrics(Arc::clone(&metrics));
-    h.reflector.step(State::Listing).await;
+    h.step(State::Listing).await;
     assert!(h.store.is_synced());
     assert_eq!(h.keys(), ["a/1"]);
-    assert_eq!(out_of_scope_total(&metrics, &h.store), Some(1));
+    assert_eq!(metric(&metrics, &h.store, OUT_OF_SCOPE), 1);
 }

@@ -533,7 +533,10 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
-        let before = unix_millis(SystemTime::now()) as f64 / 1000.0;
+        let before = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .expect("after 1970")
+            .as_secs_f64();
         let stamp = text
             .lines()
             .find_map(|l| l.strip_prefix("kreflect_last_event_timestamp_seconds "))
@@ -635,6 +638,10 @@ mod tests {
         tokio::time::sleep(limit * 2).await;
         let stale = get(addr, "/readyz").await;
         assert!(stale.starts_with("HTTP/1.1 503"), "{stale}");
+        assert!(
+            stale.ends_with("\r\n\r\nno successful list or watch start recently\n"),
+            "{stale}"
+        );
         assert!(get(addr, "/healthz").await.starts_with("HTTP/1.1 503"));
         assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         metrics.observe(Observed::WatchStarted);
@@ -674,14 +681,20 @@ mod tests {
                 "missing {line:?} in\n{text}"
             );
         }
-        for family in [
-            "kreflect_relists_total",
-            "kreflect_build_info",
-            "process_open_fds",
-        ] {
+        // One family: its HELP and TYPE once, then every kind's sample, in the kinds' order.
+        assert!(
+            text.contains(
+                "# HELP kreflect_relists_total Full lists that replaced the store.\n\
+                 # TYPE kreflect_relists_total counter\n\
+                 kreflect_relists_total{resource=\"pods\"} 1\n\
+                 kreflect_relists_total{resource=\"deployments.apps\"} 0\n"
+            ),
+            "{text}"
+        );
+        for family in ["kreflect_relists_total", "kreflect_build_info"] {
             let help = format!("# HELP {family} ");
             let headers = text.lines().filter(|l| l.starts_with(&help)).count();
-            assert!(headers <= 1, "{family} twice in\n{text}");
+            assert_eq!(headers, 1, "{family} in\n{text}");
         }
         assert_eq!(text.matches("kreflect_build_info{").count(), 1, "{text}");
     }
@@ -698,6 +711,7 @@ mod tests {
         let task = tokio::spawn(server.serve(vec![(Arc::clone(&metrics), store)], stop.clone()));
         let before = get(addr, "/healthz").await;
         assert!(before.starts_with("HTTP/1.1 503"), "{before}");
+        assert!(before.ends_with("\r\n\r\nnot synced\n"), "{before}");
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 503"));
         assert!(get(addr, "/livez").await.starts_with("HTTP/1.1 200"));
         writer.replace(Vec::new(), "1").await;
@@ -707,7 +721,8 @@ mod tests {
         assert!(get(addr, "/readyz").await.starts_with("HTTP/1.1 200"));
         let metrics = get(addr, "/metrics").await;
         assert!(metrics.starts_with("HTTP/1.1 200"), "{metrics}");
-        assert!(metrics.contains("kreflect_synced 1"), "{metrics}");
+        // A line of its own: the HELP line says "kreflect_synced 1 once ...".
+        assert!(metrics.contains("\nkreflect_synced 1\n"), "{metrics}");
         assert!(get(addr, "/nope").await.starts_with("HTTP/1.1 404"));
         stop.cancel();
         task.await.expect("server stops");

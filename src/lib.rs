@@ -416,9 +416,10 @@ mod tests {
             let err =
                 interruption(signal, true, PrinterEnd::StoppedUnsynced).expect("nothing printed");
             assert_eq!(err.exit_code(), code);
+            let name = ["SIGINT", "SIGTERM"][usize::from(code == 143)];
             assert_eq!(
                 err.to_string(),
-                format!("interrupted by {signal} before the --once listing was printed")
+                format!("interrupted by {name} before the --once listing was printed")
             );
             assert!(interruption(signal, true, PrinterEnd::Finished).is_none());
             assert!(interruption(signal, true, PrinterEnd::OutputClosed).is_none());
@@ -466,5 +467,183 @@ mod tests {
             );
             assert_eq!(flatten(err.as_ref()), message);
         }
+    }
+
+    fn status(code: u16, reason: &str) -> ApiStatus {
+        ApiStatus {
+            code,
+            reason: reason.to_owned(),
+            message: "the server's words".to_owned(),
+        }
+    }
+
+    fn answered(code: u16, reason: &str) -> SourceError {
+        SourceError::Status {
+            status: status(code, reason),
+            retry_after: None,
+        }
+    }
+
+    fn pods() -> Scope {
+        Scope {
+            plural: "pods".into(),
+            namespace: Some("shop".into()),
+            namespaced: true,
+        }
+    }
+
+    fn discovery_failed(code: u16, reason: &str) -> RunError {
+        RunError::Resolve(ResolveError::Discovery {
+            path: "/apis/apps/v1".into(),
+            error: answered(code, reason),
+        })
+    }
+
+    fn identity() -> Identity {
+        Identity::Kubeconfig {
+            user: Some("dev".into()),
+            context: Some("prod".into()),
+        }
+    }
+
+    #[test]
+    fn the_exit_code_is_2_only_where_the_command_line_must_change() {
+        let unknown = |unreadable: Vec<String>| {
+            RunError::Resolve(ResolveError::Unknown {
+                name: "podz".into(),
+                closest: vec!["pods".into()],
+                unreadable,
+            })
+        };
+        let reflector = |err| RunError::Reflector(err);
+        let cases = [
+            (unknown(Vec::new()), 2),
+            // The name may be served by a group whose discovery failed: not known to be wrong.
+            (unknown(vec!["apps/v1: 503".into()]), 1),
+            (
+                RunError::Resolve(ResolveError::NotWatchable("bindings".into())),
+                2,
+            ),
+            (discovery_failed(404, "NotFound"), 2),
+            (discovery_failed(400, "BadRequest"), 2),
+            (discovery_failed(500, "InternalError"), 1),
+            (discovery_failed(503, "ServiceUnavailable"), 1),
+            (
+                reflector(ReflectorError::Invalid {
+                    verb: "list",
+                    scope: pods(),
+                    status: status(400, "BadRequest"),
+                }),
+                2,
+            ),
+            (
+                reflector(ReflectorError::Failed {
+                    verb: "list",
+                    scope: pods(),
+                    error: answered(500, "InternalError"),
+                }),
+                1,
+            ),
+            (RunError::Output(io::Error::other("disk full")), 1),
+        ];
+        for (err, code) in cases {
+            assert_eq!(err.exit_code(), code, "{err}");
+        }
+    }
+
+    #[test]
+    fn a_refused_watch_suggests_once_and_a_refused_list_does_not() {
+        let forbidden = |verb| {
+            let err = ReflectorError::Forbidden {
+                verb,
+                scope: pods(),
+                status: status(403, "Forbidden"),
+            };
+            RunError::from_reflector(err, Reach::Namespace("shop".into()), &identity()).to_string()
+        };
+        let once = "or list once without watching with --once";
+        assert!(forbidden("watch").contains(once), "{}", forbidden("watch"));
+        assert!(!forbidden("list").contains(once), "{}", forbidden("list"));
+        assert!(
+            forbidden("list").starts_with("not allowed to list pods"),
+            "{}",
+            forbidden("list")
+        );
+    }
+
+    #[test]
+    fn a_401_from_discovery_or_the_reflector_names_whose_credentials_and_nothing_else_does() {
+        let rejected = "the server rejected the credentials of ";
+        let from_discovery = discovery_failed(401, "Unauthorized").with_identity(&identity());
+        assert!(matches!(from_discovery, RunError::Unauthenticated { .. }));
+        assert!(
+            from_discovery.to_string().starts_with(rejected),
+            "{from_discovery}"
+        );
+        let from_reflector = RunError::Reflector(ReflectorError::Unauthenticated {
+            verb: "watch",
+            scope: pods(),
+            status: status(401, "Unauthorized"),
+        })
+        .with_identity(&identity());
+        assert!(matches!(from_reflector, RunError::Unauthenticated { .. }));
+        let failed = discovery_failed(500, "InternalError").with_identity(&identity());
+        assert!(
+            matches!(failed, RunError::Resolve(ResolveError::Discovery { .. })),
+            "{failed}"
+        );
+    }
+
+    /// What `run` writes, readable after it returns.
+    #[derive(Clone, Default)]
+    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
+
+    impl Write for Captured {
+        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
+            self.0.lock().expect("captured").extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> io::Result<()> {
+            Ok(())
+        }
+    }
+
+    fn config(args: &[&str]) -> Config {
+        let cli = crate::cli::args::Cli::try_parse_args_from(args).expect("valid");
+        match cli.into_invocation().expect("valid") {
+            crate::cli::args::Invocation::Watch(config) => *config,
+            crate::cli::args::Invocation::Completions(_) => panic!("completions"),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_run_without_its_kubeconfig_fails_before_printing_anything() {
+        let output = Captured::default();
+        let kubeconfig = "/nonexistent/kreflect-test/kubeconfig";
+        let config = config(&["kreflect", "pods", "--once", "--kubeconfig", kubeconfig]);
+        let ended = run(config, output.clone(), std::future::pending()).await;
+        let err = ended.expect_err("no kubeconfig");
+        assert!(matches!(err, RunError::Client(_)), "{err}");
+        assert_eq!(err.exit_code(), 1);
+        assert!(output.0.lock().expect("captured").is_empty());
+    }
+
+    #[cfg(feature = "sim")]
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_once_run_on_the_simulated_cluster_prints_one_listing() {
+        let output = Captured::default();
+        let config = config(&["kreflect", "pods", "--sim", "--once"]);
+        run(config, output.clone(), std::future::pending())
+            .await
+            .expect("a listing");
+        let printed = String::from_utf8(output.0.lock().expect("captured").clone()).expect("utf-8");
+        let keys: Vec<&str> = printed.lines().collect();
+        assert!(keys.len() > 1, "{printed:?}");
+        assert!(printed.ends_with("\n\n"), "{printed:?}");
+        assert!(
+            keys[..keys.len() - 1].iter().all(|key| key.contains('/')),
+            "{printed:?}"
+        );
     }
 }

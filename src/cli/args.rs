@@ -430,6 +430,13 @@ mod tests {
         assert_eq!(config.mode, Mode::Listings);
         assert_eq!(config.selectors, Selectors::default());
         assert_eq!(config.metrics_addr, None);
+        assert!(!config.client.disable_compression);
+        assert!(!config.source.table, "a Table is asked for -o wide only");
+        assert_eq!(
+            config.reflector.restore_check_interval,
+            Duration::from_secs(120)
+        );
+        assert_eq!(config.reflector.resync_every, None);
     }
 
     #[test]
@@ -457,8 +464,23 @@ mod tests {
             "127.0.0.1:9090",
             "--metadata-only",
             "--streaming-list",
+            "--disable-compression",
+            "--restore-check-every",
+            "5m",
+            "--resync-every",
+            "1h",
         ])
         .expect("valid");
+        assert!(config.client.disable_compression);
+        assert!(!config.source.table, "a Table is asked for -o wide only");
+        assert_eq!(
+            config.reflector.restore_check_interval,
+            Duration::from_secs(300)
+        );
+        assert_eq!(
+            config.reflector.resync_every,
+            Some(Duration::from_secs(3600))
+        );
         assert_eq!(config.selection, Selection::of("deploy"));
         assert!(config.source.metadata_only);
         assert!(config.reflector.streaming_list);
@@ -486,6 +508,8 @@ mod tests {
             parse(&["kreflect", "pods", "--sim"]).expect("sim").cluster,
             ClusterChoice::Sim
         );
+        let wide = parse(&["kreflect", "pods", "-o", "wide"]).expect("wide");
+        assert!(wide.source.table, "-o wide asks the server for a Table");
         assert_eq!(
             parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,
             None
@@ -498,6 +522,27 @@ mod tests {
             parse(&["kreflect", "no", "--diff"]).expect("diff").mode,
             Mode::Diff
         );
+    }
+
+    #[test]
+    fn help_ends_with_examples_and_exit_codes_under_the_name_it_was_run_as() {
+        for (argv0, command) in [
+            ("kreflect", "kreflect"),
+            ("/usr/local/bin/kubectl-reflect", "kubectl reflect"),
+        ] {
+            let err = Cli::try_parse_args_from([argv0, "--help"]).expect_err("help");
+            assert_eq!(err.kind(), ErrorKind::DisplayHelp);
+            let help = err.to_string();
+            for expected in [
+                "Examples:\n".to_owned(),
+                format!("  {command} pods --once | wc -l\n"),
+                format!("  {command} pods --sim --interval 2s\n"),
+                "Exit status:\n".to_owned(),
+                "  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM".to_owned(),
+            ] {
+                assert!(help.contains(&expected), "{expected:?} missing in:\n{help}");
+            }
+        }
     }
 
     #[test]

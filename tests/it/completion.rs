@@ -615,3 +615,37 @@ async fn categories_complete_with_the_resources_from_the_cache_too() {
     );
     assert_eq!(discovery_requests(&cluster), asked, "served from the cache");
 }
+
+/// `kreflect completions bash | head -1`: a reader that stops reading is no failure (exit 0,
+/// nothing on stderr); a stdout that cannot be written for another reason (a full disk) is one
+/// (exit 1, one line saying so).
+#[tokio::test]
+async fn a_completion_script_to_a_closed_pipe_succeeds_and_to_a_full_disk_fails() {
+    let home = tempfile::tempdir().expect("temp dir");
+    let (reader, writer) = std::io::pipe().expect("pipe");
+    drop(reader);
+    let mut command = kreflect_command(&["completions", "bash"], home.path());
+    command.stdout(writer);
+    // `spawn`, not `output`: tokio's `output` would pipe stdout whatever was set.
+    let closed = command.spawn().expect("kreflect runs");
+    let closed = closed.wait_with_output().await.expect("kreflect ends");
+    let stderr = String::from_utf8_lossy(&closed.stderr);
+    assert_eq!(closed.status.code(), Some(0), "{stderr}");
+    assert!(stderr.is_empty(), "{stderr}");
+
+    let full = std::fs::OpenOptions::new()
+        .write(true)
+        .open("/dev/full")
+        .expect("/dev/full");
+    let mut command = kreflect_command(&["completions", "bash"], home.path());
+    command.stdout(full);
+    let failed = command.spawn().expect("kreflect runs");
+    let failed = failed.wait_with_output().await.expect("kreflect ends");
+    let stderr = String::from_utf8_lossy(&failed.stderr);
+    assert_eq!(failed.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.starts_with("kreflect: cannot write the completion script: ")
+            && stderr.lines().count() == 1,
+        "{stderr}"
+    );
+}

@@ -12,7 +12,8 @@ use tokio::time::Instant;
 pub use crate::cache::list_watch::Slowness;
 
 /// The least a list page or discovery answer must bring, on average, per second of each
-/// [`LIST_RATE_WINDOW`]: 4 KiB/s (32 kbit/s), measured on the body as read (after gzip). A
+/// [`LIST_RATE_WINDOW`]: 4 KiB/s (32 kbit/s), measured on the bytes as received (before gzip
+/// inflates them: a gzipped body trickling on the link is a trickle however far it inflates). A
 /// page of 500 pods is about 2.5 MB: it takes 20 s over a 1 Mbit/s VPN and 78 s at 256 kbit/s,
 /// eight times the minimum; even at the minimum it would end in about 10 minutes. A body
 /// trickling at 1 byte/s is given up after one window.
@@ -110,8 +111,8 @@ impl Pace {
     }
 
     /// Counts `bytes` received.
-    pub(super) fn received(&mut self, bytes: usize) {
-        self.received = self.received.saturating_add(bytes as u64);
+    pub(super) fn received(&mut self, bytes: u64) {
+        self.received = self.received.saturating_add(bytes);
     }
 
     /// At `now`: when the current window has ended, whether it brought enough (then the next

@@ -21,6 +21,7 @@ use crate::cache::list_watch::{
     ListRequest, ListWatch, Scope, SourceError, WatchRequest, WatchStream,
 };
 use crate::connect::endpoint::Endpoint;
+use crate::connect::transport::inflation::WireBytes;
 use crate::wire::decode::table::decode_list_or_table;
 use crate::wire::decode::{ApiStatus, DecodeError, ListPage, decode_list, decode_protobuf_list};
 
@@ -274,14 +275,14 @@ impl KubeSource {
         let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
         let deadline = &self.options.deadline;
         within(deadline, &self.endpoint, async {
-            let (body, format) = send(
+            let (response, format) = send(
                 &self.client,
                 &self.endpoint,
                 http_request,
                 (LIST_HEADERS_TIMEOUT, deadline),
             )
             .await?;
-            let body = collect_body(body, &self.endpoint, None, deadline).await?;
+            let body = collect_body(response, &self.endpoint, None, deadline).await?;
             Ok((body, format))
         })
         .await
@@ -314,15 +315,15 @@ impl KubeSource {
     }
 }
 
-/// Sends a request; a non-2xx answer becomes [`SourceError::Status`] (its body read under
-/// `deadline`), no response headers within `headers_within` a [`SourceError::Transport`] (the
-/// connection is given up).
+/// Sends a request: a 2xx response, its body unread, and the format it says it is in; a
+/// non-2xx answer becomes [`SourceError::Status`] (its body read under `deadline`), no response
+/// headers within `headers_within` a [`SourceError::Transport`] (the connection is given up).
 async fn send(
     client: &kube::Client,
     endpoint: &Endpoint,
     request: http::Request<Vec<u8>>,
     (headers_within, deadline): (Duration, &RequestDeadline),
-) -> Result<(Body, BodyFormat), SourceError> {
+) -> Result<(http::Response<Body>, BodyFormat), SourceError> {
     let response = tokio::time::timeout(headers_within, client.send(request.map(Body::from)))
         .await
         .map_err(|_| SourceError::Transport {
@@ -347,7 +348,7 @@ async fn send(
             return Err(SourceError::Decode(DecodeError::Encoding(encoding)));
         }
         let format = BodyFormat::of(response.headers());
-        return Ok((response.into_body(), format));
+        return Ok((response, format));
     }
     let retry_after = response
         .headers()
@@ -355,14 +356,9 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = collect_body(
-        response.into_body(),
-        endpoint,
-        Some(MAX_ERROR_BODY_BYTES),
-        deadline,
-    )
-    .await
-    .unwrap_or_default();
+    let body = collect_body(response, endpoint, Some(MAX_ERROR_BODY_BYTES), deadline)
+        .await
+        .unwrap_or_default();
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -406,8 +402,9 @@ pub async fn fetch(
                 reason: err.to_string(),
             })?;
     within(deadline, endpoint, async {
-        let (body, _) = send(client, endpoint, request, (LIST_HEADERS_TIMEOUT, deadline)).await?;
-        let body = collect_body(body, endpoint, None, deadline).await?;
+        let (response, _) =
+            send(client, endpoint, request, (LIST_HEADERS_TIMEOUT, deadline)).await?;
+        let body = collect_body(response, endpoint, None, deadline).await?;
         Ok(body.to_vec())
     })
     .await
@@ -439,13 +436,20 @@ pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
 
 /// Reads a whole (non-watch) response body, at most `limit` bytes when given (the rest is cut
 /// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`],
-/// or (with [`RequestDeadline::MinRate`]) as soon as a window has brought too little.
+/// or (with [`RequestDeadline::MinRate`]) as soon as a window has brought too little. The
+/// rate is the link's: bytes as received, before gzip inflates them (a gzipped trickle
+/// inflating 200-fold is still a trickle), when the transport counted them.
 async fn collect_body(
-    mut body: Body,
+    response: http::Response<Body>,
     endpoint: &Endpoint,
     limit: Option<usize>,
     deadline: &RequestDeadline,
 ) -> Result<Bytes, SourceError> {
+    let mut arrived = Arrived {
+        wire: WireBytes::of(&response),
+        counted: 0,
+    };
+    let mut body = response.into_body();
     let mut last_frame_at = tokio::time::Instant::now();
     let mut pace = deadline.pace(last_frame_at);
     let mut collected = Vec::new();
@@ -454,6 +458,7 @@ async fn collect_body(
         let silent_at = last_frame_at + BODY_SILENCE_TIMEOUT;
         let mut wake_at = silent_at;
         if let Some(pace) = &mut pace {
+            pace.received(arrived.since_last(0));
             pace.check(now).map_err(|slowness| SourceError::TooSlow {
                 endpoint: endpoint.clone(),
                 slowness,
@@ -473,7 +478,7 @@ async fn collect_body(
         let frame = frame.map_err(|err| body_failed(endpoint, &err))?;
         if let Ok(data) = frame.into_data() {
             if let Some(pace) = &mut pace {
-                pace.received(data.len());
+                pace.received(arrived.since_last(data.len()));
             }
             collected.extend_from_slice(&data);
         }
@@ -483,6 +488,27 @@ async fn collect_body(
             collected.truncate(limit);
             return Ok(collected.into());
         }
+    }
+}
+
+/// What a body brought for its pace: the wire bytes counted below the decompression layer, or
+/// (when nothing counted them) the bytes read.
+struct Arrived {
+    wire: Option<WireBytes>,
+    /// The wire count already passed on.
+    counted: u64,
+}
+
+impl Arrived {
+    /// The bytes that arrived since the last call, `read` being those just read above gzip.
+    fn since_last(&mut self, read: usize) -> u64 {
+        let Some(wire) = &self.wire else {
+            return read as u64;
+        };
+        let total = wire.received();
+        let new = total.saturating_sub(self.counted);
+        self.counted = total;
+        new
     }
 }
 
@@ -550,12 +576,14 @@ impl ListWatch for KubeSource {
                         shared: Arc::clone(&self.tables),
                         columns,
                     };
-                    let (body, _) = other?;
+                    let (response, _) = other?;
+                    let body = response.into_body();
                     return Ok(watch_events(body, self.kind.clone(), Framing::Table(table)));
                 }
             }
         }
-        let (body, format) = open(self.plain_watch_accept()).await?;
+        let (response, format) = open(self.plain_watch_accept()).await?;
+        let body = response.into_body();
         let framing = match format {
             BodyFormat::Json => Framing::Lines,
             BodyFormat::Protobuf => Framing::Protobuf,

@@ -207,3 +207,37 @@ async fn a_list_trickling_a_byte_a_second_is_retried_like_any_transport_failure(
         "{stderr}"
     );
 }
+
+/// A gzipped list trickling 200 bytes a second on the wire, of a pod that inflates 200-fold: the
+/// decompressed body grows at about 40 KB/s, above the minimum rate, yet the link brings almost
+/// nothing. The rate is the link's (bytes received), so this is given up like any trickle.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gzipped_list_trickling_on_the_wire_is_given_up_however_far_it_inflates() {
+    let cluster = TestCluster::with_pods(&[]).await;
+    cluster.server.cluster().create_pod_with(serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Pod",
+        "metadata": {
+            "name": "inflating",
+            "namespace": "a",
+            "annotations": { "filler": "x".repeat(2_000_000) },
+        },
+        "spec": { "containers": [] },
+        "status": {},
+    }));
+    cluster.server.inject(Fault::ListTrickle {
+        bytes_per_second: 200,
+    });
+    let mut command = cluster.kreflect(&["--once"]);
+    command.env(LIST_RATE_WINDOW_VAR, "2s");
+    let started = Instant::now();
+    let ended = tokio::time::timeout(Duration::from_secs(20), run_to_end(command)).await;
+    let Ok((status, stdout, stderr)) = ended else {
+        panic!("still reading the trickled page after 20 s");
+    };
+    let took = started.elapsed();
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("sent its answer too slowly"), "{stderr}");
+    assert!(took < Duration::from_secs(8), "took {took:?}");
+}

@@ -35,9 +35,22 @@ pub const FLOOR_BYTES: u64 = 64 * 1024 * 1024;
 pub const MAX_RATIO: u64 = 128;
 
 /// The wire byte count of a response, shared between its two layers through the response's
-/// extensions.
+/// extensions; also what a reader above them paces a body by (the link's bytes, not what gzip
+/// inflates them to).
 #[derive(Clone, Debug, Default)]
-struct WireBytes(Arc<AtomicU64>);
+pub struct WireBytes(Arc<AtomicU64>);
+
+impl WireBytes {
+    /// The count of `response`'s body, when [`count_wire`] counted it.
+    pub fn of<B>(response: &Response<B>) -> Option<WireBytes> {
+        response.extensions().get::<WireBytes>().cloned()
+    }
+
+    /// The body bytes received so far, as they came over the wire.
+    pub fn received(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
 
 /// Why a decompressed body was refused.
 #[derive(Debug, thiserror::Error)]
@@ -80,7 +93,7 @@ pub fn guard<B>(response: Response<B>) -> Response<Guarded<B>>
 where
     B: Body<Data = Bytes>,
 {
-    let wire = response.extensions().get::<WireBytes>().cloned();
+    let wire = WireBytes::of(&response);
     response.map(|inner| Guarded {
         inner: Box::pin(inner),
         wire,

@@ -177,16 +177,28 @@ fn check_list_kind(
     }
     let status = if kind == "Status" { status() } else { None };
     let found = match status {
-        Some(status) => format!(
-            "Status ({} {}: {})",
-            status.code, status.reason, status.message
-        ),
+        Some(status) => status_in_words(&status),
         None => crate::quote::escape_controls(kind).into_owned(),
     };
     Err(DecodeError::WrongListKind {
         expected: format!("{item_kind}List"),
         found,
     })
+}
+
+/// A `Status` found where a list was expected, with what it says: `Status (500 InternalError:
+/// etcdserver: leader changed)`, its empty fields left out (a bare `Status` says nothing more).
+fn status_in_words(status: &ApiStatus) -> String {
+    let code = (status.code != 0).then(|| status.code.to_string());
+    let reason = Some(status.reason.clone()).filter(|reason| !reason.is_empty());
+    let head = [code, reason].into_iter().flatten().collect::<Vec<_>>();
+    let head = head.join(" ");
+    match (head.is_empty(), status.message.is_empty()) {
+        (true, true) => "Status".to_owned(),
+        (false, true) => format!("Status ({head})"),
+        (true, false) => format!("Status ({})", status.message),
+        (false, false) => format!("Status ({head}: {})", status.message),
+    }
 }
 
 /// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...) of `item_kind`s;
@@ -213,10 +225,13 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
     let kind = list.kind.as_deref().unwrap_or_default();
     check_list_kind(kind, item_kind, true, || ApiStatus::from_body(body))?;
     let raw_items = list.items.unwrap_or_default();
+    // A typed list's items are read whatever kind they name, as Go reads `items []Pod`; only a
+    // generic `List` mixes kinds, and there each item's kind is checked.
+    let items_kind = (kind == "List").then_some(item_kind);
     let mut items = Vec::with_capacity(raw_items.len());
     let mut rejected = Vec::new();
     for raw in raw_items {
-        match RawObject::from_valid_json(raw.get().as_bytes(), item_kind) {
+        match RawObject::from_valid_json(raw.get().as_bytes(), items_kind) {
             Ok(object) => items.push(object),
             // Its name is unknown, not missing: skipping it would list the rest as complete.
             Err(err @ ObjectError::MetadataTwice) => return Err(err.into()),
@@ -360,7 +375,10 @@ struct JsonEventObject<'a> {
 
 impl EventObject for JsonEventObject<'_> {
     fn object(self) -> Result<RawObject, DecodeError> {
-        Ok(RawObject::from_valid_json(self.json, self.object_kind)?)
+        Ok(RawObject::from_valid_json(
+            self.json,
+            Some(self.object_kind),
+        )?)
     }
 
     fn bookmark(self) -> Result<Bookmark, DecodeError> {
@@ -791,6 +809,18 @@ mod tests {
             "the body is a Status (500 InternalError: etcdserver: leader changed\\x1b[2J), not \
              the PodList asked for"
         );
+        // The attack on issue 18: a bare Status said `(0 : )`.
+        for (body, says) in [
+            (r#"{"kind":"Status","apiVersion":"v1"}"#, "Status"),
+            (r#"{"kind":"Status","code":503}"#, "Status (503)"),
+            (r#"{"kind":"Status","message":"no"}"#, "Status (no)"),
+        ] {
+            let refused = decode_list(body.as_bytes(), "Pod").expect_err(body);
+            assert_eq!(
+                refused.to_string(),
+                format!("the body is a {says}, not the PodList asked for")
+            );
+        }
         let hostile = list_of_kind("Pod\\u001b]0;pwnedList", "");
         let refused = decode_list(&hostile, "Pod").expect_err("another kind");
         assert!(
@@ -866,6 +896,14 @@ mod tests {
         for kind in ["PodList", "List", ""] {
             let page = decode_list(&list_of_kind(kind, pod), "Pod").expect(kind);
             assert_eq!(page.items.len(), 1, "{kind}");
+        }
+        // A typed list's items are read without looking at their kind, as Go's decoder reads
+        // `items []Pod`: an item naming another kind is not dropped from the listing.
+        let secret = r#"{"kind":"Secret","metadata":{"name":"s","namespace":"a"}}"#;
+        for kind in ["PodList", ""] {
+            let page = decode_list(&list_of_kind(kind, secret), "Pod").expect(kind);
+            assert_eq!(page.items.len(), 1, "{kind}: {:?}", page.rejected);
+            assert!(page.rejected.is_empty(), "{kind}");
         }
         // A `List`'s items name their kind, and each is checked.
         let mixed = r#"{"kind":"Pod","metadata":{"name":"p","namespace":"a"}},{"kind":"Secret","metadata":{"name":"s","namespace":"a"}}"#;

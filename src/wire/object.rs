@@ -434,15 +434,19 @@ impl RawObject {
         // the whole text is UTF-8, where `IgnoredAny` skips strings without looking at them.
         serde_json::from_slice::<&RawValue>(json)
             .map_err(|err| ObjectError::Malformed(err.to_string()))?;
-        Self::from_valid_json(json, expected_kind)
+        Self::from_valid_json(json, Some(expected_kind))
     }
 
     /// [`RawObject::from_json`] for bytes already known to be one valid JSON value (a
     /// `RawValue` cut from a list or watch line the parser has checked): reads only the
-    /// object's head, up to its `metadata`.
-    pub(crate) fn from_valid_json(json: &[u8], expected_kind: &str) -> Result<Self, ObjectError> {
+    /// object's head, up to its `metadata`. The object's `kind`, when it has one, must be
+    /// `expected_kind` when given; `None` reads it whatever it says (a typed list's item).
+    pub(crate) fn from_valid_json(
+        json: &[u8],
+        expected_kind: Option<&str>,
+    ) -> Result<Self, ObjectError> {
         let head = read_head(json)?;
-        if let Some(kind) = head.kind.as_deref()
+        if let (Some(kind), Some(expected_kind)) = (head.kind.as_deref(), expected_kind)
             && kind != expected_kind
         {
             return Err(ObjectError::WrongKind {

@@ -40,10 +40,21 @@ pub const CHECK_INTERVAL: Duration = Duration::from_secs(120);
 /// with 500 when watched from) or `5` after `10` is not resumed from. An opaque `current` (an
 /// aggregated API's own scheme) cannot be ordered: anything may follow it.
 pub fn may_follow(current: &str, next: &str) -> bool {
-    match current.parse::<u64>() {
-        Ok(current) => next.parse::<u64>().is_ok_and(|next| next >= current),
-        Err(_) => true,
+    match as_integer(current) {
+        Some(current) => as_integer(next).is_some_and(|next| next >= current),
+        None => true,
     }
+}
+
+/// `value` as the API server reads a resourceVersion (Go's `strconv.ParseUint(value, 10, 64)`):
+/// decimal digits only, leading zeros allowed; a sign (`+30`, which Rust's parser would take),
+/// spaces or a value past `u64` are not integers, and a v1.26 server answers 500 to a watch
+/// from one.
+pub fn as_integer(value: &str) -> Option<u64> {
+    if value.is_empty() || !value.bytes().all(|byte| byte.is_ascii_digit()) {
+        return None;
+    }
+    value.parse().ok()
 }
 
 /// What the server's current resourceVersion says about the cache's.
@@ -67,9 +78,9 @@ pub fn compare(ours: &str, theirs: &str) -> Verdict {
     if ours == theirs {
         return Verdict::Current;
     }
-    match (ours.parse::<u64>(), theirs.parse::<u64>()) {
-        (Ok(ours), Ok(theirs)) if theirs < ours => Verdict::WentBack { ours, theirs },
-        (Ok(_), Ok(_)) => Verdict::Current,
+    match (as_integer(ours), as_integer(theirs)) {
+        (Some(ours), Some(theirs)) if theirs < ours => Verdict::WentBack { ours, theirs },
+        (Some(_), Some(_)) => Verdict::Current,
         _ => Verdict::Incomparable,
     }
 }
@@ -88,6 +99,24 @@ mod tests {
         assert!(!may_follow("10", ""));
         assert!(may_follow("opaque", "zzz"));
         assert!(may_follow("opaque", "1"));
+    }
+
+    #[test]
+    fn resource_versions_are_read_as_the_api_server_reads_them() {
+        assert_eq!(as_integer("15702"), Some(15_702));
+        assert_eq!(
+            as_integer("0500"),
+            Some(500),
+            "leading zeros, as Go's ParseUint"
+        );
+        assert_eq!(as_integer("18446744073709551615"), Some(u64::MAX));
+        for not_one in ["+30", "-1", " 30", "30 ", "", "3e2", "18446744073709551616"] {
+            assert_eq!(as_integer(not_one), None, "{not_one:?}");
+        }
+        // The attack on issue 18: a bookmark at `+30` became the resume point, and the server
+        // refused three watches from it before the relist.
+        assert!(!may_follow("10", "+30"));
+        assert_eq!(compare("10", "+30"), Verdict::Incomparable);
     }
 
     #[test]

@@ -38,9 +38,9 @@ pub fn unexplained(
         Verdict::WentBack { .. } => return every_difference(cached, listed),
         Verdict::Incomparable => return Vec::new(),
         // Different values that compare as "current": both integers, the server's higher.
-        Verdict::Current => match ours.parse::<u64>() {
-            Ok(number) => number,
-            Err(_) => return Vec::new(),
+        Verdict::Current => match super::restore::as_integer(ours) {
+            Some(number) => number,
+            None => return Vec::new(),
         },
     };
     let cached: HashMap<&ObjectKey, &str> = cached
@@ -50,10 +50,8 @@ pub fn unexplained(
     let mut wrong: Vec<ObjectKey> = listed
         .iter()
         .filter(|object| {
-            object
-                .resource_version()
-                .parse::<u64>()
-                .is_ok_and(|version| version <= ours_number)
+            super::restore::as_integer(object.resource_version())
+                .is_some_and(|version| version <= ours_number)
         })
         .filter(|object| cached.get(object.key()) != Some(&object.resource_version()))
         .map(|object| object.key().clone())

@@ -284,7 +284,7 @@ fn from_json_rejects_objects_it_cannot_key() {
 #[test]
 fn the_fast_path_reads_only_the_head_and_from_json_still_checks_everything() {
     let pod = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"containers":[]}}"#;
-    let object = RawObject::from_valid_json(pod, "Pod").expect("valid");
+    let object = RawObject::from_valid_json(pod, Some("Pod")).expect("valid");
     assert_eq!(object.key().as_str(), "n/a");
     assert_eq!(object.json(), Some(&pod[..]));
     let broken_tail = br#"{"kind":"Pod","metadata":{"name":"a","namespace":"n"},"spec":{"#;
@@ -307,7 +307,7 @@ fn the_fast_path_reads_only_the_head_and_from_json_still_checks_everything() {
         })
     );
     assert_eq!(
-        RawObject::from_valid_json(br#"{"kind":"Pod","spec":{}}"#, "Pod"),
+        RawObject::from_valid_json(br#"{"kind":"Pod","spec":{}}"#, Some("Pod")),
         Err(ObjectError::MissingName)
     );
 }

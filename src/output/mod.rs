@@ -2,6 +2,8 @@
 //!
 //! - `kinds`: several kinds in one run: their stores as the listings see them, keys prefixed.
 //! - `render`: every output format (keys, json, wide, diff and event lines), bytes only.
+//! - `template`: kubectl's field templates (`-o jsonpath=`, `custom-columns=`, `name`), byte
+//!   for byte as kubectl v1.32 prints them.
 //! - [`printer`]: when listings and events are written, off the async runtime.
 //! - `progress`: the initial list's progress on a terminal.
 //! - `logging`: logs on stderr, as sentences on a terminal, structured elsewhere.
@@ -14,3 +16,4 @@ pub(crate) mod logging;
 pub mod printer;
 pub(crate) mod progress;
 pub(crate) mod render;
+pub(crate) mod template;

@@ -1,0 +1,324 @@
+//! Field templates, printed byte for byte as kubectl v1.32 prints them: `-o jsonpath=...`,
+//! `-o custom-columns=...` and `-o name`, for a list, one object, or a watch.
+//!
+//! - `jsonpath`: client-go's JSONPath: the parser, the evaluator, how values print.
+//! - `custom_columns`: the columns spec, and a row's cells.
+//! - `name`: `pod/web-0`, `deployment.apps/web`.
+//! - `tabwriter`: kubectl's column aligner, for custom columns and everything in a watch.
+//! - `go_fmt`: how Go prints a decoded object: `encoding/json`, `fmt`'s `%v` and `%#v`,
+//!   `strconv.Quote`.
+//!
+//! The three ways kubectl applies a template, each a method of [`Template`]:
+//! [`Template::render_list`] is `kubectl get pods -o T` (a JSONPath template sees a `List`
+//! wrapping the objects, so `{.metadata.name}` prints nothing and `{range .items[*]}` is the
+//! idiom); [`Template::render_object`] is `kubectl get pod NAME -o T`; a [`WatchPrinter`] is
+//! `kubectl get pods -w -o T`, which applies the template to each object on its own and sends
+//! everything (JSONPath output too) through one tab aligner that remembers its column widths.
+//!
+//! Objects are `serde_json::Value`s as kubectl holds them: each with its `apiVersion` and
+//! `kind` (a list response's items lack them; kubectl fills them in, so must the caller).
+//! Errors carry kubectl's message verbatim (kubectl prints it after `error: `), except where
+//! [`TemplateError`] says otherwise.
+//!
+//! Where kreflect differs from kubectl, on purpose: under `..` and `.*` a map's values come in
+//! key order (Go's order is random, so kubectl's output varies from run to run); a custom
+//! column's path is checked when the spec is parsed (kubectl prints the header line first); a
+//! template runs the same every time (kubectl's JSONPath printer keeps state from one object to
+//! the next, so in a watch a `{range}...{end}` template fails from the second object on); and
+//! a template that multiplies the object beyond limits (see `jsonpath`) is refused.
+
+// Nothing calls the templates until the command line is wired to them; once it is, this
+// expectation is unfulfilled, the build fails on it, and it goes.
+#![cfg_attr(
+    not(test),
+    expect(dead_code, reason = "not wired into the command line yet")
+)]
+
+mod custom_columns;
+mod go_fmt;
+mod jsonpath;
+mod name;
+mod tabwriter;
+
+use serde_json::{Value, json};
+
+use custom_columns::Columns;
+use jsonpath::{ExecError, JsonPath};
+use tabwriter::TabWriter;
+
+/// A parsed `-o` template.
+#[derive(Clone, Debug)]
+pub(crate) struct Template {
+    /// What it prints.
+    format: Format,
+    /// `--allow-missing-template-keys` (JSONPath only; kubectl's default is true).
+    allow_missing_keys: bool,
+}
+
+/// The kinds of template.
+#[derive(Clone, Debug)]
+enum Format {
+    /// `jsonpath=TEXT`.
+    JsonPath {
+        /// The template as given, for error messages.
+        text: String,
+        /// The template, parsed.
+        path: JsonPath,
+    },
+    /// `custom-columns=SPEC`.
+    Columns(Columns),
+    /// `name`.
+    Name,
+}
+
+/// Whether custom columns start with their header line (`--no-headers` omits it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Headers {
+    /// The header line first.
+    Print,
+    /// Rows only.
+    Omit,
+}
+
+/// Why a template cannot be parsed or printed. The text is kubectl's message without its
+/// `error: ` prefix (and without the blank lines ending an execution error).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub(crate) enum TemplateError {
+    /// Not a template this module prints; kubectl's message, with kreflect's formats.
+    #[error(
+        "unable to match a printer suitable for the output format {}, allowed formats are: \
+         custom-columns,jsonpath,name",
+        go_fmt::quote(.0)
+    )]
+    UnknownFormat(String),
+    /// `-o jsonpath=` with nothing after it.
+    #[error("template format specified but no template given")]
+    NoJsonPath,
+    /// A JSONPath template that does not parse (`unclosed action`).
+    #[error("error parsing jsonpath {template}, {message}")]
+    JsonPathSyntax {
+        /// The template as given.
+        template: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A JSONPath template that fails on an object (a missing key without
+    /// `--allow-missing-template-keys`), with the object as Go's `%#v` prints it.
+    #[error(
+        "error executing jsonpath {}: Error executing template: {message}. Printing more \
+         information for debugging the template:\n\ttemplate was:\n\t\t{template}\n\tobject \
+         given to jsonpath engine was:\n\t\t{object}",
+        go_fmt::quote(.template)
+    )]
+    JsonPathExecution {
+        /// The template as given.
+        template: String,
+        /// The evaluator's message (`missing is not found`).
+        message: String,
+        /// The object, as `%#v`.
+        object: String,
+    },
+    /// A custom-columns spec that does not parse, or a column that fails on an object.
+    #[error("{0}")]
+    Columns(String),
+    /// `-o name` on an object without `apiVersion` and `kind`.
+    #[error("{0}")]
+    Name(&'static str),
+    /// A template past kreflect's limits (kubectl has none, and would run out of memory).
+    #[error("{0}")]
+    Limit(String),
+}
+
+impl Template {
+    /// Parses what follows `-o`: `jsonpath=TEMPLATE`, `custom-columns=SPEC` or `name`.
+    pub(crate) fn parse(spec: &str) -> Result<Self, TemplateError> {
+        let format = if spec == "name" {
+            Format::Name
+        } else if let Some(text) = spec.strip_prefix("jsonpath=") {
+            if text.is_empty() {
+                return Err(TemplateError::NoJsonPath);
+            }
+            let path = JsonPath::parse(text).map_err(|message| TemplateError::JsonPathSyntax {
+                template: text.to_owned(),
+                message,
+            })?;
+            Format::JsonPath {
+                text: text.to_owned(),
+                path,
+            }
+        } else if spec == "jsonpath" {
+            return Err(TemplateError::NoJsonPath);
+        } else if spec == "custom-columns" || spec.starts_with("custom-columns=") {
+            let columns = spec.strip_prefix("custom-columns=").unwrap_or_default();
+            Format::Columns(Columns::parse(columns).map_err(TemplateError::Columns)?)
+        } else {
+            return Err(TemplateError::UnknownFormat(spec.to_owned()));
+        };
+        Ok(Template {
+            format,
+            allow_missing_keys: true,
+        })
+    }
+
+    /// `--allow-missing-template-keys`: when false, a JSONPath key that is not there fails
+    /// the template instead of printing nothing.
+    pub(crate) fn allow_missing_keys(mut self, allow: bool) -> Self {
+        self.allow_missing_keys = allow;
+        self
+    }
+
+    /// Appends what `kubectl get KIND -o TEMPLATE` prints for `items`. On an error, `out`
+    /// holds what kubectl printed before it (custom columns' rows so far, names so far).
+    pub(crate) fn render_list(
+        &self,
+        items: Vec<Value>,
+        headers: Headers,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        match &self.format {
+            Format::JsonPath { .. } => {
+                let list = json!({
+                    "apiVersion": "v1",
+                    "items": items,
+                    "kind": "List",
+                    "metadata": {"resourceVersion": ""},
+                });
+                self.print_object(&list, false, out)
+            }
+            Format::Columns(columns) => {
+                columns_table(columns, &items, headers == Headers::Print, out)
+            }
+            Format::Name => items
+                .iter()
+                .try_for_each(|item| self.print_object(item, false, out)),
+        }
+    }
+
+    /// Appends what `kubectl get KIND NAME -o TEMPLATE` prints for `object`.
+    pub(crate) fn render_object(
+        &self,
+        object: &Value,
+        headers: Headers,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        let header = headers == Headers::Print;
+        match &self.format {
+            Format::Columns(columns) => {
+                columns_table(columns, std::slice::from_ref(object), header, out)
+            }
+            _ => self.print_object(object, header, out),
+        }
+    }
+
+    /// A printer for `kubectl get KIND -w -o TEMPLATE`.
+    pub(crate) fn watch(&self, headers: Headers) -> WatchPrinter<'_> {
+        WatchPrinter {
+            template: self,
+            header_due: headers == Headers::Print,
+            table: TabWriter::new(),
+        }
+    }
+
+    /// What kubectl's printer writes for one object, unaligned; `header` prints the custom
+    /// columns' header line first. On an error, `out` has what was written before it.
+    fn print_object(
+        &self,
+        object: &Value,
+        header: bool,
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        match &self.format {
+            Format::JsonPath { text, path } => path
+                .execute(object, self.allow_missing_keys, out)
+                .map_err(|error| match error {
+                    ExecError::Go(message) => TemplateError::JsonPathExecution {
+                        template: text.clone(),
+                        message,
+                        object: go_fmt::go_syntax(object),
+                    },
+                    ExecError::Limit(limit) => TemplateError::Limit(format!(
+                        "error executing jsonpath {}: {limit}",
+                        go_fmt::quote(text)
+                    )),
+                }),
+            Format::Columns(columns) => {
+                if header {
+                    columns.write_header(out);
+                }
+                columns.write_row(object, out).map_err(column_error)
+            }
+            Format::Name => name::write_name(object, out).map_err(TemplateError::Name),
+        }
+    }
+}
+
+/// One custom-columns table, aligned on its own: the header line if `header`, then a row per
+/// object. On an error, `out` has the table up to the failing row.
+fn columns_table(
+    columns: &Columns,
+    objects: &[Value],
+    header: bool,
+    out: &mut Vec<u8>,
+) -> Result<(), TemplateError> {
+    let mut text = Vec::new();
+    if header {
+        columns.write_header(&mut text);
+    }
+    let printed = objects
+        .iter()
+        .try_for_each(|object| columns.write_row(object, &mut text))
+        .map_err(column_error);
+    let mut table = TabWriter::new();
+    table.write(&text, out);
+    table.flush(out);
+    printed
+}
+
+/// A custom column's failure: kubectl prints the evaluator's message alone.
+fn column_error(error: ExecError) -> TemplateError {
+    match error {
+        ExecError::Go(message) => TemplateError::Columns(message),
+        ExecError::Limit(limit) => TemplateError::Limit(limit),
+    }
+}
+
+/// `kubectl get -w`'s printing: the template applied to each object, everything through one
+/// tab aligner whose column widths only grow, the custom columns' header once.
+#[derive(Debug)]
+pub(crate) struct WatchPrinter<'t> {
+    /// The template.
+    template: &'t Template,
+    /// Whether the header line is still to be printed.
+    header_due: bool,
+    /// The aligner, kept across batches.
+    table: TabWriter,
+}
+
+impl WatchPrinter<'_> {
+    /// Appends a batch: the initial list's objects, then one call per watch event's object
+    /// (kubectl aligns each batch and flushes after it). On an error, `out` has the batch's
+    /// output up to the failing object.
+    pub(crate) fn print(
+        &mut self,
+        objects: &[Value],
+        out: &mut Vec<u8>,
+    ) -> Result<(), TemplateError> {
+        let mut printed = Ok(());
+        for object in objects {
+            let mut text = Vec::new();
+            let header = std::mem::take(&mut self.header_due);
+            printed = self.template.print_object(object, header, &mut text);
+            self.table.write(&text, out);
+            if printed.is_err() {
+                break;
+            }
+        }
+        self.table.flush(out);
+        printed
+    }
+}
+
+#[cfg(test)]
+mod goldens;
+#[cfg(test)]
+mod tests;

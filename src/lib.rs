@@ -121,6 +121,7 @@ use crate::connect::endpoint::Endpoint;
 #[cfg(feature = "sim")]
 use crate::connect::sim;
 use crate::output::printer::PrinterEnd;
+use crate::output::template::TemplateError;
 use crate::wire::decode::ApiStatus;
 
 /// The signal that asked a run to stop: what [`run`]'s `shutdown` future yields.
@@ -211,6 +212,10 @@ pub(crate) enum RunError {
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
+    /// A template failed on the objects (a key missing with
+    /// `--allow-missing-template-keys=false`): kubectl's message.
+    #[error(transparent)]
+    Template(TemplateError),
     /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
     /// script or supervisor must not take for an empty cluster.
     #[error("interrupted by {signal} before the --once listing was printed")]
@@ -381,7 +386,10 @@ where
         );
         RunError::from_reflector(err, reach, &connection.identity)
     })?;
-    let printed = ended.printer?;
+    let printed = match ended.printer? {
+        PrinterEnd::TemplateFailed(err) => return Err(RunError::Template(err)),
+        printed => printed,
+    };
     let failed = ended
         .signal
         .and_then(|signal| interruption(signal, once, printed));

@@ -29,10 +29,10 @@ use crate::cache::store::{Change, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
-use crate::output::kinds::{self, Columns, KindStore, Stores};
+use crate::output::kinds::{self, Columns, KindStore, ObjectType, Stores};
 use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::output::progress;
-use crate::output::render::OutputFormat;
+use crate::output::render::{ListingFormat, OutputFormat};
 use crate::{RunError, Signal};
 
 /// One kind to watch, resolved from the command line.
@@ -192,14 +192,14 @@ impl Tasks {
         }
         let mut forwarders = Vec::new();
         let printer = if config.mode == Mode::Events {
-            let json = config.format == OutputFormat::Json;
+            let json = matches!(config.format, ListingFormat::Own(OutputFormat::Json));
             let changes = merge_changes(changes, &mut forwarders);
             tokio::spawn(print_events(changes, json, output, stop.clone()))
         } else {
             let printer_config = PrinterConfig {
                 interval: config.interval,
                 once: config.once,
-                format: config.format,
+                format: config.format.clone(),
                 diff: config.mode == Mode::Diff,
             };
             let stores = Stores::new(listed);
@@ -339,6 +339,7 @@ fn kind(
             namespace: across_namespaces,
             pod_status: plural == "pods",
         },
+        object_type: ObjectType::of(resource),
     };
     Kind {
         reflector,

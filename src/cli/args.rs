@@ -4,10 +4,12 @@
 use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
+use clap::builder::{PossibleValue, TypedValueParser};
 use clap::error::ErrorKind;
-use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand};
+use clap::{ArgAction, Args, CommandFactory, FromArgMatches, Parser, Subcommand, ValueEnum};
 use clap_complete::Shell;
 
 use crate::api::deadline::RequestDeadline;
@@ -16,7 +18,8 @@ use crate::cache::reflector::ReflectorConfig;
 use crate::cli::config::{ClusterChoice, Config, Mode};
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
-use crate::output::render::OutputFormat;
+use crate::output::render::{ListingFormat, OutputFormat, TemplateListing};
+use crate::output::template::{Headers, Template};
 
 /// The shortest `--interval`.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -38,9 +41,13 @@ Examples:
   # The keys of every pod in the cluster, every 30 s, until Ctrl-C
   {name} pods
 
-  # One namespace, every 5 s; one listing, then exit
+  # One namespace, every 5 s; one listing, then exit (a listing ends with an empty line)
   {name} pods -n shop --interval 5s
-  {name} pods --once | wc -l
+  {name} pods --once | grep -c .
+
+  # Fields as kubectl prints them
+  {name} pods --once -o jsonpath='{{.metadata.name}}{{\"\\t\"}}{{.status.phase}}{{\"\\n\"}}'
+  {name} pods -o custom-columns=NAME:.metadata.name,NODE:.spec.nodeName
 
   # Any resource, named as kubectl names it
   {name} nodes --once
@@ -155,9 +162,21 @@ struct WatchArgs {
     /// Print one listing after the initial sync, then exit.
     #[arg(long)]
     once: bool,
-    /// Listing format.
-    #[arg(short, long, value_enum, default_value = "keys")]
-    output: OutputFormat,
+    /// Listing format: keys, json, wide; or kubectl's name, jsonpath=, custom-columns=.
+    ///
+    /// kubectl's formats print as kubectl prints them: jsonpath=TEMPLATE applies to each object
+    /// in key order (to the listing as a List when it addresses .items), custom-columns=SPEC is
+    /// one aligned table, name is kind/name.
+    #[arg(short, long, value_name = "FORMAT", default_value = "keys", value_parser = OutputParser)]
+    output: String,
+    /// With -o custom-columns, no header line.
+    #[arg(long)]
+    no_headers: bool,
+    /// With -o jsonpath, print nothing for a key an object lacks (true, kubectl's default), or
+    /// fail the run (false).
+    #[arg(long, value_name = "BOOL", default_value_t = true, num_args = 0..=1,
+          default_missing_value = "true", action = ArgAction::Set, hide_short_help = true)]
+    allow_missing_template_keys: bool,
     /// Print each change as it is applied (ADDED/MODIFIED/DELETED key) instead of listings.
     #[arg(long, conflicts_with_all = ["once", "diff"])]
     events: bool,
@@ -250,16 +269,41 @@ impl Cli {
                 .bin_name(self.invoked_as.command_name())
                 .error(ErrorKind::ArgumentConflict, message)
         };
-        if args.diff && args.output != OutputFormat::Keys {
+        let format = listing_format(
+            &args.output,
+            args.no_headers,
+            args.allow_missing_template_keys,
+        )
+        .map_err(|message| usage(&message))?;
+        if args.diff && !format.is_keys() {
             return Err(usage(
-                "--diff prints +key/-key lines and cannot be combined with -o json or -o wide",
+                "--diff prints +key/-key lines and cannot be combined with -o json, wide or a \
+                 template",
             ));
         }
-        if args.events && args.output == OutputFormat::Wide {
+        if args.events && matches!(format, ListingFormat::Own(OutputFormat::Wide)) {
             return Err(usage(
                 "--events prints one line per change and cannot be combined with -o wide",
             ));
         }
+        if args.events && format.reads_objects() {
+            return Err(usage(
+                "--events with -o name, jsonpath or custom-columns is not supported yet; use \
+                 --events -o json",
+            ));
+        }
+        let wide = matches!(format, ListingFormat::Own(OutputFormat::Wide));
+        // A template reads the objects' fields: JSON, which every kind can be kept as.
+        let wire = match (args.wire, format.reads_objects()) {
+            (Wire::Protobuf, true) => {
+                return Err(usage(
+                    "-o name, jsonpath and custom-columns read the objects as JSON and cannot be \
+                     combined with --wire protobuf",
+                ));
+            }
+            (_, true) => Wire::Json,
+            (wire, false) => wire,
+        };
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
         let deadline = list_deadline().map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
@@ -291,14 +335,14 @@ impl Cli {
             },
             interval: args.interval,
             once: args.once,
-            format: args.output,
+            format,
             mode,
             metrics_addr: args.metrics_addr,
             source: SourceOptions {
                 metadata_only: args.metadata_only,
                 // Server-side Tables only for the table: no cost for scripts.
-                table: args.output == OutputFormat::Wide,
-                wire: args.wire,
+                table: wide,
+                wire,
                 deadline,
             },
             reflector: ReflectorConfig {
@@ -308,6 +352,62 @@ impl Cli {
                 ..ReflectorConfig::default()
             },
         })))
+    }
+}
+
+/// `-o`'s value as a listing format: one of kreflect's (`keys`, `json`, `wide`), or a kubectl
+/// template with `--no-headers` and `--allow-missing-template-keys`; the template's error
+/// (kubectl's words) otherwise.
+fn listing_format(
+    value: &str,
+    no_headers: bool,
+    allow_missing_keys: bool,
+) -> Result<ListingFormat, String> {
+    if let Ok(own) = OutputFormat::from_str(value, false) {
+        return Ok(ListingFormat::Own(own));
+    }
+    let template = Template::parse(value).map_err(|err| err.to_string())?;
+    Ok(ListingFormat::Template(TemplateListing {
+        template: Arc::new(template.allow_missing_keys(allow_missing_keys)),
+        headers: if no_headers {
+            Headers::Omit
+        } else {
+            Headers::Print
+        },
+    }))
+}
+
+/// `-o`'s parser: any UTF-8 value (checked in [`Cli::into_invocation`], a template being free
+/// text), with kreflect's formats and kubectl's template names offered for completion and help.
+#[derive(Clone)]
+struct OutputParser;
+
+impl TypedValueParser for OutputParser {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        command: &clap::Command,
+        _arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        value
+            .to_str()
+            .map(str::to_owned)
+            .ok_or_else(|| clap::Error::new(ErrorKind::InvalidUtf8).with_cmd(command))
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let own = OutputFormat::value_variants()
+            .iter()
+            .filter_map(ValueEnum::to_possible_value);
+        let kubectl = [
+            PossibleValue::new("name").help("kind/name of each object, as kubectl -o name"),
+            PossibleValue::new("jsonpath=").help("jsonpath=TEMPLATE, as kubectl -o jsonpath"),
+            PossibleValue::new("custom-columns=")
+                .help("custom-columns=NAME:.path,..., as kubectl -o custom-columns"),
+        ];
+        Some(Box::new(own.chain(kubectl)))
     }
 }
 
@@ -426,7 +526,7 @@ mod tests {
             config.cluster,
             ClusterChoice::Kubeconfig(KubeconfigChoice::default())
         );
-        assert_eq!(config.format, OutputFormat::Keys);
+        assert!(config.format.is_keys(), "{:?}", config.format);
         assert_eq!(config.mode, Mode::Listings);
         assert_eq!(config.selectors, Selectors::default());
         assert_eq!(config.metrics_addr, None);
@@ -499,7 +599,11 @@ mod tests {
             config.selectors.field.as_deref(),
             Some("status.phase=Running")
         );
-        assert_eq!(config.format, OutputFormat::Json);
+        assert!(
+            matches!(config.format, ListingFormat::Own(OutputFormat::Json)),
+            "{:?}",
+            config.format
+        );
         assert_eq!(
             config.metrics_addr,
             Some("127.0.0.1:9090".parse().expect("addr"))
@@ -535,13 +639,57 @@ mod tests {
             let help = err.to_string();
             for expected in [
                 "Examples:\n".to_owned(),
-                format!("  {command} pods --once | wc -l\n"),
+                format!("  {command} pods --once | grep -c .\n"),
                 format!("  {command} pods --sim --interval 2s\n"),
                 "Exit status:\n".to_owned(),
                 "  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM".to_owned(),
             ] {
                 assert!(help.contains(&expected), "{expected:?} missing in:\n{help}");
             }
+        }
+    }
+
+    #[test]
+    fn templates_are_parsed_with_their_flags_and_read_the_objects_as_json() {
+        let config = parse(&[
+            "kreflect",
+            "pods",
+            "-o",
+            "custom-columns=NAME:.metadata.name",
+            "--no-headers",
+        ])
+        .expect("valid");
+        let ListingFormat::Template(listing) = &config.format else {
+            panic!("{:?}", config.format);
+        };
+        assert_eq!(listing.headers, Headers::Omit);
+        assert_eq!(
+            config.source.wire,
+            Wire::Json,
+            "a template needs the fields"
+        );
+        assert!(!config.source.table);
+        let jsonpath = parse(&["kreflect", "pods", "-o", "jsonpath={.metadata.name}"]);
+        let ListingFormat::Template(listing) = jsonpath.expect("valid").format else {
+            panic!("not a template");
+        };
+        assert_eq!(listing.headers, Headers::Print);
+        let keys = parse(&["kreflect", "pods", "--wire", "protobuf"]).expect("valid");
+        assert_eq!(
+            keys.source.wire,
+            Wire::Protobuf,
+            "keys keep the wire asked for"
+        );
+        for args in [
+            &["kreflect", "pods", "-o", "name", "--wire", "protobuf"][..],
+            &["kreflect", "pods", "-o", "name", "--diff"],
+            &["kreflect", "pods", "-o", "name", "--events"],
+            &["kreflect", "pods", "-o", "jsonpath={.a"],
+            &["kreflect", "pods", "-o", "jsonpath="],
+            &["kreflect", "pods", "-o", "go-template={{.a}}"],
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
         }
     }
 

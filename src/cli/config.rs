@@ -8,7 +8,7 @@ use crate::api::kube_source::{Selectors, SourceOptions};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
-use crate::output::render::OutputFormat;
+use crate::output::render::ListingFormat;
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -49,8 +49,8 @@ pub struct Config {
     pub interval: Duration,
     /// One listing after the initial sync, then stop; the first failure is fatal.
     pub once: bool,
-    /// The listing format.
-    pub format: OutputFormat,
+    /// The listing format: kreflect's own, or a kubectl template.
+    pub format: ListingFormat,
     /// Listings, diffs or events.
     pub mode: Mode,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.

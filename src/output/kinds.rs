@@ -33,6 +33,34 @@ pub struct Columns {
     pub pod_status: bool,
 }
 
+/// The `apiVersion` and `kind` of a kind's objects: list items do not carry them, and
+/// templates (`{.kind}`, `-o name`) read them, as kubectl fills them in.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectType {
+    /// `v1`, `apps/v1`.
+    pub api_version: Arc<str>,
+    /// `Pod`, `Deployment`.
+    pub kind: Arc<str>,
+}
+
+impl ObjectType {
+    /// The type of `resource`'s objects.
+    pub fn of(resource: &ApiResource) -> Self {
+        ObjectType {
+            api_version: resource.api_version.as_str().into(),
+            kind: resource.kind.as_str().into(),
+        }
+    }
+
+    /// Pods: `v1`, `Pod`.
+    pub fn pod() -> Self {
+        ObjectType {
+            api_version: "v1".into(),
+            kind: "Pod".into(),
+        }
+    }
+}
+
 /// One kind's store, as the listings see it.
 #[derive(Clone)]
 pub struct KindStore {
@@ -42,6 +70,8 @@ pub struct KindStore {
     pub store: Store,
     /// Its `-o wide` columns.
     pub columns: Columns,
+    /// Its objects' `apiVersion` and `kind`.
+    pub object_type: ObjectType,
 }
 
 /// The stores of a run, one per kind, in the order the kinds were named.
@@ -60,6 +90,7 @@ impl From<Store> for Stores {
                 namespace: true,
                 pod_status: true,
             },
+            object_type: ObjectType::pod(),
         }])
     }
 }
@@ -159,6 +190,7 @@ mod tests {
             prefix: Some(prefix.into()),
             store: store.clone(),
             columns,
+            object_type: ObjectType::pod(),
         };
         let stores = Stores::new(vec![
             kind("pod", &pod_store),

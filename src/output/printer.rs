@@ -32,7 +32,8 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
 use crate::output::kinds::Stores;
-use crate::output::render::{self, Lister, OutputFormat};
+use crate::output::render::{self, Lister, ListingFormat, OutputFormat};
+use crate::output::template::TemplateError;
 use output_thread::{OutputThread, Sink};
 
 /// How long after the stop signal the printer keeps trying to write what it still owes (the
@@ -42,14 +43,14 @@ use output_thread::{OutputThread, Sink};
 pub(crate) const FINAL_OUTPUT_DEADLINE: Duration = Duration::from_secs(2);
 
 /// How to print listings.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug)]
 pub(crate) struct PrinterConfig {
     /// Time between listings.
     pub(crate) interval: Duration,
     /// Print one listing after the initial sync, then ask everything to stop.
     pub(crate) once: bool,
     /// The listing format.
-    pub(crate) format: OutputFormat,
+    pub(crate) format: ListingFormat,
     /// Print only `+key` / `-key` lines for what changed since the previous listing.
     pub(crate) diff: bool,
 }
@@ -59,7 +60,7 @@ impl Default for PrinterConfig {
         PrinterConfig {
             interval: Duration::from_secs(30),
             once: false,
-            format: OutputFormat::Keys,
+            format: ListingFormat::Own(OutputFormat::Keys),
             diff: false,
         }
     }
@@ -77,6 +78,9 @@ pub(crate) enum PrinterEnd {
     StoppedUnsynced,
     /// The reader of the output went away (`kreflect pods | head`).
     OutputClosed,
+    /// A template failed on the objects (a key missing with
+    /// `--allow-missing-template-keys=false`): the run fails, as kubectl's does.
+    TemplateFailed(TemplateError),
 }
 
 /// Prints listings of `stores` (every kind's, see `crate::output::kinds`) to `output` as soon as all
@@ -107,10 +111,14 @@ async fn listings<S: Sink>(
         _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
         _ = store.wait_synced() => {}
     }
-    let mut lister = Lister::new(config.format, config.diff);
+    let mut lister = Lister::new(config.format.clone(), config.diff);
     let mut ticks = None;
     loop {
-        let listing = output.write(lister.render(&store));
+        let rendered = match lister.render(&store) {
+            Ok(rendered) => rendered,
+            Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+        };
+        let listing = output.write(rendered);
         match until_stopped(&stop, listing).await.transpose()? {
             Some(false) => return Ok(PrinterEnd::OutputClosed),
             Some(true) if config.once => return Ok(PrinterEnd::Finished),
@@ -139,7 +147,10 @@ async fn listings<S: Sink>(
             // Stopped while the one listing was being written: it was all there was to print.
             return Ok(PrinterEnd::Finished);
         }
-        Ok(end_of(output.write(lister.render(&store)).await?))
+        match lister.render(&store) {
+            Ok(rendered) => Ok(end_of(output.write(rendered).await?)),
+            Err(err) => Ok(PrinterEnd::TemplateFailed(err)),
+        }
     })
     .await
 }
@@ -458,7 +469,7 @@ mod tests {
         let output = Captured::default();
         let config = PrinterConfig {
             once: true,
-            format: OutputFormat::Json,
+            format: ListingFormat::Own(OutputFormat::Json),
             ..PrinterConfig::default()
         };
         print_listings(store, config, output.clone(), CancellationToken::new())

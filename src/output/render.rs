@@ -13,13 +13,16 @@
 mod table;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 use std::time::SystemTime;
 
 use clap::ValueEnum;
 use serde::Serialize;
+use serde_json::Value;
 
 use crate::cache::store::Change;
-use crate::output::kinds::Stores;
+use crate::output::kinds::{ObjectType, Stores, prefixed};
+use crate::output::template::{Headers, Template, TemplateError};
 use crate::quote::{count_escapable, quote_into};
 use crate::wire::object::{ObjectKey, RawObject};
 
@@ -39,10 +42,40 @@ pub enum OutputFormat {
     Wide,
 }
 
+/// What a listing prints (`-o`): one of kreflect's formats, or one of kubectl's templates.
+#[derive(Clone, Debug)]
+pub enum ListingFormat {
+    /// `keys`, `json` or `wide`.
+    Own(OutputFormat),
+    /// `jsonpath=...`, `custom-columns=...` or `name`.
+    Template(TemplateListing),
+}
+
+impl ListingFormat {
+    /// Whether this is the default, keys.
+    pub fn is_keys(&self) -> bool {
+        matches!(self, ListingFormat::Own(OutputFormat::Keys))
+    }
+
+    /// Whether printing this needs the objects' content (a template), not only their keys.
+    pub fn reads_objects(&self) -> bool {
+        matches!(self, ListingFormat::Template(_))
+    }
+}
+
+/// A kubectl template and its `--no-headers`.
+#[derive(Clone, Debug)]
+pub struct TemplateListing {
+    /// The parsed template.
+    pub template: Arc<Template>,
+    /// Whether custom columns start with their header line.
+    pub headers: Headers,
+}
+
 /// Renders the listings of the stores one after the other, remembering the previous keys for
 /// `--diff`.
 pub struct Lister {
-    format: OutputFormat,
+    format: ListingFormat,
     /// With `--diff`, the keys of the previous listing (none before the first).
     previous: Option<Vec<ObjectKey>>,
 }
@@ -50,7 +83,7 @@ pub struct Lister {
 impl Lister {
     /// Listings in `format`; with `diff`, `+key` / `-key` lines for what changed since the
     /// previous listing instead.
-    pub fn new(format: OutputFormat, diff: bool) -> Self {
+    pub fn new(format: ListingFormat, diff: bool) -> Self {
         Lister {
             format,
             previous: diff.then(Vec::new),
@@ -58,15 +91,20 @@ impl Lister {
     }
 
     /// The next listing: the stores as they are now (keys prefixed by kind when there are
-    /// several, see [`crate::output::kinds`]).
-    pub fn render(&mut self, stores: &Stores) -> Vec<u8> {
+    /// several, see [`crate::output::kinds`]). Only a template can fail (a key missing with
+    /// `--allow-missing-template-keys=false`).
+    pub fn render(&mut self, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
         if let Some(previous) = &mut self.previous {
             let current = stores.sorted_keys();
             let lines = diff(previous, &current);
             *previous = current;
-            return lines;
+            return Ok(lines);
         }
-        match (self.format, stores.kinds()) {
+        let format = match &self.format {
+            ListingFormat::Own(format) => *format,
+            ListingFormat::Template(listing) => return template_listing(listing, stores),
+        };
+        Ok(match (format, stores.kinds()) {
             (OutputFormat::Keys, _) => keys(&stores.sorted_keys()),
             (OutputFormat::Json, [single]) if single.prefix.is_none() => {
                 let (sorted, resource_version) = single.store.sorted_keys_and_version();
@@ -103,8 +141,63 @@ impl Lister {
                 }
                 tables
             }
+        })
+    }
+}
+
+/// A template's listing: every kind's objects in the order of their printed keys, printed as
+/// one list or one by one ([`Template::lists_whole`]), then a newline unless the template
+/// ended with one, then the listing's empty line.
+fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
+    let mut objects: Vec<(ObjectKey, Value)> = Vec::new();
+    for kind in stores.kinds() {
+        for object in kind.store.objects() {
+            let key = prefixed(kind.prefix.as_deref(), object.key());
+            objects.push((key, object_value(&object, &kind.object_type)));
         }
     }
+    objects.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
+    let values: Vec<Value> = objects.into_iter().map(|(_, value)| value).collect();
+    let TemplateListing { template, headers } = listing;
+    let mut out = Vec::new();
+    if template.lists_whole() {
+        template.render_list(values, *headers, &mut out)?;
+    } else {
+        for value in &values {
+            template.render_object(value, *headers, &mut out)?;
+        }
+    }
+    if out.last().is_some_and(|&last| last != b'\n') {
+        out.push(b'\n');
+    }
+    out.push(b'\n');
+    Ok(out)
+}
+
+/// An object as a template reads it: its JSON, with the `apiVersion` and `kind` a list item
+/// lacks filled in, as kubectl fills them in. An object kept without JSON (a protobuf message:
+/// the command line asks for JSON with a template) is its name and namespace alone.
+pub fn object_value(object: &RawObject, object_type: &ObjectType) -> Value {
+    let mut value = object
+        .json()
+        .and_then(|json| serde_json::from_slice::<Value>(json).ok())
+        .unwrap_or_else(|| {
+            let mut metadata = serde_json::Map::new();
+            metadata.insert("name".into(), object.key().name().into());
+            if let Some(namespace) = object.key().namespace() {
+                metadata.insert("namespace".into(), namespace.into());
+            }
+            serde_json::json!({ "metadata": metadata })
+        });
+    if let Value::Object(fields) = &mut value {
+        fields
+            .entry("apiVersion")
+            .or_insert_with(|| Value::from(&*object_type.api_version));
+        fields
+            .entry("kind")
+            .or_insert_with(|| Value::from(&*object_type.kind));
+    }
+    value
 }
 
 /// `-o keys`, the default listing: each key on its own line, quoted (so a key with a newline
@@ -375,5 +468,72 @@ mod tests {
             String::from_utf8(wide(&[&object], ROLES, None, now)).expect("utf-8"),
             "NAMESPACE   NAME     AGE\nt\\tab       a\\n\\nb   45s\n\n"
         );
+    }
+
+    fn template(spec: &str, headers: Headers) -> ListingFormat {
+        ListingFormat::Template(TemplateListing {
+            template: Arc::new(Template::parse(spec).expect(spec)),
+            headers,
+        })
+    }
+
+    async fn pods(keys: &[&str]) -> Stores {
+        let (mut writer, store) = crate::cache::store::new_store();
+        let objects = keys
+            .iter()
+            .map(|key| crate::wire::test_support::pod(key, 1));
+        writer.replace(objects.collect(), "1").await;
+        Stores::from(store)
+    }
+
+    #[tokio::test]
+    async fn a_template_listing_is_its_output_then_a_newline_if_missing_then_the_empty_line() {
+        let stores = pods(&["b/y", "a/x"]).await;
+        let render = |format| Lister::new(format, false).render(&stores).expect("listing");
+        let per_object = template("jsonpath={.metadata.name}", Headers::Print);
+        assert_eq!(
+            render(per_object),
+            b"xy\n\n",
+            "in key order, a newline added"
+        );
+        let lines = template(r#"jsonpath={.kind}/{.metadata.name}{"\n"}"#, Headers::Print);
+        assert_eq!(
+            render(lines),
+            b"Pod/x\nPod/y\n\n",
+            "the kind a list item lacks"
+        );
+        let items = template("jsonpath={.items[*].metadata.name}", Headers::Print);
+        assert_eq!(render(items), b"x y\n\n", "the listing as one List");
+        let columns = template("custom-columns=NAME:.metadata.name", Headers::Omit);
+        assert_eq!(render(columns), b"x\ny\n\n");
+        let empty = pods(&[]).await;
+        let nothing = template("jsonpath={.metadata.name}", Headers::Print);
+        let listing = Lister::new(nothing, false).render(&empty).expect("listing");
+        assert_eq!(listing, b"\n", "an empty listing is its empty line");
+    }
+
+    #[tokio::test]
+    async fn a_template_failing_on_an_object_fails_the_listing() {
+        let stores = pods(&["a/x"]).await;
+        let strict = ListingFormat::Template(TemplateListing {
+            template: Arc::new(
+                Template::parse("jsonpath={.status.phase}")
+                    .expect("template")
+                    .allow_missing_keys(false),
+            ),
+            headers: Headers::Print,
+        });
+        let failed = Lister::new(strict, false).render(&stores);
+        let message = failed.expect_err("phase is missing").to_string();
+        assert!(message.contains("status is not found"), "{message}");
+    }
+
+    #[test]
+    fn a_template_reads_an_object_with_the_api_version_a_list_item_lacks() {
+        let kept = crate::wire::test_support::pod("a/x", 1);
+        let value = object_value(&kept, &ObjectType::pod());
+        assert_eq!(value["metadata"]["name"], "x");
+        assert_eq!(value["kind"], "Pod");
+        assert_eq!(value["apiVersion"], "v1");
     }
 }

@@ -286,10 +286,18 @@ async fn contexts_complete_from_the_kubeconfig_and_the_context_on_the_line_is_us
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn output_formats_complete_from_the_value_enum() {
+async fn output_formats_complete_with_kreflects_own_and_kubectls_templates() {
     let bash = Bash::new().await;
     let completed = bash.complete(&["kreflect", "pods", "-o", ""], &[]).await;
-    assert_candidates(&completed, &["json", "keys", "wide"], "-o");
+    let formats = [
+        "custom-columns=",
+        "json",
+        "jsonpath=",
+        "keys",
+        "name",
+        "wide",
+    ];
+    assert_candidates(&completed, &formats, "-o");
     let completed = bash
         .complete(&["kreflect", "pods", "--output", "w"], &[])
         .await;
@@ -397,7 +405,7 @@ async fn as_kubectl_complete_reflect_it_answers_kubectls_plugin_completion() {
         (&["po"][..], "pods\n:4\n"),
         (&["pods", "-n", "sh"], "shop\n:4\n"),
         (&["pods", "-n", "x"], ":4\n"),
-        (&["pods", "-o", "j"], "json\n:4\n"),
+        (&["pods", "-o", "j"], "json\njsonpath=\n:4\n"),
         (&["pods", "-n", "shop", "w"], "web-1\n:4\n"),
         (&["pod/"], "pod/web-1\n:4\n"),
     ] {

@@ -41,5 +41,6 @@ mod server_answers;
 mod sim;
 mod soak;
 mod stuck_reader;
+mod templates;
 mod wide;
 mod wire;

@@ -27,11 +27,11 @@
 //! the next, so in a watch a `{range}...{end}` template fails from the second object on); and
 //! a template that multiplies the object beyond limits (see `jsonpath`) is refused.
 
-// Nothing calls the templates until the command line is wired to them; once it is, this
-// expectation is unfulfilled, the build fails on it, and it goes.
+// Listings use the templates; `--events` does not yet, so the watch printer is unused until it
+// does; then this expectation is unfulfilled, the build fails on it, and it goes.
 #![cfg_attr(
     not(test),
-    expect(dead_code, reason = "not wired into the command line yet")
+    expect(dead_code, reason = "--events does not take templates yet")
 )]
 
 mod custom_columns;
@@ -207,6 +207,19 @@ impl Template {
                 columns_table(columns, std::slice::from_ref(object), header, out)
             }
             _ => self.print_object(object, header, out),
+        }
+    }
+
+    /// Whether a listing of several objects is printed as `kubectl get KIND -o TEMPLATE`
+    /// prints a list ([`Template::render_list`]): custom columns (one aligned table), names, and
+    /// a JSONPath template that addresses `.items`. Any other JSONPath template applies to each
+    /// object in turn ([`Template::render_object`]), as `kubectl get -w` applies it per event:
+    /// `{.metadata.name}{"\n"}` prints a name a line, where applied to the `List` it would print
+    /// nothing.
+    pub(crate) fn lists_whole(&self) -> bool {
+        match &self.format {
+            Format::JsonPath { path, .. } => path.addresses_items(),
+            Format::Columns(_) | Format::Name => true,
         }
     }
 

@@ -158,3 +158,21 @@ fn a_template_past_the_limits_names_itself_in_the_error() {
         "{message}"
     );
 }
+
+#[test]
+fn a_listing_is_printed_whole_for_columns_names_and_templates_of_items_and_per_object_otherwise() {
+    let whole = |spec: &str| Template::parse(spec).expect(spec).lists_whole();
+    assert!(whole("custom-columns=NAME:.metadata.name"));
+    assert!(whole("name"));
+    assert!(whole("jsonpath={.items[*].metadata.name}"));
+    assert!(whole(
+        r#"jsonpath={range .items[*]}{.metadata.name}{"\n"}{end}"#
+    ));
+    assert!(whole("jsonpath=names: {.items[0].metadata.name}"));
+    assert!(!whole("jsonpath={.metadata.name}"));
+    assert!(!whole(
+        r#"jsonpath={range .spec.containers[*]}{.name}{end}"#
+    ));
+    assert!(!whole("jsonpath={.metadata.labels.items}"));
+    assert!(!whole("jsonpath={..items}"));
+}

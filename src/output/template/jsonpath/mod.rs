@@ -37,6 +37,20 @@ impl JsonPath {
         })
     }
 
+    /// Whether an action starts at the top-level `items` (`{.items[*].metadata.name}`,
+    /// `{range .items[*]}`): the template addresses a list, not one object.
+    pub(crate) fn addresses_items(&self) -> bool {
+        self.nodes.iter().any(|node| {
+            let node::Node::List(action) = node else {
+                return false;
+            };
+            let mut steps = action
+                .iter()
+                .skip_while(|step| matches!(step, node::Node::Identifier(word) if word == "range"));
+            matches!(steps.next(), Some(node::Node::Field(field)) if field == "items")
+        })
+    }
+
     /// Go's `FindResults`: the values each top-level node gives, `range`s expanded.
     pub(crate) fn find_results<'a>(
         &'a self,

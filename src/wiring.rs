@@ -32,7 +32,7 @@ use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, KindStore, ObjectType, Stores};
 use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::output::progress;
-use crate::output::render::{ListingFormat, OutputFormat};
+use crate::output::render::{EventFormat, EventTypes, ListingFormat, OutputFormat};
 use crate::{RunError, Signal};
 
 /// One kind to watch, resolved from the command line.
@@ -192,9 +192,13 @@ impl Tasks {
         }
         let mut forwarders = Vec::new();
         let printer = if config.mode == Mode::Events {
-            let json = matches!(config.format, ListingFormat::Own(OutputFormat::Json));
+            let types = listed
+                .iter()
+                .map(|kind| (kind.prefix.clone(), kind.object_type.clone()))
+                .collect();
             let changes = merge_changes(changes, &mut forwarders);
-            tokio::spawn(print_events(changes, json, output, stop.clone()))
+            let format = (event_format(&config), EventTypes(types));
+            tokio::spawn(print_events(changes, format, output, stop.clone()))
         } else {
             let printer_config = PrinterConfig {
                 interval: config.interval,
@@ -295,7 +299,14 @@ fn kind(
     let across_namespaces = target.namespaced && namespace.is_none();
     let (mut writer, store) = store::new_store();
     let prefix: Option<Arc<str>> = several.then(|| kinds::prefix_of(&target.resource).into());
-    let changes = (config.mode == Mode::Events).then(|| (writer.changes(), prefix.clone()));
+    let changes = (config.mode == Mode::Events).then(|| {
+        let changes = if event_format(config).reads_objects() {
+            writer.changes_with_objects()
+        } else {
+            writer.changes()
+        };
+        (changes, prefix.clone())
+    });
     let resource = &target.resource;
     let label = if resource.group.is_empty() {
         resource.plural.clone()
@@ -352,6 +363,22 @@ fn kind(
 /// One queue of every kind's changes, each key prefixed by its kind, fed by a task per kind
 /// (pushed onto `forwarders`). A task ends when its kind's reflector has gone (its queue
 /// closes) or the printer has (nobody reads). A single unprefixed kind's queue is used as it is.
+/// How `--events` prints, from `-o` and `--output-watch-events`: `TYPE key` lines (which name
+/// the type already), `{"type","key","resourceVersion"}` or, with `--output-watch-events`,
+/// kubectl's `{"type","object"}`; or a template, applied to `{"type","object"}` with
+/// `--output-watch-events`.
+fn event_format(config: &Config) -> EventFormat {
+    match (&config.format, config.output_watch_events) {
+        (ListingFormat::Own(OutputFormat::Json), false) => EventFormat::Json,
+        (ListingFormat::Own(OutputFormat::Json), true) => EventFormat::JsonObjects,
+        (ListingFormat::Template(listing), with_type) => EventFormat::Template {
+            listing: listing.clone(),
+            with_type,
+        },
+        (ListingFormat::Own(_), _) => EventFormat::Lines,
+    }
+}
+
 fn merge_changes(
     mut kinds: Vec<(Receiver<Change>, Option<Arc<str>>)>,
     forwarders: &mut Vec<JoinHandle<()>>,

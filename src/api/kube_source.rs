@@ -24,6 +24,7 @@ use crate::connect::endpoint::Endpoint;
 use crate::connect::transport::inflation::WireBytes;
 use crate::wire::decode::table::decode_list_or_table;
 use crate::wire::decode::{ApiStatus, DecodeError, ListPage, decode_list, decode_protobuf_list};
+use crate::wire::object::TableColumns;
 
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -527,6 +528,10 @@ fn silent_body(endpoint: &Endpoint, received: usize) -> SourceError {
 impl ListWatch for KubeSource {
     fn scope(&self) -> &Scope {
         &self.scope
+    }
+
+    fn table_columns(&self) -> Option<Arc<TableColumns>> {
+        self.table_state().columns.clone()
     }
 
     async fn list(&self, request: ListRequest) -> Result<ListPage, SourceError> {

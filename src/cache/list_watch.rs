@@ -6,6 +6,7 @@
 
 use std::fmt;
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::stream::BoxStream;
@@ -13,7 +14,7 @@ use futures::stream::BoxStream;
 use crate::connect::endpoint::Endpoint;
 use crate::wire::decode::{ApiStatus, DecodeError, ListPage, WatchEvent};
 use crate::wire::lines::LineTooLong;
-use crate::wire::object::ObjectKey;
+use crate::wire::object::{ObjectKey, TableColumns};
 use crate::wire::protobuf::FrameTooLong;
 
 /// What is listed and watched, for requests and for messages: `pods at cluster scope`. It is
@@ -177,6 +178,13 @@ pub trait ListWatch: Send + Sync + 'static {
         &self,
         request: WatchRequest,
     ) -> impl Future<Output = Result<WatchStream, SourceError>> + Send;
+
+    /// The columns of the server-side Table this source received last (`-o wide`): a list
+    /// defines them even with no rows, a streaming list with its first event. `None` when it
+    /// asks for no Table, or the server makes none for this resource.
+    fn table_columns(&self) -> Option<Arc<TableColumns>> {
+        None
+    }
 }
 
 /// Why an answer was given up as too slow (the text after `sent its answer too slowly: `).

@@ -16,7 +16,7 @@ use crate::cache::list_watch::{
     ListRequest, ListWatch, Scope, SourceError, WatchRequest, WatchStream,
 };
 use crate::wire::decode::{ListPage, WatchEvent};
-use crate::wire::object::RawObject;
+use crate::wire::object::{RawObject, TableColumns};
 
 /// A source that passes on only objects called one of `names` (every object without names).
 pub struct NameFilter<S> {
@@ -40,6 +40,10 @@ fn wanted(names: &BTreeSet<String>, object: &RawObject) -> bool {
 impl<S: ListWatch> ListWatch for NameFilter<S> {
     fn scope(&self) -> &Scope {
         self.inner.scope()
+    }
+
+    fn table_columns(&self) -> Option<Arc<TableColumns>> {
+        self.inner.table_columns()
     }
 
     async fn list(&self, request: ListRequest) -> Result<ListPage, SourceError> {

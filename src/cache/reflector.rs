@@ -464,7 +464,8 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Replaces the store with a complete list, read since `started` in `pages` pages (0: a
-    /// streaming list). The store is synced, and a new list-and-watch cycle begins.
+    /// streaming list), and the Table columns the source received with it. The store is
+    /// synced, and a new list-and-watch cycle begins.
     async fn commit_list(
         &mut self,
         objects: Vec<RawObject>,
@@ -473,6 +474,8 @@ impl<S: ListWatch> Reflector<S> {
         started: Instant,
     ) {
         let count = objects.len();
+        // Before the replace, which marks the store synced: a listing printed then has them.
+        self.writer.set_table_columns(self.source.table_columns());
         self.writer.replace(objects, resource_version).await;
         self.synced = true;
         self.synced_at = Some(Instant::now());

@@ -17,14 +17,14 @@ use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
 
 use tokio::sync::{mpsc, watch};
 
-use crate::wire::object::{ObjectKey, RawObject};
+use crate::wire::object::{ObjectKey, RawObject, TableColumns};
 
 type Objects = HashMap<ObjectKey, Arc<RawObject>>;
 
 /// How many published changes may wait for their consumer before the writer waits too.
 ///
-/// A change is a key and a resourceVersion (at most a few hundred bytes), so a full queue is
-/// well under 1 MiB; 1024 is also more than a watch delivers between two writes of a healthy
+/// A change is a key and a resourceVersion (at most a few hundred bytes; with a template, also
+/// its object, shared with the store but for a deletion), so a full queue is well under 1 MiB; 1024 is also more than a watch delivers between two writes of a healthy
 /// stdout, so a reader that keeps up never makes the reflector wait.
 pub const CHANGES_CAPACITY: usize = 1024;
 
@@ -33,6 +33,9 @@ pub const CHANGES_CAPACITY: usize = 1024;
 struct Contents {
     objects: Objects,
     resource_version: String,
+    /// The columns of the server-side Table listed last (`-o wide`), which a list defines
+    /// even when it has no rows: the header of an empty listing.
+    table_columns: Option<Arc<TableColumns>>,
 }
 
 struct Shared {
@@ -71,14 +74,20 @@ pub struct Change {
     pub key: ObjectKey,
     /// The object's resourceVersion (its last one, for a deletion).
     pub resource_version: String,
+    /// The object (its last state, for a deletion), when the consumer asked for objects
+    /// ([`Writer::changes_with_objects`]: a template prints from them).
+    pub object: Option<Arc<RawObject>>,
 }
 
 impl Change {
-    fn of(change_type: ChangeType, object: &RawObject) -> Change {
+    /// The change of `object`, carrying `carried` (the object shared, when objects are asked
+    /// for).
+    fn of(change_type: ChangeType, object: &RawObject, carried: Option<Arc<RawObject>>) -> Change {
         Change {
             change_type,
             key: object.key().clone(),
             resource_version: object.resource_version().to_owned(),
+            object: carried,
         }
     }
 }
@@ -126,6 +135,7 @@ pub fn new_store() -> (Writer, Store) {
         Writer {
             shared: Arc::clone(&shared),
             changes: None,
+            changes_carry_objects: false,
         },
         Store { shared },
     )
@@ -135,6 +145,8 @@ pub fn new_store() -> (Writer, Store) {
 pub struct Writer {
     shared: Arc<Shared>,
     changes: Option<mpsc::Sender<Change>>,
+    /// Whether each published change carries its object.
+    changes_carry_objects: bool,
 }
 
 impl Writer {
@@ -144,15 +156,31 @@ impl Writer {
     pub fn changes(&mut self) -> mpsc::Receiver<Change> {
         let (sender, receiver) = mpsc::channel(CHANGES_CAPACITY);
         self.changes = Some(sender);
+        self.changes_carry_objects = false;
         receiver
+    }
+
+    /// [`Writer::changes`], each change carrying its object ([`Change::object`]): what a
+    /// template prints. A queued change keeps its object alive, a deleted one too, until it is
+    /// printed.
+    pub fn changes_with_objects(&mut self) -> mpsc::Receiver<Change> {
+        let receiver = self.changes();
+        self.changes_carry_objects = true;
+        receiver
+    }
+
+    /// `object` to carry in a change, when changes carry objects.
+    fn carried(&self, object: &Arc<RawObject>) -> Option<Arc<RawObject>> {
+        self.changes_carry_objects.then(|| Arc::clone(object))
     }
 
     /// Sends one change, waiting for room in the queue. The store has already changed, so
     /// readers never wait for the consumer.
-    async fn publish(&self, change_type: ChangeType, object: &RawObject) {
+    async fn publish(&self, change_type: ChangeType, object: &Arc<RawObject>) {
         if let Some(changes) = &self.changes {
+            let change = Change::of(change_type, object, self.carried(object));
             // A consumer that went away wants no more changes; the store goes on.
-            let _ = changes.send(Change::of(change_type, object)).await;
+            let _ = changes.send(change).await;
         }
     }
 
@@ -181,16 +209,36 @@ impl Writer {
             set_resource_version(&mut contents, deleted.resource_version());
             contents.objects.remove(deleted.key())
         };
-        if removed.is_some() {
-            self.publish(ChangeType::Deleted, deleted).await;
+        let Some(removed) = removed else {
+            return false;
+        };
+        // The event's object, the last state; the cached one when objects are not carried (only
+        // its key and the event's resourceVersion go out then).
+        let last = if self.changes_carry_objects {
+            Arc::new(deleted.clone())
+        } else {
+            removed
+        };
+        if let Some(changes) = &self.changes {
+            let mut change = Change::of(ChangeType::Deleted, deleted, self.carried(&last));
+            change.resource_version = deleted.resource_version().to_owned();
+            // A consumer that went away wants no more changes; the store goes on.
+            let _ = changes.send(change).await;
         }
-        removed.is_some()
+        true
     }
 
     /// A snapshot of all cached objects, in no particular order (what [`Store::objects`] gives
     /// a reader), for the reflector to compare with a list before it replaces them.
     pub fn objects(&self) -> Vec<Arc<RawObject>> {
         self.shared.read().objects.values().cloned().collect()
+    }
+
+    /// Records the columns of the server-side Table listed last (`None`: no Table), for
+    /// [`Store::table_columns`]. Set before [`Writer::replace`], so a listing printed once the
+    /// store is synced has them.
+    pub fn set_table_columns(&mut self, columns: Option<Arc<TableColumns>>) {
+        self.shared.write().table_columns = columns;
     }
 
     /// Records that the store is current at `resource_version` (a BOOKMARK).
@@ -226,24 +274,30 @@ impl Writer {
         }
     }
 
-    /// What a relist changed relative to `stale`, in key order: only keys and
-    /// resourceVersions, so no stale object outlives the swap. Taken under the read lock,
+    /// What a relist changed relative to `stale`, in key order: keys and resourceVersions, so
+    /// no stale object outlives the swap unless changes carry objects (then a deleted one lives
+    /// until its change is printed). Taken under the read lock,
     /// which is released before anything is published.
     fn differences(&self, stale: &Objects) -> Vec<Change> {
         let contents = self.shared.read();
         let mut differences: Vec<Change> = Vec::new();
         for (key, object) in &contents.objects {
             match stale.get(key) {
-                None => differences.push(Change::of(ChangeType::Added, object)),
+                None => {
+                    let carried = self.carried(object);
+                    differences.push(Change::of(ChangeType::Added, object, carried));
+                }
                 Some(old) if old.resource_version() != object.resource_version() => {
-                    differences.push(Change::of(ChangeType::Modified, object));
+                    let carried = self.carried(object);
+                    differences.push(Change::of(ChangeType::Modified, object, carried));
                 }
                 Some(_) => {}
             }
         }
         for (key, object) in stale {
             if !contents.objects.contains_key(key) {
-                differences.push(Change::of(ChangeType::Deleted, object));
+                let carried = self.carried(object);
+                differences.push(Change::of(ChangeType::Deleted, object, carried));
             }
         }
         drop(contents);
@@ -315,6 +369,12 @@ impl Store {
     /// A snapshot of all cached objects, in no particular order.
     pub fn objects(&self) -> Vec<Arc<RawObject>> {
         self.shared.read().objects.values().cloned().collect()
+    }
+
+    /// The columns of the server-side Table listed last (`-o wide`), which an empty listing is
+    /// shown under; `None` when the source asks for no Table or the server makes none.
+    pub fn table_columns(&self) -> Option<Arc<TableColumns>> {
+        self.shared.read().table_columns.clone()
     }
 
     /// Whether the first complete list has been stored.
@@ -400,6 +460,19 @@ mod tests {
         assert_eq!(kept.resource_version(), "3");
     }
 
+    #[test]
+    fn every_handle_reads_the_table_columns_listed_last_and_none_once_tables_stop() {
+        let (mut writer, store) = new_store();
+        assert!(store.table_columns().is_none(), "nothing listed yet");
+        let listed = TableColumns::new(Vec::new());
+        writer.set_table_columns(Some(Arc::clone(&listed)));
+        let read = store.clone().table_columns().expect("the columns listed");
+        assert!(Arc::ptr_eq(&read, &listed));
+        // The server answered the next list plainly (a 406): kreflect's own header again.
+        writer.set_table_columns(None);
+        assert!(store.table_columns().is_none());
+    }
+
     #[tokio::test]
     async fn synced_only_after_the_first_complete_list() {
         let (mut writer, store) = new_store();
@@ -417,6 +490,43 @@ mod tests {
             .await;
         assert_eq!(waiter.await.expect("waiter"), 2);
         assert!(store.is_synced());
+    }
+
+    #[tokio::test]
+    async fn changes_carry_their_objects_only_when_asked_and_a_deletion_its_last_state() {
+        let (mut writer, _store) = new_store();
+        let mut plain = writer.changes();
+        writer.upsert(pod("a/x", 1)).await;
+        assert_eq!(plain.recv().await.expect("a change").object, None);
+        let mut changes = writer.changes_with_objects();
+        writer.replace(vec![pod("a/y", 2)], "2").await;
+        let mut relisted = Vec::new();
+        for _ in 0..2 {
+            relisted.push(changes.recv().await.expect("a difference"));
+        }
+        let carried: Vec<(ChangeType, String)> = relisted
+            .iter()
+            .map(|change| {
+                let object = change.object.as_ref().expect("carried");
+                (change.change_type, object.key().to_string())
+            })
+            .collect();
+        assert_eq!(
+            carried,
+            [
+                (ChangeType::Deleted, "a/x".to_owned()),
+                (ChangeType::Added, "a/y".to_owned())
+            ]
+        );
+        writer.remove(&pod("a/y", 3)).await;
+        let deleted = changes.recv().await.expect("the deletion");
+        let last = deleted.object.expect("carried");
+        assert_eq!(
+            last.resource_version(),
+            "3",
+            "the event's object, its last state"
+        );
+        assert_eq!(deleted.resource_version, "3");
     }
 
     #[tokio::test]

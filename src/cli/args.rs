@@ -180,6 +180,10 @@ struct WatchArgs {
     /// Print each change as it is applied (ADDED/MODIFIED/DELETED key) instead of listings.
     #[arg(long, conflicts_with_all = ["once", "diff"])]
     events: bool,
+    /// With --events and -o json or a template, each object with its event type, as kubectl's
+    /// --output-watch-events: {"type":...,"object":{...}}.
+    #[arg(long, requires = "events")]
+    output_watch_events: bool,
     /// Each interval, print only +key / -key lines for what changed since the last listing.
     #[arg(long)]
     diff: bool,
@@ -286,15 +290,12 @@ impl Cli {
                 "--events prints one line per change and cannot be combined with -o wide",
             ));
         }
-        if args.events && format.reads_objects() {
-            return Err(usage(
-                "--events with -o name, jsonpath or custom-columns is not supported yet; use \
-                 --events -o json",
-            ));
-        }
         let wide = matches!(format, ListingFormat::Own(OutputFormat::Wide));
-        // A template reads the objects' fields: JSON, which every kind can be kept as.
-        let wire = match (args.wire, format.reads_objects()) {
+        let json_objects =
+            args.output_watch_events && matches!(format, ListingFormat::Own(OutputFormat::Json));
+        // A template (or an event's whole object) reads the objects' fields: JSON, which every
+        // kind can be kept as.
+        let wire = match (args.wire, format.reads_objects() || json_objects) {
             (Wire::Protobuf, true) => {
                 return Err(usage(
                     "-o name, jsonpath and custom-columns read the objects as JSON and cannot be \
@@ -337,6 +338,7 @@ impl Cli {
             once: args.once,
             format,
             mode,
+            output_watch_events: args.output_watch_events,
             metrics_addr: args.metrics_addr,
             source: SourceOptions {
                 metadata_only: args.metadata_only,
@@ -674,6 +676,27 @@ mod tests {
             panic!("not a template");
         };
         assert_eq!(listing.headers, Headers::Print);
+        let events = parse(&[
+            "kreflect",
+            "pods",
+            "--events",
+            "-o",
+            "json",
+            "--output-watch-events",
+        ]);
+        let events = events.expect("valid");
+        assert!(events.output_watch_events);
+        assert_eq!(
+            events.source.wire,
+            Wire::Json,
+            "each event carries its whole object"
+        );
+        let lines = parse(&["kreflect", "pods", "--events", "--output-watch-events"]);
+        assert_eq!(
+            lines.expect("valid").source.wire,
+            Wire::Auto,
+            "lines carry keys only"
+        );
         let keys = parse(&["kreflect", "pods", "--wire", "protobuf"]).expect("valid");
         assert_eq!(
             keys.source.wire,
@@ -683,7 +706,7 @@ mod tests {
         for args in [
             &["kreflect", "pods", "-o", "name", "--wire", "protobuf"][..],
             &["kreflect", "pods", "-o", "name", "--diff"],
-            &["kreflect", "pods", "-o", "name", "--events"],
+            &["kreflect", "pods", "-o", "json", "--output-watch-events"],
             &["kreflect", "pods", "-o", "jsonpath={.a"],
             &["kreflect", "pods", "-o", "jsonpath="],
             &["kreflect", "pods", "-o", "go-template={{.a}}"],

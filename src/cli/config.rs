@@ -53,6 +53,9 @@ pub struct Config {
     pub format: ListingFormat,
     /// Listings, diffs or events.
     pub mode: Mode,
+    /// `--output-watch-events`: with `--events`, the event type goes with each object (`-o
+    /// json`, templates).
+    pub output_watch_events: bool,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// What to ask the server for (`--metadata-only`).

@@ -32,7 +32,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
 use crate::output::kinds::Stores;
-use crate::output::render::{self, Lister, ListingFormat, OutputFormat};
+use crate::output::render::{
+    self, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
+};
 use crate::output::template::TemplateError;
 use output_thread::{OutputThread, Sink};
 
@@ -163,27 +165,28 @@ fn every(period: Duration) -> Interval {
     ticks
 }
 
-/// Prints each change as it is applied (`--events`): `TYPE key` lines, or JSON with `json`,
-/// until `stop` (then the changes already queued, best effort) or the output closes. Written
-/// on a thread of its own, and stops everything on the way out, like the listings.
+/// Prints each change as it is applied (`--events`) in `format` (objects' types looked up in
+/// `types`), until `stop` (then the changes already queued, best effort) or the output closes.
+/// Written on a thread of its own, and stops everything on the way out, like the listings.
 pub(crate) async fn print_events<W: Write + Send + 'static>(
     changes: Receiver<Change>,
-    json: bool,
+    (format, types): (EventFormat, EventTypes),
     output: W,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    events(changes, json, output, stop).await
+    events(changes, (format, types), output, stop).await
 }
 
 /// [`print_events`] over any [`Sink`].
 async fn events<S: Sink>(
     mut changes: Receiver<Change>,
-    json: bool,
+    (format, types): (EventFormat, EventTypes),
     mut output: S,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
+    let mut renderer = EventRenderer::new(&format, &types);
     loop {
         let change = tokio::select! {
             biased;
@@ -194,7 +197,10 @@ async fn events<S: Sink>(
             // The reflector has gone, and everything it applied has been printed.
             return Ok(PrinterEnd::Finished);
         };
-        let lines = render::events(with_queued(change, &mut changes), json);
+        let lines = match renderer.render(with_queued(change, &mut changes)) {
+            Ok(lines) => lines,
+            Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+        };
         match until_stopped(&stop, output.write(lines))
             .await
             .transpose()?
@@ -211,7 +217,10 @@ async fn events<S: Sink>(
             return Ok(PrinterEnd::OutputClosed);
         }
         while let Some(change) = changes.recv().await {
-            let lines = render::events(with_queued(change, &mut changes), json);
+            let lines = match renderer.render(with_queued(change, &mut changes)) {
+                Ok(lines) => lines,
+                Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+            };
             if !output.write(lines).await? {
                 return Ok(PrinterEnd::OutputClosed);
             }
@@ -290,6 +299,11 @@ mod tests {
     use super::*;
     use crate::cache::store::new_store;
     use crate::wire::test_support::{Captured, pod};
+
+    /// `--events` as `TYPE key` lines.
+    fn lines() -> (EventFormat, EventTypes) {
+        (EventFormat::Lines, EventTypes(Vec::new()))
+    }
 
     /// A sink that writes in place at once: deterministic under paused time.
     struct Direct<W>(W);
@@ -489,7 +503,12 @@ mod tests {
         let changes = writer.changes();
         let output = Captured::default();
         let stop = CancellationToken::new();
-        let printer = tokio::spawn(events(changes, false, Direct(output.clone()), stop.clone()));
+        let printer = tokio::spawn(events(
+            changes,
+            lines(),
+            Direct(output.clone()),
+            stop.clone(),
+        ));
         writer.replace(vec![pod("a/x", 1)], "1").await;
         writer.upsert(pod("a/x", 1)).await;
         writer.remove(&pod("a/x", 1)).await;
@@ -512,7 +531,7 @@ mod tests {
         let stop = CancellationToken::new();
         stop.cancel();
         let output = Captured::default();
-        let end = events(changes, false, Direct(output.clone()), stop).await;
+        let end = events(changes, lines(), Direct(output.clone()), stop).await;
         assert_eq!(end.expect("ok"), PrinterEnd::Finished);
         assert_eq!(output.text(), "ADDED a/x\nADDED a/y\nDELETED a/x\n");
     }
@@ -530,7 +549,7 @@ mod tests {
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
         let stop = CancellationToken::new();
-        let printer = tokio::spawn(print_events(changes, false, gated, stop.clone()));
+        let printer = tokio::spawn(print_events(changes, lines(), gated, stop.clone()));
         writer.upsert(pod("a/first", 1)).await;
         blocked.await.expect("the first write blocks");
         writer.upsert(pod("a/queued", 1)).await;
@@ -551,7 +570,7 @@ mod tests {
         let changes = writer.changes();
         writer.replace(vec![pod("a/x", 1)], "1").await;
         let stop = CancellationToken::new();
-        let event_printer = tokio::spawn(events(changes, false, Stuck, stop.clone()));
+        let event_printer = tokio::spawn(events(changes, lines(), Stuck, stop.clone()));
         let config = PrinterConfig {
             interval: Duration::from_millis(1),
             ..PrinterConfig::default()

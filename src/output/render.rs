@@ -22,11 +22,11 @@ use serde_json::Value;
 
 use crate::cache::store::Change;
 use crate::output::kinds::{ObjectType, Stores, prefixed};
-use crate::output::template::{Headers, Template, TemplateError};
+use crate::output::template::{Headers, Template, TemplateError, WatchPrinter, write_go_json};
 use crate::quote::{count_escapable, quote_into};
 use crate::wire::object::{ObjectKey, RawObject};
 
-pub use table::wide;
+pub use table::wide_listing;
 
 /// The shape of a listing (`-o`). Each value's doc comment is its help in `kreflect --help`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, ValueEnum)]
@@ -124,7 +124,8 @@ impl Lister {
                 // One table per kind, each ending with an empty line: tables are separated by
                 // one empty line, as kubectl separates them. With several kinds, as with
                 // kubectl, a kind without objects has no table; with none at all, the listing
-                // is its empty line alone.
+                // is its empty line alone. A single kind without objects is its header (the
+                // columns of the Table it listed last, when there is one), then the empty line.
                 let now = SystemTime::now();
                 let mut tables = Vec::new();
                 for kind in kinds {
@@ -134,7 +135,10 @@ impl Lister {
                     }
                     objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
                     let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
-                    tables.extend(wide(&objects, kind.columns, kind.prefix.as_deref(), now));
+                    let listed = kind.store.table_columns();
+                    let prefix = kind.prefix.as_deref();
+                    let table = wide_listing(&objects, listed.as_ref(), kind.columns, prefix, now);
+                    tables.extend(table);
                 }
                 if tables.is_empty() {
                     tables.push(b'\n');
@@ -274,6 +278,131 @@ pub fn json_listing_of_kinds(
     let mut line = serde_json::to_vec(&listing).unwrap_or_default();
     line.push(b'\n');
     line
+}
+
+/// How `--events` prints each change.
+#[derive(Clone, Debug)]
+pub enum EventFormat {
+    /// `TYPE key`.
+    Lines,
+    /// `{"type","key","resourceVersion"}`, one line.
+    Json,
+    /// `{"type":...,"object":{...}}`, one line: kubectl's `-o json --output-watch-events`
+    /// document (kubectl indents it over many lines).
+    JsonObjects,
+    /// A kubectl template applied to each change's object, as `kubectl get -w -o T` applies it;
+    /// with `with_type` (`--output-watch-events`), to `{"type":...,"object":{...}}`, as kubectl
+    /// applies it then, so the template reads `.type` and `.object`.
+    Template {
+        /// The template.
+        listing: TemplateListing,
+        /// Whether the template sees the event type.
+        with_type: bool,
+    },
+}
+
+impl EventFormat {
+    /// Whether the changes must carry their objects.
+    pub fn reads_objects(&self) -> bool {
+        matches!(
+            self,
+            EventFormat::JsonObjects | EventFormat::Template { .. }
+        )
+    }
+}
+
+/// The `apiVersion` and `kind` of every kind's objects, by the prefix of their printed keys
+/// (`None` with a single kind): an event's object is looked up by its key.
+#[derive(Clone, Debug)]
+pub struct EventTypes(pub Vec<(Option<Arc<str>>, ObjectType)>);
+
+impl EventTypes {
+    /// The type of the object whose printed key is `key`.
+    fn of(&self, key: &ObjectKey) -> ObjectType {
+        let prefix = key.as_str().split('/').next().unwrap_or_default();
+        let found = self.0.iter().find(|(kind_prefix, _)| match kind_prefix {
+            None => true,
+            Some(kind_prefix) => &**kind_prefix == prefix,
+        });
+        found.map_or_else(ObjectType::pod, |(_, object_type)| object_type.clone())
+    }
+}
+
+/// A change as a template or `{"type","object"}` reads it: `{"type":TYPE,"object":OBJECT}` with
+/// `with_type`, else the object.
+pub fn event_value(change: &Change, types: &EventTypes, with_type: bool) -> Value {
+    let object_type = types.of(&change.key);
+    let object = match &change.object {
+        Some(object) => object_value(object, &object_type),
+        None => serde_json::json!({
+            "apiVersion": &*object_type.api_version,
+            "kind": &*object_type.kind,
+            "metadata": {"name": change.key.name(), "namespace": change.key.namespace()},
+        }),
+    };
+    if with_type {
+        serde_json::json!({"type": change.change_type.as_str(), "object": object})
+    } else {
+        object
+    }
+}
+
+/// Renders `--events` batch by batch in an [`EventFormat`], keeping what a template's output
+/// keeps from one event to the next (kubectl's column widths, the custom columns' header).
+pub struct EventRenderer<'f> {
+    format: &'f EventFormat,
+    types: &'f EventTypes,
+    watch: Option<WatchPrinter<'f>>,
+}
+
+impl<'f> EventRenderer<'f> {
+    /// A renderer of `format`, looking objects' types up in `types`.
+    pub fn new(format: &'f EventFormat, types: &'f EventTypes) -> Self {
+        let watch = match format {
+            EventFormat::Template { listing, .. } => Some(listing.template.watch(listing.headers)),
+            _ => None,
+        };
+        EventRenderer {
+            format,
+            types,
+            watch,
+        }
+    }
+
+    /// The bytes of these changes, in order; only a template can fail (a key missing with
+    /// `--allow-missing-template-keys=false`).
+    pub fn render(
+        &mut self,
+        changes: impl IntoIterator<Item = Change>,
+    ) -> Result<Vec<u8>, TemplateError> {
+        let mut out = Vec::new();
+        match (self.format, &mut self.watch) {
+            (EventFormat::Lines, _) => out = events(changes, false),
+            (EventFormat::Json, _) => out = events(changes, true),
+            (EventFormat::JsonObjects, _) => {
+                // kubectl's line: `type` first (its struct's order), the object as Go writes it.
+                for change in changes {
+                    let object = event_value(&change, self.types, false);
+                    out.extend_from_slice(b"{\"type\":\"");
+                    out.extend_from_slice(change.change_type.as_str().as_bytes());
+                    out.extend_from_slice(b"\",\"object\":");
+                    write_go_json(&object, &mut out);
+                    out.extend_from_slice(b"}\n");
+                }
+            }
+            (EventFormat::Template { with_type, .. }, Some(watch)) => {
+                // The changes applied together (a list's, or a burst's) are aligned together,
+                // as kubectl aligns its initial list; its widths only grow from then on.
+                let values: Vec<Value> = changes
+                    .into_iter()
+                    .map(|change| event_value(&change, self.types, *with_type))
+                    .collect();
+                watch.print(&values, &mut out)?;
+            }
+            (EventFormat::Template { .. }, None) => {}
+        }
+        Ok(out)
+    }
 }
 
 /// `--events`: the changes in the order given, one line each: `TYPE key` (key quoted) or, with
@@ -465,7 +594,7 @@ mod tests {
         )
         .expect("role");
         assert_eq!(
-            String::from_utf8(wide(&[&object], ROLES, None, now)).expect("utf-8"),
+            String::from_utf8(wide_listing(&[&object], None, ROLES, None, now)).expect("utf-8"),
             "NAMESPACE   NAME     AGE\nt\\tab       a\\n\\nb   45s\n\n"
         );
     }
@@ -535,5 +664,58 @@ mod tests {
         assert_eq!(value["metadata"]["name"], "x");
         assert_eq!(value["kind"], "Pod");
         assert_eq!(value["apiVersion"], "v1");
+    }
+
+    fn change(change_type: crate::cache::store::ChangeType, key: &str) -> Change {
+        let object = crate::wire::test_support::pod(key, 7);
+        Change {
+            change_type,
+            key: object.key().clone(),
+            resource_version: "7".into(),
+            object: Some(Arc::new(object)),
+        }
+    }
+
+    #[test]
+    fn events_print_kubectls_type_and_object_documents_and_templates_per_change() {
+        use crate::cache::store::ChangeType::{Added, Deleted};
+        let types = EventTypes(vec![(None, ObjectType::pod())]);
+        let json = EventFormat::JsonObjects;
+        let mut renderer = EventRenderer::new(&json, &types);
+        let printed = renderer.render([change(Added, "a/x")]).expect("json");
+        assert_eq!(
+            String::from_utf8(printed).expect("utf-8"),
+            "{\"type\":\"ADDED\",\"object\":{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":\
+             {\"name\":\"x\",\"namespace\":\"a\",\"resourceVersion\":\"7\"}}}\n"
+        );
+        let with_type = EventFormat::Template {
+            listing: TemplateListing {
+                template: Arc::new(
+                    Template::parse(r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#)
+                        .expect("template"),
+                ),
+                headers: Headers::Print,
+            },
+            with_type: true,
+        };
+        let mut renderer = EventRenderer::new(&with_type, &types);
+        let printed = renderer
+            .render([change(Added, "a/x"), change(Deleted, "a/x")])
+            .expect("template");
+        assert_eq!(printed, b"ADDED x\nDELETED x\n");
+        let columns = EventFormat::Template {
+            listing: TemplateListing {
+                template: Arc::new(
+                    Template::parse("custom-columns=NAME:.metadata.name").expect("columns"),
+                ),
+                headers: Headers::Print,
+            },
+            with_type: false,
+        };
+        let mut renderer = EventRenderer::new(&columns, &types);
+        let first = renderer.render([change(Added, "a/x")]).expect("first");
+        let second = renderer.render([change(Added, "a/y")]).expect("second");
+        assert_eq!(first, b"NAME\nx\n", "the header once, before the first row");
+        assert_eq!(second, b"y\n");
     }
 }

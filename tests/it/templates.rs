@@ -12,7 +12,7 @@ use std::path::PathBuf;
 
 use serde_json::Value;
 
-use crate::harness::{TestCluster, run_to_end};
+use crate::harness::{Running, TestCluster, run_to_end};
 
 /// The goldens' directory.
 fn goldens() -> PathBuf {
@@ -163,4 +163,134 @@ async fn a_template_that_does_not_parse_is_a_usage_error_in_kubectls_words() {
         stderr.contains("allowed formats are: custom-columns,jsonpath,name"),
         "{stderr}"
     );
+}
+
+/// The changes the goldens' watch recordings saw, made on the fake server: `web-1` relabelled,
+/// `db-0` marked for deletion (a MODIFIED with `deletionTimestamp`, as the real server sends),
+/// then deleted.
+fn change_as_recorded(cluster: &TestCluster) {
+    let pods = cluster.server.cluster();
+    pods.update_pod("golden", "web-1");
+    let list = read_json("pods.list.json");
+    let mut db = list["items"]
+        .as_array()
+        .and_then(|items| items.iter().find(|pod| pod["metadata"]["name"] == "db-0"))
+        .expect("db-0")
+        .clone();
+    db["metadata"]["deletionTimestamp"] = "2026-12-07T03:12:40Z".into();
+    pods.create_pod_with(db);
+    pods.delete_pod("golden", "db-0");
+}
+
+/// The words of each line: what a template printed, whatever the alignment (kubectl aligns
+/// its initial list as one batch; kreflect the changes applied together, which may be fewer).
+fn fields(text: &str) -> Vec<Vec<String>> {
+    text.lines()
+        .map(|line| line.split_whitespace().map(str::to_owned).collect())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_with_a_template_print_a_line_per_change_as_kubectl_get_w_printed() {
+    for (template, recording, lines) in [
+        (
+            r#"jsonpath={.metadata.name}{"\t"}{.status.phase}{"\n"}"#,
+            "watch/watch-jsonpath.txt",
+            7,
+        ),
+        (
+            "custom-columns=NAME:.metadata.name,IP:.status.podIP",
+            "watch/watch-cc.txt",
+            8,
+        ),
+    ] {
+        let cluster = golden_cluster().await;
+        let args = ["-n", "golden", "--events", "-o", template];
+        let mut kreflect = Running::spawn(cluster.kreflect(&args));
+        let mut printed = Vec::new();
+        for _ in 0..lines - 3 {
+            printed.push(kreflect.next_line().await);
+        }
+        change_as_recorded(&cluster);
+        for _ in 0..3 {
+            printed.push(kreflect.next_line().await);
+        }
+        let expected = std::fs::read_to_string(goldens().join(recording)).expect("recording");
+        assert_eq!(fields(&printed.join("\n")), fields(&expected), "{template}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn output_watch_events_gives_each_object_its_type_as_kubectl_does() {
+    let cluster = golden_cluster().await;
+    let args = [
+        "-n",
+        "golden",
+        "--events",
+        "-o",
+        "json",
+        "--output-watch-events",
+    ];
+    let mut kreflect = Running::spawn(cluster.kreflect(&args));
+    let mut events = Vec::new();
+    for _ in 0..4 {
+        events.push(kreflect.next_line().await);
+    }
+    change_as_recorded(&cluster);
+    for _ in 0..3 {
+        events.push(kreflect.next_line().await);
+    }
+    let recorded =
+        std::fs::read_to_string(goldens().join("watch/watch-events.json")).expect("recording");
+    let shape = |line: &str| {
+        let event: Value = serde_json::from_str(line).expect("one JSON document a line");
+        let object = &event["object"];
+        (
+            event["type"].as_str().expect("type").to_owned(),
+            object["kind"].as_str().expect("kind").to_owned(),
+            object["apiVersion"]
+                .as_str()
+                .expect("apiVersion")
+                .to_owned(),
+            object["metadata"]["name"]
+                .as_str()
+                .expect("name")
+                .to_owned(),
+            object["status"]["phase"].clone(),
+        )
+    };
+    let got: Vec<_> = events.iter().map(|line| shape(line)).collect();
+    let want: Vec<_> = recorded.lines().map(shape).collect();
+    assert_eq!(got, want);
+    assert!(events[0].starts_with(r#"{"type":"ADDED","object":{"apiVersion":"v1","#));
+
+    // A template sees the same document: `.type` and `.object`.
+    let template = r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#;
+    let cluster = golden_cluster().await;
+    let args = [
+        "-n",
+        "golden",
+        "--events",
+        "--output-watch-events",
+        "-o",
+        template,
+    ];
+    let mut kreflect = Running::spawn(cluster.kreflect(&args));
+    assert_eq!(kreflect.next_line().await, "ADDED db-0");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_key_in_an_event_fails_the_run_when_keys_may_not_be_missing() {
+    let cluster = golden_cluster().await;
+    let args = [
+        "-n",
+        "golden",
+        "--events",
+        "-o",
+        "jsonpath={.status.podIP}",
+        "--allow-missing-template-keys=false",
+    ];
+    let (status, _, stderr) = run_to_end(cluster.kreflect(&args)).await;
+    assert_eq!(status.code(), Some(1), "db-0 has no podIP: {stderr}");
+    assert!(stderr.contains("podIP is not found"), "{stderr}");
 }

@@ -439,6 +439,35 @@ async fn an_empty_table_without_column_definitions_is_an_empty_listing() {
     assert_eq!(stdout, "NAMESPACE   NAME   STATUS   NODE   AGE\n\n");
 }
 
+/// An empty listing still has the server's columns: a Table list carries its
+/// `columnDefinitions` with zero rows, so the header is the one the first object will be listed
+/// under, not kreflect's fallback header (`NAMESPACE NAME STATUS NODE AGE`) switching to the
+/// server's when that object appears. The header line, then the listing's empty line; after a
+/// streaming list too, whose columns come with its first watch event.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_empty_listing_has_the_servers_columns() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let stdout = once(&cluster, &["pods", "-o", "wide", "--once"]).await;
+    assert_eq!(stdout, format!("{}\n\n", POD_HEADER.join("   ")));
+    let stdout = once(&cluster, &["pods", "-n", "shop", "-o", "wide", "--once"]).await;
+    assert_eq!(stdout, format!("{}\n\n", POD_HEADER[1..].join("   ")));
+    let stdout = once(&cluster, &["widgets", "-n", "shop", "-o", "wide", "--once"]).await;
+    assert_eq!(stdout, "NAME   COLOR\n\n");
+    // A streaming list (never with --once) has no list body: the columns come with its first
+    // watch event, here the bookmark that ends the initial events.
+    let args = ["pods", "-o", "wide", "--streaming-list", "--interval", "1h"];
+    let mut running = Running::spawn(cluster.kreflect_any(&args));
+    assert_eq!(running.next_listing().await, [POD_HEADER.join("   ")]);
+    let watches = cluster.watch_requests();
+    assert_eq!(watches[0].param("sendInitialEvents"), Some("true"));
+    let lists = cluster.list_requests();
+    assert_eq!(
+        lists.len(),
+        2,
+        "only the --once runs list pages: {lists:#?}"
+    );
+}
+
 /// RESTARTS' `(3m ago)` is the server's, said when it sent the row: like AGE, it is said again
 /// at each listing, not shown frozen while the listing is printed every interval.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

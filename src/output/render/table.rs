@@ -7,7 +7,9 @@
 //! it sends the row, and a listing printed every interval would show it frozen at that time, so
 //! the `Age` column is said again at each listing from the object's creationTimestamp. Otherwise
 //! (the server made no Table), kreflect's own columns: NAMESPACE, NAME, for pods STATUS and NODE,
-//! and AGE.
+//! and AGE. A listing without objects is its header alone: the columns of the Table the server
+//! listed last when there is one (a Table list defines its columns even with zero rows), so the
+//! header does not change when the first object appears.
 
 use std::fmt::Write as _;
 use std::sync::Arc;
@@ -55,13 +57,20 @@ struct WideStatus {
 /// AGE, and other kinds NAMESPACE (when namespaced), NAME, AGE. Rows in the order given (key
 /// order), then an empty line. Every cell but AGE is quoted. With `kind` (one of several kinds
 /// listed together), each NAME is written `kind/name`, as kubectl writes it then.
-pub fn wide(
+///
+/// `listed` is the columns of the Table the server listed last: with no objects, the listing
+/// is their header (NAMESPACE first when `columns.namespace`), so an empty listing shows the
+/// columns its first object will be shown under. A Table list carries its `columnDefinitions`
+/// with zero rows; one that defines none (`null`), or no Table, gets kreflect's header.
+pub fn wide_listing(
     objects: &[&RawObject],
+    listed: Option<&Arc<TableColumns>>,
     columns: Columns,
     kind: Option<&str>,
     now: SystemTime,
 ) -> Vec<u8> {
-    if let Some(server_columns) = server_columns(objects) {
+    let listed = listed.filter(|listed| objects.is_empty() && !listed.columns().is_empty());
+    if let Some(server_columns) = server_columns(objects).or_else(|| listed.cloned()) {
         return server_table(objects, &server_columns, columns.namespace, kind, now);
     }
     let mut header: Vec<&str> = Vec::new();
@@ -354,7 +363,7 @@ mod tests {
             "Pod",
         )
         .expect("pod");
-        let table = wide(&[&pending, &running], PODS, None, now);
+        let table = wide_listing(&[&pending, &running], None, PODS, None, now);
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAMESPACE   NAME    STATUS        NODE     AGE\n\
@@ -375,7 +384,7 @@ mod tests {
             namespace: false,
             pod_status: false,
         };
-        let table = wide(&[&node], columns, None, now);
+        let table = wide_listing(&[&node], None, columns, None, now);
         assert_eq!(
             String::from_utf8(table).expect("utf-8"),
             "NAME     AGE\nnode-a   5h\n\n"
@@ -405,7 +414,7 @@ mod tests {
             namespace,
             pod_status: true,
         };
-        String::from_utf8(wide(&objects, columns, None, now)).expect("utf-8")
+        String::from_utf8(wide_listing(&objects, None, columns, None, now)).expect("utf-8")
     }
 
     #[test]
@@ -429,6 +438,58 @@ mod tests {
             listing,
             "NAMESPACE   NAME    READY   STATUS             RESTARTS   AGE   IP       NODE     NOMINATED NODE   READINESS GATES\n\
              bar-w       crash   0/1     CrashLoopBackOff   5          3h    <none>   <none>   <none>           <none>\n\n"
+        );
+    }
+
+    #[test]
+    fn an_empty_listing_has_the_columns_of_the_table_listed_last() {
+        let now = humantime::parse_rfc3339("2026-11-27T18:00:00Z").expect("now");
+        let listed = Arc::clone(
+            &table_rows("15-list-table.txt")[0]
+                .table_row()
+                .expect("a row")
+                .columns,
+        );
+        let table = |listed: Option<&Arc<TableColumns>>, namespace: bool| {
+            let columns = Columns {
+                namespace,
+                pod_status: true,
+            };
+            String::from_utf8(wide_listing(&[], listed, columns, None, now)).expect("utf-8")
+        };
+        assert_eq!(
+            table(Some(&listed), true),
+            "NAMESPACE   NAME   READY   STATUS   RESTARTS   AGE   IP   NODE   NOMINATED NODE   READINESS GATES\n\n"
+        );
+        assert_eq!(
+            table(Some(&listed), false),
+            "NAME   READY   STATUS   RESTARTS   AGE   IP   NODE   NOMINATED NODE   READINESS GATES\n\n"
+        );
+        // No Table listed yet, or one that defined no columns: kreflect's own.
+        let fallback = "NAMESPACE   NAME   STATUS   NODE   AGE\n\n";
+        assert_eq!(table(None, true), fallback);
+        assert_eq!(table(Some(&TableColumns::new(Vec::new())), true), fallback);
+    }
+
+    #[test]
+    fn the_rows_columns_win_over_the_table_listed_last() {
+        let now = humantime::parse_rfc3339("2026-11-27T18:00:00Z").expect("now");
+        let rows = table_rows("17-list-table-crd.txt");
+        let listed = Arc::clone(
+            &table_rows("15-list-table.txt")[0]
+                .table_row()
+                .expect("a row")
+                .columns,
+        );
+        let objects: Vec<&RawObject> = rows.iter().collect();
+        let columns = Columns {
+            namespace: false,
+            pod_status: false,
+        };
+        let table = wide_listing(&objects, Some(&listed), columns, None, now);
+        assert_eq!(
+            String::from_utf8(table).expect("utf-8"),
+            "NAME   COLOR\ng1     teal\n\n"
         );
     }
 

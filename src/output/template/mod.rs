@@ -27,13 +27,6 @@
 //! the next, so in a watch a `{range}...{end}` template fails from the second object on); and
 //! a template that multiplies the object beyond limits (see `jsonpath`) is refused.
 
-// Listings use the templates; `--events` does not yet, so the watch printer is unused until it
-// does; then this expectation is unfulfilled, the build fails on it, and it goes.
-#![cfg_attr(
-    not(test),
-    expect(dead_code, reason = "--events does not take templates yet")
-)]
-
 mod custom_columns;
 mod go_fmt;
 mod jsonpath;
@@ -45,6 +38,12 @@ use serde_json::{Value, json};
 use custom_columns::Columns;
 use jsonpath::{ExecError, JsonPath};
 use tabwriter::TabWriter;
+
+/// Appends `value` as Go's `encoding/json` writes it, which kubectl's JSON printing is: keys
+/// sorted, `<`, `>` and `&` escaped.
+pub(crate) fn write_go_json(value: &Value, out: &mut Vec<u8>) {
+    go_fmt::write_json(value, out);
+}
 
 /// A parsed `-o` template.
 #[derive(Clone, Debug)]

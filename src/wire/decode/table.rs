@@ -435,6 +435,24 @@ mod tests {
     }
 
     #[test]
+    fn an_empty_table_keeps_the_columns_it_defines() {
+        // What a real server sends for an empty list: every column, no rows.
+        let columns = r#"[{"name":"Name","type":"string","format":"name","description":"","priority":0},{"name":"Color","type":"string","format":"","description":"","priority":0}]"#;
+        let page = page_of(
+            &table_list(columns, "[]", r#"{"resourceVersion":"5"}"#),
+            None,
+        );
+        assert!(page.page.items.is_empty());
+        let names: Vec<&str> = page
+            .columns
+            .columns()
+            .iter()
+            .map(|column| column.name.as_str())
+            .collect();
+        assert_eq!(names, ["Name", "Color"]);
+    }
+
+    #[test]
     fn rows_without_column_definitions_take_the_known_ones_or_fail_the_list() {
         let body = table_list("null", ONE_ROW, r#"{"resourceVersion":"5"}"#);
         assert_eq!(

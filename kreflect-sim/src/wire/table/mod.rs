@@ -314,6 +314,28 @@ mod tests {
         assert_eq!(none["rows"][0]["object"], Value::Null);
     }
 
+    /// The real server fills `columnDefinitions` from the kind's printer whatever the rows
+    /// (`TableGenerator.GenerateTable`), and a list printer makes its rows with
+    /// `make([]TableRow, 0, n)`: an empty list is every column and `"rows":[]`.
+    #[test]
+    fn an_empty_page_still_defines_every_column() {
+        let meta = || TableMeta {
+            resource_version: "157562".into(),
+            continue_token: None,
+            remaining_item_count: None,
+        };
+        let empty = table_page(PODS, meta(), &[], IncludeObject::Metadata);
+        let empty: Value = serde_json::from_slice(&empty).expect("json");
+        let transcript = include_str!("../../../../tests/fixtures/15-list-table.txt");
+        let start = transcript.find("{\"kind\"").expect("body");
+        let real: Value = serde_json::from_str(transcript[start..].trim()).expect("real table");
+        assert_eq!(empty["columnDefinitions"], real["columnDefinitions"]);
+        assert_eq!(empty["rows"], json!([]));
+        let widgets = table_page(&RESOURCES[5], meta(), &[], IncludeObject::Metadata);
+        let widgets: Value = serde_json::from_slice(&widgets).expect("json");
+        assert_eq!(widgets["columnDefinitions"][1]["name"], "Color");
+    }
+
     #[test]
     fn watch_lines_carry_columns_only_when_asked_and_bookmarks_a_blank_row() {
         let widgets = &RESOURCES[5];

@@ -197,7 +197,11 @@ impl Tasks {
                 .map(|kind| (kind.prefix.clone(), kind.object_type.clone()))
                 .collect();
             let changes = merge_changes(changes, &mut forwarders);
-            let format = (event_format(&config), EventTypes(types));
+            let format = (
+                event_format(&config),
+                EventTypes(types),
+                config.event_filter.clone(),
+            );
             tokio::spawn(print_events(changes, format, output, stop.clone()))
         } else {
             let printer_config = PrinterConfig {

@@ -15,10 +15,11 @@ use clap_complete::Shell;
 use crate::api::deadline::RequestDeadline;
 use crate::api::kube_source::{Selectors, SourceOptions, Wire};
 use crate::cache::reflector::ReflectorConfig;
+use crate::cache::store::ChangeType;
 use crate::cli::config::{ClusterChoice, Config, Mode};
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
-use crate::output::render::{ListingFormat, OutputFormat, TemplateListing};
+use crate::output::render::{EventFilter, ListingFormat, OutputFormat, TemplateListing};
 use crate::output::template::{Headers, Template};
 
 /// The shortest `--interval`.
@@ -184,6 +185,14 @@ struct WatchArgs {
     /// --output-watch-events: {"type":...,"object":{...}}.
     #[arg(long, requires = "events")]
     output_watch_events: bool,
+    /// With --events, only these changes: ADDED, MODIFIED, DELETED (comma-separated).
+    #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_event_type,
+          requires = "events")]
+    event_types: Vec<ChangeType>,
+    /// With --events and a template, also a MODIFIED that prints the same line as the object's
+    /// last one (by default it is left out: a template of a few fields ignores status updates).
+    #[arg(long, requires = "events")]
+    print_unchanged: bool,
     /// Each interval, print only +key / -key lines for what changed since the last listing.
     #[arg(long)]
     diff: bool,
@@ -339,6 +348,10 @@ impl Cli {
             format,
             mode,
             output_watch_events: args.output_watch_events,
+            event_filter: EventFilter {
+                only: (!args.event_types.is_empty()).then_some(args.event_types),
+                print_unchanged: args.print_unchanged,
+            },
             metrics_addr: args.metrics_addr,
             source: SourceOptions {
                 metadata_only: args.metadata_only,
@@ -355,6 +368,14 @@ impl Cli {
             },
         })))
     }
+}
+
+/// A `--event-types` value: a watch event's type, in any case.
+fn parse_event_type(text: &str) -> Result<ChangeType, String> {
+    [ChangeType::Added, ChangeType::Modified, ChangeType::Deleted]
+        .into_iter()
+        .find(|change_type| change_type.as_str().eq_ignore_ascii_case(text.trim()))
+        .ok_or_else(|| format!("{text:?} is not ADDED, MODIFIED or DELETED"))
 }
 
 /// `-o`'s value as a listing format: one of kreflect's (`keys`, `json`, `wide`), or a kubectl
@@ -691,6 +712,22 @@ mod tests {
             Wire::Json,
             "each event carries its whole object"
         );
+        let filtered = parse(&[
+            "kreflect",
+            "pods",
+            "--events",
+            "--event-types",
+            "deleted,ADDED",
+        ]);
+        let filter = filtered.expect("valid").event_filter;
+        assert_eq!(
+            filter.only,
+            Some(vec![ChangeType::Deleted, ChangeType::Added])
+        );
+        assert!(
+            !filter.print_unchanged,
+            "a template's unchanged lines are left out by default"
+        );
         let lines = parse(&["kreflect", "pods", "--events", "--output-watch-events"]);
         assert_eq!(
             lines.expect("valid").source.wire,
@@ -707,6 +744,9 @@ mod tests {
             &["kreflect", "pods", "-o", "name", "--wire", "protobuf"][..],
             &["kreflect", "pods", "-o", "name", "--diff"],
             &["kreflect", "pods", "-o", "json", "--output-watch-events"],
+            &["kreflect", "pods", "--event-types", "ADDED"],
+            &["kreflect", "pods", "--events", "--event-types", "CREATED"],
+            &["kreflect", "pods", "--print-unchanged"],
             &["kreflect", "pods", "-o", "jsonpath={.a"],
             &["kreflect", "pods", "-o", "jsonpath="],
             &["kreflect", "pods", "-o", "go-template={{.a}}"],

@@ -8,7 +8,7 @@ use crate::api::kube_source::{Selectors, SourceOptions};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
-use crate::output::render::ListingFormat;
+use crate::output::render::{EventFilter, ListingFormat};
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -56,6 +56,8 @@ pub struct Config {
     /// `--output-watch-events`: with `--events`, the event type goes with each object (`-o
     /// json`, templates).
     pub output_watch_events: bool,
+    /// Which changes `--events` prints (`--event-types`, `--print-unchanged`).
+    pub event_filter: EventFilter,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// What to ask the server for (`--metadata-only`).

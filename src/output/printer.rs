@@ -33,7 +33,7 @@ use tokio_util::sync::CancellationToken;
 use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
 use crate::output::kinds::Stores;
 use crate::output::render::{
-    self, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
+    self, EventFilter, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
 };
 use crate::output::template::TemplateError;
 use output_thread::{OutputThread, Sink};
@@ -170,23 +170,23 @@ fn every(period: Duration) -> Interval {
 /// Written on a thread of its own, and stops everything on the way out, like the listings.
 pub(crate) async fn print_events<W: Write + Send + 'static>(
     changes: Receiver<Change>,
-    (format, types): (EventFormat, EventTypes),
+    (format, types, filter): (EventFormat, EventTypes, EventFilter),
     output: W,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    events(changes, (format, types), output, stop).await
+    events(changes, (format, types, filter), output, stop).await
 }
 
 /// [`print_events`] over any [`Sink`].
 async fn events<S: Sink>(
     mut changes: Receiver<Change>,
-    (format, types): (EventFormat, EventTypes),
+    (format, types, filter): (EventFormat, EventTypes, EventFilter),
     mut output: S,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
-    let mut renderer = EventRenderer::new(&format, &types);
+    let mut renderer = EventRenderer::new(&format, &types, &filter);
     loop {
         let change = tokio::select! {
             biased;
@@ -301,8 +301,12 @@ mod tests {
     use crate::wire::test_support::{Captured, pod};
 
     /// `--events` as `TYPE key` lines.
-    fn lines() -> (EventFormat, EventTypes) {
-        (EventFormat::Lines, EventTypes(Vec::new()))
+    fn lines() -> (EventFormat, EventTypes, EventFilter) {
+        (
+            EventFormat::Lines,
+            EventTypes(Vec::new()),
+            EventFilter::default(),
+        )
     }
 
     /// A sink that writes in place at once: deterministic under paused time.

@@ -20,7 +20,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::Value;
 
-use crate::cache::store::Change;
+use crate::cache::store::{Change, ChangeType};
 use crate::output::kinds::{ObjectType, Stores, prefixed};
 use crate::output::template::{Headers, Template, TemplateError, WatchPrinter, write_go_json};
 use crate::quote::{count_escapable, quote_into};
@@ -347,17 +347,42 @@ pub fn event_value(change: &Change, types: &EventTypes, with_type: bool) -> Valu
     }
 }
 
+/// Which changes `--events` prints.
+#[derive(Clone, Debug)]
+pub struct EventFilter {
+    /// `--event-types`: only these (all when `None`).
+    pub only: Option<Vec<ChangeType>>,
+    /// `--print-unchanged`: with a template, also a MODIFIED whose line is the same as the
+    /// object's previous one, its event type aside (by default it is not printed, so a template
+    /// of a few fields ignores the status updates that make most MODIFIED events).
+    pub print_unchanged: bool,
+}
+
+impl Default for EventFilter {
+    fn default() -> Self {
+        EventFilter {
+            only: None,
+            print_unchanged: true,
+        }
+    }
+}
+
 /// Renders `--events` batch by batch in an [`EventFormat`], keeping what a template's output
-/// keeps from one event to the next (kubectl's column widths, the custom columns' header).
+/// keeps from one event to the next (kubectl's column widths, the custom columns' header, each
+/// object's last line).
 pub struct EventRenderer<'f> {
     format: &'f EventFormat,
     types: &'f EventTypes,
+    filter: &'f EventFilter,
     watch: Option<WatchPrinter<'f>>,
+    /// Each object's last printed line (unaligned), to leave out a MODIFIED that prints the same.
+    last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
 }
 
 impl<'f> EventRenderer<'f> {
-    /// A renderer of `format`, looking objects' types up in `types`.
-    pub fn new(format: &'f EventFormat, types: &'f EventTypes) -> Self {
+    /// A renderer of `format` for the changes `filter` lets through, looking objects' types up
+    /// in `types`.
+    pub fn new(format: &'f EventFormat, types: &'f EventTypes, filter: &'f EventFilter) -> Self {
         let watch = match format {
             EventFormat::Template { listing, .. } => Some(listing.template.watch(listing.headers)),
             _ => None,
@@ -365,7 +390,40 @@ impl<'f> EventRenderer<'f> {
         EventRenderer {
             format,
             types,
+            filter,
             watch,
+            last_lines: std::collections::HashMap::new(),
+        }
+    }
+
+    /// Whether `--event-types` lets `change` through.
+    fn wanted(&self, change: &Change) -> bool {
+        self.filter
+            .only
+            .as_ref()
+            .is_none_or(|only| only.contains(&change.change_type))
+    }
+
+    /// Whether a template's `line` for `change` must be printed: not a MODIFIED printing the
+    /// object's previous line again (unless `--print-unchanged`). Remembers the line.
+    fn changed_line(&mut self, change: &Change, line: Vec<u8>) -> bool {
+        match change.change_type {
+            ChangeType::Deleted => {
+                self.last_lines.remove(&change.key);
+                true
+            }
+            ChangeType::Modified
+                if !self.filter.print_unchanged
+                    && self.last_lines.get(&change.key) == Some(&line) =>
+            {
+                false
+            }
+            _ => {
+                if !self.filter.print_unchanged {
+                    self.last_lines.insert(change.key.clone(), line);
+                }
+                true
+            }
         }
     }
 
@@ -376,10 +434,14 @@ impl<'f> EventRenderer<'f> {
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Vec<u8>, TemplateError> {
         let mut out = Vec::new();
-        match (self.format, &mut self.watch) {
-            (EventFormat::Lines, _) => out = events(changes, false),
-            (EventFormat::Json, _) => out = events(changes, true),
-            (EventFormat::JsonObjects, _) => {
+        let changes: Vec<Change> = changes
+            .into_iter()
+            .filter(|change| self.wanted(change))
+            .collect();
+        match self.format {
+            EventFormat::Lines => out = events(changes, false),
+            EventFormat::Json => out = events(changes, true),
+            EventFormat::JsonObjects => {
                 // kubectl's line: `type` first (its struct's order), the object as Go writes it.
                 for change in changes {
                     let object = event_value(&change, self.types, false);
@@ -390,16 +452,33 @@ impl<'f> EventRenderer<'f> {
                     out.extend_from_slice(b"}\n");
                 }
             }
-            (EventFormat::Template { with_type, .. }, Some(watch)) => {
+            EventFormat::Template { listing, with_type } => {
+                let mut values = Vec::with_capacity(changes.len());
+                for change in &changes {
+                    let value = event_value(change, self.types, *with_type);
+                    if !self.filter.print_unchanged {
+                        // The line as the object alone makes it: its type left empty, so a
+                        // MODIFIED is compared with the ADDED or MODIFIED line before it.
+                        let mut untyped = value.clone();
+                        if *with_type && let Some(event_type) = untyped.get_mut("type") {
+                            *event_type = Value::from("");
+                        }
+                        let mut line = Vec::new();
+                        listing
+                            .template
+                            .render_object(&untyped, Headers::Omit, &mut line)?;
+                        if !self.changed_line(change, line) {
+                            continue;
+                        }
+                    }
+                    values.push(value);
+                }
                 // The changes applied together (a list's, or a burst's) are aligned together,
                 // as kubectl aligns its initial list; its widths only grow from then on.
-                let values: Vec<Value> = changes
-                    .into_iter()
-                    .map(|change| event_value(&change, self.types, *with_type))
-                    .collect();
-                watch.print(&values, &mut out)?;
+                if let Some(watch) = &mut self.watch {
+                    watch.print(&values, &mut out)?;
+                }
             }
-            (EventFormat::Template { .. }, None) => {}
         }
         Ok(out)
     }
@@ -681,7 +760,8 @@ mod tests {
         use crate::cache::store::ChangeType::{Added, Deleted};
         let types = EventTypes(vec![(None, ObjectType::pod())]);
         let json = EventFormat::JsonObjects;
-        let mut renderer = EventRenderer::new(&json, &types);
+        let all = EventFilter::default();
+        let mut renderer = EventRenderer::new(&json, &types, &all);
         let printed = renderer.render([change(Added, "a/x")]).expect("json");
         assert_eq!(
             String::from_utf8(printed).expect("utf-8"),
@@ -698,7 +778,7 @@ mod tests {
             },
             with_type: true,
         };
-        let mut renderer = EventRenderer::new(&with_type, &types);
+        let mut renderer = EventRenderer::new(&with_type, &types, &all);
         let printed = renderer
             .render([change(Added, "a/x"), change(Deleted, "a/x")])
             .expect("template");
@@ -712,10 +792,49 @@ mod tests {
             },
             with_type: false,
         };
-        let mut renderer = EventRenderer::new(&columns, &types);
+        let mut renderer = EventRenderer::new(&columns, &types, &all);
         let first = renderer.render([change(Added, "a/x")]).expect("first");
         let second = renderer.render([change(Added, "a/y")]).expect("second");
         assert_eq!(first, b"NAME\nx\n", "the header once, before the first row");
         assert_eq!(second, b"y\n");
+    }
+
+    #[test]
+    fn events_leave_out_unwanted_types_and_modifications_that_print_the_same_line() {
+        use crate::cache::store::ChangeType::{Added, Deleted, Modified};
+        let types = EventTypes(vec![(None, ObjectType::pod())]);
+        let names = EventFormat::Template {
+            listing: TemplateListing {
+                template: Arc::new(
+                    Template::parse(r#"jsonpath={.metadata.name}{"\n"}"#).expect("template"),
+                ),
+                headers: Headers::Print,
+            },
+            with_type: false,
+        };
+        let batch = || {
+            [
+                change(Added, "a/x"),
+                change(Modified, "a/x"),
+                change(Deleted, "a/x"),
+                change(Added, "a/x"),
+            ]
+        };
+        let quiet = EventFilter {
+            only: None,
+            print_unchanged: false,
+        };
+        let mut renderer = EventRenderer::new(&names, &types, &quiet);
+        let printed = renderer.render(batch()).expect("events");
+        assert_eq!(printed, b"x\nx\nx\n", "the MODIFIED printed the same line");
+        let all = EventFilter::default();
+        let mut renderer = EventRenderer::new(&names, &types, &all);
+        assert_eq!(renderer.render(batch()).expect("events"), b"x\nx\nx\nx\n");
+        let deletions = EventFilter {
+            only: Some(vec![Deleted]),
+            print_unchanged: false,
+        };
+        let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &deletions);
+        assert_eq!(renderer.render(batch()).expect("events"), b"DELETED a/x\n");
     }
 }

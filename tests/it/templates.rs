@@ -205,7 +205,16 @@ async fn events_with_a_template_print_a_line_per_change_as_kubectl_get_w_printed
         ),
     ] {
         let cluster = golden_cluster().await;
-        let args = ["-n", "golden", "--events", "-o", template];
+        // kubectl prints every MODIFIED; kreflect leaves out those printing the same line
+        // unless asked (the next test).
+        let args = [
+            "-n",
+            "golden",
+            "--events",
+            "--print-unchanged",
+            "-o",
+            template,
+        ];
         let mut kreflect = Running::spawn(cluster.kreflect(&args));
         let mut printed = Vec::new();
         for _ in 0..lines - 3 {
@@ -293,4 +302,64 @@ async fn a_missing_key_in_an_event_fails_the_run_when_keys_may_not_be_missing() 
     let (status, _, stderr) = run_to_end(cluster.kreflect(&args)).await;
     assert_eq!(status.code(), Some(1), "db-0 has no podIP: {stderr}");
     assert!(stderr.contains("podIP is not found"), "{stderr}");
+}
+
+/// A status-only update (most MODIFIED events) prints nothing with a template of other fields;
+/// `--print-unchanged` prints it; `--event-types` keeps only the changes asked for.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn events_leave_out_lines_that_did_not_change_and_types_not_asked_for() {
+    let template = r#"jsonpath={.type} {.object.metadata.name} {.object.spec.nodeName}{"\n"}"#;
+    let added = "ADDED x node-a";
+    let modified = "MODIFIED x node-a";
+    let deleted = "DELETED x node-a";
+    for (extra, expected) in [
+        (&[][..], vec![added, deleted, added]),
+        (
+            &["--print-unchanged"][..],
+            vec![added, modified, deleted, added],
+        ),
+        (
+            &["--print-unchanged", "--event-types", "deleted,Modified"][..],
+            vec![modified, deleted],
+        ),
+    ] {
+        let cluster = TestCluster::start(Default::default()).await;
+        let pods = cluster.server.cluster();
+        let pod = |node: &str| {
+            serde_json::json!({
+                "apiVersion": "v1",
+                "kind": "Pod",
+                "metadata": {"name": "x", "namespace": "a"},
+                "spec": {"nodeName": node, "containers": []},
+            })
+        };
+        pods.create_pod_with(pod("node-a"));
+        let mut args = vec!["--events", "--output-watch-events", "-o", template];
+        args.extend(extra);
+        let mut kreflect = Running::spawn(cluster.kreflect(&args));
+        cluster
+            .wait_for_request("the watch after the list", |request| request.is_watch())
+            .await;
+        pods.update_pod("a", "x"); // an annotation: the same line
+        pods.delete_pod("a", "x");
+        pods.create_pod_with(pod("node-a"));
+        // Its deletion ends every run's lines.
+        pods.create_pod("a", "last");
+        pods.delete_pod("a", "last");
+        let mut printed = Vec::new();
+        loop {
+            let line = kreflect.next_line().await;
+            if line.starts_with("DELETED last") {
+                break;
+            }
+            if !line.contains(" last ") {
+                printed.push(line);
+            }
+        }
+        if !extra.contains(&"--event-types") {
+            assert_eq!(printed.last().map(String::as_str), Some(added));
+        }
+        let expected: Vec<String> = expected.iter().map(|line| (*line).to_owned()).collect();
+        assert_eq!(printed, expected, "{extra:?}");
+    }
 }

@@ -21,8 +21,10 @@ use serde::Serialize;
 use serde_json::Value;
 
 use crate::cache::store::{Change, ChangeType};
-use crate::output::kinds::{ObjectType, Stores, prefixed};
-use crate::output::template::{Headers, Template, TemplateError, WatchPrinter, write_go_json};
+use crate::output::kinds::{ObjectType, Stores};
+use crate::output::template::{
+    Headers, Template, TemplateError, WatchPrinter, check_output, write_go_json,
+};
 use crate::quote::{count_escapable, quote_into};
 use crate::wire::object::{ObjectKey, RawObject};
 
@@ -153,15 +155,15 @@ impl Lister {
 /// one list or one by one ([`Template::lists_whole`]), then a newline unless the template
 /// ended with one, then the listing's empty line.
 fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
-    let mut objects: Vec<(ObjectKey, Value)> = Vec::new();
+    // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
+    let mut values: Vec<Value> = Vec::new();
     for kind in stores.kinds() {
-        for object in kind.store.objects() {
-            let key = prefixed(kind.prefix.as_deref(), object.key());
-            objects.push((key, object_value(&object, &kind.object_type)));
+        let mut objects = kind.store.objects();
+        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        for object in objects {
+            values.push(object_value(&object, &kind.object_type)?);
         }
     }
-    objects.sort_unstable_by(|(a, _), (b, _)| a.cmp(b));
-    let values: Vec<Value> = objects.into_iter().map(|(_, value)| value).collect();
     let TemplateListing { template, headers } = listing;
     let mut out = Vec::new();
     if template.lists_whole() {
@@ -169,8 +171,10 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
     } else {
         for value in &values {
             template.render_object(value, *headers, &mut out)?;
+            check_output(&out)?;
         }
     }
+    check_output(&out)?;
     if out.last().is_some_and(|&last| last != b'\n') {
         out.push(b'\n');
     }
@@ -179,21 +183,34 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
 }
 
 /// An object as a template reads it: its JSON, with the `apiVersion` and `kind` a list item
-/// lacks filled in, as kubectl fills them in. An object kept without JSON (a protobuf message:
-/// the command line asks for JSON with a template) is its name and namespace alone.
-pub fn object_value(object: &RawObject, object_type: &ObjectType) -> Value {
-    let mut value = object
-        .json()
-        .and_then(|json| serde_json::from_slice::<Value>(json).ok())
-        .unwrap_or_else(|| {
+/// lacks filled in, as kubectl fills them in (and in place of `PartialObjectMetadata`'s with
+/// `--metadata-only`: `-o name` says `pod/web-0`, as kubectl does). An object kept without JSON
+/// (a protobuf message: the command line asks for JSON with a template) is its name and
+/// namespace alone. JSON that does not parse as a value (nested past serde_json's 128 levels, a
+/// number out of range) is an error naming the object, never a stand-in printed as if whole.
+pub fn object_value(object: &RawObject, object_type: &ObjectType) -> Result<Value, TemplateError> {
+    let mut value = match object.json() {
+        Some(json) => {
+            serde_json::from_slice::<Value>(json).map_err(|err| TemplateError::Unreadable {
+                key: object.key().to_string(),
+                reason: err.to_string(),
+            })?
+        }
+        None => {
             let mut metadata = serde_json::Map::new();
             metadata.insert("name".into(), object.key().name().into());
             if let Some(namespace) = object.key().namespace() {
                 metadata.insert("namespace".into(), namespace.into());
             }
             serde_json::json!({ "metadata": metadata })
-        });
+        }
+    };
     if let Value::Object(fields) = &mut value {
+        let metadata_only = fields.get("kind").and_then(Value::as_str) == Some(METADATA_KIND);
+        if metadata_only {
+            fields.remove("kind");
+            fields.remove("apiVersion");
+        }
         fields
             .entry("apiVersion")
             .or_insert_with(|| Value::from(&*object_type.api_version));
@@ -201,8 +218,11 @@ pub fn object_value(object: &RawObject, object_type: &ObjectType) -> Value {
             .entry("kind")
             .or_insert_with(|| Value::from(&*object_type.kind));
     }
-    value
+    Ok(value)
 }
+
+/// The kind of the objects `--metadata-only` keeps.
+const METADATA_KIND: &str = "PartialObjectMetadata";
 
 /// `-o keys`, the default listing: each key on its own line, quoted (so a key with a newline
 /// stays on one line), then an empty line.
@@ -330,21 +350,25 @@ impl EventTypes {
 
 /// A change as a template or `{"type","object"}` reads it: `{"type":TYPE,"object":OBJECT}` with
 /// `with_type`, else the object.
-pub fn event_value(change: &Change, types: &EventTypes, with_type: bool) -> Value {
+pub fn event_value(
+    change: &Change,
+    types: &EventTypes,
+    with_type: bool,
+) -> Result<Value, TemplateError> {
     let object_type = types.of(&change.key);
     let object = match &change.object {
-        Some(object) => object_value(object, &object_type),
+        Some(object) => object_value(object, &object_type)?,
         None => serde_json::json!({
             "apiVersion": &*object_type.api_version,
             "kind": &*object_type.kind,
             "metadata": {"name": change.key.name(), "namespace": change.key.namespace()},
         }),
     };
-    if with_type {
+    Ok(if with_type {
         serde_json::json!({"type": change.change_type.as_str(), "object": object})
     } else {
         object
-    }
+    })
 }
 
 /// Which changes `--events` prints.
@@ -353,8 +377,8 @@ pub struct EventFilter {
     /// `--event-types`: only these (all when `None`).
     pub only: Option<Vec<ChangeType>>,
     /// `--print-unchanged`: with a template, also a MODIFIED whose line is the same as the
-    /// object's previous one, its event type aside (by default it is not printed, so a template
-    /// of a few fields ignores the status updates that make most MODIFIED events).
+    /// object's previous one (by default it is not printed, so a template of a few fields
+    /// ignores the status updates that make most MODIFIED events).
     pub print_unchanged: bool,
 }
 
@@ -444,7 +468,7 @@ impl<'f> EventRenderer<'f> {
             EventFormat::JsonObjects => {
                 // kubectl's line: `type` first (its struct's order), the object as Go writes it.
                 for change in changes {
-                    let object = event_value(&change, self.types, false);
+                    let object = event_value(&change, self.types, false)?;
                     out.extend_from_slice(b"{\"type\":\"");
                     out.extend_from_slice(change.change_type.as_str().as_bytes());
                     out.extend_from_slice(b"\",\"object\":");
@@ -455,18 +479,12 @@ impl<'f> EventRenderer<'f> {
             EventFormat::Template { listing, with_type } => {
                 let mut values = Vec::with_capacity(changes.len());
                 for change in &changes {
-                    let value = event_value(change, self.types, *with_type);
+                    let value = event_value(change, self.types, *with_type)?;
                     if !self.filter.print_unchanged {
-                        // The line as the object alone makes it: its type left empty, so a
-                        // MODIFIED is compared with the ADDED or MODIFIED line before it.
-                        let mut untyped = value.clone();
-                        if *with_type && let Some(event_type) = untyped.get_mut("type") {
-                            *event_type = Value::from("");
-                        }
                         let mut line = Vec::new();
                         listing
                             .template
-                            .render_object(&untyped, Headers::Omit, &mut line)?;
+                            .render_object(&value, Headers::Omit, &mut line)?;
                         if !self.changed_line(change, line) {
                             continue;
                         }
@@ -478,6 +496,7 @@ impl<'f> EventRenderer<'f> {
                 if let Some(watch) = &mut self.watch {
                     watch.print(&values, &mut out)?;
                 }
+                check_output(&out)?;
             }
         }
         Ok(out)
@@ -739,7 +758,7 @@ mod tests {
     #[test]
     fn a_template_reads_an_object_with_the_api_version_a_list_item_lacks() {
         let kept = crate::wire::test_support::pod("a/x", 1);
-        let value = object_value(&kept, &ObjectType::pod());
+        let value = object_value(&kept, &ObjectType::pod()).expect("readable");
         assert_eq!(value["metadata"]["name"], "x");
         assert_eq!(value["kind"], "Pod");
         assert_eq!(value["apiVersion"], "v1");
@@ -836,5 +855,106 @@ mod tests {
         };
         let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &deletions);
         assert_eq!(renderer.render(batch()).expect("events"), b"DELETED a/x\n");
+    }
+
+    fn json_object(json: &str) -> RawObject {
+        let kind = if json.contains("PartialObjectMetadata") {
+            "PartialObjectMetadata"
+        } else {
+            "Pod"
+        };
+        RawObject::from_json(json.as_bytes(), kind).expect("an object")
+    }
+
+    /// The attack on issue 20: floats printed one last digit off (serde_json without
+    /// `float_roundtrip`), and an object nested past 128 levels printed as a stub, exit 0.
+    #[test]
+    fn a_template_reads_floats_exactly_and_refuses_an_object_it_cannot_parse() {
+        let object = json_object(
+            r#"{"metadata":{"name":"x","namespace":"a"},"n":[0.41817215137075947,923441.3836388615,1.5e-300]}"#,
+        );
+        let value = object_value(&object, &ObjectType::pod()).expect("readable");
+        let template = Template::parse("jsonpath={.n[*]}").expect("template");
+        let mut out = Vec::new();
+        template
+            .render_object(&value, Headers::Print, &mut out)
+            .expect("printed");
+        assert_eq!(out, b"0.41817215137075947 923441.3836388615 1.5e-300");
+        let deep = format!(
+            r#"{{"metadata":{{"name":"deep","namespace":"a"}},"d":{}1{}}}"#,
+            "[".repeat(200),
+            "]".repeat(200)
+        );
+        let refused = object_value(&json_object(&deep), &ObjectType::pod());
+        let message = refused.expect_err("too deep for serde_json").to_string();
+        assert!(
+            message.starts_with("cannot read a/deep for the template: recursion limit"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn metadata_only_objects_are_named_by_their_resources_kind() {
+        let object = json_object(
+            r#"{"kind":"PartialObjectMetadata","apiVersion":"meta.k8s.io/v1","metadata":{"name":"x","namespace":"a"}}"#,
+        );
+        let object_type = ObjectType {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+        };
+        let value = object_value(&object, &object_type).expect("readable");
+        assert_eq!(value["kind"], "Deployment");
+        assert_eq!(value["apiVersion"], "apps/v1");
+    }
+
+    #[tokio::test]
+    async fn a_template_listing_of_several_kinds_keeps_the_order_they_were_named_in() {
+        use crate::output::kinds::KindStore;
+        let (mut pods, pod_store) = crate::cache::store::new_store();
+        pods.replace(vec![crate::wire::test_support::pod("b/p", 1)], "1")
+            .await;
+        let (mut others, other_store) = crate::cache::store::new_store();
+        others
+            .replace(vec![crate::wire::test_support::pod("a/d", 1)], "1")
+            .await;
+        let columns = Columns {
+            namespace: true,
+            pod_status: false,
+        };
+        let deployments = ObjectType {
+            api_version: "apps/v1".into(),
+            kind: "Deployment".into(),
+        };
+        let stores = Stores::new(vec![
+            KindStore {
+                prefix: Some("pod".into()),
+                store: pod_store,
+                columns,
+                object_type: ObjectType::pod(),
+            },
+            KindStore {
+                prefix: Some("deployment.apps".into()),
+                store: other_store,
+                columns,
+                object_type: deployments,
+            },
+        ]);
+        let names = template(r#"jsonpath={.kind}/{.metadata.name}{"\n"}"#, Headers::Print);
+        let listing = Lister::new(names, false).render(&stores).expect("listing");
+        assert_eq!(listing, b"Pod/p\nPod/d\n\n", "pods first, as named");
+    }
+
+    #[tokio::test]
+    async fn a_template_printing_past_its_limit_fails_instead_of_filling_memory() {
+        // Each `{@}` prints the whole object; 2^16 of them on a 4 KiB object pass 256 MiB.
+        let big = "x".repeat(4096);
+        let (mut writer, store) = crate::cache::store::new_store();
+        let json = format!(r#"{{"metadata":{{"name":"x","namespace":"a"}},"big":"{big}"}}"#);
+        writer.replace(vec![json_object(&json)], "1").await;
+        let stores = Stores::from(store);
+        let spec = format!("jsonpath={}", "{@}".repeat(1 << 16));
+        let failed = Lister::new(template(&spec, Headers::Print), false).render(&stores);
+        let message = failed.expect_err("past the limit").to_string();
+        assert!(message.contains("more than 256 MiB"), "{message}");
     }
 }

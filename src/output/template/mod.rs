@@ -86,7 +86,7 @@ pub(crate) enum TemplateError {
     /// Not a template this module prints; kubectl's message, with kreflect's formats.
     #[error(
         "unable to match a printer suitable for the output format {}, allowed formats are: \
-         custom-columns,jsonpath,name",
+         custom-columns,json,jsonpath,keys,name,wide",
         go_fmt::quote(.0)
     )]
     UnknownFormat(String),
@@ -126,6 +126,32 @@ pub(crate) enum TemplateError {
     /// A template past kreflect's limits (kubectl has none, and would run out of memory).
     #[error("{0}")]
     Limit(String),
+    /// An object a template cannot read: its JSON does not parse as one value (nested deeper
+    /// than 128 levels, a number out of range), where kubectl's decoder would take it or fail.
+    #[error("cannot read {key} for the template: {reason}")]
+    Unreadable {
+        /// The object's key.
+        key: String,
+        /// The parser's words.
+        reason: String,
+    },
+}
+
+/// The most a template may print in one listing or for one event, 256 MiB: the output is held
+/// whole before it is written, and a short template (`{..}` many times over) can multiply an
+/// object without bound.
+pub(crate) const MAX_OUTPUT_BYTES: usize = 256 << 20;
+
+/// Fails once `out` holds more than [`MAX_OUTPUT_BYTES`].
+pub(crate) fn check_output(out: &[u8]) -> Result<(), TemplateError> {
+    if out.len() > MAX_OUTPUT_BYTES {
+        return Err(TemplateError::Limit(format!(
+            "the template printed more than {} MiB; refused (kreflect holds a listing whole \
+             before writing it)",
+            MAX_OUTPUT_BYTES >> 20
+        )));
+    }
+    Ok(())
 }
 
 impl Template {

@@ -37,7 +37,7 @@ fn specs_that_are_not_templates_fail_with_kubectls_messages() {
     assert_eq!(
         message("yaml"),
         "unable to match a printer suitable for the output format \"yaml\", allowed formats \
-         are: custom-columns,jsonpath,name"
+         are: custom-columns,json,jsonpath,keys,name,wide"
     );
 }
 

@@ -80,6 +80,12 @@ impl JsonPath {
                     out.push(b' ');
                 }
                 result.write_result(out);
+                if out.len() > super::MAX_OUTPUT_BYTES {
+                    return Err(ExecError::Limit(format!(
+                        "the template printed more than {} MiB",
+                        super::MAX_OUTPUT_BYTES >> 20
+                    )));
+                }
             }
         }
         Ok(())

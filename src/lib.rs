@@ -216,6 +216,10 @@ pub(crate) enum RunError {
     /// `--allow-missing-template-keys=false`): kubectl's message.
     #[error(transparent)]
     Template(TemplateError),
+    /// The `--once` listing lacked objects it named, as `kubectl get` fails for NotFound (the
+    /// listing of those there was printed).
+    #[error("{} not found", .0.join(", "))]
+    NotFound(Vec<String>),
     /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
     /// script or supervisor must not take for an empty cluster.
     #[error("interrupted by {signal} before the --once listing was printed")]
@@ -388,6 +392,7 @@ where
     })?;
     let printed = match ended.printer? {
         PrinterEnd::TemplateFailed(err) => return Err(RunError::Template(err)),
+        PrinterEnd::NotFound(objects) => return Err(RunError::NotFound(objects)),
         printed => printed,
     };
     let failed = ended

@@ -29,7 +29,7 @@ use crate::cache::store::{Change, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
-use crate::output::kinds::{self, Columns, KindStore, ObjectType, Stores};
+use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
 use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventTypes, ListingFormat, OutputFormat};
@@ -332,7 +332,7 @@ fn kind(
         field: selection::field_selector(config.selectors.field.as_deref(), &target.names),
     };
     let source = if target.namespaced {
-        KubeSource::new(client.clone(), resource, namespace)
+        KubeSource::new(client.clone(), resource, namespace.clone())
     } else {
         KubeSource::cluster_scoped(client.clone(), resource)
     };
@@ -355,6 +355,11 @@ fn kind(
             pod_status: plural == "pods",
         },
         object_type: ObjectType::of(resource),
+        expected: Expected {
+            resource: label.as_str().into(),
+            namespace: namespace.as_deref().map(Into::into),
+            names: target.names.clone().into(),
+        },
     };
     Kind {
         reflector,

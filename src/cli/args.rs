@@ -72,7 +72,7 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
-     --once, ...)
+     --once, ...), or --once printed its listing without an object it named
   2  usage error, or a RESOURCE the server does not serve
   130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
 

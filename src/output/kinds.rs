@@ -61,6 +61,18 @@ impl ObjectType {
     }
 }
 
+/// What a kind's first listing is checked against: the objects named, or, without names, that
+/// there are any (kubectl's `NotFound` and `No resources found`).
+#[derive(Clone, Debug, Default)]
+pub struct Expected {
+    /// The resource as messages name it: `pods`, `deployments.apps`.
+    pub resource: Arc<str>,
+    /// The namespace asked for, for a namespaced kind with `-n`.
+    pub namespace: Option<Arc<str>>,
+    /// The object names asked for; empty for every object.
+    pub names: Arc<[String]>,
+}
+
 /// One kind's store, as the listings see it.
 #[derive(Clone)]
 pub struct KindStore {
@@ -72,6 +84,8 @@ pub struct KindStore {
     pub columns: Columns,
     /// Its objects' `apiVersion` and `kind`.
     pub object_type: ObjectType,
+    /// What its first listing should have.
+    pub expected: Expected,
 }
 
 /// The stores of a run, one per kind, in the order the kinds were named.
@@ -91,11 +105,66 @@ impl From<Store> for Stores {
                 pod_status: true,
             },
             object_type: ObjectType::pod(),
+            expected: Expected {
+                resource: "pods".into(),
+                ..Expected::default()
+            },
         }])
     }
 }
 
+/// What the first listing lacked of what was asked for.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct Absent {
+    /// The objects named and not there, as kubectl names them: `pods "web-9"`.
+    pub not_found: Vec<String>,
+    /// Nothing at all was there, where objects were not named: kubectl's `No resources found`,
+    /// `in NS namespace` when every kind was asked for in one namespace.
+    pub none_found: Option<String>,
+}
+
 impl Stores {
+    /// What the stores lack of what was asked for ([`Absent`]).
+    pub fn absent(&self) -> Absent {
+        let mut absent = Absent::default();
+        for kind in &self.kinds {
+            let expected = &kind.expected;
+            if expected.names.is_empty() {
+                continue;
+            }
+            let present: std::collections::HashSet<String> = kind
+                .store
+                .objects()
+                .iter()
+                .map(|object| object.key().name().to_owned())
+                .collect();
+            absent.not_found.extend(
+                expected
+                    .names
+                    .iter()
+                    .filter(|name| !present.contains(*name))
+                    .map(|name| format!("{} {name:?}", expected.resource)),
+            );
+        }
+        let unnamed: Vec<&KindStore> = self
+            .kinds
+            .iter()
+            .filter(|kind| kind.expected.names.is_empty())
+            .collect();
+        if !unnamed.is_empty() && unnamed.iter().all(|kind| kind.store.object_count() == 0) {
+            let namespace = unnamed[0].expected.namespace.clone();
+            let in_one = namespace.is_some()
+                && unnamed
+                    .iter()
+                    .all(|kind| kind.expected.namespace == namespace);
+            absent.none_found = Some(match namespace.filter(|_| in_one) {
+                Some(namespace) => format!("No resources found in {namespace} namespace."),
+                None => "No resources found".to_owned(),
+            });
+        }
+        absent
+    }
+
     /// These kinds' stores.
     pub fn new(kinds: Vec<KindStore>) -> Self {
         Stores { kinds }
@@ -191,6 +260,7 @@ mod tests {
             store: store.clone(),
             columns,
             object_type: ObjectType::pod(),
+            expected: Expected::default(),
         };
         let stores = Stores::new(vec![
             kind("pod", &pod_store),
@@ -208,5 +278,78 @@ mod tests {
             .map(ToString::to_string)
             .collect();
         assert_eq!(single, ["a/z", "shop/web"]);
+    }
+
+    fn expecting(
+        store: Store,
+        resource: &str,
+        namespace: Option<&str>,
+        names: &[&str],
+    ) -> KindStore {
+        KindStore {
+            prefix: Some(resource.into()),
+            store,
+            columns: Columns {
+                namespace: false,
+                pod_status: false,
+            },
+            object_type: ObjectType::pod(),
+            expected: Expected {
+                resource: resource.into(),
+                namespace: namespace.map(Into::into),
+                names: names.iter().map(|name| (*name).to_owned()).collect(),
+            },
+        }
+    }
+
+    #[tokio::test]
+    async fn what_was_asked_for_and_is_not_there_is_named_as_kubectl_names_it() {
+        let (mut pods, pod_store) = new_store();
+        pods.replace(vec![pod("shop/web-1", 1)], "1").await;
+        let (_, deployment_store) = new_store();
+        let named = Stores::new(vec![
+            expecting(pod_store.clone(), "pods", Some("shop"), &["web-1", "web-9"]),
+            expecting(
+                deployment_store.clone(),
+                "deployments.apps",
+                Some("shop"),
+                &["d"],
+            ),
+        ]);
+        assert_eq!(
+            named.absent(),
+            Absent {
+                not_found: vec![
+                    "pods \"web-9\"".to_owned(),
+                    "deployments.apps \"d\"".to_owned()
+                ],
+                none_found: None,
+            }
+        );
+        let (_, empty_pods) = new_store();
+        let empty = Stores::new(vec![
+            expecting(empty_pods.clone(), "pods", Some("shop"), &[]),
+            expecting(
+                deployment_store.clone(),
+                "deployments.apps",
+                Some("shop"),
+                &[],
+            ),
+        ]);
+        let said = empty.absent().none_found;
+        assert_eq!(
+            said.as_deref(),
+            Some("No resources found in shop namespace.")
+        );
+        let across = Stores::new(vec![expecting(empty_pods, "pods", None, &[])]);
+        assert_eq!(
+            across.absent().none_found.as_deref(),
+            Some("No resources found")
+        );
+        let some = Stores::new(vec![
+            expecting(pod_store, "pods", Some("shop"), &[]),
+            expecting(deployment_store, "deployments.apps", Some("shop"), &[]),
+        ]);
+        assert_eq!(some.absent(), Absent::default(), "one kind has objects");
     }
 }

@@ -83,6 +83,9 @@ pub(crate) enum PrinterEnd {
     /// A template failed on the objects (a key missing with
     /// `--allow-missing-template-keys=false`): the run fails, as kubectl's does.
     TemplateFailed(TemplateError),
+    /// The `--once` listing was printed, without these objects it named (`pods "web-9"`):
+    /// the run fails after it, as `kubectl get` does for NotFound.
+    NotFound(Vec<String>),
 }
 
 /// Prints listings of `stores` (every kind's, see `crate::output::kinds`) to `output` as soon as all
@@ -115,13 +118,21 @@ async fn listings<S: Sink>(
     }
     let mut lister = Lister::new(config.format.clone(), config.diff);
     let mut ticks = None;
+    let mut first = true;
     loop {
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
         };
         let listing = output.write(rendered);
-        match until_stopped(&stop, listing).await.transpose()? {
+        let written = until_stopped(&stop, listing).await.transpose()?;
+        if written == Some(true) && std::mem::take(&mut first) {
+            let not_found = report_absent(&store, config.once);
+            if config.once && !not_found.is_empty() {
+                return Ok(PrinterEnd::NotFound(not_found));
+            }
+        }
+        match written {
             Some(false) => return Ok(PrinterEnd::OutputClosed),
             Some(true) if config.once => return Ok(PrinterEnd::Finished),
             Some(true) => {}
@@ -155,6 +166,23 @@ async fn listings<S: Sink>(
         }
     })
     .await
+}
+
+/// Says on stderr what the first listing lacked of what was asked for, as kubectl says it
+/// (`No resources found in shop namespace.`, `pods "web-9" not found`); stdout keeps only the
+/// listing. Returns the objects named and not found (a `--once` run's error line names them,
+/// so they are not also logged then).
+fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
+    let absent = stores.absent();
+    if let Some(none_found) = &absent.none_found {
+        tracing::warn!(found = %none_found, "the listing is empty");
+    }
+    if !once {
+        for object in &absent.not_found {
+            tracing::warn!(object = %object, "not found");
+        }
+    }
+    absent.not_found
 }
 
 /// Ticks every `period` from one `period` from now. Ticks missed while a slow reader held up a

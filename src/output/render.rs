@@ -931,12 +931,14 @@ mod tests {
                 store: pod_store,
                 columns,
                 object_type: ObjectType::pod(),
+                expected: Default::default(),
             },
             KindStore {
                 prefix: Some("deployment.apps".into()),
                 store: other_store,
                 columns,
                 object_type: deployments,
+                expected: Default::default(),
             },
         ]);
         let names = template(r#"jsonpath={.kind}/{.metadata.name}{"\n"}"#, Headers::Print);

@@ -13,6 +13,7 @@
 
 mod harness;
 
+mod absent;
 mod adversarial;
 mod allocator;
 mod chaos;

@@ -25,7 +25,7 @@ use crate::cache::metrics::{Metrics, MetricsServer};
 use crate::cache::names::NameFilter;
 use crate::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::cache::store;
-use crate::cache::store::{Change, Store};
+use crate::cache::store::{Change, ChangeType, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
@@ -33,6 +33,7 @@ use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Store
 use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventTypes, ListingFormat, OutputFormat};
+use crate::wire::object::ObjectKey;
 use crate::{RunError, Signal};
 
 /// One kind to watch, resolved from the command line.
@@ -402,7 +403,12 @@ fn merge_changes(
         let sender = sender.clone();
         forwarders.push(tokio::spawn(async move {
             while let Some(mut change) = changes.recv().await {
-                change.key = kinds::prefixed(prefix.as_deref(), &change.key);
+                change.key = if change.change_type == ChangeType::Synced {
+                    // The marker's key names its kind.
+                    ObjectKey::new(None, prefix.as_deref().unwrap_or_default())
+                } else {
+                    kinds::prefixed(prefix.as_deref(), &change.key)
+                };
                 if sender.send(change).await.is_err() {
                     break;
                 }

@@ -52,6 +52,10 @@ pub enum ChangeType {
     Modified,
     /// The key disappeared.
     Deleted,
+    /// Not a change of a key: a complete list replaced the store (the initial one, or a relist)
+    /// and every change it made was published before this. `key` is empty, `resource_version`
+    /// the list's.
+    Synced,
 }
 
 impl ChangeType {
@@ -61,6 +65,7 @@ impl ChangeType {
             ChangeType::Added => "ADDED",
             ChangeType::Modified => "MODIFIED",
             ChangeType::Deleted => "DELETED",
+            ChangeType::Synced => "SYNCED",
         }
     }
 }
@@ -249,7 +254,8 @@ impl Writer {
     /// Replaces the whole contents with the result of a list at `resource_version`, in one
     /// step, and marks the cache synced. The new map is built before the lock is taken; the old
     /// one is compared (when changes are published) and freed after. The differences are
-    /// published after the swap (and after marking the cache synced), waiting for room.
+    /// published after the swap (and after marking the cache synced), waiting for room, then a
+    /// [`ChangeType::Synced`] marker.
     pub async fn replace(&mut self, objects: Vec<RawObject>, resource_version: &str) {
         let mut fresh: Objects = HashMap::with_capacity(objects.len());
         for object in objects {
@@ -266,7 +272,13 @@ impl Writer {
         };
         let differences = self.differences(&stale);
         drop(stale);
-        for change in differences {
+        let synced = Change {
+            change_type: ChangeType::Synced,
+            key: ObjectKey::new(None, ""),
+            resource_version: resource_version.to_owned(),
+            object: None,
+        };
+        for change in differences.into_iter().chain([synced]) {
             // A consumer that went away wants no more changes; the store goes on.
             if changes.send(change).await.is_err() {
                 break;
@@ -518,6 +530,12 @@ mod tests {
                 (ChangeType::Added, "a/y".to_owned())
             ]
         );
+        let marker = changes.recv().await.expect("the marker");
+        assert_eq!(marker.change_type, ChangeType::Synced);
+        assert_eq!(
+            (marker.resource_version.as_str(), marker.object),
+            ("2", None)
+        );
         writer.remove(&pod("a/y", 3)).await;
         let deleted = changes.recv().await.expect("the deletion");
         let last = deleted.object.expect("carried");
@@ -557,11 +575,13 @@ mod tests {
             [
                 "ADDED a/x 1",
                 "ADDED a/y 2",
+                "SYNCED  2",
                 "ADDED a/z 3",
                 "MODIFIED a/z 4",
                 "DELETED a/x 5",
                 "MODIFIED a/z 7",
                 "ADDED b/new 8",
+                "SYNCED  8",
             ]
         );
     }

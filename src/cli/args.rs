@@ -189,6 +189,10 @@ struct WatchArgs {
     #[arg(long, value_name = "TYPES", value_delimiter = ',', value_parser = parse_event_type,
           requires = "events")]
     event_types: Vec<ChangeType>,
+    /// With --events, nothing for the objects that exist at the start (the initial list), as
+    /// kubectl's --watch-only; only the changes after it.
+    #[arg(long, requires = "events")]
+    watch_only: bool,
     /// With --events and a template, also a MODIFIED that prints the same line as the object's
     /// last one (by default it is left out: a template of a few fields ignores status updates).
     #[arg(long, requires = "events")]
@@ -351,6 +355,7 @@ impl Cli {
             event_filter: EventFilter {
                 only: (!args.event_types.is_empty()).then_some(args.event_types),
                 print_unchanged: args.print_unchanged,
+                watch_only: args.watch_only,
             },
             metrics_addr: args.metrics_addr,
             source: SourceOptions {

@@ -337,6 +337,19 @@ impl EventFormat {
 pub struct EventTypes(pub Vec<(Option<Arc<str>>, ObjectType)>);
 
 impl EventTypes {
+    /// Which kind `key` (a printed key, or a SYNCED marker's, which is the kind's prefix) is
+    /// of: its prefix with several kinds, empty with one.
+    fn kind_of(&self, key: &ObjectKey) -> String {
+        if self.0.iter().all(|(prefix, _)| prefix.is_none()) {
+            return String::new();
+        }
+        key.as_str()
+            .split('/')
+            .next()
+            .unwrap_or_default()
+            .to_owned()
+    }
+
     /// The type of the object whose printed key is `key`.
     fn of(&self, key: &ObjectKey) -> ObjectType {
         let prefix = key.as_str().split('/').next().unwrap_or_default();
@@ -380,6 +393,9 @@ pub struct EventFilter {
     /// object's previous one (by default it is not printed, so a template of a few fields
     /// ignores the status updates that make most MODIFIED events).
     pub print_unchanged: bool,
+    /// `--watch-only`: nothing for the objects of the initial list (kubectl's flag), only the
+    /// changes after it.
+    pub watch_only: bool,
 }
 
 impl Default for EventFilter {
@@ -387,6 +403,7 @@ impl Default for EventFilter {
         EventFilter {
             only: None,
             print_unchanged: true,
+            watch_only: false,
         }
     }
 }
@@ -401,6 +418,9 @@ pub struct EventRenderer<'f> {
     watch: Option<WatchPrinter<'f>>,
     /// Each object's last printed line (unaligned), to leave out a MODIFIED that prints the same.
     last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
+    /// The kinds whose first SYNCED marker went by (`--watch-only` prints their changes only
+    /// from then on), by [`EventTypes::kind_of`].
+    synced_kinds: std::collections::HashSet<String>,
 }
 
 impl<'f> EventRenderer<'f> {
@@ -417,11 +437,20 @@ impl<'f> EventRenderer<'f> {
             filter,
             watch,
             last_lines: std::collections::HashMap::new(),
+            synced_kinds: std::collections::HashSet::new(),
         }
     }
 
     /// Whether `--event-types` lets `change` through.
-    fn wanted(&self, change: &Change) -> bool {
+    fn wanted(&mut self, change: &Change) -> bool {
+        let kind = self.types.kind_of(&change.key);
+        if change.change_type == ChangeType::Synced {
+            self.synced_kinds.insert(kind);
+            return true;
+        }
+        if self.filter.watch_only && !self.synced_kinds.contains(&kind) {
+            return false;
+        }
         self.filter
             .only
             .as_ref()
@@ -457,17 +486,31 @@ impl<'f> EventRenderer<'f> {
         &mut self,
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Vec<u8>, TemplateError> {
-        let mut out = Vec::new();
         let changes: Vec<Change> = changes
             .into_iter()
             .filter(|change| self.wanted(change))
             .collect();
+        if !matches!(self.format, EventFormat::Lines | EventFormat::Json) {
+            return self.render_objects(changes);
+        }
         match self.format {
-            EventFormat::Lines => out = events(changes, false),
-            EventFormat::Json => out = events(changes, true),
+            EventFormat::Lines => Ok(events(changes, false)),
+            _ => Ok(events(changes, true)),
+        }
+    }
+
+    /// [`EventRenderer::render`] for the formats printing objects. The SYNCED marker is a JSON
+    /// line of its own in `{"type","object"}` documents, and nothing in a template's output.
+    fn render_objects(&mut self, changes: Vec<Change>) -> Result<Vec<u8>, TemplateError> {
+        let mut out = Vec::new();
+        match self.format {
             EventFormat::JsonObjects => {
                 // kubectl's line: `type` first (its struct's order), the object as Go writes it.
                 for change in changes {
+                    if change.change_type == ChangeType::Synced {
+                        out.extend(events([change], true));
+                        continue;
+                    }
                     let object = event_value(&change, self.types, false)?;
                     out.extend_from_slice(b"{\"type\":\"");
                     out.extend_from_slice(change.change_type.as_str().as_bytes());
@@ -479,6 +522,9 @@ impl<'f> EventRenderer<'f> {
             EventFormat::Template { listing, with_type } => {
                 let mut values = Vec::with_capacity(changes.len());
                 for change in &changes {
+                    if change.change_type == ChangeType::Synced {
+                        continue;
+                    }
                     let value = event_value(change, self.types, *with_type)?;
                     if !self.filter.print_unchanged {
                         let mut line = Vec::new();
@@ -498,6 +544,7 @@ impl<'f> EventRenderer<'f> {
                 }
                 check_output(&out)?;
             }
+            EventFormat::Lines | EventFormat::Json => {}
         }
         Ok(out)
     }
@@ -508,6 +555,10 @@ impl<'f> EventRenderer<'f> {
 pub fn events(changes: impl IntoIterator<Item = Change>, json: bool) -> Vec<u8> {
     let mut lines = Vec::new();
     for change in changes {
+        if change.change_type == ChangeType::Synced && !json {
+            // `TYPE key` lines name changes of keys only: the marker is JSON's.
+            continue;
+        }
         let event_type = change.change_type.as_str();
         lines.extend(event(
             event_type,
@@ -842,6 +893,7 @@ mod tests {
         let quiet = EventFilter {
             only: None,
             print_unchanged: false,
+            watch_only: false,
         };
         let mut renderer = EventRenderer::new(&names, &types, &quiet);
         let printed = renderer.render(batch()).expect("events");
@@ -852,6 +904,7 @@ mod tests {
         let deletions = EventFilter {
             only: Some(vec![Deleted]),
             print_unchanged: false,
+            watch_only: false,
         };
         let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &deletions);
         assert_eq!(renderer.render(batch()).expect("events"), b"DELETED a/x\n");

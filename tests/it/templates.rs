@@ -268,6 +268,14 @@ async fn output_watch_events_gives_each_object_its_type_as_kubectl_does() {
             object["status"]["phase"].clone(),
         )
     };
+    // The initial list's end is marked, in kreflect's shape (kubectl has no such line).
+    assert!(
+        events[4].starts_with(r#"{"type":"SYNCED","#),
+        "{}",
+        events[4]
+    );
+    events.remove(4);
+    events.push(kreflect.next_line().await);
     let got: Vec<_> = events.iter().map(|line| shape(line)).collect();
     let want: Vec<_> = recorded.lines().map(shape).collect();
     assert_eq!(got, want);
@@ -366,4 +374,35 @@ async fn events_leave_out_lines_that_did_not_change_and_types_not_asked_for() {
         let expected: Vec<String> = expected.iter().map(|line| (*line).to_owned()).collect();
         assert_eq!(printed, expected, "{extra:?}");
     }
+}
+
+/// The initial state's end and every relist are marked in JSON events (`{"type":"SYNCED",...}`),
+/// never in `TYPE key` lines; `--watch-only` prints nothing for the objects of the initial
+/// list, as kubectl's flag.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_events_mark_when_a_list_replaced_the_state_and_watch_only_skips_the_initial_one() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--events", "-o", "json"]));
+    let first: Value = serde_json::from_str(&kreflect.next_line().await).expect("json");
+    assert_eq!(
+        (first["type"].as_str(), first["key"].as_str()),
+        (Some("ADDED"), Some("a/x"))
+    );
+    let marker: Value = serde_json::from_str(&kreflect.next_line().await).expect("json");
+    assert_eq!(marker["type"], "SYNCED", "{marker}");
+    assert_eq!(marker["key"], "");
+    let listed_at = cluster.server.cluster().resource_version().to_string();
+    assert_eq!(marker["resourceVersion"], listed_at.as_str());
+
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let mut lines = Running::spawn(cluster.kreflect(&["--events", "--watch-only"]));
+    cluster
+        .wait_for_request("the watch after the list", |request| request.is_watch())
+        .await;
+    cluster.server.cluster().create_pod("a", "later");
+    assert_eq!(
+        lines.next_line().await,
+        "ADDED a/later",
+        "not a/x, listed at the start"
+    );
 }

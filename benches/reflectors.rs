@@ -142,7 +142,7 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 6] = [
+const REFLECTORS: [(&str, &str); 8] = [
     (
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500 (JSON)",
@@ -158,6 +158,14 @@ const REFLECTORS: [(&str, &str); 6] = [
     ),
     ("kreflect-streaming-list", "kreflect `--streaming-list`"),
     ("kreflect-metadata-only", "kreflect `--metadata-only`"),
+    (
+        "kreflect-binary-events",
+        "the kreflect binary, `--events` (`TYPE key` lines)",
+    ),
+    (
+        "kreflect-binary-template",
+        "the kreflect binary, `--events --output-watch-events -o jsonpath=...` (the same lines from a template)",
+    ),
 ];
 
 fn main() {
@@ -170,7 +178,10 @@ fn main() {
     };
     if let Some(child) = arg("--child") {
         let url = arg("--url").expect("--url for a child");
-        child::run(&child, &url);
+        let pods = arg("--pods")
+            .and_then(|pods| pods.parse().ok())
+            .unwrap_or(0);
+        child::run(&child, &url, pods);
         return;
     }
     if args.iter().any(|a| a == "--fixed-cost") {
@@ -321,7 +332,14 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size, batches: usize) -
     // Reaped by `reap` (wait4), which also reads the child's resource usage.
     #[allow(clippy::zombie_processes)]
     let mut child = command
-        .args(["--child", name, "--url", &url])
+        .args([
+            "--child",
+            name,
+            "--url",
+            &url,
+            "--pods",
+            &size.pods.to_string(),
+        ])
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
@@ -675,7 +693,12 @@ mod child {
         stdout.flush().expect("flush");
     }
 
-    pub fn run(name: &str, url: &str) {
+    /// Runs child `name` against the server at `url`, which starts with `pods` pods.
+    pub fn run(name: &str, url: &str, pods: usize) {
+        if let Some(args) = binary_args(name) {
+            kreflect_binary(url, pods, &args);
+            return;
+        }
         // kreflect runs on the binary's runtime; kube-runtime on `#[tokio::main]`'s.
         let runtime = if name.starts_with("kreflect") {
             kreflect::runtime::build()
@@ -780,6 +803,107 @@ mod child {
             current: field("VmRSS:"),
             peak: field("VmHWM:"),
         }
+    }
+
+    /// The arguments after `--events` of the children that run the kreflect binary: each prints
+    /// `TYPE namespace/name` lines, from kreflect's own format or from a template.
+    fn binary_args(name: &str) -> Option<Vec<&'static str>> {
+        match name {
+            "kreflect-binary-events" => Some(Vec::new()),
+            "kreflect-binary-template" => Some(vec![
+                "--output-watch-events",
+                "--print-unchanged",
+                "-o",
+                r#"jsonpath={.type} {.object.metadata.namespace}/{.object.metadata.name}{"\n"}"#,
+            ]),
+            _ => None,
+        }
+    }
+
+    /// The kreflect binary, `--events` and `args`, against `url`: synced once `pods` ADDED lines
+    /// came, done when the sentinel's did. Its CPU is this child's (it is waited for); its peak
+    /// RSS is read from `/proc` before it is stopped.
+    fn kreflect_binary(url: &str, pods: usize, args: &[&str]) {
+        use std::io::BufRead;
+        let started = Instant::now();
+        let kubeconfig =
+            std::env::temp_dir().join(format!("kreflect-bench-{}.kubeconfig", std::process::id()));
+        let config = serde_json::json!({
+            "apiVersion": "v1", "kind": "Config", "current-context": "bench",
+            "clusters": [{"name": "bench", "cluster": {"server": url}}],
+            "users": [{"name": "bench", "user": {}}],
+            "contexts": [{"name": "bench", "context": {"cluster": "bench", "user": "bench"}}],
+        });
+        std::fs::write(&kubeconfig, config.to_string()).expect("kubeconfig");
+        let mut kreflect = std::process::Command::new(env!("CARGO_BIN_EXE_kreflect"))
+            .arg("pods")
+            .arg("--kubeconfig")
+            .arg(&kubeconfig)
+            .arg("--events")
+            .args(args)
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .expect("kreflect starts");
+        let pid = kreflect.id();
+        let peak = || {
+            let status = std::fs::read_to_string(format!("/proc/{pid}/status")).expect("status");
+            status
+                .lines()
+                .find_map(|line| line.strip_prefix("VmHWM:"))
+                .and_then(|value| {
+                    value
+                        .trim()
+                        .trim_end_matches("kB")
+                        .trim()
+                        .parse::<u64>()
+                        .ok()
+                })
+                .expect("VmHWM")
+        };
+        let stdout = kreflect.stdout.take().expect("stdout");
+        let sentinel = format!("{SENTINEL_NAMESPACE}/{SENTINEL_NAME}");
+        let mut keys = std::collections::HashSet::new();
+        let mut added = 0;
+        let mut synced = false;
+        for line in std::io::BufReader::new(stdout).lines() {
+            let line = line.expect("a line");
+            let Some((event, key)) = line.split_once(' ') else {
+                continue;
+            };
+            match event {
+                "ADDED" => {
+                    added += 1;
+                    keys.insert(key.to_owned());
+                }
+                "DELETED" => {
+                    keys.remove(key);
+                }
+                _ => {}
+            }
+            if !synced && added >= pods {
+                synced = true;
+                report(&format!(
+                    "synced {} {}",
+                    started.elapsed().as_secs_f64(),
+                    peak()
+                ));
+            }
+            if key == sentinel {
+                break;
+            }
+        }
+        let peak = peak();
+        let _ = kreflect.kill();
+        let _ = kreflect.wait();
+        let _ = std::fs::remove_file(&kubeconfig);
+        let mut keys: Vec<String> = keys.into_iter().collect();
+        keys.sort_unstable();
+        report(&format!(
+            "done {} {} {peak}",
+            keys.len(),
+            key_hash(keys.iter().map(String::as_str))
+        ));
     }
 
     /// How a kreflect child differs from the defaults.

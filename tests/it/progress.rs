@@ -158,7 +158,9 @@ async fn an_event_printed_during_another_kinds_list_never_lands_on_the_progress_
     };
     let cluster = cluster_with_pods(4000, options).await;
     let command_line = format!(
-        "timeout -s TERM 7 {} --kubeconfig {} pods,deploy -n ns --events",
+        // Long enough for the event under a loaded CI (7 s once ended the run during the
+        // pods list, before the deployment's event): the run is ended by the timeout anyway.
+        "timeout -s TERM 12 {} --kubeconfig {} pods,deploy -n ns --events",
         env!("CARGO_BIN_EXE_kreflect"),
         cluster.kubeconfig_path().display()
     );

@@ -422,6 +422,7 @@ mod tests {
     use crate::connect::exec_credential::ExecError;
     use crate::error_chain::flatten;
     use crate::wire::decode::DecodeError;
+    use crate::wire::test_support::Captured;
 
     #[test]
     fn only_a_once_run_stopped_before_its_listing_fails_with_the_shells_code_for_the_signal() {
@@ -607,21 +608,6 @@ mod tests {
         );
     }
 
-    /// What `run` writes, readable after it returns.
-    #[derive(Clone, Default)]
-    struct Captured(std::sync::Arc<std::sync::Mutex<Vec<u8>>>);
-
-    impl Write for Captured {
-        fn write(&mut self, bytes: &[u8]) -> io::Result<usize> {
-            self.0.lock().expect("captured").extend_from_slice(bytes);
-            Ok(bytes.len())
-        }
-
-        fn flush(&mut self) -> io::Result<()> {
-            Ok(())
-        }
-    }
-
     fn config(args: &[&str]) -> Config {
         let cli = crate::cli::args::Cli::try_parse_args_from(args).expect("valid");
         match cli.into_invocation().expect("valid") {
@@ -639,7 +625,7 @@ mod tests {
         let err = ended.expect_err("no kubeconfig");
         assert!(matches!(err, RunError::Client(_)), "{err}");
         assert_eq!(err.exit_code(), 1);
-        assert!(output.0.lock().expect("captured").is_empty());
+        assert!(output.text().is_empty());
     }
 
     #[cfg(feature = "sim")]
@@ -650,7 +636,7 @@ mod tests {
         run(config, output.clone(), std::future::pending())
             .await
             .expect("a listing");
-        let printed = String::from_utf8(output.0.lock().expect("captured").clone()).expect("utf-8");
+        let printed = output.text();
         let keys: Vec<&str> = printed.lines().collect();
         assert!(keys.len() > 1, "{printed:?}");
         assert!(printed.ends_with("\n\n"), "{printed:?}");

@@ -368,24 +368,26 @@ where
         }
         targets = resolving => targets?,
     };
-    let namespace = config.namespace.clone();
     let once = config.once;
     let stop = CancellationToken::new();
     let tasks =
         wiring::Tasks::spawn(config, connection.client, endpoint, &targets, output, &stop).await?;
     let ended = tasks.join(shutdown, stop).await?;
     ended.reflector.map_err(|err| {
-        // Where the run looked, for the kind that failed.
-        let namespaced = match &err {
-            ReflectorError::Forbidden { scope, .. } => targets
-                .iter()
-                .find(|target| target.resource.plural == scope.plural)
-                .is_none_or(|target| target.namespaced),
-            _ => true,
+        // Where the run looked, for the collection that failed.
+        let (namespaced, namespace) = match &err {
+            ReflectorError::Forbidden { scope, .. } => (
+                targets
+                    .iter()
+                    .find(|target| target.resource.plural == scope.plural)
+                    .is_none_or(|target| target.namespaced),
+                scope.namespace.as_deref(),
+            ),
+            _ => (true, None),
         };
         let reach = Reach::of(
             namespaced,
-            namespace.as_deref(),
+            namespace,
             connection.context_namespace.as_deref(),
         );
         RunError::from_reflector(err, reach, &connection.identity)

@@ -146,12 +146,69 @@ pub struct Ended {
     pub signal: Option<Signal>,
 }
 
-/// One kind's reflector, before it is spawned.
+/// One collection's reflector, before it is spawned.
 struct Kind {
     reflector: Reflector<NameFilter<KubeSource>>,
     listed: KindStore,
-    changes: Option<(Receiver<Change>, Option<Arc<str>>)>,
+    changes: Option<CollectionChanges>,
     metrics: (Arc<Metrics>, Store),
+}
+
+/// One collection's changes, for `--events`, with what the merged queue calls them.
+struct CollectionChanges {
+    changes: Receiver<Change>,
+    /// The kind's prefix for the keys, with several kinds.
+    prefix: Option<Arc<str>>,
+    /// The collection's name ([`kinds::collection_of`]): the SYNCED marker's key.
+    collection: Arc<str>,
+}
+
+/// What one reflector lists and watches: a kind, in one namespace or all (or none, for a
+/// cluster-scoped kind).
+struct Collection<'a> {
+    target: &'a Target,
+    namespace: Option<String>,
+}
+
+/// Whether the run has several of each: kinds (keys prefixed), collections (changes merged,
+/// metrics labelled), namespaces (a NAMESPACE column, a namespace label).
+#[derive(Clone, Copy)]
+struct Several {
+    kinds: bool,
+    collections: bool,
+    namespaces: bool,
+}
+
+/// The collections the run watches: each target in each namespace of `-n` (in order), or in
+/// all namespaces without `-n`; a cluster-scoped kind once, whatever `-n` says.
+///
+/// Several namespaces are watched one by one rather than by one watch across all namespaces
+/// filtered here: a user whose grants are Roles in those namespaces may not list at the cluster
+/// scope, and the server reads and sends only what was asked for (measured in
+/// `docs/performance.md`).
+fn collections<'a>(config: &Config, targets: &'a [Target]) -> Vec<Collection<'a>> {
+    let mut collections = Vec::new();
+    for target in targets {
+        if !target.namespaced || config.namespaces.is_empty() {
+            if !target.namespaced && !config.namespaces.is_empty() {
+                let plural = &target.resource.plural;
+                let namespaces = config.namespaces.join(",");
+                tracing::warn!(resource = %plural, namespace = %namespaces, "resource is cluster-scoped; ignoring the namespace");
+            }
+            collections.push(Collection {
+                target,
+                namespace: None,
+            });
+            continue;
+        }
+        for namespace in &config.namespaces {
+            collections.push(Collection {
+                target,
+                namespace: Some(namespace.clone()),
+            });
+        }
+    }
+    collections
 }
 
 impl Tasks {
@@ -169,9 +226,15 @@ impl Tasks {
     where
         W: Write + Send + 'static,
     {
-        let kinds: Vec<Kind> = targets
-            .iter()
-            .map(|target| kind(&config, &client, &endpoint, target, targets.len() > 1))
+        let collections = collections(&config, targets);
+        let several = Several {
+            kinds: targets.len() > 1,
+            collections: collections.len() > 1,
+            namespaces: config.namespaces.len() > 1,
+        };
+        let kinds: Vec<Kind> = collections
+            .into_iter()
+            .map(|collection| kind(&config, &client, &endpoint, collection, several))
             .collect();
         let metrics_server = match config.metrics_addr {
             Some(addr) => {
@@ -283,34 +346,38 @@ impl Tasks {
     }
 }
 
-/// One kind's store, reflector and metrics; its keys prefixed when it is one of `several`.
+/// One collection's store, reflector and metrics; its keys prefixed when its kind is one of
+/// several.
 fn kind(
     config: &Config,
     client: &kube::Client,
     endpoint: &Endpoint,
-    target: &Target,
-    several: bool,
+    collection: Collection<'_>,
+    several: Several,
 ) -> Kind {
+    let Collection { target, namespace } = collection;
     let plural = target.resource.plural.clone();
-    let namespace = if target.namespaced {
-        config.namespace.clone()
-    } else {
-        if let Some(namespace) = &config.namespace {
-            tracing::warn!(resource = %plural, namespace = %namespace, "resource is cluster-scoped; ignoring the namespace");
-        }
-        None
-    };
     // kubectl shows NAMESPACE only when listing across namespaces.
-    let across_namespaces = target.namespaced && namespace.is_none();
+    let across_namespaces = target.namespaced && (namespace.is_none() || several.namespaces);
     let (mut writer, store) = store::new_store();
-    let prefix: Option<Arc<str>> = several.then(|| kinds::prefix_of(&target.resource).into());
+    let prefix: Option<Arc<str>> = several
+        .kinds
+        .then(|| kinds::prefix_of(&target.resource).into());
+    let collection_name = kinds::collection_of(
+        prefix.as_deref(),
+        namespace.as_deref().filter(|_| several.namespaces),
+    );
     let changes = (config.mode == Mode::Events).then(|| {
         let changes = if event_format(config).reads_objects() {
             writer.changes_with_objects()
         } else {
             writer.changes()
         };
-        (changes, prefix.clone())
+        CollectionChanges {
+            changes,
+            prefix: prefix.clone(),
+            collection: Arc::clone(&collection_name),
+        }
     });
     let resource = &target.resource;
     let label = if resource.group.is_empty() {
@@ -318,11 +385,14 @@ fn kind(
     } else {
         format!("{}.{}", resource.plural, resource.group)
     };
-    let metrics = Arc::new(if several {
-        Metrics::for_one_of_kinds(&label)
-    } else {
-        Metrics::for_resource(&label)
-    });
+    let metrics = match (several.collections, namespace.as_deref()) {
+        (false, _) => Metrics::for_resource(&label),
+        (true, Some(namespace)) if several.namespaces => {
+            Metrics::for_one_of_kinds(&label).in_namespace(namespace)
+        }
+        (true, _) => Metrics::for_one_of_kinds(&label),
+    };
+    let metrics = Arc::new(metrics);
     let reflector_config = ReflectorConfig {
         give_up_before_sync: config.reflector.give_up_before_sync || config.once,
         list_only: config.reflector.list_only || config.once,
@@ -345,11 +415,15 @@ fn kind(
     let mut reflector =
         Reflector::new(source, writer, reflector_config).with_metrics(Arc::clone(&metrics));
     if io::stderr().is_terminal() {
-        reflector =
-            reflector.with_progress(progress::reporter(plural.clone(), progress::stderr_line()));
+        let label = match namespace.as_deref().filter(|_| several.namespaces) {
+            Some(namespace) => format!("{plural} in {namespace}"),
+            None => plural.clone(),
+        };
+        reflector = reflector.with_progress(progress::reporter(label, progress::stderr_line()));
     }
     let listed = KindStore {
         prefix,
+        collection: collection_name,
         store: store.clone(),
         columns: Columns {
             namespace: across_namespaces,
@@ -370,9 +444,6 @@ fn kind(
     }
 }
 
-/// One queue of every kind's changes, each key prefixed by its kind, fed by a task per kind
-/// (pushed onto `forwarders`). A task ends when its kind's reflector has gone (its queue
-/// closes) or the printer has (nobody reads). A single unprefixed kind's queue is used as it is.
 /// How `--events` prints, from `-o` and `--output-watch-events`: `TYPE key` lines (which name
 /// the type already), `{"type","key","resourceVersion"}` or, with `--output-watch-events`,
 /// kubectl's `{"type","object"}`; or a template, applied to `{"type","object"}` with
@@ -389,23 +460,34 @@ fn event_format(config: &Config) -> EventFormat {
     }
 }
 
+/// One queue of every collection's changes, each key prefixed by its kind, fed by a task per
+/// collection (pushed onto `forwarders`). A task ends when its collection's reflector has gone
+/// (its queue closes) or the printer has (nobody reads). A run's only collection's queue is
+/// used as it is.
 fn merge_changes(
-    mut kinds: Vec<(Receiver<Change>, Option<Arc<str>>)>,
+    mut collections: Vec<CollectionChanges>,
     forwarders: &mut Vec<JoinHandle<()>>,
 ) -> Receiver<Change> {
-    if let [(_, None)] = kinds.as_slice()
-        && let Some((changes, _)) = kinds.pop()
+    if let [only] = collections.as_slice()
+        && only.prefix.is_none()
+        && only.collection.is_empty()
+        && let Some(only) = collections.pop()
     {
-        return changes;
+        return only.changes;
     }
     let (sender, merged) = tokio::sync::mpsc::channel(store::CHANGES_CAPACITY);
-    for (mut changes, prefix) in kinds {
+    for collection in collections {
+        let CollectionChanges {
+            mut changes,
+            prefix,
+            collection,
+        } = collection;
         let sender = sender.clone();
         forwarders.push(tokio::spawn(async move {
             while let Some(mut change) = changes.recv().await {
                 change.key = if change.change_type == ChangeType::Synced {
-                    // The marker's key names its kind.
-                    ObjectKey::new(None, prefix.as_deref().unwrap_or_default())
+                    // The marker's key names its collection.
+                    ObjectKey::new(None, &collection)
                 } else {
                     kinds::prefixed(prefix.as_deref(), &change.key)
                 };

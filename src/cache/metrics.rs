@@ -56,8 +56,10 @@ pub struct Metrics {
     last_contact: Mutex<Option<Instant>>,
     /// The `resource` label value (`pods`, `deployments.apps`); empty: no label.
     resource: String,
-    /// Whether every per-resource family carries the label, not only those that always do:
-    /// one kind of several ([`Metrics::for_one_of_kinds`]).
+    /// The `namespace` label value, for one namespace of several (`-n a,b`); empty: no label.
+    namespace: String,
+    /// Whether every per-resource family carries the labels, not only those that always do:
+    /// one collection of several ([`Metrics::for_one_of_kinds`]).
     label_all: bool,
 }
 
@@ -104,9 +106,10 @@ impl Metrics {
         }
     }
 
-    /// [`Metrics::for_resource`] for one kind of several (`kreflect pods,deploy`): every family
-    /// of the kind's reflector and store (relists, backoffs, synced...) carries the label too,
-    /// so the kinds' series can be told apart ([`render_kinds`]).
+    /// [`Metrics::for_resource`] for one collection of several (`kreflect pods,deploy`,
+    /// `kreflect pods -n a,b`): every family of its reflector and store (relists, backoffs,
+    /// synced...) carries the labels too, so the collections' series can be told apart
+    /// ([`render_kinds`]).
     pub fn for_one_of_kinds(resource: &str) -> Self {
         Metrics {
             label_all: true,
@@ -114,17 +117,31 @@ impl Metrics {
         }
     }
 
-    /// The `resource="…"` label, or nothing without a resource.
+    /// These metrics with `namespace="<namespace>"` after `resource`: one namespace's of
+    /// several (`-n a,b`), whose series would otherwise repeat each other's labels.
+    pub fn in_namespace(self, namespace: &str) -> Self {
+        Metrics {
+            namespace: namespace.to_owned(),
+            ..self
+        }
+    }
+
+    /// The `resource="…"` label (and `namespace="…"` when set), or nothing without a resource.
     fn resource_label(&self) -> String {
         if self.resource.is_empty() {
             return String::new();
         }
-        let escaped = self
-            .resource
-            .replace('\\', "\\\\")
-            .replace('"', "\\\"")
-            .replace('\n', "\\n");
-        format!("resource=\"{escaped}\"")
+        let escape = |value: &str| {
+            value
+                .replace('\\', "\\\\")
+                .replace('"', "\\\"")
+                .replace('\n', "\\n")
+        };
+        let resource = format!("resource=\"{}\"", escape(&self.resource));
+        if self.namespace.is_empty() {
+            return resource;
+        }
+        format!("{resource},namespace=\"{}\"", escape(&self.namespace))
     }
 
     /// Counts one occurrence.

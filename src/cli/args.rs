@@ -42,8 +42,11 @@ Examples:
   # The keys of every pod in the cluster, every 30 s, until Ctrl-C
   {name} pods
 
-  # One namespace, every 5 s; one listing, then exit (a listing ends with an empty line)
+  # One namespace, every 5 s; two namespaces as one listing
   {name} pods -n shop --interval 5s
+  {name} pods -n shop,web
+
+  # One listing, then exit (a listing ends with an empty line: grep -c . counts the keys)
   {name} pods --once | grep -c .
 
   # Fields as kubectl prints them
@@ -144,10 +147,11 @@ struct WatchArgs {
     /// then object names (pods web-1 web-2); or TYPE/NAME pairs (pod/web-1 deploy/d1).
     #[arg(value_name = "RESOURCE", required = true, num_args = 1..)]
     resource: Vec<String>,
-    /// Only this namespace (default: all namespaces, as client-go's reflector, even when the
-    /// kubeconfig context names one; an empty NS is refused, use -A).
-    #[arg(short, long, value_name = "NS")]
-    namespace: Option<String>,
+    /// Only these namespaces: -n shop, or several as -n shop,web or -n shop -n web, one merged
+    /// listing (default: all namespaces, as client-go's reflector, even when the kubeconfig
+    /// context names one; an empty NS is refused, use -A).
+    #[arg(short, long, value_name = "NS", value_delimiter = ',', action = ArgAction::Append)]
+    namespace: Vec<String>,
     /// All namespaces (the default; accepted for kubectl habits).
     #[arg(short = 'A', long, conflicts_with = "namespace")]
     all_namespaces: bool,
@@ -341,7 +345,8 @@ impl Cli {
                 disable_compression: args.disable_compression,
                 ..ClientOptions::default()
             },
-            namespace: args.namespace.filter(|_| !args.all_namespaces),
+            // -A conflicts with -n: without -n, every namespace.
+            namespaces: namespaces_of(args.namespace),
             // An empty selector selects everything, as with kubectl: the same as none.
             selectors: Selectors {
                 label: args.selector.filter(|selector| !selector.is_empty()),
@@ -449,11 +454,13 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
     if args.resource.first().is_some_and(String::is_empty) {
         return Err("RESOURCE is empty; name one, e.g. pods".to_owned());
     }
-    if args.namespace.as_deref() == Some("") {
+    if args.namespace.iter().any(String::is_empty) {
         return Err("-n/--namespace is empty; name a namespace, or use -A for all".to_owned());
     }
-    if let Some(namespace) = args.namespace.as_deref()
-        && !is_dns1123_label(namespace)
+    if let Some(namespace) = args
+        .namespace
+        .iter()
+        .find(|namespace| !is_dns1123_label(namespace))
     {
         // It goes into the request path: `a/b` or `a?x=y` would ask for something else (a 404
         // blamed on the resource, or a Namespace object where a list was expected).
@@ -468,6 +475,13 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
             .to_owned());
     }
     Ok(())
+}
+
+/// The namespaces of `-n`, each once, sorted: the order their keys are listed in.
+fn namespaces_of(mut given: Vec<String>) -> Vec<String> {
+    given.sort_unstable();
+    given.dedup();
+    given
 }
 
 /// The deadline of list pages and discovery: kreflect's minimum rate, over the window
@@ -545,7 +559,7 @@ mod tests {
     fn defaults_are_all_namespaces_every_30s_from_the_kubeconfig() {
         let config = parse(&["kreflect", "pods"]).expect("valid");
         assert_eq!(config.selection, Selection::of("pods"));
-        assert_eq!(config.namespace, None);
+        assert!(config.namespaces.is_empty());
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
         assert!(!config.source.metadata_only);
@@ -612,7 +626,7 @@ mod tests {
         assert_eq!(config.selection, Selection::of("deploy"));
         assert!(config.source.metadata_only);
         assert!(config.reflector.streaming_list);
-        assert_eq!(config.namespace.as_deref(), Some("shop"));
+        assert_eq!(config.namespaces, ["shop"]);
         assert_eq!(config.interval, Duration::from_secs(5));
         assert!(config.once);
         assert_eq!(
@@ -642,9 +656,11 @@ mod tests {
         );
         let wide = parse(&["kreflect", "pods", "-o", "wide"]).expect("wide");
         assert!(wide.source.table, "-o wide asks the server for a Table");
-        assert_eq!(
-            parse(&["kreflect", "pods", "-A"]).expect("-A").namespace,
-            None
+        assert!(
+            parse(&["kreflect", "pods", "-A"])
+                .expect("-A")
+                .namespaces
+                .is_empty()
         );
         assert_eq!(
             parse(&["kreflect", "po", "--events"]).expect("events").mode,
@@ -812,6 +828,9 @@ mod tests {
         for (args, named) in [
             (&["kreflect", "pods", "-n", ""][..], "-A"),
             (&["kreflect", "pods", "--namespace="], "-A"),
+            (&["kreflect", "pods", "-n", "a,"], "-A"),
+            (&["kreflect", "pods", "-n", "a,,b"], "-A"),
+            (&["kreflect", "pods", "-n", "a", "-n", ""], "-A"),
             (&["kreflect", "pods", "--context", ""], "--context"),
             (&["kreflect", "pods", "--kubeconfig", ""], "--kubeconfig"),
             (&["kreflect", ""], "RESOURCE"),
@@ -840,8 +859,27 @@ mod tests {
         }
         for namespace in ["a", "kube-system", "0", &"a".repeat(63)] {
             let config = parse(&["kreflect", "pods", "-n", namespace]).expect(namespace);
-            assert_eq!(config.namespace.as_deref(), Some(namespace));
+            assert_eq!(config.namespaces, [namespace]);
         }
+    }
+
+    #[test]
+    fn several_namespaces_are_comma_separated_or_repeated_and_listed_sorted_once_each() {
+        for args in [
+            &["kreflect", "pods", "-n", "web,shop"][..],
+            &["kreflect", "pods", "-n", "web", "-n", "shop"],
+            &["kreflect", "pods", "--namespace=shop,web,shop"],
+            &["kreflect", "pods", "-n", "web", "--namespace", "shop,web"],
+        ] {
+            assert_eq!(parse(args).expect("namespaces").namespaces, ["shop", "web"]);
+        }
+        let err = parse(&["kreflect", "pods", "-n", "shop,Web"]).expect_err("Web");
+        assert!(
+            err.to_string().contains("\"Web\" is not a namespace name"),
+            "{err}"
+        );
+        let err = parse(&["kreflect", "pods", "-n", "shop,web", "-A"]).expect_err("-A");
+        assert_eq!(err.exit_code(), 2);
     }
 
     #[test]
@@ -922,7 +960,7 @@ mod tests {
                 proptest::prop_assert!(
                     tokio::time::Instant::now().checked_add(config.interval).is_some()
                 );
-                proptest::prop_assert!(config.namespace.as_deref() != Some(""));
+                proptest::prop_assert!(!config.namespaces.iter().any(String::is_empty));
                 proptest::prop_assert!(!config.selection.wanted.is_empty());
             }
         }

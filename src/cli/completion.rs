@@ -200,17 +200,19 @@ fn served(line: &Line) -> Vec<resolve::Discovered> {
     served.unwrap_or_default()
 }
 
-/// The names of the objects of `types` in the line's cluster and namespace; none with `--sim`
-/// (its objects exist only while it runs).
+/// The names of the objects of `types` in the line's cluster and namespaces (each of them, or
+/// all); none with `--sim` (its objects exist only while it runs).
 fn object_names(line: &Line, types: &str) -> Vec<String> {
     if line.sim {
         return Vec::new();
     }
-    let names = cluster::object_names(line.choice(), types.to_owned(), line.namespace.clone());
-    cluster::within_deadline(names).unwrap_or_default()
+    let names = cluster::object_names(line.choice(), types.to_owned(), line.namespaces.clone());
+    let names = cluster::within_deadline(names);
+    names.unwrap_or_default()
 }
 
-/// `-n`'s candidates: the namespaces the cluster lists.
+/// `-n`'s candidates: the namespaces the cluster lists; after a comma (`-n shop,w`), those
+/// not named yet, each after the ones before it.
 pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
@@ -221,10 +223,7 @@ pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     } else {
         cluster::within_deadline(cluster::namespaces(line.choice()))
     };
-    candidates(names::starting_with(
-        current,
-        namespaces.unwrap_or_default(),
-    ))
+    candidates(names::in_list(current, namespaces.unwrap_or_default()))
 }
 
 /// `--context`'s candidates: the kubeconfig's contexts.

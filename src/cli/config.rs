@@ -41,8 +41,8 @@ pub struct Config {
     pub cluster: ClusterChoice,
     /// Transport settings from the command line (`--disable-compression`).
     pub client: ClientOptions,
-    /// One namespace, or `None` for all.
-    pub namespace: Option<String>,
+    /// The namespaces to watch (`-n a,b`), sorted, each once; empty for all of them.
+    pub namespaces: Vec<String>,
     /// Label and field selectors passed to the server.
     pub selectors: Selectors,
     /// Time between listings.

@@ -1,11 +1,14 @@
-//! Several kinds in one run (`kreflect pods,deploy`, `kreflect all`): each kind has its own
-//! reflector and store, and the listings see them together as [`Stores`].
+//! Several kinds in one run (`kreflect pods,deploy`, `kreflect all`), several namespaces
+//! (`-n a,b`), or both: each kind in each namespace is a collection with its own reflector and
+//! store, and the listings see them together as [`Stores`], one listing.
 //!
 //! With one kind, keys are printed as they are stored (`shop/web-1`): the contract scripts rely
 //! on. With several, each key is prefixed the way `kubectl get -o name` spells the kind
 //! ([`prefix_of`]: `pod/shop/web-1`, `deployment.apps/shop/d1`, `node/node-a`), and all keys
-//! are sorted bytewise together.
+//! are sorted bytewise together. Several namespaces add nothing to the keys, which name their
+//! namespace already.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use kube::core::ApiResource;
@@ -73,11 +76,16 @@ pub struct Expected {
     pub names: Arc<[String]>,
 }
 
-/// One kind's store, as the listings see it.
+/// One collection's store (a kind, or a kind in one of several namespaces), as the listings
+/// see it.
 #[derive(Clone)]
 pub struct KindStore {
     /// What its keys are prefixed with (see [`prefix_of`]); `None` with a single kind.
     pub prefix: Option<Arc<str>>,
+    /// What outputs that speak of collections call it (`-o json`'s `resourceVersions`, the
+    /// `--events` SYNCED marker's key): the prefix its keys share, `pod`, `pod/shop` or `shop`
+    /// with several namespaces (see [`collection_of`]); empty when it is the run's only one.
+    pub collection: Arc<str>,
     /// Its objects.
     pub store: Store,
     /// Its `-o wide` columns.
@@ -99,6 +107,7 @@ impl From<Store> for Stores {
     fn from(store: Store) -> Self {
         Stores::new(vec![KindStore {
             prefix: None,
+            collection: "".into(),
             store,
             columns: Columns {
                 namespace: true,
@@ -113,29 +122,42 @@ impl From<Store> for Stores {
     }
 }
 
+/// What a collection is called where outputs speak of collections ([`KindStore::collection`]):
+/// its kind's `prefix` (with several kinds), then, with several namespaces, its `namespace`:
+/// the prefix its keys share (`pod`, `pod/shop`, `shop`), empty for a run's only collection.
+pub fn collection_of(prefix: Option<&str>, namespace: Option<&str>) -> Arc<str> {
+    match (prefix, namespace) {
+        (Some(prefix), Some(namespace)) => format!("{prefix}/{namespace}").into(),
+        (Some(only), None) | (None, Some(only)) => only.into(),
+        (None, None) => "".into(),
+    }
+}
+
 /// What the first listing lacked of what was asked for.
 #[derive(Debug, Default, PartialEq, Eq)]
 pub struct Absent {
-    /// The objects named and not there, as kubectl names them: `pods "web-9"`.
+    /// The objects named and not there, as kubectl names them: `pods "web-9"`. With several
+    /// namespaces, an object is there when it is in any of them.
     pub not_found: Vec<String>,
     /// Nothing at all was there, where objects were not named: kubectl's `No resources found`,
-    /// `in NS namespace` when every kind was asked for in one namespace.
-    pub none_found: Option<String>,
+    /// `in NS namespace` when every kind was asked for in one namespace. With several
+    /// namespaces, a line for each of them that has nothing: a misspelt namespace is not
+    /// hidden by the others' objects.
+    pub none_found: Vec<String>,
 }
 
 impl Stores {
     /// What the stores lack of what was asked for ([`Absent`]).
     pub fn absent(&self) -> Absent {
         let mut absent = Absent::default();
-        for kind in &self.kinds {
-            let expected = &kind.expected;
+        for kind in self.by_kind() {
+            let expected = &kind[0].expected;
             if expected.names.is_empty() {
                 continue;
             }
-            let present: std::collections::HashSet<String> = kind
-                .store
-                .objects()
+            let present: HashSet<String> = kind
                 .iter()
+                .flat_map(|collection| collection.store.objects())
                 .map(|object| object.key().name().to_owned())
                 .collect();
             absent.not_found.extend(
@@ -151,13 +173,31 @@ impl Stores {
             .iter()
             .filter(|kind| kind.expected.names.is_empty())
             .collect();
-        if !unnamed.is_empty() && unnamed.iter().all(|kind| kind.store.object_count() == 0) {
+        let mut namespaces: Vec<&Arc<str>> = unnamed
+            .iter()
+            .filter_map(|kind| kind.expected.namespace.as_ref())
+            .collect();
+        namespaces.sort_unstable();
+        namespaces.dedup();
+        if namespaces.len() > 1 {
+            let empty = |namespace: &Arc<str>| {
+                unnamed
+                    .iter()
+                    .filter(|kind| kind.expected.namespace.as_ref() == Some(namespace))
+                    .all(|kind| kind.store.object_count() == 0)
+            };
+            absent.none_found = namespaces
+                .into_iter()
+                .filter(|namespace| empty(namespace))
+                .map(|namespace| format!("No resources found in {namespace} namespace."))
+                .collect();
+        } else if !unnamed.is_empty() && unnamed.iter().all(|kind| kind.store.object_count() == 0) {
             let namespace = unnamed[0].expected.namespace.clone();
             let in_one = namespace.is_some()
                 && unnamed
                     .iter()
                     .all(|kind| kind.expected.namespace == namespace);
-            absent.none_found = Some(match namespace.filter(|_| in_one) {
+            absent.none_found.push(match namespace.filter(|_| in_one) {
                 Some(namespace) => format!("No resources found in {namespace} namespace."),
                 None => "No resources found".to_owned(),
             });
@@ -165,12 +205,20 @@ impl Stores {
         absent
     }
 
-    /// These kinds' stores.
+    /// The stores grouped by kind, in the order the kinds were named: each group is a kind's
+    /// collections, one per namespace (in key order) or one for all.
+    pub fn by_kind(&self) -> impl Iterator<Item = &[KindStore]> {
+        self.kinds
+            .chunk_by(|a, b| a.prefix == b.prefix && a.object_type == b.object_type)
+    }
+
+    /// These collections' stores: the kinds in the order named, each kind's namespaces in
+    /// order.
     pub fn new(kinds: Vec<KindStore>) -> Self {
         Stores { kinds }
     }
 
-    /// Each kind's store, in order.
+    /// Each collection's store, in order.
     pub fn kinds(&self) -> &[KindStore] {
         &self.kinds
     }
@@ -257,6 +305,7 @@ mod tests {
         };
         let kind = |prefix: &str, store: &Store| KindStore {
             prefix: Some(prefix.into()),
+            collection: prefix.into(),
             store: store.clone(),
             columns,
             object_type: ObjectType::pod(),
@@ -288,6 +337,7 @@ mod tests {
     ) -> KindStore {
         KindStore {
             prefix: Some(resource.into()),
+            collection: collection_of(Some(resource), namespace),
             store,
             columns: Columns {
                 namespace: false,
@@ -323,7 +373,7 @@ mod tests {
                     "pods \"web-9\"".to_owned(),
                     "deployments.apps \"d\"".to_owned()
                 ],
-                none_found: None,
+                none_found: Vec::new(),
             }
         );
         let (_, empty_pods) = new_store();
@@ -337,19 +387,67 @@ mod tests {
             ),
         ]);
         let said = empty.absent().none_found;
-        assert_eq!(
-            said.as_deref(),
-            Some("No resources found in shop namespace.")
-        );
+        assert_eq!(said, ["No resources found in shop namespace."]);
         let across = Stores::new(vec![expecting(empty_pods, "pods", None, &[])]);
-        assert_eq!(
-            across.absent().none_found.as_deref(),
-            Some("No resources found")
-        );
+        assert_eq!(across.absent().none_found, ["No resources found"]);
         let some = Stores::new(vec![
             expecting(pod_store, "pods", Some("shop"), &[]),
             expecting(deployment_store, "deployments.apps", Some("shop"), &[]),
         ]);
         assert_eq!(some.absent(), Absent::default(), "one kind has objects");
+    }
+
+    #[tokio::test]
+    async fn with_several_namespaces_each_empty_one_is_said_and_a_name_is_found_in_any() {
+        let (mut shop, shop_store) = new_store();
+        shop.replace(vec![pod("shop/web-1", 1)], "1").await;
+        let (mut web, web_store) = new_store();
+        web.replace(vec![pod("web/api", 2)], "2").await;
+        let (_, empty_store) = new_store();
+        let unnamed =
+            |store: &Store, namespace| expecting(store.clone(), "pods", Some(namespace), &[]);
+        let one_empty = Stores::new(vec![
+            unnamed(&empty_store, "sh0p"),
+            unnamed(&shop_store, "shop"),
+            unnamed(&web_store, "web"),
+        ]);
+        assert_eq!(one_empty.by_kind().count(), 1, "one kind");
+        assert_eq!(
+            one_empty.absent().none_found,
+            ["No resources found in sh0p namespace."]
+        );
+        let all_empty = Stores::new(vec![unnamed(&empty_store, "a"), unnamed(&empty_store, "b")]);
+        assert_eq!(
+            all_empty.absent().none_found,
+            [
+                "No resources found in a namespace.",
+                "No resources found in b namespace."
+            ]
+        );
+        let named = |store: &Store, namespace| {
+            expecting(
+                store.clone(),
+                "pods",
+                Some(namespace),
+                &["web-1", "api", "web-9"],
+            )
+        };
+        let names = Stores::new(vec![named(&shop_store, "shop"), named(&web_store, "web")]);
+        assert_eq!(
+            names.absent(),
+            Absent {
+                not_found: vec!["pods \"web-9\"".to_owned()],
+                none_found: Vec::new(),
+            },
+            "web-1 in shop and api in web are found; web-9 is in neither"
+        );
+    }
+
+    #[test]
+    fn a_collection_is_called_by_the_prefix_its_keys_share() {
+        assert_eq!(&*collection_of(None, None), "");
+        assert_eq!(&*collection_of(Some("pod"), None), "pod");
+        assert_eq!(&*collection_of(None, Some("shop")), "shop");
+        assert_eq!(&*collection_of(Some("pod"), Some("shop")), "pod/shop");
     }
 }

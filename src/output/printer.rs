@@ -174,8 +174,8 @@ async fn listings<S: Sink>(
 /// so they are not also logged then).
 fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
     let absent = stores.absent();
-    if let Some(none_found) = &absent.none_found {
-        tracing::warn!(found = %none_found, "the listing is empty");
+    for none_found in &absent.none_found {
+        tracing::warn!(found = %none_found, "nothing found");
     }
     if !once {
         for object in &absent.not_found {

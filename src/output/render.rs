@@ -108,38 +108,47 @@ impl Lister {
         };
         Ok(match (format, stores.kinds()) {
             (OutputFormat::Keys, _) => keys(&stores.sorted_keys()),
-            (OutputFormat::Json, [single]) if single.prefix.is_none() => {
+            (OutputFormat::Json, [single]) if single.collection.is_empty() => {
                 let (sorted, resource_version) = single.store.sorted_keys_and_version();
                 json_listing(SystemTime::now(), &resource_version, &sorted)
             }
-            (OutputFormat::Json, kinds) => {
-                let versions = kinds
+            (OutputFormat::Json, collections) => {
+                let versions = collections
                     .iter()
-                    .map(|kind| {
-                        let prefix = kind.prefix.as_deref().unwrap_or_default().to_owned();
-                        (prefix, kind.store.resource_version())
+                    .map(|collection| {
+                        let name = collection.collection.to_string();
+                        (name, collection.store.resource_version())
                     })
                     .collect();
                 json_listing_of_kinds(SystemTime::now(), &versions, &stores.sorted_keys())
             }
-            (OutputFormat::Wide, kinds) => {
+            (OutputFormat::Wide, _) => {
                 // One table per kind, each ending with an empty line: tables are separated by
                 // one empty line, as kubectl separates them. With several kinds, as with
                 // kubectl, a kind without objects has no table; with none at all, the listing
                 // is its empty line alone. A single kind without objects is its header (the
                 // columns of the Table it listed last, when there is one), then the empty line.
+                // A kind watched in several namespaces is one table: its namespaces' objects,
+                // in key order.
                 let now = SystemTime::now();
                 let mut tables = Vec::new();
-                for kind in kinds {
-                    let mut objects = kind.store.objects();
-                    if objects.is_empty() && kind.prefix.is_some() {
+                for kind in stores.by_kind() {
+                    let mut objects = Vec::new();
+                    for collection in kind {
+                        let mut listed = collection.store.objects();
+                        listed.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+                        objects.extend(listed);
+                    }
+                    let [first, ..] = kind else { continue };
+                    if objects.is_empty() && first.prefix.is_some() {
                         continue;
                     }
-                    objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
                     let objects: Vec<&RawObject> = objects.iter().map(AsRef::as_ref).collect();
-                    let listed = kind.store.table_columns();
-                    let prefix = kind.prefix.as_deref();
-                    let table = wide_listing(&objects, listed.as_ref(), kind.columns, prefix, now);
+                    let listed = kind
+                        .iter()
+                        .find_map(|collection| collection.store.table_columns());
+                    let prefix = first.prefix.as_deref();
+                    let table = wide_listing(&objects, listed.as_ref(), first.columns, prefix, now);
                     tables.extend(table);
                 }
                 if tables.is_empty() {
@@ -272,10 +281,11 @@ pub fn json_listing(time: SystemTime, resource_version: &str, keys: &[ObjectKey]
     line
 }
 
-/// `-o json` with several kinds: as [`json_listing`], with `resourceVersions`, each kind's
-/// resourceVersion by its prefix (`{"deployment.apps":"15","pod":"12"}`), in place of
-/// `resourceVersion`: resourceVersions are opaque and per resource, so no one of them stands
-/// for the others.
+/// `-o json` with several kinds or namespaces: as [`json_listing`], with `resourceVersions`,
+/// each collection's resourceVersion by its name ([`crate::output::kinds::collection_of`]:
+/// `{"deployment.apps":"15","pod":"12"}`, `{"shop":"12","web":"14"}`), in place of
+/// `resourceVersion`: resourceVersions are opaque and per list, so no one of them stands for
+/// the others.
 pub fn json_listing_of_kinds(
     time: SystemTime,
     resource_versions: &BTreeMap<String, String>,
@@ -981,6 +991,7 @@ mod tests {
         let stores = Stores::new(vec![
             KindStore {
                 prefix: Some("pod".into()),
+                collection: "pod".into(),
                 store: pod_store,
                 columns,
                 object_type: ObjectType::pod(),
@@ -988,6 +999,7 @@ mod tests {
             },
             KindStore {
                 prefix: Some("deployment.apps".into()),
+                collection: "deployment.apps".into(),
                 store: other_store,
                 columns,
                 object_type: deployments,

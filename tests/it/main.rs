@@ -30,6 +30,7 @@ mod layers;
 mod messages;
 mod metrics;
 mod names;
+mod namespaces;
 mod no_progress;
 mod plugin;
 mod pods;

@@ -66,14 +66,14 @@ pub async fn resources(choice: KubeconfigChoice) -> Option<Vec<Discovered>> {
     discover(&connect(&choice).await?, cache).await
 }
 
-/// The names of the objects of `types` (`pods`, `pods,svc`, a category), in `namespace` or
-/// across all namespaces (a cluster-scoped type ignores it), as a run with these types would
-/// list them: kubectl's completion runs `kubectl get TYPES` the same way. A type that does not
-/// resolve, or a list that fails, adds no names.
+/// The names of the objects of `types` (`pods`, `pods,svc`, a category), in each of
+/// `namespaces` or, with none, across all namespaces (a cluster-scoped type ignores them), as a
+/// run with these types would list them: kubectl's completion runs `kubectl get TYPES` the same
+/// way. A type that does not resolve, or a list that fails, adds no names.
 pub async fn object_names(
     choice: KubeconfigChoice,
     types: String,
-    namespace: Option<String>,
+    namespaces: Vec<String>,
 ) -> Option<Vec<String>> {
     let cache = DiscoveryCache::for_server(&client::server_url(&choice).await.ok()?);
     let connection = connect(&choice).await?;
@@ -94,9 +94,22 @@ pub async fn object_names(
     }
     kinds.sort_by_key(|kind| kind.qualified_name());
     kinds.dedup();
-    let lists = kinds
-        .into_iter()
-        .map(|kind| list_names(&connection, kind, namespace.clone()));
+    let scopes: Vec<Option<String>> = if namespaces.is_empty() {
+        vec![None]
+    } else {
+        namespaces.into_iter().map(Some).collect()
+    };
+    // A cluster-scoped kind is listed once, whatever the namespaces.
+    let lists = kinds.into_iter().flat_map(|kind| {
+        let scopes = if kind.namespaced {
+            &scopes[..]
+        } else {
+            &scopes[..1]
+        };
+        scopes
+            .iter()
+            .map(|namespace| list_names(&connection, kind, namespace.clone()))
+    });
     let names = futures::future::join_all(lists).await;
     Some(names.into_iter().flatten().flatten().collect())
 }

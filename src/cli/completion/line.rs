@@ -24,8 +24,9 @@ pub struct Line {
     pub context: Option<String>,
     /// `--sim`.
     pub sim: bool,
-    /// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`.
-    pub namespace: Option<String>,
+    /// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`, each of them comma-separated
+    /// and repeatable as the run takes them: the namespaces named, empty names left out.
+    pub namespaces: Vec<String>,
     /// The positional words before the word under the cursor: flags and their values left
     /// out, every word after the line's own `--` kept.
     pub before_cursor: Vec<String>,
@@ -103,7 +104,10 @@ impl Line {
                 self.context = value.into_string().ok().filter(|name| !name.is_empty());
             }
             "namespace" => {
-                self.namespace = value.into_string().ok().filter(|name| !name.is_empty());
+                if let Ok(value) = value.into_string() {
+                    let named = value.split(',').filter(|name| !name.is_empty());
+                    self.namespaces.extend(named.map(str::to_owned));
+                }
             }
             _ => {}
         }
@@ -234,19 +238,17 @@ mod tests {
             "",
         ]);
         assert_eq!(line.before_cursor, ["pods", "web-1"]);
-        assert_eq!(line.namespace.as_deref(), Some("shop"));
+        assert_eq!(line.namespaces, ["shop"]);
+        assert_eq!(parse(&["-nshop", "po", ""]).namespaces, ["shop"]);
+        assert_eq!(parse(&["--namespace=x", "po"]).namespaces, ["x"]);
         assert_eq!(
-            parse(&["-nshop", "po", ""]).namespace.as_deref(),
-            Some("shop")
-        );
-        assert_eq!(
-            parse(&["--namespace=x", "po"]).namespace.as_deref(),
-            Some("x")
+            parse(&["-n", "a,,b", "po", "-n", "c", ""]).namespaces,
+            ["a", "b", "c"]
         );
         assert_eq!(parse(&["po", "--", "-a", ""]).before_cursor, ["po", "-a"]);
         // As bash splits `--namespace=shop` into words.
         let split = parse(&["--namespace", "=", "shop", "po", ""]);
-        assert_eq!(split.namespace.as_deref(), Some("shop"));
+        assert_eq!(split.namespaces, ["shop"]);
         assert_eq!(split.before_cursor, ["po"]);
     }
 
@@ -259,6 +261,6 @@ mod tests {
         let line = Line::of_request(args, Some(2));
         assert_eq!(line.before_cursor, ["pods"]);
         assert!(line.sim);
-        assert_eq!(line.namespace.as_deref(), Some("shop"));
+        assert_eq!(line.namespaces, ["shop"]);
     }
 }

@@ -115,6 +115,28 @@ pub fn starting_with(prefix: &str, names: impl IntoIterator<Item = String>) -> V
     found
 }
 
+/// The completions of the last item of a comma-separated list (`-n shop,w`): the `names`
+/// starting with it and not named before it, each after the items before it (`shop,web`).
+pub fn in_list(current: &str, names: impl IntoIterator<Item = String>) -> Vec<String> {
+    let (before, last) = match current.rsplit_once(',') {
+        Some((before, last)) => (Some(before), last),
+        None => (None, current),
+    };
+    let named: Vec<&str> = before
+        .map(|before| before.split(',').collect())
+        .unwrap_or_default();
+    let names = names
+        .into_iter()
+        .filter(|name| !named.contains(&name.as_str()));
+    starting_with(last, names)
+        .into_iter()
+        .map(|name| match before {
+            Some(before) => format!("{before},{name}"),
+            None => name,
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -265,5 +287,19 @@ mod tests {
         assert_eq!(found.len(), MAX_OBJECT_NAMES);
         assert_eq!(found.first().map(String::as_str), Some("web-a0000"));
         assert_eq!(found.last().map(String::as_str), Some("web-b"));
+    }
+
+    #[test]
+    fn a_list_completes_its_last_item_with_what_it_does_not_name_yet() {
+        let namespaces = || ["shop", "web", "kube-system"].map(str::to_owned);
+        assert_eq!(in_list("", namespaces()), ["kube-system", "shop", "web"]);
+        assert_eq!(in_list("s", namespaces()), ["shop"]);
+        assert_eq!(
+            in_list("shop,", namespaces()),
+            ["shop,kube-system", "shop,web"]
+        );
+        assert_eq!(in_list("shop,w", namespaces()), ["shop,web"]);
+        assert_eq!(in_list("shop,web,", namespaces()), ["shop,web,kube-system"]);
+        assert!(in_list("shop,x", namespaces()).is_empty());
     }
 }

@@ -32,7 +32,7 @@ use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
 use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
 use crate::output::progress;
-use crate::output::render::{EventFormat, EventTypes, ListingFormat, OutputFormat};
+use crate::output::render::{EventFormat, EventSource, EventTypes, ListingFormat, OutputFormat};
 use crate::wire::object::ObjectKey;
 use crate::{RunError, Signal};
 
@@ -258,7 +258,11 @@ impl Tasks {
         let printer = if config.mode == Mode::Events {
             let types = listed
                 .iter()
-                .map(|kind| (kind.prefix.clone(), kind.object_type.clone()))
+                .map(|kind| EventSource {
+                    collection: Arc::clone(&kind.collection),
+                    prefix: kind.prefix.clone(),
+                    object_type: kind.object_type.clone(),
+                })
                 .collect();
             let changes = merge_changes(changes, &mut forwarders);
             let format = (

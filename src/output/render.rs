@@ -341,33 +341,58 @@ impl EventFormat {
     }
 }
 
-/// The `apiVersion` and `kind` of every kind's objects, by the prefix of their printed keys
-/// (`None` with a single kind): an event's object is looked up by its key.
+/// The collections whose changes `--events` prints: each one's name, key prefix and object
+/// type. An event's object type and collection are looked up by its printed key.
 #[derive(Clone, Debug)]
-pub struct EventTypes(pub Vec<(Option<Arc<str>>, ObjectType)>);
+pub struct EventTypes(pub Vec<EventSource>);
+
+/// One collection whose changes `--events` prints.
+#[derive(Clone, Debug)]
+pub struct EventSource {
+    /// Its name ([`crate::output::kinds::collection_of`]): the key of its SYNCED markers, and
+    /// the prefix its printed keys share (empty for a run's only collection).
+    pub collection: Arc<str>,
+    /// Its kind's key prefix, with several kinds.
+    pub prefix: Option<Arc<str>>,
+    /// Its objects' `apiVersion` and `kind`.
+    pub object_type: ObjectType,
+}
 
 impl EventTypes {
-    /// Which kind `key` (a printed key, or a SYNCED marker's, which is the kind's prefix) is
-    /// of: its prefix with several kinds, empty with one.
-    fn kind_of(&self, key: &ObjectKey) -> String {
-        if self.0.iter().all(|(prefix, _)| prefix.is_none()) {
-            return String::new();
+    /// A run's only collection, of objects of `object_type`.
+    #[cfg(test)]
+    pub fn single(object_type: ObjectType) -> Self {
+        EventTypes(vec![EventSource {
+            collection: "".into(),
+            prefix: None,
+            object_type,
+        }])
+    }
+
+    /// Which collection `key` (a printed key, or a SYNCED marker's, which is the collection's
+    /// name) is of: the one whose name its key starts with, empty with one collection.
+    fn collection_of<'k>(&self, key: &'k ObjectKey) -> &'k str {
+        let key = key.as_str();
+        let found = self.0.iter().find(|source| {
+            !source.collection.is_empty()
+                && key
+                    .strip_prefix(&*source.collection)
+                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
+        });
+        match found {
+            Some(source) => &key[..source.collection.len()],
+            None => "",
         }
-        key.as_str()
-            .split('/')
-            .next()
-            .unwrap_or_default()
-            .to_owned()
     }
 
     /// The type of the object whose printed key is `key`.
     fn of(&self, key: &ObjectKey) -> ObjectType {
         let prefix = key.as_str().split('/').next().unwrap_or_default();
-        let found = self.0.iter().find(|(kind_prefix, _)| match kind_prefix {
+        let found = self.0.iter().find(|source| match &source.prefix {
             None => true,
             Some(kind_prefix) => &**kind_prefix == prefix,
         });
-        found.map_or_else(ObjectType::pod, |(_, object_type)| object_type.clone())
+        found.map_or_else(ObjectType::pod, |source| source.object_type.clone())
     }
 }
 
@@ -428,9 +453,9 @@ pub struct EventRenderer<'f> {
     watch: Option<WatchPrinter<'f>>,
     /// Each object's last printed line (unaligned), to leave out a MODIFIED that prints the same.
     last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
-    /// The kinds whose first SYNCED marker went by (`--watch-only` prints their changes only
-    /// from then on), by [`EventTypes::kind_of`].
-    synced_kinds: std::collections::HashSet<String>,
+    /// The collections whose first SYNCED marker went by (`--watch-only` prints their changes
+    /// only from then on), by [`EventTypes::collection_of`].
+    synced_collections: std::collections::HashSet<String>,
 }
 
 impl<'f> EventRenderer<'f> {
@@ -447,18 +472,24 @@ impl<'f> EventRenderer<'f> {
             filter,
             watch,
             last_lines: std::collections::HashMap::new(),
-            synced_kinds: std::collections::HashSet::new(),
+            synced_collections: std::collections::HashSet::new(),
         }
     }
 
     /// Whether `--event-types` lets `change` through.
     fn wanted(&mut self, change: &Change) -> bool {
-        let kind = self.types.kind_of(&change.key);
         if change.change_type == ChangeType::Synced {
-            self.synced_kinds.insert(kind);
+            let collection = self.types.collection_of(&change.key);
+            if !self.synced_collections.contains(collection) {
+                self.synced_collections.insert(collection.to_owned());
+            }
             return true;
         }
-        if self.filter.watch_only && !self.synced_kinds.contains(&kind) {
+        if self.filter.watch_only
+            && !self
+                .synced_collections
+                .contains(self.types.collection_of(&change.key))
+        {
             return false;
         }
         self.filter
@@ -469,7 +500,7 @@ impl<'f> EventRenderer<'f> {
 
     /// Whether a template's `line` for `change` must be printed: not a MODIFIED printing the
     /// object's previous line again (unless `--print-unchanged`). Remembers the line.
-    fn changed_line(&mut self, change: &Change, line: Vec<u8>) -> bool {
+    fn changed_line(&mut self, change: &Change, line: &[u8]) -> bool {
         match change.change_type {
             ChangeType::Deleted => {
                 self.last_lines.remove(&change.key);
@@ -477,13 +508,13 @@ impl<'f> EventRenderer<'f> {
             }
             ChangeType::Modified
                 if !self.filter.print_unchanged
-                    && self.last_lines.get(&change.key) == Some(&line) =>
+                    && self.last_lines.get(&change.key).map(Vec::as_slice) == Some(line) =>
             {
                 false
             }
             _ => {
                 if !self.filter.print_unchanged {
-                    self.last_lines.insert(change.key.clone(), line);
+                    self.last_lines.insert(change.key.clone(), line.to_vec());
                 }
                 true
             }
@@ -529,28 +560,32 @@ impl<'f> EventRenderer<'f> {
                     out.extend_from_slice(b"}\n");
                 }
             }
-            EventFormat::Template { listing, with_type } => {
-                let mut values = Vec::with_capacity(changes.len());
+            EventFormat::Template { with_type, .. } => {
+                let Some(watch) = &self.watch else {
+                    return Ok(out);
+                };
+                // Each object is printed once: its text is what a MODIFIED is compared by,
+                // then what is aligned.
+                let mut texts = Vec::with_capacity(changes.len());
+                let mut printed = Vec::new();
                 for change in &changes {
                     if change.change_type == ChangeType::Synced {
                         continue;
                     }
                     let value = event_value(change, self.types, *with_type)?;
-                    if !self.filter.print_unchanged {
-                        let mut line = Vec::new();
-                        listing
-                            .template
-                            .render_object(&value, Headers::Omit, &mut line)?;
-                        if !self.changed_line(change, line) {
-                            continue;
-                        }
+                    texts.push(watch.text_of(&value)?);
+                    printed.push(change);
+                }
+                let mut kept = Vec::with_capacity(texts.len());
+                for (change, text) in printed.into_iter().zip(texts) {
+                    if self.filter.print_unchanged || self.changed_line(change, &text) {
+                        kept.push(text);
                     }
-                    values.push(value);
                 }
                 // The changes applied together (a list's, or a burst's) are aligned together,
                 // as kubectl aligns its initial list; its widths only grow from then on.
                 if let Some(watch) = &mut self.watch {
-                    watch.print(&values, &mut out)?;
+                    watch.print_texts(&kept, &mut out);
                 }
                 check_output(&out)?;
             }
@@ -838,7 +873,7 @@ mod tests {
     #[test]
     fn events_print_kubectls_type_and_object_documents_and_templates_per_change() {
         use crate::cache::store::ChangeType::{Added, Deleted};
-        let types = EventTypes(vec![(None, ObjectType::pod())]);
+        let types = EventTypes::single(ObjectType::pod());
         let json = EventFormat::JsonObjects;
         let all = EventFilter::default();
         let mut renderer = EventRenderer::new(&json, &types, &all);
@@ -882,7 +917,7 @@ mod tests {
     #[test]
     fn events_leave_out_unwanted_types_and_modifications_that_print_the_same_line() {
         use crate::cache::store::ChangeType::{Added, Deleted, Modified};
-        let types = EventTypes(vec![(None, ObjectType::pod())]);
+        let types = EventTypes::single(ObjectType::pod());
         let names = EventFormat::Template {
             listing: TemplateListing {
                 template: Arc::new(
@@ -918,6 +953,63 @@ mod tests {
         };
         let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &deletions);
         assert_eq!(renderer.render(batch()).expect("events"), b"DELETED a/x\n");
+    }
+
+    fn synced(collection: &str) -> Change {
+        Change {
+            change_type: crate::cache::store::ChangeType::Synced,
+            key: ObjectKey::new(None, collection),
+            resource_version: "7".into(),
+            object: None,
+        }
+    }
+
+    #[test]
+    fn watch_only_waits_for_each_collections_own_marker() {
+        use crate::cache::store::ChangeType::{Added, Modified};
+        let filter = EventFilter {
+            watch_only: true,
+            ..EventFilter::default()
+        };
+        // -n a,b: namespace a's list is done before b's initial objects come.
+        let source = |collection: &str, prefix: Option<&str>| EventSource {
+            collection: collection.into(),
+            prefix: prefix.map(Into::into),
+            object_type: ObjectType::pod(),
+        };
+        let types = EventTypes(vec![source("a", None), source("b", None)]);
+        let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &filter);
+        let printed = renderer
+            .render([
+                change(Added, "a/x"),
+                synced("a"),
+                change(Added, "b/y"),
+                change(Modified, "a/x"),
+                synced("b"),
+                change(Added, "b/z"),
+            ])
+            .expect("events");
+        assert_eq!(printed, b"MODIFIED a/x\nADDED b/z\n");
+        // pods,deploy -n a,b: pod/a's marker says nothing of pod/b.
+        let types = EventTypes(vec![
+            source("pod/a", Some("pod")),
+            source("pod/b", Some("pod")),
+        ]);
+        let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &filter);
+        let prefixed = |change_type, key: &str| {
+            let mut change = change(change_type, key);
+            change.key = ObjectKey::new(Some("pod"), key);
+            change
+        };
+        let printed = renderer
+            .render([
+                synced("pod/a"),
+                prefixed(Added, "b/y"),
+                synced("pod/b"),
+                prefixed(Added, "b/z"),
+            ])
+            .expect("events");
+        assert_eq!(printed, b"ADDED pod/b/z\n");
     }
 
     fn json_object(json: &str) -> RawObject {

@@ -334,25 +334,46 @@ pub(crate) struct WatchPrinter<'t> {
 
 impl WatchPrinter<'_> {
     /// Appends a batch: the initial list's objects, then one call per watch event's object
-    /// (kubectl aligns each batch and flushes after it). On an error, `out` has the batch's
-    /// output up to the failing object.
+    /// (kubectl aligns each batch and flushes after it). On an error, nothing of the batch is
+    /// appended. (The run prints through [`WatchPrinter::text_of`] and
+    /// [`WatchPrinter::print_texts`], comparing texts in between.)
+    #[cfg(test)]
     pub(crate) fn print(
         &mut self,
         objects: &[Value],
         out: &mut Vec<u8>,
     ) -> Result<(), TemplateError> {
-        let mut printed = Ok(());
-        for object in objects {
-            let mut text = Vec::new();
-            let header = std::mem::take(&mut self.header_due);
-            printed = self.template.print_object(object, header, &mut text);
-            self.table.write(&text, out);
-            if printed.is_err() {
-                break;
+        let texts = objects
+            .iter()
+            .map(|object| self.text_of(object))
+            .collect::<Result<Vec<_>, _>>()?;
+        self.print_texts(&texts, out);
+        Ok(())
+    }
+
+    /// What `object` prints as, unaligned and without the header: what two events are compared
+    /// by, and what [`WatchPrinter::print_texts`] aligns.
+    pub(crate) fn text_of(&self, object: &Value) -> Result<Vec<u8>, TemplateError> {
+        let mut text = Vec::new();
+        self.template.print_object(object, false, &mut text)?;
+        Ok(text)
+    }
+
+    /// Appends a batch of [`WatchPrinter::text_of`]'s texts as [`WatchPrinter::print`] prints
+    /// their objects: the custom columns' header first if it is due, then the texts through the
+    /// aligner.
+    pub(crate) fn print_texts(&mut self, texts: &[Vec<u8>], out: &mut Vec<u8>) {
+        for text in texts {
+            if std::mem::take(&mut self.header_due)
+                && let Format::Columns(columns) = &self.template.format
+            {
+                let mut header = Vec::new();
+                columns.write_header(&mut header);
+                self.table.write(&header, out);
             }
+            self.table.write(text, out);
         }
         self.table.flush(out);
-        printed
     }
 }
 

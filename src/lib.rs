@@ -22,13 +22,13 @@
 //!   means), the store ([`cache::store`]), names filtered before it, and the metrics.
 //! - [`api`]: the seam over HTTP ([`api::kube_source::KubeSource`]), watch framing, request
 //!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
-//!   kinds as the listings see them, every output format (`output::render`), when it is
+//!   kinds and namespaces as the listings see them (one store each, one listing), every output format (`output::render`), when it is
 //!   written ([`output::printer`]), the progress line and the logs.
 //! - `cli`: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
 //! Above the layers, the crate root: `run` wires them together in three steps, written out in
-//! `wiring`: resolve the kinds, spawn the tasks, join them; [`main`] (`entry.rs`) parses the
+//! `wiring`: resolve the kinds, spawn the tasks (a reflector per kind and namespace), join them; [`main`] (`entry.rs`) parses the
 //! command line, sets up logging, runs, and maps the result to an exit code. The binary
 //! (`src/main.rs`) is a call to [`main`] and its allocator.
 //!

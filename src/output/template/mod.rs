@@ -142,14 +142,21 @@ pub(crate) enum TemplateError {
 /// object without bound.
 pub(crate) const MAX_OUTPUT_BYTES: usize = 256 << 20;
 
+/// What a template past [`MAX_OUTPUT_BYTES`] is told, where the limit is checked: between
+/// objects ([`check_output`]) and within one JSONPath execution (which can print without bound
+/// before it returns).
+pub(crate) fn output_limit_exceeded() -> String {
+    format!(
+        "the template printed more than {} MiB; refused (kreflect holds a listing whole before \
+         writing it)",
+        MAX_OUTPUT_BYTES >> 20
+    )
+}
+
 /// Fails once `out` holds more than [`MAX_OUTPUT_BYTES`].
 pub(crate) fn check_output(out: &[u8]) -> Result<(), TemplateError> {
     if out.len() > MAX_OUTPUT_BYTES {
-        return Err(TemplateError::Limit(format!(
-            "the template printed more than {} MiB; refused (kreflect holds a listing whole \
-             before writing it)",
-            MAX_OUTPUT_BYTES >> 20
-        )));
+        return Err(TemplateError::Limit(output_limit_exceeded()));
     }
     Ok(())
 }

@@ -81,10 +81,7 @@ impl JsonPath {
                 }
                 result.write_result(out);
                 if out.len() > super::MAX_OUTPUT_BYTES {
-                    return Err(ExecError::Limit(format!(
-                        "the template printed more than {} MiB",
-                        super::MAX_OUTPUT_BYTES >> 20
-                    )));
+                    return Err(ExecError::Limit(super::output_limit_exceeded()));
                 }
             }
         }

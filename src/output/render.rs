@@ -23,7 +23,7 @@ use serde_json::Value;
 use crate::cache::store::{Change, ChangeType};
 use crate::output::kinds::{ObjectType, Stores};
 use crate::output::template::{
-    Headers, Template, TemplateError, WatchPrinter, check_output, write_go_json,
+    Headers, Reads, Template, TemplateError, WatchPrinter, check_output, parse_for, write_go_json,
 };
 use crate::quote::{count_escapable, quote_into};
 use crate::wire::object::{ObjectKey, RawObject};
@@ -164,26 +164,17 @@ impl Lister {
 /// one list or one by one ([`Template::lists_whole`]), then a newline unless the template
 /// ended with one, then the listing's empty line.
 fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
-    // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
-    let mut values: Vec<Value> = Vec::new();
-    for kind in stores.kinds() {
-        let mut objects = kind.store.objects();
-        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-        for object in objects {
-            values.push(object_value(&object, &kind.object_type)?);
-        }
-    }
     let TemplateListing { template, headers } = listing;
-    let mut out = Vec::new();
-    if template.lists_whole() {
-        template.render_list(values, *headers, &mut out)?;
+    let reads = if template.lists_whole() {
+        template.item_reads()
     } else {
-        for value in &values {
-            template.render_object(value, *headers, &mut out)?;
-            check_output(&out)?;
-        }
+        template.object_reads()
+    };
+    let mut out = template_listing_reading(template, *headers, stores, &reads);
+    if shows_the_object(&out) && reads != Reads::All {
+        out = template_listing_reading(template, *headers, stores, &Reads::All);
     }
-    check_output(&out)?;
+    let mut out = out?;
     if out.last().is_some_and(|&last| last != b'\n') {
         out.push(b'\n');
     }
@@ -191,20 +182,58 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
     Ok(out)
 }
 
+/// Whether `result` is a template's failure whose message shows the object it ran on (kubectl's
+/// for a missing key): it must show the object whole, not the part of it that was parsed.
+fn shows_the_object<T>(result: &Result<T, TemplateError>) -> bool {
+    matches!(result, Err(TemplateError::JsonPathExecution { .. }))
+}
+
+/// [`template_listing`]'s template output, from what `reads` reads of each object.
+fn template_listing_reading(
+    template: &Template,
+    headers: Headers,
+    stores: &Stores,
+    reads: &Reads,
+) -> Result<Vec<u8>, TemplateError> {
+    // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
+    let mut values: Vec<Value> = Vec::new();
+    for kind in stores.kinds() {
+        let mut objects = kind.store.objects();
+        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        for object in objects {
+            values.push(object_value(&object, &kind.object_type, reads)?);
+        }
+    }
+    let mut out = Vec::new();
+    if template.lists_whole() {
+        template.render_list(values, headers, &mut out)?;
+    } else {
+        for value in &values {
+            template.render_object(value, headers, &mut out)?;
+            check_output(&out)?;
+        }
+    }
+    check_output(&out)?;
+    Ok(out)
+}
+
 /// An object as a template reads it: its JSON, with the `apiVersion` and `kind` a list item
 /// lacks filled in, as kubectl fills them in (and in place of `PartialObjectMetadata`'s with
 /// `--metadata-only`: `-o name` says `pod/web-0`, as kubectl does). An object kept without JSON
 /// (a protobuf message: the command line asks for JSON with a template) is its name and
-/// namespace alone. JSON that does not parse as a value (nested past serde_json's 128 levels, a
-/// number out of range) is an error naming the object, never a stand-in printed as if whole.
-pub fn object_value(object: &RawObject, object_type: &ObjectType) -> Result<Value, TemplateError> {
+/// namespace alone. Only what `reads` reads is parsed ([`Reads`]); JSON that does not parse as
+/// a value there (nested past serde_json's 128 levels, a number out of range) is an error
+/// naming the object, never a stand-in printed as if whole.
+pub fn object_value(
+    object: &RawObject,
+    object_type: &ObjectType,
+    reads: &Reads,
+) -> Result<Value, TemplateError> {
     let mut value = match object.json() {
-        Some(json) => {
-            serde_json::from_slice::<Value>(json).map_err(|err| TemplateError::Unreadable {
-                key: object.key().to_string(),
-                reason: err.to_string(),
-            })?
-        }
+        Some(json) => parse_for(json, reads).map_err(|err| TemplateError::Unreadable {
+            key: object.key().to_string(),
+            reason: err.to_string(),
+        })?,
         None => {
             let mut metadata = serde_json::Map::new();
             metadata.insert("name".into(), object.key().name().into());
@@ -397,15 +426,21 @@ impl EventTypes {
 }
 
 /// A change as a template or `{"type","object"}` reads it: `{"type":TYPE,"object":OBJECT}` with
-/// `with_type`, else the object.
+/// `with_type`, else the object; of the object, what `reads` reads (of the document).
 pub fn event_value(
     change: &Change,
     types: &EventTypes,
     with_type: bool,
+    reads: &Reads,
 ) -> Result<Value, TemplateError> {
     let object_type = types.of(&change.key);
+    let object_reads = if with_type {
+        reads.at("object")
+    } else {
+        reads.clone()
+    };
     let object = match &change.object {
-        Some(object) => object_value(object, &object_type)?,
+        Some(object) => object_value(object, &object_type, &object_reads)?,
         None => serde_json::json!({
             "apiVersion": &*object_type.api_version,
             "kind": &*object_type.kind,
@@ -413,7 +448,11 @@ pub fn event_value(
         }),
     };
     Ok(if with_type {
-        serde_json::json!({"type": change.change_type.as_str(), "object": object})
+        // Built in place: `json!` would copy the object value by value.
+        let mut document = serde_json::Map::new();
+        document.insert("type".to_owned(), change.change_type.as_str().into());
+        document.insert("object".to_owned(), object);
+        Value::Object(document)
     } else {
         object
     })
@@ -451,6 +490,8 @@ pub struct EventRenderer<'f> {
     types: &'f EventTypes,
     filter: &'f EventFilter,
     watch: Option<WatchPrinter<'f>>,
+    /// What a template reads of each event's document: all that is parsed of its object.
+    reads: Reads,
     /// Each object's last printed line (unaligned), to leave out a MODIFIED that prints the same.
     last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
     /// The collections whose first SYNCED marker went by (`--watch-only` prints their changes
@@ -462,15 +503,19 @@ impl<'f> EventRenderer<'f> {
     /// A renderer of `format` for the changes `filter` lets through, looking objects' types up
     /// in `types`.
     pub fn new(format: &'f EventFormat, types: &'f EventTypes, filter: &'f EventFilter) -> Self {
-        let watch = match format {
-            EventFormat::Template { listing, .. } => Some(listing.template.watch(listing.headers)),
-            _ => None,
+        let (watch, reads) = match format {
+            EventFormat::Template { listing, .. } => (
+                Some(listing.template.watch(listing.headers)),
+                listing.template.object_reads(),
+            ),
+            _ => (None, Reads::All),
         };
         EventRenderer {
             format,
             types,
             filter,
             watch,
+            reads,
             last_lines: std::collections::HashMap::new(),
             synced_collections: std::collections::HashSet::new(),
         }
@@ -552,7 +597,7 @@ impl<'f> EventRenderer<'f> {
                         out.extend(events([change], true));
                         continue;
                     }
-                    let object = event_value(&change, self.types, false)?;
+                    let object = event_value(&change, self.types, false, &Reads::All)?;
                     out.extend_from_slice(b"{\"type\":\"");
                     out.extend_from_slice(change.change_type.as_str().as_bytes());
                     out.extend_from_slice(b"\",\"object\":");
@@ -572,8 +617,16 @@ impl<'f> EventRenderer<'f> {
                     if change.change_type == ChangeType::Synced {
                         continue;
                     }
-                    let value = event_value(change, self.types, *with_type)?;
-                    texts.push(watch.text_of(&value)?);
+                    let read = |reads| {
+                        let value = event_value(change, self.types, *with_type, reads)?;
+                        watch.text_of(&value)
+                    };
+                    let mut text = read(&self.reads);
+                    if shows_the_object(&text) && self.reads != Reads::All {
+                        text = read(&Reads::All);
+                    }
+                    let text = text?;
+                    texts.push(text);
                     printed.push(change);
                 }
                 let mut kept = Vec::with_capacity(texts.len());
@@ -854,7 +907,7 @@ mod tests {
     #[test]
     fn a_template_reads_an_object_with_the_api_version_a_list_item_lacks() {
         let kept = crate::wire::test_support::pod("a/x", 1);
-        let value = object_value(&kept, &ObjectType::pod()).expect("readable");
+        let value = object_value(&kept, &ObjectType::pod(), &Reads::All).expect("readable");
         assert_eq!(value["metadata"]["name"], "x");
         assert_eq!(value["kind"], "Pod");
         assert_eq!(value["apiVersion"], "v1");
@@ -1028,7 +1081,7 @@ mod tests {
         let object = json_object(
             r#"{"metadata":{"name":"x","namespace":"a"},"n":[0.41817215137075947,923441.3836388615,1.5e-300]}"#,
         );
-        let value = object_value(&object, &ObjectType::pod()).expect("readable");
+        let value = object_value(&object, &ObjectType::pod(), &Reads::All).expect("readable");
         let template = Template::parse("jsonpath={.n[*]}").expect("template");
         let mut out = Vec::new();
         template
@@ -1040,7 +1093,7 @@ mod tests {
             "[".repeat(200),
             "]".repeat(200)
         );
-        let refused = object_value(&json_object(&deep), &ObjectType::pod());
+        let refused = object_value(&json_object(&deep), &ObjectType::pod(), &Reads::All);
         let message = refused.expect_err("too deep for serde_json").to_string();
         assert!(
             message.starts_with("cannot read a/deep for the template: recursion limit"),
@@ -1057,7 +1110,7 @@ mod tests {
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
         };
-        let value = object_value(&object, &object_type).expect("readable");
+        let value = object_value(&object, &object_type, &Reads::All).expect("readable");
         assert_eq!(value["kind"], "Deployment");
         assert_eq!(value["apiVersion"], "apps/v1");
     }

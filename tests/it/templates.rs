@@ -154,6 +154,12 @@ async fn a_missing_key_fails_the_run_with_kubectls_message_when_keys_may_not_be_
         "{stderr}"
     );
     assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    // The object whole, as kubectl shows it, though the template reads only `.status`.
+    assert!(
+        stderr.contains(r#""name":"db-0""#)
+            && stderr.contains(r#""spec":map[string]interface {}{"#),
+        "{stderr}"
+    );
     let (status, stdout, _) = run_to_end(cluster.kreflect(&args[..5])).await;
     assert!(status.success());
     assert_eq!(stdout, "\n", "a missing key prints nothing by default");
@@ -323,6 +329,10 @@ async fn a_missing_key_in_an_event_fails_the_run_when_keys_may_not_be_missing() 
     let (status, _, stderr) = run_to_end(cluster.kreflect(&args)).await;
     assert_eq!(status.code(), Some(1), "db-0 has no podIP: {stderr}");
     assert!(stderr.contains("podIP is not found"), "{stderr}");
+    assert!(
+        stderr.contains(r#""spec":map[string]interface {}{"#),
+        "the object whole: {stderr}"
+    );
 }
 
 /// A MODIFIED printing the line its object printed last (a status-only update, with a template

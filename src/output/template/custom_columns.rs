@@ -7,6 +7,7 @@
 use serde_json::Value;
 
 use super::jsonpath::{ExecError, JsonPath};
+use super::reads::Reads;
 
 /// A parsed custom-columns spec.
 #[derive(Clone, Debug)]
@@ -45,6 +46,15 @@ impl Columns {
             });
         }
         Ok(Columns { columns })
+    }
+
+    /// What the columns read of an object.
+    pub(crate) fn reads(&self) -> Reads {
+        let mut reads = Reads::nothing();
+        for column in &self.columns {
+            reads.merge(column.path.reads());
+        }
+        reads
     }
 
     /// Appends the header line.

@@ -275,3 +275,72 @@ fn serde_json_maps_iterate_in_key_order_as_go_prints_them() {
     let keys: Vec<&String> = map.as_object().expect("object").keys().collect();
     assert_eq!(keys, ["B", "a", "b", "ä"]);
 }
+
+/// Templates beyond the recorded cases whose reads are harder to follow: unions, nested and
+/// unclosed ranges, filters comparing two paths, wildcards, `..` under a path, literals
+/// followed by paths, `@` and the root whole.
+const MORE_TEMPLATES: &[&str] = &[
+    "jsonpath={.spec['containers','initContainers'][*].name}",
+    "jsonpath={range .spec.containers[*]}{range .ports[*]}{.containerPort}/{end}{.name};{end}",
+    "jsonpath={range .spec.containers[*]}{.name}",
+    "jsonpath={.status.containerStatuses[?(@.restartCount>=@.restartCount)].name}",
+    "jsonpath={.status.conditions[?(@.status)].type}",
+    "jsonpath={.metadata.*}",
+    "jsonpath={.spec..name}",
+    "jsonpath={\"x\"}{.metadata.name}",
+    "jsonpath={@}",
+    "jsonpath={.status.podIPs[-1:].ip}{.spec.containers[0:1].image}",
+    "jsonpath={.}",
+    "jsonpath={.metadata.labels.app}{.metadata.labels}",
+    "jsonpath={range .items[*]}{.metadata.name}{range .spec.containers[*]}{.image}{end}{end}",
+    "custom-columns=A:.metadata.name,B:.spec.containers[*].ports[*].containerPort,C:.status",
+    "name",
+];
+
+/// A template prints the same from the part of an object [`super::Template::object_reads`]
+/// (and, for a list, [`super::Template::item_reads`]) says it reads as from the whole object,
+/// for every recorded template and more, over every pod.
+#[test]
+fn what_a_template_reads_of_an_object_is_all_it_needs() {
+    let recorded = cases();
+    let templates = recorded
+        .iter()
+        .filter_map(|case| case["template"].as_str())
+        .filter(|template| template.starts_with("jsonpath=") || template.starts_with("custom-"))
+        .chain(MORE_TEMPLATES.iter().copied());
+    let whole = pods();
+    let mut checked = 0;
+    for text in templates {
+        let Ok(template) = Template::parse(text) else {
+            continue;
+        };
+        let parsed = |reads: &super::Reads| -> Vec<Value> {
+            whole
+                .iter()
+                .map(|pod| {
+                    let json = serde_json::to_vec(pod).expect("serializes");
+                    super::parse_for(&json, reads).expect("parses")
+                })
+                .collect()
+        };
+        for object in whole.iter().zip(parsed(&template.object_reads())) {
+            let (mut from_whole, mut from_part) = (Vec::new(), Vec::new());
+            let whole_result = template.render_object(object.0, Headers::Print, &mut from_whole);
+            let part_result = template.render_object(&object.1, Headers::Print, &mut from_part);
+            assert_eq!(whole_result.is_ok(), part_result.is_ok(), "{text}");
+            assert_eq!(
+                from_whole, from_part,
+                "{text} on {}",
+                object.0["metadata"]["name"]
+            );
+            checked += 1;
+        }
+        let (mut from_whole, mut from_part) = (Vec::new(), Vec::new());
+        let whole_result = template.render_list(whole.clone(), Headers::Print, &mut from_whole);
+        let items = parsed(&template.item_reads());
+        let part_result = template.render_list(items, Headers::Print, &mut from_part);
+        assert_eq!(whole_result.is_ok(), part_result.is_ok(), "{text}");
+        assert_eq!(from_whole, from_part, "{text} as a list");
+    }
+    assert!(checked > 4 * 40, "only {checked} checked");
+}

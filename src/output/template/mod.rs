@@ -31,6 +31,9 @@ mod custom_columns;
 mod go_fmt;
 mod jsonpath;
 mod name;
+mod reads;
+
+pub(crate) use reads::{Reads, parse as parse_for};
 mod tabwriter;
 
 use serde_json::{Value, json};
@@ -199,6 +202,25 @@ impl Template {
         self
     }
 
+    /// What [`Template::render_object`] and a [`WatchPrinter`] read of an object: what
+    /// [`parse_for`] needs of its JSON.
+    pub(crate) fn object_reads(&self) -> Reads {
+        match &self.format {
+            Format::JsonPath { path, .. } => path.reads(),
+            Format::Columns(columns) => columns.reads(),
+            Format::Name => name::reads(),
+        }
+    }
+
+    /// What [`Template::render_list`] reads of each item.
+    pub(crate) fn item_reads(&self) -> Reads {
+        match &self.format {
+            // The items are the `List`'s.
+            Format::JsonPath { path, .. } => path.reads().at("items"),
+            Format::Columns(_) | Format::Name => self.object_reads(),
+        }
+    }
+
     /// Appends what `kubectl get KIND -o TEMPLATE` prints for `items`. On an error, `out`
     /// holds what kubectl printed before it (custom columns' rows so far, names so far).
     pub(crate) fn render_list(
@@ -209,12 +231,15 @@ impl Template {
     ) -> Result<(), TemplateError> {
         match &self.format {
             Format::JsonPath { .. } => {
-                let list = json!({
+                // Built in place: `json!` would copy the items value by value.
+                let mut list = json!({
                     "apiVersion": "v1",
-                    "items": items,
                     "kind": "List",
                     "metadata": {"resourceVersion": ""},
                 });
+                if let Value::Object(fields) = &mut list {
+                    fields.insert("items".to_owned(), Value::Array(items));
+                }
                 self.print_object(&list, false, out)
             }
             Format::Columns(columns) => {

@@ -4,10 +4,22 @@
 
 use serde_json::Value;
 
+use super::reads::Reads;
+
 /// kubectl's error for an object whose `apiVersion` and `kind` are both missing (or whose
 /// `apiVersion` has more than one `/`).
 pub(crate) const MISSING_KIND: &str =
     "missing apiVersion or kind; try GetObjectKind().SetGroupVersionKind() if you know the type";
+
+/// What a line reads of an object: `kind`, `apiVersion` and `metadata.name`.
+pub(crate) fn reads() -> Reads {
+    let mut reads = Reads::nothing();
+    for path in [&["kind"][..], &["apiVersion"], &["metadata", "name"]] {
+        let path: Vec<String> = path.iter().map(|key| (*key).to_owned()).collect();
+        reads.add(&path);
+    }
+    reads
+}
 
 /// Appends `object`'s line, or fails with [`MISSING_KIND`].
 pub(crate) fn write_name(object: &Value, out: &mut Vec<u8>) -> Result<(), &'static str> {

@@ -5,6 +5,7 @@
 mod eval;
 mod node;
 mod parser;
+mod reads;
 mod unquote;
 mod value;
 
@@ -49,6 +50,11 @@ impl JsonPath {
                 .skip_while(|step| matches!(step, node::Node::Identifier(word) if word == "range"));
             matches!(steps.next(), Some(node::Node::Field(field)) if field == "items")
         })
+    }
+
+    /// What the template reads of the object it runs on.
+    pub(crate) fn reads(&self) -> super::reads::Reads {
+        reads::reads(&self.nodes)
     }
 
     /// Go's `FindResults`: the values each top-level node gives, `range`s expanded.

@@ -40,6 +40,7 @@ pub fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    runtime::raise_open_file_limit();
     let runtime = match runtime::build() {
         Ok(runtime) => runtime,
         Err(err) => return fail(&format!("cannot start the async runtime: {err}"), 1),

@@ -209,6 +209,18 @@ pub(crate) enum RunError {
         /// Why binding failed.
         error: io::Error,
     },
+    /// The run would hold more connections than the process may open files.
+    #[error(
+        "watching {collections} kinds and namespaces takes a connection each, and this process \
+         may open only {limit} files (ulimit -n): raise the limit, or name fewer namespaces \
+         (without -n, every namespace is watched over one connection)"
+    )]
+    TooManyConnections {
+        /// The kinds and namespaces asked for (one collection each).
+        collections: usize,
+        /// The soft open-file limit.
+        limit: u64,
+    },
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),

@@ -179,6 +179,16 @@ struct Several {
     namespaces: bool,
 }
 
+/// The open files a run of `collections` may hold at once: a connection each (its list, then
+/// its watch; two while a relist overlaps a watch closing), and a margin for the rest
+/// (stdio, the runtime, the metrics server and its scrapes, a credential plugin).
+fn connections_needed(collections: usize) -> u64 {
+    u64::try_from(collections)
+        .unwrap_or(u64::MAX)
+        .saturating_mul(2)
+        .saturating_add(64)
+}
+
 /// The collections the run watches: each target in each namespace of `-n` (in order), or in
 /// all namespaces without `-n`; a cluster-scoped kind once, whatever `-n` says.
 ///
@@ -227,6 +237,14 @@ impl Tasks {
         W: Write + Send + 'static,
     {
         let collections = collections(&config, targets);
+        if let Some(limit) = crate::runtime::open_file_limit()
+            && connections_needed(collections.len()) > limit
+        {
+            return Err(RunError::TooManyConnections {
+                collections: collections.len(),
+                limit,
+            });
+        }
         let several = Several {
             kinds: targets.len() > 1,
             collections: collections.len() > 1,
@@ -456,9 +474,10 @@ fn event_format(config: &Config) -> EventFormat {
     match (&config.format, config.output_watch_events) {
         (ListingFormat::Own(OutputFormat::Json), false) => EventFormat::Json,
         (ListingFormat::Own(OutputFormat::Json), true) => EventFormat::JsonObjects,
+        // kubectl's `-o name` prints the object's name whatever `--output-watch-events` says.
         (ListingFormat::Template(listing), with_type) => EventFormat::Template {
             listing: listing.clone(),
-            with_type,
+            with_type: with_type && !listing.template.prints_names(),
         },
         (ListingFormat::Own(_), _) => EventFormat::Lines,
     }

@@ -323,6 +323,7 @@ impl Cli {
             (wire, false) => wire,
         };
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
+        refuse_event_flags_without_events(&args).map_err(|message| usage(&message))?;
         let deadline = list_deadline().map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
@@ -482,6 +483,27 @@ fn namespaces_of(mut given: Vec<String>) -> Vec<String> {
     given.sort_unstable();
     given.dedup();
     given
+}
+
+/// Refuses the flags that shape `--events` without it: clap's `requires` lets them through
+/// next to `--once`, which conflicts with `--events`, and a script's `--event-types added` would
+/// then get listings as if it had asked for them.
+fn refuse_event_flags_without_events(args: &WatchArgs) -> Result<(), String> {
+    if args.events {
+        return Ok(());
+    }
+    let given = [
+        ("--output-watch-events", args.output_watch_events),
+        ("--event-types", !args.event_types.is_empty()),
+        ("--watch-only", args.watch_only),
+        ("--print-unchanged", args.print_unchanged),
+    ];
+    match given.iter().find(|(_, given)| *given) {
+        Some((flag, _)) => Err(format!(
+            "{flag} needs --events (it shapes the changes it prints)"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The deadline of list pages and discovery: kreflect's minimum rate, over the window
@@ -860,6 +882,26 @@ mod tests {
         for namespace in ["a", "kube-system", "0", &"a".repeat(63)] {
             let config = parse(&["kreflect", "pods", "-n", namespace]).expect(namespace);
             assert_eq!(config.namespaces, [namespace]);
+        }
+    }
+
+    #[test]
+    fn the_flags_that_shape_events_need_events_even_with_once() {
+        for flag in [
+            "--output-watch-events",
+            "--event-types=added",
+            "--watch-only",
+            "--print-unchanged",
+        ] {
+            for args in [
+                &["kreflect", "pods", flag][..],
+                &["kreflect", "pods", "--once", flag],
+            ] {
+                let err = parse(args).expect_err(flag);
+                assert_eq!(err.exit_code(), 2, "{args:?}");
+                assert!(err.to_string().contains("--events"), "{args:?}: {err}");
+            }
+            parse(&["kreflect", "pods", "--events", flag]).expect(flag);
         }
     }
 

@@ -212,7 +212,7 @@ fn object_names(line: &Line, types: &str) -> Vec<String> {
 }
 
 /// `-n`'s candidates: the namespaces the cluster lists; after a comma (`-n shop,w`), those
-/// not named yet, each after the ones before it.
+/// not named yet.
 pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
@@ -223,7 +223,8 @@ pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     } else {
         cluster::within_deadline(cluster::namespaces(line.choice()))
     };
-    candidates(names::in_list(current, namespaces.unwrap_or_default()))
+    let namespaces = namespaces.unwrap_or_default();
+    candidates(names::not_named_yet(current, namespaces, &line.namespaces))
 }
 
 /// `--context`'s candidates: the kubeconfig's contexts.

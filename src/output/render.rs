@@ -492,7 +492,8 @@ pub struct EventRenderer<'f> {
     watch: Option<WatchPrinter<'f>>,
     /// What a template reads of each event's document: all that is parsed of its object.
     reads: Reads,
-    /// Each object's last printed line (unaligned), to leave out a MODIFIED that prints the same.
+    /// Each object's last text (unaligned, its event type set aside), to leave out a MODIFIED
+    /// that prints the same.
     last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
     /// The collections whose first SYNCED marker went by (`--watch-only` prints their changes
     /// only from then on), by [`EventTypes::collection_of`].
@@ -543,108 +544,123 @@ impl<'f> EventRenderer<'f> {
             .is_none_or(|only| only.contains(&change.change_type))
     }
 
-    /// Whether a template's `line` for `change` must be printed: not a MODIFIED printing the
-    /// object's previous line again (unless `--print-unchanged`). Remembers the line.
-    fn changed_line(&mut self, change: &Change, line: &[u8]) -> bool {
-        match change.change_type {
-            ChangeType::Deleted => {
-                self.last_lines.remove(&change.key);
-                true
-            }
-            ChangeType::Modified
-                if !self.filter.print_unchanged
-                    && self.last_lines.get(&change.key).map(Vec::as_slice) == Some(line) =>
-            {
-                false
-            }
-            _ => {
-                if !self.filter.print_unchanged {
-                    self.last_lines.insert(change.key.clone(), line.to_vec());
-                }
-                true
-            }
-        }
-    }
-
     /// The bytes of these changes, in order; only a template can fail (a key missing with
     /// `--allow-missing-template-keys=false`).
     pub fn render(
         &mut self,
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Vec<u8>, TemplateError> {
+        if let EventFormat::Template { with_type, .. } = self.format
+            && let Some(watch) = self.watch.take()
+        {
+            let texts = self.template_texts(&watch, changes, *with_type);
+            let mut watch = watch;
+            let mut out = Vec::new();
+            if let Ok(texts) = &texts {
+                // The changes applied together (a list's, or a burst's) are aligned together,
+                // as kubectl aligns its initial list; its widths only grow from then on.
+                watch.print_texts(texts, &mut out);
+            }
+            self.watch = Some(watch);
+            texts?;
+            check_output(&out)?;
+            return Ok(out);
+        }
         let changes: Vec<Change> = changes
             .into_iter()
             .filter(|change| self.wanted(change))
             .collect();
-        if !matches!(self.format, EventFormat::Lines | EventFormat::Json) {
-            return self.render_objects(changes);
-        }
         match self.format {
             EventFormat::Lines => Ok(events(changes, false)),
-            _ => Ok(events(changes, true)),
+            EventFormat::JsonObjects => self.json_objects(changes),
+            EventFormat::Json | EventFormat::Template { .. } => Ok(events(changes, true)),
         }
     }
 
-    /// [`EventRenderer::render`] for the formats printing objects. The SYNCED marker is a JSON
-    /// line of its own in `{"type","object"}` documents, and nothing in a template's output.
-    fn render_objects(&mut self, changes: Vec<Change>) -> Result<Vec<u8>, TemplateError> {
+    /// `{"type","object"}` lines, kubectl's: `type` first (its struct's order), the object as Go
+    /// writes it. The SYNCED marker is a JSON line of its own.
+    fn json_objects(&self, changes: Vec<Change>) -> Result<Vec<u8>, TemplateError> {
         let mut out = Vec::new();
-        match self.format {
-            EventFormat::JsonObjects => {
-                // kubectl's line: `type` first (its struct's order), the object as Go writes it.
-                for change in changes {
-                    if change.change_type == ChangeType::Synced {
-                        out.extend(events([change], true));
-                        continue;
-                    }
-                    let object = event_value(&change, self.types, false, &Reads::All)?;
-                    out.extend_from_slice(b"{\"type\":\"");
-                    out.extend_from_slice(change.change_type.as_str().as_bytes());
-                    out.extend_from_slice(b"\",\"object\":");
-                    write_go_json(&object, &mut out);
-                    out.extend_from_slice(b"}\n");
-                }
+        for change in changes {
+            if change.change_type == ChangeType::Synced {
+                out.extend(events([change], true));
+                continue;
             }
-            EventFormat::Template { with_type, .. } => {
-                let Some(watch) = &self.watch else {
-                    return Ok(out);
-                };
-                // Each object is printed once: its text is what a MODIFIED is compared by,
-                // then what is aligned.
-                let mut texts = Vec::with_capacity(changes.len());
-                let mut printed = Vec::new();
-                for change in &changes {
-                    if change.change_type == ChangeType::Synced {
-                        continue;
-                    }
-                    let read = |reads| {
-                        let value = event_value(change, self.types, *with_type, reads)?;
-                        watch.text_of(&value)
-                    };
-                    let mut text = read(&self.reads);
-                    if shows_the_object(&text) && self.reads != Reads::All {
-                        text = read(&Reads::All);
-                    }
-                    let text = text?;
-                    texts.push(text);
-                    printed.push(change);
-                }
-                let mut kept = Vec::with_capacity(texts.len());
-                for (change, text) in printed.into_iter().zip(texts) {
-                    if self.filter.print_unchanged || self.changed_line(change, &text) {
-                        kept.push(text);
-                    }
-                }
-                // The changes applied together (a list's, or a burst's) are aligned together,
-                // as kubectl aligns its initial list; its widths only grow from then on.
-                if let Some(watch) = &mut self.watch {
-                    watch.print_texts(&kept, &mut out);
-                }
-                check_output(&out)?;
-            }
-            EventFormat::Lines | EventFormat::Json => {}
+            let object = event_value(&change, self.types, false, &Reads::All)?;
+            out.extend_from_slice(b"{\"type\":\"");
+            out.extend_from_slice(change.change_type.as_str().as_bytes());
+            out.extend_from_slice(b"\",\"object\":");
+            write_go_json(&object, &mut out);
+            out.extend_from_slice(b"}\n");
         }
         Ok(out)
+    }
+
+    /// A template's text for each change to print, unaligned; nothing for a SYNCED marker. A
+    /// MODIFIED whose text, its event type aside, is its object's last one is left out (unless
+    /// `--print-unchanged`); for that, the objects' texts are remembered from every change,
+    /// printed or not (`--watch-only`'s initial list, the types `--event-types` leaves out).
+    fn template_texts(
+        &mut self,
+        watch: &WatchPrinter<'_>,
+        changes: impl IntoIterator<Item = Change>,
+        with_type: bool,
+    ) -> Result<Vec<Vec<u8>>, TemplateError> {
+        let compares = !self.filter.print_unchanged;
+        // Whether the type must be set aside to compare: the template prints it.
+        let reads_type = with_type && self.reads.at("type") != Reads::nothing();
+        let mut texts = Vec::new();
+        for change in changes {
+            let wanted = self.wanted(&change);
+            if change.change_type == ChangeType::Synced || !(wanted || compares) {
+                continue;
+            }
+            let text = self.text_of(watch, &change, with_type)?;
+            if !compares {
+                texts.push(text);
+                continue;
+            }
+            let compared = match change.change_type {
+                ChangeType::Deleted => {
+                    self.last_lines.remove(&change.key);
+                    None
+                }
+                ChangeType::Added if reads_type => {
+                    let as_modified = Change {
+                        change_type: ChangeType::Modified,
+                        ..change.clone()
+                    };
+                    Some(self.text_of(watch, &as_modified, with_type)?)
+                }
+                _ => Some(text.clone()),
+            };
+            let unchanged = change.change_type == ChangeType::Modified
+                && compared.is_some()
+                && self.last_lines.get(&change.key) == compared.as_ref();
+            if let Some(compared) = compared {
+                self.last_lines.insert(change.key.clone(), compared);
+            }
+            if wanted && !unchanged {
+                texts.push(text);
+            }
+        }
+        Ok(texts)
+    }
+
+    /// The template's text for `change`, from the part of its object the template reads; a
+    /// failure that shows the object shows it whole.
+    fn text_of(
+        &self,
+        watch: &WatchPrinter<'_>,
+        change: &Change,
+        with_type: bool,
+    ) -> Result<Vec<u8>, TemplateError> {
+        let read = |reads| watch.text_of(&event_value(change, self.types, with_type, reads)?);
+        let mut text = read(&self.reads);
+        if shows_the_object(&text) && self.reads != Reads::All {
+            text = read(&Reads::All);
+        }
+        text
     }
 }
 
@@ -1006,6 +1022,70 @@ mod tests {
         };
         let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &deletions);
         assert_eq!(renderer.render(batch()).expect("events"), b"DELETED a/x\n");
+    }
+
+    #[test]
+    fn an_unchanged_modification_is_left_out_even_after_changes_not_printed_and_types_aside() {
+        use crate::cache::store::ChangeType::{Added, Modified};
+        let types = EventTypes::single(ObjectType::pod());
+        let template = |text: &str, with_type| EventFormat::Template {
+            listing: TemplateListing {
+                template: Arc::new(Template::parse(text).expect("template")),
+                headers: Headers::Print,
+            },
+            with_type,
+        };
+        let names = template(r#"jsonpath={.metadata.name}{"\n"}"#, false);
+        // --watch-only: the initial object is not printed, but its line is remembered.
+        let watch_only = EventFilter {
+            watch_only: true,
+            print_unchanged: false,
+            only: None,
+        };
+        let mut renderer = EventRenderer::new(&names, &types, &watch_only);
+        let printed = renderer
+            .render([change(Added, "a/x"), synced(""), change(Modified, "a/x")])
+            .expect("events");
+        assert_eq!(
+            printed, b"",
+            "the MODIFIED prints what the initial object printed"
+        );
+        // --event-types modified: the ADDED is not printed, but remembered.
+        let modified = EventFilter {
+            only: Some(vec![Modified]),
+            print_unchanged: false,
+            watch_only: false,
+        };
+        let mut renderer = EventRenderer::new(&names, &types, &modified);
+        let printed = renderer
+            .render([
+                change(Added, "a/x"),
+                change(Modified, "a/x"),
+                change(Added, "a/y"),
+            ])
+            .expect("events");
+        assert_eq!(printed, b"");
+        // A template printing the type: the same line, its type aside.
+        let typed = template(r#"jsonpath={.type} {.object.metadata.name}{"\n"}"#, true);
+        let quiet = EventFilter {
+            print_unchanged: false,
+            ..EventFilter::default()
+        };
+        let mut renderer = EventRenderer::new(&typed, &types, &quiet);
+        let printed = renderer
+            .render([
+                change(Added, "a/x"),
+                change(Modified, "a/x"),
+                change(Modified, "a/x"),
+            ])
+            .expect("events");
+        assert_eq!(printed, b"ADDED x\n");
+        let all = EventFilter::default();
+        let mut renderer = EventRenderer::new(&typed, &types, &all);
+        let printed = renderer
+            .render([change(Added, "a/x"), change(Modified, "a/x")])
+            .expect("events");
+        assert_eq!(printed, b"ADDED x\nMODIFIED x\n", "--print-unchanged");
     }
 
     fn synced(collection: &str) -> Change {

@@ -324,6 +324,19 @@ async fn with_sim_on_the_line_the_simulated_cluster_completes_without_a_network(
         &["default", "monitoring", "payments", "shop"],
         "--sim -n",
     );
+    // After a comma, the namespaces not named yet, after the ones named.
+    let completed = bash
+        .complete(&["kreflect", "pods", "--sim", "-n", "shop,"], &[])
+        .await;
+    assert_candidates(
+        &completed,
+        &["shop,default", "shop,monitoring", "shop,payments"],
+        "--sim -n shop,",
+    );
+    let completed = bash
+        .complete(&["kreflect", "pods", "--sim", "-n", "shop,s"], &[])
+        .await;
+    assert_candidates(&completed, &[], "--sim -n shop,s");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -242,3 +242,45 @@ async fn each_namespaces_metrics_are_their_own_series() {
         .count();
     assert_eq!(helps, 1, "each family once:\n{body}");
 }
+
+/// More namespaces than the open-file limit leaves connections for: refused at once, naming the
+/// limit, rather than retried for ever as if the server could not be reached.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn more_namespaces_than_open_files_allow_are_refused_naming_the_limit() {
+    let cluster = TestCluster::with_pods(&PODS).await;
+    let limited = |limits: &str, namespaces: usize| {
+        let list: Vec<String> = (0..namespaces).map(|n| format!("ns{n:02}")).collect();
+        let mut command = tokio::process::Command::new("sh");
+        command
+            .arg("-c")
+            .arg(format!(r#"{limits} && exec "$0" "$@""#))
+            .arg(env!("CARGO_BIN_EXE_kreflect"))
+            .args(["pods", "--once", "--kubeconfig"])
+            .arg(cluster.kubeconfig_path())
+            .args(["-n", &list.join(",")])
+            .env_clear()
+            .env("HOME", "/nonexistent")
+            .stdin(std::process::Stdio::null())
+            .stdout(std::process::Stdio::piped())
+            .stderr(std::process::Stdio::piped())
+            .kill_on_drop(true);
+        command
+    };
+    let under_limit = |namespaces| limited("ulimit -n 100", namespaces);
+    let (status, stdout, stderr) = run_to_end(under_limit(40)).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(
+        stderr.contains("watching 40 kinds and namespaces takes a connection each")
+            && stderr.contains("may open only 100 files (ulimit -n)"),
+        "{stderr}"
+    );
+    let (status, stdout, stderr) = run_to_end(under_limit(10)).await;
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "\n", "ten empty namespaces");
+    // A soft limit below the hard one is raised to it, as Go programs raise theirs.
+    let raised = limited("ulimit -Sn 50 && ulimit -Hn 200", 40);
+    let (status, stdout, stderr) = run_to_end(raised).await;
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "\n");
+}

@@ -115,26 +115,22 @@ pub fn starting_with(prefix: &str, names: impl IntoIterator<Item = String>) -> V
     found
 }
 
-/// The completions of the last item of a comma-separated list (`-n shop,w`): the `names`
-/// starting with it and not named before it, each after the items before it (`shop,web`).
-pub fn in_list(current: &str, names: impl IntoIterator<Item = String>) -> Vec<String> {
-    let (before, last) = match current.rsplit_once(',') {
-        Some((before, last)) => (Some(before), last),
-        None => (None, current),
-    };
-    let named: Vec<&str> = before
-        .map(|before| before.split(',').collect())
-        .unwrap_or_default();
+/// The completions of one item of a list (`w` in `-n shop,w`: clap passes the item alone and
+/// puts the items before it back): the `names` starting with it, but those the line names
+/// already (`named`, this item among them once).
+pub fn not_named_yet(
+    current: &str,
+    names: impl IntoIterator<Item = String>,
+    named: &[String],
+) -> Vec<String> {
+    let mut others: Vec<&str> = named.iter().map(String::as_str).collect();
+    if let Some(this) = others.iter().position(|item| *item == current) {
+        others.remove(this);
+    }
     let names = names
         .into_iter()
-        .filter(|name| !named.contains(&name.as_str()));
-    starting_with(last, names)
-        .into_iter()
-        .map(|name| match before {
-            Some(before) => format!("{before},{name}"),
-            None => name,
-        })
-        .collect()
+        .filter(|name| !others.contains(&name.as_str()));
+    starting_with(current, names)
 }
 
 #[cfg(test)]
@@ -290,16 +286,27 @@ mod tests {
     }
 
     #[test]
-    fn a_list_completes_its_last_item_with_what_it_does_not_name_yet() {
+    fn an_item_of_a_list_completes_with_what_the_line_does_not_name_yet() {
         let namespaces = || ["shop", "web", "kube-system"].map(str::to_owned);
-        assert_eq!(in_list("", namespaces()), ["kube-system", "shop", "web"]);
-        assert_eq!(in_list("s", namespaces()), ["shop"]);
+        let named = |items: &[&str]| {
+            items
+                .iter()
+                .map(|item| (*item).to_owned())
+                .collect::<Vec<_>>()
+        };
         assert_eq!(
-            in_list("shop,", namespaces()),
-            ["shop,kube-system", "shop,web"]
+            not_named_yet("", namespaces(), &named(&[""])),
+            ["kube-system", "shop", "web"]
         );
-        assert_eq!(in_list("shop,w", namespaces()), ["shop,web"]);
-        assert_eq!(in_list("shop,web,", namespaces()), ["shop,web,kube-system"]);
-        assert!(in_list("shop,x", namespaces()).is_empty());
+        assert_eq!(not_named_yet("s", namespaces(), &named(&["s"])), ["shop"]);
+        assert!(not_named_yet("s", namespaces(), &named(&["shop", "s"])).is_empty());
+        assert_eq!(
+            not_named_yet("", namespaces(), &named(&["shop", ""])),
+            ["kube-system", "web"]
+        );
+        assert_eq!(
+            not_named_yet("shop", namespaces(), &named(&["shop"])),
+            ["shop"]
+        );
     }
 }

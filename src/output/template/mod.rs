@@ -202,6 +202,11 @@ impl Template {
         self
     }
 
+    /// Whether this is `-o name`.
+    pub(crate) fn prints_names(&self) -> bool {
+        matches!(self.format, Format::Name)
+    }
+
     /// What [`Template::render_object`] and a [`WatchPrinter`] read of an object: what
     /// [`parse_for`] needs of its JSON.
     pub(crate) fn object_reads(&self) -> Reads {

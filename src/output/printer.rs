@@ -34,6 +34,7 @@ use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
 use crate::output::kinds::Stores;
 use crate::output::render::{
     self, EventFilter, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
+    RenderFailure,
 };
 use crate::output::template::TemplateError;
 use output_thread::{OutputThread, Sink};
@@ -175,7 +176,9 @@ async fn listings<S: Sink>(
 fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
     let absent = stores.absent();
     for none_found in &absent.none_found {
-        tracing::warn!(found = %none_found, "nothing found");
+        // kubectl's sentence as the message itself: `kreflect: warning: No resources found in
+        // shop namespace.` on a terminal.
+        tracing::warn!(message = %none_found);
     }
     if !once {
         for object in &absent.not_found {
@@ -227,7 +230,7 @@ async fn events<S: Sink>(
         };
         let lines = match renderer.render(with_queued(change, &mut changes)) {
             Ok(lines) => lines,
-            Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+            Err(failure) => return failed(failure, &mut output).await,
         };
         match until_stopped(&stop, output.write(lines))
             .await
@@ -247,7 +250,7 @@ async fn events<S: Sink>(
         while let Some(change) = changes.recv().await {
             let lines = match renderer.render(with_queued(change, &mut changes)) {
                 Ok(lines) => lines,
-                Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+                Err(failure) => return failed(failure, &mut output).await,
             };
             if !output.write(lines).await? {
                 return Ok(PrinterEnd::OutputClosed);
@@ -256,6 +259,16 @@ async fn events<S: Sink>(
         Ok(PrinterEnd::Finished)
     })
     .await
+}
+
+/// How a template's failure on a batch ends the run: what it printed before the failing change
+/// is written first, as kubectl prints the objects before the one it fails on.
+async fn failed<S: Sink>(failure: RenderFailure, output: &mut S) -> io::Result<PrinterEnd> {
+    let RenderFailure { printed, error } = failure;
+    if !printed.is_empty() && !output.write(printed).await? {
+        return Ok(PrinterEnd::OutputClosed);
+    }
+    Ok(PrinterEnd::TemplateFailed(error))
 }
 
 /// `first` and the changes queued behind it, at most [`CHANGES_CAPACITY`] in all, so that

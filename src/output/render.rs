@@ -482,6 +482,16 @@ impl Default for EventFilter {
     }
 }
 
+/// A batch of events a template failed on: the error, and what was printed before the change
+/// it failed on.
+#[derive(Debug)]
+pub struct RenderFailure {
+    /// The bytes of the changes before the failing one.
+    pub printed: Vec<u8>,
+    /// Why it failed.
+    pub error: TemplateError,
+}
+
 /// Renders `--events` batch by batch in an [`EventFormat`], keeping what a template's output
 /// keeps from one event to the next (kubectl's column widths, the custom columns' header, each
 /// object's last line).
@@ -545,26 +555,29 @@ impl<'f> EventRenderer<'f> {
     }
 
     /// The bytes of these changes, in order; only a template can fail (a key missing with
-    /// `--allow-missing-template-keys=false`).
+    /// `--allow-missing-template-keys=false`), and then what it printed before the change it
+    /// failed on is in the failure, to be written before the error is told, as kubectl does.
     pub fn render(
         &mut self,
         changes: impl IntoIterator<Item = Change>,
-    ) -> Result<Vec<u8>, TemplateError> {
+    ) -> Result<Vec<u8>, RenderFailure> {
         if let EventFormat::Template { with_type, .. } = self.format
-            && let Some(watch) = self.watch.take()
+            && let Some(mut watch) = self.watch.take()
         {
-            let texts = self.template_texts(&watch, changes, *with_type);
-            let mut watch = watch;
+            let mut texts = Vec::new();
+            let rendered = self.template_texts(&watch, changes, *with_type, &mut texts);
             let mut out = Vec::new();
-            if let Ok(texts) = &texts {
-                // The changes applied together (a list's, or a burst's) are aligned together,
-                // as kubectl aligns its initial list; its widths only grow from then on.
-                watch.print_texts(texts, &mut out);
-            }
+            // The changes applied together (a list's, or a burst's) are aligned together, as
+            // kubectl aligns its initial list; its widths only grow from then on.
+            watch.print_texts(&texts, &mut out);
             self.watch = Some(watch);
-            texts?;
-            check_output(&out)?;
-            return Ok(out);
+            return match rendered.and_then(|()| check_output(&out)) {
+                Ok(()) => Ok(out),
+                Err(error) => Err(RenderFailure {
+                    printed: out,
+                    error,
+                }),
+            };
         }
         let changes: Vec<Change> = changes
             .into_iter()
@@ -579,14 +592,22 @@ impl<'f> EventRenderer<'f> {
 
     /// `{"type","object"}` lines, kubectl's: `type` first (its struct's order), the object as Go
     /// writes it. The SYNCED marker is a JSON line of its own.
-    fn json_objects(&self, changes: Vec<Change>) -> Result<Vec<u8>, TemplateError> {
+    fn json_objects(&self, changes: Vec<Change>) -> Result<Vec<u8>, RenderFailure> {
         let mut out = Vec::new();
         for change in changes {
             if change.change_type == ChangeType::Synced {
                 out.extend(events([change], true));
                 continue;
             }
-            let object = event_value(&change, self.types, false, &Reads::All)?;
+            let object = match event_value(&change, self.types, false, &Reads::All) {
+                Ok(object) => object,
+                Err(error) => {
+                    return Err(RenderFailure {
+                        printed: out,
+                        error,
+                    });
+                }
+            };
             out.extend_from_slice(b"{\"type\":\"");
             out.extend_from_slice(change.change_type.as_str().as_bytes());
             out.extend_from_slice(b"\",\"object\":");
@@ -596,7 +617,8 @@ impl<'f> EventRenderer<'f> {
         Ok(out)
     }
 
-    /// A template's text for each change to print, unaligned; nothing for a SYNCED marker. A
+    /// A template's text for each change to print, unaligned, onto `texts` (those before a
+    /// failure stay there); nothing for a SYNCED marker. A
     /// MODIFIED whose text, its event type aside, is its object's last one is left out (unless
     /// `--print-unchanged`); for that, the objects' texts are remembered from every change,
     /// printed or not (`--watch-only`'s initial list, the types `--event-types` leaves out).
@@ -605,11 +627,11 @@ impl<'f> EventRenderer<'f> {
         watch: &WatchPrinter<'_>,
         changes: impl IntoIterator<Item = Change>,
         with_type: bool,
-    ) -> Result<Vec<Vec<u8>>, TemplateError> {
+        texts: &mut Vec<Vec<u8>>,
+    ) -> Result<(), TemplateError> {
         let compares = !self.filter.print_unchanged;
         // Whether the type must be set aside to compare: the template prints it.
         let reads_type = with_type && self.reads.at("type") != Reads::nothing();
-        let mut texts = Vec::new();
         for change in changes {
             let wanted = self.wanted(&change);
             if change.change_type == ChangeType::Synced || !(wanted || compares) {
@@ -644,7 +666,7 @@ impl<'f> EventRenderer<'f> {
                 texts.push(text);
             }
         }
-        Ok(texts)
+        Ok(())
     }
 
     /// The template's text for `change`, from the part of its object the template reads; a
@@ -1086,6 +1108,57 @@ mod tests {
             .render([change(Added, "a/x"), change(Modified, "a/x")])
             .expect("events");
         assert_eq!(printed, b"ADDED x\nMODIFIED x\n", "--print-unchanged");
+    }
+
+    #[test]
+    fn a_template_failing_on_a_change_keeps_what_it_printed_before_it() {
+        use crate::cache::store::ChangeType::Added;
+        let with_node = |name: &str, node: Option<&str>| {
+            let spec = node.map_or(String::new(), |node| {
+                format!(r#","spec":{{"nodeName":"{node}"}}"#)
+            });
+            let object = json_object(&format!(
+                r#"{{"kind":"Pod","apiVersion":"v1","metadata":{{"name":"{name}","namespace":"a"}}{spec}}}"#
+            ));
+            Change {
+                change_type: Added,
+                key: object.key().clone(),
+                resource_version: "1".into(),
+                object: Some(Arc::new(object)),
+            }
+        };
+        let nodes = EventFormat::Template {
+            listing: TemplateListing {
+                template: Arc::new(
+                    Template::parse(r#"jsonpath={.spec.nodeName}{"\n"}"#)
+                        .expect("template")
+                        .allow_missing_keys(false),
+                ),
+                headers: Headers::Print,
+            },
+            with_type: false,
+        };
+        let types = EventTypes::single(ObjectType::pod());
+        let all = EventFilter::default();
+        let mut renderer = EventRenderer::new(&nodes, &types, &all);
+        let failure = renderer
+            .render([
+                with_node("x", Some("node-a")),
+                with_node("y", None),
+                with_node("z", Some("node-b")),
+            ])
+            .expect_err("y has no node");
+        assert_eq!(failure.printed, b"node-a\n", "x, before y");
+        assert!(
+            failure.error.to_string().contains("spec is not found"),
+            "{}",
+            failure.error
+        );
+        assert!(
+            failure.error.to_string().contains(r#""name":"y""#),
+            "the object whole: {}",
+            failure.error
+        );
     }
 
     fn synced(collection: &str) -> Change {

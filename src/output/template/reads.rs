@@ -209,6 +209,25 @@ mod tests {
     }
 
     #[test]
+    fn what_is_skipped_may_nest_past_what_a_value_may() {
+        let deep = format!(
+            r#"{{"kind":"Blob","spec":{}1{}}}"#,
+            "[".repeat(300),
+            "]".repeat(300)
+        );
+        let mut kind = Reads::nothing();
+        kind.add(&path("kind"));
+        assert_eq!(
+            parse(deep.as_bytes(), &kind).expect("parses"),
+            json!({"kind":"Blob"})
+        );
+        assert!(
+            parse(deep.as_bytes(), &Reads::All).is_err(),
+            "past 128 levels as a value"
+        );
+    }
+
+    #[test]
     fn reads_merge_and_everything_below_absorbs_fields() {
         let mut reads = Reads::nothing();
         reads.add(&path("metadata.name"));

@@ -30,7 +30,9 @@ use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
-use crate::output::printer::{PrinterConfig, PrinterEnd, print_events, print_listings};
+use crate::output::printer::{
+    PrinterConfig, PrinterEnd, print_events, print_listings, report_absent,
+};
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventSource, EventTypes, ListingFormat, OutputFormat};
 use crate::wire::object::ObjectKey;
@@ -129,8 +131,8 @@ async fn resolve_once(
 pub struct Tasks {
     /// One reflector per kind, with the kind's scope for messages.
     reflectors: Vec<JoinHandle<Result<(), ReflectorError>>>,
-    /// With `--events` and several kinds, the tasks that prefix each kind's changes into the
-    /// one queue the printer reads.
+    /// With `--events`, the tasks that prefix each collection's changes into the one queue the
+    /// printer reads, and the one that says what the initial state lacks.
     forwarders: Vec<JoinHandle<()>>,
     printer: JoinHandle<io::Result<PrinterEnd>>,
     metrics_server: Option<JoinHandle<()>>,
@@ -283,6 +285,10 @@ impl Tasks {
                 })
                 .collect();
             let changes = merge_changes(changes, &mut forwarders);
+            forwarders.push(tokio::spawn(report_absent_when_synced(
+                Stores::new(listed),
+                stop.clone(),
+            )));
             let format = (
                 event_format(&config),
                 EventTypes(types),
@@ -463,6 +469,18 @@ fn kind(
         listed,
         changes,
         metrics: (metrics, store),
+    }
+}
+
+/// `--events` has no listing for the absent objects to be said after: they are said once every
+/// collection's initial state is complete (a namespace with nothing, a name not there), and the
+/// run goes on, for what is not there yet may come.
+async fn report_absent_when_synced(stores: Stores, stop: CancellationToken) {
+    tokio::select! {
+        () = stores.wait_synced() => {
+            report_absent(&stores, false);
+        }
+        () = stop.cancelled() => {}
     }
 }
 

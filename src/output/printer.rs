@@ -173,7 +173,7 @@ async fn listings<S: Sink>(
 /// (`No resources found in shop namespace.`, `pods "web-9" not found`); stdout keeps only the
 /// listing. Returns the objects named and not found (a `--once` run's error line names them,
 /// so they are not also logged then).
-fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
+pub(crate) fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
     let absent = stores.absent();
     for none_found in &absent.none_found {
         // kubectl's sentence as the message itself: `kreflect: warning: No resources found in

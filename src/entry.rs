@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use crate::cli::args::{Cli, Invocation};
 use crate::cli::completion;
+use crate::output::printer::reader_gone;
 use crate::output::{logging, progress};
 use crate::quote::escape_controls;
 use crate::runtime;
@@ -98,6 +99,7 @@ fn shutdown_signal() -> impl std::future::Future<Output = crate::Signal> {
         tokio::select! {
             () = received(interrupt) => Signal::Interrupt,
             () = received(terminate) => Signal::Terminate,
+            () = reader_gone::stdout_reader_gone() => Signal::ReaderGone,
         }
     }
 }

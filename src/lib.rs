@@ -124,22 +124,27 @@ use crate::output::printer::PrinterEnd;
 use crate::output::template::TemplateError;
 use crate::wire::decode::ApiStatus;
 
-/// The signal that asked a run to stop: what [`run`]'s `shutdown` future yields.
+/// What asked a run to stop from outside: what [`run`]'s `shutdown` future yields.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum Signal {
     /// SIGINT: Ctrl-C.
     Interrupt,
     /// SIGTERM: `kill`, `timeout`, a supervisor stopping the process.
     Terminate,
+    /// No signal: stdout's reader has gone (`| grep -m1 x` matched), noticed without a write.
+    /// The run ends as a write to a closed stdout ends it: quietly, exit 0.
+    ReaderGone,
 }
 
 impl Signal {
     /// The exit code a shell shows for a process this signal killed: 128 + its number, 130 for
-    /// SIGINT and 143 for SIGTERM (what `kubectl get` interrupted the same way reports).
+    /// SIGINT and 143 for SIGTERM (what `kubectl get` interrupted the same way reports); 0 when
+    /// the reader went away.
     pub fn exit_code(self) -> u8 {
         match self {
             Signal::Interrupt => 128 + 2,
             Signal::Terminate => 128 + 15,
+            Signal::ReaderGone => 0,
         }
     }
 }
@@ -149,6 +154,7 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::ReaderGone => "stdout's reader going away",
         })
     }
 }
@@ -417,10 +423,10 @@ where
 
 /// The failure of a run that `signal` stopped, given how its printer ended: a `--once` run
 /// whose listing was not printed failed ([`RunError::Interrupted`]: the listing was its one
-/// job); any other run (a watching run, a `--once` run that had printed its listing) stopped
-/// cleanly: `None`.
+/// job); any other run (a watching run, a `--once` run that had printed its listing, a run
+/// whose reader went away) stopped cleanly: `None`.
 fn interruption(signal: Signal, once: bool, printed: PrinterEnd) -> Option<RunError> {
-    if once && printed == PrinterEnd::StoppedUnsynced {
+    if once && printed == PrinterEnd::StoppedUnsynced && signal != Signal::ReaderGone {
         tracing::debug!(%signal, "stopped before the --once listing was printed");
         return Some(RunError::Interrupted { signal });
     }
@@ -453,6 +459,8 @@ mod tests {
             assert!(interruption(signal, true, PrinterEnd::OutputClosed).is_none());
             assert!(interruption(signal, false, PrinterEnd::StoppedUnsynced).is_none());
         }
+        let gone = Signal::ReaderGone;
+        assert!(interruption(gone, true, PrinterEnd::StoppedUnsynced).is_none());
     }
 
     #[test]

@@ -21,6 +21,7 @@
 //! (`PrinterEnd::StoppedUnsynced`: the run fails as one interrupted before its listing).
 
 mod output_thread;
+pub(crate) mod reader_gone;
 
 use std::future::Future;
 use std::io::{self, Write};

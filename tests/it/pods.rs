@@ -327,6 +327,32 @@ async fn a_closed_stdout_ends_quietly_with_exit_zero() {
     assert_eq!(stderr, "");
 }
 
+/// `kreflect pods | grep -m1 x`: the reader going away is noticed without a write, so a run
+/// with nothing more to print (an hour to the next listing, no change to the watched pod) ends
+/// within a second of it, as quietly as a write to the closed pipe would have ended it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reader_that_goes_away_ends_the_run_without_a_write() {
+    let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
+    for args in [&["--interval", "1h"][..], &["x", "-n", "a", "--events"]] {
+        let mut kreflect = Running::spawn(cluster.kreflect(args));
+        kreflect.next_line().await;
+        let closed = std::time::Instant::now();
+        kreflect.close_stdout();
+        let status = kreflect.wait().await;
+        let stderr = kreflect.stderr().await;
+        assert!(
+            status.success(),
+            "{args:?}: exit {status:?}, stderr: {stderr}"
+        );
+        assert_eq!(stderr, "", "{args:?}");
+        assert!(
+            closed.elapsed() < std::time::Duration::from_secs(5),
+            "{args:?}: ended {:?} after its reader",
+            closed.elapsed()
+        );
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn no_kubeconfig_gives_one_clear_line_and_exit_one() {
     let home = tempfile::tempdir().expect("temp dir");

@@ -165,14 +165,14 @@ impl Lister {
 /// ended with one, then the listing's empty line.
 fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
     let TemplateListing { template, headers } = listing;
-    let reads = if template.lists_whole() {
+    let reads = ObjectReads::of(if template.lists_whole() {
         template.item_reads()
     } else {
         template.object_reads()
-    };
+    });
     let mut out = template_listing_reading(template, *headers, stores, &reads);
-    if shows_the_object(&out) && reads != Reads::All {
-        out = template_listing_reading(template, *headers, stores, &Reads::All);
+    if shows_the_object(&out) && !reads.is_all() {
+        out = template_listing_reading(template, *headers, stores, &ObjectReads::all());
     }
     let mut out = out?;
     if out.last().is_some_and(|&last| last != b'\n') {
@@ -182,10 +182,37 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
     Ok(out)
 }
 
+/// What [`object_value`] parses of an object: what a template reads of it, and `kind`, which
+/// tells a metadata-only object (whose `apiVersion` and `kind` are replaced).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ObjectReads(Reads);
+
+impl ObjectReads {
+    /// What `reads` reads, and `kind`.
+    pub fn of(mut reads: Reads) -> Self {
+        reads.add(&["kind".to_owned()]);
+        ObjectReads(reads)
+    }
+
+    /// All of the object.
+    pub fn all() -> Self {
+        ObjectReads(Reads::All)
+    }
+
+    /// Whether this is all of the object.
+    fn is_all(&self) -> bool {
+        self.0 == Reads::All
+    }
+}
+
 /// Whether `result` is a template's failure whose message shows the object it ran on (kubectl's
-/// for a missing key): it must show the object whole, not the part of it that was parsed.
+/// for a missing key, a custom column's for a filter on a map): it must show the object whole,
+/// not the part of it that was parsed.
 fn shows_the_object<T>(result: &Result<T, TemplateError>) -> bool {
-    matches!(result, Err(TemplateError::JsonPathExecution { .. }))
+    matches!(
+        result,
+        Err(TemplateError::JsonPathExecution { .. } | TemplateError::Columns(_))
+    )
 }
 
 /// [`template_listing`]'s template output, from what `reads` reads of each object.
@@ -193,7 +220,7 @@ fn template_listing_reading(
     template: &Template,
     headers: Headers,
     stores: &Stores,
-    reads: &Reads,
+    reads: &ObjectReads,
 ) -> Result<Vec<u8>, TemplateError> {
     // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
     let mut values: Vec<Value> = Vec::new();
@@ -221,16 +248,16 @@ fn template_listing_reading(
 /// lacks filled in, as kubectl fills them in (and in place of `PartialObjectMetadata`'s with
 /// `--metadata-only`: `-o name` says `pod/web-0`, as kubectl does). An object kept without JSON
 /// (a protobuf message: the command line asks for JSON with a template) is its name and
-/// namespace alone. Only what `reads` reads is parsed ([`Reads`]); JSON that does not parse as
+/// namespace alone. Only what `reads` reads is parsed ([`ObjectReads`]); JSON that does not parse as
 /// a value there (nested past serde_json's 128 levels, a number out of range) is an error
 /// naming the object, never a stand-in printed as if whole.
 pub fn object_value(
     object: &RawObject,
     object_type: &ObjectType,
-    reads: &Reads,
+    reads: &ObjectReads,
 ) -> Result<Value, TemplateError> {
     let mut value = match object.json() {
-        Some(json) => parse_for(json, reads).map_err(|err| TemplateError::Unreadable {
+        Some(json) => parse_for(json, &reads.0).map_err(|err| TemplateError::Unreadable {
             key: object.key().to_string(),
             reason: err.to_string(),
         })?,
@@ -426,21 +453,16 @@ impl EventTypes {
 }
 
 /// A change as a template or `{"type","object"}` reads it: `{"type":TYPE,"object":OBJECT}` with
-/// `with_type`, else the object; of the object, what `reads` reads (of the document).
+/// `with_type`, else the object; of the object, what `object_reads` reads.
 pub fn event_value(
     change: &Change,
     types: &EventTypes,
     with_type: bool,
-    reads: &Reads,
+    object_reads: &ObjectReads,
 ) -> Result<Value, TemplateError> {
     let object_type = types.of(&change.key);
-    let object_reads = if with_type {
-        reads.at("object")
-    } else {
-        reads.clone()
-    };
     let object = match &change.object {
-        Some(object) => object_value(object, &object_type, &object_reads)?,
+        Some(object) => object_value(object, &object_type, object_reads)?,
         None => serde_json::json!({
             "apiVersion": &*object_type.api_version,
             "kind": &*object_type.kind,
@@ -500,8 +522,10 @@ pub struct EventRenderer<'f> {
     types: &'f EventTypes,
     filter: &'f EventFilter,
     watch: Option<WatchPrinter<'f>>,
-    /// What a template reads of each event's document: all that is parsed of its object.
-    reads: Reads,
+    /// What a template reads of each event's object: all that is parsed of it.
+    reads: ObjectReads,
+    /// Whether a template reads the event's type (`{.type}` with `--output-watch-events`).
+    reads_type: bool,
     /// Each object's last text (unaligned, its event type set aside), to leave out a MODIFIED
     /// that prints the same.
     last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
@@ -514,12 +538,26 @@ impl<'f> EventRenderer<'f> {
     /// A renderer of `format` for the changes `filter` lets through, looking objects' types up
     /// in `types`.
     pub fn new(format: &'f EventFormat, types: &'f EventTypes, filter: &'f EventFilter) -> Self {
+        let reads_type = match format {
+            EventFormat::Template { listing, .. } => {
+                listing.template.object_reads().at("type") != Reads::nothing()
+            }
+            _ => false,
+        };
         let (watch, reads) = match format {
-            EventFormat::Template { listing, .. } => (
-                Some(listing.template.watch(listing.headers)),
-                listing.template.object_reads(),
-            ),
-            _ => (None, Reads::All),
+            EventFormat::Template { listing, with_type } => {
+                let reads = listing.template.object_reads();
+                let object_reads = if *with_type {
+                    reads.at("object")
+                } else {
+                    reads
+                };
+                (
+                    Some(listing.template.watch(listing.headers)),
+                    ObjectReads::of(object_reads),
+                )
+            }
+            _ => (None, ObjectReads::all()),
         };
         EventRenderer {
             format,
@@ -527,6 +565,7 @@ impl<'f> EventRenderer<'f> {
             filter,
             watch,
             reads,
+            reads_type,
             last_lines: std::collections::HashMap::new(),
             synced_collections: std::collections::HashSet::new(),
         }
@@ -599,7 +638,7 @@ impl<'f> EventRenderer<'f> {
                 out.extend(events([change], true));
                 continue;
             }
-            let object = match event_value(&change, self.types, false, &Reads::All) {
+            let object = match event_value(&change, self.types, false, &ObjectReads::all()) {
                 Ok(object) => object,
                 Err(error) => {
                     return Err(RenderFailure {
@@ -631,7 +670,7 @@ impl<'f> EventRenderer<'f> {
     ) -> Result<(), TemplateError> {
         let compares = !self.filter.print_unchanged;
         // Whether the type must be set aside to compare: the template prints it.
-        let reads_type = with_type && self.reads.at("type") != Reads::nothing();
+        let reads_type = with_type && self.reads_type;
         for change in changes {
             let wanted = self.wanted(&change);
             if change.change_type == ChangeType::Synced || !(wanted || compares) {
@@ -679,8 +718,8 @@ impl<'f> EventRenderer<'f> {
     ) -> Result<Vec<u8>, TemplateError> {
         let read = |reads| watch.text_of(&event_value(change, self.types, with_type, reads)?);
         let mut text = read(&self.reads);
-        if shows_the_object(&text) && self.reads != Reads::All {
-            text = read(&Reads::All);
+        if shows_the_object(&text) && !self.reads.is_all() {
+            text = read(&ObjectReads::all());
         }
         text
     }
@@ -940,12 +979,29 @@ mod tests {
         let failed = Lister::new(strict, false).render(&stores);
         let message = failed.expect_err("phase is missing").to_string();
         assert!(message.contains("status is not found"), "{message}");
+        // A message showing the object shows it whole, though the template reads a part.
+        assert!(message.contains(r#""name":"x""#), "{message}");
+        let (mut writer, store) = crate::cache::store::new_store();
+        let spec = r#"{"kind":"Pod","apiVersion":"v1","metadata":{"name":"x","namespace":"a"},"spec":{"b":1,"c":2,"d":3}}"#;
+        writer.replace(vec![json_object(spec)], "1").await;
+        let columns = ListingFormat::Template(TemplateListing {
+            template: Arc::new(
+                Template::parse("custom-columns=A:.spec[?(@.b==1)].c").expect("columns"),
+            ),
+            headers: Headers::Print,
+        });
+        let failed = Lister::new(columns, false).render(&Stores::from(store));
+        let message = failed.expect_err("a map is not filtered").to_string();
+        assert!(
+            message.contains("map[b:1 c:2 d:3] is not array or slice"),
+            "{message}"
+        );
     }
 
     #[test]
     fn a_template_reads_an_object_with_the_api_version_a_list_item_lacks() {
         let kept = crate::wire::test_support::pod("a/x", 1);
-        let value = object_value(&kept, &ObjectType::pod(), &Reads::All).expect("readable");
+        let value = object_value(&kept, &ObjectType::pod(), &ObjectReads::all()).expect("readable");
         assert_eq!(value["metadata"]["name"], "x");
         assert_eq!(value["kind"], "Pod");
         assert_eq!(value["apiVersion"], "v1");
@@ -1234,7 +1290,8 @@ mod tests {
         let object = json_object(
             r#"{"metadata":{"name":"x","namespace":"a"},"n":[0.41817215137075947,923441.3836388615,1.5e-300]}"#,
         );
-        let value = object_value(&object, &ObjectType::pod(), &Reads::All).expect("readable");
+        let value =
+            object_value(&object, &ObjectType::pod(), &ObjectReads::all()).expect("readable");
         let template = Template::parse("jsonpath={.n[*]}").expect("template");
         let mut out = Vec::new();
         template
@@ -1246,7 +1303,7 @@ mod tests {
             "[".repeat(200),
             "]".repeat(200)
         );
-        let refused = object_value(&json_object(&deep), &ObjectType::pod(), &Reads::All);
+        let refused = object_value(&json_object(&deep), &ObjectType::pod(), &ObjectReads::all());
         let message = refused.expect_err("too deep for serde_json").to_string();
         assert!(
             message.starts_with("cannot read a/deep for the template: recursion limit"),
@@ -1263,8 +1320,13 @@ mod tests {
             api_version: "apps/v1".into(),
             kind: "Deployment".into(),
         };
-        let value = object_value(&object, &object_type, &Reads::All).expect("readable");
+        let value = object_value(&object, &object_type, &ObjectReads::all()).expect("readable");
         assert_eq!(value["kind"], "Deployment");
+        assert_eq!(value["apiVersion"], "apps/v1");
+        // The same from the part a template of `.apiVersion` alone reads.
+        let api_version = Template::parse("jsonpath={.apiVersion}").expect("template");
+        let reads = ObjectReads::of(api_version.object_reads());
+        let value = object_value(&object, &object_type, &reads).expect("readable");
         assert_eq!(value["apiVersion"], "apps/v1");
     }
 

@@ -344,3 +344,94 @@ fn what_a_template_reads_of_an_object_is_all_it_needs() {
     }
     assert!(checked > 4 * 40, "only {checked} checked");
 }
+
+/// The cases a fuzzer found where the part read printed otherwise than the whole, shrunk: a
+/// literal after a path (one value per value of the path), a range whose body reads nothing of
+/// its items, ranges not simply nested (left open, `range` or `end` inside an action), `.`
+/// with no name (the key ""), and custom columns (whose paths take a leading dot): the template,
+/// the object, whether keys may be missing.
+const FOUND_BY_FUZZING: &[(&str, &str, bool)] = &[
+    ("jsonpath={.a 5}", r#"{"a":null}"#, true),
+    ("jsonpath={.a \"x\"}", r#"{"a":1}"#, false),
+    (
+        "jsonpath={.a[?(@.b==@.c 1)].d}",
+        r#"{"a":[{"b":1,"c":1,"d":"D"}]}"#,
+        true,
+    ),
+    ("custom-columns=A:a 5", r#"{"a":1}"#, true),
+    ("jsonpath={range .a[*]}x{end}", r#"{"a":[1,2]}"#, true),
+    ("jsonpath={range .a}{end}", r#"{"a":1}"#, false),
+    (
+        "jsonpath={range .a[*]}{.b}",
+        r#"{"a":[{"b":1}],"b":2}"#,
+        true,
+    ),
+    (
+        "jsonpath={range .a[*]}{range .b[*]}{end}{.c}",
+        r#"{"a":[],"c":"C"}"#,
+        true,
+    ),
+    (
+        "jsonpath={range .x[*]}{.a end}{.c}",
+        r#"{"x":[{"a":1}],"c":"C"}"#,
+        true,
+    ),
+    (
+        "jsonpath={range .x[*]}{.y[?(@.z end)]}{.c}",
+        r#"{"x":[{"y":[{"z":1}]}],"c":"C"}"#,
+        true,
+    ),
+    (
+        "jsonpath={range .x[*]}{.y['z end']}{.c}",
+        r#"{"x":[{"y":{"z":1}}],"c":"C"}"#,
+        true,
+    ),
+    (
+        "jsonpath={range .x[*]}{.y range}{end}{.c}{end}",
+        r#"{"x":[{"y":1,"c":"C"}]}"#,
+        true,
+    ),
+    ("jsonpath={. .b}", r#"{"":{"b":1}}"#, true),
+    ("jsonpath={.a. .b}", r#"{"a":{"":{"b":1}}}"#, true),
+    ("custom-columns=A:['a']", r#"{"":{"a":1}}"#, true),
+];
+
+/// Each of [`FOUND_BY_FUZZING`] prints the same from what is read as from the whole (and fails
+/// or succeeds alike), as an object and as a list's item.
+#[test]
+fn what_fuzzing_found_prints_the_same_from_what_is_read() {
+    for (text, json, allow_missing) in FOUND_BY_FUZZING {
+        let template = Template::parse(text)
+            .expect("parses")
+            .allow_missing_keys(*allow_missing);
+        let whole: Value = serde_json::from_str(json).expect("json");
+        let run = |reads: &super::Reads, list: bool| {
+            let object = super::parse_for(json.as_bytes(), reads).expect("parses");
+            let mut out = Vec::new();
+            let result = if list {
+                template.render_list(vec![object], Headers::Print, &mut out)
+            } else {
+                template.render_object(&object, Headers::Print, &mut out)
+            };
+            (result.is_ok(), out)
+        };
+        for list in [false, true] {
+            let reads = if list {
+                template.item_reads()
+            } else {
+                template.object_reads()
+            };
+            let mut out = Vec::new();
+            let result = if list {
+                template.render_list(vec![whole.clone()], Headers::Print, &mut out)
+            } else {
+                template.render_object(&whole, Headers::Print, &mut out)
+            };
+            assert_eq!(
+                run(&reads, list),
+                (result.is_ok(), out),
+                "{text} on {json} (as a list: {list})"
+            );
+        }
+    }
+}

@@ -45,6 +45,21 @@ impl Reads {
         }
     }
 
+    /// These reads with the keys along `path` kept, and what is at its end kept as nothing (a
+    /// map's keys left out, a list's items kept as nothing, a scalar itself): what a template
+    /// needs of a value whose presence and count matter but whose content does not.
+    pub(crate) fn touch(&mut self, path: &[String]) {
+        let Some((first, rest)) = path.split_first() else {
+            return;
+        };
+        if let Reads::Fields(fields) = self {
+            fields
+                .entry(first.clone())
+                .or_insert_with(Reads::nothing)
+                .touch(rest);
+        }
+    }
+
     /// These reads with `other`'s too.
     pub(crate) fn merge(&mut self, other: Reads) {
         match (&mut *self, other) {
@@ -225,6 +240,20 @@ mod tests {
             parse(deep.as_bytes(), &Reads::All).is_err(),
             "past 128 levels as a value"
         );
+    }
+
+    #[test]
+    fn a_touched_path_keeps_its_keys_and_the_count_of_its_items_not_their_content() {
+        let mut reads = Reads::nothing();
+        reads.touch(&path("a.b"));
+        assert_eq!(
+            parse(br#"{"a":{"b":[{"x":1},2,null],"c":3},"d":4}"#, &reads).unwrap(),
+            json!({"a":{"b":[{},2,null]}})
+        );
+        let mut all = Reads::nothing();
+        all.add(&path("a"));
+        all.touch(&path("a.b"));
+        assert_eq!(all.at("a"), Reads::All);
     }
 
     #[test]

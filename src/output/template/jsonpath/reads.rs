@@ -11,8 +11,14 @@ use crate::output::template::reads::Reads;
 /// a list is read of each item).
 type Path = Vec<String>;
 
-/// What the template of `nodes` (its top-level texts and actions) reads.
+/// What the template of `nodes` (its top-level texts and actions) reads. A template whose
+/// `range`s are not simply nested (a `range` or `end` anywhere but alone at the start of an
+/// action, a `range` left open) changes where the evaluator runs its later actions from in ways
+/// not followed here: it reads everything.
 pub(super) fn reads(nodes: &[Node]) -> Reads {
+    if !ranges_simply_nested(nodes) {
+        return Reads::All;
+    }
     let mut reads = Reads::nothing();
     // Where the actions run from: the object, or the items of each `range` they are in.
     let mut contexts: Vec<Vec<Path>> = vec![vec![Vec::new()]];
@@ -23,12 +29,15 @@ pub(super) fn reads(nodes: &[Node]) -> Reads {
         let context = contexts.last().cloned().unwrap_or_default();
         match action.split_first() {
             Some((Node::Identifier(word), path)) if word == "range" => {
-                contexts.push(follow(path, context, &mut reads));
+                let items = follow(path, context, &mut reads);
+                // The items are counted (the body runs once for each), whatever it reads.
+                for list in &items {
+                    reads.touch(list);
+                }
+                contexts.push(items);
             }
             Some((Node::Identifier(word), _)) if word == "end" => {
-                if contexts.len() > 1 {
-                    contexts.pop();
-                }
+                contexts.pop();
             }
             _ => {
                 for printed in follow(action, context, &mut reads) {
@@ -40,12 +49,52 @@ pub(super) fn reads(nodes: &[Node]) -> Reads {
     reads
 }
 
+/// Whether every `range` and `end` of the template stands alone at the start of a top-level
+/// action (`{range PATH}`, `{end}`), each `end` closes a `range`, and none is left open.
+fn ranges_simply_nested(nodes: &[Node]) -> bool {
+    let mut open = 0usize;
+    for node in nodes {
+        let Node::List(action) = node else {
+            continue;
+        };
+        let (first, rest) = match action.split_first() {
+            Some((Node::Identifier(word), rest)) => (Some(word.as_str()), rest),
+            _ => (None, &action[..]),
+        };
+        if rest.iter().any(names_range_or_end) {
+            return false;
+        }
+        match first {
+            Some("range") => open += 1,
+            Some("end") if rest.is_empty() && open > 0 => open -= 1,
+            Some("end") => return false,
+            _ => {}
+        }
+    }
+    open == 0
+}
+
+/// Whether `node` is, or holds, the word `range` or `end`.
+fn names_range_or_end(node: &Node) -> bool {
+    match node {
+        Node::Identifier(word) => word == "range" || word == "end",
+        Node::List(nodes) => nodes.iter().any(names_range_or_end),
+        Node::Union(members) => members.iter().flatten().any(names_range_or_end),
+        Node::Filter(filter) => filter
+            .left
+            .iter()
+            .chain(&filter.right)
+            .any(names_range_or_end),
+        _ => false,
+    }
+}
+
 /// Follows `nodes` from each of `from`: where they end (the values they give), everything read
 /// on the way added to `reads` (a filter's sides, what a wildcard reads).
 fn follow(nodes: &[Node], mut at: Vec<Path>, reads: &mut Reads) -> Vec<Path> {
     for node in nodes {
         match node {
-            Node::Field(name) if name.is_empty() => {}
+            // `.` alone is the key "", as the evaluator looks it up.
             Node::Field(name) => {
                 for path in &mut at {
                     path.push(name.clone());
@@ -64,8 +113,13 @@ fn follow(nodes: &[Node], mut at: Vec<Path>, reads: &mut Reads) -> Vec<Path> {
                     .flat_map(|member| follow(member, at.clone(), reads))
                     .collect();
             }
-            // A literal gives itself: what follows it reads nothing of the object.
-            Node::Text(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => at.clear(),
+            // A literal gives itself once for each value before it (a missing one fails): those
+            // values are counted, and what follows reads nothing of the object.
+            Node::Text(_) | Node::Int(_) | Node::Float(_) | Node::Bool(_) => {
+                for path in at.drain(..) {
+                    reads.touch(&path);
+                }
+            }
             Node::List(inner) => at = follow(inner, at, reads),
             // `.*`, `..`, and a word that is not where `range` or `end` may be: all from here.
             Node::Wildcard | Node::Recursive | Node::Identifier(_) => {

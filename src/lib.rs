@@ -122,6 +122,7 @@ use crate::connect::endpoint::Endpoint;
 use crate::connect::sim;
 use crate::output::printer::PrinterEnd;
 use crate::output::template::TemplateError;
+use crate::output::wait::WaitFailure;
 use crate::wire::decode::ApiStatus;
 
 /// What asked a run to stop from outside: what [`run`]'s `shutdown` future yields.
@@ -238,6 +239,10 @@ pub(crate) enum RunError {
     /// listing of those there was printed).
     #[error("{} not found", .0.join(", "))]
     NotFound(Vec<String>),
+    /// `--for`: the condition was not met in time, or nothing was selected (kubectl wait's
+    /// words).
+    #[error(transparent)]
+    Wait(WaitFailure),
     /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
     /// script or supervisor must not take for an empty cluster.
     #[error("interrupted by {signal} before the --once listing was printed")]
@@ -413,6 +418,7 @@ where
     let printed = match ended.printer? {
         PrinterEnd::TemplateFailed(err) => return Err(RunError::Template(err)),
         PrinterEnd::NotFound(objects) => return Err(RunError::NotFound(objects)),
+        PrinterEnd::WaitFailed(failure) => return Err(RunError::Wait(failure)),
         printed => printed,
     };
     let failed = ended

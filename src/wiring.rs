@@ -31,7 +31,7 @@ use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
 use crate::output::printer::{
-    PrinterConfig, PrinterEnd, print_events, print_listings, report_absent,
+    PrinterConfig, PrinterEnd, print_events, print_listings, print_waits, report_absent,
 };
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventSource, EventTypes, ListingFormat, OutputFormat};
@@ -275,7 +275,16 @@ impl Tasks {
             changes.extend(kind.changes);
         }
         let mut forwarders = Vec::new();
-        let printer = if config.mode == Mode::Events {
+        let printer = if let (Mode::Wait, Some(plan)) = (config.mode, config.wait.clone()) {
+            let changes = merge_changes(changes, &mut forwarders);
+            tokio::spawn(print_waits(
+                changes,
+                Stores::new(listed),
+                plan,
+                output,
+                stop.clone(),
+            ))
+        } else if config.mode == Mode::Events {
             let types = listed
                 .iter()
                 .map(|kind| EventSource {
@@ -395,8 +404,8 @@ fn kind(
         prefix.as_deref(),
         namespace.as_deref().filter(|_| several.namespaces),
     );
-    let changes = (config.mode == Mode::Events).then(|| {
-        let changes = if event_format(config).reads_objects() {
+    let changes = matches!(config.mode, Mode::Events | Mode::Wait).then(|| {
+        let changes = if config.mode == Mode::Wait || event_format(config).reads_objects() {
             writer.changes_with_objects()
         } else {
             writer.changes()

@@ -21,6 +21,7 @@ use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
 use crate::output::render::{EventFilter, ListingFormat, OutputFormat, TemplateListing};
 use crate::output::template::{Headers, Template};
+use crate::output::wait::{WaitFor, WaitPlan};
 
 /// The shortest `--interval`.
 pub const MIN_INTERVAL: Duration = Duration::from_millis(1);
@@ -204,6 +205,16 @@ struct WatchArgs {
     /// Each interval, print only +key / -key lines for what changed since the last listing.
     #[arg(long)]
     diff: bool,
+    /// Wait until every object selected meets CONDITION, printing "pod/web-1 condition met" for
+    /// each, then exit 0, as kubectl wait: delete, condition=NAME[=VALUE] or
+    /// jsonpath='{expr}'[=VALUE]; several --for: any of them.
+    #[arg(long = "for", value_name = "CONDITION", value_parser = WaitFor::parse,
+          conflicts_with_all = ["events", "diff", "once"])]
+    wait_for: Vec<WaitFor>,
+    /// With --for, how long to wait (default 30s, as kubectl wait): 0 checks once, a negative
+    /// one waits a week; then exit 1 naming an object not met.
+    #[arg(long, value_name = "D", value_parser = parse_timeout, requires = "wait_for")]
+    timeout: Option<Duration>,
     /// Serve Prometheus metrics on /metrics, liveness on /livez and readiness on /readyz (and
     /// /healthz) at this address.
     #[arg(long, value_name = "ADDR")]
@@ -310,13 +321,20 @@ impl Cli {
         let wide = matches!(format, ListingFormat::Own(OutputFormat::Wide));
         let json_objects =
             args.output_watch_events && matches!(format, ListingFormat::Own(OutputFormat::Json));
-        // A template (or an event's whole object) reads the objects' fields: JSON, which every
-        // kind can be kept as.
-        let wire = match (args.wire, format.reads_objects() || json_objects) {
+        // A template (or an event's whole object, or a condition of --for) reads the objects'
+        // fields: JSON, which every kind can be kept as.
+        let reads_conditions = args
+            .wait_for
+            .iter()
+            .any(|condition| !matches!(condition, WaitFor::Delete));
+        let wire = match (
+            args.wire,
+            format.reads_objects() || json_objects || reads_conditions,
+        ) {
             (Wire::Protobuf, true) => {
                 return Err(usage(
-                    "-o name, jsonpath and custom-columns read the objects as JSON and cannot be \
-                     combined with --wire protobuf",
+                    "-o name, jsonpath and custom-columns, and --for conditions, read the \
+                     objects as JSON and cannot be combined with --wire protobuf",
                 ));
             }
             (_, true) => Wire::Json,
@@ -334,11 +352,16 @@ impl Cli {
                 context: args.context,
             })
         };
-        let mode = match (args.events, args.diff) {
-            (true, _) => Mode::Events,
-            (false, true) => Mode::Diff,
-            (false, false) => Mode::Listings,
+        let mode = match (args.events, args.diff, args.wait_for.is_empty()) {
+            (true, _, _) => Mode::Events,
+            (false, true, _) => Mode::Diff,
+            (false, false, false) => Mode::Wait,
+            (false, false, true) => Mode::Listings,
         };
+        let wait = (!args.wait_for.is_empty()).then(|| WaitPlan {
+            conditions: args.wait_for.clone(),
+            timeout: args.timeout.unwrap_or(DEFAULT_WAIT_TIMEOUT),
+        });
         Ok(Invocation::Watch(Box::new(Config {
             selection,
             cluster,
@@ -358,6 +381,7 @@ impl Cli {
             format,
             mode,
             output_watch_events: args.output_watch_events,
+            wait,
             event_filter: EventFilter {
                 only: (!args.event_types.is_empty()).then_some(args.event_types),
                 print_unchanged: args.print_unchanged,
@@ -476,6 +500,26 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
             .to_owned());
     }
     Ok(())
+}
+
+/// `--timeout`'s default, as kubectl wait's.
+const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Parses `--timeout` as kubectl wait takes it: 0 checks once, a negative duration waits a week,
+/// anything else is an interval ([`parse_interval`]).
+fn parse_timeout(text: &str) -> Result<Duration, String> {
+    let text = text.trim();
+    if text.starts_with('-') {
+        return Ok(MAX_INTERVAL);
+    }
+    if text
+        .trim_end_matches(['s', 'm', 'h'])
+        .chars()
+        .all(|c| c == '0' || c == '.')
+    {
+        return Ok(Duration::ZERO);
+    }
+    parse_interval(text)
 }
 
 /// The namespaces of `-n`, each once, sorted: the order their keys are listed in.

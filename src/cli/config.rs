@@ -9,6 +9,7 @@ use crate::cache::reflector::ReflectorConfig;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
 use crate::output::render::{EventFilter, ListingFormat};
+use crate::output::wait::WaitPlan;
 
 /// Which cluster to watch.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -29,6 +30,8 @@ pub enum Mode {
     Diff,
     /// One line per change, as it is applied.
     Events,
+    /// `--for`: wait for conditions, kubectl wait's lines.
+    Wait,
 }
 
 /// A validated run configuration.
@@ -56,6 +59,8 @@ pub struct Config {
     /// `--output-watch-events`: with `--events`, the event type goes with each object (`-o
     /// json`, templates).
     pub output_watch_events: bool,
+    /// `--for` and `--timeout`: what a waiting run waits for.
+    pub wait: Option<WaitPlan>,
     /// Which changes `--events` prints (`--event-types`, `--print-unchanged`).
     pub event_filter: EventFilter,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.

@@ -5,6 +5,7 @@
 //! - `template`: kubectl's field templates (`-o jsonpath=`, `custom-columns=`, `name`), byte
 //!   for byte as kubectl v1.32 prints them.
 //! - [`printer`]: when listings and events are written, off the async runtime.
+//! - `wait`: `--for`, kubectl wait's conditions over the mirror.
 //! - `progress`: the initial list's progress on a terminal.
 //! - `logging`: logs on stderr, as sentences on a terminal, structured elsewhere.
 //!
@@ -17,3 +18,4 @@ pub mod printer;
 pub(crate) mod progress;
 pub(crate) mod render;
 pub(crate) mod template;
+pub(crate) mod wait;

@@ -22,6 +22,7 @@
 
 mod output_thread;
 pub(crate) mod reader_gone;
+mod waiting;
 
 use std::future::Future;
 use std::io::{self, Write};
@@ -38,7 +39,9 @@ use crate::output::render::{
     RenderFailure,
 };
 use crate::output::template::TemplateError;
-use output_thread::{OutputThread, Sink};
+use crate::output::wait::{WaitFailure, WaitPlan};
+use output_thread::OutputThread;
+pub(crate) use output_thread::Sink;
 
 /// How long after the stop signal the printer keeps trying to write what it still owes (the
 /// final listing, queued events) to a reader that is not reading. Ample for a reader that is
@@ -86,8 +89,11 @@ pub(crate) enum PrinterEnd {
     /// `--allow-missing-template-keys=false`): the run fails, as kubectl's does.
     TemplateFailed(TemplateError),
     /// The `--once` listing was printed, without these objects it named (`pods "web-9"`):
-    /// the run fails after it, as `kubectl get` does for NotFound.
+    /// the run fails after it, as `kubectl get` does for NotFound. With `--for`, objects named
+    /// and missing, for a condition other than `delete`.
     NotFound(Vec<String>),
+    /// `--for`: the condition was not met in time, or nothing was selected.
+    WaitFailed(WaitFailure),
 }
 
 /// Prints listings of `stores` (every kind's, see `crate::output::kinds`) to `output` as soon as all
@@ -260,6 +266,25 @@ async fn events<S: Sink>(
         Ok(PrinterEnd::Finished)
     })
     .await
+}
+
+/// Waits as `plan` says (`--for`) over `stores`, reading their `changes`, writing kubectl
+/// wait's `kind/name condition met` lines to `output` on a thread of its own. However it ends,
+/// it cancels `stop` on the way out, so the other tasks stop with it.
+pub(crate) async fn print_waits<W: Write + Send + 'static>(
+    changes: Receiver<Change>,
+    stores: Stores,
+    plan: WaitPlan,
+    output: W,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let mut output = OutputThread::spawn(output)?;
+    let end = waiting::wait(changes, stores, plan, &mut output, stop).await?;
+    if end == PrinterEnd::Finished && !output.idle().await? {
+        return Ok(PrinterEnd::OutputClosed);
+    }
+    Ok(end)
 }
 
 /// How a template's failure on a batch ends the run: what it printed before the failing change

@@ -44,5 +44,6 @@ mod sim;
 mod soak;
 mod stuck_reader;
 mod templates;
+mod wait;
 mod wide;
 mod wire;

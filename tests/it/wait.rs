@@ -149,3 +149,29 @@ async fn for_refuses_what_it_cannot_mean() {
         assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
     }
 }
+
+/// An initial list longer than the queue of changes between the store and the waiter: its
+/// changes are drained while the list goes on, so it completes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_list_longer_than_the_queue_of_changes_is_waited_through() {
+    let cluster = cluster().await;
+    for i in 0..1500 {
+        cluster
+            .server
+            .cluster()
+            .create_pod("many", &format!("p-{i:04}"));
+    }
+    let args = [
+        "p-0000",
+        "-n",
+        "many",
+        "--for=jsonpath={.metadata.name}=p-0000",
+    ];
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&args)).await;
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "pod/p-0000 condition met\n");
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect(&["-n", "many", "--for=jsonpath={.kind}"])).await;
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout.lines().count(), 1500);
+}

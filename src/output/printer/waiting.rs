@@ -31,9 +31,18 @@ pub(super) async fn wait<S: Sink>(
     output: &mut S,
     stop: CancellationToken,
 ) -> io::Result<PrinterEnd> {
-    tokio::select! {
-        () = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
-        () = stores.wait_synced() => {}
+    // The changes of the initial lists are read and dropped meanwhile (their queue is bounded:
+    // left unread, it would hold a large list back for ever); the stores hold their outcome.
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
+            () = stores.wait_synced() => break,
+            change = changes.recv() => {
+                if change.is_none() {
+                    return Ok(PrinterEnd::Finished);
+                }
+            }
+        }
     }
     let deadline = tokio::time::Instant::now() + plan.timeout;
     let deletes = plan

@@ -47,7 +47,9 @@ pub fn main() -> ExitCode {
         Err(err) => return fail(&format!("cannot start the async runtime: {err}"), 1),
     };
     let outcome = runtime.block_on(async {
-        let shutdown = shutdown_signal();
+        // A `--for` run writes only as objects meet their conditions: its reader going away
+        // is no reason to stop waiting (kubectl wait goes on too).
+        let shutdown = shutdown_signal(config.mode != crate::cli::config::Mode::Wait);
         let stdout = progress::beside_status_line(std::io::stdout());
         crate::run(config, stdout, shutdown).await
     });
@@ -82,7 +84,7 @@ fn fail(message: &str, code: u8) -> ExitCode {
 /// Installs the SIGINT (Ctrl-C) and SIGTERM handlers now, before anything else runs, and
 /// returns a future that completes with the first of them received. Must be called inside the
 /// runtime.
-fn shutdown_signal() -> impl std::future::Future<Output = crate::Signal> {
+fn shutdown_signal(watch_reader: bool) -> impl std::future::Future<Output = crate::Signal> {
     use crate::Signal;
     use tokio::signal::unix::{SignalKind, signal};
     async fn received(handler: Option<tokio::signal::unix::Signal>) {
@@ -93,13 +95,20 @@ fn shutdown_signal() -> impl std::future::Future<Output = crate::Signal> {
             None => std::future::pending().await,
         }
     }
+    async fn reader_gone(watched: bool) {
+        if watched {
+            reader_gone::stdout_reader_gone().await;
+        } else {
+            std::future::pending::<()>().await;
+        }
+    }
     let interrupt = signal(SignalKind::interrupt()).ok();
     let terminate = signal(SignalKind::terminate()).ok();
     async move {
         tokio::select! {
             () = received(interrupt) => Signal::Interrupt,
             () = received(terminate) => Signal::Terminate,
-            () = reader_gone::stdout_reader_gone() => Signal::ReaderGone,
+            () = reader_gone(watch_reader) => Signal::ReaderGone,
         }
     }
 }

@@ -391,7 +391,8 @@ where
         }
         targets = resolving => targets?,
     };
-    let once = config.once;
+    // A `--for` run, like a `--once` one, has one job: stopped before it is done, it failed.
+    let once = config.once || config.mode == cli::config::Mode::Wait;
     let stop = CancellationToken::new();
     let tasks =
         wiring::Tasks::spawn(config, connection.client, endpoint, &targets, output, &stop).await?;

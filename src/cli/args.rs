@@ -342,6 +342,17 @@ impl Cli {
         };
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
         refuse_event_flags_without_events(&args).map_err(|message| usage(&message))?;
+        if args
+            .wait_for
+            .iter()
+            .any(|condition| matches!(condition, WaitFor::Delete))
+            && (args.selector.is_some() || args.field_selector.is_some())
+        {
+            return Err(usage(
+                "--for=delete cannot be combined with -l or --field-selector: the watch tells an \
+                 object that left the selection as it tells a deleted one; name the objects",
+            ));
+        }
         let deadline = list_deadline().map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
@@ -509,15 +520,16 @@ const DEFAULT_WAIT_TIMEOUT: Duration = Duration::from_secs(30);
 /// anything else is an interval ([`parse_interval`]).
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let text = text.trim();
-    if text.starts_with('-') {
-        return Ok(MAX_INTERVAL);
-    }
-    if text
+    let magnitude = text.strip_prefix('-').unwrap_or(text);
+    if magnitude
         .trim_end_matches(['s', 'm', 'h'])
         .chars()
         .all(|c| c == '0' || c == '.')
     {
         return Ok(Duration::ZERO);
+    }
+    if text.starts_with('-') {
+        return Ok(MAX_INTERVAL);
     }
     parse_interval(text)
 }

@@ -67,6 +67,12 @@ impl WaitFor {
             let value = match rest {
                 "" => None,
                 _ => match rest.strip_prefix('=') {
+                    Some("") => {
+                        return Err(format!(
+                            "--for {text}: a value must follow '=' (or leave out '=' to wait \
+                             for the expression to print anything)"
+                        ));
+                    }
                     Some(value) => Some(value.to_owned()),
                     None => return Err(format!("--for jsonpath={path}: expected =VALUE after }}")),
                 },
@@ -89,20 +95,31 @@ impl WaitFor {
             WaitFor::Delete => false,
             WaitFor::Condition { name, value } => {
                 let generation = object["metadata"]["generation"].as_i64();
+                let status_generation = object["status"]["observedGeneration"].as_i64();
                 let conditions = object["status"]["conditions"].as_array();
-                conditions.into_iter().flatten().any(|condition| {
-                    let same = |field: &str, wanted: &str| {
-                        condition[field]
-                            .as_str()
-                            .is_some_and(|found| found.to_lowercase() == wanted.to_lowercase())
-                    };
-                    // A condition observed for an older generation says nothing of this one.
-                    let current = match (condition["observedGeneration"].as_i64(), generation) {
-                        (Some(observed), Some(generation)) => observed == generation,
-                        _ => true,
-                    };
-                    same("type", name) && same("status", value) && current
-                })
+                let same = |found: &Value, wanted: &str| {
+                    found
+                        .as_str()
+                        .is_some_and(|found| found.to_lowercase() == wanted.to_lowercase())
+                };
+                // The first condition of the type counts, as kubectl reads it.
+                let Some(condition) = conditions
+                    .into_iter()
+                    .flatten()
+                    .find(|condition| same(&condition["type"], name))
+                else {
+                    return false;
+                };
+                // A condition observed for an older generation says nothing of this one (the
+                // status's observedGeneration stands for a condition without its own).
+                let observed = condition["observedGeneration"]
+                    .as_i64()
+                    .or(status_generation);
+                let current = match (observed, generation) {
+                    (Some(observed), Some(generation)) => observed == generation,
+                    _ => true,
+                };
+                same(&condition["status"], value) && current
             }
             WaitFor::JsonPath { template, value } => {
                 let mut printed = Vec::new();
@@ -166,6 +183,16 @@ mod tests {
         let stale = json!({"metadata":{"generation":3},"status":{"conditions":[
             {"type":"Ready","status":"True","observedGeneration":2}]}});
         assert!(!ready.met_by(&stale), "observed for an older generation");
+        let stale_status = json!({"metadata":{"generation":2},"status":{"observedGeneration":1,
+            "conditions":[{"type":"Ready","status":"True"}]}});
+        assert!(
+            !ready.met_by(&stale_status),
+            "the status observed an older generation"
+        );
+        let twice = json!({"status":{"conditions":[{"type":"Ready","status":"True"},
+            {"type":"Ready","status":"False"}]}});
+        let not_ready = WaitFor::parse("condition=Ready=False").unwrap();
+        assert!(!not_ready.met_by(&twice), "the first of a type counts");
         let phase = WaitFor::parse("jsonpath={.status.phase}=Running").expect("jsonpath");
         assert!(phase.met_by(&pod("False")));
         let exists = WaitFor::parse("jsonpath={.status.podIP}").expect("jsonpath");

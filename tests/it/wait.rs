@@ -175,3 +175,47 @@ async fn a_list_longer_than_the_queue_of_changes_is_waited_through() {
     assert!(status.success(), "{stderr}");
     assert_eq!(stdout.lines().count(), 1500);
 }
+
+/// A wait stopped before it is done failed: a signal is not success, and neither is a reader
+/// going away (a `--for` run goes on waiting, as kubectl wait does).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_wait_cut_short_is_no_success() {
+    let cluster = cluster().await;
+    let mut waiting = Running::spawn(cluster.kreflect(&["b", "-n", "w", "--for=condition=Ready"]));
+    cluster
+        .wait_for_request("the watch", |request| request.is_watch())
+        .await;
+    waiting.signal(nix::sys::signal::Signal::SIGTERM);
+    assert_eq!(waiting.wait().await.code(), Some(143));
+
+    let args = ["b", "-n", "w", "--for=condition=Ready", "--timeout=2s"];
+    let mut waiting = Running::spawn(cluster.kreflect(&args));
+    waiting.close_stdout();
+    let status = waiting.wait().await;
+    let stderr = waiting.stderr().await;
+    assert_eq!(status.code(), Some(1), "waited out the timeout: {stderr}");
+    assert!(
+        stderr.contains("timed out waiting for the condition on pods/b"),
+        "{stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn delete_is_met_by_nothing_there_and_refused_with_a_selection_it_cannot_tell_from() {
+    let cluster = cluster().await;
+    let (status, stdout, stderr) =
+        run_to_end(cluster.kreflect(&["-n", "empty", "--for=delete"])).await;
+    assert!(status.success(), "nothing to wait for: {stderr}");
+    assert_eq!(stdout, "");
+    let (status, _, stderr) =
+        run_to_end(cluster.kreflect(&["-n", "w", "-l", "app=web", "--for=delete"])).await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("left the selection"), "{stderr}");
+    let args = ["b", "-n", "w", "--for=condition=Ready", "--timeout=-0s"];
+    let (status, _, stderr) = run_to_end(cluster.kreflect(&args)).await;
+    assert_eq!(status.code(), Some(1));
+    assert_eq!(
+        stderr, "kreflect: condition not met for pods/b\n",
+        "-0 is 0"
+    );
+}

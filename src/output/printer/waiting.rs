@@ -38,8 +38,9 @@ pub(super) async fn wait<S: Sink>(
             () = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
             () = stores.wait_synced() => break,
             change = changes.recv() => {
+                // The reflectors have gone (stopped, or failed): the wait was not done.
                 if change.is_none() {
-                    return Ok(PrinterEnd::Finished);
+                    return Ok(PrinterEnd::StoppedUnsynced);
                 }
             }
         }
@@ -78,7 +79,7 @@ pub(super) async fn wait<S: Sink>(
         .kinds()
         .iter()
         .any(|kind| !kind.expected.names.is_empty());
-    if met.is_empty() && waiting.is_empty() && !named {
+    if met.is_empty() && waiting.is_empty() && !named && !deletes {
         return Ok(PrinterEnd::WaitFailed(WaitFailure::NoMatch));
     }
     if !write_met(output, &met).await? {
@@ -98,7 +99,7 @@ pub(super) async fn wait<S: Sink>(
         .collect();
     while !waiting.is_empty() {
         let change = tokio::select! {
-            () = stop.cancelled() => return Ok(PrinterEnd::Finished),
+            () = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
             () = tokio::time::sleep_until(deadline) => {
                 let first = waiting.values().next().map(|waited| waited.named.clone());
                 return Ok(PrinterEnd::WaitFailed(WaitFailure::TimedOut(first.unwrap_or_default())));
@@ -106,7 +107,7 @@ pub(super) async fn wait<S: Sink>(
             change = changes.recv() => change,
         };
         let Some(change) = change else {
-            return Ok(PrinterEnd::Finished);
+            return Ok(PrinterEnd::StoppedUnsynced);
         };
         let key = change.key.to_string();
         if !waiting.contains_key(&key) {

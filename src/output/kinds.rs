@@ -55,6 +55,16 @@ impl ObjectType {
         }
     }
 
+    /// How `kubectl get -o name` spells this kind, as [`prefix_of`] spells its resource's, from
+    /// the group in `apiVersion`: `pod`, `deployment.apps`.
+    pub fn prefix(&self) -> String {
+        let kind = self.kind.to_ascii_lowercase();
+        match self.api_version.split_once('/') {
+            Some((group, _)) => format!("{kind}.{group}"),
+            None => kind,
+        }
+    }
+
     /// Pods: `v1`, `Pod`.
     pub fn pod() -> Self {
         ObjectType {

@@ -538,15 +538,10 @@ impl<'f> EventRenderer<'f> {
     /// A renderer of `format` for the changes `filter` lets through, looking objects' types up
     /// in `types`.
     pub fn new(format: &'f EventFormat, types: &'f EventTypes, filter: &'f EventFilter) -> Self {
-        let reads_type = match format {
-            EventFormat::Template { listing, .. } => {
-                listing.template.object_reads().at("type") != Reads::nothing()
-            }
-            _ => false,
-        };
-        let (watch, reads) = match format {
+        let (watch, reads, reads_type) = match format {
             EventFormat::Template { listing, with_type } => {
                 let reads = listing.template.object_reads();
+                let reads_type = reads.at("type") != Reads::nothing();
                 let object_reads = if *with_type {
                     reads.at("object")
                 } else {
@@ -555,9 +550,10 @@ impl<'f> EventRenderer<'f> {
                 (
                     Some(listing.template.watch(listing.headers)),
                     ObjectReads::of(object_reads),
+                    reads_type,
                 )
             }
-            _ => (None, ObjectReads::all()),
+            _ => (None, ObjectReads::all(), false),
         };
         EventRenderer {
             format,

@@ -3,7 +3,6 @@
 
 use std::collections::BTreeMap;
 use std::io;
-use std::sync::Arc;
 
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
@@ -13,6 +12,7 @@ use crate::cache::store::{Change, ChangeType};
 use crate::output::kinds::{KindStore, ObjectType, Stores, prefixed};
 use crate::output::render::{ObjectReads, object_value};
 use crate::output::wait::{WaitFailure, WaitFor, WaitPlan};
+use crate::wire::object::{ObjectKey, RawObject};
 
 /// An object waited for.
 struct Waited {
@@ -20,6 +20,8 @@ struct Waited {
     shown: String,
     /// `pods/web-1`: how kubectl names it when it is not.
     named: String,
+    /// Its `apiVersion` and `kind`, which its changes' objects are read with.
+    object_type: ObjectType,
 }
 
 /// Waits as `plan` says over `stores`, reading `changes` (each key prefixed by its kind when
@@ -50,7 +52,7 @@ pub(super) async fn wait<S: Sink>(
         .conditions
         .iter()
         .any(|condition| matches!(condition, WaitFor::Delete));
-    let mut waiting: BTreeMap<String, Waited> = BTreeMap::new();
+    let mut waiting: BTreeMap<ObjectKey, Waited> = BTreeMap::new();
     let mut met = Vec::new();
     let mut not_found = Vec::new();
     for kind in stores.kinds() {
@@ -62,13 +64,11 @@ pub(super) async fn wait<S: Sink>(
             }
         }
         for object in present {
-            let key = prefixed(kind.prefix.as_deref(), object.key()).to_string();
             let waited = waited(kind, object.key().name());
-            let value = object_value(&object, &kind.object_type, &ObjectReads::all()).ok();
-            if value.is_some_and(|value| plan.conditions.iter().any(|c| c.met_by(&value))) {
+            if meets(&plan, &object, &waited.object_type) {
                 met.push(waited.shown);
             } else {
-                waiting.insert(key, waited);
+                waiting.insert(prefixed(kind.prefix.as_deref(), object.key()), waited);
             }
         }
     }
@@ -92,11 +92,6 @@ pub(super) async fn wait<S: Sink>(
             waited.named.clone(),
         )));
     }
-    let types: Vec<(Option<Arc<str>>, ObjectType)> = stores
-        .kinds()
-        .iter()
-        .map(|kind| (kind.prefix.clone(), kind.object_type.clone()))
-        .collect();
     while !waiting.is_empty() {
         let change = tokio::select! {
             () = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
@@ -109,25 +104,18 @@ pub(super) async fn wait<S: Sink>(
         let Some(change) = change else {
             return Ok(PrinterEnd::StoppedUnsynced);
         };
-        let key = change.key.to_string();
-        if !waiting.contains_key(&key) {
+        let Some(waited) = waiting.get(&change.key) else {
             continue;
-        }
+        };
         let now_met = match (&change.change_type, &change.object) {
             (ChangeType::Deleted, _) => deletes,
             (ChangeType::Added | ChangeType::Modified, Some(object)) => {
-                let prefix = key.split('/').next().unwrap_or_default();
-                let object_type = types
-                    .iter()
-                    .find(|(kind, _)| kind.as_deref().is_none_or(|kind| kind == prefix))
-                    .map_or_else(ObjectType::pod, |(_, object_type)| object_type.clone());
-                object_value(object, &object_type, &ObjectReads::all())
-                    .is_ok_and(|value| plan.conditions.iter().any(|c| c.met_by(&value)))
+                meets(&plan, object, &waited.object_type)
             }
             _ => false,
         };
         if now_met
-            && let Some(waited) = waiting.remove(&key)
+            && let Some(waited) = waiting.remove(&change.key)
             && !write_met(output, &[waited.shown]).await?
         {
             return Ok(PrinterEnd::OutputClosed);
@@ -136,24 +124,23 @@ pub(super) async fn wait<S: Sink>(
     Ok(PrinterEnd::Finished)
 }
 
+/// Whether `object`, of `object_type`, meets any of `plan`'s conditions.
+fn meets(plan: &WaitPlan, object: &RawObject, object_type: &ObjectType) -> bool {
+    object_value(object, object_type, &ObjectReads::all()).is_ok_and(|value| {
+        plan.conditions
+            .iter()
+            .any(|condition| condition.met_by(&value))
+    })
+}
+
 /// How kubectl names an object of `kind` called `name`, met and not.
 fn waited(kind: &KindStore, name: &str) -> Waited {
-    let object_type = &kind.object_type;
-    let group = object_type
-        .api_version
-        .split_once('/')
-        .map(|(group, _)| group)
-        .unwrap_or_default();
-    let kind_name = object_type.kind.to_lowercase();
-    let shown = if group.is_empty() {
-        format!("{kind_name}/{name}")
-    } else {
-        format!("{kind_name}.{group}/{name}")
-    };
+    let object_type = kind.object_type.clone();
     let resource = kind.expected.resource.split('.').next().unwrap_or_default();
     Waited {
-        shown,
+        shown: format!("{}/{name}", object_type.prefix()),
         named: format!("{resource}/{name}"),
+        object_type,
     }
 }
 

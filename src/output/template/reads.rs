@@ -33,15 +33,8 @@ impl Reads {
 
     /// These reads with everything at `path` read too.
     pub(crate) fn add(&mut self, path: &[String]) {
-        let Some((first, rest)) = path.split_first() else {
-            *self = Reads::All;
-            return;
-        };
-        if let Reads::Fields(fields) = self {
-            fields
-                .entry(first.clone())
-                .or_insert_with(Reads::nothing)
-                .add(rest);
+        if let Some(end) = self.along(path) {
+            *end = Reads::All;
         }
     }
 
@@ -49,15 +42,22 @@ impl Reads {
     /// map's keys left out, a list's items kept as nothing, a scalar itself): what a template
     /// needs of a value whose presence and count matter but whose content does not.
     pub(crate) fn touch(&mut self, path: &[String]) {
-        let Some((first, rest)) = path.split_first() else {
-            return;
-        };
-        if let Reads::Fields(fields) = self {
-            fields
-                .entry(first.clone())
-                .or_insert_with(Reads::nothing)
-                .touch(rest);
+        self.along(path);
+    }
+
+    /// The reads at the end of `path`, the keys along it added (as nothing) where missing;
+    /// `None` where everything is read already on the way.
+    fn along(&mut self, path: &[String]) -> Option<&mut Reads> {
+        let mut at = self;
+        for key in path {
+            match at {
+                Reads::All => return None,
+                Reads::Fields(fields) => {
+                    at = fields.entry(key.clone()).or_insert_with(Reads::nothing);
+                }
+            }
         }
+        Some(at)
     }
 
     /// These reads with `other`'s too.

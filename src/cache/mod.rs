@@ -7,6 +7,7 @@
 //!   [`backoff`] and the meaning of a failed request (`failure`).
 //! - [`store`]: the HashMap-backed cache, one writer and cheap read handles.
 //! - `names`: object names from the command line, filtered before the store.
+//! - [`state`]: `--state FILE`, what a run knew kept for the next one, written atomically.
 //! - `metrics`: the counters the reflector keeps, and `--metrics-addr`'s server for them.
 //!
 //! May import: `wire`, `connect` (for who the client is, in messages) and the leaves.
@@ -17,4 +18,5 @@ pub mod list_watch;
 pub(crate) mod metrics;
 pub(crate) mod names;
 pub mod reflector;
+pub mod state;
 pub mod store;

@@ -305,7 +305,16 @@ pub struct Reflector<S> {
     /// Watches in a row refused with 500 or 504 since one last heard something; see
     /// [`Reflector::refused_resume`].
     refused_resumes: u32,
+    /// Where to start watching instead of listing: the resourceVersion of a store seeded from
+    /// an earlier run ([`Reflector::resuming_from`]).
+    resume_from: Option<String>,
 }
+
+/// The `timeoutSeconds` of a watch resumed from a seeded store, until it is up to date: a
+/// real kube-apiserver sends a bookmark 2 s before a watch's timeout when anything of the kind
+/// changed since the watch started, and the end of a short watch says the server had nothing
+/// more to replay; a watch of the usual 40-50 s would hold the first listing back that long.
+pub const RESUME_WATCH_TIMEOUT_SECONDS: u32 = 3;
 
 /// How many refusals in a row of the same resume point lead to a relist: a server answers
 /// 500 to a watch from a resourceVersion it cannot parse and (from v1.27) 504 to one it has not
@@ -353,7 +362,19 @@ impl<S: ListWatch> Reflector<S> {
             watched_since_list: false,
             restore_checked_at: None,
             refused_resumes: 0,
+            resume_from: None,
         }
+    }
+
+    /// Starts by watching from `resource_version`, the store having been seeded with what an
+    /// earlier run knew at that resourceVersion (`Writer::seed`), instead of listing: the
+    /// watch replays what changed since, and the store is synced once it is up to date (see
+    /// `caught_up`). A server that no longer has that resourceVersion answers 410, and the
+    /// reflector lists as usual: the list's differences from the seeded store are published.
+    /// Ignored with [`ReflectorConfig::list_only`], which never watches.
+    pub fn resuming_from(mut self, resource_version: String) -> Self {
+        self.resume_from = Some(resource_version).filter(|rv| !rv.is_empty());
+        self
     }
 
     /// Counts a watch refused with 500 or 504 (at its start, or as an ERROR event) while
@@ -399,7 +420,13 @@ impl<S: ListWatch> Reflector<S> {
     /// Lists and watches until `stop` is cancelled (then `Ok`) or a fatal error. With
     /// [`ReflectorConfig::list_only`], lists until the first sync, then only waits for `stop`.
     pub async fn run(mut self, stop: CancellationToken) -> Result<(), ReflectorError> {
-        let mut state = State::Listing;
+        let mut state = match self.resume_from.take() {
+            Some(resource_version) if !self.config.list_only => {
+                info!(scope = %self.source.scope(), resource_version, "resuming from the saved state: watching from its resourceVersion");
+                State::Watching { resource_version }
+            }
+            _ => State::Listing,
+        };
         loop {
             if self.config.list_only && matches!(state, State::Watching { .. }) {
                 stop.cancelled().await;
@@ -592,10 +619,15 @@ impl<S: ListWatch> Reflector<S> {
             Ok(page) => page.resource_version,
             Err(err) => return self.failed("list", State::Watching { resource_version }, err),
         };
-        let scope = self.source.scope();
+        let scope = self.source.scope().clone();
         match restore::compare(&resource_version, &theirs) {
             restore::Verdict::Current => {
                 debug!(scope = %scope, resource_version, server_resource_version = %theirs, "restore check: the server has not gone back");
+                if !self.synced {
+                    // A resumed watch heard nothing, and the server has not gone back: there
+                    // was nothing to replay.
+                    self.caught_up(&resource_version).await;
+                }
                 Step::Next(State::Watching { resource_version })
             }
             restore::Verdict::WentBack { ours, theirs } => {
@@ -638,6 +670,18 @@ impl<S: ListWatch> Reflector<S> {
         Step::Next(State::Watching {
             resource_version: theirs,
         })
+    }
+
+    /// A watch resumed from a seeded store has brought it up to date: it is synced (a
+    /// [`crate::cache::store::ChangeType::Synced`] marker is published), as a list would have
+    /// made it, and the server is known not to have gone back.
+    pub(super) async fn caught_up(&mut self, resource_version: &str) {
+        self.writer.mark_synced().await;
+        self.synced = true;
+        let now = Instant::now();
+        self.synced_at = Some(now);
+        self.restore_checked_at = Some(now);
+        info!(scope = %self.source.scope(), resource_version, "resumed from the saved state: up to date without a list");
     }
 
     /// Gives up streaming lists for the rest of the run and lists in pages now.

@@ -82,6 +82,11 @@ pub struct Change {
     /// The object (its last state, for a deletion), when the consumer asked for objects
     /// ([`Writer::changes_with_objects`]: a template prints from them).
     pub object: Option<Arc<RawObject>>,
+    /// Whether a list published it, as one of its differences from what the store had
+    /// ([`Writer::replace`]): its resourceVersion is its object's, not one the collection is
+    /// known to be at, until the [`ChangeType::Synced`] marker that ends the list's changes.
+    /// A watch event's resourceVersion is where the collection is once it is applied.
+    pub listed: bool,
 }
 
 impl Change {
@@ -93,6 +98,15 @@ impl Change {
             key: object.key().clone(),
             resource_version: object.resource_version().to_owned(),
             object: carried,
+            listed: false,
+        }
+    }
+
+    /// [`Change::of`], published by a list ([`Change::listed`]).
+    fn listed(change_type: ChangeType, object: &RawObject, carried: Option<Arc<RawObject>>) -> Change {
+        Change {
+            listed: true,
+            ..Change::of(change_type, object, carried)
         }
     }
 }
@@ -206,6 +220,38 @@ impl Writer {
         self.publish(change_type, &object).await;
     }
 
+    /// Fills the store with what an earlier run knew (`--state`: objects known by key and
+    /// resourceVersion, [`RawObject::remembered`]) at `resource_version`, without marking it
+    /// synced or publishing anything: they are the past a watch resumed from there brings up
+    /// to date, or a list is compared with ([`Writer::replace`] publishes the differences).
+    pub fn seed(&mut self, objects: Vec<RawObject>, resource_version: &str) {
+        let mut contents = self.shared.write();
+        contents.objects = objects
+            .into_iter()
+            .map(|object| (object.key().clone(), Arc::new(object)))
+            .collect();
+        set_resource_version(&mut contents, resource_version);
+    }
+
+    /// Marks the store synced without a list: a watch resumed from a seeded store
+    /// ([`Writer::seed`]) has brought it up to date. Publishes a [`ChangeType::Synced`]
+    /// marker at the store's resourceVersion, as a list does.
+    pub async fn mark_synced(&mut self) {
+        let resource_version = self.shared.read().resource_version.clone();
+        self.shared.synced.send_replace(true);
+        if let Some(changes) = &self.changes {
+            let synced = Change {
+                change_type: ChangeType::Synced,
+                key: ObjectKey::new(None, ""),
+                resource_version,
+                object: None,
+                listed: false,
+            };
+            // A consumer that went away wants no more changes; the store goes on.
+            let _ = changes.send(synced).await;
+        }
+    }
+
     /// Removes an object (watch DELETED); returns whether it was cached. A removal is published
     /// like [`Writer::upsert`]'s change.
     pub async fn remove(&mut self, deleted: &RawObject) -> bool {
@@ -277,6 +323,7 @@ impl Writer {
             key: ObjectKey::new(None, ""),
             resource_version: resource_version.to_owned(),
             object: None,
+            listed: false,
         };
         for change in differences.into_iter().chain([synced]) {
             // A consumer that went away wants no more changes; the store goes on.
@@ -297,11 +344,11 @@ impl Writer {
             match stale.get(key) {
                 None => {
                     let carried = self.carried(object);
-                    differences.push(Change::of(ChangeType::Added, object, carried));
+                    differences.push(Change::listed(ChangeType::Added, object, carried));
                 }
                 Some(old) if old.resource_version() != object.resource_version() => {
                     let carried = self.carried(object);
-                    differences.push(Change::of(ChangeType::Modified, object, carried));
+                    differences.push(Change::listed(ChangeType::Modified, object, carried));
                 }
                 Some(_) => {}
             }
@@ -309,7 +356,7 @@ impl Writer {
         for (key, object) in stale {
             if !contents.objects.contains_key(key) {
                 let carried = self.carried(object);
-                differences.push(Change::of(ChangeType::Deleted, object, carried));
+                differences.push(Change::listed(ChangeType::Deleted, object, carried));
             }
         }
         drop(contents);
@@ -371,6 +418,19 @@ impl Store {
         keyed.sort_unstable_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.cmp(&b.1)));
         let keys = keyed.into_iter().map(|(_, key)| key).collect();
         (keys, resource_version)
+    }
+
+    /// A snapshot of every cached object, sorted by key, and the resourceVersion they are
+    /// current at, taken together (what `--state` saves: each object's resourceVersion, and
+    /// where a watch resumes from).
+    pub fn sorted_objects_and_version(&self) -> (Vec<Arc<RawObject>>, String) {
+        let (mut objects, resource_version) = {
+            let contents = self.shared.read();
+            let objects: Vec<Arc<RawObject>> = contents.objects.values().cloned().collect();
+            (objects, contents.resource_version.clone())
+        };
+        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        (objects, resource_version)
     }
 
     /// The resourceVersion the cache is current at (empty before the first list).

@@ -1010,6 +1010,7 @@ mod tests {
             key: object.key().clone(),
             resource_version: "7".into(),
             object: Some(Arc::new(object)),
+            listed: false,
         }
     }
 
@@ -1177,6 +1178,7 @@ mod tests {
                 key: object.key().clone(),
                 resource_version: "1".into(),
                 object: Some(Arc::new(object)),
+                listed: false,
             }
         };
         let nodes = EventFormat::Template {
@@ -1219,6 +1221,7 @@ mod tests {
             key: ObjectKey::new(None, collection),
             resource_version: "7".into(),
             object: None,
+            listed: false,
         }
     }
 

@@ -518,6 +518,34 @@ impl RawObject {
         })
     }
 
+    /// An object known only by its key and resourceVersion, remembered from an earlier run
+    /// (`--state`): its JSON is the `metadata` that says as much (`name`, `namespace`,
+    /// `resourceVersion`), so a template over it prints those and nothing else.
+    ///
+    /// ```
+    /// use kreflect::wire::object::{ObjectKey, RawObject};
+    ///
+    /// let remembered = RawObject::remembered(ObjectKey::new(Some("shop"), "web-1"), "7");
+    /// assert_eq!(remembered.key().as_str(), "shop/web-1");
+    /// assert_eq!(remembered.resource_version(), "7");
+    /// ```
+    pub fn remembered(key: ObjectKey, resource_version: &str) -> Self {
+        let mut metadata = serde_json::Map::new();
+        metadata.insert("name".into(), key.name().into());
+        if let Some(namespace) = key.namespace() {
+            metadata.insert("namespace".into(), namespace.into());
+        }
+        metadata.insert("resourceVersion".into(), resource_version.into());
+        let json = serde_json::json!({ "metadata": metadata });
+        RawObject {
+            key,
+            resource_version: resource_version.into(),
+            bytes: json.to_string().into_bytes().into_boxed_slice(),
+            encoding: Encoding::Json,
+            row: None,
+        }
+    }
+
     /// The object's store key.
     pub fn key(&self) -> &ObjectKey {
         &self.key

@@ -168,7 +168,11 @@ impl<S: ListWatch> Reflector<S> {
         resource_version: String,
     ) -> ControlFlow<Step, (WatchStream, Phase)> {
         let started = Instant::now();
-        let timeout_seconds = self.watch_timeout_seconds();
+        let mut timeout_seconds = self.watch_timeout_seconds();
+        if !self.synced {
+            // Resumed from a seeded store: a short watch, so it is known soon to be up to date.
+            timeout_seconds = timeout_seconds.min(super::RESUME_WATCH_TIMEOUT_SECONDS);
+        }
         let request = WatchRequest {
             resource_version: resource_version.clone(),
             timeout_seconds,
@@ -278,7 +282,14 @@ impl<S: ListWatch> Reflector<S> {
                 Received::Event(Bookmark(resource_version) | InitialEventsEnd(resource_version)),
             ) => {
                 self.bookmark(&mut watch, resource_version);
+                if !self.synced && watch.heard {
+                    // A bookmark: every change before it has been sent.
+                    self.caught_up(&watch.resource_version).await;
+                }
                 Continue(Phase::Watching(watch))
+            }
+            (Phase::Watching(watch), Received::Ended) if !self.synced => {
+                Break(self.resumed_watch_ended(watch).await)
             }
             (Phase::Watching(watch), Received::Ended) => Break(self.watch_ended(watch)),
             (Phase::Watching(watch), Received::Silent) => Break(self.watch_dead(watch)),
@@ -414,6 +425,21 @@ impl<S: ListWatch> Reflector<S> {
             info!(scope = %self.source.scope(), elapsed_ms = elapsed.as_millis() as u64, retry_in_ms = delay.as_millis() as u64, "watch ended early without any event; reopening after a backoff");
         }
         Step::Backoff(state, delay)
+    }
+
+    /// The end of a watch resumed from a seeded store before anything said it is up to date.
+    /// The server replays what changed since the resume point at the start of a watch, so a
+    /// watch that ran to its end has brought the store up to date, unless it heard nothing
+    /// at all: then the server may have gone back in time (an etcd restore, which a resumed
+    /// run cannot tell from a quiet collection), and a restore check decides.
+    async fn resumed_watch_ended(&mut self, watch: OpenWatch) -> Step {
+        if !watch.heard {
+            return Step::Next(State::CheckingRestore {
+                resource_version: watch.resource_version,
+            });
+        }
+        self.caught_up(&watch.resource_version).await;
+        self.watch_ended(watch)
     }
 
     /// A watch past its [`WatchDeadline`]: reopen it at once.

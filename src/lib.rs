@@ -115,6 +115,7 @@ use crate::api::resolve::ResolveError;
 use crate::cache::failure::{FailureClass, ForbiddenAdvice, Reach};
 use crate::cache::list_watch::SourceError;
 use crate::cache::reflector::ReflectorError;
+use crate::cache::state::StateError;
 use crate::cli::config::{ClusterChoice, Config};
 use crate::connect::client::{self, ClientError, Connection, Identity};
 use crate::connect::endpoint::Endpoint;
@@ -228,6 +229,10 @@ pub(crate) enum RunError {
         /// The soft open-file limit.
         limit: u64,
     },
+    /// The `--state` file cannot be used: held by another run, not a state file, or its
+    /// directory missing.
+    #[error(transparent)]
+    State(#[from] StateError),
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
@@ -395,7 +400,7 @@ where
     let once = config.once || config.mode == cli::config::Mode::Wait;
     let stop = CancellationToken::new();
     let tasks =
-        wiring::Tasks::spawn(config, connection.client, endpoint, &targets, output, &stop).await?;
+        wiring::Tasks::spawn(config, (connection.client, &connection.server), endpoint, &targets, output, &stop).await?;
     let ended = tasks.join(shutdown, stop).await?;
     ended.reflector.map_err(|err| {
         // Where the run looked, for the collection that failed.

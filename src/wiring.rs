@@ -25,17 +25,19 @@ use crate::cache::metrics::{Metrics, MetricsServer};
 use crate::cache::names::NameFilter;
 use crate::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
 use crate::cache::store;
+use crate::cache::state::{CollectionId, Identity, Known, StateFile};
 use crate::cache::store::{Change, ChangeType, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
 use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
+use crate::output::printer::remember::{self, Keeper};
 use crate::output::printer::{
     PrinterConfig, PrinterEnd, print_events, print_listings, print_waits, report_absent,
 };
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventSource, EventTypes, ListingFormat, OutputFormat};
-use crate::wire::object::ObjectKey;
+use crate::wire::object::{ObjectKey, RawObject};
 use crate::{RunError, Signal};
 
 /// One kind to watch, resolved from the command line.
@@ -229,7 +231,7 @@ impl Tasks {
     /// `stop` is cancelled.
     pub async fn spawn<W>(
         config: Config,
-        client: kube::Client,
+        (client, server): (kube::Client, &str),
         endpoint: Endpoint,
         targets: &[Target],
         output: W,
@@ -239,6 +241,15 @@ impl Tasks {
         W: Write + Send + 'static,
     {
         let collections = collections(&config, targets);
+        let (state, saved) = match &config.state {
+            Some(options) => {
+                let identity = identity_of(&config, server, &collections);
+                let (file, saved) =
+                    StateFile::open(&options.path, identity, options.digests_of.clone())?;
+                (Some(file), saved)
+            }
+            None => (None, None),
+        };
         if let Some(limit) = crate::runtime::open_file_limit()
             && connections_needed(collections.len()) > limit
         {
@@ -254,7 +265,11 @@ impl Tasks {
         };
         let kinds: Vec<Kind> = collections
             .into_iter()
-            .map(|collection| kind(&config, &client, &endpoint, collection, several))
+            .enumerate()
+            .map(|(index, collection)| {
+                let known = saved.as_ref().and_then(|saved| saved.collections.get(index));
+                kind(&config, &client, &endpoint, (collection, known), several)
+            })
             .collect();
         let metrics_server = match config.metrics_addr {
             Some(addr) => {
@@ -274,6 +289,16 @@ impl Tasks {
             listed.push(kind.listed);
             changes.extend(kind.changes);
         }
+        let keeper = state.map(|file| {
+            let collections = listed
+                .iter()
+                .map(|kind| remember::Collection {
+                    name: Arc::clone(&kind.collection),
+                    prefix: kind.prefix.clone(),
+                })
+                .collect();
+            Keeper::new(file, saved.as_ref(), collections, config.interval)
+        });
         let mut forwarders = Vec::new();
         let printer = if let (Mode::Wait, Some(plan)) = (config.mode, config.wait.clone()) {
             let changes = merge_changes(changes, &mut forwarders);
@@ -303,7 +328,7 @@ impl Tasks {
                 EventTypes(types),
                 config.event_filter.clone(),
             );
-            tokio::spawn(print_events(changes, format, output, stop.clone()))
+            tokio::spawn(print_events(changes, format, output, (stop.clone(), keeper)))
         } else {
             let printer_config = PrinterConfig {
                 interval: config.interval,
@@ -312,7 +337,8 @@ impl Tasks {
                 diff: config.mode == Mode::Diff,
             };
             let stores = Stores::new(listed);
-            tokio::spawn(print_listings(stores, printer_config, output, stop.clone()))
+            let printing = (stop.clone(), keeper);
+            tokio::spawn(print_listings(stores, printer_config, output, printing))
         };
         Ok(Tasks {
             reflectors,
@@ -389,7 +415,7 @@ fn kind(
     config: &Config,
     client: &kube::Client,
     endpoint: &Endpoint,
-    collection: Collection<'_>,
+    (collection, known): (Collection<'_>, Option<&Known>),
     several: Several,
 ) -> Kind {
     let Collection { target, namespace } = collection;
@@ -417,11 +443,8 @@ fn kind(
         }
     });
     let resource = &target.resource;
-    let label = if resource.group.is_empty() {
-        resource.plural.clone()
-    } else {
-        format!("{}.{}", resource.plural, resource.group)
-    };
+    let label = label_of(resource);
+    let resume_from = known.and_then(|known| seed(config, &mut writer, known));
     let metrics = match (several.collections, namespace.as_deref()) {
         (false, _) => Metrics::for_resource(&label),
         (true, Some(namespace)) if several.namespaces => {
@@ -451,6 +474,9 @@ fn kind(
     let source = NameFilter::new(source, &target.names);
     let mut reflector =
         Reflector::new(source, writer, reflector_config).with_metrics(Arc::clone(&metrics));
+    if let Some(resource_version) = resume_from {
+        reflector = reflector.resuming_from(resource_version);
+    }
     if io::stderr().is_terminal() {
         let label = match namespace.as_deref().filter(|_| several.namespaces) {
             Some(namespace) => format!("{plural} in {namespace}"),
@@ -479,6 +505,62 @@ fn kind(
         changes,
         metrics: (metrics, store),
     }
+}
+
+/// A resource as metrics and the state file name it: `pods`, `deployments.apps`.
+fn label_of(resource: &ApiResource) -> String {
+    if resource.group.is_empty() {
+        resource.plural.clone()
+    } else {
+        format!("{}.{}", resource.plural, resource.group)
+    }
+}
+
+/// What a `--state` file is for: the server, the selectors and the collections of this run.
+fn identity_of(config: &Config, server: &str, collections: &[Collection<'_>]) -> Identity {
+    Identity {
+        server: server.strip_suffix('/').unwrap_or(server).to_owned(),
+        label_selector: config.selectors.label.clone().unwrap_or_default(),
+        field_selector: config.selectors.field.clone().unwrap_or_default(),
+        collections: collections
+            .iter()
+            .map(|collection| CollectionId {
+                resource: label_of(&collection.target.resource),
+                namespace: collection.namespace.clone().unwrap_or_default(),
+                names: collection.target.names.clone(),
+            })
+            .collect(),
+    }
+}
+
+/// Seeds a collection's store with what the previous run knew of it (`--state`), where that
+/// helps, and returns the resourceVersion to resume its watch from, where the run may:
+/// - a run that watches, whose output reads no object it did not receive (keys, `-o json`'s
+///   keys, or `--events`, which prints only changes) resumes: the watch brings the seeded
+///   store up to date, with no list while the server still has that resourceVersion;
+/// - `--events` also seeds when it lists (`--once` never resumes): the list's differences
+///   from what the previous run knew are its first changes;
+/// - a listing that prints objects' fields (`-o wide`, a template) lists, and a `--diff`
+///   compares with the file itself.
+fn seed(config: &Config, writer: &mut store::Writer, known: &Known) -> Option<String> {
+    let reads_no_fields = matches!(
+        config.format,
+        ListingFormat::Own(OutputFormat::Keys | OutputFormat::Json)
+    );
+    let resumes = !config.once
+        && (config.mode == Mode::Events || reads_no_fields)
+        && known.resource_version.is_some();
+    if !resumes && config.mode != Mode::Events {
+        return None;
+    }
+    let remembered = known
+        .objects
+        .iter()
+        .map(|entry| RawObject::remembered(entry.key.clone(), &entry.resource_version))
+        .collect();
+    let resource_version = known.resource_version.clone().unwrap_or_default();
+    writer.seed(remembered, &resource_version);
+    resumes.then_some(resource_version)
 }
 
 /// `--events` has no listing for the absent objects to be said after: they are said once every

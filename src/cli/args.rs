@@ -16,7 +16,7 @@ use crate::api::deadline::RequestDeadline;
 use crate::api::kube_source::{Selectors, SourceOptions, Wire};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cache::store::ChangeType;
-use crate::cli::config::{ClusterChoice, Config, Mode};
+use crate::cli::config::{ClusterChoice, Config, Mode, StateOptions};
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
 use crate::output::render::{EventFilter, ListingFormat, OutputFormat, TemplateListing};
@@ -211,6 +211,11 @@ struct WatchArgs {
     #[arg(long = "for", value_name = "CONDITION", value_parser = WaitFor::parse,
           conflicts_with_all = ["events", "diff", "once"])]
     wait_for: Vec<WaitFor>,
+    /// Keep what the run knew in FILE for the next run: that run resumes its watch from it (no
+    /// list while the server still has its resourceVersion), and its --diff or --events shows
+    /// what changed since, modifications included (~key with --diff).
+    #[arg(long, value_name = "FILE", conflicts_with = "wait_for")]
+    state: Option<PathBuf>,
     /// With --for, how long to wait (default 30s, as kubectl wait): 0 checks once, a negative
     /// one waits a week; then exit 1 naming an object not met.
     #[arg(long, value_name = "D", value_parser = parse_timeout, requires = "wait_for")]
@@ -412,6 +417,14 @@ impl Cli {
                 resync_every: args.resync_every,
                 ..ReflectorConfig::default()
             },
+            state: args.state.map(|path| StateOptions {
+                path,
+                digests_of: if args.output_watch_events {
+                    format!("{} --output-watch-events", args.output)
+                } else {
+                    args.output.clone()
+                },
+            }),
         })))
     }
 }

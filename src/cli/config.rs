@@ -2,6 +2,7 @@
 //! layers below take.
 
 use std::net::SocketAddr;
+use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::api::kube_source::{Selectors, SourceOptions};
@@ -69,4 +70,16 @@ pub struct Config {
     pub source: SourceOptions,
     /// How the reflector lists, watches and backs off.
     pub reflector: ReflectorConfig,
+    /// `--state FILE`: what the run knew, kept for the next one.
+    pub state: Option<StateOptions>,
+}
+
+/// `--state FILE`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StateOptions {
+    /// The file.
+    pub path: PathBuf,
+    /// What the digests of the objects' texts are of: the output format as given (`-o`, and
+    /// `--output-watch-events`), so a run printing otherwise does not compare with them.
+    pub digests_of: String,
 }

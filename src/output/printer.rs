@@ -22,6 +22,7 @@
 
 mod output_thread;
 pub(crate) mod reader_gone;
+pub(crate) mod remember;
 mod waiting;
 
 use std::future::Future;
@@ -36,12 +37,13 @@ use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
 use crate::output::kinds::Stores;
 use crate::output::render::{
     self, EventFilter, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
-    RenderFailure,
+    RenderFailure, Snapshot,
 };
 use crate::output::template::TemplateError;
 use crate::output::wait::{WaitFailure, WaitPlan};
 use output_thread::OutputThread;
 pub(crate) use output_thread::Sink;
+use remember::Keeper;
 
 /// How long after the stop signal the printer keeps trying to write what it still owes (the
 /// final listing, queued events) to a reader that is not reading. Ample for a reader that is
@@ -105,19 +107,24 @@ pub(crate) async fn print_listings<W: Write + Send + 'static>(
     stores: impl Into<Stores>,
     config: PrinterConfig,
     output: W,
-    stop: CancellationToken,
+    (stop, mut keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    listings(stores.into(), config, output, stop).await
+    let end = listings(stores.into(), config, output, stop, &mut keeper).await;
+    if let Some(keeper) = &mut keeper {
+        keeper.save_now().await;
+    }
+    end
 }
 
-/// [`print_listings`] over any [`Sink`].
+/// [`print_listings`] over any [`Sink`]; with `--state`, `keeper` learns each listing written.
 async fn listings<S: Sink>(
     stores: impl Into<Stores>,
     config: PrinterConfig,
     mut output: S,
     stop: CancellationToken,
+    keeper: &mut Option<Keeper>,
 ) -> io::Result<PrinterEnd> {
     let store = stores.into();
     tokio::select! {
@@ -125,15 +132,24 @@ async fn listings<S: Sink>(
         _ = store.wait_synced() => {}
     }
     let mut lister = Lister::new(config.format.clone(), config.diff);
+    if let Some(keeper) = keeper.as_ref() {
+        lister = lister.with_versions(keeper.remembered_versions());
+    }
     let mut ticks = None;
     let mut first = true;
     loop {
+        let before = keeper.as_ref().map(|_| Snapshot::of(&store));
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
         };
+        let rendered_from = lister.take_rendered_from().or(before);
         let listing = output.write(rendered);
         let written = until_stopped(&stop, listing).await.transpose()?;
+        if let (Some(true), Some(keeper), Some(snapshot)) = (written, keeper.as_mut(), rendered_from) {
+            keeper.shown_listing(snapshot);
+            keeper.save_if_due();
+        }
         if written == Some(true) && std::mem::take(&mut first) {
             let not_found = report_absent(&store, config.once);
             if config.once && !not_found.is_empty() {
@@ -168,10 +184,17 @@ async fn listings<S: Sink>(
             // Stopped while the one listing was being written: it was all there was to print.
             return Ok(PrinterEnd::Finished);
         }
-        match lister.render(&store) {
-            Ok(rendered) => Ok(end_of(output.write(rendered).await?)),
-            Err(err) => Ok(PrinterEnd::TemplateFailed(err)),
+        let before = keeper.as_ref().map(|_| Snapshot::of(&store));
+        let rendered = match lister.render(&store) {
+            Ok(rendered) => rendered,
+            Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
+        };
+        let rendered_from = lister.take_rendered_from().or(before);
+        let written = output.write(rendered).await?;
+        if let (true, Some(keeper), Some(snapshot)) = (written, keeper.as_mut(), rendered_from) {
+            keeper.shown_listing(snapshot);
         }
+        Ok(end_of(written))
     })
     .await
 }
@@ -210,32 +233,48 @@ pub(crate) async fn print_events<W: Write + Send + 'static>(
     changes: Receiver<Change>,
     (format, types, filter): (EventFormat, EventTypes, EventFilter),
     output: W,
-    stop: CancellationToken,
+    (stop, mut keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    events(changes, (format, types, filter), output, stop).await
+    let end = events(changes, (format, types, filter), output, stop, &mut keeper).await;
+    if let Some(keeper) = &mut keeper {
+        keeper.save_now().await;
+    }
+    end
 }
 
-/// [`print_events`] over any [`Sink`].
+/// [`print_events`] over any [`Sink`]; with `--state`, `keeper` learns each batch written.
 async fn events<S: Sink>(
     mut changes: Receiver<Change>,
     (format, types, filter): (EventFormat, EventTypes, EventFilter),
     mut output: S,
     stop: CancellationToken,
+    keeper: &mut Option<Keeper>,
 ) -> io::Result<PrinterEnd> {
     let mut renderer = EventRenderer::new(&format, &types, &filter);
+    if let Some(keeper) = keeper.as_ref() {
+        keeper.teach(&mut renderer);
+    }
     loop {
+        let save_due = keeper.as_ref().and_then(Keeper::due);
         let change = tokio::select! {
             biased;
             _ = stop.cancelled() => break,
             change = changes.recv() => change,
+            () = sleep_until_some(save_due) => {
+                if let Some(keeper) = keeper.as_mut() {
+                    keeper.save_if_due();
+                }
+                continue;
+            }
         };
         let Some(change) = change else {
             // The reflector has gone, and everything it applied has been printed.
             return Ok(PrinterEnd::Finished);
         };
-        let lines = match renderer.render(with_queued(change, &mut changes)) {
+        let batch: Vec<Change> = with_queued(change, &mut changes).collect();
+        let lines = match renderer.render(batch.iter().cloned()) {
             Ok(lines) => lines,
             Err(failure) => return failed(failure, &mut output).await,
         };
@@ -244,7 +283,12 @@ async fn events<S: Sink>(
             .transpose()?
         {
             Some(false) => return Ok(PrinterEnd::OutputClosed),
-            Some(true) => {}
+            Some(true) => {
+                if let Some(keeper) = keeper.as_mut() {
+                    keeper.shown_changes(&batch, &renderer, &types);
+                    keeper.save_if_due();
+                }
+            }
             None => break,
         }
     }
@@ -255,12 +299,16 @@ async fn events<S: Sink>(
             return Ok(PrinterEnd::OutputClosed);
         }
         while let Some(change) = changes.recv().await {
-            let lines = match renderer.render(with_queued(change, &mut changes)) {
+            let batch: Vec<Change> = with_queued(change, &mut changes).collect();
+            let lines = match renderer.render(batch.iter().cloned()) {
                 Ok(lines) => lines,
                 Err(failure) => return failed(failure, &mut output).await,
             };
             if !output.write(lines).await? {
                 return Ok(PrinterEnd::OutputClosed);
+            }
+            if let Some(keeper) = keeper.as_mut() {
+                keeper.shown_changes(&batch, &renderer, &types);
             }
         }
         Ok(PrinterEnd::Finished)
@@ -295,6 +343,14 @@ async fn failed<S: Sink>(failure: RenderFailure, output: &mut S) -> io::Result<P
         return Ok(PrinterEnd::OutputClosed);
     }
     Ok(PrinterEnd::TemplateFailed(error))
+}
+
+/// Sleeps until `at`, or for ever without one.
+async fn sleep_until_some(at: Option<Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
 }
 
 /// `first` and the changes queued behind it, at most [`CHANGES_CAPACITY`] in all, so that
@@ -441,6 +497,7 @@ mod tests {
             config,
             Direct(output.clone()),
             stop.clone(),
+            &mut None,
         ));
         writer.upsert(pod("a/partial", 1)).await;
         tokio::time::sleep(Duration::from_secs(20)).await;
@@ -530,6 +587,7 @@ mod tests {
             config,
             Direct(output.clone()),
             stop.clone(),
+            &mut None,
         ));
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "+a/x\n+a/y\n");
@@ -579,6 +637,7 @@ mod tests {
             lines(),
             Direct(output.clone()),
             stop.clone(),
+            &mut None,
         ));
         writer.replace(vec![pod("a/x", 1)], "1").await;
         writer.upsert(pod("a/x", 1)).await;

@@ -20,6 +20,7 @@ use clap::ValueEnum;
 use serde::Serialize;
 use serde_json::Value;
 
+use crate::cache::state::digest;
 use crate::cache::store::{Change, ChangeType};
 use crate::output::kinds::{ObjectType, Stores};
 use crate::output::template::{
@@ -80,6 +81,42 @@ pub struct Lister {
     format: ListingFormat,
     /// With `--diff`, the keys of the previous listing (none before the first).
     previous: Option<Vec<ObjectKey>>,
+    /// With `--diff --state`, the printed keys and resourceVersions of the previous listing
+    /// (the saved state's before the first): a key whose resourceVersion changed is `~key`.
+    previous_versions: Option<Vec<(ObjectKey, Box<str>)>>,
+    /// What the last `--diff --state` listing was rendered from, for the state to save.
+    rendered_from: Option<Snapshot>,
+}
+
+/// Each collection's objects, sorted by key, and its resourceVersion, each taken together
+/// (one store at a time): what a listing was rendered from, and what `--state` saves.
+pub struct Snapshot(pub Vec<(Vec<Arc<RawObject>>, String)>);
+
+impl Snapshot {
+    /// The stores as they are now, in their order.
+    pub fn of(stores: &Stores) -> Snapshot {
+        Snapshot(
+            stores
+                .kinds()
+                .iter()
+                .map(|kind| kind.store.sorted_objects_and_version())
+                .collect(),
+        )
+    }
+
+    /// Every object's printed key (prefixed by kind as in `stores`, the stores this was taken
+    /// of) and resourceVersion, sorted by printed key.
+    pub fn printed_versions(&self, stores: &Stores) -> Vec<(ObjectKey, Box<str>)> {
+        let mut printed: Vec<(ObjectKey, Box<str>)> = Vec::new();
+        for (kind, (objects, _)) in stores.kinds().iter().zip(&self.0) {
+            printed.extend(objects.iter().map(|object| {
+                let key = crate::output::kinds::prefixed(kind.prefix.as_deref(), object.key());
+                (key, object.resource_version().into())
+            }));
+        }
+        printed.sort_unstable_by(|a, b| a.0.cmp(&b.0));
+        printed
+    }
 }
 
 impl Lister {
@@ -89,13 +126,38 @@ impl Lister {
         Lister {
             format,
             previous: diff.then(Vec::new),
+            previous_versions: None,
+            rendered_from: None,
         }
+    }
+
+    /// With `--diff` and `--state`: diffs by resourceVersion too (`~key` for a modified key),
+    /// the first listing against `remembered`, the printed keys and resourceVersions the
+    /// previous run saved, sorted. Nothing without `--diff`.
+    pub fn with_versions(mut self, remembered: Vec<(ObjectKey, Box<str>)>) -> Self {
+        if self.previous.take().is_some() {
+            self.previous_versions = Some(remembered);
+        }
+        self
+    }
+
+    /// What the last listing was rendered from, with [`Lister::with_versions`].
+    pub fn take_rendered_from(&mut self) -> Option<Snapshot> {
+        self.rendered_from.take()
     }
 
     /// The next listing: the stores as they are now (keys prefixed by kind when there are
     /// several, see [`crate::output::kinds`]). Only a template can fail (a key missing with
     /// `--allow-missing-template-keys=false`).
     pub fn render(&mut self, stores: &Stores) -> Result<Vec<u8>, TemplateError> {
+        if let Some(previous) = &mut self.previous_versions {
+            let snapshot = Snapshot::of(stores);
+            let current = snapshot.printed_versions(stores);
+            let lines = diff_versions(previous, &current);
+            *previous = current;
+            self.rendered_from = Some(snapshot);
+            return Ok(lines);
+        }
         if let Some(previous) = &mut self.previous {
             let current = stores.sorted_keys();
             let lines = diff(previous, &current);
@@ -427,7 +489,7 @@ impl EventTypes {
 
     /// Which collection `key` (a printed key, or a SYNCED marker's, which is the collection's
     /// name) is of: the one whose name its key starts with, empty with one collection.
-    fn collection_of<'k>(&self, key: &'k ObjectKey) -> &'k str {
+    pub(crate) fn collection_of<'k>(&self, key: &'k ObjectKey) -> &'k str {
         let key = key.as_str();
         let found = self.0.iter().find(|source| {
             !source.collection.is_empty()
@@ -526,9 +588,10 @@ pub struct EventRenderer<'f> {
     reads: ObjectReads,
     /// Whether a template reads the event's type (`{.type}` with `--output-watch-events`).
     reads_type: bool,
-    /// Each object's last text (unaligned, its event type set aside), to leave out a MODIFIED
-    /// that prints the same.
-    last_lines: std::collections::HashMap<ObjectKey, Vec<u8>>,
+    /// The digest of each object's last text (unaligned, its event type set aside), to leave
+    /// out a MODIFIED that prints the same ([`crate::cache::state::digest`]: what `--state`
+    /// keeps of it, so the next run compares with it too).
+    last_digests: std::collections::HashMap<ObjectKey, u64>,
     /// The collections whose first SYNCED marker went by (`--watch-only` prints their changes
     /// only from then on), by [`EventTypes::collection_of`].
     synced_collections: std::collections::HashSet<String>,
@@ -562,8 +625,23 @@ impl<'f> EventRenderer<'f> {
             watch,
             reads,
             reads_type,
-            last_lines: std::collections::HashMap::new(),
+            last_digests: std::collections::HashMap::new(),
             synced_collections: std::collections::HashSet::new(),
+        }
+    }
+
+    /// The digest of the text last printed (or left out as unchanged) for the object of
+    /// printed key `key`, when a template's MODIFIED lines are compared; `None` otherwise.
+    pub fn digest_of(&self, key: &ObjectKey) -> Option<u64> {
+        self.last_digests.get(key).copied()
+    }
+
+    /// Remembers `digest` as the object's last text (`--state`: what the previous run printed
+    /// for it), so that a MODIFIED that prints the same is left out. Nothing without a
+    /// template whose lines are compared.
+    pub fn remember_digest(&mut self, key: ObjectKey, digest: u64) {
+        if self.watch.is_some() && !self.filter.print_unchanged {
+            self.last_digests.insert(key, digest);
         }
     }
 
@@ -679,7 +757,7 @@ impl<'f> EventRenderer<'f> {
             }
             let compared = match change.change_type {
                 ChangeType::Deleted => {
-                    self.last_lines.remove(&change.key);
+                    self.last_digests.remove(&change.key);
                     None
                 }
                 ChangeType::Added if reads_type => {
@@ -687,15 +765,15 @@ impl<'f> EventRenderer<'f> {
                         change_type: ChangeType::Modified,
                         ..change.clone()
                     };
-                    Some(self.text_of(watch, &as_modified, with_type)?)
+                    Some(digest(&self.text_of(watch, &as_modified, with_type)?))
                 }
-                _ => Some(text.clone()),
+                _ => Some(digest(&text)),
             };
             let unchanged = change.change_type == ChangeType::Modified
                 && compared.is_some()
-                && self.last_lines.get(&change.key) == compared.as_ref();
+                && self.last_digests.get(&change.key) == compared.as_ref();
             if let Some(compared) = compared {
-                self.last_lines.insert(change.key.clone(), compared);
+                self.last_digests.insert(change.key.clone(), compared);
             }
             if wanted && !unchanged {
                 texts.push(text);
@@ -768,6 +846,43 @@ fn event(event_type: &str, key: &ObjectKey, resource_version: &str, json: bool) 
         line.push(b'\n');
         line
     }
+}
+
+/// `--diff --state`: [`diff`]'s lines, and `~key` for a key in both whose resourceVersion
+/// changed, in key order. Both inputs are sorted by key.
+pub fn diff_versions(previous: &[(ObjectKey, Box<str>)], current: &[(ObjectKey, Box<str>)]) -> Vec<u8> {
+    let mut out = Vec::new();
+    let mut line = |sign: u8, key: &ObjectKey| {
+        out.push(sign);
+        quote_into(&mut out, key.as_str());
+        out.push(b'\n');
+    };
+    let (mut old, mut new) = (0, 0);
+    loop {
+        match (previous.get(old), current.get(new)) {
+            (Some((gone, was)), Some((added, is))) if gone == added => {
+                if was != is {
+                    line(b'~', added);
+                }
+                old += 1;
+                new += 1;
+            }
+            (Some((gone, _)), Some((added, _))) if gone > added => {
+                line(b'+', added);
+                new += 1;
+            }
+            (Some((gone, _)), _) => {
+                line(b'-', gone);
+                old += 1;
+            }
+            (None, Some((added, _))) => {
+                line(b'+', added);
+                new += 1;
+            }
+            (None, None) => break,
+        }
+    }
+    out
 }
 
 /// `--diff`: `+key` (key quoted) for keys new since `previous`, `-key` for keys gone, in key
@@ -871,6 +986,22 @@ mod tests {
             event("DELETED", &key("node-1"), "8", true),
             b"{\"type\":\"DELETED\",\"key\":\"node-1\",\"resourceVersion\":\"8\"}\n"
         );
+    }
+
+    #[test]
+    fn diff_with_versions_marks_a_modified_key_with_a_tilde() {
+        let versioned = |pairs: &[(&str, &str)]| -> Vec<(ObjectKey, Box<str>)> {
+            pairs.iter().map(|(k, rv)| (key(k), (*rv).into())).collect()
+        };
+        let previous = versioned(&[("a/gone", "1"), ("a/same", "2"), ("a/changed", "3")]);
+        let mut previous_sorted = previous.clone();
+        previous_sorted.sort_by(|a, b| a.0.cmp(&b.0));
+        let current = versioned(&[("a/changed", "9"), ("a/new", "4"), ("a/same", "2")]);
+        assert_eq!(
+            String::from_utf8(diff_versions(&previous_sorted, &current)).expect("utf-8"),
+            "~a/changed\n-a/gone\n+a/new\n"
+        );
+        assert!(diff_versions(&current, &current).is_empty());
     }
 
     #[test]

@@ -129,6 +129,11 @@ struct WatchBody {
     live: Option<broadcast::Receiver<Broadcast>>,
     /// The resourceVersion of the last change this watcher has accounted for.
     seen: u64,
+    /// The world's resourceVersion when the watch opened (after what it replayed): the real
+    /// watch cache sends a timed bookmark only past it (its `cacheWatcher.process` drops
+    /// every event, bookmarks included, at or below where the watch started), so a watch on a
+    /// collection where nothing changed since it opened gets none.
+    opened_at: u64,
     /// While set, the watcher is ahead of the world (it asked for a resourceVersion the world
     /// has not reached, or the world was restored under it): changes and bookmarks at or below
     /// this are not sent, as the real watch cache drops them; the first change past it clears it.
@@ -237,6 +242,7 @@ impl WatchBody {
             pending,
             live,
             seen,
+            opened_at: seen,
             floor,
             deadline,
             final_bookmark,
@@ -406,7 +412,10 @@ impl WatchBody {
                 Err(_) => break,
             }
         }
-        if !matches!(self.pending.back(), Some(Pending::End)) && self.above_floor(self.seen) {
+        if !matches!(self.pending.back(), Some(Pending::End))
+            && self.above_floor(self.seen)
+            && self.seen > self.opened_at
+        {
             self.pending.push_back(Pending::Line(bookmark_line(
                 self.seen,
                 self.world.resource(),

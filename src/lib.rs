@@ -399,8 +399,15 @@ where
     // A `--for` run, like a `--once` one, has one job: stopped before it is done, it failed.
     let once = config.once || config.mode == cli::config::Mode::Wait;
     let stop = CancellationToken::new();
-    let tasks =
-        wiring::Tasks::spawn(config, (connection.client, &connection.server), endpoint, &targets, output, &stop).await?;
+    let tasks = wiring::Tasks::spawn(
+        config,
+        (connection.client, &connection.server),
+        endpoint,
+        &targets,
+        output,
+        &stop,
+    )
+    .await?;
     let ended = tasks.join(shutdown, stop).await?;
     ended.reflector.map_err(|err| {
         // Where the run looked, for the collection that failed.

@@ -24,8 +24,8 @@ use crate::cache::failure::FailureClass;
 use crate::cache::metrics::{Metrics, MetricsServer};
 use crate::cache::names::NameFilter;
 use crate::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
-use crate::cache::store;
 use crate::cache::state::{CollectionId, Identity, Known, StateFile};
+use crate::cache::store;
 use crate::cache::store::{Change, ChangeType, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
@@ -267,7 +267,9 @@ impl Tasks {
             .into_iter()
             .enumerate()
             .map(|(index, collection)| {
-                let known = saved.as_ref().and_then(|saved| saved.collections.get(index));
+                let known = saved
+                    .as_ref()
+                    .and_then(|saved| saved.collections.get(index));
                 kind(&config, &client, &endpoint, (collection, known), several)
             })
             .collect();
@@ -328,7 +330,12 @@ impl Tasks {
                 EventTypes(types),
                 config.event_filter.clone(),
             );
-            tokio::spawn(print_events(changes, format, output, (stop.clone(), keeper)))
+            tokio::spawn(print_events(
+                changes,
+                format,
+                output,
+                (stop.clone(), keeper),
+            ))
         } else {
             let printer_config = PrinterConfig {
                 interval: config.interval,

@@ -68,8 +68,7 @@ impl Identity {
                 self.server, run.server
             ));
         }
-        if self.label_selector != run.label_selector || self.field_selector != run.field_selector
-        {
+        if self.label_selector != run.label_selector || self.field_selector != run.field_selector {
             return Some(format!(
                 "it was written for other selectors (-l '{}' --field-selector '{}')",
                 self.label_selector, self.field_selector

@@ -103,7 +103,11 @@ impl Change {
     }
 
     /// [`Change::of`], published by a list ([`Change::listed`]).
-    fn listed(change_type: ChangeType, object: &RawObject, carried: Option<Arc<RawObject>>) -> Change {
+    fn listed(
+        change_type: ChangeType,
+        object: &RawObject,
+        carried: Option<Arc<RawObject>>,
+    ) -> Change {
         Change {
             listed: true,
             ..Change::of(change_type, object, carried)

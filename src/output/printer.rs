@@ -107,19 +107,31 @@ pub(crate) async fn print_listings<W: Write + Send + 'static>(
     stores: impl Into<Stores>,
     config: PrinterConfig,
     output: W,
-    (stop, mut keeper): (CancellationToken, Option<Keeper>),
+    (stop, keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    let end = listings(stores.into(), config, output, stop, &mut keeper).await;
+    listings(stores.into(), config, output, stop, keeper).await
+}
+
+/// [`print_listings`] over any [`Sink`]; with `--state`, `keeper` saves what was written last
+/// on the way out.
+async fn listings<S: Sink>(
+    stores: impl Into<Stores>,
+    config: PrinterConfig,
+    output: S,
+    stop: CancellationToken,
+    mut keeper: Option<Keeper>,
+) -> io::Result<PrinterEnd> {
+    let end = listings_kept(stores, config, output, stop, &mut keeper).await;
     if let Some(keeper) = &mut keeper {
         keeper.save_now().await;
     }
     end
 }
 
-/// [`print_listings`] over any [`Sink`]; with `--state`, `keeper` learns each listing written.
-async fn listings<S: Sink>(
+/// [`listings`], `keeper` learning each listing written.
+async fn listings_kept<S: Sink>(
     stores: impl Into<Stores>,
     config: PrinterConfig,
     mut output: S,
@@ -146,7 +158,9 @@ async fn listings<S: Sink>(
         let rendered_from = lister.take_rendered_from().or(before);
         let listing = output.write(rendered);
         let written = until_stopped(&stop, listing).await.transpose()?;
-        if let (Some(true), Some(keeper), Some(snapshot)) = (written, keeper.as_mut(), rendered_from) {
+        if let (Some(true), Some(keeper), Some(snapshot)) =
+            (written, keeper.as_mut(), rendered_from)
+        {
             keeper.shown_listing(snapshot);
             keeper.save_if_due();
         }
@@ -233,19 +247,31 @@ pub(crate) async fn print_events<W: Write + Send + 'static>(
     changes: Receiver<Change>,
     (format, types, filter): (EventFormat, EventTypes, EventFilter),
     output: W,
-    (stop, mut keeper): (CancellationToken, Option<Keeper>),
+    (stop, keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let output = OutputThread::spawn(output)?;
-    let end = events(changes, (format, types, filter), output, stop, &mut keeper).await;
+    events(changes, (format, types, filter), output, stop, keeper).await
+}
+
+/// [`print_events`] over any [`Sink`]; with `--state`, `keeper` saves what was written last on
+/// the way out.
+async fn events<S: Sink>(
+    changes: Receiver<Change>,
+    printing: (EventFormat, EventTypes, EventFilter),
+    output: S,
+    stop: CancellationToken,
+    mut keeper: Option<Keeper>,
+) -> io::Result<PrinterEnd> {
+    let end = events_kept(changes, printing, output, stop, &mut keeper).await;
     if let Some(keeper) = &mut keeper {
         keeper.save_now().await;
     }
     end
 }
 
-/// [`print_events`] over any [`Sink`]; with `--state`, `keeper` learns each batch written.
-async fn events<S: Sink>(
+/// [`events`], `keeper` learning each batch written.
+async fn events_kept<S: Sink>(
     mut changes: Receiver<Change>,
     (format, types, filter): (EventFormat, EventTypes, EventFilter),
     mut output: S,
@@ -497,7 +523,7 @@ mod tests {
             config,
             Direct(output.clone()),
             stop.clone(),
-            &mut None,
+            None,
         ));
         writer.upsert(pod("a/partial", 1)).await;
         tokio::time::sleep(Duration::from_secs(20)).await;
@@ -536,7 +562,7 @@ mod tests {
             once: true,
             ..PrinterConfig::default()
         };
-        let end = print_listings(store, config, output.clone(), stop.clone()).await;
+        let end = print_listings(store, config, output.clone(), (stop.clone(), None)).await;
         assert_eq!(end.expect("printed"), PrinterEnd::Finished);
         assert_eq!(output.text(), "a/x\n\n");
         assert!(stop.is_cancelled());
@@ -550,7 +576,7 @@ mod tests {
             interval: Duration::from_secs(5),
             ..PrinterConfig::default()
         };
-        let end = print_listings(store, config, ClosedPipe, CancellationToken::new()).await;
+        let end = print_listings(store, config, ClosedPipe, (CancellationToken::new(), None)).await;
         assert_eq!(end.expect("no error"), PrinterEnd::OutputClosed);
     }
 
@@ -564,7 +590,7 @@ mod tests {
             interval: Duration::from_secs(5),
             ..PrinterConfig::default()
         };
-        let end = print_listings(store, config, output.clone(), stop).await;
+        let end = print_listings(store, config, output.clone(), (stop, None)).await;
         assert_eq!(end.expect("no error"), PrinterEnd::StoppedUnsynced);
         assert_eq!(output.text(), "");
     }
@@ -587,7 +613,7 @@ mod tests {
             config,
             Direct(output.clone()),
             stop.clone(),
-            &mut None,
+            None,
         ));
         tokio::time::sleep(Duration::from_millis(1)).await;
         assert_eq!(output.text(), "+a/x\n+a/y\n");
@@ -615,9 +641,14 @@ mod tests {
             format: ListingFormat::Own(OutputFormat::Json),
             ..PrinterConfig::default()
         };
-        print_listings(store, config, output.clone(), CancellationToken::new())
-            .await
-            .expect("printed");
+        print_listings(
+            store,
+            config,
+            output.clone(),
+            (CancellationToken::new(), None),
+        )
+        .await
+        .expect("printed");
         let listing: serde_json::Value =
             serde_json::from_str(output.text().trim_end()).expect("one JSON document");
         assert_eq!(listing["resourceVersion"], "41");
@@ -637,7 +668,7 @@ mod tests {
             lines(),
             Direct(output.clone()),
             stop.clone(),
-            &mut None,
+            None,
         ));
         writer.replace(vec![pod("a/x", 1)], "1").await;
         writer.upsert(pod("a/x", 1)).await;
@@ -661,7 +692,7 @@ mod tests {
         let stop = CancellationToken::new();
         stop.cancel();
         let output = Captured::default();
-        let end = events(changes, lines(), Direct(output.clone()), stop).await;
+        let end = events(changes, lines(), Direct(output.clone()), stop, None).await;
         assert_eq!(end.expect("ok"), PrinterEnd::Finished);
         assert_eq!(output.text(), "ADDED a/x\nADDED a/y\nDELETED a/x\n");
     }
@@ -679,7 +710,7 @@ mod tests {
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
         let stop = CancellationToken::new();
-        let printer = tokio::spawn(print_events(changes, lines(), gated, stop.clone()));
+        let printer = tokio::spawn(print_events(changes, lines(), gated, (stop.clone(), None)));
         writer.upsert(pod("a/first", 1)).await;
         blocked.await.expect("the first write blocks");
         writer.upsert(pod("a/queued", 1)).await;
@@ -700,12 +731,12 @@ mod tests {
         let changes = writer.changes();
         writer.replace(vec![pod("a/x", 1)], "1").await;
         let stop = CancellationToken::new();
-        let event_printer = tokio::spawn(events(changes, lines(), Stuck, stop.clone()));
+        let event_printer = tokio::spawn(events(changes, lines(), Stuck, stop.clone(), None));
         let config = PrinterConfig {
             interval: Duration::from_millis(1),
             ..PrinterConfig::default()
         };
-        let listing_printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        let listing_printer = tokio::spawn(listings(store, config, Stuck, stop.clone(), None));
         tokio::time::sleep(Duration::from_secs(60)).await;
         let stopped = Instant::now();
         stop.cancel();
@@ -725,7 +756,7 @@ mod tests {
             once: true,
             ..PrinterConfig::default()
         };
-        let printer = tokio::spawn(listings(store, config, Stuck, stop.clone()));
+        let printer = tokio::spawn(listings(store, config, Stuck, stop.clone(), None));
         tokio::time::sleep(Duration::from_secs(60)).await;
         stop.cancel();
         let end = printer.await.expect("joined").expect("no error");
@@ -752,7 +783,7 @@ mod tests {
         };
         // Listings are rendered at 0 s (written at 10 s), 11 s (the first tick; written at
         // 21 s), then at 21 s: the ticks missed meanwhile make one listing, not ten.
-        let printer = tokio::spawn(listings(store, config, slow, stop.clone()));
+        let printer = tokio::spawn(listings(store, config, slow, stop.clone(), None));
         tokio::time::sleep(Duration::from_secs(15)).await;
         writer.upsert(pod("a/y", 1)).await;
         tokio::time::sleep(Duration::from_secs(10)).await;

@@ -850,7 +850,10 @@ fn event(event_type: &str, key: &ObjectKey, resource_version: &str, json: bool) 
 
 /// `--diff --state`: [`diff`]'s lines, and `~key` for a key in both whose resourceVersion
 /// changed, in key order. Both inputs are sorted by key.
-pub fn diff_versions(previous: &[(ObjectKey, Box<str>)], current: &[(ObjectKey, Box<str>)]) -> Vec<u8> {
+pub fn diff_versions(
+    previous: &[(ObjectKey, Box<str>)],
+    current: &[(ObjectKey, Box<str>)],
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut line = |sign: u8, key: &ObjectKey| {
         out.push(sign);

@@ -42,6 +42,7 @@ mod select_names;
 mod server_answers;
 mod sim;
 mod soak;
+mod state;
 mod stuck_reader;
 mod templates;
 mod wait;

@@ -23,7 +23,9 @@ pub enum StateError {
         pid: Option<u32>,
     },
     /// The lock file cannot be created or locked (a directory that does not exist, say).
-    #[error("cannot lock the state file {path} (with {lock}): {error}; check the directory exists and is writable")]
+    #[error(
+        "cannot lock the state file {path} (with {lock}): {error}; check the directory exists and is writable"
+    )]
     Lock {
         /// The state file.
         path: String,

@@ -59,10 +59,21 @@ fn what_a_run_saves_the_next_run_of_the_same_identity_reads_back() {
     let path = dir.path().join("pods.state");
     save(&path, identity("https://a"), "keys", &known());
     let (_, saved) = StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
-    assert_eq!(saved, Some(Saved { collections: known() }));
+    assert_eq!(
+        saved,
+        Some(Saved {
+            collections: known()
+        })
+    );
     let text = std::fs::read_to_string(&path).expect("read");
-    assert!(text.starts_with(r#"{"kreflect":"state","version":1,"#), "{text}");
-    assert!(text.contains(r#"["shop/b","39","ffffffffffffffff"]"#), "{text}");
+    assert!(
+        text.starts_with(r#"{"kreflect":"state","version":1,"#),
+        "{text}"
+    );
+    assert!(
+        text.contains(r#"["shop/b","39","ffffffffffffffff"]"#),
+        "{text}"
+    );
 }
 
 #[test]
@@ -144,7 +155,10 @@ fn a_second_run_on_one_file_is_refused_naming_the_first() {
     let err = StateFile::open(&path, identity("https://a"), "keys".into()).expect_err("locked");
     let message = err.to_string();
     assert!(matches!(err, StateError::InUse { pid: Some(pid), .. } if pid == std::process::id()));
-    assert!(message.contains("in use by another kreflect run"), "{message}");
+    assert!(
+        message.contains("in use by another kreflect run"),
+        "{message}"
+    );
     drop(first);
     StateFile::open(&path, identity("https://a"), "keys".into()).expect("free again");
 }
@@ -175,7 +189,10 @@ fn a_missing_directory_is_said_before_the_run_starts() {
     )
     .expect_err("no directory");
     assert!(matches!(err, StateError::Lock { .. }), "{err}");
-    assert!(err.to_string().contains("check the directory exists"), "{err}");
+    assert!(
+        err.to_string().contains("check the directory exists"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -183,7 +183,11 @@ impl Keeper {
         if self.due().is_none_or(|due| due > Instant::now()) {
             return;
         }
-        if self.saving.as_ref().is_some_and(|saving| !saving.is_finished()) {
+        if self
+            .saving
+            .as_ref()
+            .is_some_and(|saving| !saving.is_finished())
+        {
             return;
         }
         let bytes = self.render();

@@ -308,6 +308,9 @@ pub struct Reflector<S> {
     /// Where to start watching instead of listing: the resourceVersion of a store seeded from
     /// an earlier run ([`Reflector::resuming_from`]).
     resume_from: Option<String>,
+    /// Whether the watch is resumed from a seeded store not yet known to be up to date: its
+    /// watches are short, and a bookmark, their end or a restore check syncs the store.
+    resuming: bool,
 }
 
 /// The `timeoutSeconds` of a watch resumed from a seeded store, until it is up to date: a
@@ -363,6 +366,7 @@ impl<S: ListWatch> Reflector<S> {
             restore_checked_at: None,
             refused_resumes: 0,
             resume_from: None,
+            resuming: false,
         }
     }
 
@@ -374,6 +378,7 @@ impl<S: ListWatch> Reflector<S> {
     /// Ignored with [`ReflectorConfig::list_only`], which never watches.
     pub fn resuming_from(mut self, resource_version: String) -> Self {
         self.resume_from = Some(resource_version).filter(|rv| !rv.is_empty());
+        self.resuming = self.resume_from.is_some() && !self.config.list_only;
         self
     }
 
@@ -504,6 +509,7 @@ impl<S: ListWatch> Reflector<S> {
         // Before the replace, which marks the store synced: a listing printed then has them.
         self.writer.set_table_columns(self.source.table_columns());
         self.writer.replace(objects, resource_version).await;
+        self.resuming = false;
         self.synced = true;
         self.synced_at = Some(Instant::now());
         self.restore_checked_at = self.synced_at;
@@ -623,7 +629,7 @@ impl<S: ListWatch> Reflector<S> {
         match restore::compare(&resource_version, &theirs) {
             restore::Verdict::Current => {
                 debug!(scope = %scope, resource_version, server_resource_version = %theirs, "restore check: the server has not gone back");
-                if !self.synced {
+                if self.resuming {
                     // A resumed watch heard nothing, and the server has not gone back: there
                     // was nothing to replay.
                     self.caught_up(&resource_version).await;
@@ -677,6 +683,7 @@ impl<S: ListWatch> Reflector<S> {
     /// made it, and the server is known not to have gone back.
     pub(super) async fn caught_up(&mut self, resource_version: &str) {
         self.writer.mark_synced().await;
+        self.resuming = false;
         self.synced = true;
         let now = Instant::now();
         self.synced_at = Some(now);

@@ -169,7 +169,7 @@ impl<S: ListWatch> Reflector<S> {
     ) -> ControlFlow<Step, (WatchStream, Phase)> {
         let started = Instant::now();
         let mut timeout_seconds = self.watch_timeout_seconds();
-        if !self.synced {
+        if self.resuming {
             // Resumed from a seeded store: a short watch, so it is known soon to be up to date.
             timeout_seconds = timeout_seconds.min(super::RESUME_WATCH_TIMEOUT_SECONDS);
         }
@@ -282,13 +282,13 @@ impl<S: ListWatch> Reflector<S> {
                 Received::Event(Bookmark(resource_version) | InitialEventsEnd(resource_version)),
             ) => {
                 self.bookmark(&mut watch, resource_version);
-                if !self.synced && watch.heard {
+                if self.resuming && watch.heard {
                     // A bookmark: every change before it has been sent.
                     self.caught_up(&watch.resource_version).await;
                 }
                 Continue(Phase::Watching(watch))
             }
-            (Phase::Watching(watch), Received::Ended) if !self.synced => {
+            (Phase::Watching(watch), Received::Ended) if self.resuming => {
                 Break(self.resumed_watch_ended(watch).await)
             }
             (Phase::Watching(watch), Received::Ended) => Break(self.watch_ended(watch)),

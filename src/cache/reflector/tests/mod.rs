@@ -20,6 +20,7 @@ use crate::wire::test_support::{Captured, pod};
 mod failures;
 mod list;
 mod restore;
+mod resume;
 mod scope;
 mod streaming;
 mod watch;

@@ -3,7 +3,7 @@
 //! the resume point.
 
 use super::*;
-use crate::cache::store::{Change, ChangeType};
+use crate::cache::store::Change;
 
 /// A reflector whose store was seeded with `a/x` at 5 and `a/y` at 6, the collection at 10,
 /// resuming from there; and the changes it publishes.

@@ -142,7 +142,7 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 8] = [
+const REFLECTORS: [(&str, &str); 9] = [
     (
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500 (JSON)",
@@ -165,6 +165,10 @@ const REFLECTORS: [(&str, &str); 8] = [
     (
         "kreflect-binary-template",
         "the kreflect binary, `--events --output-watch-events -o jsonpath=...` (the same lines from a template)",
+    ),
+    (
+        "kreflect-binary-state",
+        "the kreflect binary, `--events --state FILE --interval 1s` (what it printed saved every second)",
     ),
 ];
 
@@ -810,6 +814,14 @@ mod child {
     fn binary_args(name: &str) -> Option<Vec<&'static str>> {
         match name {
             "kreflect-binary-events" => Some(Vec::new()),
+            "kreflect-binary-state" => {
+                let path = std::env::temp_dir()
+                    .join(format!("kreflect-bench-{}.state", std::process::id()));
+                let _ = std::fs::remove_file(&path);
+                // One path per child process, for the process's life: leaked on purpose.
+                let path: &'static str = Box::leak(path.display().to_string().into_boxed_str());
+                Some(vec!["--state", path, "--interval", "1s"])
+            }
             "kreflect-binary-template" => Some(vec![
                 "--output-watch-events",
                 "--print-unchanged",

@@ -19,11 +19,14 @@
 //!   server-side Tables and protobuf ([`wire::decode`], [`wire::protobuf`]).
 //! - [`cache`]: the [`cache::list_watch::ListWatch`] seam, the reflector that drives it
 //!   ([`cache::reflector`]: list → watch, relists, restore checks, backoff, what a failure
-//!   means), the store ([`cache::store`]), names filtered before it, and the metrics.
+//!   means; a watch resumed from an earlier run's state), the store ([`cache::store`]), names
+//!   filtered before it, the metrics, and `--state`'s file ([`cache::state`]: atomic writes, a
+//!   lock, what it was written for).
 //! - [`api`]: the seam over HTTP ([`api::kube_source::KubeSource`]), watch framing, request
 //!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
 //!   kinds and namespaces as the listings see them (one store each, one listing), every output format (`output::render`), when it is
-//!   written ([`output::printer`]), the progress line and the logs.
+//!   written ([`output::printer`]; with `--state`, what was written is what is saved), the
+//!   progress line and the logs.
 //! - `cli`: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!

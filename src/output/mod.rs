@@ -4,7 +4,8 @@
 //! - `render`: every output format (keys, json, wide, diff and event lines), bytes only.
 //! - `template`: kubectl's field templates (`-o jsonpath=`, `custom-columns=`, `name`), byte
 //!   for byte as kubectl v1.32 prints them.
-//! - [`printer`]: when listings and events are written, off the async runtime.
+//! - [`printer`]: when listings and events are written, off the async runtime; with `--state`,
+//!   what was written is what is saved (`printer::remember`).
 //! - `wait`: `--for`, kubectl wait's conditions over the mirror.
 //! - `progress`: the initial list's progress on a terminal.
 //! - `logging`: logs on stderr, as sentences on a terminal, structured elsewhere.

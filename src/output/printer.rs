@@ -14,6 +14,9 @@
 //!   store's bounded queue ([`crate::cache::store::CHANGES_CAPACITY`]), and the reflector waits for
 //!   room there.
 //!
+//! With `--state`, the `remember::Keeper` follows what is written (not what the store holds)
+//! and saves it every interval and on the way out.
+//!
 //! On stop, what is still owed (the final listing; with `--events`, the changes already queued)
 //! is written within `FINAL_OUTPUT_DEADLINE`, best effort: if the reader is stuck, the printer
 //! gives up, logs a warning and reports `PrinterEnd::Finished`, so the run still exits 0;

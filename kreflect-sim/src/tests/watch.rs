@@ -103,6 +103,41 @@ async fn bookmarks_carry_the_global_resource_version() {
 }
 
 #[tokio::test]
+async fn a_watch_where_nothing_changed_since_it_opened_gets_no_timed_bookmark() {
+    let server = FakeApiServer::start(ServerOptions {
+        bookmark_interval: Duration::from_millis(100),
+        ..ServerOptions::default()
+    })
+    .await
+    .expect("server");
+    let cluster = server.cluster();
+    let rv = cluster.create_pod("shop", "a");
+    // As a v1.26 watch cache: a 3 s watch with bookmarks on a quiet cluster ends with no line.
+    let mut quiet = get(
+        &server,
+        &format!("/api/v1/namespaces/shop/pods?watch=1&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1"),
+    )
+    .await;
+    assert_eq!(quiet.event().await, None, "no bookmark, no event");
+    let mut busy = get(
+        &server,
+        &format!("/api/v1/namespaces/shop/pods?watch=1&allowWatchBookmarks=true&resourceVersion={rv}&timeoutSeconds=1"),
+    )
+    .await;
+    let elsewhere = cluster.create_pod("other", "b");
+    let event = busy
+        .event()
+        .await
+        .expect("a bookmark once something changed");
+    assert_eq!(event["type"], "BOOKMARK");
+    assert_eq!(
+        event["object"]["metadata"]["resourceVersion"],
+        elsewhere.to_string()
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
 async fn watch_without_rv_starts_with_synthetic_added() {
     let server = server().await;
     let cluster = server.cluster();
@@ -315,6 +350,8 @@ async fn old_servers_refuse_or_ignore_the_streaming_list() {
                     .contains("resourceVersionMatch")
             );
         } else {
+            // A timed bookmark comes once something changed after the watch opened.
+            server.cluster().create_pod("shop", "b");
             let mut events = Vec::new();
             while let Some(event) = watch.event().await {
                 assert!(

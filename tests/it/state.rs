@@ -305,3 +305,33 @@ async fn state_with_for_is_a_usage_error() {
     assert_eq!(status.code(), Some(2), "{stderr}");
     assert!(stderr.contains("--state"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_namespaces_each_resume_from_their_own_resource_version() {
+    let cluster = TestCluster::with_pods(&["a/x", "b/y", "c/z"]).await;
+    let (_dir, path) = state_file();
+    let pods = cluster.server.cluster();
+    let events = ["-n", "a,b", "--events", "--state", arg(&path)];
+    let mut first = Running::spawn(cluster.kreflect(&events));
+    let mut printed = lines(&mut first, 2).await;
+    printed.sort();
+    assert_eq!(printed, ["ADDED a/x", "ADDED b/y"]);
+    stop(first).await;
+
+    pods.update_pod("a", "x");
+    pods.delete_pod("b", "y");
+    pods.update_pod("c", "z");
+    let mut second = Running::spawn(cluster.kreflect(&events));
+    let mut printed = lines(&mut second, 2).await;
+    printed.sort();
+    assert_eq!(printed, ["DELETED b/y", "MODIFIED a/x"]);
+    pods.create_pod("b", "w");
+    assert_eq!(second.next_line().await, "ADDED b/w");
+    stop(second).await;
+    assert_eq!(
+        full_lists(&cluster),
+        2,
+        "one list per namespace, by the first run only: {:#?}",
+        cluster.list_requests()
+    );
+}

@@ -120,6 +120,7 @@ use crate::connect::client::{self, ClientError, Connection, Identity};
 use crate::connect::endpoint::Endpoint;
 #[cfg(feature = "sim")]
 use crate::connect::sim;
+use crate::output::exec::ExecFailure;
 use crate::output::printer::PrinterEnd;
 use crate::output::template::TemplateError;
 use crate::output::wait::WaitFailure;
@@ -243,6 +244,9 @@ pub(crate) enum RunError {
     /// words).
     #[error(transparent)]
     Wait(WaitFailure),
+    /// `--exec`: the command failed on the `--once` listing, or cannot be started at all.
+    #[error(transparent)]
+    Exec(ExecFailure),
     /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
     /// script or supervisor must not take for an empty cluster.
     #[error("interrupted by {signal} before the --once listing was printed")]
@@ -420,6 +424,7 @@ where
         PrinterEnd::TemplateFailed(err) => return Err(RunError::Template(err)),
         PrinterEnd::NotFound(objects) => return Err(RunError::NotFound(objects)),
         PrinterEnd::WaitFailed(failure) => return Err(RunError::Wait(failure)),
+        PrinterEnd::ExecFailed(failure) => return Err(RunError::Exec(failure)),
         printed => printed,
     };
     let failed = ended

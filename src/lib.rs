@@ -23,7 +23,8 @@
 //! - [`api`]: the seam over HTTP ([`api::kube_source::KubeSource`]), watch framing, request
 //!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
 //!   kinds and namespaces as the listings see them (one store each, one listing), every output format (`output::render`), when it is
-//!   written ([`output::printer`]), the progress line and the logs.
+//!   written ([`output::printer`]), the `--exec` command run in its place (`output::exec`), the
+//!   progress line and the logs.
 //! - `cli`: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!

@@ -70,7 +70,8 @@ pub(crate) fn change_job(change: &Change, types: &EventTypes) -> Job {
             write_go_json(&value, &mut stdin);
         }
         Err(error) => {
-            tracing::debug!(key = %change.key, error = %error, "the --exec command gets the object as sent");
+            let key = change.key.as_str();
+            tracing::debug!(key, error = %error, "the --exec command gets the object as sent");
             if let Some(json) = change.object.as_ref().and_then(|object| object.json()) {
                 stdin.extend_from_slice(json);
             }
@@ -172,7 +173,8 @@ pub(crate) fn record(outcome: &Outcome, ran_for: &RanFor<'_>, metrics: &CommandM
             );
         }
         Outcome::NotStarted { error, .. } => {
-            tracing::warn!(key, event = change_type, error = %error, "the --exec command could not start");
+            let event = change_type;
+            tracing::warn!(key, event, error = %error, "the --exec command could not start");
         }
         Outcome::Stopped => {
             tracing::debug!(
@@ -228,7 +230,8 @@ mod tests {
 
     #[test]
     fn a_changes_run_is_told_the_change_in_its_environment_and_the_object_on_stdin() {
-        let json = br#"{"metadata":{"name":"web-1","namespace":"shop","resourceVersion":"7"},"spec":{"x":"<a>"}}"#;
+        let json = br#"{"metadata":{"name":"web-1","namespace":"shop","resourceVersion":"7"},
+            "spec":{"x":"<a>"}}"#;
         let object = RawObject::from_json(json, "Pod").expect("pod");
         let change = Change {
             change_type: ChangeType::Modified,

@@ -266,7 +266,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let out = dir.path().join("out");
         let script = format!(
-            "printf '%s %s ' \"$KREFLECT_TYPE\" \"${{KREFLECT_KEY-unset}}\" > {out}; cat >> {out}; exit 3",
+            "printf '%s %s ' \"$KREFLECT_TYPE\" \"${{KREFLECT_KEY-unset}}\" > {out}; \
+             cat >> {out}; exit 3",
             out = out.display()
         );
         let shell = Shell::new(&script, None);
@@ -348,9 +349,10 @@ mod tests {
             "{bad:?}"
         );
         let missing = not_started(&io::Error::from(io::ErrorKind::NotFound));
-        assert!(
-            matches!(&missing, Outcome::NotStarted { every_run: true, error } if error.starts_with("cannot run /bin/sh: ")),
-            "{missing:?}"
-        );
+        let Outcome::NotStarted { every_run, error } = &missing else {
+            panic!("{missing:?}");
+        };
+        assert!(*every_run, "the shell's lack fails every run");
+        assert!(error.starts_with("cannot run /bin/sh: "), "{error}");
     }
 }

@@ -65,9 +65,11 @@ pub(super) async fn changes(
         if running.is_none() && (stop.is_cancelled() || changes_ended && queue.is_empty()) {
             return PrinterEnd::Finished;
         }
+        let idle = running.is_none();
+        let run = OptionFuture::from(running.as_mut());
         tokio::select! {
             biased;
-            Some((change, outcome)) = OptionFuture::from(running.as_mut()), if running.is_some() => {
+            Some((change, outcome)) = run, if !idle => {
                 running = None;
                 let ran_for = RanFor {
                     change_type: change.change_type.as_str(),
@@ -79,19 +81,28 @@ pub(super) async fn changes(
                     return PrinterEnd::ExecFailed(ExecFailure::CannotStart(error));
                 }
             }
-            () = stop.cancelled(), if running.is_none() => {}
+            () = stop.cancelled(), if idle => {}
             change = changes.recv(), if !changes_ended => match change {
                 // The reflectors have gone: what is queued still runs.
                 None => changes_ended = true,
-                Some(change) => {
-                    let queued = std::iter::from_fn(|| changes.try_recv().ok());
-                    for change in std::iter::once(change).chain(queued.take(CHANGES_CAPACITY - 1)) {
-                        if gate.admits(&change) && change.change_type != ChangeType::Synced {
-                            metrics.coalesced(queue.push(change));
-                        }
-                    }
-                }
+                Some(change) => take(change, &mut changes, (&mut gate, &mut queue), metrics),
             },
+        }
+    }
+}
+
+/// Queues `first` and the changes behind it in `changes` (at most [`CHANGES_CAPACITY`] in all),
+/// those `gate` admits, counting what the queue folds.
+fn take(
+    first: Change,
+    changes: &mut Receiver<Change>,
+    (gate, queue): (&mut WatchOnlyGate<'_>, &mut ChangeQueue),
+    metrics: &CommandMetrics,
+) {
+    let queued = std::iter::from_fn(|| changes.try_recv().ok());
+    for change in std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1)) {
+        if gate.admits(&change) && change.change_type != ChangeType::Synced {
+            metrics.coalesced(queue.push(change));
         }
     }
 }

@@ -26,6 +26,7 @@
 //!   errors, deadlines, and discovery (`api::resolve`); and [`output`], beside it: several
 //!   kinds and namespaces as the listings see them (one store each, one listing), every output format (`output::render`), when it is
 //!   written ([`output::printer`]; with `--state`, what was written is what is saved), the
+//!   `--exec` command run in its place (`output::exec`), the
 //!   progress line and the logs.
 //! - `cli`: the clap command line, its validated `cli::config::Config`, the positional
 //!   arguments as kubectl reads them, and shell completion from the cluster.
@@ -124,6 +125,7 @@ use crate::connect::client::{self, ClientError, Connection, Identity};
 use crate::connect::endpoint::Endpoint;
 #[cfg(feature = "sim")]
 use crate::connect::sim;
+use crate::output::exec::ExecFailure;
 use crate::output::printer::PrinterEnd;
 use crate::output::template::TemplateError;
 use crate::output::wait::WaitFailure;
@@ -251,6 +253,9 @@ pub(crate) enum RunError {
     /// words).
     #[error(transparent)]
     Wait(WaitFailure),
+    /// `--exec`: the command failed on the `--once` listing, or cannot be started at all.
+    #[error(transparent)]
+    Exec(ExecFailure),
     /// A signal stopped a `--once` run before its listing was printed: stdout is empty, which a
     /// script or supervisor must not take for an empty cluster.
     #[error("interrupted by {signal} before the --once listing was printed")]
@@ -435,6 +440,7 @@ where
         PrinterEnd::TemplateFailed(err) => return Err(RunError::Template(err)),
         PrinterEnd::NotFound(objects) => return Err(RunError::NotFound(objects)),
         PrinterEnd::WaitFailed(failure) => return Err(RunError::Wait(failure)),
+        PrinterEnd::ExecFailed(failure) => return Err(RunError::Exec(failure)),
         printed => printed,
     };
     let failed = ended

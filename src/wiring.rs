@@ -21,6 +21,7 @@ use crate::api::resolve;
 use crate::api::resolve::ResolveError;
 use crate::cache::backoff::Backoff;
 use crate::cache::failure::FailureClass;
+use crate::cache::metrics::commands::CommandMetrics;
 use crate::cache::metrics::{Metrics, MetricsServer};
 use crate::cache::names::NameFilter;
 use crate::cache::reflector::{Reflector, ReflectorConfig, ReflectorError};
@@ -33,7 +34,8 @@ use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
 use crate::output::printer::remember::{self, Keeper};
 use crate::output::printer::{
-    PrinterConfig, PrinterEnd, print_events, print_listings, print_waits, report_absent,
+    PrinterConfig, PrinterEnd, exec_changes, exec_listings, print_events, print_listings,
+    print_waits, report_absent,
 };
 use crate::output::progress;
 use crate::output::render::{EventFormat, EventSource, EventTypes, ListingFormat, OutputFormat};
@@ -273,11 +275,18 @@ impl Tasks {
                 kind(&config, &client, &endpoint, (collection, known), several)
             })
             .collect();
+        let commands = config
+            .exec
+            .as_ref()
+            .map(|_| Arc::new(CommandMetrics::default()));
         let metrics_server = match config.metrics_addr {
             Some(addr) => {
-                let server = MetricsServer::bind(addr)
+                let mut server = MetricsServer::bind(addr)
                     .await
                     .map_err(|error| RunError::Metrics { addr, error })?;
+                if let Some(commands) = &commands {
+                    server = server.with_commands(Arc::clone(commands));
+                }
                 let served = kinds.iter().map(|kind| kind.metrics.clone()).collect();
                 Some(tokio::spawn(server.serve(served, stop.clone())))
             }
@@ -302,6 +311,7 @@ impl Tasks {
             Keeper::new(file, saved.as_ref(), collections, config.interval)
         });
         let mut forwarders = Vec::new();
+        let exec = config.exec.clone().zip(commands);
         let printer = if let (Mode::Wait, Some(plan)) = (config.mode, config.wait.clone()) {
             let changes = merge_changes(changes, &mut forwarders);
             tokio::spawn(print_waits(
@@ -311,25 +321,23 @@ impl Tasks {
                 output,
                 stop.clone(),
             ))
-        } else if config.mode == Mode::Events {
-            let types = listed
-                .iter()
-                .map(|kind| EventSource {
-                    collection: Arc::clone(&kind.collection),
-                    prefix: kind.prefix.clone(),
-                    object_type: kind.object_type.clone(),
-                })
-                .collect();
+        } else if let (Mode::Events, Some((plan, commands))) = (config.mode, exec.clone()) {
+            let types = event_types(&listed);
             let changes = merge_changes(changes, &mut forwarders);
             forwarders.push(tokio::spawn(report_absent_when_synced(
                 Stores::new(listed),
                 stop.clone(),
             )));
-            let format = (
-                event_format(&config),
-                EventTypes(types),
-                config.event_filter.clone(),
-            );
+            let filters = (types, config.event_filter.clone());
+            tokio::spawn(exec_changes(changes, filters, plan, commands, stop.clone()))
+        } else if config.mode == Mode::Events {
+            let types = event_types(&listed);
+            let changes = merge_changes(changes, &mut forwarders);
+            forwarders.push(tokio::spawn(report_absent_when_synced(
+                Stores::new(listed),
+                stop.clone(),
+            )));
+            let format = (event_format(&config), types, config.event_filter.clone());
             tokio::spawn(print_events(
                 changes,
                 format,
@@ -344,8 +352,19 @@ impl Tasks {
                 diff: config.mode == Mode::Diff,
             };
             let stores = Stores::new(listed);
-            let printing = (stop.clone(), keeper);
-            tokio::spawn(print_listings(stores, printer_config, output, printing))
+            match exec {
+                Some((plan, commands)) => tokio::spawn(exec_listings(
+                    stores,
+                    printer_config,
+                    plan,
+                    commands,
+                    stop.clone(),
+                )),
+                None => {
+                    let printing = (stop.clone(), keeper);
+                    tokio::spawn(print_listings(stores, printer_config, output, printing))
+                }
+            }
         };
         Ok(Tasks {
             reflectors,
@@ -438,7 +457,12 @@ fn kind(
         namespace.as_deref().filter(|_| several.namespaces),
     );
     let changes = matches!(config.mode, Mode::Events | Mode::Wait).then(|| {
-        let changes = if config.mode == Mode::Wait || event_format(config).reads_objects() {
+        // A condition, a template, an event's whole object or the --exec command's stdin
+        // reads the objects.
+        let reads_objects = config.mode == Mode::Wait
+            || event_format(config).reads_objects()
+            || config.exec.is_some();
+        let changes = if reads_objects {
             writer.changes_with_objects()
         } else {
             writer.changes()
@@ -568,6 +592,19 @@ fn seed(config: &Config, writer: &mut store::Writer, known: &Known) -> Option<St
     let resource_version = known.resource_version.clone().unwrap_or_default();
     writer.seed(remembered, &resource_version);
     resumes.then_some(resource_version)
+}
+
+/// The collections `--events` speaks of: each one's name, key prefix and object type.
+fn event_types(listed: &[KindStore]) -> EventTypes {
+    let sources = listed
+        .iter()
+        .map(|kind| EventSource {
+            collection: Arc::clone(&kind.collection),
+            prefix: kind.prefix.clone(),
+            object_type: kind.object_type.clone(),
+        })
+        .collect();
+    EventTypes(sources)
 }
 
 /// `--events` has no listing for the absent objects to be said after: they are said once every

@@ -1,6 +1,7 @@
 //! `--metrics-addr`: Prometheus text on `/metrics`, liveness on `/livez`, readiness on `/readyz`
 //! (and `/healthz`, kept for compatibility). The reflector counts into [`Metrics`]; the store
-//! supplies the gauges; `process` the standard `process_*` families.
+//! supplies the gauges; `process` the standard `process_*` families; with `--exec`, the command's
+//! runner counts into [`commands::CommandMetrics`].
 //!
 //! The text is written by hand rather than with the `prometheus-client` crate: a dozen fixed
 //! families do not need a registry, and the conventions (HELP/TYPE per family, `_total` counters,
@@ -31,7 +32,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::cache::store::Store;
 
+pub mod commands;
 mod process;
+
+use commands::CommandMetrics;
 
 /// How old the last successful list or watch start may be before `/readyz` answers 503.
 pub const READY_LIMIT: Duration = Duration::from_secs(120);
@@ -376,6 +380,8 @@ const ACCEPT_ERROR_PAUSE: std::time::Duration = std::time::Duration::from_millis
 pub struct MetricsServer {
     listener: TcpListener,
     ready_limit: Duration,
+    /// The `--exec` command's metrics, when it runs.
+    commands: Option<Arc<CommandMetrics>>,
 }
 
 impl MetricsServer {
@@ -384,7 +390,14 @@ impl MetricsServer {
         Ok(MetricsServer {
             listener: TcpListener::bind(addr).await?,
             ready_limit: READY_LIMIT,
+            commands: None,
         })
+    }
+
+    /// Also serves the `--exec` command's families, from `commands`.
+    pub fn with_commands(mut self, commands: Arc<CommandMetrics>) -> Self {
+        self.commands = Some(commands);
+        self
     }
 
     /// Replaces [`READY_LIMIT`], the age of the last list or watch start past which `/readyz`
@@ -405,7 +418,10 @@ impl MetricsServer {
     /// metrics and store; `/readyz` is ready when every kind is) until `stop` is cancelled;
     /// waits for open connections.
     pub async fn serve(self, kinds: Vec<(Arc<Metrics>, Store)>, stop: CancellationToken) {
-        let kinds = Arc::new(kinds);
+        let served = Arc::new(Served {
+            kinds,
+            commands: self.commands.clone(),
+        });
         let mut connections = JoinSet::new();
         loop {
             let accepted = tokio::select! {
@@ -427,11 +443,11 @@ impl MetricsServer {
                     }
                 }
             };
-            let (kinds, stop) = (Arc::clone(&kinds), stop.clone());
+            let (served, stop) = (Arc::clone(&served), stop.clone());
             let ready_limit = self.ready_limit;
             connections.spawn(async move {
                 let service = service_fn(move |request| {
-                    let response = respond(&request, &kinds, ready_limit);
+                    let response = respond(&request, &served, ready_limit);
                     async move { Ok::<_, Infallible>(response) }
                 });
                 // A client that connects and never sends its request is dropped, so idle
@@ -451,21 +467,30 @@ impl MetricsServer {
     }
 }
 
+/// What the metrics server serves: each kind's metrics and store, and the `--exec` command's.
+struct Served {
+    kinds: Vec<(Arc<Metrics>, Store)>,
+    commands: Option<Arc<CommandMetrics>>,
+}
+
 fn respond<B>(
     request: &Request<B>,
-    kinds: &[(Arc<Metrics>, Store)],
+    served: &Served,
     ready_limit: Duration,
 ) -> Response<Full<Bytes>> {
+    let kinds = &served.kinds;
     let ready = kinds
         .iter()
         .all(|(metrics, store)| metrics.ready(store, ready_limit));
     let synced = kinds.iter().all(|(_, store)| store.is_synced());
     let (status, content_type, body) = match request.uri().path() {
-        "/metrics" => (
-            StatusCode::OK,
-            "text/plain; version=0.0.4",
-            render_kinds(kinds),
-        ),
+        "/metrics" => {
+            let mut text = render_kinds(kinds);
+            if let Some(commands) = &served.commands {
+                commands.render(&mut text);
+            }
+            (StatusCode::OK, "text/plain; version=0.0.4", text)
+        }
         "/livez" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         "/readyz" | "/healthz" if ready => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         "/readyz" | "/healthz" if !synced => (
@@ -681,13 +706,17 @@ mod tests {
         pods_writer.replace(Vec::new(), "1").await;
         pods.observe(Observed::Relist);
         let request = |path: &str| Request::get(path).body(()).expect("request");
-        let readyz = respond(&request("/readyz"), &kinds, READY_LIMIT);
+        let served = Served {
+            kinds,
+            commands: None,
+        };
+        let readyz = respond(&request("/readyz"), &served, READY_LIMIT);
         assert_eq!(
             readyz.status(),
             StatusCode::SERVICE_UNAVAILABLE,
             "deployments not synced"
         );
-        let text = render_kinds(&kinds);
+        let text = render_kinds(&served.kinds);
         for line in [
             "kreflect_relists_total{resource=\"pods\"} 1",
             "kreflect_relists_total{resource=\"deployments.apps\"} 0",

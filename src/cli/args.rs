@@ -19,6 +19,7 @@ use crate::cache::store::ChangeType;
 use crate::cli::config::{ClusterChoice, Config, Mode, StateOptions};
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
+use crate::output::exec::ExecPlan;
 use crate::output::render::{EventFilter, ListingFormat, OutputFormat, TemplateListing};
 use crate::output::template::{Headers, Template};
 use crate::output::wait::{WaitFor, WaitPlan};
@@ -67,6 +68,11 @@ Examples:
   {name} pods --events
   {name} pods --sim --interval 2s
 
+  # A command per change, one at a time: the object as JSON on stdin, the change in
+  # $KREFLECT_TYPE, $KREFLECT_KEY...; or per listing that changed, the listing on stdin
+  {name} pods --events --exec 'echo \"$KREFLECT_TYPE $KREFLECT_KEY\"; jq -r .status.phase'
+  {name} pods -n shop --interval 10s --exec 'cat > pods.txt'
+
 {EXIT_CODES}"
     )
 }
@@ -76,7 +82,8 @@ const EXIT_CODES: &str = "\
 Exit status:
   0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
-     --once, ...), or --once printed its listing without an object it named
+     --once, ...), or --once printed its listing without an object it named, or its --exec
+     command failed
   2  usage error, or a RESOURCE the server does not serve
   130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
 
@@ -214,12 +221,29 @@ struct WatchArgs {
     /// Keep what the run knew in FILE for the next run: that run resumes its watch from it (no
     /// list while the server still has its resourceVersion), and its --diff or --events shows
     /// what changed since, modifications included (~key with --diff).
-    #[arg(long, value_name = "FILE", conflicts_with = "wait_for")]
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["wait_for", "exec"])]
     state: Option<PathBuf>,
     /// With --for, how long to wait (default 30s, as kubectl wait): 0 checks once, a negative
     /// one waits a week; then exit 1 naming an object not met.
     #[arg(long, value_name = "D", value_parser = parse_timeout, requires = "wait_for")]
     timeout: Option<Duration>,
+    /// Run CMD with /bin/sh -c instead of printing: with --events, once per change (the object
+    /// as JSON on stdin); else once per listing that changed, or --diff that is not empty (the
+    /// listing on stdin). One at a time, in order.
+    ///
+    /// The change is in the environment: KREFLECT_TYPE (ADDED, MODIFIED, DELETED; LISTING or
+    /// DIFF for a listing), KREFLECT_KEY, KREFLECT_NAMESPACE, KREFLECT_NAME, KREFLECT_KIND,
+    /// KREFLECT_RESOURCE_VERSION. The command's stdout and stderr are kreflect's; kreflect prints
+    /// nothing itself. Changes that come while a command runs wait, one per key, the latest
+    /// state kept: a command may miss intermediate states, never the last one, nor the deletion
+    /// of an object it was told of. A failed run is logged with its key and counted; the run
+    /// goes on (with --once, exit 1).
+    #[arg(long, value_name = "CMD", conflicts_with = "wait_for")]
+    exec: Option<String>,
+    /// With --exec, stop a command running longer than D (SIGTERM to its process group, then
+    /// SIGKILL 5s later), logged and counted as a failure (default: no limit).
+    #[arg(long, value_name = "D", value_parser = parse_interval, requires = "exec")]
+    exec_timeout: Option<Duration>,
     /// Serve Prometheus metrics on /metrics, liveness on /livez and readiness on /readyz (and
     /// /healthz) at this address.
     #[arg(long, value_name = "ADDR")]
@@ -332,14 +356,17 @@ impl Cli {
             .wait_for
             .iter()
             .any(|condition| !matches!(condition, WaitFor::Delete));
+        refuse_what_exec_cannot_mean(&args, &format).map_err(|message| usage(&message))?;
+        // The --exec command gets each change's object on stdin.
+        let exec_reads_objects = args.exec.is_some() && args.events;
         let wire = match (
             args.wire,
-            format.reads_objects() || json_objects || reads_conditions,
+            format.reads_objects() || json_objects || reads_conditions || exec_reads_objects,
         ) {
             (Wire::Protobuf, true) => {
                 return Err(usage(
-                    "-o name, jsonpath and custom-columns, and --for conditions, read the \
-                     objects as JSON and cannot be combined with --wire protobuf",
+                    "-o name, jsonpath and custom-columns, --for conditions and --events --exec \
+                     read the objects as JSON and cannot be combined with --wire protobuf",
                 ));
             }
             (_, true) => Wire::Json,
@@ -403,6 +430,10 @@ impl Cli {
                 print_unchanged: args.print_unchanged,
                 watch_only: args.watch_only,
             },
+            exec: args.exec.map(|command| ExecPlan {
+                command,
+                timeout: args.exec_timeout,
+            }),
             metrics_addr: args.metrics_addr,
             source: SourceOptions {
                 metadata_only: args.metadata_only,
@@ -518,10 +549,42 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
              digits and '-', starting and ending with a letter or digit)"
         ));
     }
+    if args
+        .exec
+        .as_deref()
+        .is_some_and(|command| command.trim().is_empty())
+    {
+        return Err("--exec is empty; name a command, e.g. --exec 'cat >> changes.log'".to_owned());
+    }
     if args.context.as_deref() == Some("") {
         return Err("--context is empty; name a context, or omit --context \
                     for the kubeconfig's current context"
             .to_owned());
+    }
+    Ok(())
+}
+
+/// Refuses what `--exec` cannot mean: it prints nothing, so with `--events` (the command gets
+/// each object as JSON) `-o` and `--output-watch-events` would shape nothing; and a `-o wide`
+/// listing, a table for people, changes every time (its AGE column) and would run the command
+/// at every interval.
+fn refuse_what_exec_cannot_mean(args: &WatchArgs, format: &ListingFormat) -> Result<(), String> {
+    if args.exec.is_none() {
+        return Ok(());
+    }
+    if args.events && (!format.is_keys() || args.output_watch_events) {
+        return Err(
+            "--events --exec gives the command each object as JSON on stdin; -o and \
+             --output-watch-events shape printed lines and cannot be combined with it"
+                .to_owned(),
+        );
+    }
+    if matches!(format, ListingFormat::Own(OutputFormat::Wide)) {
+        return Err(
+            "--exec cannot be combined with -o wide, a table for people (its AGE column changes \
+             every listing); use -o json or a template"
+                .to_owned(),
+        );
     }
     Ok(())
 }
@@ -865,6 +928,83 @@ mod tests {
         ] {
             let err = parse(args).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn exec_runs_a_command_in_place_of_printing_and_refuses_what_it_cannot_mean() {
+        let events = parse(&[
+            "kreflect",
+            "pods",
+            "--events",
+            "--exec",
+            "cat >> log",
+            "--exec-timeout",
+            "5s",
+        ])
+        .expect("valid");
+        assert_eq!(
+            events.exec,
+            Some(ExecPlan {
+                command: "cat >> log".to_owned(),
+                timeout: Some(Duration::from_secs(5)),
+            })
+        );
+        assert_eq!(
+            events.source.wire,
+            Wire::Json,
+            "the command reads each object"
+        );
+        let once = parse(&["kreflect", "pods", "--once", "--exec", "wc -l"]).expect("valid");
+        assert!(once.once && once.exec.is_some());
+        assert_eq!(
+            once.source.wire,
+            Wire::Auto,
+            "a listing of keys reads no object"
+        );
+        parse(&["kreflect", "pods", "--diff", "--exec", "cat"]).expect("valid");
+        parse(&["kreflect", "pods", "-o", "json", "--exec", "jq ."]).expect("valid");
+        assert_eq!(parse(&["kreflect", "pods"]).expect("valid").exec, None);
+        for (args, said) in [
+            (&["kreflect", "pods", "--exec", " "][..], "--exec is empty"),
+            (&["kreflect", "pods", "--exec-timeout", "5s"], "--exec"),
+            (
+                &["kreflect", "pods", "--exec", "x", "--for=delete"],
+                "--for",
+            ),
+            (
+                &["kreflect", "pods", "--events", "--exec", "x", "-o", "json"],
+                "-o and --output-watch-events",
+            ),
+            (
+                &[
+                    "kreflect",
+                    "pods",
+                    "--events",
+                    "--exec",
+                    "x",
+                    "--output-watch-events",
+                ],
+                "-o and --output-watch-events",
+            ),
+            (
+                &["kreflect", "pods", "--exec", "x", "-o", "wide"],
+                "-o wide",
+            ),
+            (
+                &[
+                    "kreflect", "pods", "--events", "--exec", "x", "--wire", "protobuf",
+                ],
+                "--events --exec",
+            ),
+            (
+                &["kreflect", "pods", "--exec", "x", "--exec-timeout", "0"],
+                "1ms",
+            ),
+        ] {
+            let err = parse(args).expect_err("usage error");
+            assert_eq!(err.exit_code(), 2, "{args:?}");
+            assert!(err.to_string().contains(said), "{args:?}: {err}");
         }
     }
 

@@ -9,6 +9,7 @@ use crate::api::kube_source::{Selectors, SourceOptions};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
+use crate::output::exec::ExecPlan;
 use crate::output::render::{EventFilter, ListingFormat};
 use crate::output::wait::WaitPlan;
 
@@ -64,6 +65,9 @@ pub struct Config {
     pub wait: Option<WaitPlan>,
     /// Which changes `--events` prints (`--event-types`, `--print-unchanged`).
     pub event_filter: EventFilter,
+    /// `--exec` and `--exec-timeout`: a command run for each change or changed listing, in
+    /// place of printing.
+    pub exec: Option<ExecPlan>,
     /// Where to serve `/metrics` and `/healthz`, if anywhere.
     pub metrics_addr: Option<SocketAddr>,
     /// What to ask the server for (`--metadata-only`).

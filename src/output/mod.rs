@@ -7,12 +7,15 @@
 //! - [`printer`]: when listings and events are written, off the async runtime; with `--state`,
 //!   what was written is what is saved (`printer::remember`).
 //! - `wait`: `--for`, kubectl wait's conditions over the mirror.
+//! - `exec`: `--exec`, a command run for each change or changed listing, its queue and its
+//!   process.
 //! - `progress`: the initial list's progress on a terminal.
 //! - `logging`: logs on stderr, as sentences on a terminal, structured elsewhere.
 //!
 //! May import: `cache`, `wire` and the leaves. Not `api` or `connect`: output never asks the
 //! server anything.
 
+pub(crate) mod exec;
 pub(crate) mod kinds;
 pub(crate) mod logging;
 pub mod printer;

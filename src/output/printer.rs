@@ -1,7 +1,9 @@
 //! When and where listings and events go: the `print_listings` task prints a listing as soon
 //! as the store is synced, then every interval, and a last one on stop; the `print_events`
 //! task prints each change as it is applied (`--events`). What the bytes are is
-//! `crate::output::render`'s job; this module only schedules them and writes them.
+//! `crate::output::render`'s job; this module only schedules them and writes them. With
+//! `--exec`, the same schedules run a command instead of printing (`executing`); with `--for`,
+//! the waiting prints as objects meet their conditions (`waiting`).
 //!
 //! # A reader that does not read
 //! The output is written on a thread of its own (`output_thread`), never on the async runtime,
@@ -23,6 +25,7 @@
 //! except a `--once` listing given up so, which was never printed whole
 //! (`PrinterEnd::StoppedUnsynced`: the run fails as one interrupted before its listing).
 
+mod executing;
 mod output_thread;
 pub(crate) mod reader_gone;
 pub(crate) mod remember;
@@ -30,13 +33,17 @@ mod waiting;
 
 use std::future::Future;
 use std::io::{self, Write};
+use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::mpsc::Receiver;
 use tokio::time::{Instant, Interval, MissedTickBehavior};
 use tokio_util::sync::CancellationToken;
 
+use crate::cache::metrics::commands::CommandMetrics;
 use crate::cache::store::{CHANGES_CAPACITY, Change, Store};
+use crate::output::exec::command::Shell;
+use crate::output::exec::{ExecFailure, ExecPlan};
 use crate::output::kinds::Stores;
 use crate::output::render::{
     self, EventFilter, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
@@ -99,6 +106,8 @@ pub(crate) enum PrinterEnd {
     NotFound(Vec<String>),
     /// `--for`: the condition was not met in time, or nothing was selected.
     WaitFailed(WaitFailure),
+    /// `--exec`: the command failed on the `--once` listing, or cannot be started at all.
+    ExecFailed(ExecFailure),
 }
 
 /// Prints listings of `stores` (every kind's, see `crate::output::kinds`) to `output` as soon as all
@@ -362,6 +371,39 @@ pub(crate) async fn print_waits<W: Write + Send + 'static>(
         return Ok(PrinterEnd::OutputClosed);
     }
     Ok(end)
+}
+
+/// Runs `plan`'s command for each of `changes` (`--events --exec`) that `filter` lets through
+/// (objects' types looked up in `types`), counting into `metrics`, one at a time, until `stop`
+/// (the command running is stopped) or the changes end. However it ends, it cancels `stop` on
+/// the way out, so the other tasks stop with it.
+pub(crate) async fn exec_changes(
+    changes: Receiver<Change>,
+    (types, filter): (EventTypes, EventFilter),
+    plan: ExecPlan,
+    metrics: Arc<CommandMetrics>,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let shell = Shell::new(&plan.command, plan.timeout);
+    let filters = (&types, &filter);
+    Ok(executing::changes(changes, filters, &shell, &metrics, &stop).await)
+}
+
+/// Runs `plan`'s command for each listing of `stores` that changed (or each non-empty
+/// `--diff`), scheduled as `config` says, counting into `metrics`, until `stop` (the command
+/// running is stopped) or, with `--once`, after the one listing. However it ends, it cancels
+/// `stop` on the way out, so the other tasks stop with it.
+pub(crate) async fn exec_listings(
+    stores: Stores,
+    config: PrinterConfig,
+    plan: ExecPlan,
+    metrics: Arc<CommandMetrics>,
+    stop: CancellationToken,
+) -> io::Result<PrinterEnd> {
+    let _stop_everything_on_exit = stop.clone().drop_guard();
+    let shell = Shell::new(&plan.command, plan.timeout);
+    Ok(executing::listings(stores, &config, &shell, &metrics, &stop).await)
 }
 
 /// How a template's failure on a batch ends the run: what it printed before the failing change

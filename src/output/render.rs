@@ -556,6 +556,47 @@ pub struct EventFilter {
     pub watch_only: bool,
 }
 
+impl EventFilter {
+    /// Whether `--event-types` lets a change of `change_type` through.
+    pub fn lets_through(&self, change_type: ChangeType) -> bool {
+        self.only
+            .as_ref()
+            .is_none_or(|only| only.contains(&change_type))
+    }
+}
+
+/// `--watch-only`'s gate over a stream of changes: each collection's changes pass once its first
+/// SYNCED marker has (all of them without `--watch-only`).
+pub struct WatchOnlyGate<'f> {
+    types: &'f EventTypes,
+    watch_only: bool,
+    /// The collections whose first SYNCED marker went by, by [`EventTypes::collection_of`].
+    synced_collections: std::collections::HashSet<String>,
+}
+
+impl<'f> WatchOnlyGate<'f> {
+    /// A gate for the collections of `types`, closed until their markers if `watch_only`.
+    pub fn new(types: &'f EventTypes, watch_only: bool) -> Self {
+        WatchOnlyGate {
+            types,
+            watch_only,
+            synced_collections: std::collections::HashSet::new(),
+        }
+    }
+
+    /// Whether `change` passes: a SYNCED marker always does (and opens its collection's gate).
+    pub fn admits(&mut self, change: &Change) -> bool {
+        let collection = self.types.collection_of(&change.key);
+        if change.change_type == ChangeType::Synced {
+            if !self.synced_collections.contains(collection) {
+                self.synced_collections.insert(collection.to_owned());
+            }
+            return true;
+        }
+        !self.watch_only || self.synced_collections.contains(collection)
+    }
+}
+
 impl Default for EventFilter {
     fn default() -> Self {
         EventFilter {
@@ -592,9 +633,8 @@ pub struct EventRenderer<'f> {
     /// out a MODIFIED that prints the same ([`crate::cache::state::digest`]: what `--state`
     /// keeps of it, so the next run compares with it too).
     last_digests: std::collections::HashMap<ObjectKey, u64>,
-    /// The collections whose first SYNCED marker went by (`--watch-only` prints their changes
-    /// only from then on), by [`EventTypes::collection_of`].
-    synced_collections: std::collections::HashSet<String>,
+    /// `--watch-only`: each collection's changes are printed once its first SYNCED marker went by.
+    gate: WatchOnlyGate<'f>,
 }
 
 impl<'f> EventRenderer<'f> {
@@ -626,7 +666,7 @@ impl<'f> EventRenderer<'f> {
             reads,
             reads_type,
             last_digests: std::collections::HashMap::new(),
-            synced_collections: std::collections::HashSet::new(),
+            gate: WatchOnlyGate::new(types, filter.watch_only),
         }
     }
 
@@ -645,26 +685,11 @@ impl<'f> EventRenderer<'f> {
         }
     }
 
-    /// Whether `--event-types` lets `change` through.
+    /// Whether `--watch-only` and `--event-types` let `change` through.
     fn wanted(&mut self, change: &Change) -> bool {
-        if change.change_type == ChangeType::Synced {
-            let collection = self.types.collection_of(&change.key);
-            if !self.synced_collections.contains(collection) {
-                self.synced_collections.insert(collection.to_owned());
-            }
-            return true;
-        }
-        if self.filter.watch_only
-            && !self
-                .synced_collections
-                .contains(self.types.collection_of(&change.key))
-        {
-            return false;
-        }
-        self.filter
-            .only
-            .as_ref()
-            .is_none_or(|only| only.contains(&change.change_type))
+        self.gate.admits(change)
+            && (change.change_type == ChangeType::Synced
+                || self.filter.lets_through(change.change_type))
     }
 
     /// The bytes of these changes, in order; only a template can fail (a key missing with

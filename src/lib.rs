@@ -238,6 +238,12 @@ pub(crate) enum RunError {
     /// directory missing.
     #[error(transparent)]
     State(#[from] StateError),
+    /// `--once --state` printed its listing and could not save the state (`FILE: error`).
+    #[error(
+        "cannot save the state to {0}; the listing above was printed, and the next run will \
+         print the same changes again: free some space, or check the file's directory"
+    )]
+    StateNotSaved(String),
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
@@ -441,6 +447,7 @@ where
         PrinterEnd::NotFound(objects) => return Err(RunError::NotFound(objects)),
         PrinterEnd::WaitFailed(failure) => return Err(RunError::Wait(failure)),
         PrinterEnd::ExecFailed(failure) => return Err(RunError::Exec(failure)),
+        PrinterEnd::StateNotSaved(error) => return Err(RunError::StateNotSaved(error)),
         printed => printed,
     };
     let failed = ended

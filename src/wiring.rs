@@ -456,6 +456,10 @@ fn kind(
         prefix.as_deref(),
         namespace.as_deref().filter(|_| several.namespaces),
     );
+    if config.state.is_some() && config.mode == Mode::Events {
+        // `--state` saves where each collection is, bookmarks included.
+        writer.publish_bookmarks();
+    }
     let changes = matches!(config.mode, Mode::Events | Mode::Wait).then(|| {
         // A condition, a template, an event's whole object or the --exec command's stdin
         // reads the objects.
@@ -661,8 +665,11 @@ fn merge_changes(
         let sender = sender.clone();
         forwarders.push(tokio::spawn(async move {
             while let Some(mut change) = changes.recv().await {
-                change.key = if change.change_type == ChangeType::Synced {
-                    // The marker's key names its collection.
+                change.key = if matches!(
+                    change.change_type,
+                    ChangeType::Synced | ChangeType::Bookmark
+                ) {
+                    // A marker's key names its collection.
                     ObjectKey::new(None, &collection)
                 } else {
                     kinds::prefixed(prefix.as_deref(), &change.key)

@@ -193,14 +193,22 @@ impl StateFile {
         identity: Identity,
         digests_of: String,
     ) -> Result<(StateFile, Option<Saved>), StateError> {
-        let lock = file::Lock::take(path)?;
+        // Checked before the lock file is made beside it: a path refused leaves nothing behind.
+        let path = file::regular_file(path)?;
+        if !file::begins_as_ours(&path, MAGIC)? {
+            return Err(StateError::NotOurs {
+                path: path.display().to_string(),
+            });
+        }
+        let lock = file::Lock::take(&path)?;
+        file::remove_stale_temporaries(&path);
         let state = StateFile {
-            path: path.to_owned(),
+            path,
             identity,
             digests_of,
             _lock: lock,
         };
-        let saved = state.read()?;
+        let saved = state.read();
         Ok((state, saved))
     }
 
@@ -209,57 +217,59 @@ impl StateFile {
         &self.path
     }
 
-    /// What the file holds for this run, if it can be used.
-    fn read(&self) -> Result<Option<Saved>, StateError> {
+    /// What the file holds for this run, if it can be used (a log line says why not).
+    fn read(&self) -> Option<Saved> {
         let path = self.path.display().to_string();
         let bytes = match std::fs::read(&self.path) {
+            Ok(bytes) if bytes.trim_ascii().is_empty() => {
+                tracing::info!(state = %path, "the state file is empty; starting afresh");
+                return None;
+            }
             Ok(bytes) => bytes,
             Err(err) if err.kind() == std::io::ErrorKind::NotFound => {
                 tracing::info!(state = %path, "no saved state yet; starting afresh");
-                return Ok(None);
+                return None;
             }
             Err(err) => {
                 tracing::warn!(state = %path, error = %err, "cannot read the saved state; starting afresh");
-                return Ok(None);
+                return None;
             }
         };
-        let start = bytes.trim_ascii_start();
-        // A prefix of the magic is a state file cut short, not another file.
-        let ours = start.starts_with(MAGIC) || MAGIC.starts_with(start);
-        if !ours {
-            return Err(StateError::NotOurs { path });
-        }
         let document: Document<'_> = match serde_json::from_slice(&bytes) {
             Ok(document) => document,
             Err(err) => {
                 tracing::warn!(state = %path, error = %err, "the saved state is truncated or corrupt; starting afresh (it will be replaced)");
-                return Ok(None);
+                return None;
             }
         };
         if document.version > FORMAT_VERSION {
             tracing::warn!(state = %path, version = document.version, understood = FORMAT_VERSION, "the saved state was written by a newer kreflect; starting afresh (it will be replaced)");
-            return Ok(None);
+            return None;
         }
         if let Some(why) = document.identity.differs_from(&self.identity) {
             tracing::warn!(state = %path, reason = %why, "the saved state is for something else; starting afresh (it will be replaced)");
-            return Ok(None);
+            return None;
         }
         if document.collections.len() != self.identity.collections.len() {
             tracing::warn!(state = %path, "the saved state is corrupt (its collections do not match its identity); starting afresh (it will be replaced)");
-            return Ok(None);
+            return None;
         }
         let same_digests = document.digests_of == self.digests_of;
         let mut collections = Vec::with_capacity(document.collections.len());
-        for saved in document.collections {
-            match known_of(saved, same_digests) {
+        for (saved, id) in document
+            .collections
+            .into_iter()
+            .zip(&self.identity.collections)
+        {
+            match known_of(saved, same_digests, id) {
                 Ok(known) => collections.push(known),
                 Err(why) => {
                     tracing::warn!(state = %path, reason = %why, "the saved state is corrupt; starting afresh (it will be replaced)");
-                    return Ok(None);
+                    return None;
                 }
             }
         }
-        Ok(Some(Saved { collections }))
+        Some(Saved { collections })
     }
 
     /// The document for `collections` (each of the run's, in its order), ready to be written.
@@ -320,8 +330,14 @@ fn saved_collection(known: &Known) -> SavedCollection {
     }
 }
 
-/// A collection read from the document; its digests dropped unless `same_digests`.
-fn known_of(saved: SavedCollection, same_digests: bool) -> Result<Known, String> {
+/// A collection read from the document, for collection `id`; its digests dropped unless
+/// `same_digests`. A key that cannot be of that collection (another namespace, a name with a
+/// `/`) makes the file corrupt.
+fn known_of(
+    saved: SavedCollection,
+    same_digests: bool,
+    id: &CollectionId,
+) -> Result<Known, String> {
     let mut objects = Vec::with_capacity(saved.objects.len());
     for (key, resource_version, digest) in saved.objects {
         let digest = match digest {
@@ -334,8 +350,13 @@ fn known_of(saved: SavedCollection, same_digests: bool) -> Result<Known, String>
             Some((namespace, name)) => (Some(namespace), name),
             None => (None, key.as_str()),
         };
-        if name.is_empty() || namespace.is_some_and(str::is_empty) {
-            return Err(format!("a key {key:?}"));
+        let elsewhere = !id.namespace.is_empty() && namespace != Some(id.namespace.as_str());
+        if name.is_empty()
+            || name.contains('/')
+            || namespace.is_some_and(str::is_empty)
+            || elsewhere
+        {
+            return Err(format!("a key {key:?} for {id}"));
         }
         objects.push(Entry {
             key: ObjectKey::new(namespace, name),
@@ -346,7 +367,11 @@ fn known_of(saved: SavedCollection, same_digests: bool) -> Result<Known, String>
     objects.sort_by(|a, b| a.key.cmp(&b.key));
     objects.dedup_by(|a, b| a.key == b.key);
     Ok(Known {
-        resource_version: saved.resource_version.filter(|rv| !rv.is_empty()),
+        // `0` is no point in a collection's history: a watch from it starts with the whole
+        // current state, as ADDED events.
+        resource_version: saved
+            .resource_version
+            .filter(|rv| !rv.is_empty() && rv != "0"),
         objects,
     })
 }

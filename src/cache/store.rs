@@ -56,6 +56,11 @@ pub enum ChangeType {
     /// and every change it made was published before this. `key` is empty, `resource_version`
     /// the list's.
     Synced,
+    /// Not a change of a key: a BOOKMARK moved the collection to `resource_version`, every
+    /// change before it having been published. Published only to a consumer that asked for it
+    /// ([`Writer::publish_bookmarks`]: `--state` follows where the collection is). `key` is
+    /// empty.
+    Bookmark,
 }
 
 impl ChangeType {
@@ -66,6 +71,7 @@ impl ChangeType {
             ChangeType::Modified => "MODIFIED",
             ChangeType::Deleted => "DELETED",
             ChangeType::Synced => "SYNCED",
+            ChangeType::Bookmark => "BOOKMARK",
         }
     }
 }
@@ -159,6 +165,7 @@ pub fn new_store() -> (Writer, Store) {
             shared: Arc::clone(&shared),
             changes: None,
             changes_carry_objects: false,
+            bookmarks_published: false,
         },
         Store { shared },
     )
@@ -170,6 +177,8 @@ pub struct Writer {
     changes: Option<mpsc::Sender<Change>>,
     /// Whether each published change carries its object.
     changes_carry_objects: bool,
+    /// Whether bookmarks are published too ([`ChangeType::Bookmark`]).
+    bookmarks_published: bool,
 }
 
 impl Writer {
@@ -190,6 +199,14 @@ impl Writer {
         let receiver = self.changes();
         self.changes_carry_objects = true;
         receiver
+    }
+
+    /// From now on, a bookmark that moves the store's resourceVersion
+    /// ([`Writer::set_resource_version`]) is published too, as a [`ChangeType::Bookmark`]
+    /// marker: a consumer that saves where the collection is (`--state`) learns how far it has
+    /// got where nothing of its own changes.
+    pub fn publish_bookmarks(&mut self) {
+        self.bookmarks_published = true;
     }
 
     /// `object` to carry in a change, when changes carry objects.
@@ -296,9 +313,21 @@ impl Writer {
         self.shared.write().table_columns = columns;
     }
 
-    /// Records that the store is current at `resource_version` (a BOOKMARK).
-    pub fn set_resource_version(&mut self, resource_version: &str) {
+    /// Records that the store is current at `resource_version` (a BOOKMARK); publishes it, when
+    /// asked to ([`Writer::publish_bookmarks`]), waiting for room.
+    pub async fn set_resource_version(&mut self, resource_version: &str) {
         set_resource_version(&mut self.shared.write(), resource_version);
+        if let (true, Some(changes)) = (self.bookmarks_published, &self.changes) {
+            let bookmark = Change {
+                change_type: ChangeType::Bookmark,
+                key: ObjectKey::new(None, ""),
+                resource_version: resource_version.to_owned(),
+                object: None,
+                listed: false,
+            };
+            // A consumer that went away wants no more changes; the store goes on.
+            let _ = changes.send(bookmark).await;
+        }
     }
 
     /// Replaces the whole contents with the result of a list at `resource_version`, in one
@@ -517,7 +546,7 @@ mod tests {
         assert!(!writer.remove(&pod("a/y", 5)).await);
         assert_eq!(printed(&store), ["b/x"]);
         assert_eq!(store.object_count(), 1);
-        writer.set_resource_version("9");
+        writer.set_resource_version("9").await;
         assert_eq!(store.sorted_keys_and_version().1, "9");
     }
 

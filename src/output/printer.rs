@@ -106,6 +106,9 @@ pub(crate) enum PrinterEnd {
     NotFound(Vec<String>),
     /// `--for`: the condition was not met in time, or nothing was selected.
     WaitFailed(WaitFailure),
+    /// `--once --state`: the listing was printed, and the state could not be saved (`FILE:
+    /// error`): the next run would print the same changes again, so the run fails.
+    StateNotSaved(String),
     /// `--exec`: the command failed on the `--once` listing, or cannot be started at all.
     ExecFailed(ExecFailure),
 }
@@ -135,9 +138,14 @@ async fn listings<S: Sink>(
     stop: CancellationToken,
     mut keeper: Option<Keeper>,
 ) -> io::Result<PrinterEnd> {
+    let once = config.once;
     let end = listings_kept(stores, config, output, stop, &mut keeper).await;
-    if let Some(keeper) = &mut keeper {
-        keeper.save_now().await;
+    if let Some(keeper) = &mut keeper
+        && let Err(error) = keeper.save_now().await
+        && once
+        && matches!(end, Ok(PrinterEnd::Finished))
+    {
+        return Ok(PrinterEnd::StateNotSaved(error));
     }
     end
 }
@@ -159,6 +167,7 @@ async fn listings_kept<S: Sink>(
     if let Some(keeper) = keeper.as_ref() {
         lister = lister.with_versions(keeper.remembered_versions());
     }
+    let mut in_flight = None;
     let mut ticks = None;
     let mut first = true;
     loop {
@@ -170,11 +179,14 @@ async fn listings_kept<S: Sink>(
         let rendered_from = lister.take_rendered_from().or(before);
         let listing = output.write(rendered);
         let written = until_stopped(&stop, listing).await.transpose()?;
-        if let (Some(true), Some(keeper), Some(snapshot)) =
-            (written, keeper.as_mut(), rendered_from)
-        {
-            keeper.shown_listing(snapshot);
-            keeper.save_if_due();
+        match (written, keeper.as_mut(), rendered_from) {
+            (Some(true), Some(keeper), Some(snapshot)) => {
+                keeper.shown_listing(snapshot);
+                keeper.save_if_due();
+            }
+            // The stop caught the write: shown once the output has taken it.
+            (None, _, snapshot) => in_flight = snapshot,
+            _ => {}
         }
         if written == Some(true) && std::mem::take(&mut first) {
             let not_found = report_absent(&store, config.once);
@@ -205,6 +217,9 @@ async fn listings_kept<S: Sink>(
     best_effort("the final listing", given_up, async {
         if !output.idle().await? {
             return Ok(PrinterEnd::OutputClosed);
+        }
+        if let (Some(snapshot), Some(keeper)) = (in_flight.take(), keeper.as_mut()) {
+            keeper.shown_listing(snapshot);
         }
         if config.once {
             // Stopped while the one listing was being written: it was all there was to print.
@@ -277,7 +292,8 @@ async fn events<S: Sink>(
 ) -> io::Result<PrinterEnd> {
     let end = events_kept(changes, printing, output, stop, &mut keeper).await;
     if let Some(keeper) = &mut keeper {
-        keeper.save_now().await;
+        // Logged: a watching run goes on to its end, and the next run prints the rest again.
+        let _ = keeper.save_now().await;
     }
     end
 }
@@ -294,6 +310,8 @@ async fn events_kept<S: Sink>(
     if let Some(keeper) = keeper.as_ref() {
         keeper.teach(&mut renderer);
     }
+    // A batch whose write the stop caught: shown once the output has taken it.
+    let mut in_flight = None;
     loop {
         let save_due = keeper.as_ref().and_then(Keeper::due);
         let change = tokio::select! {
@@ -327,7 +345,10 @@ async fn events_kept<S: Sink>(
                     keeper.save_if_due();
                 }
             }
-            None => break,
+            None => {
+                in_flight = Some(batch);
+                break;
+            }
         }
     }
     // What was applied before the stop is printed; nothing after it is taken any more.
@@ -335,6 +356,9 @@ async fn events_kept<S: Sink>(
     best_effort("the queued events", PrinterEnd::Finished, async {
         if !output.idle().await? {
             return Ok(PrinterEnd::OutputClosed);
+        }
+        if let (Some(batch), Some(keeper)) = (in_flight.take(), keeper.as_mut()) {
+            keeper.shown_changes(&batch, &renderer, &types);
         }
         while let Some(change) = changes.recv().await {
             let batch: Vec<Change> = with_queued(change, &mut changes).collect();
@@ -841,6 +865,56 @@ mod tests {
         );
         stop.cancel();
         printer.await.expect("joined").expect("printed");
+    }
+
+    #[tokio::test]
+    async fn a_batch_whose_write_the_stop_caught_is_saved_once_the_output_took_it() {
+        use crate::cache::state::{CollectionId, Identity, StateFile};
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (entered, blocked) = tokio::sync::oneshot::channel();
+        let output = Captured::default();
+        let gated = Gated {
+            gate,
+            entered: Some(entered),
+            output: output.clone(),
+        };
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pods.state");
+        let identity = Identity {
+            server: "https://a".into(),
+            label_selector: String::new(),
+            field_selector: String::new(),
+            collections: vec![CollectionId {
+                resource: "pods".into(),
+                namespace: String::new(),
+                names: Vec::new(),
+            }],
+        };
+        let (file, _) = StateFile::open(&path, identity, "keys".into()).expect("opened");
+        let only = remember::Collection {
+            name: "".into(),
+            prefix: None,
+        };
+        let keeper = Keeper::new(file, None, vec![only], Duration::from_secs(3600));
+        let (mut writer, _store) = new_store();
+        let changes = writer.changes();
+        let stop = CancellationToken::new();
+        let printing = (stop.clone(), Some(keeper));
+        let printer = tokio::spawn(print_events(changes, lines(), gated, printing));
+        writer.upsert(pod("a/first", 1)).await;
+        blocked.await.expect("the write blocks");
+        stop.cancel();
+        drop(open);
+        let end = printer.await.expect("joined").expect("ok");
+        assert_eq!(end, PrinterEnd::Finished);
+        assert_eq!(output.text(), "ADDED a/first\n");
+        let saved: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&path).expect("saved")).expect("json");
+        assert_eq!(
+            saved["collections"][0]["objects"],
+            serde_json::json!([["a/first", "1", null]]),
+            "what the output took after the stop is saved: {saved}"
+        );
     }
 
     /// An output whose writes block until the gate's sender is dropped; says when the first

@@ -595,6 +595,12 @@ impl<'f> WatchOnlyGate<'f> {
         }
         !self.watch_only || self.synced_collections.contains(collection)
     }
+
+    /// Opens `collection`'s gate before any marker: its changes are all changes since a state
+    /// an earlier run printed (`--state`), none of them an initial list to leave out.
+    pub fn open(&mut self, collection: &str) {
+        self.synced_collections.insert(collection.to_owned());
+    }
 }
 
 impl Default for EventFilter {
@@ -676,6 +682,12 @@ impl<'f> EventRenderer<'f> {
         self.last_digests.get(key).copied()
     }
 
+    /// Prints every change of `collection` with `--watch-only` too: they are changes since what
+    /// an earlier run printed (`--state`), not the initial state.
+    pub fn restored(&mut self, collection: &str) {
+        self.gate.open(collection);
+    }
+
     /// Remembers `digest` as the object's last text (`--state`: what the previous run printed
     /// for it), so that a MODIFIED that prints the same is left out. Nothing without a
     /// template whose lines are compared.
@@ -699,6 +711,10 @@ impl<'f> EventRenderer<'f> {
         &mut self,
         changes: impl IntoIterator<Item = Change>,
     ) -> Result<Vec<u8>, RenderFailure> {
+        // A bookmark tells where the collection is (for `--state`), not a change to print.
+        let changes = changes
+            .into_iter()
+            .filter(|change| change.change_type != ChangeType::Bookmark);
         if let EventFormat::Template { with_type, .. } = self.format
             && let Some(mut watch) = self.watch.take()
         {

@@ -241,12 +241,14 @@ async fn a_corrupt_future_or_foreign_file_starts_afresh_with_a_warning_and_is_re
             good.replace(r#""version":1"#, r#""version":99"#),
             "written by a newer kreflect",
         ),
-        (String::new(), "truncated or corrupt"),
+        // An empty file (`touch`, `mktemp`) is a first run: said at -v only.
+        (String::new(), ""),
     ] {
         std::fs::write(&path, &broken).expect("written");
         let (stdout, stderr) = diff_once(&cluster, &path, &[]).await;
         assert_eq!(stdout, "+a/x\n", "{said}");
         assert!(stderr.contains(said), "{said}: {stderr}");
+        assert_eq!(said.is_empty(), stderr.is_empty(), "{said}: {stderr}");
         let replaced = std::fs::read_to_string(&path).expect("saved");
         let replaced: serde_json::Value = serde_json::from_str(&replaced)
             .unwrap_or_else(|err| panic!("{said}: replaced by a whole state: {err}: {replaced}"));
@@ -334,4 +336,109 @@ async fn several_namespaces_each_resume_from_their_own_resource_version() {
         "one list per namespace, by the first run only: {:#?}",
         cluster.list_requests()
     );
+}
+
+/// The resourceVersion a state file saved for its first collection.
+fn saved_resource_version(path: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(path).ok()?;
+    let saved: serde_json::Value = serde_json::from_str(&text).ok()?;
+    saved["collections"][0]["resourceVersion"]
+        .as_str()
+        .map(str::to_owned)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_quiet_collection_on_a_busy_cluster_saves_how_far_its_bookmarks_got() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let (_dir, path) = state_file();
+    let pods = cluster.server.cluster();
+    let events = [
+        "-n",
+        "a",
+        "--events",
+        "--state",
+        arg(&path),
+        "--interval",
+        "200ms",
+    ];
+    let mut first = Running::spawn(cluster.kreflect(&events));
+    assert_eq!(first.next_line().await, "ADDED a/x");
+    for i in 0..5 {
+        pods.create_pod("b", &format!("p{i}"));
+    }
+    let busy = pods.resource_version().to_string();
+    let reached = crate::harness::poll_until(std::time::Duration::from_secs(20), async || {
+        (saved_resource_version(&path).as_deref() == Some(busy.as_str())).then_some(())
+    })
+    .await;
+    assert!(
+        reached.is_some(),
+        "the bookmarks' resourceVersion {busy} saved, not {:?}; {}",
+        saved_resource_version(&path),
+        first.stderr_so_far()
+    );
+    stop(first).await;
+    // History before it gone: resuming from the list's resourceVersion would be too old.
+    pods.compact();
+    let mut second = Running::spawn(cluster.kreflect(&events));
+    pods.create_pod("a", "y");
+    assert_eq!(second.next_line().await, "ADDED a/y");
+    stop(second).await;
+    assert_eq!(full_lists(&cluster), 1, "{:#?}", cluster.list_requests());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn watch_only_prints_what_changed_while_no_run_watched() {
+    let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
+    let (_dir, path) = state_file();
+    let pods = cluster.server.cluster();
+    let events = [
+        "--events",
+        "--watch-only",
+        "-o",
+        "json",
+        "--state",
+        arg(&path),
+    ];
+    let typed = |line: String| -> String {
+        let event: serde_json::Value = serde_json::from_str(&line).expect("a JSON line");
+        format!(
+            "{} {}",
+            event["type"].as_str().unwrap_or(""),
+            event["key"].as_str().unwrap_or("")
+        )
+    };
+    let mut first = Running::spawn(cluster.kreflect(&events));
+    assert_eq!(
+        typed(first.next_line().await),
+        "SYNCED ",
+        "the initial list is left out"
+    );
+    stop(first).await;
+
+    pods.update_pod("a", "x");
+    pods.delete_pod("a", "y");
+    let mut second = Running::spawn(cluster.kreflect(&events));
+    let printed: Vec<String> = lines(&mut second, 3).await.into_iter().map(typed).collect();
+    assert_eq!(printed, ["MODIFIED a/x", "DELETED a/y", "SYNCED "]);
+    stop(second).await;
+}
+
+#[tokio::test]
+async fn a_directory_or_a_device_as_the_state_file_is_refused() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let (dir, _) = state_file();
+    for (path, what) in [
+        (dir.path(), "a directory"),
+        (Path::new("/dev/null"), "a device"),
+    ] {
+        let (status, stdout, stderr) =
+            run_to_end(cluster.kreflect(&["--once", "--state", arg(path)])).await;
+        assert_eq!(status.code(), Some(1), "{stderr}");
+        assert_eq!(stdout, "");
+        assert!(
+            stderr.contains(&format!("is {what}, not a file")),
+            "{stderr}"
+        );
+    }
 }

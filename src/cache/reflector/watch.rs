@@ -281,7 +281,7 @@ impl<S: ListWatch> Reflector<S> {
                 Phase::Watching(mut watch),
                 Received::Event(Bookmark(resource_version) | InitialEventsEnd(resource_version)),
             ) => {
-                self.bookmark(&mut watch, resource_version);
+                self.bookmark(&mut watch, resource_version).await;
                 if self.resuming && watch.heard {
                     // A bookmark: every change before it has been sent.
                     self.caught_up(&watch.resource_version).await;
@@ -359,14 +359,14 @@ impl<S: ListWatch> Reflector<S> {
     }
 
     /// Applies a BOOKMARK: the collection is at `resource_version`, no object changed.
-    fn bookmark(&mut self, watch: &mut OpenWatch, resource_version: String) {
+    async fn bookmark(&mut self, watch: &mut OpenWatch, resource_version: String) {
         trace!(event = "BOOKMARK", resource_version = %resource_version, "got event");
         if !super::restore::may_follow(&watch.resource_version, &resource_version) {
             warn!(scope = %self.source.scope(), resource_version = %watch.resource_version, bookmark_resource_version = %resource_version, "ignored a bookmark whose resourceVersion is not an integer or goes back; resuming from the last good one");
             return;
         }
         self.heard(watch);
-        self.writer.set_resource_version(&resource_version);
+        self.writer.set_resource_version(&resource_version).await;
         watch.resource_version = resource_version;
     }
 

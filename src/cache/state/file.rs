@@ -34,6 +34,26 @@ pub enum StateError {
         /// What failed.
         error: io::Error,
     },
+    /// The path names something other than a regular file (a directory, a device such as
+    /// `/dev/null`, a FIFO, a socket): it is not read, nor replaced.
+    #[error(
+        "{path} is {what}, not a file; give --state the path of a regular file (one that does \
+         not exist yet is created)"
+    )]
+    NotAFile {
+        /// The path.
+        path: String,
+        /// What it is.
+        what: &'static str,
+    },
+    /// The path cannot be looked at.
+    #[error("cannot use {path} as the state file: {error}")]
+    Unusable {
+        /// The path.
+        path: String,
+        /// What failed.
+        error: io::Error,
+    },
     /// The path names a file that is not a kreflect state file: it is not read, nor replaced.
     #[error(
         "{path} is not a kreflect state file; not using or replacing it: give --state a new \
@@ -87,6 +107,97 @@ impl Lock {
         file.rewind().map_err(failed)?;
         writeln!(file, "{}", std::process::id()).map_err(failed)?;
         Ok(Lock { _file: file })
+    }
+}
+
+/// The path to read and replace for `path`: itself, or the file a symbolic link at `path`
+/// points to (replacing the link itself would leave its target stale). What is there must be
+/// a regular file, or nothing yet; a device (`/dev/null`), a FIFO (opening it would wait for a
+/// writer), a directory or a socket is refused.
+pub fn regular_file(path: &Path) -> Result<PathBuf, StateError> {
+    let unusable = |error: io::Error| StateError::Unusable {
+        path: path.display().to_string(),
+        error,
+    };
+    let path = match std::fs::symlink_metadata(path) {
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(path.to_owned()),
+        Err(err) => return Err(unusable(err)),
+        Ok(metadata) if metadata.file_type().is_symlink() => {
+            std::fs::canonicalize(path).map_err(unusable)?
+        }
+        Ok(_) => path.to_owned(),
+    };
+    let file_type = std::fs::metadata(&path).map_err(unusable)?.file_type();
+    let what = if file_type.is_file() {
+        return Ok(path);
+    } else if file_type.is_dir() {
+        "a directory"
+    } else {
+        use std::os::unix::fs::FileTypeExt;
+        if file_type.is_char_device() || file_type.is_block_device() {
+            "a device"
+        } else if file_type.is_fifo() {
+            "a FIFO"
+        } else if file_type.is_socket() {
+            "a socket"
+        } else {
+            "not a regular file"
+        }
+    };
+    Err(StateError::NotAFile {
+        path: path.display().to_string(),
+        what,
+    })
+}
+
+/// Whether the regular file at `path` (or nothing there) can be a kreflect state file: it is
+/// empty, or begins as `magic` does once whitespace is set aside (a file reformatted by a JSON
+/// tool still is), or is a prefix of it (one cut short).
+pub fn begins_as_ours(path: &Path, magic: &[u8]) -> Result<bool, StateError> {
+    let mut file = match File::open(path) {
+        Ok(file) => file,
+        Err(err) if err.kind() == io::ErrorKind::NotFound => return Ok(true),
+        Err(error) => {
+            return Err(StateError::Unusable {
+                path: path.display().to_string(),
+                error,
+            });
+        }
+    };
+    let mut head = Vec::with_capacity(256);
+    let _ = Read::by_ref(&mut file).take(256).read_to_end(&mut head);
+    let significant: Vec<u8> = head
+        .into_iter()
+        .filter(|byte| !byte.is_ascii_whitespace())
+        .collect();
+    Ok(significant.starts_with(magic) || magic.starts_with(&significant))
+}
+
+/// Removes the temporary files a run killed during a save left beside `path`
+/// (`.NAME.PID.tmp`): the caller holds the lock, so no other run is writing one.
+pub fn remove_stale_temporaries(path: &Path) {
+    let (Some(directory), Some(name)) = (path.parent(), path.file_name()) else {
+        return;
+    };
+    let directory = if directory.as_os_str().is_empty() {
+        Path::new(".")
+    } else {
+        directory
+    };
+    let Ok(entries) = std::fs::read_dir(directory) else {
+        return;
+    };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    for entry in entries.flatten() {
+        let file_name = entry.file_name();
+        let file_name = file_name.to_string_lossy();
+        let stale = file_name
+            .strip_prefix(&prefix)
+            .and_then(|rest| rest.strip_suffix(".tmp"))
+            .is_some_and(|pid| !pid.is_empty() && pid.bytes().all(|b| b.is_ascii_digit()));
+        if stale {
+            let _ = std::fs::remove_file(entry.path());
+        }
     }
 }
 

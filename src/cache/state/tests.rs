@@ -1,4 +1,5 @@
 use super::*;
+use std::path::PathBuf;
 
 fn identity(server: &str) -> Identity {
     Identity {
@@ -200,4 +201,126 @@ fn the_digest_is_fnv1a_and_tells_texts_apart() {
     assert_eq!(digest(b""), 0xcbf2_9ce4_8422_2325);
     assert_eq!(digest(b"a"), 0xaf63_dc4c_8601_ec8c);
     assert_ne!(digest(b"Running\n"), digest(b"Pending\n"));
+}
+
+#[test]
+fn a_directory_a_device_or_a_fifo_is_refused_and_nothing_is_left_beside_it() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let fifo = dir.path().join("fifo");
+    let made = std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .expect("mkfifo runs");
+    assert!(made.success());
+    for (path, what) in [
+        (dir.path().to_owned(), "a directory"),
+        (PathBuf::from("/dev/null"), "a device"),
+        (fifo.clone(), "a FIFO"),
+    ] {
+        let err =
+            StateFile::open(&path, identity("https://a"), "keys".into()).expect_err("refused");
+        assert!(
+            matches!(err, StateError::NotAFile { what: said, .. } if said == what),
+            "{}: {err}",
+            path.display()
+        );
+        assert!(err.to_string().contains("not a file"), "{err}");
+        let mut lock = path.into_os_string();
+        lock.push(".lock");
+        assert!(!Path::new(&lock).exists(), "no lock file beside it");
+    }
+    assert!(
+        std::fs::metadata("/dev/null")
+            .map(|m| !m.is_file())
+            .unwrap_or(false),
+        "/dev/null is still a device"
+    );
+}
+
+#[test]
+fn a_symlink_is_followed_and_its_target_replaced() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let target = dir.path().join("real.state");
+    let link = dir.path().join("link.state");
+    std::os::unix::fs::symlink(&target, &link).expect("symlink");
+    std::fs::write(&target, "").expect("an empty target");
+    save(&link, identity("https://a"), "keys", &known());
+    assert!(
+        std::fs::symlink_metadata(&link)
+            .expect("link")
+            .file_type()
+            .is_symlink(),
+        "the link is kept"
+    );
+    let (_, saved) =
+        StateFile::open(&target, identity("https://a"), "keys".into()).expect("opened");
+    assert_eq!(
+        saved,
+        Some(Saved {
+            collections: known()
+        })
+    );
+}
+
+#[test]
+fn a_reformatted_file_is_read_and_an_empty_one_starts_afresh() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pods.state");
+    save(&path, identity("https://a"), "keys", &known());
+    // As `jq .` or Python's `json.dump(indent=1)` rewrite it: the same order, other spacing.
+    let text = std::fs::read_to_string(&path).expect("read");
+    let pretty = text
+        .replace(",\"", ",\n  \"")
+        .replace("\":", "\" : ")
+        .replacen('{', "{\n ", 1);
+    std::fs::write(&path, pretty).expect("written");
+    let (_, saved) = StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
+    assert_eq!(
+        saved,
+        Some(Saved {
+            collections: known()
+        })
+    );
+    std::fs::write(&path, "\n").expect("written");
+    let (_, saved) = StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
+    assert_eq!(saved, None);
+}
+
+#[test]
+fn temporary_files_a_killed_run_left_are_removed_and_others_kept() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pods.state");
+    let stale = dir.path().join(".pods.state.4242.tmp");
+    let other = dir.path().join(".other.state.4242.tmp");
+    std::fs::write(&stale, "half").expect("written");
+    std::fs::write(&other, "not ours").expect("written");
+    let _opened = StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
+    assert!(!stale.exists());
+    assert!(other.exists());
+}
+
+#[test]
+fn a_resource_version_of_zero_or_a_key_of_another_namespace_is_not_resumed_from() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let path = dir.path().join("pods.state");
+    save(&path, identity("https://a"), "keys", &known());
+    let text = std::fs::read_to_string(&path).expect("read");
+    std::fs::write(
+        &path,
+        text.replace(r#""resourceVersion":"40""#, r#""resourceVersion":"0""#),
+    )
+    .expect("written");
+    let (_, saved) = StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
+    let saved = saved.expect("used");
+    assert_eq!(
+        saved.collections[0].resource_version, None,
+        "a list instead"
+    );
+    assert_eq!(saved.collections[0].objects.len(), 2);
+    for key in ["ns00/web-1", "shop/a/b"] {
+        std::fs::write(&path, text.replace("shop/a", key)).expect("written");
+        let (_, saved) =
+            StateFile::open(&path, identity("https://a"), "keys".into()).expect("opened");
+        assert_eq!(saved, None, "{key}");
+    }
 }

@@ -49,6 +49,8 @@ pub(crate) struct Keeper {
     by_name: HashMap<Arc<str>, usize>,
     /// `--events`: what each collection's changes have shown.
     shown: Vec<Shown>,
+    /// Whether each collection starts from what the previous run showed.
+    restored: Vec<bool>,
     /// Listings: the snapshot the last listing written was rendered from.
     listed: Option<Snapshot>,
     /// Whether something was shown since the last save.
@@ -73,6 +75,7 @@ impl Keeper {
             .map(|(index, collection)| (Arc::clone(&collection.name), index))
             .collect();
         let mut shown: Vec<Shown> = collections.iter().map(|_| Shown::default()).collect();
+        let restored = collections.iter().map(|_| saved.is_some()).collect();
         if let Some(saved) = saved {
             for (shown, known) in shown.iter_mut().zip(&saved.collections) {
                 shown.resource_version = known.resource_version.clone();
@@ -92,6 +95,7 @@ impl Keeper {
             collections,
             by_name,
             shown,
+            restored,
             listed: None,
             dirty: false,
             period,
@@ -111,8 +115,15 @@ impl Keeper {
         printed
     }
 
-    /// Teaches `renderer` the digests of the texts the previous run printed, by printed key.
+    /// Teaches `renderer` what the previous run printed: the digests of its texts, by printed
+    /// key, and which collections' changes are all changes since then (`--watch-only` prints
+    /// them).
     pub(crate) fn teach(&self, renderer: &mut EventRenderer<'_>) {
+        for (collection, restored) in self.collections.iter().zip(&self.restored) {
+            if *restored {
+                renderer.restored(&collection.name);
+            }
+        }
         for (key, (_, digest)) in self.printed_entries() {
             if let Some(digest) = digest {
                 renderer.remember_digest(key, *digest);
@@ -146,9 +157,19 @@ impl Keeper {
                 continue;
             };
             let shown = &mut self.shown[index];
-            if change.change_type == ChangeType::Synced {
-                shown.resource_version = Some(change.resource_version.clone());
-                continue;
+            match change.change_type {
+                ChangeType::Synced => {
+                    shown.resource_version = Some(change.resource_version.clone());
+                    continue;
+                }
+                // Every change before it was shown; none while a list's changes are.
+                ChangeType::Bookmark => {
+                    if shown.resource_version.is_some() {
+                        shown.resource_version = Some(change.resource_version.clone());
+                    }
+                    continue;
+                }
+                ChangeType::Added | ChangeType::Modified | ChangeType::Deleted => {}
             }
             if change.listed {
                 shown.resource_version = None;
@@ -200,21 +221,29 @@ impl Keeper {
     }
 
     /// Saves what was shown last, after any save in flight, and waits for it: the end of the
-    /// run.
-    pub(crate) async fn save_now(&mut self) {
+    /// run. A failure is logged, and returned (as `FILE: error`) for a run that must fail on
+    /// it (`--once`: its next run would print the same changes again).
+    pub(crate) async fn save_now(&mut self) -> Result<(), String> {
         if let Some(saving) = self.saving.take() {
             let _ = saving.await;
         }
         if !self.dirty {
-            return;
+            return Ok(());
         }
         let bytes = self.render();
         let writer = self.writer.clone();
-        let _ = tokio::task::spawn_blocking(move || {
+        let path = writer.path().display().to_string();
+        let saved = tokio::task::spawn_blocking(move || {
             let written = writer.write(&bytes);
             log_written(&writer, &written);
+            written
         })
         .await;
+        match saved {
+            Ok(Ok(())) => Ok(()),
+            Ok(Err(err)) => Err(format!("{path}: {err}")),
+            Err(err) => Err(format!("{path}: {err}")),
+        }
     }
 
     /// The file's bytes for what was shown last; marks it saved.

@@ -329,7 +329,8 @@ impl Tasks {
                 stop.clone(),
             )));
             let filters = (types, config.event_filter.clone());
-            tokio::spawn(exec_changes(changes, filters, plan, commands, stop.clone()))
+            let running = (stop.clone(), keeper);
+            tokio::spawn(exec_changes(changes, filters, plan, commands, running))
         } else if config.mode == Mode::Events {
             let types = event_types(&listed);
             let changes = merge_changes(changes, &mut forwarders);
@@ -358,7 +359,7 @@ impl Tasks {
                     printer_config,
                     plan,
                     commands,
-                    stop.clone(),
+                    (stop.clone(), keeper),
                 )),
                 None => {
                     let printing = (stop.clone(), keeper);

@@ -221,7 +221,7 @@ struct WatchArgs {
     /// Keep what the run knew in FILE for the next run: that run resumes its watch from it (no
     /// list while the server still has its resourceVersion), and its --diff or --events shows
     /// what changed since, modifications included (~key with --diff).
-    #[arg(long, value_name = "FILE", conflicts_with_all = ["wait_for", "exec"])]
+    #[arg(long, value_name = "FILE", conflicts_with = "wait_for")]
     state: Option<PathBuf>,
     /// With --for, how long to wait (default 30s, as kubectl wait): 0 checks once, a negative
     /// one waits a week; then exit 1 naming an object not met.

@@ -406,12 +406,17 @@ pub(crate) async fn exec_changes(
     (types, filter): (EventTypes, EventFilter),
     plan: ExecPlan,
     metrics: Arc<CommandMetrics>,
-    stop: CancellationToken,
+    (stop, mut keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let shell = Shell::new(&plan.command, plan.timeout);
     let filters = (&types, &filter);
-    Ok(executing::changes(changes, filters, &shell, &metrics, &stop).await)
+    let end = executing::changes(changes, filters, &shell, &metrics, (&stop, &mut keeper)).await;
+    if let Some(keeper) = &mut keeper {
+        // Logged: the next run runs the rest again.
+        let _ = keeper.save_now().await;
+    }
+    Ok(end)
 }
 
 /// Runs `plan`'s command for each listing of `stores` that changed (or each non-empty
@@ -423,11 +428,19 @@ pub(crate) async fn exec_listings(
     config: PrinterConfig,
     plan: ExecPlan,
     metrics: Arc<CommandMetrics>,
-    stop: CancellationToken,
+    (stop, mut keeper): (CancellationToken, Option<Keeper>),
 ) -> io::Result<PrinterEnd> {
     let _stop_everything_on_exit = stop.clone().drop_guard();
     let shell = Shell::new(&plan.command, plan.timeout);
-    Ok(executing::listings(stores, &config, &shell, &metrics, &stop).await)
+    let end = executing::listings(stores, &config, &shell, &metrics, (&stop, &mut keeper)).await;
+    if let Some(keeper) = &mut keeper
+        && let Err(error) = keeper.save_now().await
+        && config.once
+        && end == PrinterEnd::Finished
+    {
+        return Ok(PrinterEnd::StateNotSaved(error));
+    }
+    Ok(end)
 }
 
 /// How a template's failure on a batch ends the run: what it printed before the failing change

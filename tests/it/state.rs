@@ -363,9 +363,20 @@ async fn a_quiet_collection_on_a_busy_cluster_saves_how_far_its_bookmarks_got() 
     ];
     let mut first = Running::spawn(cluster.kreflect(&events));
     assert_eq!(first.next_line().await, "ADDED a/x");
-    for i in 0..5 {
-        pods.create_pod("b", &format!("p{i}"));
-    }
+    // A bookmark comes for what changes after the watch opened, as on a real server: changes
+    // elsewhere until one has, then until the last one's is saved.
+    let listed = pods.resource_version();
+    let mut created = 0;
+    let flowing = crate::harness::poll_until(std::time::Duration::from_secs(20), async || {
+        created += 1;
+        pods.create_pod("b", &format!("p{created}"));
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        let saved = saved_resource_version(&path).and_then(|rv| rv.parse::<u64>().ok());
+        saved.is_some_and(|saved| saved > listed).then_some(())
+    })
+    .await;
+    assert!(flowing.is_some(), "{}", first.stderr_so_far());
+    pods.create_pod("b", "last");
     let busy = pods.resource_version().to_string();
     let reached = crate::harness::poll_until(std::time::Duration::from_secs(20), async || {
         (saved_resource_version(&path).as_deref() == Some(busy.as_str())).then_some(())
@@ -441,4 +452,88 @@ async fn a_directory_or_a_device_as_the_state_file_is_refused() {
             "{stderr}"
         );
     }
+}
+
+/// The lines of the file at `path` so far.
+fn logged(path: &Path) -> Vec<String> {
+    std::fs::read_to_string(path)
+        .unwrap_or_default()
+        .lines()
+        .map(str::to_owned)
+        .collect()
+}
+
+/// Waits until the file at `path` has `count` lines.
+async fn wait_for_lines(path: &Path, count: usize) -> Vec<String> {
+    let found = crate::harness::poll_until(crate::harness::DEADLINE, async || {
+        let lines = logged(path);
+        (lines.len() >= count).then_some(lines)
+    })
+    .await;
+    found.unwrap_or_else(|| panic!("never {count} lines: {:?}", logged(path)))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reconcile_loop_runs_its_command_for_what_changed_while_it_was_down() {
+    let cluster = TestCluster::with_pods(&["a/x", "a/y"]).await;
+    let (dir, path) = state_file();
+    let log = dir.path().join("log");
+    let pods = cluster.server.cluster();
+    let command = format!(
+        "echo \"$KREFLECT_TYPE $KREFLECT_KEY\" >> '{}'",
+        log.display()
+    );
+    let reconcile = ["--events", "--exec", &command, "--state", arg(&path)];
+    let first = Running::spawn(cluster.kreflect(&reconcile));
+    assert_eq!(wait_for_lines(&log, 2).await, ["ADDED a/x", "ADDED a/y"]);
+    stop(first).await;
+
+    pods.update_pod("a", "x");
+    pods.delete_pod("a", "y");
+    pods.create_pod("a", "w");
+    let second = Running::spawn(cluster.kreflect(&reconcile));
+    assert_eq!(
+        wait_for_lines(&log, 5).await[2..],
+        ["MODIFIED a/x", "DELETED a/y", "ADDED a/w"]
+    );
+    stop(second).await;
+    assert_eq!(full_lists(&cluster), 1, "{:#?}", cluster.list_requests());
+    assert_eq!(
+        logged(&log).len(),
+        5,
+        "nothing run twice: {:?}",
+        logged(&log)
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_command_the_stop_cut_short_runs_again_in_the_next_run() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    let (dir, path) = state_file();
+    let log = dir.path().join("log");
+    let pods = cluster.server.cluster();
+    // Logs the change, then takes long for a MODIFIED: the stop comes while it runs.
+    let command = format!(
+        "echo \"$KREFLECT_TYPE $KREFLECT_KEY\" >> '{}'; [ \"$KREFLECT_TYPE\" = MODIFIED ] && sleep 30; true",
+        log.display()
+    );
+    let reconcile = ["--events", "--exec", &command, "--state", arg(&path)];
+    let first = Running::spawn(cluster.kreflect(&reconcile));
+    assert_eq!(wait_for_lines(&log, 1).await, ["ADDED a/x"]);
+    pods.update_pod("a", "x");
+    assert_eq!(wait_for_lines(&log, 2).await, ["ADDED a/x", "MODIFIED a/x"]);
+    stop(first).await;
+
+    let fast = format!(
+        "echo \"$KREFLECT_TYPE $KREFLECT_KEY\" >> '{}'",
+        log.display()
+    );
+    let second =
+        Running::spawn(cluster.kreflect(&["--events", "--exec", &fast, "--state", arg(&path)]));
+    assert_eq!(
+        wait_for_lines(&log, 3).await,
+        ["ADDED a/x", "MODIFIED a/x", "MODIFIED a/x"],
+        "the change whose command was stopped is run again"
+    );
+    stop(second).await;
 }

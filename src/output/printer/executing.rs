@@ -19,6 +19,7 @@ use futures::future::OptionFuture;
 use tokio::sync::mpsc::Receiver;
 use tokio_util::sync::CancellationToken;
 
+use super::remember::Keeper;
 use super::{PrinterConfig, PrinterEnd, every, report_absent};
 use crate::cache::metrics::commands::CommandMetrics;
 use crate::cache::store::{CHANGES_CAPACITY, Change, ChangeType};
@@ -29,7 +30,7 @@ use crate::output::exec::{
 };
 use crate::output::kinds::Stores;
 use crate::output::render::{
-    EventFilter, EventTypes, Lister, ListingFormat, OutputFormat, WatchOnlyGate,
+    EventFilter, EventTypes, Lister, ListingFormat, OutputFormat, Snapshot, WatchOnlyGate,
 };
 
 /// A run under way, with the change it is for.
@@ -42,10 +43,13 @@ pub(super) async fn changes(
     (types, filter): (&EventTypes, &EventFilter),
     shell: &Shell,
     metrics: &CommandMetrics,
-    stop: &CancellationToken,
+    (stop, keeper): (&CancellationToken, &mut Option<Keeper>),
 ) -> PrinterEnd {
     let mut queue = ChangeQueue::new();
     let mut gate = WatchOnlyGate::new(types, filter.watch_only);
+    for collection in keeper.iter().flat_map(Keeper::restored_collections) {
+        gate.open(collection);
+    }
     let mut running: Option<Running<'_>> = None;
     let mut changes_ended = false;
     loop {
@@ -59,14 +63,25 @@ pub(super) async fn changes(
                     }));
                     break;
                 }
+                // Left out by --event-types: as good as done.
+                if let Some(keeper) = keeper.as_mut() {
+                    keeper.shown(&change, None, types);
+                }
             }
         }
         metrics.set_queued(queue.len());
+        // Not after the stop: a change taken in and not handled must not be passed over.
+        let settled = running.is_none() && queue.is_empty() && !stop.is_cancelled();
+        if let (true, Some(keeper)) = (settled, keeper.as_mut()) {
+            keeper.settled();
+            keeper.save_if_due();
+        }
         if running.is_none() && (stop.is_cancelled() || changes_ended && queue.is_empty()) {
             return PrinterEnd::Finished;
         }
         let idle = running.is_none();
         let run = OptionFuture::from(running.as_mut());
+        let save_due = keeper.as_ref().and_then(Keeper::due);
         tokio::select! {
             biased;
             Some((change, outcome)) = run, if !idle => {
@@ -80,29 +95,60 @@ pub(super) async fn changes(
                 if let Outcome::NotStarted { error, every_run: true } = outcome {
                     return PrinterEnd::ExecFailed(ExecFailure::CannotStart(error));
                 }
+                // A run the stop cut short did not handle its change: the next run gets it.
+                if let (false, Some(keeper)) = (matches!(outcome, Outcome::Stopped), keeper.as_mut()) {
+                    keeper.shown(&change, None, types);
+                    keeper.save_if_due();
+                }
             }
             () = stop.cancelled(), if idle => {}
             change = changes.recv(), if !changes_ended => match change {
                 // The reflectors have gone: what is queued still runs.
                 None => changes_ended = true,
-                Some(change) => take(change, &mut changes, (&mut gate, &mut queue), metrics),
+                Some(change) => {
+                    let taking = (&mut gate, &mut queue, keeper.as_mut());
+                    take(change, &mut changes, taking, types, metrics);
+                }
             },
+            () = super::sleep_until_some(save_due) => {
+                if let Some(keeper) = keeper.as_mut() {
+                    keeper.save_if_due();
+                }
+            }
         }
     }
 }
 
 /// Queues `first` and the changes behind it in `changes` (at most [`CHANGES_CAPACITY`] in all),
-/// those `gate` admits, counting what the queue folds.
+/// those `gate` admits, counting what the queue folds; `keeper` (with `--state`) learns where
+/// each collection is from them, and takes those left out as done.
 fn take(
     first: Change,
     changes: &mut Receiver<Change>,
-    (gate, queue): (&mut WatchOnlyGate<'_>, &mut ChangeQueue),
+    (gate, queue, mut keeper): (
+        &mut WatchOnlyGate<'_>,
+        &mut ChangeQueue,
+        Option<&mut Keeper>,
+    ),
+    types: &EventTypes,
     metrics: &CommandMetrics,
 ) {
     let queued = std::iter::from_fn(|| changes.try_recv().ok());
     for change in std::iter::once(first).chain(queued.take(CHANGES_CAPACITY - 1)) {
-        if gate.admits(&change) && change.change_type != ChangeType::Synced {
+        if let Some(keeper) = keeper.as_deref_mut() {
+            keeper.received(&change, types);
+        }
+        if matches!(
+            change.change_type,
+            ChangeType::Synced | ChangeType::Bookmark
+        ) {
+            continue;
+        }
+        if gate.admits(&change) {
             metrics.coalesced(queue.push(change));
+        } else if let Some(keeper) = keeper.as_deref_mut() {
+            // The initial list --watch-only leaves out: known, not to run for.
+            keeper.shown(&change, None, types);
         }
     }
 }
@@ -126,7 +172,7 @@ pub(super) async fn listings(
     config: &PrinterConfig,
     shell: &Shell,
     metrics: &CommandMetrics,
-    stop: &CancellationToken,
+    (stop, keeper): (&CancellationToken, &mut Option<Keeper>),
 ) -> PrinterEnd {
     tokio::select! {
         () = stop.cancelled() => return PrinterEnd::StoppedUnsynced,
@@ -134,14 +180,20 @@ pub(super) async fn listings(
     }
     let json = matches!(config.format, ListingFormat::Own(OutputFormat::Json));
     let mut lister = Lister::new(config.format.clone(), config.diff);
+    if let Some(keeper) = keeper.as_ref() {
+        lister = lister.with_versions(keeper.remembered_versions());
+    }
     let mut last: Option<Vec<u8>> = None;
     let mut ticks = None;
     let mut first = true;
     loop {
+        let before = keeper.as_ref().map(|_| Snapshot::of(&stores));
         let rendered = match lister.render(&stores) {
             Ok(rendered) => rendered,
             Err(err) => return PrinterEnd::TemplateFailed(err),
         };
+        // What the command gets (or, unchanged, got already): what the state saves once it ran.
+        let handled = lister.take_rendered_from().or(before);
         let changed = if config.diff {
             !rendered.is_empty()
         } else {
@@ -152,6 +204,14 @@ pub(super) async fn listings(
                 last = Some(listing_identity(&rendered, json).to_vec());
             }
             let outcome = shell.run(listing_job(config.diff, rendered), stop).await;
+            if let (false, Some(keeper), Some(snapshot)) = (
+                matches!(outcome, Outcome::Stopped),
+                keeper.as_mut(),
+                handled,
+            ) {
+                keeper.shown_listing(snapshot);
+                keeper.save_if_due();
+            }
             let change_type = if config.diff {
                 exec::DIFF
             } else {
@@ -179,6 +239,9 @@ pub(super) async fn listings(
                     }
                 }
             }
+        } else if let (Some(keeper), Some(snapshot)) = (keeper.as_mut(), handled) {
+            keeper.shown_listing(snapshot);
+            keeper.save_if_due();
         }
         if std::mem::take(&mut first) {
             let not_found = report_absent(&stores, config.once);
@@ -225,7 +288,9 @@ mod tests {
         let stop = CancellationToken::new();
         let types = EventTypes::single(ObjectType::pod());
         let filter = EventFilter::default();
-        let running = changes(changes_queue, (&types, &filter), &shell, &metrics, &stop);
+        let mut no_state = None;
+        let stopping = (&stop, &mut no_state);
+        let running = changes(changes_queue, (&types, &filter), &shell, &metrics, stopping);
         let churn = async {
             let total = 3 * CHANGES_CAPACITY as u32;
             let churned = tokio::time::timeout(Duration::from_secs(10), async {

@@ -31,12 +31,16 @@ pub(crate) struct Collection {
     pub(crate) prefix: Option<Arc<str>>,
 }
 
-/// What `--events` has shown of one collection.
+/// What `--events` (or `--exec`) has shown of one collection.
 #[derive(Debug, Default)]
 struct Shown {
     /// Where the collection is, as far as the changes shown tell; `None` while a list's
     /// changes are being shown.
     resource_version: Option<String>,
+    /// Where it is as far as the changes received tell: the resume point once every change
+    /// received has been shown ([`Keeper::settled`]); `--exec` runs its commands for the
+    /// changes of several keys out of the order they came in.
+    received_version: Option<String>,
     /// Each object shown and not deleted since: its resourceVersion and digest.
     objects: HashMap<ObjectKey, (Box<str>, Option<u64>)>,
 }
@@ -79,6 +83,7 @@ impl Keeper {
         if let Some(saved) = saved {
             for (shown, known) in shown.iter_mut().zip(&saved.collections) {
                 shown.resource_version = known.resource_version.clone();
+                shown.received_version = known.resource_version.clone();
                 shown.objects = known
                     .objects
                     .iter()
@@ -119,16 +124,24 @@ impl Keeper {
     /// key, and which collections' changes are all changes since then (`--watch-only` prints
     /// them).
     pub(crate) fn teach(&self, renderer: &mut EventRenderer<'_>) {
-        for (collection, restored) in self.collections.iter().zip(&self.restored) {
-            if *restored {
-                renderer.restored(&collection.name);
-            }
+        for collection in self.restored_collections() {
+            renderer.restored(collection);
         }
         for (key, (_, digest)) in self.printed_entries() {
             if let Some(digest) = digest {
                 renderer.remember_digest(key, *digest);
             }
         }
+    }
+
+    /// The collections that start from what the previous run showed: their changes are all
+    /// changes since (`--watch-only` shows them).
+    pub(crate) fn restored_collections(&self) -> impl Iterator<Item = &str> {
+        self.collections
+            .iter()
+            .zip(&self.restored)
+            .filter(|(_, restored)| **restored)
+            .map(|(collection, _)| &*collection.name)
     }
 
     /// Every object the output knows, by printed key.
@@ -144,7 +157,8 @@ impl Keeper {
             })
     }
 
-    /// `changes` were written (`--events`), as `renderer` rendered them.
+    /// `changes` were written (`--events`), as `renderer` rendered them: received, shown, and
+    /// everything received shown.
     pub(crate) fn shown_changes(
         &mut self,
         changes: &[Change],
@@ -152,40 +166,63 @@ impl Keeper {
         types: &EventTypes,
     ) {
         for change in changes {
-            let name = types.collection_of(&change.key);
-            let Some(&index) = self.by_name.get(name) else {
-                continue;
-            };
-            let shown = &mut self.shown[index];
-            match change.change_type {
-                ChangeType::Synced => {
-                    shown.resource_version = Some(change.resource_version.clone());
-                    continue;
-                }
-                // Every change before it was shown; none while a list's changes are.
-                ChangeType::Bookmark => {
-                    if shown.resource_version.is_some() {
-                        shown.resource_version = Some(change.resource_version.clone());
-                    }
-                    continue;
-                }
-                ChangeType::Added | ChangeType::Modified | ChangeType::Deleted => {}
+            self.received(change, types);
+            self.shown(change, renderer.digest_of(&change.key), types);
+        }
+        self.settled();
+    }
+
+    /// `change` came (`--exec` queues it): where its collection is, once everything received
+    /// is shown. A list's changes leave no resume point until their SYNCED marker; a bookmark
+    /// or a watch event moves it.
+    pub(crate) fn received(&mut self, change: &Change, types: &EventTypes) {
+        let Some(index) = self.index_of(change, types) else {
+            return;
+        };
+        let shown = &mut self.shown[index];
+        match change.change_type {
+            ChangeType::Synced => shown.received_version = Some(change.resource_version.clone()),
+            _ if change.listed => shown.received_version = None,
+            _ if shown.received_version.is_some() => {
+                shown.received_version = Some(change.resource_version.clone());
             }
-            if change.listed {
-                shown.resource_version = None;
-            } else if shown.resource_version.is_some() {
-                shown.resource_version = Some(change.resource_version.clone());
-            }
-            let key = unprefixed(self.collections[index].prefix.as_deref(), &change.key);
-            if change.change_type == ChangeType::Deleted {
+            _ => {}
+        }
+    }
+
+    /// `change` was shown (printed, or its command ran), its text's digest `digest`.
+    pub(crate) fn shown(&mut self, change: &Change, digest: Option<u64>, types: &EventTypes) {
+        let Some(index) = self.index_of(change, types) else {
+            return;
+        };
+        let key = unprefixed(self.collections[index].prefix.as_deref(), &change.key);
+        let shown = &mut self.shown[index];
+        match change.change_type {
+            ChangeType::Synced | ChangeType::Bookmark => return,
+            ChangeType::Deleted => {
                 shown.objects.remove(&key);
-            } else {
-                let digest = renderer.digest_of(&change.key);
+            }
+            ChangeType::Added | ChangeType::Modified => {
                 let version = change.resource_version.as_str().into();
                 shown.objects.insert(key, (version, digest));
             }
         }
         self.dirty = true;
+    }
+
+    /// Every change received has been shown: each collection is where they took it.
+    pub(crate) fn settled(&mut self) {
+        for shown in &mut self.shown {
+            if shown.resource_version != shown.received_version {
+                shown.resource_version.clone_from(&shown.received_version);
+                self.dirty = true;
+            }
+        }
+    }
+
+    /// Which of the run's collections `change` (a printed key, or a marker's) is of.
+    fn index_of(&self, change: &Change, types: &EventTypes) -> Option<usize> {
+        self.by_name.get(types.collection_of(&change.key)).copied()
     }
 
     /// A listing rendered from `snapshot` was written.

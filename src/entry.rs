@@ -104,10 +104,12 @@ fn shutdown_signal(watch_reader: bool) -> impl std::future::Future<Output = crat
     }
     let interrupt = signal(SignalKind::interrupt()).ok();
     let terminate = signal(SignalKind::terminate()).ok();
+    let hangup = signal(SignalKind::hangup()).ok();
     async move {
         tokio::select! {
             () = received(interrupt) => Signal::Interrupt,
             () = received(terminate) => Signal::Terminate,
+            () = received(hangup) => Signal::Hangup,
             () = reader_gone(watch_reader) => Signal::ReaderGone,
         }
     }

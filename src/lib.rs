@@ -138,6 +138,10 @@ pub(crate) enum Signal {
     Interrupt,
     /// SIGTERM: `kill`, `timeout`, a supervisor stopping the process.
     Terminate,
+    /// SIGHUP: the terminal or ssh session went away. A run stops as for SIGTERM (an `--exec`
+    /// command, in a process group of its own, gets no hang-up from the terminal: kreflect
+    /// stops it).
+    Hangup,
     /// No signal: stdout's reader has gone (`| grep -m1 x` matched), noticed without a write.
     /// The run ends as a write to a closed stdout ends it: quietly, exit 0.
     ReaderGone,
@@ -151,6 +155,7 @@ impl Signal {
         match self {
             Signal::Interrupt => 128 + 2,
             Signal::Terminate => 128 + 15,
+            Signal::Hangup => 128 + 1,
             Signal::ReaderGone => 0,
         }
     }
@@ -161,6 +166,7 @@ impl fmt::Display for Signal {
         f.write_str(match self {
             Signal::Interrupt => "SIGINT",
             Signal::Terminate => "SIGTERM",
+            Signal::Hangup => "SIGHUP",
             Signal::ReaderGone => "stdout's reader going away",
         })
     }
@@ -481,7 +487,11 @@ mod tests {
 
     #[test]
     fn only_a_once_run_stopped_before_its_listing_fails_with_the_shells_code_for_the_signal() {
-        for (signal, code) in [(Signal::Interrupt, 130), (Signal::Terminate, 143)] {
+        for (signal, code) in [
+            (Signal::Interrupt, 130),
+            (Signal::Terminate, 143),
+            (Signal::Hangup, 129),
+        ] {
             let err =
                 interruption(signal, true, PrinterEnd::StoppedUnsynced).expect("nothing printed");
             assert_eq!(err.exit_code(), code);

@@ -139,6 +139,9 @@ pub struct Tasks {
     /// printer reads, and the one that says what the initial state lacks.
     forwarders: Vec<JoinHandle<()>>,
     printer: JoinHandle<io::Result<PrinterEnd>>,
+    /// Whether the printer runs `--exec` commands: after a reflector's failure it is stopped
+    /// (its command gets SIGTERM, then SIGKILL after the grace), not aborted (SIGKILL at once).
+    printer_runs_commands: bool,
     metrics_server: Option<JoinHandle<()>>,
 }
 
@@ -371,6 +374,7 @@ impl Tasks {
             reflectors,
             forwarders,
             printer,
+            printer_runs_commands: config.exec.is_some(),
             metrics_server,
         })
     }
@@ -387,8 +391,15 @@ impl Tasks {
             reflectors,
             forwarders,
             printer,
+            printer_runs_commands,
             metrics_server,
         } = self;
+        // A failure ends the printer at once, but for a command's grace.
+        let abort = || {
+            if !printer_runs_commands {
+                printer.abort();
+            }
+        };
         let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
         let mut signal = None;
         let first = tokio::select! {
@@ -400,7 +411,7 @@ impl Tasks {
             () = stop.cancelled() => None,
         };
         if !matches!(first, None | Some(Ok(Ok(())))) {
-            printer.abort();
+            abort();
         }
         stop.cancel();
         let rest: Vec<_> = reflectors.collect().await;
@@ -413,7 +424,7 @@ impl Tasks {
             }
         }
         if reflector_result.is_err() {
-            printer.abort();
+            abort();
         }
         let printer_result = printer.await;
         for forwarder in forwarders {

@@ -80,12 +80,13 @@ Examples:
 /// Exit codes, as documented in `--help`.
 const EXIT_CODES: &str = "\
 Exit status:
-  0  stopped by Ctrl-C/SIGTERM, --once done, or stdout closed by its reader
+  0  stopped by Ctrl-C/SIGTERM/SIGHUP, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
      --once, ...), or --once printed its listing without an object it named, or its --exec
      command failed
   2  usage error, or a RESOURCE the server does not serve
-  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM before its listing was printed";
+  129, 130, 143  --once stopped by SIGHUP, Ctrl-C (SIGINT) or SIGTERM before its listing was
+     printed";
 
 /// kreflect mirrors a cluster's objects into a local cache and prints the cache's keys
 /// (namespace/name, sorted, one per line, then an empty line) every interval until Ctrl-C.
@@ -374,6 +375,19 @@ impl Cli {
         };
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
         refuse_event_flags_without_events(&args).map_err(|message| usage(&message))?;
+        // clap lets a flag's `requires` pass when the flag it requires conflicts with one given
+        // (`--timeout` next to `--exec`, which conflicts with `--for`): said here.
+        if args.timeout.is_some() && args.wait_for.is_empty() {
+            return Err(usage(
+                "--timeout bounds the wait of --for; to bound an --exec command, use \
+                 --exec-timeout",
+            ));
+        }
+        if args.exec_timeout.is_some() && args.exec.is_none() {
+            return Err(usage(
+                "--exec-timeout needs --exec (it bounds each command)",
+            ));
+        }
         if args
             .wait_for
             .iter()
@@ -840,7 +854,7 @@ mod tests {
                 format!("  {command} pods --once | grep -c .\n"),
                 format!("  {command} pods --sim --interval 2s\n"),
                 "Exit status:\n".to_owned(),
-                "  130, 143  --once stopped by Ctrl-C (SIGINT) or SIGTERM".to_owned(),
+                "  129, 130, 143  --once stopped by SIGHUP, Ctrl-C (SIGINT) or SIGTERM".to_owned(),
             ] {
                 assert!(help.contains(&expected), "{expected:?} missing in:\n{help}");
             }
@@ -928,6 +942,30 @@ mod tests {
         ] {
             let err = parse(args).expect_err("usage error");
             assert_eq!(err.exit_code(), 2, "{args:?}");
+        }
+    }
+
+    #[test]
+    fn a_timeout_without_what_it_bounds_is_refused_even_next_to_a_conflicting_flag() {
+        for (args, said) in [
+            (
+                &["kreflect", "pods", "--timeout", "2s", "--exec", "cat"][..],
+                "--exec-timeout",
+            ),
+            (
+                &[
+                    "kreflect",
+                    "pods",
+                    "x",
+                    "--for=delete",
+                    "--exec-timeout",
+                    "5s",
+                ],
+                "needs --exec",
+            ),
+        ] {
+            let err = parse(args).expect_err("refused");
+            assert!(err.to_string().contains(said), "{args:?}: {err}");
         }
     }
 

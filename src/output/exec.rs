@@ -63,10 +63,13 @@ pub(crate) fn change_job(change: &Change, types: &EventTypes) -> Job {
         None => (change.key.namespace(), change.key.name()),
     };
     let mut stdin = Vec::new();
-    let mut kind = String::new();
+    // The kind of the collection's resource, where the object cannot be read for its own.
+    let mut kind = types.of(&change.key).kind.to_string();
     match event_value(change, types, false, &ObjectReads::all()) {
         Ok(value) => {
-            kind = value["kind"].as_str().unwrap_or_default().to_owned();
+            if let Some(own) = value["kind"].as_str() {
+                own.clone_into(&mut kind);
+            }
             write_go_json(&value, &mut stdin);
         }
         Err(error) => {
@@ -286,6 +289,31 @@ mod tests {
         assert!(env.contains(&"KREFLECT_NAMESPACE=".to_owned()), "{env:?}");
         assert!(env.contains(&"KREFLECT_KIND=Node".to_owned()), "{env:?}");
         assert!(env.contains(&"KREFLECT_KEY=node-a".to_owned()), "{env:?}");
+    }
+
+    #[test]
+    fn an_object_too_deep_to_read_is_given_as_sent_and_named_by_its_resources_kind() {
+        let deep = format!(
+            r#"{{"kind":"Deep","metadata":{{"name":"d"}},"spec":{}1{}}}"#,
+            "[".repeat(300),
+            "]".repeat(300)
+        );
+        let object = RawObject::from_json(deep.as_bytes(), "Deep").expect("kept as sent");
+        let change = Change {
+            change_type: ChangeType::Added,
+            key: object.key().clone(),
+            resource_version: String::new(),
+            object: Some(Arc::new(object)),
+            listed: false,
+        };
+        let deep_type = ObjectType {
+            api_version: "example.com/v1".into(),
+            kind: "Deep".into(),
+        };
+        let job = change_job(&change, &EventTypes::single(deep_type));
+        let env = env_of(&job);
+        assert!(env.contains(&"KREFLECT_KIND=Deep".to_owned()), "{env:?}");
+        assert_eq!(job.stdin, format!("{deep}\n").into_bytes());
     }
 
     #[test]

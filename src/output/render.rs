@@ -504,7 +504,7 @@ impl EventTypes {
     }
 
     /// The type of the object whose printed key is `key`.
-    fn of(&self, key: &ObjectKey) -> ObjectType {
+    pub(crate) fn of(&self, key: &ObjectKey) -> ObjectType {
         let prefix = key.as_str().split('/').next().unwrap_or_default();
         let found = self.0.iter().find(|source| match &source.prefix {
             None => true,

@@ -333,9 +333,29 @@ async fn sigterm_stops_the_running_command_starts_no_other_and_exits_as_today() 
          echo \"started $KREFLECT_TYPE\" >> {log}; while :; do sleep 0.1; done",
         log = dir.at("log")
     );
-    for (args, code) in [
-        (&["-n", "w", "--events", "--exec", &command][..], 0),
-        (&["-n", "w", "--once", "--exec", &command], 143),
+    // SIGHUP (the terminal or ssh session gone) as SIGTERM: the command, in a process group of
+    // its own, gets no hang-up from the terminal, and must not outlive kreflect.
+    for (args, code, signal) in [
+        (
+            &["-n", "w", "--events", "--exec", &command][..],
+            0,
+            Signal::SIGTERM,
+        ),
+        (
+            &["-n", "w", "--events", "--exec", &command],
+            0,
+            Signal::SIGHUP,
+        ),
+        (
+            &["-n", "w", "--once", "--exec", &command],
+            143,
+            Signal::SIGTERM,
+        ),
+        (
+            &["-n", "w", "--once", "--exec", &command],
+            129,
+            Signal::SIGHUP,
+        ),
     ] {
         let _ = std::fs::remove_file(dir.path("log"));
         let mut running = Running::spawn(cluster.kreflect(args));
@@ -343,7 +363,7 @@ async fn sigterm_stops_the_running_command_starts_no_other_and_exits_as_today() 
             !lines.is_empty()
         })
         .await;
-        running.signal(Signal::SIGTERM);
+        running.signal(signal);
         let status = running.wait().await;
         let stderr = running.stderr().await;
         assert_eq!(status.code(), Some(code), "{args:?}: {stderr}");

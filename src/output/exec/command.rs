@@ -152,16 +152,28 @@ impl Shell {
         }
     }
 
-    /// SIGTERM to the command's group, then SIGKILL if it has not exited after the grace.
+    /// SIGTERM to the command's group (and SIGCONT, as coreutils' `timeout` sends: a member
+    /// stopped for reading or writing the terminal from its background group takes the
+    /// SIGTERM then), then SIGKILL to the group if anything of it is left after the grace: the
+    /// shell, or what it started that ignores SIGTERM and outlived it.
     async fn terminate(&self, child: &mut Child, group: &mut Group) {
         group.signal(Signal::TERM);
-        if let Ok(Ok(_)) = tokio::time::timeout(self.grace, child.wait()).await {
-            group.reaped();
-            return;
+        group.signal(Signal::CONT);
+        let grace_ends = Instant::now() + self.grace;
+        if let Ok(Ok(_)) = tokio::time::timeout_at(grace_ends, child.wait()).await {
+            // The shell is gone; what it started may not be.
+            group.leader_exited();
+            while group.has_members() && Instant::now() < grace_ends {
+                tokio::time::sleep(MEMBERS_POLL).await;
+            }
+            if !group.has_members() {
+                group.reaped();
+                return;
+            }
         }
         tracing::warn!(
             grace_ms = self.grace.as_millis() as u64,
-            "the --exec command did not stop on SIGTERM; killing it"
+            "the --exec command (or what it started) did not stop on SIGTERM; killing it"
         );
         group.signal(Signal::KILL);
         if let Ok(Ok(_)) = tokio::time::timeout(REAP_DEADLINE, child.wait()).await {
@@ -177,10 +189,13 @@ enum Ended {
     Stopped,
 }
 
-/// The command's process group, signalled until its leader (the shell) is reaped: after that
-/// its number may name another process's group. Killed when dropped before that (a run given up
-/// half-way, when a failing reflector aborts the task).
+/// The command's process group, signalled until it is known empty: while it has members its
+/// number cannot name another process or group, even after its leader (the shell) has been
+/// reaped; once it is empty it may. Killed when dropped before that (a run given up half-way).
 struct Group(Option<Pid>);
+
+/// How often a group whose leader has exited is looked at, until it is empty or the grace ends.
+const MEMBERS_POLL: Duration = Duration::from_millis(20);
 
 impl Group {
     fn of(child: &Child) -> Self {
@@ -189,6 +204,20 @@ impl Group {
             .and_then(|pid| i32::try_from(pid).ok())
             .and_then(Pid::from_raw);
         Group(pid)
+    }
+
+    /// Whether any process is left in the group.
+    fn has_members(&self) -> bool {
+        self.0
+            .is_some_and(|pid| rustix::process::test_kill_process_group(pid).is_ok())
+    }
+
+    /// The leader has been reaped, the group is signalled on while it has members: forgotten
+    /// now if it has none (its number is free for others).
+    fn leader_exited(&mut self) {
+        if !self.has_members() {
+            self.0 = None;
+        }
     }
 
     fn signal(&self, signal: Signal) {
@@ -328,6 +357,48 @@ mod tests {
         });
         let ran = stubborn.run(job(&[], ""), &stop).await;
         assert_eq!(ran, Outcome::Stopped);
+    }
+
+    #[tokio::test]
+    async fn what_a_stopped_command_started_and_that_ignores_sigterm_is_killed_too() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let pid_file = dir.path().join("pid");
+        // The shell exits on SIGTERM; its background child ignores it and lives on.
+        let script = format!(
+            "(trap '' TERM; exec sleep 1000) & echo $! > '{}'; sleep 1000",
+            pid_file.display()
+        );
+        let shell = Shell::new(&script, Some(Duration::from_millis(300)))
+            .with_grace(Duration::from_millis(300));
+        let outcome = shell.run(job(&[], ""), &CancellationToken::new()).await;
+        assert_eq!(outcome, Outcome::TimedOut(Duration::from_millis(300)));
+        let pid: i32 = std::fs::read_to_string(&pid_file)
+            .expect("the child's pid")
+            .trim()
+            .parse()
+            .expect("a pid");
+        let dead = || {
+            // Gone, or a zombie its new parent has not reaped yet.
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+            let state = stat.rsplit(')').next().unwrap_or_default().trim_start();
+            stat.is_empty() || state.starts_with('Z')
+        };
+        let gone = poll(dead).await;
+        assert!(
+            gone,
+            "the child that ignored SIGTERM was killed with its group"
+        );
+    }
+
+    /// Polls `done` every 20 ms for up to 5 s.
+    async fn poll(done: impl Fn() -> bool) -> bool {
+        for _ in 0..250 {
+            if done() {
+                return true;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        false
     }
 
     #[tokio::test]

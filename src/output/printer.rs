@@ -781,14 +781,7 @@ mod tests {
 
     #[tokio::test]
     async fn changes_queued_behind_a_blocked_write_are_printed_once_it_unblocks_after_stop() {
-        let (open, gate) = std::sync::mpsc::channel::<()>();
-        let (entered, blocked) = tokio::sync::oneshot::channel();
-        let output = Captured::default();
-        let gated = Gated {
-            gate,
-            entered: Some(entered),
-            output: output.clone(),
-        };
+        let (open, blocked, gated, output) = gated();
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
         let stop = CancellationToken::new();
@@ -883,14 +876,7 @@ mod tests {
     #[tokio::test]
     async fn a_batch_whose_write_the_stop_caught_is_saved_once_the_output_took_it() {
         use crate::cache::state::{CollectionId, Identity, StateFile};
-        let (open, gate) = std::sync::mpsc::channel::<()>();
-        let (entered, blocked) = tokio::sync::oneshot::channel();
-        let output = Captured::default();
-        let gated = Gated {
-            gate,
-            entered: Some(entered),
-            output: output.clone(),
-        };
+        let (open, blocked, gated, output) = gated();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pods.state");
         let identity = Identity {
@@ -928,6 +914,25 @@ mod tests {
             serde_json::json!([["a/first", "1", null]]),
             "what the output took after the stop is saved: {saved}"
         );
+    }
+
+    /// A [`Gated`] output: dropping the sender opens its gate, the receiver says when its first
+    /// write has started, and what it wrote is captured.
+    fn gated() -> (
+        std::sync::mpsc::Sender<()>,
+        tokio::sync::oneshot::Receiver<()>,
+        Gated,
+        Captured,
+    ) {
+        let (open, gate) = std::sync::mpsc::channel::<()>();
+        let (entered, blocked) = tokio::sync::oneshot::channel();
+        let output = Captured::default();
+        let gated = Gated {
+            gate,
+            entered: Some(entered),
+            output: output.clone(),
+        };
+        (open, blocked, gated, output)
     }
 
     /// An output whose writes block until the gate's sender is dropped; says when the first

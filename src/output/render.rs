@@ -895,6 +895,28 @@ pub fn diff_versions(
     previous: &[(ObjectKey, Box<str>)],
     current: &[(ObjectKey, Box<str>)],
 ) -> Vec<u8> {
+    merged_diff(
+        previous,
+        current,
+        |(key, _)| key,
+        |(_, was), (_, is)| was != is,
+    )
+}
+
+/// `--diff`: `+key` (key quoted) for keys new since `previous`, `-key` for keys gone, in key
+/// order; empty when nothing changed. Both inputs are sorted.
+pub fn diff(previous: &[ObjectKey], current: &[ObjectKey]) -> Vec<u8> {
+    merged_diff(previous, current, |key| key, |_, _| false)
+}
+
+/// The diff lines of two lists sorted by `key`: `+` for an item only in `current`, `-` for one
+/// only in `previous`, `~` for one in both that `modified` says changed.
+fn merged_diff<T>(
+    previous: &[T],
+    current: &[T],
+    key: impl Fn(&T) -> &ObjectKey,
+    modified: impl Fn(&T, &T) -> bool,
+) -> Vec<u8> {
     let mut out = Vec::new();
     let mut line = |sign: u8, key: &ObjectKey| {
         out.push(sign);
@@ -904,57 +926,23 @@ pub fn diff_versions(
     let (mut old, mut new) = (0, 0);
     loop {
         match (previous.get(old), current.get(new)) {
-            (Some((gone, was)), Some((added, is))) if gone == added => {
-                if was != is {
-                    line(b'~', added);
+            (Some(was), Some(is)) if key(was) == key(is) => {
+                if modified(was, is) {
+                    line(b'~', key(is));
                 }
                 old += 1;
                 new += 1;
             }
-            (Some((gone, _)), Some((added, _))) if gone > added => {
-                line(b'+', added);
+            (Some(was), Some(is)) if key(was) > key(is) => {
+                line(b'+', key(is));
                 new += 1;
             }
-            (Some((gone, _)), _) => {
-                line(b'-', gone);
+            (Some(was), _) => {
+                line(b'-', key(was));
                 old += 1;
             }
-            (None, Some((added, _))) => {
-                line(b'+', added);
-                new += 1;
-            }
-            (None, None) => break,
-        }
-    }
-    out
-}
-
-/// `--diff`: `+key` (key quoted) for keys new since `previous`, `-key` for keys gone, in key
-/// order; empty when nothing changed. Both inputs are sorted.
-pub fn diff(previous: &[ObjectKey], current: &[ObjectKey]) -> Vec<u8> {
-    let mut out = Vec::new();
-    let mut line = |sign: u8, key: &ObjectKey| {
-        out.push(sign);
-        quote_into(&mut out, key.as_str());
-        out.push(b'\n');
-    };
-    let (mut old, mut new) = (0, 0);
-    while old < previous.len() || new < current.len() {
-        match (previous.get(old), current.get(new)) {
-            (Some(gone), Some(added)) if gone == added => {
-                old += 1;
-                new += 1;
-            }
-            (Some(gone), Some(added)) if gone > added => {
-                line(b'+', added);
-                new += 1;
-            }
-            (Some(gone), _) => {
-                line(b'-', gone);
-                old += 1;
-            }
-            (None, Some(added)) => {
-                line(b'+', added);
+            (None, Some(is)) => {
+                line(b'+', key(is));
                 new += 1;
             }
             (None, None) => break,

@@ -487,15 +487,14 @@ mod tests {
 
     #[test]
     fn only_a_once_run_stopped_before_its_listing_fails_with_the_shells_code_for_the_signal() {
-        for (signal, code) in [
-            (Signal::Interrupt, 130),
-            (Signal::Terminate, 143),
-            (Signal::Hangup, 129),
+        for (signal, code, name) in [
+            (Signal::Interrupt, 130, "SIGINT"),
+            (Signal::Terminate, 143, "SIGTERM"),
+            (Signal::Hangup, 129, "SIGHUP"),
         ] {
             let err =
                 interruption(signal, true, PrinterEnd::StoppedUnsynced).expect("nothing printed");
             assert_eq!(err.exit_code(), code);
-            let name = ["SIGINT", "SIGTERM"][usize::from(code == 143)];
             assert_eq!(
                 err.to_string(),
                 format!("interrupted by {name} before the --once listing was printed")

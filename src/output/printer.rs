@@ -873,6 +873,51 @@ mod tests {
         printer.await.expect("joined").expect("printed");
     }
 
+    #[tokio::test(start_paused = true)]
+    async fn a_once_listing_whose_state_cannot_be_saved_fails_after_it_is_printed() {
+        use crate::cache::state::{CollectionId, Identity, StateFile};
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("pods.state");
+        // The temporary file's path taken by a directory: the save fails, as on a full disk.
+        std::fs::create_dir(
+            dir.path()
+                .join(format!(".pods.state.{}.tmp", std::process::id())),
+        )
+        .expect("in the way");
+        let identity = Identity {
+            server: "https://a".into(),
+            label_selector: String::new(),
+            field_selector: String::new(),
+            collections: vec![CollectionId {
+                resource: "pods".into(),
+                namespace: String::new(),
+                names: Vec::new(),
+            }],
+        };
+        let (file, _) = StateFile::open(&path, identity, "keys".into()).expect("opened");
+        let only = remember::Collection {
+            name: "".into(),
+            prefix: None,
+        };
+        let keeper = Keeper::new(file, None, vec![only], Duration::from_secs(3600));
+        let (mut writer, store) = new_store();
+        writer.replace(vec![pod("a/x", 1)], "1").await;
+        let output = Captured::default();
+        let config = PrinterConfig {
+            once: true,
+            diff: true,
+            ..PrinterConfig::default()
+        };
+        let printing = (CancellationToken::new(), Some(keeper));
+        let end = print_listings(store, config, output.clone(), printing).await;
+        assert_eq!(output.text(), "+a/x\n", "printed first");
+        assert!(
+            matches!(&end, Ok(PrinterEnd::StateNotSaved(error)) if error.contains("pods.state")),
+            "{end:?}"
+        );
+        assert!(!path.exists(), "nothing half-written in its place");
+    }
+
     #[tokio::test]
     async fn a_batch_whose_write_the_stop_caught_is_saved_once_the_output_took_it() {
         use crate::cache::state::{CollectionId, Identity, StateFile};

@@ -17,6 +17,7 @@ use crate::api::kube_source::{Selectors, SourceOptions, Wire};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cache::store::ChangeType;
 use crate::cli::config::{ClusterChoice, Config, Mode, StateOptions};
+use crate::cli::listen::parse_listen_address;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
 use crate::output::exec::ExecPlan;
@@ -246,8 +247,8 @@ struct WatchArgs {
     #[arg(long, value_name = "D", value_parser = parse_interval, requires = "exec")]
     exec_timeout: Option<Duration>,
     /// Serve Prometheus metrics on /metrics, liveness on /livez and readiness on /readyz (and
-    /// /healthz) at this address.
-    #[arg(long, value_name = "ADDR")]
+    /// /healthz) at this address: IP:PORT, HOST:PORT, or :PORT for every IPv4 interface.
+    #[arg(long, value_name = "ADDR", value_parser = parse_listen_address)]
     metrics_addr: Option<SocketAddr>,
     /// Path to the kubeconfig (default: $KUBECONFIG, then ~/.kube/config, then in-cluster).
     #[arg(long, value_name = "PATH", conflicts_with = "sim")]

@@ -98,3 +98,18 @@ async fn metrics_by_the_book_and_probes_over_http() {
         "last event at {stamp}, not between {before} and {after}"
     );
 }
+
+/// `--metrics-addr` in Go's listen forms, as every Kubernetes component takes it (issue 22):
+/// `:PORT` on every interface, `localhost:PORT` by name.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_listen_on_gos_address_forms() {
+    let cluster = TestCluster::with_pods(&["a/x"]).await;
+    for addr in [":0", "localhost:0"] {
+        let mut kreflect = Running::spawn(cluster.kreflect(&["--metrics-addr", addr]));
+        let listening = listening_addr(kreflect.child.id()).await;
+        assert_eq!(kreflect.next_listing().await, ["a/x"]);
+        let text = http_get(&listening, "/metrics").await;
+        assert!(text.starts_with("HTTP/1.1 200"), "{addr}: {text}");
+        let _ = kreflect.child.start_kill();
+    }
+}

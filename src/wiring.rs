@@ -179,12 +179,11 @@ struct Collection<'a> {
     namespace: Option<String>,
 }
 
-/// Whether the run has several of each: kinds (keys prefixed), collections (changes merged,
-/// metrics labelled), namespaces (a NAMESPACE column, a namespace label).
+/// Whether the run has several of each: kinds (keys prefixed), namespaces (a NAMESPACE column,
+/// a namespace label).
 #[derive(Clone, Copy)]
 struct Several {
     kinds: bool,
-    collections: bool,
     namespaces: bool,
 }
 
@@ -265,7 +264,6 @@ impl Tasks {
         }
         let several = Several {
             kinds: targets.len() > 1,
-            collections: collections.len() > 1,
             namespaces: config.namespaces.len() > 1,
         };
         let kinds: Vec<Kind> = collections
@@ -492,12 +490,11 @@ fn kind(
     let resource = &target.resource;
     let label = label_of(resource);
     let resume_from = known.and_then(|known| seed(config, &mut writer, known));
-    let metrics = match (several.collections, namespace.as_deref()) {
-        (false, _) => Metrics::for_resource(&label),
-        (true, Some(namespace)) if several.namespaces => {
-            Metrics::for_one_of_kinds(&label).in_namespace(namespace)
+    let metrics = match namespace.as_deref() {
+        Some(namespace) if several.namespaces => {
+            Metrics::for_resource(&label).in_namespace(namespace)
         }
-        (true, _) => Metrics::for_one_of_kinds(&label),
+        _ => Metrics::for_resource(&label),
     };
     let metrics = Arc::new(metrics);
     let reflector_config = ReflectorConfig {

@@ -62,9 +62,6 @@ pub struct Metrics {
     resource: String,
     /// The `namespace` label value, for one namespace of several (`-n a,b`); empty: no label.
     namespace: String,
-    /// Whether every per-resource family carries the labels, not only those that always do:
-    /// one collection of several ([`Metrics::for_one_of_kinds`]).
-    label_all: bool,
 }
 
 /// What the reflector reports.
@@ -101,23 +98,15 @@ pub enum Observed {
 }
 
 impl Metrics {
-    /// Metrics whose per-resource families carry `resource="<resource>"` (kubectl's spelling:
-    /// `pods`, `deployments.apps`), so several kreflects' scrapes can be told apart and summed.
+    /// Metrics whose families, every one of its reflector and store (events, objects,
+    /// relists, backoffs, synced...), carry `resource="<resource>"` (kubectl's spelling: `pods`,
+    /// `deployments.apps`): the same label set whatever the invocation, one kind or several
+    /// ([`render_kinds`]), so a dashboard or alert written for one works for all, and several
+    /// kreflects' scrapes can be told apart and summed.
     pub fn for_resource(resource: &str) -> Self {
         Metrics {
             resource: resource.to_owned(),
             ..Metrics::default()
-        }
-    }
-
-    /// [`Metrics::for_resource`] for one collection of several (`kreflect pods,deploy`,
-    /// `kreflect pods -n a,b`): every family of its reflector and store (relists, backoffs,
-    /// synced...) carries the labels too, so the collections' series can be told apart
-    /// ([`render_kinds`]).
-    pub fn for_one_of_kinds(resource: &str) -> Self {
-        Metrics {
-            label_all: true,
-            ..Metrics::for_resource(resource)
         }
     }
 
@@ -247,11 +236,7 @@ impl Metrics {
             with_resource(""),
             get(&self.out_of_scope)
         );
-        let labels = if self.label_all {
-            with_resource("")
-        } else {
-            String::new()
-        };
+        let labels = with_resource("");
         let mut metric = |name: &str, kind: &str, help: &str, value: String| {
             let _ = write!(
                 text,
@@ -609,7 +594,9 @@ mod tests {
             "kreflect_events_applied_total{resource=\"deployments.apps\",type=\"MODIFIED\"} 1",
             "kreflect_store_objects{resource=\"deployments.apps\"} 0",
             "kreflect_out_of_scope_objects_total{resource=\"deployments.apps\"} 0",
-            "kreflect_relists_total 0",
+            "kreflect_relists_total{resource=\"deployments.apps\"} 0",
+            "kreflect_backoffs_total{resource=\"deployments.apps\"} 0",
+            "kreflect_synced{resource=\"deployments.apps\"} 0",
         ] {
             assert!(
                 text.lines().any(|l| l == line),
@@ -697,8 +684,8 @@ mod tests {
     async fn with_several_kinds_readyz_waits_for_every_kind_and_each_family_is_written_once() {
         let (mut pods_writer, pods_store) = new_store();
         let (_, deployments_store) = new_store();
-        let pods = Arc::new(Metrics::for_one_of_kinds("pods"));
-        let deployments = Arc::new(Metrics::for_one_of_kinds("deployments.apps"));
+        let pods = Arc::new(Metrics::for_resource("pods"));
+        let deployments = Arc::new(Metrics::for_resource("deployments.apps"));
         let kinds = vec![
             (Arc::clone(&pods), pods_store),
             (Arc::clone(&deployments), deployments_store),

@@ -81,7 +81,15 @@ fn view_of(lines: &[String]) -> BTreeMap<String, String> {
 /// The value of the sample line `name value` in `text`.
 fn sample(text: &str, name: &str) -> Option<u64> {
     text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|l| {
+            // `name value`, or `name{labels} value`.
+            let rest = l.strip_prefix(name)?;
+            rest.strip_prefix(' ').or_else(|| {
+                rest.strip_prefix('{')?
+                    .split_once("} ")
+                    .map(|(_, value)| value)
+            })
+        })
         .and_then(|v| v.parse().ok())
 }
 
@@ -105,10 +113,11 @@ async fn metrics_with(addr: &str, lines: &[&str]) -> String {
 async fn each_change_runs_the_command_with_the_change_in_its_environment_and_the_object_on_stdin() {
     let cluster = TestCluster::with_pods(&["w/a"]).await;
     let dir = Dir::new();
+    // One line written at once (the object read first), so a line is never seen half-written.
     let command = format!(
-        "printf '%s|%s|%s|%s|%s|%s|' \"$KREFLECT_TYPE\" \"$KREFLECT_KEY\" \"$KREFLECT_NAMESPACE\" \
-         \"$KREFLECT_NAME\" \"$KREFLECT_KIND\" \"$KREFLECT_RESOURCE_VERSION\" >> {log}; \
-         cat >> {log}; echo \"ran $KREFLECT_TYPE\"",
+        "object=$(cat); printf '%s|%s|%s|%s|%s|%s|%s\\n' \"$KREFLECT_TYPE\" \"$KREFLECT_KEY\" \
+         \"$KREFLECT_NAMESPACE\" \"$KREFLECT_NAME\" \"$KREFLECT_KIND\" \
+         \"$KREFLECT_RESOURCE_VERSION\" \"$object\" >> {log}; echo \"ran $KREFLECT_TYPE\"",
         log = dir.at("log")
     );
     let mut running =

@@ -9,7 +9,15 @@ use crate::harness::{ANY_PORT, Running, TestCluster, http_get, listening_addr, p
 /// The value of the sample line `name value` in `text`.
 fn sample(text: &str, name: &str) -> Option<f64> {
     text.lines()
-        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .find_map(|l| {
+            // `name value`, or `name{labels} value`.
+            let rest = l.strip_prefix(name)?;
+            rest.strip_prefix(' ').or_else(|| {
+                rest.strip_prefix('{')?
+                    .split_once("} ")
+                    .map(|(_, value)| value)
+            })
+        })
         .and_then(|v| v.parse().ok())
 }
 

@@ -342,8 +342,8 @@ async fn metrics_and_healthz_are_served_when_asked() {
     let metrics = http_get(&addr, "/metrics").await;
     for line in [
         "kreflect_store_objects{resource=\"pods\"} 3",
-        "kreflect_synced 1",
-        "kreflect_relists_total 1",
+        "kreflect_synced{resource=\"pods\"} 1",
+        "kreflect_relists_total{resource=\"pods\"} 1",
         "kreflect_events_applied_total{resource=\"pods\",type=\"ADDED\"} 1",
     ] {
         assert!(

@@ -58,6 +58,9 @@ pub struct Metrics {
     last_event_millis: AtomicU64,
     /// When the last list succeeded or the last watch started (None: neither yet).
     last_contact: Mutex<Option<Instant>>,
+    /// The same, in milliseconds since the Unix epoch (0: neither yet), for the gauge an alert
+    /// reads ("stale for N minutes").
+    last_contact_millis: AtomicU64,
     /// The `resource` label value (`pods`, `deployments.apps`); empty: no label.
     resource: String,
     /// The `namespace` label value, for one namespace of several (`-n a,b`); empty: no label.
@@ -178,6 +181,8 @@ impl Metrics {
             .last_contact
             .lock()
             .unwrap_or_else(PoisonError::into_inner) = Some(Instant::now());
+        self.last_contact_millis
+            .store(unix_millis(SystemTime::now()), Ordering::Relaxed);
     }
 
     /// Whether `/readyz` answers 200: the store is synced and the last successful list or
@@ -293,6 +298,12 @@ impl Metrics {
             "gauge",
             "Unix time of the last applied watch event (0 before the first).",
             format!("{:.3}", last as f64 / 1000.0),
+        );
+        metric(
+            "kreflect_last_contact_timestamp_seconds",
+            "gauge",
+            "Unix time of the last successful list or watch start (0 before the first): an alert on time() minus it says how long the mirror has been out of touch.",
+            format!("{:.3}", get(&self.last_contact_millis) as f64 / 1000.0),
         );
         metric(
             "kreflect_synced",
@@ -573,8 +584,22 @@ mod tests {
             (before - 5.0..=before).contains(&stamp),
             "{stamp} is not the Unix time of the last event (now {before})"
         );
+        // A relist is contact with the server: its time is the gauge an alert reads.
+        let contact = text
+            .lines()
+            .find_map(|l| l.strip_prefix("kreflect_last_contact_timestamp_seconds "))
+            .and_then(|v| v.parse::<f64>().ok())
+            .expect("last contact timestamp");
+        assert!(
+            (before - 5.0..=before).contains(&contact),
+            "{contact} is not the Unix time of the last relist (now {before})"
+        );
         assert!(!text.contains("seconds_since"), "{text}");
         let fresh = Metrics::default().render(&store);
+        assert!(
+            fresh.contains("\nkreflect_last_contact_timestamp_seconds 0.000\n"),
+            "{fresh}"
+        );
         assert!(
             fresh.contains(
                 "# TYPE kreflect_last_event_timestamp_seconds gauge\nkreflect_last_event_timestamp_seconds 0.000\n"

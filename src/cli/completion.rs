@@ -161,12 +161,12 @@ pub fn resources(current: &OsStr) -> Vec<CompletionCandidate> {
     let line = Line::of_process();
     let found = match Position::of(&line.before_cursor, current) {
         Position::Types => {
-            let served = served(&line);
+            let served = served(&line, current);
             let categories = names::categories(&served);
             names::resource_candidates(current, &names::of_served(&served), &categories)
         }
         Position::TypeThenSlash => {
-            let served = names::of_served(&served(&line));
+            let served = names::of_served(&served(&line, current));
             let types = names::resource_candidates(current, &served, &[]);
             types.into_iter().map(|name| format!("{name}/")).collect()
         }
@@ -190,12 +190,18 @@ pub fn resources(current: &OsStr) -> Vec<CompletionCandidate> {
     candidates(found)
 }
 
-/// The watchable resources of the line's cluster.
-fn served(line: &Line) -> Vec<resolve::Discovered> {
+/// The watchable resources of the line's cluster, for completing `current`: a cache with no
+/// candidate for it is asked again (a custom resource installed since it was written).
+fn served(line: &Line, current: &str) -> Vec<resolve::Discovered> {
+    let current = current.to_owned();
+    let has_candidates = move |served: &[resolve::Discovered]| {
+        let categories = names::categories(served);
+        !names::resource_candidates(&current, &names::of_served(served), &categories).is_empty()
+    };
     let served = if line.sim {
         Some(cluster::sim_resources())
     } else {
-        cluster::within_deadline(cluster::resources(line.choice()))
+        cluster::within_deadline(cluster::resources(line.choice(), has_candidates))
     };
     served.unwrap_or_default()
 }

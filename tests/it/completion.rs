@@ -204,6 +204,48 @@ async fn discovery_is_cached_on_disk_until_its_ttl_expires() {
     assert_candidates(&fourth, &["svc"], "a corrupt cache is ignored");
 }
 
+/// A custom resource installed after the cache was written (issue 22): a word the cache has no
+/// candidate for asks the server again, as kubectl's completion does; one it has does not.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resource_the_fresh_cache_lacks_is_asked_of_the_server() {
+    let cluster = TestCluster::start(ServerOptions::default()).await;
+    let bash = Bash::new().await;
+    let first = bash.complete_on(&cluster, &["kreflect", "po"]).await;
+    assert_candidates(&first, &["pods"], "first");
+    let cache = bash
+        .cache_home()
+        .join("kreflect/discovery")
+        .join(format!("127.0.0.1_{}", cluster.server.addr().port()))
+        .join("resources.json");
+    // The cache as it was before deployments were served: fresh, without them.
+    let mut cached: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(&cache).expect("the cache")).expect("JSON");
+    let resources = cached["resources"].as_array_mut().expect("resources");
+    let before = resources.len();
+    resources.retain(|resource| !resource.to_string().contains("deployments"));
+    assert!(
+        resources.len() < before,
+        "deployments were cached: {cached}"
+    );
+    std::fs::write(&cache, cached.to_string()).expect("the older cache");
+
+    let asked = discovery_requests(&cluster);
+    let hit = bash.complete_on(&cluster, &["kreflect", "no"]).await;
+    assert_candidates(&hit, &["nodes"], "a word the cache has");
+    assert_eq!(discovery_requests(&cluster), asked, "served from the cache");
+    let miss = bash.complete_on(&cluster, &["kreflect", "dep"]).await;
+    assert_candidates(&miss, &["deployments.apps"], "a word the cache lacks");
+    assert!(
+        discovery_requests(&cluster) > asked,
+        "asked the server again"
+    );
+    let cached = std::fs::read_to_string(&cache).expect("the cache");
+    assert!(
+        cached.contains("deployments"),
+        "the cache now has them: {cached}"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn namespaces_complete_from_the_cluster_and_never_as_file_names() {
     let cluster = TestCluster::start(ServerOptions::default()).await;

@@ -55,12 +55,19 @@ pub fn within_deadline<T: Send + 'static>(
     receiver.recv_timeout(DEADLINE).ok().flatten()
 }
 
-/// The watchable resources of the cluster `choice` names: from the cache when fresh, else
-/// from discovery (then cached, unless a group could not be read: the next TAB tries again).
-pub async fn resources(choice: KubeconfigChoice) -> Option<Vec<Discovered>> {
+/// The watchable resources of the cluster `choice` names: from the cache when fresh and it
+/// has what is wanted (`has_it`), else from discovery (then cached, unless a group could not
+/// be read: the next TAB tries again). A miss asks the server, as kubectl's completion does: a
+/// custom resource installed since the cache was written is offered at once.
+pub async fn resources(
+    choice: KubeconfigChoice,
+    has_it: impl Fn(&[Discovered]) -> bool,
+) -> Option<Vec<Discovered>> {
     let server = client::server_url(&choice).await.ok()?;
     let cache = DiscoveryCache::for_server(&server);
-    if let Some(fresh) = read_fresh(cache.as_ref()) {
+    if let Some(fresh) = read_fresh(cache.as_ref())
+        && has_it(&fresh)
+    {
         return Some(fresh);
     }
     discover(&connect(&choice).await?, cache).await
@@ -77,13 +84,22 @@ pub async fn object_names(
 ) -> Option<Vec<String>> {
     let cache = DiscoveryCache::for_server(&client::server_url(&choice).await.ok()?);
     let connection = connect(&choice).await?;
-    let served = match read_fresh(cache.as_ref()) {
-        Some(fresh) => fresh,
-        None => discover(&connection, cache).await?,
+    let resolves_all = |discovery: &Discovery| {
+        types
+            .split(',')
+            .all(|part| discovery.category(part).is_some() || discovery.resolve(part).is_ok())
     };
-    let discovery = Discovery {
+    let cached = read_fresh(cache.as_ref()).map(|served| Discovery {
         served,
         unreadable: Vec::new(),
+    });
+    // A type the cache does not know may have been installed since: asked again, as kubectl.
+    let discovery = match cached {
+        Some(cached) if resolves_all(&cached) => cached,
+        _ => Discovery {
+            served: discover(&connection, cache).await?,
+            unreadable: Vec::new(),
+        },
     };
     let mut kinds: Vec<&Discovered> = Vec::new();
     for part in types.split(',') {

@@ -47,7 +47,7 @@ use crate::output::exec::{ExecFailure, ExecPlan};
 use crate::output::kinds::Stores;
 use crate::output::render::{
     self, EventFilter, EventFormat, EventRenderer, EventTypes, Lister, ListingFormat, OutputFormat,
-    RenderFailure, Snapshot,
+    RenderFailure,
 };
 use crate::output::template::TemplateError;
 use crate::output::wait::{WaitFailure, WaitPlan};
@@ -165,18 +165,17 @@ async fn listings_kept<S: Sink>(
     }
     let mut lister = Lister::new(config.format.clone(), config.diff);
     if let Some(keeper) = keeper.as_ref() {
-        lister = lister.with_versions(keeper.remembered_versions());
+        lister = lister.remembering(keeper.remembered_versions());
     }
     let mut in_flight = None;
     let mut ticks = None;
     let mut first = true;
     loop {
-        let before = keeper.as_ref().map(|_| Snapshot::of(&store));
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
         };
-        let rendered_from = lister.take_rendered_from().or(before);
+        let rendered_from = lister.take_rendered_from();
         let listing = output.write(rendered);
         let written = until_stopped(&stop, listing).await.transpose()?;
         match (written, keeper.as_mut(), rendered_from) {
@@ -225,12 +224,11 @@ async fn listings_kept<S: Sink>(
             // Stopped while the one listing was being written: it was all there was to print.
             return Ok(PrinterEnd::Finished);
         }
-        let before = keeper.as_ref().map(|_| Snapshot::of(&store));
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
         };
-        let rendered_from = lister.take_rendered_from().or(before);
+        let rendered_from = lister.take_rendered_from();
         let written = output.write(rendered).await?;
         if let (true, Some(keeper), Some(snapshot)) = (written, keeper.as_mut(), rendered_from) {
             keeper.shown_listing(snapshot);
@@ -329,8 +327,8 @@ async fn events_kept<S: Sink>(
             // The reflector has gone, and everything it applied has been printed.
             return Ok(PrinterEnd::Finished);
         };
-        let batch: Vec<Change> = with_queued(change, &mut changes).collect();
-        let lines = match renderer.render(batch.iter().cloned()) {
+        let mut batch: Vec<Change> = with_queued(change, &mut changes).collect();
+        let lines = match render_kept(&mut renderer, &mut batch, keeper.is_some()) {
             Ok(lines) => lines,
             Err(failure) => return failed(failure, &mut output).await,
         };
@@ -361,8 +359,8 @@ async fn events_kept<S: Sink>(
             keeper.shown_changes(&batch, &renderer, &types);
         }
         while let Some(change) = changes.recv().await {
-            let batch: Vec<Change> = with_queued(change, &mut changes).collect();
-            let lines = match renderer.render(batch.iter().cloned()) {
+            let mut batch: Vec<Change> = with_queued(change, &mut changes).collect();
+            let lines = match render_kept(&mut renderer, &mut batch, keeper.is_some()) {
                 Ok(lines) => lines,
                 Err(failure) => return failed(failure, &mut output).await,
             };
@@ -451,6 +449,20 @@ async fn failed<S: Sink>(failure: RenderFailure, output: &mut S) -> io::Result<P
         return Ok(PrinterEnd::OutputClosed);
     }
     Ok(PrinterEnd::TemplateFailed(error))
+}
+
+/// Renders `batch`, keeping it for the state when `kept` (`--state` learns of it once it is
+/// written); without, the batch is rendered from as it is, never copied.
+fn render_kept(
+    renderer: &mut EventRenderer<'_>,
+    batch: &mut Vec<Change>,
+    kept: bool,
+) -> Result<Vec<u8>, RenderFailure> {
+    if kept {
+        renderer.render(batch.iter().cloned())
+    } else {
+        renderer.render(std::mem::take(batch))
+    }
 }
 
 /// Sleeps until `at`, or for ever without one.
@@ -875,7 +887,6 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_once_listing_whose_state_cannot_be_saved_fails_after_it_is_printed() {
-        use crate::cache::state::{CollectionId, Identity, StateFile};
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pods.state");
         // The temporary file's path taken by a directory: the save fails, as on a full disk.
@@ -884,22 +895,7 @@ mod tests {
                 .join(format!(".pods.state.{}.tmp", std::process::id())),
         )
         .expect("in the way");
-        let identity = Identity {
-            server: "https://a".into(),
-            label_selector: String::new(),
-            field_selector: String::new(),
-            collections: vec![CollectionId {
-                resource: "pods".into(),
-                namespace: String::new(),
-                names: Vec::new(),
-            }],
-        };
-        let (file, _) = StateFile::open(&path, identity, "keys".into()).expect("opened");
-        let only = remember::Collection {
-            name: "".into(),
-            prefix: None,
-        };
-        let keeper = Keeper::new(file, None, vec![only], Duration::from_secs(3600));
+        let keeper = keeper_of(&path);
         let (mut writer, store) = new_store();
         writer.replace(vec![pod("a/x", 1)], "1").await;
         let output = Captured::default();
@@ -920,26 +916,10 @@ mod tests {
 
     #[tokio::test]
     async fn a_batch_whose_write_the_stop_caught_is_saved_once_the_output_took_it() {
-        use crate::cache::state::{CollectionId, Identity, StateFile};
         let (open, blocked, gated, output) = gated();
         let dir = tempfile::tempdir().expect("tempdir");
         let path = dir.path().join("pods.state");
-        let identity = Identity {
-            server: "https://a".into(),
-            label_selector: String::new(),
-            field_selector: String::new(),
-            collections: vec![CollectionId {
-                resource: "pods".into(),
-                namespace: String::new(),
-                names: Vec::new(),
-            }],
-        };
-        let (file, _) = StateFile::open(&path, identity, "keys".into()).expect("opened");
-        let only = remember::Collection {
-            name: "".into(),
-            prefix: None,
-        };
-        let keeper = Keeper::new(file, None, vec![only], Duration::from_secs(3600));
+        let keeper = keeper_of(&path);
         let (mut writer, _store) = new_store();
         let changes = writer.changes();
         let stop = CancellationToken::new();
@@ -959,6 +939,27 @@ mod tests {
             serde_json::json!([["a/first", "1", null]]),
             "what the output took after the stop is saved: {saved}"
         );
+    }
+
+    /// A keeper of the state file at `path` for one collection of pods, saving only when asked.
+    fn keeper_of(path: &std::path::Path) -> Keeper {
+        use crate::cache::state::{CollectionId, Identity, StateFile};
+        let identity = Identity {
+            server: "https://a".into(),
+            label_selector: String::new(),
+            field_selector: String::new(),
+            collections: vec![CollectionId {
+                resource: "pods".into(),
+                namespace: String::new(),
+                names: Vec::new(),
+            }],
+        };
+        let (file, _) = StateFile::open(path, identity, "keys".into()).expect("opened");
+        let only = remember::Collection {
+            name: "".into(),
+            prefix: None,
+        };
+        Keeper::new(file, None, vec![only], Duration::from_secs(3600))
     }
 
     /// A [`Gated`] output: dropping the sender opens its gate, the receiver says when its first

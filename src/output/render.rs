@@ -84,8 +84,10 @@ pub struct Lister {
     /// With `--diff --state`, the printed keys and resourceVersions of the previous listing
     /// (the saved state's before the first): a key whose resourceVersion changed is `~key`.
     previous_versions: Option<Vec<(ObjectKey, Box<str>)>>,
-    /// What the last `--diff --state` listing was rendered from, for the state to save.
+    /// With `--state`, what the last listing was rendered from, for the state to save.
     rendered_from: Option<Snapshot>,
+    /// Whether listings record what they were rendered from (`--state`).
+    remembering: bool,
 }
 
 /// Each collection's objects, sorted by key, and its resourceVersion, each taken together
@@ -128,20 +130,23 @@ impl Lister {
             previous: diff.then(Vec::new),
             previous_versions: None,
             rendered_from: None,
+            remembering: false,
         }
     }
 
-    /// With `--diff` and `--state`: diffs by resourceVersion too (`~key` for a modified key),
-    /// the first listing against `remembered`, the printed keys and resourceVersions the
-    /// previous run saved, sorted. Nothing without `--diff`.
-    pub fn with_versions(mut self, remembered: Vec<(ObjectKey, Box<str>)>) -> Self {
+    /// With `--state`: each listing records what it was rendered from
+    /// ([`Lister::take_rendered_from`]); with `--diff`, it diffs by resourceVersion too (`~key`
+    /// for a modified key), the first listing against `remembered`, the printed keys and
+    /// resourceVersions the previous run saved, sorted.
+    pub fn remembering(mut self, remembered: Vec<(ObjectKey, Box<str>)>) -> Self {
+        self.remembering = true;
         if self.previous.take().is_some() {
             self.previous_versions = Some(remembered);
         }
         self
     }
 
-    /// What the last listing was rendered from, with [`Lister::with_versions`].
+    /// What the last listing was rendered from, with [`Lister::remembering`].
     pub fn take_rendered_from(&mut self) -> Option<Snapshot> {
         self.rendered_from.take()
     }
@@ -157,6 +162,10 @@ impl Lister {
             *previous = current;
             self.rendered_from = Some(snapshot);
             return Ok(lines);
+        }
+        if self.remembering {
+            // Taken before rendering: a listing shows at least this much.
+            self.rendered_from = Some(Snapshot::of(stores));
         }
         if let Some(previous) = &mut self.previous {
             let current = stores.sorted_keys();

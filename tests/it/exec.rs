@@ -11,6 +11,7 @@ use nix::sys::signal::Signal;
 
 use crate::harness::{
     ANY_PORT, DEADLINE, Running, TestCluster, http_get, listening_addr, poll_until, run_to_end,
+    sample,
 };
 
 /// A temporary directory for a command's files.
@@ -76,21 +77,6 @@ fn view_of(lines: &[String]) -> BTreeMap<String, String> {
         }
     }
     view
-}
-
-/// The value of the sample line `name value` in `text`.
-fn sample(text: &str, name: &str) -> Option<u64> {
-    text.lines()
-        .find_map(|l| {
-            // `name value`, or `name{labels} value`.
-            let rest = l.strip_prefix(name)?;
-            rest.strip_prefix(' ').or_else(|| {
-                rest.strip_prefix('{')?
-                    .split_once("} ")
-                    .map(|(_, value)| value)
-            })
-        })
-        .and_then(|v| v.parse().ok())
 }
 
 /// The metrics at `addr` once they have every line of `lines` (a run is counted once it has
@@ -233,7 +219,7 @@ async fn a_slow_command_runs_one_at_a_time_in_order_and_ends_with_each_keys_last
     }
     let runs = format!("kreflect_exec_runs_total {}", lines.len());
     let text = metrics_with(&addr, &[&runs, "kreflect_exec_queued_keys 0"]).await;
-    let coalesced = sample(&text, "kreflect_exec_coalesced_total").expect("coalesced");
+    let coalesced = sample::<u64>(&text, "kreflect_exec_coalesced_total").expect("coalesced");
     assert_eq!(coalesced, changes as u64 - lines.len() as u64, "{text}");
 }
 

@@ -4,22 +4,9 @@
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::harness::{ANY_PORT, Running, TestCluster, http_get, listening_addr, poll_until};
-
-/// The value of the sample line `name value` in `text`.
-fn sample(text: &str, name: &str) -> Option<f64> {
-    text.lines()
-        .find_map(|l| {
-            // `name value`, or `name{labels} value`.
-            let rest = l.strip_prefix(name)?;
-            rest.strip_prefix(' ').or_else(|| {
-                rest.strip_prefix('{')?
-                    .split_once("} ")
-                    .map(|(_, value)| value)
-            })
-        })
-        .and_then(|v| v.parse().ok())
-}
+use crate::harness::{
+    ANY_PORT, Running, TestCluster, http_get, listening_addr, poll_until, sample,
+};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn metrics_by_the_book_and_probes_over_http() {
@@ -33,7 +20,7 @@ async fn metrics_by_the_book_and_probes_over_http() {
     assert!(text.starts_with("HTTP/1.1 200"), "{text}");
     // Listed, no watch event yet: the timestamp is 0, never NaN, and there is no age.
     assert_eq!(
-        sample(&text, "kreflect_last_event_timestamp_seconds"),
+        sample::<f64>(&text, "kreflect_last_event_timestamp_seconds"),
         Some(0.0),
         "{text}"
     );
@@ -61,20 +48,20 @@ async fn metrics_by_the_book_and_probes_over_http() {
             text.contains(&format!("# TYPE {name} {kind}\n")),
             "{name} in\n{text}"
         );
-        let value = sample(&text, name).unwrap_or_else(|| panic!("{name} in\n{text}"));
+        let value = sample::<f64>(&text, name).unwrap_or_else(|| panic!("{name} in\n{text}"));
         assert!(value >= 0.0, "{name} {value}");
     }
     let now = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .expect("clock")
         .as_secs_f64();
-    let started = sample(&text, "process_start_time_seconds").expect("start time");
+    let started = sample::<f64>(&text, "process_start_time_seconds").expect("start time");
     assert!(
         (now - 60.0..=now + 1.0).contains(&started),
         "started {started}, now {now}"
     );
     assert!(
-        sample(&text, "process_resident_memory_bytes").expect("rss") > 1e6,
+        sample::<f64>(&text, "process_resident_memory_bytes").expect("rss") > 1e6,
         "{text}"
     );
 
@@ -93,7 +80,7 @@ async fn metrics_by_the_book_and_probes_over_http() {
         .await;
     let stamp = poll_until(Duration::from_secs(5), async || {
         let text = http_get(&addr, "/metrics").await;
-        sample(&text, "kreflect_last_event_timestamp_seconds").filter(|s| *s > 0.0)
+        sample::<f64>(&text, "kreflect_last_event_timestamp_seconds").filter(|s| *s > 0.0)
     })
     .await
     .expect("a timestamp after the ADDED event");

@@ -30,7 +30,7 @@ use crate::output::exec::{
 };
 use crate::output::kinds::Stores;
 use crate::output::render::{
-    EventFilter, EventTypes, Lister, ListingFormat, OutputFormat, Snapshot, WatchOnlyGate,
+    EventFilter, EventTypes, Lister, ListingFormat, OutputFormat, WatchOnlyGate,
 };
 
 /// A run under way, with the change it is for.
@@ -181,19 +181,18 @@ pub(super) async fn listings(
     let json = matches!(config.format, ListingFormat::Own(OutputFormat::Json));
     let mut lister = Lister::new(config.format.clone(), config.diff);
     if let Some(keeper) = keeper.as_ref() {
-        lister = lister.with_versions(keeper.remembered_versions());
+        lister = lister.remembering(keeper.remembered_versions());
     }
     let mut last: Option<Vec<u8>> = None;
     let mut ticks = None;
     let mut first = true;
     loop {
-        let before = keeper.as_ref().map(|_| Snapshot::of(&stores));
         let rendered = match lister.render(&stores) {
             Ok(rendered) => rendered,
             Err(err) => return PrinterEnd::TemplateFailed(err),
         };
         // What the command gets (or, unchanged, got already): what the state saves once it ran.
-        let handled = lister.take_rendered_from().or(before);
+        let handled = lister.take_rendered_from();
         let changed = if config.diff {
             !rendered.is_empty()
         } else {

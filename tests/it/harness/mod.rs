@@ -464,6 +464,21 @@ fn sleeps_in_pipe_write(pid: u32) -> bool {
     })
 }
 
+/// The value of the first sample of `name` in the Prometheus text `text`: a line `name value`
+/// or `name{labels} value`.
+pub fn sample<T: std::str::FromStr>(text: &str, name: &str) -> Option<T> {
+    text.lines()
+        .find_map(|l| {
+            let rest = l.strip_prefix(name)?;
+            rest.strip_prefix(' ').or_else(|| {
+                rest.strip_prefix('{')?
+                    .split_once("} ")
+                    .map(|(_, value)| value)
+            })
+        })
+        .and_then(|v| v.parse().ok())
+}
+
 /// Resident set size, in KiB, of `process`: a pid, or `"self"` for this test process.
 pub fn rss_kib(process: impl std::fmt::Display) -> u64 {
     let status =

@@ -203,6 +203,23 @@ pub(crate) enum RunError {
         /// The server's answer.
         status: ApiStatus,
     },
+    /// The server refused to let the credentials act as someone else (`--as`, `--as-group`,
+    /// `--as-uid`, or the kubeconfig user's `as`): a 403 on the impersonation itself, before
+    /// the request was looked at.
+    #[error(
+        "the server refused to let {identity} impersonate {}: {message}; impersonating takes \
+         the impersonate verb on {plural} (a ClusterRole rule with verbs [impersonate] and \
+         resources [{plural}]), or run without it",
+        impersonated(.status),
+        message = .status.message,
+        plural = .status.details.kind
+    )]
+    ImpersonationRefused {
+        /// Whose credentials.
+        identity: Identity,
+        /// The server's answer.
+        status: ApiStatus,
+    },
     /// Writing a listing failed (other than the reader going away).
     #[error("cannot write to stdout: {0}")]
     Output(io::Error),
@@ -316,8 +333,26 @@ impl RunError {
         }
     }
 
-    /// A 401 from the reflector or discovery, told with whose credentials were refused.
+    /// A 401 from the reflector or discovery, told with whose credentials were refused; a 403
+    /// refusing an impersonation, told as one.
     fn with_identity(self, identity: &Identity) -> RunError {
+        let refused = match &self {
+            RunError::Forbidden {
+                refused: ReflectorError::Forbidden { status, .. },
+                ..
+            }
+            | RunError::Resolve(ResolveError::Discovery {
+                error: SourceError::Status { status, .. },
+                ..
+            }) => Some(status),
+            _ => None,
+        };
+        if let Some(status) = refused.filter(|status| refuses_impersonation(status)) {
+            return RunError::ImpersonationRefused {
+                identity: identity.clone(),
+                status: status.clone(),
+            };
+        }
         let status = match self {
             RunError::Reflector(ReflectorError::Unauthenticated { status, .. }) => status,
             RunError::Resolve(ResolveError::Discovery {
@@ -462,6 +497,27 @@ where
     failed.map_or(Ok(()), Err)
 }
 
+/// Whether `status` is the server refusing an impersonation: a 403 about `users`, `groups`,
+/// `uids` or `userextras/...` (the resources the impersonate verb is granted on), not about
+/// what was asked for.
+fn refuses_impersonation(status: &ApiStatus) -> bool {
+    let kind = status.details.kind.as_str();
+    status.code == 403
+        && (matches!(kind, "users" | "groups" | "uids" | "serviceaccounts")
+            || kind.starts_with("userextras"))
+}
+
+/// What an impersonation refused was of, and the flag that asks for it: `user "bob" (--as)`.
+fn impersonated(status: &ApiStatus) -> String {
+    let name = &status.details.name;
+    match status.details.kind.as_str() {
+        "users" | "serviceaccounts" => format!("user {name:?} (--as)"),
+        "groups" => format!("group {name:?} (--as-group)"),
+        "uids" => format!("uid {name:?} (--as-uid)"),
+        extra => format!("{extra} {name:?}"),
+    }
+}
+
 /// The failure of a run that `signal` stopped, given how its printer ended: a `--once` run
 /// whose listing was not printed failed ([`RunError::Interrupted`]: the listing was its one
 /// job); any other run (a watching run, a `--once` run that had printed its listing, a run
@@ -554,6 +610,7 @@ mod tests {
             code,
             reason: reason.to_owned(),
             message: "the server's words".to_owned(),
+            ..ApiStatus::default()
         }
     }
 

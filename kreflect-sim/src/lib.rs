@@ -57,6 +57,11 @@
 //!   certificates); HTTP/1.1 only; JSON, and protobuf for the built-in kinds (below); the six
 //!   kinds above only; only `GET`
 //!   (anything else on a served path is 405 `MethodNotAllowed`; real servers accept writes).
+//! - Authentication is a bearer token or none; impersonation headers (`Impersonate-User`,
+//!   `-Group`, `-Uid`) are recorded and either served as any request (no permissions of the
+//!   user impersonated are checked) or, with `ServerOptions::refuse_impersonation`, refused
+//!   with transcript 31's 403 before anything else; the real server checks the `impersonate`
+//!   verb per user, group and uid, and then the impersonated user's own permissions.
 //! - Names are not validated: any string is served (JSON-escaped), so tests can create pods whose
 //!   names hold newlines, tabs or `\x01`. A real server requires DNS-1123 names for pods and
 //!   would reject those; it accepts such names for kinds with only path-segment rules (RBAC).

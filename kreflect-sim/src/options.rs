@@ -45,6 +45,11 @@ pub struct ServerOptions {
     /// `--min-request-timeout` randomized): lets a test of the binary, whose watches ask for
     /// 40-50 s, see watches end in moments. `None` by default.
     pub max_watch_seconds: Option<u32>,
+    /// Refuse every request that impersonates a user (`Impersonate-User`) with 403 Forbidden,
+    /// as the real server refuses a user without the `impersonate` verb (transcript 31). By
+    /// default the fake server serves impersonated requests as any other (it checks no
+    /// permissions of the user impersonated).
+    pub refuse_impersonation: bool,
 }
 
 /// How a resource without Table support answers `Accept: …;as=Table;…`.
@@ -85,6 +90,7 @@ impl Default for ServerOptions {
             response_delay: Duration::ZERO,
             without_tables: Vec::new(),
             max_watch_seconds: None,
+            refuse_impersonation: false,
         }
     }
 }

@@ -364,6 +364,7 @@ async fn send(
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
         message: unread_body(&body),
+        ..ApiStatus::default()
     });
     Err(SourceError::Status {
         status,

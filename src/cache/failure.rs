@@ -161,6 +161,7 @@ mod tests {
             code,
             reason: reason.to_owned(),
             message: String::new(),
+            ..ApiStatus::default()
         }
     }
 

@@ -236,6 +236,7 @@ mod tests {
                 code,
                 reason: reason.into(),
                 message: "pods is forbidden".into(),
+                ..ApiStatus::default()
             },
             retry_after: None,
         };

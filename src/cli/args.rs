@@ -17,6 +17,7 @@ use crate::api::kube_source::{Selectors, SourceOptions, Wire};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cache::store::ChangeType;
 use crate::cli::config::{ClusterChoice, Config, Mode, StateOptions};
+use crate::cli::kubectl_flags::KubectlFlags;
 use crate::cli::listen::parse_listen_address;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
@@ -287,6 +288,8 @@ struct WatchArgs {
     /// bytes, less than half its API-server CPU) and JSON for custom resources, as client-go.
     #[arg(long, value_enum, value_name = "ENCODING", default_value = "auto")]
     wire: Wire,
+    #[command(flatten)]
+    kubectl: KubectlFlags,
 }
 
 /// What the command line asks for.
@@ -400,7 +403,14 @@ impl Cli {
                  object that left the selection as it tells a deleted one; name the objects",
             ));
         }
-        let deadline = list_deadline().map_err(|message| usage(&message))?;
+        let deadline = match args.kubectl.request_deadline() {
+            Some(deadline) => deadline,
+            None => list_deadline().map_err(|message| usage(&message))?,
+        };
+        let overrides = args
+            .kubectl
+            .overrides()
+            .map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
         let cluster = if args.sim {
             ClusterChoice::Sim
@@ -408,6 +418,7 @@ impl Cli {
             ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: args.kubeconfig,
                 context: args.context,
+                overrides: Box::new(overrides),
             })
         };
         let mode = match (args.events, args.diff, args.wait_for.is_empty()) {
@@ -803,6 +814,7 @@ mod tests {
             ClusterChoice::Kubeconfig(KubeconfigChoice {
                 path: Some("/tmp/kc".into()),
                 context: Some("prod".into()),
+                ..KubeconfigChoice::default()
             })
         );
         assert_eq!(config.selectors.label.as_deref(), Some("app=web"));

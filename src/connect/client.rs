@@ -15,6 +15,7 @@ use crate::error_chain::{causes, flatten};
 
 // The types this module's public items name, from modules that are otherwise the crate's own.
 pub use crate::connect::exec_credential::{ExecError, PluginTerminal};
+pub use crate::connect::overrides::{OverrideError, Overrides};
 pub use crate::connect::proxy::{Proxy, ProxyError, ProxyKind, UrlProblem};
 
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
@@ -27,6 +28,9 @@ pub struct KubeconfigChoice {
     pub path: Option<PathBuf>,
     /// `--context NAME`; otherwise the kubeconfig's current context.
     pub context: Option<String>,
+    /// kubectl's global flags that override the kubeconfig (`--server`, `--token`, `--as`,
+    /// `--user`, ...). Boxed: most runs give none.
+    pub overrides: Box<Overrides>,
 }
 
 /// Transport settings that come from the command line rather than the kubeconfig.
@@ -89,6 +93,24 @@ pub enum ClientError {
         /// The contexts it has, sorted.
         known: Vec<String>,
     },
+    /// `--cluster` or `--user` names an entry the kubeconfig does not have.
+    #[error(
+        "kubeconfig {path} has no {entry} {name:?}; its {entry}s are: {}",
+        list_or_none(.known)
+    )]
+    UnknownEntry {
+        /// Which kubeconfig.
+        path: String,
+        /// `cluster` or `user`.
+        entry: &'static str,
+        /// The name asked for.
+        name: String,
+        /// The names it has, sorted.
+        known: Vec<String>,
+    },
+    /// kubectl's global flags cannot be applied (`--server` no URL, a CA file unreadable).
+    #[error(transparent)]
+    Override(#[from] OverrideError),
     /// The in-cluster service account cannot be used.
     #[error("cannot use the in-cluster service account: {0}")]
     InCluster(String),
@@ -154,6 +176,7 @@ pub async fn connect(
         context_namespace,
         proxy_url,
     } = load_off_the_runtime(choice).await?;
+    choice.overrides.apply(&mut config)?;
     let server = config.cluster_url.to_string();
     // kube's loader took HTTPS_PROXY by its own rules: kreflect chooses by kubectl's.
     config.proxy_url = None;
@@ -187,6 +210,9 @@ pub async fn connect(
 /// The API server URL the kubeconfig choice points at, without building a client or running a
 /// credential plugin (shell completion keys its discovery cache by it).
 pub async fn server_url(choice: &KubeconfigChoice) -> Result<String, ClientError> {
+    if let Some(url) = choice.overrides.server_url()? {
+        return Ok(url.to_string());
+    }
     load_config(choice)
         .await
         .map(|loaded| loaded.config.cluster_url.to_string())
@@ -299,11 +325,24 @@ async fn load_off_the_runtime(choice: &KubeconfigChoice) -> Result<Loaded, Clien
 async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
     let options = KubeConfigOptions {
         context: choice.context.clone(),
-        ..KubeConfigOptions::default()
+        cluster: choice.overrides.cluster.clone(),
+        user: choice.overrides.user.clone(),
     };
     let (described, kubeconfig) = match find_kubeconfig(choice)? {
         Found::Kubeconfig(described, kubeconfig) => (described, *kubeconfig),
         Found::Nothing { looked } => {
+            // `--server` alone is a configuration, as it is for kubectl.
+            if let Some(url) = choice.overrides.server_url()? {
+                return Ok(Loaded {
+                    config: kube::Config::new(url),
+                    identity: Identity::Kubeconfig {
+                        user: None,
+                        context: None,
+                    },
+                    context_namespace: None,
+                    proxy_url: None,
+                });
+            }
             if std::env::var_os("KUBERNETES_SERVICE_HOST").is_some() {
                 return kube::Config::incluster()
                     .map(|config| Loaded {
@@ -332,7 +371,13 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
             known,
         });
     }
-    let identity = identity_of(&kubeconfig, choice.context.as_deref());
+    refuse_unknown_entries(&kubeconfig, &described, &choice.overrides)?;
+    let mut identity = identity_of(&kubeconfig, choice.context.as_deref());
+    if let (Some(user), Identity::Kubeconfig { user: used, .. }) =
+        (&choice.overrides.user, &mut identity)
+    {
+        *used = Some(user.clone());
+    }
     let context_namespace = context_namespace(&kubeconfig, choice.context.as_deref());
     let proxy_url = cluster_proxy_url(&kubeconfig, choice.context.as_deref());
     kube::Config::from_custom_kubeconfig(kubeconfig, &options)
@@ -347,6 +392,34 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
             path: described,
             message: flatten(&err),
         })
+}
+
+/// Refuses a `--cluster` or `--user` the kubeconfig does not have, naming the ones it has.
+fn refuse_unknown_entries(
+    kubeconfig: &Kubeconfig,
+    described: &str,
+    overrides: &Overrides,
+) -> Result<(), ClientError> {
+    let clusters = kubeconfig.clusters.iter().map(|named| named.name.clone());
+    let users = kubeconfig.auth_infos.iter().map(|named| named.name.clone());
+    let entries: [(&'static str, Option<&String>, Vec<String>); 2] = [
+        ("cluster", overrides.cluster.as_ref(), clusters.collect()),
+        ("user", overrides.user.as_ref(), users.collect()),
+    ];
+    for (entry, wanted, mut known) in entries {
+        if let Some(name) = wanted
+            && !known.contains(name)
+        {
+            known.sort();
+            return Err(ClientError::UnknownEntry {
+                path: described.to_owned(),
+                entry,
+                name: name.clone(),
+                known,
+            });
+        }
+    }
+    Ok(())
 }
 
 /// `a, b, c`, or `(none)`.

@@ -12,6 +12,7 @@
 pub mod client;
 pub mod endpoint;
 pub(crate) mod exec_credential;
+pub mod overrides;
 pub(crate) mod proxy;
 #[cfg(feature = "sim")]
 pub(crate) mod sim;

@@ -23,6 +23,22 @@ pub struct ApiStatus {
     /// goes into one-line errors and logs.
     #[serde(default, deserialize_with = "escaped")]
     pub message: String,
+    /// `details`: what the failure is about, when the server says.
+    /// Boxed: most statuses are carried in errors, which stay small.
+    #[serde(default)]
+    pub details: Box<StatusDetails>,
+}
+
+/// A `Status`'s `details`: the resource and object a failure is about (`pods`, or `users` and
+/// `alice` when impersonating `alice` was refused), control characters escaped.
+#[derive(Clone, Debug, Default, Deserialize, PartialEq, Eq)]
+pub struct StatusDetails {
+    /// The resource (plural), e.g. `pods`, `users`, `groups`.
+    #[serde(default, deserialize_with = "escaped")]
+    pub kind: String,
+    /// The object's name, if one.
+    #[serde(default, deserialize_with = "escaped")]
+    pub name: String,
 }
 
 /// A string with its control characters escaped ([`crate::quote::escape_controls`]).
@@ -60,6 +76,10 @@ impl ApiStatus {
             code: u16::try_from(status.code).unwrap_or(0),
             reason: escaped(status.reason),
             message: escaped(status.message),
+            details: Box::new(StatusDetails {
+                kind: escaped(status.details_kind),
+                name: escaped(status.details_name),
+            }),
         })
     }
 

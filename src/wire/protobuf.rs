@@ -491,6 +491,11 @@ pub struct StatusParts<'a> {
     pub code: i32,
     /// `details.retryAfterSeconds`.
     pub retry_after_seconds: Option<i32>,
+    /// `details.kind`: the resource the failure is about (`pods`; `users` for a refused
+    /// impersonation).
+    pub details_kind: &'a str,
+    /// `details.name`: the object it is about, if one.
+    pub details_name: &'a str,
 }
 
 /// Reads a `Status` message (the `raw` of an envelope whose kind is `Status`).
@@ -505,8 +510,14 @@ pub fn read_status(message: &[u8]) -> Result<StatusParts<'_>, ProtobufError> {
             5 => {
                 for detail in Fields::of(field.bytes("Status")?) {
                     let detail = detail?;
-                    if detail.number == 5 {
-                        status.retry_after_seconds = Some(int32(detail.varint("StatusDetails")?));
+                    match detail.number {
+                        1 => status.details_name = detail.string("StatusDetails")?,
+                        3 => status.details_kind = detail.string("StatusDetails")?,
+                        5 => {
+                            let seconds = detail.varint("StatusDetails")?;
+                            status.retry_after_seconds = Some(int32(seconds));
+                        }
+                        _ => {}
                     }
                 }
             }

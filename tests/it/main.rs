@@ -27,6 +27,7 @@ mod flags;
 mod half_open;
 mod kinds;
 mod kubeconfig;
+mod kubectl_flags;
 mod layers;
 mod messages;
 mod metrics;

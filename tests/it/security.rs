@@ -208,29 +208,168 @@ async fn https_with_another_ca_in_the_kubeconfig_is_refused_with_one_line() {
 
 mod deploy {
     //! The manifests in `deploy/`: well-formed Kubernetes objects (no field the API would
-    //! silently drop), least-privilege RBAC, a hardened Deployment.
+    //! silently drop), a kustomization that installs exactly the cluster-wide set, least-privilege
+    //! RBAC, a hardened Deployment whose probes and port match its `--metrics-addr`.
+
+    use std::collections::{BTreeMap, BTreeSet};
+    use std::path::Path;
 
     use k8s_openapi::api::apps::v1::Deployment;
-    use k8s_openapi::api::core::v1::ServiceAccount;
+    use k8s_openapi::api::core::v1::{Container, Namespace, PodSpec, Probe, ServiceAccount};
     use k8s_openapi::api::rbac::v1::{
         ClusterRole, ClusterRoleBinding, PolicyRule, Role, RoleBinding,
     };
-    use serde::Serialize;
+    use k8s_openapi::apimachinery::pkg::api::resource::Quantity;
+    use k8s_openapi::apimachinery::pkg::util::intstr::IntOrString;
     use serde::de::DeserializeOwned;
+    use serde::{Deserialize, Serialize};
     use serde_json::Value;
 
-    /// Parses `deploy/NAME` as `K`, and checks that it round-trips: a misspelt or misplaced
-    /// field would be dropped by the typed parse and show up as a difference here.
-    fn manifest<K: DeserializeOwned + Serialize>(name: &str) -> K {
-        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy/").to_owned() + name;
+    const DEPLOY: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/deploy");
+
+    /// The namespaced variant (a Role and its binding), which `kustomization.yaml` leaves out of
+    /// the default, cluster-wide install on purpose; every other manifest must be listed there.
+    const NAMESPACED_VARIANT: [&str; 2] = ["role.yaml", "rolebinding.yaml"];
+
+    /// `deploy/kustomization.yaml`, as far as kustomize reads it; a field this does not know
+    /// (a misspelt `resource:`, or a new one: add it here) fails the parse.
+    #[derive(Debug, Deserialize)]
+    #[serde(deny_unknown_fields, rename_all = "camelCase")]
+    struct Kustomization {
+        api_version: String,
+        kind: String,
+        resources: Vec<String>,
+    }
+
+    /// `deploy/NAME` (a path relative to `deploy/`) parsed as YAML.
+    fn yaml<T: DeserializeOwned>(name: &str) -> T {
+        let path = format!("{DEPLOY}/{name}");
         let text = std::fs::read_to_string(&path).unwrap_or_else(|err| panic!("{path}: {err}"));
-        let value: Value =
-            serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"));
-        let typed: K = serde_json::from_value(value.clone())
-            .unwrap_or_else(|err| panic!("{path} is not a {}: {err}", std::any::type_name::<K>()));
+        serde_saphyr::from_str(&text).unwrap_or_else(|err| panic!("{path}: {err}"))
+    }
+
+    /// Parses `deploy/NAME` as `K`, and checks that it round-trips: a misspelt or misplaced
+    /// field would be dropped by the typed parse and show up as a difference here. (k8s-openapi
+    /// also refuses an `apiVersion` or `kind` other than `K`'s.)
+    fn manifest<K: DeserializeOwned + Serialize>(name: &str) -> K {
+        let value: Value = yaml(name);
+        let typed: K = serde_json::from_value(value.clone()).unwrap_or_else(|err| {
+            panic!(
+                "deploy/{name} is not a {}: {err}",
+                std::any::type_name::<K>()
+            )
+        });
         let again = serde_json::to_value(&typed).expect("serializes");
-        assert_eq!(again, value, "{path} has fields its kind does not know");
+        assert_eq!(
+            again, value,
+            "deploy/{name} has fields its kind does not know"
+        );
         typed
+    }
+
+    /// Checks that `deploy/NAME` round-trips through the type its `kind` names; returns the kind.
+    fn manifest_of_its_kind(name: &str) -> String {
+        let value: Value = yaml(name);
+        let kind = value["kind"].as_str().unwrap_or_default().to_owned();
+        match kind.as_str() {
+            "Namespace" => {
+                let _: Namespace = manifest(name);
+            }
+            "ServiceAccount" => {
+                let _: ServiceAccount = manifest(name);
+            }
+            "ClusterRole" => {
+                let _: ClusterRole = manifest(name);
+            }
+            "ClusterRoleBinding" => {
+                let _: ClusterRoleBinding = manifest(name);
+            }
+            "Role" => {
+                let _: Role = manifest(name);
+            }
+            "RoleBinding" => {
+                let _: RoleBinding = manifest(name);
+            }
+            "Deployment" => {
+                let _: Deployment = manifest(name);
+            }
+            _ => panic!("deploy/{name}: kind {kind:?} is not checked here: add its type"),
+        }
+        kind
+    }
+
+    /// Every `*.yaml` under `deploy/`, as paths relative to it, sorted.
+    fn yaml_files() -> BTreeSet<String> {
+        fn walk(dir: &Path, files: &mut BTreeSet<String>) {
+            let entries = std::fs::read_dir(dir).unwrap_or_else(|err| panic!("{dir:?}: {err}"));
+            for entry in entries {
+                let path = entry.expect("directory entry").path();
+                if path.is_dir() {
+                    walk(&path, files);
+                } else if path
+                    .extension()
+                    .is_some_and(|ext| ext == "yaml" || ext == "yml")
+                {
+                    let relative = path.strip_prefix(DEPLOY).expect("under deploy/");
+                    files.insert(relative.to_str().expect("UTF-8 name").to_owned());
+                }
+            }
+        }
+        let mut files = BTreeSet::new();
+        walk(Path::new(DEPLOY), &mut files);
+        files
+    }
+
+    #[test]
+    fn every_yaml_file_in_deploy_parses_and_each_manifest_round_trips_as_its_kind() {
+        let files = yaml_files();
+        assert!(files.contains("deployment.yaml"), "{files:?}");
+        for name in &files {
+            if name == "kustomization.yaml" {
+                let _: Kustomization = yaml(name);
+            } else {
+                manifest_of_its_kind(name);
+            }
+        }
+    }
+
+    #[test]
+    fn kustomization_lists_the_cluster_wide_install_and_only_files_that_exist() {
+        let kustomization: Kustomization = yaml("kustomization.yaml");
+        assert_eq!(kustomization.api_version, "kustomize.config.k8s.io/v1beta1");
+        assert_eq!(kustomization.kind, "Kustomization");
+        let listed: BTreeSet<String> = kustomization.resources.iter().cloned().collect();
+        assert_eq!(
+            listed.len(),
+            kustomization.resources.len(),
+            "listed twice: {:?}",
+            kustomization.resources
+        );
+        for name in &listed {
+            assert!(
+                Path::new(DEPLOY).join(name).is_file(),
+                "kustomization.yaml lists {name}, which is not a file in deploy/"
+            );
+        }
+        // Every manifest is either installed by default or the documented namespaced variant.
+        let mut expected = yaml_files();
+        expected.remove("kustomization.yaml");
+        for name in NAMESPACED_VARIANT {
+            assert!(expected.remove(name), "{name} is missing from deploy/");
+        }
+        assert_eq!(
+            listed, expected,
+            "kustomization.yaml must list every manifest but the namespaced variant"
+        );
+        let kinds: BTreeSet<String> = listed.iter().map(|n| manifest_of_its_kind(n)).collect();
+        let wanted = [
+            "ClusterRole",
+            "ClusterRoleBinding",
+            "Deployment",
+            "Namespace",
+            "ServiceAccount",
+        ];
+        assert_eq!(kinds, wanted.map(str::to_owned).into(), "{listed:?}");
     }
 
     fn assert_list_watch_pods_only(rules: Option<Vec<PolicyRule>>, what: &str) {
@@ -290,17 +429,158 @@ mod deploy {
         }
     }
 
+    /// The Deployment's pod spec and its one container.
+    fn deployment_pod() -> (Deployment, PodSpec, Container) {
+        let deployment: Deployment = manifest("deployment.yaml");
+        let pod = deployment
+            .spec
+            .as_ref()
+            .and_then(|spec| spec.template.spec.clone())
+            .expect("pod spec");
+        assert_eq!(pod.containers.len(), 1, "one container");
+        let container = pod.containers[0].clone();
+        (deployment, pod, container)
+    }
+
+    /// The port of the container's `--metrics-addr` (`--metrics-addr ADDR` or `=ADDR`).
+    fn metrics_port(container: &Container) -> i32 {
+        let args = container.args.as_deref().unwrap_or_default();
+        let addr = args
+            .iter()
+            .position(|arg| arg == "--metrics-addr")
+            .and_then(|i| args.get(i + 1).map(String::as_str))
+            .or_else(|| {
+                args.iter()
+                    .find_map(|arg| arg.strip_prefix("--metrics-addr="))
+            })
+            .unwrap_or_else(|| panic!("no --metrics-addr in {args:?}"));
+        let (_, port) = addr.rsplit_once(':').expect("ADDR has a port");
+        port.parse()
+            .unwrap_or_else(|err| panic!("port of {addr:?}: {err}"))
+    }
+
+    /// The container port a probe's `httpGet` names (by number or by name), and its path.
+    fn probed(probe: Option<&Probe>, container: &Container, what: &str) -> (i32, String) {
+        let get = probe
+            .and_then(|probe| probe.http_get.as_ref())
+            .unwrap_or_else(|| panic!("no {what} with httpGet"));
+        assert!(
+            matches!(get.scheme.as_deref(), None | Some("HTTP")),
+            "{what}: plain HTTP, as --metrics-addr serves"
+        );
+        let port = match &get.port {
+            IntOrString::Int(port) => *port,
+            IntOrString::String(name) => {
+                container
+                    .ports
+                    .iter()
+                    .flatten()
+                    .find(|port| port.name.as_ref() == Some(name))
+                    .unwrap_or_else(|| panic!("{what}: no container port named {name:?}"))
+                    .container_port
+            }
+        };
+        (port, get.path.clone().unwrap_or_default())
+    }
+
+    #[test]
+    fn deployment_serves_metrics_and_probes_on_the_port_of_its_metrics_addr() {
+        let (deployment, _, container) = deployment_pod();
+        let port = metrics_port(&container);
+        let ports = container.ports.as_deref().unwrap_or_default();
+        let metrics = ports
+            .iter()
+            .find(|p| p.name.as_deref() == Some("metrics"))
+            .unwrap_or_else(|| panic!("a port named metrics: {ports:#?}"));
+        assert_eq!(metrics.container_port, port, "the --metrics-addr port");
+        assert_eq!(metrics.protocol.as_deref().unwrap_or("TCP"), "TCP");
+
+        let liveness = probed(
+            container.liveness_probe.as_ref(),
+            &container,
+            "livenessProbe",
+        );
+        assert_eq!(liveness, (port, "/livez".to_owned()));
+        // Not /readyz: readiness fails while the API server is unreachable, which a restart
+        // cannot fix.
+        let readiness = probed(
+            container.readiness_probe.as_ref(),
+            &container,
+            "readinessProbe",
+        );
+        assert_eq!(readiness, (port, "/readyz".to_owned()));
+        if let Some(startup) = container.startup_probe.as_ref() {
+            assert_eq!(probed(Some(startup), &container, "startupProbe").0, port);
+        }
+
+        let annotations = deployment
+            .spec
+            .and_then(|spec| spec.template.metadata)
+            .and_then(|metadata| metadata.annotations)
+            .unwrap_or_default();
+        let annotation = |key: &str| annotations.get(key).map(String::as_str);
+        assert_eq!(annotation("prometheus.io/scrape"), Some("true"));
+        assert_eq!(
+            annotation("prometheus.io/port"),
+            Some(port.to_string().as_str())
+        );
+        assert!(matches!(
+            annotation("prometheus.io/path"),
+            None | Some("/metrics")
+        ));
+    }
+
+    /// A quantity in its base unit (bytes, cores): `64Mi`, `1G`, `500m`, `2`.
+    fn amount(quantity: &Quantity) -> f64 {
+        const SUFFIXES: [(&str, f64); 9] = [
+            ("Ki", 1024.0),
+            ("Mi", 1024.0 * 1024.0),
+            ("Gi", 1024.0 * 1024.0 * 1024.0),
+            ("Ti", 1024.0 * 1024.0 * 1024.0 * 1024.0),
+            ("k", 1e3),
+            ("M", 1e6),
+            ("G", 1e9),
+            ("T", 1e12),
+            ("m", 1e-3),
+        ];
+        let text = quantity.0.as_str();
+        let (number, factor) = SUFFIXES
+            .iter()
+            .find_map(|(suffix, factor)| Some((text.strip_suffix(suffix)?, *factor)))
+            .unwrap_or((text, 1.0));
+        let number: f64 = number
+            .parse()
+            .unwrap_or_else(|err| panic!("quantity {text:?}: {err}"));
+        number * factor
+    }
+
+    #[test]
+    fn deployment_requests_and_limits_cpu_and_memory_with_limits_above_requests() {
+        let (_, _, container) = deployment_pod();
+        let resources = container.resources.as_ref().expect("resources");
+        let get = |what: &str, map: Option<&BTreeMap<String, Quantity>>, resource: &str| {
+            let map = map.unwrap_or_else(|| panic!("no {what}"));
+            let quantity = map.get(resource);
+            amount(quantity.unwrap_or_else(|| panic!("no {resource} in {what}: {map:?}")))
+        };
+        for resource in ["cpu", "memory"] {
+            let request = get("requests", resources.requests.as_ref(), resource);
+            let limit = get("limits", resources.limits.as_ref(), resource);
+            assert!(request > 0.0, "{resource} request {request}");
+            assert!(
+                limit >= request,
+                "{resource}: limit {limit} below request {request}"
+            );
+        }
+        assert_eq!(amount(&Quantity("64Mi".into())), 64.0 * 1024.0 * 1024.0);
+        assert_eq!(amount(&Quantity("500m".into())), 0.5);
+    }
+
     #[test]
     fn deployment_runs_kreflect_pods_as_the_service_account_locked_down() {
         let account: ServiceAccount = manifest("serviceaccount.yaml");
-        let deployment: Deployment = manifest("deployment.yaml");
+        let (deployment, pod, container) = deployment_pod();
         assert_eq!(deployment.metadata.namespace, account.metadata.namespace);
-        let pod = deployment
-            .spec
-            .expect("spec")
-            .template
-            .spec
-            .expect("pod spec");
         assert_eq!(pod.service_account_name, account.metadata.name);
         assert_ne!(
             pod.automount_service_account_token,
@@ -311,12 +591,11 @@ mod deploy {
         assert_eq!(pod_security.run_as_non_root, Some(true));
         assert!(pod_security.run_as_user.is_some_and(|uid| uid != 0));
 
-        assert_eq!(pod.containers.len(), 1);
-        let container = &pod.containers[0];
         assert_eq!(container.image.as_deref(), Some("kreflect:latest"));
+        let args = container.args.as_deref().unwrap_or_default();
         assert_eq!(
-            container.args.as_deref(),
-            Some(&["pods".to_owned(), "--interval".to_owned(), "30s".to_owned()][..])
+            args,
+            ["pods", "--interval", "30s", "--metrics-addr", ":9090"]
         );
         let security = container
             .security_context
@@ -325,22 +604,24 @@ mod deploy {
         assert_eq!(security.allow_privilege_escalation, Some(false));
         assert_eq!(security.read_only_root_filesystem, Some(true));
         assert_ne!(security.privileged, Some(true));
+        assert_ne!(security.run_as_non_root, Some(false));
+        assert_ne!(security.run_as_user, Some(0));
         let dropped = security
             .capabilities
             .as_ref()
             .and_then(|c| c.drop.as_deref());
         assert_eq!(dropped, Some(&["ALL".to_owned()][..]));
-        let resources = container.resources.as_ref().expect("resources");
-        for (what, map) in [
-            ("requests", &resources.requests),
-            ("limits", &resources.limits),
-        ] {
-            let map = map.as_ref().unwrap_or_else(|| panic!("no {what}"));
-            assert!(
-                map.contains_key("cpu") && map.contains_key("memory"),
-                "{what}: {map:?}"
-            );
-        }
+        assert_eq!(
+            security.capabilities.as_ref().and_then(|c| c.add.as_ref()),
+            None
+        );
+        // The container's seccomp profile, else the pod's.
+        let seccomp = security
+            .seccomp_profile
+            .as_ref()
+            .or(pod_security.seccomp_profile.as_ref())
+            .expect("a seccompProfile");
+        assert_eq!(seccomp.type_, "RuntimeDefault");
     }
 }
 

@@ -122,6 +122,11 @@ fn answer(
     {
         return StatusError::unauthorized().into_response();
     }
+    if shared.options.refuse_impersonation
+        && let Some(user) = &recorded.impersonate_user
+    {
+        return StatusError::impersonation_refused(user).into_response();
+    }
     if let Some(group_version) = recorded.path.strip_prefix("/apis/")
         && shared
             .options

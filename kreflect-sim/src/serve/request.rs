@@ -21,6 +21,12 @@ pub struct RecordedRequest {
     pub accept_encoding: Option<String>,
     /// The `Authorization` header.
     pub authorization: Option<String>,
+    /// The `Impersonate-User` header.
+    pub impersonate_user: Option<String>,
+    /// Every `Impersonate-Group` header, in order.
+    pub impersonate_groups: Vec<String>,
+    /// The `Impersonate-Uid` header.
+    pub impersonate_uid: Option<String>,
 }
 
 impl RecordedRequest {
@@ -40,6 +46,14 @@ impl RecordedRequest {
             accept: header(ACCEPT),
             accept_encoding: header(ACCEPT_ENCODING),
             authorization: header(AUTHORIZATION),
+            impersonate_user: header(http::HeaderName::from_static("impersonate-user")),
+            impersonate_groups: request
+                .headers()
+                .get_all("impersonate-group")
+                .iter()
+                .map(|v| String::from_utf8_lossy(v.as_bytes()).into_owned())
+                .collect(),
+            impersonate_uid: header(http::HeaderName::from_static("impersonate-uid")),
         }
     }
 

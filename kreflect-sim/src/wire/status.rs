@@ -45,6 +45,8 @@ struct StatusMetadata {
 #[derive(Debug, Clone, Default, Serialize)]
 pub(crate) struct Details {
     #[serde(skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub group: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub kind: Option<String>,
@@ -136,6 +138,20 @@ impl StatusError {
         );
         StatusError::new(403, "Forbidden", message).with_details(Details {
             kind: Some(plural.to_owned()),
+            ..Details::default()
+        })
+    }
+
+    /// 403 Forbidden for a user who may not impersonate `user` (transcript 31), as the
+    /// impersonation filter answers before the request is looked at.
+    pub(crate) fn impersonation_refused(user: &str) -> StatusError {
+        let message = format!(
+            "users \"{user}\" is forbidden: User \"sim\" cannot impersonate resource \"users\" \
+             in API group \"\" at the cluster scope"
+        );
+        StatusError::new(403, "Forbidden", message).with_details(Details {
+            name: Some(user.to_owned()),
+            kind: Some("users".to_owned()),
             ..Details::default()
         })
     }

@@ -10,6 +10,7 @@ use clap::CommandFactory;
 
 use crate::cli::args::Cli;
 use crate::connect::client::KubeconfigChoice;
+use crate::connect::overrides::Overrides;
 
 /// Where bash's and zsh's registration scripts put the index of the word under the cursor
 /// (`kreflect` being word 0); fish and kubectl pass the words up to the cursor only.
@@ -24,6 +25,9 @@ pub struct Line {
     pub context: Option<String>,
     /// `--sim`.
     pub sim: bool,
+    /// kubectl's global flags that say where to connect and as whom (`--server`, `--token`,
+    /// `--user`, `--as`, ...), as the run takes them.
+    pub overrides: Overrides,
     /// `-n NS`, `-nNS`, `--namespace NS` or `--namespace=NS`, each of them comma-separated
     /// and repeatable as the run takes them: the namespaces named, empty names left out.
     pub namespaces: Vec<String>,
@@ -103,6 +107,17 @@ impl Line {
             "context" => {
                 self.context = value.into_string().ok().filter(|name| !name.is_empty());
             }
+            "server" => self.overrides.server = text(value),
+            "token" => self.overrides.token = text(value),
+            "user" => self.overrides.user = text(value),
+            "cluster" => self.overrides.cluster = text(value),
+            "tls-server-name" => self.overrides.tls_server_name = text(value),
+            "certificate-authority" => self.overrides.certificate_authority = path(value),
+            "client-certificate" => self.overrides.client_certificate = path(value),
+            "client-key" => self.overrides.client_key = path(value),
+            "as" => self.overrides.impersonation.user = text(value),
+            "as-uid" => self.overrides.impersonation.uid = text(value),
+            "as-group" => self.overrides.impersonation.groups.extend(text(value)),
             "namespace" => {
                 if let Ok(value) = value.into_string() {
                     let named = value.split(',').filter(|name| !name.is_empty());
@@ -118,8 +133,19 @@ impl Line {
         KubeconfigChoice {
             path: self.kubeconfig.clone(),
             context: self.context.clone(),
+            overrides: Box::new(self.overrides.clone()),
         }
     }
+}
+
+/// A flag's value as text, `None` when empty or not UTF-8 (the run refuses both).
+fn text(value: OsString) -> Option<String> {
+    value.into_string().ok().filter(|text| !text.is_empty())
+}
+
+/// A flag's value as a path, `None` when empty.
+fn path(value: OsString) -> Option<PathBuf> {
+    Some(PathBuf::from(value)).filter(|path| !path.as_os_str().is_empty())
 }
 
 /// The flags that take a value, as the command line's clap definition declares them: so that
@@ -139,7 +165,9 @@ impl ValueFlags {
         };
         let taking_values = command
             .get_arguments()
-            .filter(|arg| !arg.is_positional() && arg.get_action().takes_values());
+            .filter(|arg| !arg.is_positional() && arg.get_action().takes_values())
+            // `--insecure-skip-tls-verify[=BOOL]`: its value is never the next word.
+            .filter(|arg| !arg.is_require_equals_set());
         for arg in taking_values {
             let long = arg.get_long().unwrap_or(arg.get_id().as_str()).to_owned();
             if let Some(short) = arg.get_short().filter(char::is_ascii) {

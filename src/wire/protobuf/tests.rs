@@ -322,6 +322,7 @@ fn a_status_reads_code_reason_and_retry_after() {
             reason: "TooManyRequests",
             code: 429,
             retry_after_seconds: Some(3),
+            ..StatusParts::default()
         }
     );
 }
@@ -412,4 +413,18 @@ fn malformed_input_is_an_error_never_a_panic() {
             }
         }
     }
+}
+
+#[test]
+fn a_status_reads_the_details_name_and_kind_of_a_refused_impersonation() {
+    // Status{reason: "Forbidden", details: {name: "bob", kind: "users"}, code: 403}
+    let message = [
+        0x22, 9, b'F', b'o', b'r', b'b', b'i', b'd', b'd', b'e', b'n', 0x2a, 12, 0x0a, 3, b'b',
+        b'o', b'b', 0x1a, 5, b'u', b's', b'e', b'r', b's', 0x30, 0x93, 0x03,
+    ];
+    let status = read_status(&message).expect("status");
+    assert_eq!(
+        (status.code, status.details_kind, status.details_name),
+        (403, "users", "bob")
+    );
 }

@@ -226,6 +226,7 @@ fn status(code: u16, reason: &str, retry_after: Option<u64>) -> SourceError {
             code,
             reason: reason.into(),
             message: format!("{reason} from the test server"),
+            ..ApiStatus::default()
         },
         retry_after: retry_after.map(Duration::from_secs),
     }
@@ -262,6 +263,7 @@ fn error_event(code: u16, reason: &str) -> Line {
         code,
         reason: reason.into(),
         message: format!("{reason} from the test server"),
+        ..ApiStatus::default()
     }))
 }
 

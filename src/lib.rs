@@ -112,6 +112,7 @@ use std::fmt;
 use std::future::Future;
 use std::io::{self, Write};
 use std::net::SocketAddr;
+use std::sync::Arc;
 
 use tokio_util::sync::CancellationToken;
 
@@ -267,6 +268,17 @@ pub(crate) enum RunError {
          print the same changes again: free some space, or check the file's directory"
     )]
     StateNotSaved(String),
+    /// `--all-contexts` with a kubeconfig that has none.
+    #[error("the kubeconfig has no contexts; --all-contexts has nothing to watch")]
+    NoContexts,
+    /// Several contexts, and a `--once` run could not list some of them (each logged above):
+    /// the listing printed has the others.
+    #[error(
+        "could not list context{} {}; the listing above has the other contexts",
+        if .0.len() == 1 { "" } else { "s" },
+        .0.join(", ")
+    )]
+    ContextsFailed(Vec<String>),
     /// A task panicked: a bug.
     #[error("internal error: {0}")]
     Task(String),
@@ -387,6 +399,10 @@ where
     tokio::pin!(shutdown);
     let choice = match &config.cluster {
         ClusterChoice::Kubeconfig(choice) => choice,
+        ClusterChoice::Contexts(contexts) => {
+            let contexts = contexts.clone();
+            return run_contexts(config, contexts, output, shutdown).await;
+        }
         ClusterChoice::Sim => return run_sim(config, output, shutdown).await,
     };
     let connection = tokio::select! {
@@ -398,9 +414,81 @@ where
         }
     };
     let identity = connection.identity.clone();
-    watch_and_print(config, connection, output, shutdown)
+    watch_and_print(config, vec![(None, connection)], output, shutdown)
         .await
+        .map(|_| ())
         .map_err(|err| err.with_identity(&identity))
+}
+
+/// [`run`] over several kubeconfig contexts (`--context a,b`, `--all-contexts`): each
+/// connected on its own, a context that cannot be is logged and left out, and the run goes on
+/// with the others; a `--once` run then fails naming it, after its listing.
+async fn run_contexts<W>(
+    config: Config,
+    contexts: cli::config::Contexts,
+    output: W,
+    shutdown: impl Future<Output = Signal>,
+) -> Result<(), RunError>
+where
+    W: Write + Send + 'static,
+{
+    tokio::pin!(shutdown);
+    let names = match &contexts.names {
+        Some(names) => names.clone(),
+        None => client::context_names(&contexts.base)?,
+    };
+    if names.is_empty() {
+        return Err(RunError::NoContexts);
+    }
+    let connecting = futures::future::join_all(names.iter().map(|name| {
+        let choice = client::KubeconfigChoice {
+            context: Some(name.clone()),
+            ..contexts.base.clone()
+        };
+        let options = config.client.clone();
+        async move { client::connect(&choice, &options).await }
+    }));
+    let connected = tokio::select! {
+        connected = connecting => connected,
+        signal = &mut shutdown => {
+            let unprinted = PrinterEnd::StoppedUnsynced;
+            return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+        }
+    };
+    let mut connections = Vec::new();
+    let mut failed = Vec::new();
+    let mut first_error = None;
+    for (name, connection) in names.into_iter().zip(connected) {
+        match connection {
+            Ok(connection) => connections.push((Some(Arc::from(name.as_str())), connection)),
+            // A context the kubeconfig lacks is the command line's mistake: nothing runs.
+            Err(err @ ClientError::UnknownContext { .. }) => return Err(err.into()),
+            Err(err) => {
+                tracing::error!(context = %name, error = %err, "cannot connect to the context; it is left out");
+                failed.push(name);
+                first_error.get_or_insert(err);
+            }
+        }
+    }
+    if connections.is_empty()
+        && let Some(err) = first_error
+    {
+        return Err(err.into());
+    }
+    let once = config.once;
+    let ended = watch_and_print(config, connections, output, shutdown).await;
+    match ended {
+        Ok(ContextsEnded { failed: mut later }) => {
+            failed.append(&mut later);
+            failed.sort_unstable();
+            failed.dedup();
+            if once && !failed.is_empty() {
+                return Err(RunError::ContextsFailed(failed));
+            }
+            Ok(())
+        }
+        Err(err) => Err(err),
+    }
 }
 
 /// [`run`] against the embedded simulated cluster, stopped when the run ends.
@@ -415,9 +503,9 @@ where
 {
     let sim = sim::Sim::start().await.map_err(RunError::Sim)?;
     let connection = sim.connect(&config.client)?;
-    let result = watch_and_print(config, connection, output, shutdown).await;
+    let result = watch_and_print(config, vec![(None, connection)], output, shutdown).await;
     sim.shutdown().await;
-    result
+    result.map(|_| ())
 }
 
 /// `--sim` in a build without the simulator.
@@ -430,24 +518,40 @@ async fn run_sim<W>(
     Err(RunError::NoSim)
 }
 
-/// The run on a connection, in three steps: resolve what to watch, spawn the reflector,
-/// printer and metrics tasks, join them.
+/// How a run that watched ended well: with several contexts, those that failed (each logged).
+struct ContextsEnded {
+    failed: Vec<String>,
+}
+
+/// The run on its connections (one, or a context's each), in three steps: resolve what to
+/// watch, spawn the reflector, printer and metrics tasks, join them.
 async fn watch_and_print<W>(
     config: Config,
-    connection: Connection,
+    connections: Vec<(Option<Arc<str>>, Connection)>,
     output: W,
     shutdown: impl Future<Output = Signal>,
-) -> Result<(), RunError>
+) -> Result<ContextsEnded, RunError>
 where
     W: Write + Send + 'static,
 {
     tokio::pin!(shutdown);
-    let endpoint = Endpoint::of(&connection);
-    let resolving = wiring::resolve_targets(&config, &connection.client, &endpoint);
+    let clusters: Vec<wiring::Cluster> = connections
+        .iter()
+        .map(|(context, connection)| wiring::Cluster {
+            context: context.clone(),
+            client: connection.client.clone(),
+            endpoint: Endpoint::of(connection),
+        })
+        .collect();
+    let Some((_, connection)) = connections.into_iter().next() else {
+        return Err(RunError::NoContexts);
+    };
+    let resolving = wiring::resolve_targets_in_any(&config, &clusters);
     let targets = tokio::select! {
         signal = &mut shutdown => {
             let unprinted = PrinterEnd::StoppedUnsynced;
-            return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+            return interruption(signal, config.once, unprinted)
+                .map_or(Ok(ContextsEnded { failed: Vec::new() }), Err);
         }
         targets = resolving => targets?,
     };
@@ -456,8 +560,7 @@ where
     let stop = CancellationToken::new();
     let tasks = wiring::Tasks::spawn(
         config,
-        (connection.client, &connection.server),
-        endpoint,
+        (&clusters, &connection.server),
         &targets,
         output,
         &stop,
@@ -494,7 +597,10 @@ where
     let failed = ended
         .signal
         .and_then(|signal| interruption(signal, once, printed));
-    failed.map_or(Ok(()), Err)
+    let contexts = ContextsEnded {
+        failed: ended.failed_contexts,
+    };
+    failed.map_or(Ok(contexts), Err)
 }
 
 /// Whether `status` is the server refusing an impersonation: a 403 about `users`, `groups`,

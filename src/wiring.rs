@@ -52,6 +52,17 @@ pub struct Target {
     pub names: Vec<String>,
 }
 
+/// One cluster the run watches: a kubeconfig context's connection.
+pub struct Cluster {
+    /// The context's name, when the run watches several (`--context a,b`): its keys' prefix,
+    /// its metrics' `context` label, the name its failures are logged under.
+    pub context: Option<Arc<str>>,
+    /// The client every request to it goes through.
+    pub client: kube::Client,
+    /// Where it is, for messages.
+    pub endpoint: Endpoint,
+}
+
 /// Resolves the configured resources (and categories, such as `all`) into the kinds to watch,
 /// each once. A server that is down or failing is waited for with backoff, as list and watch
 /// do, unless `--once`; anything else ends the run.
@@ -73,6 +84,31 @@ pub async fn resolve_targets(
             resolved => return resolved,
         }
     }
+}
+
+/// [`resolve_targets`] in the first of `clusters` that answers: with several contexts, a
+/// context that is down or forbidden does not hold the others back (kinds are the same
+/// everywhere; one a context does not serve fails there as its list does). Fails as the
+/// last to fail when none answers.
+pub async fn resolve_targets_in_any(
+    config: &Config,
+    clusters: &[Cluster],
+) -> Result<Vec<Target>, RunError> {
+    if let [only] = clusters {
+        return resolve_targets(config, &only.client, &only.endpoint).await;
+    }
+    let resolving = clusters.iter().map(|cluster| {
+        Box::pin(async move {
+            let resolved = resolve_targets(config, &cluster.client, &cluster.endpoint).await;
+            if let (Err(err), Some(context)) = (&resolved, &cluster.context) {
+                tracing::warn!(context = %context, error = %err, "cannot resolve the resources in this context; trying the others");
+            }
+            resolved
+        })
+    });
+    futures::future::select_ok(resolving)
+        .await
+        .map(|(targets, _)| targets)
 }
 
 /// `pods` and its other names alone need no discovery; anything else is looked up like kubectl
@@ -133,8 +169,9 @@ async fn resolve_once(
 
 /// The tasks of a run.
 pub struct Tasks {
-    /// One reflector per kind, with the kind's scope for messages.
-    reflectors: Vec<JoinHandle<Result<(), ReflectorError>>>,
+    /// One reflector per collection, with its cluster's context when the run watches
+    /// several.
+    reflectors: Vec<(Option<Arc<str>>, ReflectorTask)>,
     /// With `--events`, the tasks that prefix each collection's changes into the one queue the
     /// printer reads, and the one that says what the initial state lacks.
     forwarders: Vec<JoinHandle<()>>,
@@ -145,6 +182,9 @@ pub struct Tasks {
     metrics_server: Option<JoinHandle<()>>,
 }
 
+/// A reflector's task.
+type ReflectorTask = JoinHandle<Result<(), ReflectorError>>;
+
 /// How the tasks of a run ended.
 pub struct Ended {
     /// The reflectors' end: the first error retrying cannot fix (its kind named in it), or none.
@@ -153,10 +193,13 @@ pub struct Ended {
     pub printer: Result<PrinterEnd, RunError>,
     /// The signal that stopped the run, when it came before anything else ended it.
     pub signal: Option<Signal>,
+    /// With several contexts, those whose reflectors failed (each logged as it failed), sorted.
+    pub failed_contexts: Vec<String>,
 }
 
 /// One collection's reflector, before it is spawned.
 struct Kind {
+    context: Option<Arc<str>>,
     reflector: Reflector<NameFilter<KubeSource>>,
     listed: KindStore,
     changes: Option<CollectionChanges>,
@@ -175,6 +218,7 @@ struct CollectionChanges {
 /// What one reflector lists and watches: a kind, in one namespace or all (or none, for a
 /// cluster-scoped kind).
 struct Collection<'a> {
+    cluster: &'a Cluster,
     target: &'a Target,
     namespace: Option<String>,
 }
@@ -204,16 +248,26 @@ fn connections_needed(collections: usize) -> u64 {
 /// filtered here: a user whose grants are Roles in those namespaces may not list at the cluster
 /// scope, and the server reads and sends only what was asked for (measured in
 /// `docs/performance.md`).
-fn collections<'a>(config: &Config, targets: &'a [Target]) -> Vec<Collection<'a>> {
+fn collections<'a>(
+    config: &Config,
+    clusters: &'a [Cluster],
+    targets: &'a [Target],
+) -> Vec<Collection<'a>> {
     let mut collections = Vec::new();
-    for target in targets {
+    for (cluster, target) in clusters
+        .iter()
+        .flat_map(|cluster| targets.iter().map(move |target| (cluster, target)))
+    {
         if !target.namespaced || config.namespaces.is_empty() {
             if !target.namespaced && !config.namespaces.is_empty() {
                 let plural = &target.resource.plural;
                 let namespaces = config.namespaces.join(",");
-                tracing::warn!(resource = %plural, namespace = %namespaces, "resource is cluster-scoped; ignoring the namespace");
+                if std::ptr::eq(cluster, &clusters[0]) {
+                    tracing::warn!(resource = %plural, namespace = %namespaces, "resource is cluster-scoped; ignoring the namespace");
+                }
             }
             collections.push(Collection {
+                cluster,
                 target,
                 namespace: None,
             });
@@ -221,6 +275,7 @@ fn collections<'a>(config: &Config, targets: &'a [Target]) -> Vec<Collection<'a>
         }
         for namespace in &config.namespaces {
             collections.push(Collection {
+                cluster,
                 target,
                 namespace: Some(namespace.clone()),
             });
@@ -235,8 +290,7 @@ impl Tasks {
     /// `stop` is cancelled.
     pub async fn spawn<W>(
         config: Config,
-        (client, server): (kube::Client, &str),
-        endpoint: Endpoint,
+        (clusters, server): (&[Cluster], &str),
         targets: &[Target],
         output: W,
         stop: &CancellationToken,
@@ -244,7 +298,7 @@ impl Tasks {
     where
         W: Write + Send + 'static,
     {
-        let collections = collections(&config, targets);
+        let collections = collections(&config, clusters, targets);
         let (state, saved) = match &config.state {
             Some(options) => {
                 let identity = identity_of(&config, server, &collections);
@@ -273,7 +327,7 @@ impl Tasks {
                 let known = saved
                     .as_ref()
                     .and_then(|saved| saved.collections.get(index));
-                kind(&config, &client, &endpoint, (collection, known), several)
+                kind(&config, (collection, known), several)
             })
             .collect();
         let commands = config
@@ -297,7 +351,8 @@ impl Tasks {
         let mut listed = Vec::new();
         let mut changes = Vec::new();
         for kind in kinds {
-            reflectors.push(tokio::spawn(kind.reflector.run(stop.clone())));
+            let running = tokio::spawn(kind.reflector.run(stop.clone()));
+            reflectors.push((kind.context, running));
             listed.push(kind.listed);
             changes.extend(kind.changes);
         }
@@ -380,6 +435,11 @@ impl Tasks {
     /// Waits for a reflector to end, `shutdown` (a signal), or `stop` (the printer is done:
     /// `--once`, or stdout closed), then stops every task and waits for them. A reflector that
     /// failed gets no final listing: the printer is aborted before `stop` would ask it for one.
+    ///
+    /// With several contexts, a reflector's failure is its context's, not the run's: it is
+    /// logged with the context, the collection is left out of listings (its store abandoned),
+    /// and the run goes on while any other collection can; only when every one has failed does
+    /// the first failure end the run.
     pub async fn join(
         self,
         shutdown: impl Future<Output = Signal>,
@@ -392,35 +452,52 @@ impl Tasks {
             printer_runs_commands,
             metrics_server,
         } = self;
+        tokio::pin!(shutdown);
         // A failure ends the printer at once, but for a command's grace.
         let abort = || {
             if !printer_runs_commands {
                 printer.abort();
             }
         };
-        let mut reflectors: FuturesUnordered<_> = reflectors.into_iter().collect();
+        let several_contexts = reflectors.iter().any(|(context, _)| context.is_some());
+        let total = reflectors.len();
+        let mut reflectors: FuturesUnordered<_> = reflectors
+            .into_iter()
+            .map(|(context, running)| async move { (context, running.await) })
+            .collect();
         let mut signal = None;
-        let first = tokio::select! {
-            Some(result) = reflectors.next() => Some(result),
-            received = shutdown => {
-                signal = Some(received);
-                None
+        let mut failures = Failures::default();
+        loop {
+            let ended = tokio::select! {
+                Some(ended) = reflectors.next() => ended,
+                received = &mut shutdown => {
+                    signal = Some(received);
+                    break;
+                }
+                () = stop.cancelled() => break,
+            };
+            let (context, result) = ended;
+            let result = result.map_err(|err| RunError::Task(err.to_string()))?;
+            failures.record(context, result);
+            // One cluster: any end is the run's. Several: only every collection failing.
+            if !several_contexts || failures.count == total {
+                break;
             }
-            () = stop.cancelled() => None,
-        };
-        if !matches!(first, None | Some(Ok(Ok(())))) {
+        }
+        let ended_the_run =
+            failures.first.is_some() && (!several_contexts || failures.count == total);
+        if ended_the_run {
             abort();
         }
         stop.cancel();
-        let rest: Vec<_> = reflectors.collect().await;
-        // The first error to end a reflector is the run's (the others were stopped by it).
-        let mut reflector_result = Ok(());
-        for result in first.into_iter().chain(rest) {
+        while let Some((context, result)) = reflectors.next().await {
             let result = result.map_err(|err| RunError::Task(err.to_string()))?;
-            if reflector_result.is_ok() {
-                reflector_result = result;
-            }
+            failures.record(context, result);
         }
+        let reflector_result = match failures.first.take() {
+            Some(err) if !several_contexts || failures.count == total => Err(err),
+            _ => Ok(()),
+        };
         if reflector_result.is_err() {
             abort();
         }
@@ -437,11 +514,41 @@ impl Tasks {
             Err(err) if err.is_cancelled() => Ok(PrinterEnd::Finished),
             Err(err) => Err(RunError::Task(err.to_string())),
         };
+        let mut failed_contexts: Vec<String> = failures.contexts.into_iter().collect();
+        failed_contexts.sort_unstable();
         Ok(Ended {
             reflector: reflector_result,
             printer,
             signal,
+            failed_contexts,
         })
+    }
+}
+
+/// The reflectors that failed, as [`Tasks::join`] collects them.
+#[derive(Default)]
+struct Failures {
+    /// The first failure: the run's, when it ends the run.
+    first: Option<ReflectorError>,
+    /// How many failed.
+    count: usize,
+    /// The contexts they were of, with several.
+    contexts: std::collections::BTreeSet<String>,
+}
+
+impl Failures {
+    /// Records how a reflector of `context` ended; a failure with a context is logged as its
+    /// context's, and what its collection had is left out of listings from now on.
+    fn record(&mut self, context: Option<Arc<str>>, result: Result<(), ReflectorError>) {
+        let Err(err) = result else { return };
+        self.count += 1;
+        if let Some(context) = context {
+            tracing::error!(context = %context, error = %err, "context failed; its objects are left out of the listings");
+            self.contexts.insert(context.to_string());
+        }
+        if self.first.is_none() {
+            self.first = Some(err);
+        }
     }
 }
 
@@ -449,19 +556,30 @@ impl Tasks {
 /// several.
 fn kind(
     config: &Config,
-    client: &kube::Client,
-    endpoint: &Endpoint,
     (collection, known): (Collection<'_>, Option<&Known>),
     several: Several,
 ) -> Kind {
-    let Collection { target, namespace } = collection;
+    let Collection {
+        cluster,
+        target,
+        namespace,
+    } = collection;
+    let Cluster {
+        context,
+        client,
+        endpoint,
+    } = cluster;
     let plural = target.resource.plural.clone();
     // kubectl shows NAMESPACE only when listing across namespaces.
     let across_namespaces = target.namespaced && (namespace.is_none() || several.namespaces);
     let (mut writer, store) = store::new_store();
-    let prefix: Option<Arc<str>> = several
-        .kinds
-        .then(|| kinds::prefix_of(&target.resource).into());
+    let kind_prefix = several.kinds.then(|| kinds::prefix_of(&target.resource));
+    // With several contexts, the context comes first: `prod/pod/shop/web-1`.
+    let prefix: Option<Arc<str>> = match (context, kind_prefix) {
+        (Some(context), Some(kind)) => Some(format!("{context}/{kind}").into()),
+        (Some(context), None) => Some(Arc::clone(context)),
+        (None, kind) => kind.map(Into::into),
+    };
     let collection_name = kinds::collection_of(
         prefix.as_deref(),
         namespace.as_deref().filter(|_| several.namespaces),
@@ -490,12 +608,15 @@ fn kind(
     let resource = &target.resource;
     let label = label_of(resource);
     let resume_from = known.and_then(|known| seed(config, &mut writer, known));
-    let metrics = match namespace.as_deref() {
+    let mut metrics = match namespace.as_deref() {
         Some(namespace) if several.namespaces => {
             Metrics::for_resource(&label).in_namespace(namespace)
         }
         _ => Metrics::for_resource(&label),
     };
+    if let Some(context) = context {
+        metrics = metrics.in_context(context);
+    }
     let metrics = Arc::new(metrics);
     let reflector_config = ReflectorConfig {
         give_up_before_sync: config.reflector.give_up_before_sync || config.once,
@@ -522,10 +643,13 @@ fn kind(
         reflector = reflector.resuming_from(resource_version);
     }
     if io::stderr().is_terminal() {
-        let label = match namespace.as_deref().filter(|_| several.namespaces) {
+        let mut label = match namespace.as_deref().filter(|_| several.namespaces) {
             Some(namespace) => format!("{plural} in {namespace}"),
             None => plural.clone(),
         };
+        if let Some(context) = context {
+            label = format!("{context}: {label}");
+        }
         reflector = reflector.with_progress(progress::reporter(label, progress::stderr_line()));
     }
     let listed = KindStore {
@@ -542,8 +666,10 @@ fn kind(
             namespace: namespace.as_deref().map(Into::into),
             names: target.names.clone().into(),
         },
+        context: context.clone(),
     };
     Kind {
+        context: context.clone(),
         reflector,
         listed,
         changes,

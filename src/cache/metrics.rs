@@ -65,6 +65,17 @@ pub struct Metrics {
     resource: String,
     /// The `namespace` label value, for one namespace of several (`-n a,b`); empty: no label.
     namespace: String,
+    /// The `context` label value, for one kubeconfig context of several (`--context a,b`);
+    /// empty: no label.
+    context: String,
+}
+
+/// A label value escaped as the Prometheus text format asks.
+fn escape_label(value: &str) -> String {
+    value
+        .replace('\\', "\\\\")
+        .replace('"', "\\\"")
+        .replace('\n', "\\n")
 }
 
 /// What the reflector reports.
@@ -122,8 +133,41 @@ impl Metrics {
         }
     }
 
-    /// The `resource="…"` label (and `namespace="…"` when set), or nothing without a resource.
+    /// These metrics with `context="<context>"` first: one kubeconfig context's of several
+    /// (`--context a,b`, `--all-contexts`).
+    pub fn in_context(self, context: &str) -> Self {
+        Metrics {
+            context: context.to_owned(),
+            ..self
+        }
+    }
+
+    /// Whose readiness `/readyz` names: the context and collection these metrics are of.
+    fn readiness_name(&self) -> String {
+        let mut name = self.context.clone();
+        for part in [&self.resource, &self.namespace] {
+            if !part.is_empty() {
+                if !name.is_empty() {
+                    name.push('/');
+                }
+                name.push_str(part);
+            }
+        }
+        name
+    }
+
+    /// The `context="…"` (when set), `resource="…"` and `namespace="…"` (when set) labels,
+    /// or nothing without a resource.
     fn resource_label(&self) -> String {
+        let label = self.kind_label();
+        if self.context.is_empty() || label.is_empty() {
+            return label;
+        }
+        format!("context=\"{}\",{label}", escape_label(&self.context))
+    }
+
+    /// The `resource="…"` label (and `namespace="…"` when set), or nothing without a resource.
+    fn kind_label(&self) -> String {
         if self.resource.is_empty() {
             return String::new();
         }
@@ -488,6 +532,29 @@ fn respond<B>(
             (StatusCode::OK, "text/plain; version=0.0.4", text)
         }
         "/livez" => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
+        // Several contexts: each collection's readiness, as kube-apiserver's verbose /readyz
+        // lists its checks, so a probe's log says which cluster is behind.
+        "/readyz" | "/healthz" if kinds.iter().any(|(metrics, _)| !metrics.context.is_empty()) => {
+            let mut text = String::new();
+            for (metrics, store) in kinds {
+                let (mark, state) = if metrics.ready(store, ready_limit) {
+                    ('+', "ready")
+                } else if store.is_abandoned() {
+                    ('-', "failed")
+                } else if !store.is_synced() {
+                    ('-', "not synced")
+                } else {
+                    ('-', "no successful list or watch start recently")
+                };
+                text.push_str(&format!("[{mark}]{} {state}\n", metrics.readiness_name()));
+            }
+            let status = if ready {
+                StatusCode::OK
+            } else {
+                StatusCode::SERVICE_UNAVAILABLE
+            };
+            (status, "text/plain", text)
+        }
         "/readyz" | "/healthz" if ready => (StatusCode::OK, "text/plain", "ok\n".to_owned()),
         "/readyz" | "/healthz" if !synced => (
             StatusCode::SERVICE_UNAVAILABLE,

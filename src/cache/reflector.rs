@@ -451,7 +451,10 @@ impl<S: ListWatch> Reflector<S> {
                         _ = tokio::time::sleep(delay) => next,
                     }
                 }
-                Step::Fatal(err) => return Err(err),
+                Step::Fatal(err) => {
+                    self.writer.abandon();
+                    return Err(err);
+                }
             };
         }
     }

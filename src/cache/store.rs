@@ -41,6 +41,8 @@ struct Contents {
 struct Shared {
     contents: RwLock<Contents>,
     synced: watch::Sender<bool>,
+    /// Set when the reflector gave up for good ([`Writer::abandon`]).
+    abandoned: watch::Sender<bool>,
 }
 
 /// What a change did to a key.
@@ -159,6 +161,7 @@ pub fn new_store() -> (Writer, Store) {
     let shared = Arc::new(Shared {
         contents: RwLock::new(Contents::default()),
         synced: watch::Sender::new(false),
+        abandoned: watch::Sender::new(false),
     });
     (
         Writer {
@@ -182,6 +185,13 @@ pub struct Writer {
 }
 
 impl Writer {
+    /// Says that nothing will keep this store true any more: its reflector stopped on an error
+    /// retrying cannot fix (a 403, say). A run watching several clusters leaves it out of its
+    /// listings from then on, and stops waiting for it to sync.
+    pub fn abandon(&mut self) {
+        self.shared.abandoned.send_replace(true);
+    }
+
     /// From now on, every change is also sent to the returned receiver (for `--events`), which
     /// holds at most [`CHANGES_CAPACITY`] of them: the methods that change the store wait for
     /// room once it is full. Closing or dropping the receiver stops the publishing.
@@ -492,6 +502,21 @@ impl Store {
         let mut synced = self.shared.synced.subscribe();
         // The sender lives as long as `self`, so this only returns once synced.
         let _ = synced.wait_for(|synced| *synced).await;
+    }
+
+    /// Whether its reflector gave up for good ([`Writer::abandon`]): what it holds is no
+    /// longer kept true.
+    pub fn is_abandoned(&self) -> bool {
+        *self.shared.abandoned.borrow()
+    }
+
+    /// Waits until the store is synced or abandoned: nothing more to wait for.
+    pub async fn wait_settled(&self) {
+        let mut abandoned = self.shared.abandoned.subscribe();
+        tokio::select! {
+            () = self.wait_synced() => {}
+            _ = abandoned.wait_for(|abandoned| *abandoned) => {}
+        }
     }
 }
 

@@ -16,7 +16,7 @@ use crate::api::deadline::RequestDeadline;
 use crate::api::kube_source::{Selectors, SourceOptions, Wire};
 use crate::cache::reflector::ReflectorConfig;
 use crate::cache::store::ChangeType;
-use crate::cli::config::{ClusterChoice, Config, Mode, StateOptions};
+use crate::cli::config::{ClusterChoice, Config, Contexts, Mode, StateOptions};
 use crate::cli::kubectl_flags::KubectlFlags;
 use crate::cli::listen::parse_listen_address;
 use crate::cli::selection::Selection;
@@ -255,9 +255,15 @@ struct WatchArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "sim")]
     kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context); its namespace is not
-    /// applied: without -n, all namespaces are watched.
-    #[arg(long, value_name = "NAME", conflicts_with = "sim")]
-    context: Option<String>,
+    /// applied: without -n, all namespaces are watched. Several (-context a,b or repeated):
+    /// one stream, each key prefixed by its context (prod/shop/web-1).
+    #[arg(long, value_name = "NAME", value_delimiter = ',', action = ArgAction::Append,
+          conflicts_with = "sim")]
+    context: Vec<String>,
+    /// Every context of the kubeconfig, each key prefixed by its context, as with
+    /// --context a,b.
+    #[arg(long, conflicts_with_all = ["sim", "context"])]
+    all_contexts: bool,
     /// Never ask the server to gzip responses (overrides the kubeconfig's
     /// disable-compression); compression is on by default, as with kubectl.
     #[arg(long)]
@@ -412,13 +418,29 @@ impl Cli {
             .overrides()
             .map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
+        let mut contexts = args.context.clone();
+        let mut seen = std::collections::HashSet::new();
+        contexts.retain(|context| seen.insert(context.clone()));
+        let several_contexts = args.all_contexts || contexts.len() > 1;
+        if several_contexts {
+            refuse_what_several_contexts_cannot_mean(&args).map_err(|message| usage(&message))?;
+        }
+        let base = KubeconfigChoice {
+            path: args.kubeconfig.clone(),
+            context: None,
+            overrides: Box::new(overrides),
+        };
         let cluster = if args.sim {
             ClusterChoice::Sim
+        } else if several_contexts {
+            ClusterChoice::Contexts(Contexts {
+                base,
+                names: (!args.all_contexts).then_some(contexts),
+            })
         } else {
             ClusterChoice::Kubeconfig(KubeconfigChoice {
-                path: args.kubeconfig,
-                context: args.context,
-                overrides: Box::new(overrides),
+                context: contexts.pop(),
+                ..base
             })
         };
         let mode = match (args.events, args.diff, args.wait_for.is_empty()) {
@@ -582,10 +604,26 @@ fn refuse_empty_values(args: &WatchArgs) -> Result<(), String> {
     {
         return Err("--exec is empty; name a command, e.g. --exec 'cat >> changes.log'".to_owned());
     }
-    if args.context.as_deref() == Some("") {
+    if args.context.iter().any(String::is_empty) {
         return Err("--context is empty; name a context, or omit --context \
                     for the kubeconfig's current context"
             .to_owned());
+    }
+    Ok(())
+}
+
+/// Refuses what several contexts cannot mean (yet): `--state` keeps one server's
+/// resourceVersions, and `--for` waits for objects named without a context.
+fn refuse_what_several_contexts_cannot_mean(args: &WatchArgs) -> Result<(), String> {
+    if args.state.is_some() {
+        return Err(
+            "--state keeps one cluster's state; run one kreflect per context with a \
+                    state file each"
+                .to_owned(),
+        );
+    }
+    if !args.wait_for.is_empty() {
+        return Err("--for waits in one cluster; run one kreflect per context".to_owned());
     }
     Ok(())
 }

@@ -18,8 +18,20 @@ use crate::output::wait::WaitPlan;
 pub enum ClusterChoice {
     /// A real cluster, from a kubeconfig or the in-cluster service account.
     Kubeconfig(KubeconfigChoice),
+    /// Several kubeconfig contexts in one run (`--context a,b`, `--all-contexts`): keys
+    /// prefixed by context.
+    Contexts(Contexts),
     /// The embedded simulated cluster (`--sim`).
     Sim,
+}
+
+/// `--context a,b` or `--all-contexts`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Contexts {
+    /// The kubeconfig and the flags over it, for every context (its `context` unset).
+    pub base: KubeconfigChoice,
+    /// The contexts named, in order, each once; `None` for every context of the kubeconfig.
+    pub names: Option<Vec<String>>,
 }
 
 /// What is printed.

@@ -104,6 +104,9 @@ pub struct KindStore {
     pub object_type: ObjectType,
     /// What its first listing should have.
     pub expected: Expected,
+    /// The kubeconfig context it is of, when the run watches several (`--context a,b`):
+    /// its keys are prefixed with it, and it is listed only while synced.
+    pub context: Option<Arc<str>>,
 }
 
 /// The stores of a run, one per kind, in the order the kinds were named.
@@ -128,6 +131,7 @@ impl From<Store> for Stores {
                 resource: "pods".into(),
                 ..Expected::default()
             },
+            context: None,
         }])
     }
 }
@@ -260,11 +264,67 @@ impl Stores {
         }
     }
 
-    /// Waits until every kind's first complete list has been stored.
+    /// Waits until every kind's first complete list has been stored; with several contexts,
+    /// until every collection is synced or abandoned (its context failed: it will not sync).
     pub async fn wait_synced(&self) {
         for kind in &self.kinds {
-            kind.store.wait_synced().await;
+            match kind.context {
+                Some(_) => kind.store.wait_settled().await,
+                None => kind.store.wait_synced().await,
+            }
         }
+    }
+
+    /// Waits until some collection is synced, or every one is settled (see
+    /// [`Stores::wait_synced`]): with several contexts, the first listing may go out.
+    pub async fn wait_any_synced(&self) {
+        if self.kinds.is_empty() {
+            return;
+        }
+        // Not empty: select_all would panic on no futures.
+        let any_synced = futures::future::select_all(
+            self.kinds
+                .iter()
+                .map(|kind| Box::pin(kind.store.wait_synced())),
+        );
+        tokio::select! {
+            _ = any_synced => {}
+            () = self.wait_synced() => {}
+        }
+    }
+
+    /// Whether the run watches several contexts (keys prefixed by context).
+    pub fn of_several_contexts(&self) -> bool {
+        self.kinds.iter().any(|kind| kind.context.is_some())
+    }
+
+    /// What a listing shows: with several contexts, only the collections synced and not
+    /// abandoned (a context not synced yet, or failed, has nothing true to list); otherwise
+    /// every one.
+    pub fn listable(&self) -> Stores {
+        if !self.of_several_contexts() {
+            return self.clone();
+        }
+        let kinds = self
+            .kinds
+            .iter()
+            .filter(|kind| kind.store.is_synced() && !kind.store.is_abandoned())
+            .cloned()
+            .collect();
+        Stores { kinds }
+    }
+
+    /// The contexts with a collection [`Stores::listable`] leaves out, sorted, each once.
+    pub fn contexts_left_out(&self) -> Vec<Arc<str>> {
+        let mut left_out: Vec<Arc<str>> = self
+            .kinds
+            .iter()
+            .filter(|kind| !kind.store.is_synced() || kind.store.is_abandoned())
+            .filter_map(|kind| kind.context.clone())
+            .collect();
+        left_out.sort_unstable();
+        left_out.dedup();
+        left_out
     }
 }
 
@@ -320,6 +380,7 @@ mod tests {
             columns,
             object_type: ObjectType::pod(),
             expected: Expected::default(),
+            context: None,
         };
         let stores = Stores::new(vec![
             kind("pod", &pod_store),
@@ -359,6 +420,7 @@ mod tests {
                 namespace: namespace.map(Into::into),
                 names: names.iter().map(|name| (*name).to_owned()).collect(),
             },
+            context: None,
         }
     }
 

@@ -158,11 +158,12 @@ async fn listings_kept<S: Sink>(
     stop: CancellationToken,
     keeper: &mut Option<Keeper>,
 ) -> io::Result<PrinterEnd> {
-    let store = stores.into();
+    let every_store: Stores = stores.into();
     tokio::select! {
         _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
-        _ = store.wait_synced() => {}
+        _ = first_listing_ready(&every_store, config.once) => {}
     }
+    let mut left_out = LeftOut::default();
     let mut lister = Lister::new(config.format.clone(), config.diff);
     if let Some(keeper) = keeper.as_ref() {
         lister = lister.remembering(keeper.remembered_versions());
@@ -171,6 +172,7 @@ async fn listings_kept<S: Sink>(
     let mut ticks = None;
     let mut first = true;
     loop {
+        let store = left_out.listable(&every_store);
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
@@ -224,6 +226,7 @@ async fn listings_kept<S: Sink>(
             // Stopped while the one listing was being written: it was all there was to print.
             return Ok(PrinterEnd::Finished);
         }
+        let store = left_out.listable(&every_store);
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
@@ -236,6 +239,46 @@ async fn listings_kept<S: Sink>(
         Ok(end_of(written))
     })
     .await
+}
+
+/// How long a run watching several contexts waits, once one of them is synced, for the others
+/// before its first listing: a context that is slow, unreachable or failing joins the
+/// listings when it syncs, and does not hold the others back.
+pub const CONTEXTS_SYNC_GRACE: Duration = Duration::from_secs(10);
+
+/// Waits until the first listing may be written: every store synced; with several contexts,
+/// every one synced or failed (`--once`: the listing is all it prints), or, for a watching
+/// run, one synced and [`CONTEXTS_SYNC_GRACE`] for the others.
+async fn first_listing_ready(stores: &Stores, once: bool) {
+    if once || !stores.of_several_contexts() {
+        return stores.wait_synced().await;
+    }
+    stores.wait_any_synced().await;
+    let _ = tokio::time::timeout(CONTEXTS_SYNC_GRACE, stores.wait_synced()).await;
+}
+
+/// The contexts the last listing left out (not synced yet, or failed), said on stderr when
+/// they change.
+#[derive(Default)]
+struct LeftOut(Vec<Arc<str>>);
+
+impl LeftOut {
+    /// What the next listing shows of `stores` ([`Stores::listable`]), saying on stderr which
+    /// contexts it leaves out when that changed since the last listing.
+    fn listable(&mut self, stores: &Stores) -> Stores {
+        let listable = stores.listable();
+        let left_out = stores.contexts_left_out();
+        if left_out != self.0 {
+            if left_out.is_empty() {
+                tracing::info!("every context is in the listings");
+            } else {
+                let contexts = left_out.join(",");
+                tracing::warn!(contexts = %contexts, "contexts not synced or failed are left out of the listings until they sync");
+            }
+            self.0 = left_out;
+        }
+        listable
+    }
 }
 
 /// Says on stderr what the first listing lacked of what was asked for, as kubectl says it

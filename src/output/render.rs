@@ -514,10 +514,13 @@ impl EventTypes {
 
     /// The type of the object whose printed key is `key`.
     pub(crate) fn of(&self, key: &ObjectKey) -> ObjectType {
-        let prefix = key.as_str().split('/').next().unwrap_or_default();
+        // A prefix may have several segments (`prod/pod`, with several contexts).
+        let key = key.as_str();
         let found = self.0.iter().find(|source| match &source.prefix {
             None => true,
-            Some(kind_prefix) => &**kind_prefix == prefix,
+            Some(prefix) => key
+                .strip_prefix(&**prefix)
+                .is_some_and(|rest| rest.starts_with('/')),
         });
         found.map_or_else(ObjectType::pod, |source| source.object_type.clone())
     }
@@ -1527,6 +1530,7 @@ mod tests {
                 columns,
                 object_type: ObjectType::pod(),
                 expected: Default::default(),
+                context: None,
             },
             KindStore {
                 prefix: Some("deployment.apps".into()),
@@ -1535,6 +1539,7 @@ mod tests {
                 columns,
                 object_type: deployments,
                 expected: Default::default(),
+                context: None,
             },
         ]);
         let names = template(r#"jsonpath={.kind}/{.metadata.name}{"\n"}"#, Headers::Print);

@@ -20,6 +20,7 @@ mod chaos;
 mod client_cert;
 mod completion;
 mod compression;
+mod contexts;
 mod exec;
 mod exec_plugin;
 mod faults;

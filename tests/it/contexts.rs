@@ -1,0 +1,229 @@
+//! Several kubeconfig contexts in one run (`--context a,b`, `--all-contexts`): fake servers as
+//! clusters, one down or forbidden, through one kubeconfig. One stream, keys prefixed by
+//! context; each context independent; `--once` fails naming those it could not list.
+
+use std::time::{Duration, Instant};
+
+use kreflect_sim::ServerOptions;
+
+use crate::harness::{
+    ANY_PORT, Running, TestCluster, http_get, listening_addr, run_to_end, strings,
+};
+
+/// A kubeconfig whose contexts are `(name, server URL)`, the first current.
+fn kubeconfig(cluster: &TestCluster, contexts: &[(&str, &str)]) -> std::path::PathBuf {
+    let clusters: Vec<_> = contexts
+        .iter()
+        .map(|(name, url)| serde_json::json!({"name": name, "cluster": {"server": url}}))
+        .collect();
+    let named: Vec<_> = contexts
+        .iter()
+        .map(|(name, _)| serde_json::json!({"name": name, "context": {"cluster": name, "user": "u"}}))
+        .collect();
+    let config = serde_json::json!({
+        "apiVersion": "v1",
+        "kind": "Config",
+        "clusters": clusters,
+        "users": [{"name": "u", "user": {}}],
+        "contexts": named,
+        "current-context": contexts[0].0,
+    });
+    cluster.write_kubeconfig("contexts", &config.to_string())
+}
+
+/// Nothing listens there.
+const DEAD: &str = "http://127.0.0.1:9";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_prints_every_context_prefixed_in_one_sorted_listing() {
+    let east = TestCluster::with_pods(&["shop/web-1", "shop/web-2"]).await;
+    let west = TestCluster::with_pods(&["shop/web-1", "ops/db-0"]).await;
+    let config = kubeconfig(
+        &east,
+        &[("east", &east.server.url()), ("west", &west.server.url())],
+    );
+    for args in [
+        &["--context", "east,west", "--once"][..],
+        &["--context", "west", "--context", "east", "--once"],
+        &["--all-contexts", "--once"],
+    ] {
+        let (status, stdout, stderr) =
+            run_to_end(east.kreflect_with_kubeconfig(&config, args)).await;
+        assert!(status.success(), "{args:?}: {stderr}");
+        assert_eq!(
+            stdout, "east/shop/web-1\neast/shop/web-2\nwest/ops/db-0\nwest/shop/web-1\n\n",
+            "{args:?}"
+        );
+    }
+    // Several kinds: the context, then the kind.
+    let (status, stdout, stderr) = run_to_end(east.kreflect_any_with_kubeconfig(
+        &config,
+        &[
+            "pods,nodes",
+            "--context",
+            "east,west",
+            "--once",
+            "-o",
+            "json",
+        ],
+    ))
+    .await;
+    assert!(status.success(), "{stderr}");
+    assert!(stdout.contains("\"east/pod/shop/web-1\""), "{stdout}");
+    assert!(stdout.contains("\"west/pod\":"), "{stdout}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn once_lists_what_it_can_and_fails_naming_the_contexts_it_could_not() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let forbidding = TestCluster::start_with_pods(
+        ServerOptions {
+            deny_cluster_scope: true,
+            ..ServerOptions::default()
+        },
+        &["shop/secret"],
+    )
+    .await;
+    let config = kubeconfig(
+        &up,
+        &[
+            ("up", &up.server.url()),
+            ("down", DEAD),
+            ("forbidden", &forbidding.server.url()),
+        ],
+    );
+    let (status, stdout, stderr) =
+        run_to_end(up.kreflect_with_kubeconfig(&config, &["--all-contexts", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "up/shop/web-1\n\n");
+    assert!(
+        stderr.contains(
+            "could not list contexts down, forbidden; the listing above has the other contexts"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr
+            .lines()
+            .any(|line| line.contains("context=down") || line.contains("down")),
+        "{stderr}"
+    );
+    // A context the kubeconfig lacks is a mistake of the command line: nothing is listed.
+    let (status, stdout, stderr) =
+        run_to_end(up.kreflect_with_kubeconfig(&config, &["--context", "up,nope", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("no context \"nope\""), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_or_down_context_holds_nothing_back_and_readyz_says_which_are_synced() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    // Its first answer comes after the grace the first listing waits for the others.
+    let slow = TestCluster::start_with_pods(
+        ServerOptions {
+            response_delay: Duration::from_secs(14),
+            ..ServerOptions::default()
+        },
+        &["ops/db-0"],
+    )
+    .await;
+    let config = kubeconfig(
+        &up,
+        &[
+            ("up", &up.server.url()),
+            ("down", DEAD),
+            ("slow", &slow.server.url()),
+        ],
+    );
+    let mut running = Running::spawn(up.kreflect_with_kubeconfig(
+        &config,
+        &[
+            "--all-contexts",
+            "--interval",
+            "1s",
+            "--metrics-addr",
+            ANY_PORT,
+        ],
+    ));
+    let started = Instant::now();
+    assert_eq!(running.next_listing().await, strings(&["up/shop/web-1"]));
+    assert!(
+        started.elapsed() < Duration::from_secs(13),
+        "{:?}",
+        started.elapsed()
+    );
+    running
+        .wait_for_stderr("the contexts left out", |line| {
+            line.contains("left out of the listings") && line.contains("down,slow")
+        })
+        .await;
+    let addr = listening_addr(running.child.id()).await;
+    let readyz = http_get(&addr, "/readyz").await;
+    assert!(readyz.starts_with("HTTP/1.1 503"), "{readyz}");
+    assert!(
+        readyz.contains("[+]up/pods ready") && readyz.contains("[-]down/pods not synced"),
+        "{readyz}"
+    );
+    let metrics = http_get(&addr, "/metrics").await;
+    assert!(
+        metrics.contains("kreflect_synced{context=\"up\",resource=\"pods\"} 1")
+            && metrics.contains("kreflect_synced{context=\"down\",resource=\"pods\"} 0"),
+        "{metrics}"
+    );
+    // The slow context joins the listings once it has synced; the down one stays out.
+    running
+        .wait_for_listing(&strings(&["slow/ops/db-0", "up/shop/web-1"]))
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_forbidden_while_watching_is_left_out_and_the_others_go_on() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let forbidding = TestCluster::start_with_pods(
+        ServerOptions {
+            deny_cluster_scope: true,
+            ..ServerOptions::default()
+        },
+        &["shop/secret"],
+    )
+    .await;
+    let config = kubeconfig(
+        &up,
+        &[("up", &up.server.url()), ("no", &forbidding.server.url())],
+    );
+    let mut running =
+        Running::spawn(up.kreflect_with_kubeconfig(&config, &["--context", "up,no", "--events"]));
+    assert_eq!(running.next_line().await, "ADDED up/shop/web-1");
+    running
+        .wait_for_stderr("the forbidden context named", |line| {
+            line.contains("context failed") && line.contains("no")
+        })
+        .await;
+    up.server.cluster().create_pod("shop", "web-2");
+    assert_eq!(running.next_line().await, "ADDED up/shop/web-2");
+    assert!(
+        running.child.try_wait().expect("wait").is_none(),
+        "it goes on"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_several_contexts_cannot_mean_is_a_usage_error() {
+    let cluster = TestCluster::with_pods(&[]).await;
+    for (args, said) in [
+        (
+            &["--context", "a,b", "--state", "f"][..],
+            "--state keeps one cluster's state",
+        ),
+        (
+            &["--all-contexts", "--for", "delete", "x"],
+            "--for waits in one cluster",
+        ),
+        (&["--all-contexts", "--context", "a"], "cannot be used with"),
+    ] {
+        let (status, _, stderr) = run_to_end(cluster.kreflect(args)).await;
+        assert_eq!(status.code(), Some(2), "{args:?}: {stderr}");
+        assert!(stderr.contains(said), "{args:?}: {stderr}");
+    }
+}

@@ -741,6 +741,7 @@ fn event_types(listed: &[KindStore]) -> EventTypes {
             collection: Arc::clone(&kind.collection),
             prefix: kind.prefix.clone(),
             object_type: kind.object_type.clone(),
+            context: kind.context.clone(),
         })
         .collect();
     EventTypes(sources)

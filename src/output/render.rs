@@ -253,6 +253,58 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
     Ok(out)
 }
 
+/// [`template_listing_reading`] over several contexts: each object's text (or each context's
+/// list's, for a JSONPath template that addresses `.items`) marked with its context
+/// ([`Template::mark_context`]), custom columns one table with a CONTEXT column first.
+fn template_listing_of_contexts(
+    template: &Template,
+    headers: Headers,
+    stores: &Stores,
+    reads: &ObjectReads,
+) -> Result<Vec<u8>, TemplateError> {
+    let mut out = Vec::new();
+    let per_list = template.lists_whole() && !template.is_columns() && !template.prints_names();
+    if per_list {
+        for collections in stores.kinds().chunk_by(|a, b| a.context == b.context) {
+            let mut values = Vec::new();
+            for kind in collections {
+                let mut objects = kind.store.objects();
+                objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+                for object in objects {
+                    values.push(object_value(&object, &kind.object_type, reads)?);
+                }
+            }
+            let mut text = Vec::new();
+            template.render_list(values, headers, &mut text)?;
+            let context = collections[0].context.as_deref().unwrap_or_default();
+            out.extend(template.mark_context(context, &text));
+            check_output(&out)?;
+        }
+        return Ok(out);
+    }
+    let mut texts = Vec::new();
+    for kind in stores.kinds() {
+        let context = kind.context.as_deref().unwrap_or_default();
+        let mut objects = kind.store.objects();
+        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        for object in objects {
+            let value = object_value(&object, &kind.object_type, reads)?;
+            let text = template.watch(headers).text_of(&value)?;
+            texts.push(template.mark_context(context, &text));
+        }
+    }
+    if template.is_columns() {
+        // One table, aligned as a whole, the header once.
+        template
+            .watch_marking_contexts(headers)
+            .print_texts(&texts, &mut out);
+    } else {
+        out = texts.concat();
+    }
+    check_output(&out)?;
+    Ok(out)
+}
+
 /// What [`object_value`] parses of an object: what a template reads of it, and `kind`, which
 /// tells a metadata-only object (whose `apiVersion` and `kind` are replaced).
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -293,6 +345,9 @@ fn template_listing_reading(
     stores: &Stores,
     reads: &ObjectReads,
 ) -> Result<Vec<u8>, TemplateError> {
+    if stores.of_several_contexts() {
+        return template_listing_of_contexts(template, headers, stores, reads);
+    }
     // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
     let mut values: Vec<Value> = Vec::new();
     for kind in stores.kinds() {
@@ -483,9 +538,25 @@ pub struct EventSource {
     pub prefix: Option<Arc<str>>,
     /// Its objects' `apiVersion` and `kind`.
     pub object_type: ObjectType,
+    /// Its kubeconfig context, with several.
+    pub context: Option<Arc<str>>,
 }
 
 impl EventTypes {
+    /// The kubeconfig context of the object whose printed key is `key`, with several.
+    pub(crate) fn context_of(&self, key: &ObjectKey) -> Option<&str> {
+        let key = key.as_str();
+        self.0
+            .iter()
+            .find(|source| {
+                source.prefix.as_deref().is_some_and(|prefix| {
+                    key.strip_prefix(prefix)
+                        .is_some_and(|rest| rest.starts_with('/'))
+                })
+            })
+            .and_then(|source| source.context.as_deref())
+    }
+
     /// A run's only collection, of objects of `object_type`.
     #[cfg(test)]
     pub fn single(object_type: ObjectType) -> Self {
@@ -493,6 +564,7 @@ impl EventTypes {
             collection: "".into(),
             prefix: None,
             object_type,
+            context: None,
         }])
     }
 
@@ -668,11 +740,13 @@ impl<'f> EventRenderer<'f> {
                 } else {
                     reads
                 };
-                (
-                    Some(listing.template.watch(listing.headers)),
-                    ObjectReads::of(object_reads),
-                    reads_type,
-                )
+                let several_contexts = types.0.iter().any(|source| source.context.is_some());
+                let watch = if several_contexts {
+                    listing.template.watch_marking_contexts(listing.headers)
+                } else {
+                    listing.template.watch(listing.headers)
+                };
+                (Some(watch), ObjectReads::of(object_reads), reads_type)
             }
             _ => (None, ObjectReads::all(), false),
         };
@@ -776,7 +850,14 @@ impl<'f> EventRenderer<'f> {
             };
             out.extend_from_slice(b"{\"type\":\"");
             out.extend_from_slice(change.change_type.as_str().as_bytes());
-            out.extend_from_slice(b"\",\"object\":");
+            if let Some(context) = self.types.context_of(&change.key) {
+                // With several contexts, which one the object is of, before it.
+                out.extend_from_slice(b"\",\"context\":");
+                write_go_json(&Value::String(context.to_owned()), &mut out);
+                out.extend_from_slice(b",\"object\":");
+            } else {
+                out.extend_from_slice(b"\",\"object\":");
+            }
             write_go_json(&object, &mut out);
             out.extend_from_slice(b"}\n");
         }
@@ -848,7 +929,12 @@ impl<'f> EventRenderer<'f> {
         if shows_the_object(&text) && !self.reads.is_all() {
             text = read(&ObjectReads::all());
         }
-        text
+        match (text, self.types.context_of(&change.key), self.format) {
+            (Ok(text), Some(context), EventFormat::Template { listing, .. }) => {
+                Ok(listing.template.mark_context(context, &text))
+            }
+            (text, _, _) => text,
+        }
     }
 }
 
@@ -1412,6 +1498,7 @@ mod tests {
             collection: collection.into(),
             prefix: prefix.map(Into::into),
             object_type: ObjectType::pod(),
+            context: None,
         };
         let types = EventTypes(vec![source("a", None), source("b", None)]);
         let mut renderer = EventRenderer::new(&EventFormat::Lines, &types, &filter);

@@ -227,3 +227,102 @@ async fn what_several_contexts_cannot_mean_is_a_usage_error() {
         assert!(stderr.contains(said), "{args:?}: {stderr}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_events_and_diffs_carry_the_context() {
+    let east = TestCluster::with_pods(&["shop/web-1"]).await;
+    let west = TestCluster::with_pods(&["shop/web-1", "ops/db-0"]).await;
+    let config = kubeconfig(
+        &east,
+        &[("east", &east.server.url()), ("west", &west.server.url())],
+    );
+    let once = |output: &str| {
+        let args = ["--context", "east,west", "--once", "-o", output];
+        run_to_end(east.kreflect_with_kubeconfig(&config, &args))
+    };
+    let cases = [
+        ("name", "east/pod/web-1\nwest/pod/db-0\nwest/pod/web-1\n\n"),
+        (
+            "custom-columns=NAME:.metadata.name,NS:.metadata.namespace",
+            "CONTEXT   NAME    NS\neast      web-1   shop\nwest      db-0    ops\nwest      web-1   shop\n\n",
+        ),
+        (
+            r#"jsonpath={.metadata.name}{"\n"}"#,
+            "east/web-1\nwest/db-0\nwest/web-1\n\n",
+        ),
+        (
+            r#"jsonpath={range .items[*]}{.metadata.name}{" "}{end}"#,
+            "east/web-1 west/db-0 web-1 \n\n",
+        ),
+    ];
+    for (output, expected) in cases {
+        let (status, stdout, stderr) = once(output).await;
+        assert!(status.success(), "{output}: {stderr}");
+        assert_eq!(stdout, expected, "{output}");
+    }
+
+    let mut events = Running::spawn(east.kreflect_with_kubeconfig(
+        &config,
+        &[
+            "--context",
+            "east,west",
+            "--events",
+            "-o",
+            "custom-columns=NAME:.metadata.name",
+        ],
+    ));
+    let mut lines = Vec::new();
+    for _ in 0..4 {
+        lines.push(events.next_line().await);
+    }
+    lines[1..].sort();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["CONTEXT", "NAME"]
+    );
+    let rows: Vec<Vec<&str>> = lines[1..]
+        .iter()
+        .map(|line| line.split_whitespace().collect())
+        .collect();
+    assert_eq!(
+        rows,
+        [["east", "web-1"], ["west", "db-0"], ["west", "web-1"]]
+    );
+
+    let mut objects = Running::spawn(east.kreflect_with_kubeconfig(
+        &config,
+        &[
+            "--context",
+            "east,west",
+            "--events",
+            "-o",
+            "json",
+            "--output-watch-events",
+        ],
+    ));
+    let mut contexts = Vec::new();
+    while contexts.len() < 3 {
+        let line: serde_json::Value =
+            serde_json::from_str(&objects.next_line().await).expect("JSON");
+        if line["type"] == "ADDED" {
+            contexts.push(line["context"].as_str().expect("a context").to_owned());
+        }
+    }
+    contexts.sort();
+    assert_eq!(contexts, ["east", "west", "west"]);
+
+    let mut diff = Running::spawn(east.kreflect_with_kubeconfig(
+        &config,
+        &["--context", "east,west", "--diff", "--interval", "1s"],
+    ));
+    let mut first = Vec::new();
+    for _ in 0..3 {
+        first.push(diff.next_line().await);
+    }
+    assert_eq!(
+        first,
+        strings(&["+east/shop/web-1", "+west/ops/db-0", "+west/shop/web-1"])
+    );
+    west.server.cluster().delete_pod("ops", "db-0");
+    assert_eq!(diff.next_line().await, "-west/ops/db-0");
+}

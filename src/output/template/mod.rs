@@ -290,8 +290,43 @@ impl Template {
         WatchPrinter {
             template: self,
             header_due: headers == Headers::Print,
+            context_column: false,
             table: TabWriter::new(),
         }
+    }
+
+    /// [`Template::watch`] for texts marked with [`Template::mark_context`]: custom columns'
+    /// header starts with a CONTEXT column.
+    pub(crate) fn watch_marking_contexts(&self, headers: Headers) -> WatchPrinter<'_> {
+        WatchPrinter {
+            context_column: true,
+            ..self.watch(headers)
+        }
+    }
+
+    /// Whether this is a custom-columns template (one aligned table).
+    pub(crate) fn is_columns(&self) -> bool {
+        matches!(self.format, Format::Columns(_))
+    }
+
+    /// An object's text (or a list's) marked with the kubeconfig context it is of, for a run
+    /// over several: a custom-columns row gets a first column, `CONTEXT<tab>` (aligned with
+    /// the others), and any other text has each of its lines prefixed with `CONTEXT/`, as keys
+    /// are (`-o name`: `prod/pod/web-1`).
+    pub(crate) fn mark_context(&self, context: &str, text: &[u8]) -> Vec<u8> {
+        let mut marked = Vec::with_capacity(text.len() + context.len() + 1);
+        if self.is_columns() {
+            marked.extend_from_slice(context.as_bytes());
+            marked.push(b'\t');
+            marked.extend_from_slice(text);
+            return marked;
+        }
+        for line in text.split_inclusive(|&byte| byte == b'\n') {
+            marked.extend_from_slice(context.as_bytes());
+            marked.push(b'/');
+            marked.extend_from_slice(line);
+        }
+        marked
     }
 
     /// What kubectl's printer writes for one object, unaligned; `header` prints the custom
@@ -365,6 +400,9 @@ pub(crate) struct WatchPrinter<'t> {
     template: &'t Template,
     /// Whether the header line is still to be printed.
     header_due: bool,
+    /// Whether the texts are marked with their contexts ([`Template::mark_context`]): the
+    /// custom columns' header gets a CONTEXT column first.
+    context_column: bool,
     /// The aligner, kept across batches.
     table: TabWriter,
 }
@@ -405,6 +443,9 @@ impl WatchPrinter<'_> {
                 && let Format::Columns(columns) = &self.template.format
             {
                 let mut header = Vec::new();
+                if self.context_column {
+                    header.extend_from_slice(b"CONTEXT\t");
+                }
                 columns.write_header(&mut header);
                 self.table.write(&header, out);
             }

@@ -361,7 +361,7 @@ impl RunError {
         };
         if let Some(status) = refused.filter(|status| refuses_impersonation(status)) {
             return RunError::ImpersonationRefused {
-                identity: identity.clone(),
+                identity: identity.credentials().clone(),
                 status: status.clone(),
             };
         }

@@ -146,6 +146,24 @@ pub enum Identity {
     InCluster,
     /// No credentials (the simulated cluster).
     Anonymous,
+    /// A user impersonated (`--as`, or the kubeconfig user's `as`) with these credentials:
+    /// what the server authorizes is the user's.
+    Impersonated {
+        /// The user acted as.
+        user: String,
+        /// Whose credentials act as it.
+        by: Box<Identity>,
+    },
+}
+
+impl Identity {
+    /// Whose credentials these are: the impersonating identity's, when impersonating.
+    pub fn credentials(&self) -> &Identity {
+        match self {
+            Identity::Impersonated { by, .. } => by.credentials(),
+            other => other,
+        }
+    }
 }
 
 impl std::fmt::Display for Identity {
@@ -160,6 +178,9 @@ impl std::fmt::Display for Identity {
             }
             Identity::InCluster => f.write_str("the in-cluster service account"),
             Identity::Anonymous => f.write_str("an anonymous client"),
+            Identity::Impersonated { user, by } => {
+                write!(f, "user {user} (impersonated by {by})")
+            }
         }
     }
 }
@@ -177,6 +198,13 @@ pub async fn connect(
         proxy_url,
     } = load_off_the_runtime(choice).await?;
     choice.overrides.apply(&mut config)?;
+    let identity = match config.auth_info.impersonate.clone() {
+        Some(user) => Identity::Impersonated {
+            user,
+            by: Box::new(identity),
+        },
+        None => identity,
+    };
     let server = config.cluster_url.to_string();
     // kube's loader took HTTPS_PROXY by its own rules: kreflect chooses by kubectl's.
     config.proxy_url = None;

@@ -14,12 +14,13 @@ impl Endpoint {
     /// cluster)` after its URL; nothing after it for a kubeconfig without a current context.
     /// Then `through proxy URL` (password redacted) when a proxy carries the requests.
     pub fn of(connection: &Connection) -> Endpoint {
-        let origin = match &connection.identity {
+        let origin = match connection.identity.credentials() {
             Identity::Kubeconfig { context, .. } => {
                 context.as_ref().map(|context| format!("context {context}"))
             }
             Identity::InCluster => Some("in-cluster".to_owned()),
             Identity::Anonymous => Some("simulated cluster".to_owned()),
+            Identity::Impersonated { .. } => None,
         };
         let endpoint = Endpoint::new(&connection.server, origin.as_deref());
         match &connection.proxy {

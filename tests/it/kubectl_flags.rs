@@ -266,3 +266,18 @@ async fn what_the_flags_cannot_mean_is_said_before_anything_is_asked() {
     }
     assert!(cluster.server.requests().is_empty());
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_refusal_while_impersonating_names_the_user_acted_as() {
+    let options = ServerOptions {
+        deny_cluster_scope: true,
+        ..ServerOptions::default()
+    };
+    let cluster = TestCluster::start(options).await;
+    let (status, _, stderr) = run_to_end(cluster.kreflect(&["--as", "bob", "--once"])).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("grants user bob (impersonated by user sim (context sim)) list and watch"),
+        "{stderr}"
+    );
+}

@@ -12,7 +12,8 @@
 //!   `quote` (keys and messages escaped for one line), [`runtime`] (the binary's async
 //!   runtime: one thread, and why).
 //! - [`connect`]: reaching the server, nothing about what is asked: the `kube::Client` from a
-//!   kubeconfig or the in-cluster service account ([`connect::client`]), its HTTP stack
+//!   kubeconfig or the in-cluster service account ([`connect::client`]), kubectl's global
+//!   flags over it ([`connect::overrides`]: `--server`, `--token`, `--as`...), its HTTP stack
 //!   (`connect::transport`, proxies, gzip), exec credential plugins, the simulated cluster.
 //! - [`wire`], beside it: what the server's bytes mean, without I/O: the cached object
 //!   ([`wire::object::RawObject`]) and its key, list bodies, watch lines, `Status` errors,
@@ -32,7 +33,9 @@
 //!   arguments as kubectl reads them, and shell completion from the cluster.
 //!
 //! Above the layers, the crate root: `run` wires them together in three steps, written out in
-//! `wiring`: resolve the kinds, spawn the tasks (a reflector per kind and namespace), join them; [`main`] (`entry.rs`) parses the
+//! `wiring`: resolve the kinds, spawn the tasks (a reflector per context, kind and namespace),
+//! join them (with several contexts, `--context a,b`, a context's failure is its own: logged,
+//! left out of the listings, the others going on); [`main`] (`entry.rs`) parses the
 //! command line, sets up logging, runs, and maps the result to an exit code. The binary
 //! (`src/main.rs`) is a call to [`main`] and its allocator.
 //!

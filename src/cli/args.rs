@@ -66,6 +66,10 @@ Examples:
   {name} pods,deploy --once
   {name} all -n shop
 
+  # Several clusters in one stream, keys prefixed by context (prod/shop/web-1)
+  {name} pods --context prod,staging --once
+  {name} pods --all-contexts -n shop
+
   # Each change as it is applied; the embedded simulated cluster
   {name} pods --events
   {name} pods --sim --interval 2s
@@ -85,7 +89,7 @@ Exit status:
   0  stopped by Ctrl-C/SIGTERM/SIGHUP, --once done, or stdout closed by its reader
   1  the run cannot go on (no kubeconfig, forbidden, server unreachable or too slow with
      --once, ...), or --once printed its listing without an object it named, or its --exec
-     command failed
+     command failed, or (several contexts) could not list a context
   2  usage error, or a RESOURCE the server does not serve
   129, 130, 143  --once stopped by SIGHUP, Ctrl-C (SIGINT) or SIGTERM before its listing was
      printed";
@@ -255,7 +259,7 @@ struct WatchArgs {
     #[arg(long, value_name = "PATH", conflicts_with = "sim")]
     kubeconfig: Option<PathBuf>,
     /// The kubeconfig context to use (default: its current context); its namespace is not
-    /// applied: without -n, all namespaces are watched. Several (-context a,b or repeated):
+    /// applied: without -n, all namespaces are watched. Several (--context a,b, or repeated):
     /// one stream, each key prefixed by its context (prod/shop/web-1).
     #[arg(long, value_name = "NAME", value_delimiter = ',', action = ArgAction::Append,
           conflicts_with = "sim")]

@@ -233,18 +233,24 @@ pub fn namespaces(current: &OsStr) -> Vec<CompletionCandidate> {
     candidates(names::not_named_yet(current, namespaces, &line.namespaces))
 }
 
-/// `--context`'s candidates: the kubeconfig's contexts.
+/// `--context`'s candidates: the kubeconfig's contexts, but those the line names already.
 pub fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
     let Some(current) = current.to_str() else {
         return Vec::new();
     };
-    let choice = Line::of_process().choice();
+    let line = Line::of_process();
+    let choice = line.choice();
     // Reading the kubeconfig is the only work, but a file can block as a cluster can.
     let contexts =
         cluster::within_deadline(
             async move { crate::connect::client::context_names(&choice).ok() },
         );
-    candidates(names::starting_with(current, contexts.unwrap_or_default()))
+    // `--context a,b`: clap passes the item under the cursor alone.
+    candidates(names::not_named_yet(
+        current,
+        contexts.unwrap_or_default(),
+        &line.contexts,
+    ))
 }
 
 fn candidates(values: Vec<String>) -> Vec<CompletionCandidate> {

@@ -18,6 +18,17 @@ pub use crate::connect::exec_credential::{ExecError, PluginTerminal};
 pub use crate::connect::overrides::{OverrideError, Overrides};
 pub use crate::connect::proxy::{Proxy, ProxyError, ProxyKind, UrlProblem};
 
+/// The `User-Agent` of every request: `kreflect/vVERSION (OS/ARCH)`, as client-go builds
+/// kubectl's (`kubectl/v1.32.0 (linux/amd64) kubernetes/…`).
+pub fn user_agent() -> String {
+    format!(
+        "kreflect/v{} ({}/{})",
+        env!("CARGO_PKG_VERSION"),
+        std::env::consts::OS,
+        std::env::consts::ARCH
+    )
+}
+
 /// The HTTP client's read timeout; every watch asks the server to end sooner than this.
 pub const READ_TIMEOUT: Duration = Duration::from_secs(300);
 
@@ -299,6 +310,10 @@ fn build(
     transport: Transport,
 ) -> Result<kube::Client, ClientError> {
     config.disable_compression |= options.disable_compression;
+    // Who is asking, in the API server's audit log and metrics, as kubectl says it is kubectl.
+    if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
+        config.headers.push((http::header::USER_AGENT, agent));
+    }
     config.read_timeout = Some(READ_TIMEOUT);
     config.reset_reader_on_write = true;
     crate::connect::transport::client(&config, transport).map_err(|err| {

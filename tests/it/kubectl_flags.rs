@@ -71,6 +71,8 @@ async fn token_and_impersonation_reach_the_server_as_kubectl_sends_them() {
     assert!(!requests.is_empty());
     for request in requests {
         assert_eq!(request.authorization.as_deref(), Some("Bearer s3cret"));
+        let agent = request.user_agent.as_deref().unwrap_or_default();
+        assert!(agent.starts_with("kreflect/v0."), "{agent}");
         assert_eq!(request.impersonate_user.as_deref(), Some("alice"));
         assert_eq!(request.impersonate_groups, ["dev", "ops"]);
         assert_eq!(request.impersonate_uid.as_deref(), Some("42"));

@@ -21,6 +21,8 @@ pub struct RecordedRequest {
     pub accept_encoding: Option<String>,
     /// The `Authorization` header.
     pub authorization: Option<String>,
+    /// The `User-Agent` header.
+    pub user_agent: Option<String>,
     /// The `Impersonate-User` header.
     pub impersonate_user: Option<String>,
     /// Every `Impersonate-Group` header, in order.
@@ -46,6 +48,7 @@ impl RecordedRequest {
             accept: header(ACCEPT),
             accept_encoding: header(ACCEPT_ENCODING),
             authorization: header(AUTHORIZATION),
+            user_agent: header(http::header::USER_AGENT),
             impersonate_user: header(http::HeaderName::from_static("impersonate-user")),
             impersonate_groups: request
                 .headers()

@@ -21,8 +21,10 @@ const INDEX_VAR: &str = "_CLAP_COMPLETE_INDEX";
 pub struct Line {
     /// `--kubeconfig PATH` or `--kubeconfig=PATH`.
     pub kubeconfig: Option<PathBuf>,
-    /// `--context NAME` or `--context=NAME`.
+    /// `--context NAME` or `--context=NAME`: the first context named, the one completion asks.
     pub context: Option<String>,
+    /// Every context named (`--context a,b`, repeated), empty names left out.
+    pub contexts: Vec<String>,
     /// `--sim`.
     pub sim: bool,
     /// kubectl's global flags that say where to connect and as whom (`--server`, `--token`,
@@ -104,8 +106,13 @@ impl Line {
             "kubeconfig" => {
                 self.kubeconfig = Some(PathBuf::from(value)).filter(|p| !p.as_os_str().is_empty());
             }
+            // Several contexts (`--context a,b`): names are completed from the first.
             "context" => {
-                self.context = value.into_string().ok().filter(|name| !name.is_empty());
+                if let Some(names) = text(value) {
+                    let named = names.split(',').filter(|name| !name.is_empty());
+                    self.contexts.extend(named.map(str::to_owned));
+                }
+                self.context = self.contexts.first().cloned();
             }
             "server" => self.overrides.server = text(value),
             "token" => self.overrides.token = text(value),
@@ -213,12 +220,31 @@ mod tests {
     }
 
     #[test]
+    fn several_contexts_are_all_named_and_the_first_is_asked() {
+        let line = parse(&[
+            "pods",
+            "--context",
+            "east,,west",
+            "--context=north",
+            "--as",
+            "bob",
+        ]);
+        assert_eq!(line.contexts, ["east", "west", "north"]);
+        assert_eq!(line.choice().context.as_deref(), Some("east"));
+        assert_eq!(
+            line.choice().overrides.impersonation.user.as_deref(),
+            Some("bob")
+        );
+    }
+
+    #[test]
     fn flags_are_read_in_both_spellings_anywhere_on_the_line() {
         assert_eq!(
             parse(&["pods", "--kubeconfig", "/k", "-n", "", "--context=prod"]),
             Line {
                 kubeconfig: Some("/k".into()),
                 context: Some("prod".into()),
+                contexts: vec!["prod".into()],
                 before_cursor: vec!["pods".into()],
                 ..Line::default()
             }

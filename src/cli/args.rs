@@ -240,7 +240,7 @@ struct WatchArgs {
     ///
     /// The change is in the environment: KREFLECT_TYPE (ADDED, MODIFIED, DELETED; LISTING or
     /// DIFF for a listing), KREFLECT_KEY, KREFLECT_NAMESPACE, KREFLECT_NAME, KREFLECT_KIND,
-    /// KREFLECT_RESOURCE_VERSION. The command's stdout and stderr are kreflect's; kreflect prints
+    /// KREFLECT_RESOURCE_VERSION, KREFLECT_CONTEXT (with several contexts). The command's stdout and stderr are kreflect's; kreflect prints
     /// nothing itself. Changes that come while a command runs wait, one per key, the latest
     /// state kept: a command may miss intermediate states, never the last one, nor the deletion
     /// of an object it was told of. A failed run is logged with its key and counted; the run

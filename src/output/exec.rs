@@ -53,7 +53,8 @@ pub(crate) const DIFF: &str = "DIFF";
 /// The run for one change (`--events`): in the environment, `KREFLECT_TYPE` (`ADDED`,
 /// `MODIFIED`, `DELETED`), `KREFLECT_KEY` (the key as `--events` prints it, prefixed by kind
 /// with several kinds), `KREFLECT_NAMESPACE` (empty for a cluster-scoped object),
-/// `KREFLECT_NAME`, `KREFLECT_KIND` and `KREFLECT_RESOURCE_VERSION`; on stdin, the object as JSON
+/// `KREFLECT_NAME`, `KREFLECT_KIND`, `KREFLECT_RESOURCE_VERSION` and `KREFLECT_CONTEXT` (the
+/// kubeconfig context, with several; empty otherwise); on stdin, the object as JSON
 /// on one line, as `--events -o json --output-watch-events` prints it (its last state, for a
 /// deletion). An object whose JSON cannot be read as a value (nested too deep) goes on stdin as
 /// the server sent it.
@@ -92,6 +93,10 @@ pub(crate) fn change_job(change: &Change, types: &EventTypes) -> Job {
             ("KREFLECT_NAME", name.to_owned()),
             ("KREFLECT_KIND", kind),
             ("KREFLECT_RESOURCE_VERSION", change.resource_version.clone()),
+            (
+                "KREFLECT_CONTEXT",
+                types.context_of(&change.key).unwrap_or_default().to_owned(),
+            ),
         ],
         stdin,
     }
@@ -254,6 +259,7 @@ mod tests {
                 "KREFLECT_NAME=web-1",
                 "KREFLECT_KIND=Pod",
                 "KREFLECT_RESOURCE_VERSION=7",
+                "KREFLECT_CONTEXT=",
             ]
         );
         let stdin = String::from_utf8(job.stdin).expect("utf-8");

@@ -326,3 +326,37 @@ async fn templates_events_and_diffs_carry_the_context() {
     west.server.cluster().delete_pod("ops", "db-0");
     assert_eq!(diff.next_line().await, "-west/ops/db-0");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_command_is_told_each_changes_context() {
+    let east = TestCluster::with_pods(&["shop/web-1"]).await;
+    let west = TestCluster::with_pods(&["ops/db-0"]).await;
+    let config = kubeconfig(
+        &east,
+        &[("east", &east.server.url()), ("west", &west.server.url())],
+    );
+    let record = east.write_kubeconfig("changes", "");
+    let command = format!(
+        "echo \"$KREFLECT_CONTEXT $KREFLECT_NAMESPACE $KREFLECT_NAME $KREFLECT_KEY\" >> {}",
+        record.display()
+    );
+    let _running = Running::spawn(east.kreflect_with_kubeconfig(
+        &config,
+        &["--context", "east,west", "--events", "--exec", &command],
+    ));
+    let lines = crate::harness::poll_until(Duration::from_secs(20), async || {
+        let text = std::fs::read_to_string(&record).unwrap_or_default();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines.sort();
+        (lines.len() >= 2).then_some(lines)
+    })
+    .await
+    .expect("a command run per change");
+    assert_eq!(
+        lines,
+        [
+            "east shop web-1 east/shop/web-1",
+            "west ops db-0 west/ops/db-0"
+        ]
+    );
+}

@@ -31,13 +31,14 @@ const REAP_DEADLINE: Duration = Duration::from_secs(1);
 
 /// The environment variables kreflect sets for a command: removed from the environment it
 /// inherits, then set as each run says, so none is left over from kreflect's own environment.
-pub(crate) const VARIABLES: [&str; 6] = [
+pub(crate) const VARIABLES: [&str; 7] = [
     "KREFLECT_TYPE",
     "KREFLECT_KEY",
     "KREFLECT_NAMESPACE",
     "KREFLECT_NAME",
     "KREFLECT_KIND",
     "KREFLECT_RESOURCE_VERSION",
+    "KREFLECT_CONTEXT",
 ];
 
 /// One run of the command: what it is told.

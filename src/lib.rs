@@ -117,6 +117,8 @@ use std::io::{self, Write};
 use std::net::SocketAddr;
 use std::sync::Arc;
 
+use futures::StreamExt;
+
 use tokio_util::sync::CancellationToken;
 
 use crate::api::resolve::ResolveError;
@@ -443,29 +445,62 @@ where
     if names.is_empty() {
         return Err(RunError::NoContexts);
     }
-    let connecting = futures::future::join_all(names.iter().map(|name| {
-        let choice = client::KubeconfigChoice {
-            context: Some(name.clone()),
-            ..contexts.base.clone()
+    if let Some(named) = &contexts.names {
+        refuse_unknown_contexts(&contexts.base, named, &config.client).await?;
+    }
+    let mut connecting: futures::stream::FuturesUnordered<_> = names
+        .iter()
+        .enumerate()
+        .map(|(index, name)| {
+            let choice = client::KubeconfigChoice {
+                context: Some(name.clone()),
+                ..contexts.base.clone()
+            };
+            let options = config.client.clone();
+            async move { (index, client::connect(&choice, &options).await) }
+        })
+        .collect();
+    let mut connected = Vec::new();
+    // Once a context is connected, the others have CONTEXTS_CONNECT_GRACE (a credential
+    // plugin waiting for a login must not hold the rest back for ever).
+    let mut deadline = None;
+    loop {
+        let grace_over = async {
+            match deadline {
+                Some(deadline) => tokio::time::sleep_until(deadline).await,
+                None => std::future::pending().await,
+            }
         };
-        let options = config.client.clone();
-        async move { client::connect(&choice, &options).await }
-    }));
-    let connected = tokio::select! {
-        connected = connecting => connected,
-        signal = &mut shutdown => {
-            let unprinted = PrinterEnd::StoppedUnsynced;
-            return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+        tokio::select! {
+            next = connecting.next() => match next {
+                Some((index, result)) => {
+                    if result.is_ok() && deadline.is_none() {
+                        deadline = Some(tokio::time::Instant::now() + CONTEXTS_CONNECT_GRACE);
+                    }
+                    connected.push((index, result));
+                }
+                None => break,
+            },
+            () = grace_over => break,
+            signal = &mut shutdown => {
+                let unprinted = PrinterEnd::StoppedUnsynced;
+                return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
+            }
         }
-    };
+    }
+    drop(connecting);
+    connected.sort_by_key(|(index, _)| *index);
     let mut connections = Vec::new();
     let mut failed = Vec::new();
     let mut first_error = None;
-    for (name, connection) in names.into_iter().zip(connected) {
-        match connection {
+    for (index, name) in names.into_iter().enumerate() {
+        let Some(position) = connected.iter().position(|(done, _)| *done == index) else {
+            tracing::error!(context = %name, waited_s = CONTEXTS_CONNECT_GRACE.as_secs(), "still connecting (a credential plugin?) long after the others; it is left out");
+            failed.push(name);
+            continue;
+        };
+        match connected.swap_remove(position).1 {
             Ok(connection) => connections.push((Some(Arc::from(name.as_str())), connection)),
-            // A context the kubeconfig lacks is the command line's mistake: nothing runs.
-            Err(err @ ClientError::UnknownContext { .. }) => return Err(err.into()),
             Err(err) => {
                 tracing::error!(context = %name, error = %err, "cannot connect to the context; it is left out");
                 failed.push(name);
@@ -519,6 +554,32 @@ async fn run_sim<W>(
     _shutdown: impl Future<Output = Signal>,
 ) -> Result<(), RunError> {
     Err(RunError::NoSim)
+}
+
+/// How long the contexts of a run over several may take to connect once one has (a credential
+/// plugin runs for each: one waiting for a login is left out, not waited for).
+const CONTEXTS_CONNECT_GRACE: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Fails as connecting to it does when a context named is not in the kubeconfig: a mistake of
+/// the command line, said before anything runs (no credential plugin of the others).
+async fn refuse_unknown_contexts(
+    base: &client::KubeconfigChoice,
+    named: &[String],
+    options: &client::ClientOptions,
+) -> Result<(), RunError> {
+    let known = client::context_names(base)?;
+    let Some(missing) = named.iter().find(|name| !known.contains(name)) else {
+        return Ok(());
+    };
+    let choice = client::KubeconfigChoice {
+        context: Some(missing.clone()),
+        ..base.clone()
+    };
+    // The kubeconfig is read, and the missing context refused, before any plugin runs.
+    match client::connect(&choice, options).await {
+        Err(err) => Err(err.into()),
+        Ok(_) => Ok(()),
+    }
 }
 
 /// How a run that watched ended well: with several contexts, those that failed (each logged).

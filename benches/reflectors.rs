@@ -6,6 +6,7 @@
 //! cargo bench --bench reflectors -- --size large   # 50,000 pods, 100,000 events
 //! cargo bench --bench reflectors -- --size large --churn  # RSS as the events go
 //! cargo bench --bench reflectors -- --fixed-cost   # the binary's RSS with one pod, by kind
+//! cargo bench --bench reflectors -- --contexts     # the binary on 1, 2, 5, 10 contexts at once
 //! ```
 //!
 //! The parent process runs the fake API server; each reflector runs in its own child process
@@ -48,6 +49,8 @@ use rand::{Rng, SeedableRng};
 
 use kreflect_sim::{FakeApiServer, ServerOptions, World, populate};
 
+#[path = "reflectors/contexts.rs"]
+mod contexts;
 #[path = "reflectors/fixed_cost.rs"]
 mod fixed_cost;
 
@@ -188,13 +191,18 @@ fn main() {
         child::run(&child, &url, pods);
         return;
     }
-    if args.iter().any(|a| a == "--fixed-cost") {
+    let fixed_cost = args.iter().any(|a| a == "--fixed-cost");
+    if fixed_cost || args.iter().any(|a| a == "--contexts") {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .enable_all()
             .build()
             .expect("runtime");
-        fixed_cost::run(&runtime);
+        if fixed_cost {
+            fixed_cost::run(&runtime);
+        } else {
+            contexts::run(&runtime);
+        }
         return;
     }
     let size = match arg("--size").as_deref() {

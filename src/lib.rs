@@ -128,7 +128,6 @@ use crate::cache::reflector::ReflectorError;
 use crate::cache::state::StateError;
 use crate::cli::config::{ClusterChoice, Config};
 use crate::connect::client::{self, ClientError, Connection, Identity};
-use crate::connect::endpoint::Endpoint;
 #[cfg(feature = "sim")]
 use crate::connect::sim;
 use crate::output::exec::ExecFailure;
@@ -273,6 +272,9 @@ pub(crate) enum RunError {
          print the same changes again: free some space, or check the file's directory"
     )]
     StateNotSaved(String),
+    /// With several contexts, none could be connected to: the first failure.
+    #[error(transparent)]
+    Connect(Arc<ClientError>),
     /// `--all-contexts` with a kubeconfig that has none.
     #[error("the kubeconfig has no contexts; --all-contexts has nothing to watch")]
     NoContexts,
@@ -419,7 +421,8 @@ where
         }
     };
     let identity = connection.identity.clone();
-    watch_and_print(config, vec![(None, connection)], output, shutdown)
+    let only = vec![wiring::Cluster::ready(None, &connection)];
+    watch_and_print(config, (connection, only), output, shutdown)
         .await
         .map(|_| ())
         .map_err(|err| err.with_identity(&identity))
@@ -448,85 +451,76 @@ where
     if let Some(named) = &contexts.names {
         refuse_unknown_contexts(&contexts.base, named, &config.client).await?;
     }
-    let mut connecting: futures::stream::FuturesUnordered<_> = names
+    // Every context connects on its own (a credential plugin each): the run starts with the
+    // first connected, the others join as they connect (a `--once` run waits
+    // CONTEXTS_CONNECT_GRACE for them); one that cannot connect fails alone.
+    let connecting: Vec<wiring::PendingConnection> = names
         .iter()
-        .enumerate()
-        .map(|(index, name)| {
+        .map(|name| {
             let choice = client::KubeconfigChoice {
                 context: Some(name.clone()),
                 ..contexts.base.clone()
             };
             let options = config.client.clone();
-            async move { (index, client::connect(&choice, &options).await) }
+            let once = config.once;
+            let connect = async move {
+                let connecting = client::connect(&choice, &options);
+                let connected = if once {
+                    tokio::time::timeout(CONTEXTS_CONNECT_GRACE, connecting)
+                        .await
+                        .unwrap_or(Err(ClientError::StillConnecting(
+                            CONTEXTS_CONNECT_GRACE.as_secs(),
+                        )))
+                } else {
+                    connecting.await
+                };
+                connected.map_err(Arc::new)
+            };
+            futures::FutureExt::shared(futures::FutureExt::boxed(connect))
         })
         .collect();
-    let mut connected = Vec::new();
-    // Once a context is connected, the others have CONTEXTS_CONNECT_GRACE (a credential
-    // plugin waiting for a login must not hold the rest back for ever).
-    let mut deadline = None;
-    loop {
-        let grace_over = async {
-            match deadline {
-                Some(deadline) => tokio::time::sleep_until(deadline).await,
-                None => std::future::pending().await,
-            }
-        };
+    let mut waiting: futures::stream::FuturesUnordered<_> = connecting.iter().cloned().collect();
+    let mut first_error = None;
+    let first = loop {
         tokio::select! {
-            next = connecting.next() => match next {
-                Some((index, result)) => {
-                    if result.is_ok() && deadline.is_none() {
-                        deadline = Some(tokio::time::Instant::now() + CONTEXTS_CONNECT_GRACE);
-                    }
-                    connected.push((index, result));
+            next = waiting.next() => match next {
+                Some(Ok(connection)) => break Some(connection),
+                Some(Err(err)) => {
+                    first_error.get_or_insert(err);
                 }
-                None => break,
+                None => break None,
             },
-            () = grace_over => break,
             signal = &mut shutdown => {
                 let unprinted = PrinterEnd::StoppedUnsynced;
                 return interruption(signal, config.once, unprinted).map_or(Ok(()), Err);
             }
         }
-    }
-    drop(connecting);
-    connected.sort_by_key(|(index, _)| *index);
-    let mut connections = Vec::new();
-    let mut failed = Vec::new();
-    let mut first_error = None;
-    for (index, name) in names.into_iter().enumerate() {
-        let Some(position) = connected.iter().position(|(done, _)| *done == index) else {
-            tracing::error!(context = %name, waited_s = CONTEXTS_CONNECT_GRACE.as_secs(), "still connecting (a credential plugin?) long after the others; it is left out");
-            failed.push(name);
-            continue;
-        };
-        match connected.swap_remove(position).1 {
-            Ok(connection) => connections.push((Some(Arc::from(name.as_str())), connection)),
-            Err(err) => {
-                tracing::error!(context = %name, error = %err, "cannot connect to the context; it is left out");
-                failed.push(name);
-                first_error.get_or_insert(err);
+    };
+    drop(waiting);
+    let Some(first) = first else {
+        return Err(first_error.map_or(RunError::NoContexts, RunError::Connect));
+    };
+    let clusters: Vec<wiring::Cluster> = names
+        .iter()
+        .zip(connecting)
+        .map(|(name, connecting)| {
+            let context = Some(Arc::from(name.as_str()));
+            match connecting.peek() {
+                Some(Ok(connection)) => wiring::Cluster::ready(context, connection),
+                _ => wiring::Cluster {
+                    context,
+                    connection: wiring::ClusterConnection::Pending(connecting),
+                },
             }
-        }
-    }
-    if connections.is_empty()
-        && let Some(err) = first_error
-    {
-        return Err(err.into());
-    }
+        })
+        .collect();
     let once = config.once;
-    let ended = watch_and_print(config, connections, output, shutdown).await;
-    match ended {
-        Ok(ContextsEnded { failed: mut later }) => {
-            failed.append(&mut later);
-            failed.sort_unstable();
-            failed.dedup();
-            if once && !failed.is_empty() {
-                return Err(RunError::ContextsFailed(failed));
-            }
-            Ok(())
-        }
-        Err(err) => Err(err),
+    let ContextsEnded { failed } =
+        watch_and_print(config, (first, clusters), output, shutdown).await?;
+    if once && !failed.is_empty() {
+        return Err(RunError::ContextsFailed(failed));
     }
+    Ok(())
 }
 
 /// [`run`] against the embedded simulated cluster, stopped when the run ends.
@@ -541,7 +535,8 @@ where
 {
     let sim = sim::Sim::start().await.map_err(RunError::Sim)?;
     let connection = sim.connect(&config.client)?;
-    let result = watch_and_print(config, vec![(None, connection)], output, shutdown).await;
+    let only = vec![wiring::Cluster::ready(None, &connection)];
+    let result = watch_and_print(config, (connection, only), output, shutdown).await;
     sim.shutdown().await;
     result.map(|_| ())
 }
@@ -591,7 +586,7 @@ struct ContextsEnded {
 /// watch, spawn the reflector, printer and metrics tasks, join them.
 async fn watch_and_print<W>(
     config: Config,
-    connections: Vec<(Option<Arc<str>>, Connection)>,
+    (connection, clusters): (Connection, Vec<wiring::Cluster>),
     output: W,
     shutdown: impl Future<Output = Signal>,
 ) -> Result<ContextsEnded, RunError>
@@ -599,17 +594,6 @@ where
     W: Write + Send + 'static,
 {
     tokio::pin!(shutdown);
-    let clusters: Vec<wiring::Cluster> = connections
-        .iter()
-        .map(|(context, connection)| wiring::Cluster {
-            context: context.clone(),
-            client: connection.client.clone(),
-            endpoint: Endpoint::of(connection),
-        })
-        .collect();
-    let Some((_, connection)) = connections.into_iter().next() else {
-        return Err(RunError::NoContexts);
-    };
     let resolving = wiring::resolve_targets_in_any(&config, &clusters);
     let targets = tokio::select! {
         signal = &mut shutdown => {

@@ -21,6 +21,7 @@ use crate::api::resolve;
 use crate::api::resolve::ResolveError;
 use crate::cache::backoff::Backoff;
 use crate::cache::failure::FailureClass;
+use crate::cache::list_watch::{Scope, SourceError};
 use crate::cache::metrics::commands::CommandMetrics;
 use crate::cache::metrics::{Metrics, MetricsServer};
 use crate::cache::names::NameFilter;
@@ -30,6 +31,7 @@ use crate::cache::store;
 use crate::cache::store::{Change, ChangeType, Store};
 use crate::cli::config::{Config, Mode};
 use crate::cli::selection::{self, Selection};
+use crate::connect::client::{ClientError, Connection};
 use crate::connect::endpoint::Endpoint;
 use crate::output::kinds::{self, Columns, Expected, KindStore, ObjectType, Stores};
 use crate::output::printer::remember::{self, Keeper};
@@ -57,10 +59,41 @@ pub struct Cluster {
     /// The context's name, when the run watches several (`--context a,b`): its keys' prefix,
     /// its metrics' `context` label, the name its failures are logged under.
     pub context: Option<Arc<str>>,
-    /// The client every request to it goes through.
-    pub client: kube::Client,
-    /// Where it is, for messages.
-    pub endpoint: Endpoint,
+    /// Its connection, made or being made.
+    pub connection: ClusterConnection,
+}
+
+/// A cluster's connection.
+pub enum ClusterConnection {
+    /// Connected.
+    Ready {
+        /// The client every request to it goes through.
+        client: kube::Client,
+        /// Where it is, for messages.
+        endpoint: Endpoint,
+    },
+    /// Still connecting (a credential plugin running), or failed to (the message): with several
+    /// contexts, one context's connection does not hold the others back. Its collections'
+    /// reflectors start once it is made; they fail with the message if it cannot be.
+    Pending(PendingConnection),
+}
+
+/// A connection being made, awaited by each collection of its cluster.
+pub type PendingConnection = futures::future::Shared<
+    futures::future::BoxFuture<'static, Result<Connection, Arc<ClientError>>>,
+>;
+
+impl Cluster {
+    /// A cluster already connected.
+    pub fn ready(context: Option<Arc<str>>, connection: &Connection) -> Cluster {
+        Cluster {
+            context,
+            connection: ClusterConnection::Ready {
+                client: connection.client.clone(),
+                endpoint: Endpoint::of(connection),
+            },
+        }
+    }
 }
 
 /// Resolves the configured resources (and categories, such as `all`) into the kinds to watch,
@@ -94,12 +127,19 @@ pub async fn resolve_targets_in_any(
     config: &Config,
     clusters: &[Cluster],
 ) -> Result<Vec<Target>, RunError> {
-    if let [only] = clusters {
-        return resolve_targets(config, &only.client, &only.endpoint).await;
+    let ready: Vec<(&Cluster, &kube::Client, &Endpoint)> = clusters
+        .iter()
+        .filter_map(|cluster| match &cluster.connection {
+            ClusterConnection::Ready { client, endpoint } => Some((cluster, client, endpoint)),
+            ClusterConnection::Pending(_) => None,
+        })
+        .collect();
+    if let [(_, client, endpoint)] = ready.as_slice() {
+        return resolve_targets(config, client, endpoint).await;
     }
-    let resolving = clusters.iter().map(|cluster| {
+    let resolving = ready.into_iter().map(|(cluster, client, endpoint)| {
         Box::pin(async move {
-            let resolved = resolve_targets(config, &cluster.client, &cluster.endpoint).await;
+            let resolved = resolve_targets(config, client, endpoint).await;
             if let (Err(err), Some(context)) = (&resolved, &cluster.context) {
                 tracing::warn!(context = %context, error = %err, "cannot resolve the resources in this context; trying the others");
             }
@@ -185,6 +225,12 @@ pub struct Tasks {
 /// A reflector's task.
 type ReflectorTask = JoinHandle<Result<(), ReflectorError>>;
 
+/// A collection's reflector, run until `stop` (once its cluster is connected).
+type RunReflector = Box<
+    dyn FnOnce(CancellationToken) -> futures::future::BoxFuture<'static, Result<(), ReflectorError>>
+        + Send,
+>;
+
 /// How the tasks of a run ended.
 pub struct Ended {
     /// The reflectors' end: the first error retrying cannot fix (its kind named in it), or none.
@@ -200,7 +246,7 @@ pub struct Ended {
 /// One collection's reflector, before it is spawned.
 struct Kind {
     context: Option<Arc<str>>,
-    reflector: Reflector<NameFilter<KubeSource>>,
+    run: RunReflector,
     listed: KindStore,
     changes: Option<CollectionChanges>,
     metrics: (Arc<Metrics>, Store),
@@ -351,7 +397,7 @@ impl Tasks {
         let mut listed = Vec::new();
         let mut changes = Vec::new();
         for kind in kinds {
-            let running = tokio::spawn(kind.reflector.run(stop.clone()));
+            let running = tokio::spawn((kind.run)(stop.clone()));
             reflectors.push((kind.context, running));
             listed.push(kind.listed);
             changes.extend(kind.changes);
@@ -566,8 +612,7 @@ fn kind(
     } = collection;
     let Cluster {
         context,
-        client,
-        endpoint,
+        connection,
     } = cluster;
     let plural = target.resource.plural.clone();
     // kubectl shows NAMESPACE only when listing across namespaces.
@@ -618,40 +663,52 @@ fn kind(
         metrics = metrics.in_context(context);
     }
     let metrics = Arc::new(metrics);
-    let reflector_config = ReflectorConfig {
-        give_up_before_sync: config.reflector.give_up_before_sync || config.once,
-        list_only: config.reflector.list_only || config.once,
-        ..config.reflector.clone()
-    };
-    let selectors = Selectors {
-        label: config.selectors.label.clone(),
-        field: selection::field_selector(config.selectors.field.as_deref(), &target.names),
-    };
-    let source = if target.namespaced {
-        KubeSource::new(client.clone(), resource, namespace.clone())
-    } else {
-        KubeSource::cluster_scoped(client.clone(), resource)
-    };
-    let source = source
-        .with_endpoint(endpoint.clone())
-        .with_selectors(selectors)
-        .with_options(config.source.clone());
-    let source = NameFilter::new(source, &target.names);
-    let mut reflector =
-        Reflector::new(source, writer, reflector_config).with_metrics(Arc::clone(&metrics));
-    if let Some(resource_version) = resume_from {
-        reflector = reflector.resuming_from(resource_version);
-    }
-    if io::stderr().is_terminal() {
-        let mut label = match namespace.as_deref().filter(|_| several.namespaces) {
+    let progress_label = io::stderr().is_terminal().then(|| {
+        let label = match namespace.as_deref().filter(|_| several.namespaces) {
             Some(namespace) => format!("{plural} in {namespace}"),
             None => plural.clone(),
         };
-        if let Some(context) = context {
-            label = format!("{context}: {label}");
+        match context {
+            Some(context) => format!("{context}: {label}"),
+            None => label,
         }
-        reflector = reflector.with_progress(progress::reporter(label, progress::stderr_line()));
-    }
+    });
+    let plan = ReflectorPlan {
+        config: ReflectorConfig {
+            give_up_before_sync: config.reflector.give_up_before_sync || config.once,
+            list_only: config.reflector.list_only || config.once,
+            ..config.reflector.clone()
+        },
+        target: (
+            target.resource.clone(),
+            target.namespaced,
+            target.names.clone(),
+        ),
+        namespace: namespace.clone(),
+        selectors: Selectors {
+            label: config.selectors.label.clone(),
+            field: selection::field_selector(config.selectors.field.as_deref(), &target.names),
+        },
+        source: config.source.clone(),
+        metrics: Arc::clone(&metrics),
+        resume_from,
+        progress_label,
+    };
+    let run: RunReflector = match connection {
+        ClusterConnection::Ready { client, endpoint } => {
+            let reflector = plan.build(client.clone(), endpoint.clone(), writer);
+            Box::new(move |stop| Box::pin(reflector.run(stop)))
+        }
+        ClusterConnection::Pending(pending) => {
+            let pending = pending.clone();
+            let scope = Scope {
+                plural: plural.clone(),
+                namespace: namespace.clone(),
+                namespaced: target.namespaced,
+            };
+            Box::new(move |stop| Box::pin(plan.run_once_connected(pending, writer, scope, stop)))
+        }
+    };
     let listed = KindStore {
         prefix,
         collection: collection_name,
@@ -670,10 +727,85 @@ fn kind(
     };
     Kind {
         context: context.clone(),
-        reflector,
+        run,
         listed,
         changes,
         metrics: (metrics, store),
+    }
+}
+
+/// What a collection's reflector is made of, but its cluster's client.
+struct ReflectorPlan {
+    config: ReflectorConfig,
+    /// The resource, whether it is namespaced, the names asked for.
+    target: (ApiResource, bool, Vec<String>),
+    namespace: Option<String>,
+    selectors: Selectors,
+    source: crate::api::kube_source::SourceOptions,
+    metrics: Arc<Metrics>,
+    resume_from: Option<String>,
+    /// The progress line's label, on a terminal.
+    progress_label: Option<String>,
+}
+
+impl ReflectorPlan {
+    /// The reflector over `client`, filling `writer`.
+    fn build(
+        self,
+        client: kube::Client,
+        endpoint: Endpoint,
+        writer: store::Writer,
+    ) -> Reflector<NameFilter<KubeSource>> {
+        let (resource, namespaced, names) = &self.target;
+        let source = if *namespaced {
+            KubeSource::new(client, resource, self.namespace.clone())
+        } else {
+            KubeSource::cluster_scoped(client, resource)
+        };
+        let source = source
+            .with_endpoint(endpoint)
+            .with_selectors(self.selectors)
+            .with_options(self.source);
+        let source = NameFilter::new(source, names);
+        let mut reflector = Reflector::new(source, writer, self.config).with_metrics(self.metrics);
+        if let Some(resource_version) = self.resume_from {
+            reflector = reflector.resuming_from(resource_version);
+        }
+        if let Some(label) = self.progress_label {
+            reflector = reflector.with_progress(progress::reporter(label, progress::stderr_line()));
+        }
+        reflector
+    }
+
+    /// Waits for the cluster's connection, then runs the reflector until `stop`; a connection
+    /// that could not be made fails the collection (its store abandoned) with its message.
+    async fn run_once_connected(
+        self,
+        pending: PendingConnection,
+        mut writer: store::Writer,
+        scope: Scope,
+        stop: CancellationToken,
+    ) -> Result<(), ReflectorError> {
+        let connected = tokio::select! {
+            connected = pending => connected,
+            () = stop.cancelled() => return Ok(()),
+        };
+        match connected {
+            Ok(connection) => {
+                let endpoint = Endpoint::of(&connection);
+                self.build(connection.client, endpoint, writer)
+                    .run(stop)
+                    .await
+            }
+            Err(error) => {
+                writer.abandon();
+                Err(ReflectorError::Failed {
+                    verb: "connect to list",
+                    scope,
+                    error: SourceError::Credential(error.to_string()),
+                })
+            }
+        }
     }
 }
 

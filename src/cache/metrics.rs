@@ -144,7 +144,8 @@ impl Metrics {
 
     /// Whose readiness `/readyz` names: the context and collection these metrics are of.
     fn readiness_name(&self) -> String {
-        let mut name = self.context.clone();
+        // One line each, whatever a kubeconfig names a context.
+        let mut name = crate::quote::escape_controls(&self.context).into_owned();
         for part in [&self.resource, &self.namespace] {
             if !part.is_empty() {
                 if !name.is_empty() {
@@ -236,7 +237,7 @@ impl Metrics {
             .last_contact
             .lock()
             .unwrap_or_else(PoisonError::into_inner);
-        store.is_synced() && last.is_some_and(|at| at.elapsed() <= limit)
+        store.is_synced() && !store.is_abandoned() && last.is_some_and(|at| at.elapsed() <= limit)
     }
 
     /// The Prometheus text exposition of the counters and the store's gauges.
@@ -352,8 +353,8 @@ impl Metrics {
         metric(
             "kreflect_synced",
             "gauge",
-            "1 once the initial list is in the store.",
-            u8::from(store.is_synced()).to_string(),
+            "1 once the initial list is in the store; 0 again if its reflector gave up for good.",
+            u8::from(store.is_synced() && !store.is_abandoned()).to_string(),
         );
         let _ = write!(
             text,
@@ -739,6 +740,29 @@ mod tests {
         ] {
             assert!(families.contains(&name), "missing {name} in\n{text}");
         }
+    }
+
+    #[tokio::test]
+    async fn a_context_that_failed_after_its_sync_is_neither_ready_nor_synced() {
+        let (mut writer, store) = new_store();
+        let metrics = Arc::new(Metrics::for_resource("pods").in_context("prod"));
+        let request = |path: &str| Request::get(path).body(()).expect("request");
+        writer.replace(Vec::new(), "1").await;
+        metrics.observe(Observed::Relist);
+        let served = Served {
+            kinds: vec![(Arc::clone(&metrics), store.clone())],
+            commands: None,
+        };
+        let readyz = respond(&request("/readyz"), &served, READY_LIMIT);
+        assert_eq!(readyz.status(), StatusCode::OK);
+        writer.abandon();
+        let readyz = respond(&request("/readyz"), &served, READY_LIMIT);
+        assert_eq!(readyz.status(), StatusCode::SERVICE_UNAVAILABLE);
+        let text = metrics.render(&store);
+        assert!(
+            text.contains("kreflect_synced{context=\"prod\",resource=\"pods\"} 0"),
+            "{text}"
+        );
     }
 
     #[tokio::test]

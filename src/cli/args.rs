@@ -422,10 +422,12 @@ impl Cli {
             .overrides()
             .map_err(|message| usage(&message))?;
         let selection = Selection::parse(&args.resource).map_err(|message| usage(&message))?;
+        // `--context a,a` (a script's `--context $A,$B` with A = B) asks for several: keys stay
+        // prefixed, whatever the names.
+        let several_contexts = args.all_contexts || args.context.len() > 1;
         let mut contexts = args.context.clone();
         let mut seen = std::collections::HashSet::new();
         contexts.retain(|context| seen.insert(context.clone()));
-        let several_contexts = args.all_contexts || contexts.len() > 1;
         if several_contexts {
             refuse_what_several_contexts_cannot_mean(&args).map_err(|message| usage(&message))?;
         }

@@ -246,7 +246,7 @@ pub fn contexts(current: &OsStr) -> Vec<CompletionCandidate> {
             async move { crate::connect::client::context_names(&choice).ok() },
         );
     // `--context a,b`: clap passes the item under the cursor alone.
-    candidates(names::not_named_yet(
+    candidates(names::context_candidates(
         current,
         contexts.unwrap_or_default(),
         &line.contexts,

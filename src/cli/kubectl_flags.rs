@@ -39,7 +39,7 @@ pub struct KubectlFlags {
     client_key: Option<PathBuf>,
     /// Do not check the server's certificate (insecure).
     #[arg(long, value_name = "BOOL", num_args = 0..=1, default_missing_value = "true",
-          require_equals = true, default_value_t = false, action = ArgAction::Set, conflicts_with_all = ["sim", "certificate_authority"],
+          require_equals = true, default_value_t = false, action = ArgAction::Set, conflicts_with = "sim",
           help_heading = HEADING, hide_short_help = true)]
     insecure_skip_tls_verify: bool,
     /// The name to check the server's certificate against, if not the server's host name.
@@ -82,6 +82,13 @@ impl KubectlFlags {
         }
         if self.as_group.iter().any(String::is_empty) {
             return Err("--as-group is empty; give a group, or omit --as-group".to_owned());
+        }
+        if self.insecure_skip_tls_verify && self.certificate_authority.is_some() {
+            // kubectl's refusal: the two say opposite things.
+            return Err("--insecure-skip-tls-verify cannot be used with \
+                        --certificate-authority: the one says not to check the server's \
+                        certificate, the other what to check it with"
+                .to_owned());
         }
         if let Some(server) = &self.server {
             overrides::server_url(server).map_err(|err| err.to_string())?;

@@ -104,6 +104,22 @@ pub enum ClientError {
         /// The contexts it has, sorted.
         known: Vec<String>,
     },
+    /// `--context` names a context, and no kubeconfig was found (the connection would come from
+    /// `--server` or the in-cluster service account, neither of which has contexts).
+    #[error(
+        "--context {name:?} names a kubeconfig context, and no kubeconfig was found (looked at \
+         {looked}); pass --kubeconfig PATH, or drop --context"
+    )]
+    ContextWithoutKubeconfig {
+        /// The context asked for.
+        name: String,
+        /// The places searched, for the message.
+        looked: String,
+    },
+    /// With several contexts and `--once`, a context still connecting long after another did
+    /// (its credential plugin waiting for a login, say).
+    #[error("still connecting after {0} s (a credential plugin waiting for a login?)")]
+    StillConnecting(u64),
     /// `--cluster` or `--user` names an entry the kubeconfig does not have.
     #[error(
         "kubeconfig {path} has no {entry} {name:?}; its {entry}s are: {}",
@@ -374,6 +390,13 @@ async fn load_config(choice: &KubeconfigChoice) -> Result<Loaded, ClientError> {
     let (described, kubeconfig) = match find_kubeconfig(choice)? {
         Found::Kubeconfig(described, kubeconfig) => (described, *kubeconfig),
         Found::Nothing { looked } => {
+            // kubectl: `context "foo" does not exist`.
+            if let Some(name) = &choice.context {
+                return Err(ClientError::ContextWithoutKubeconfig {
+                    name: name.clone(),
+                    looked,
+                });
+            }
             // `--server` alone is a configuration, as it is for kubectl.
             if let Some(url) = choice.overrides.server_url()? {
                 return Ok(Loaded {

@@ -80,6 +80,16 @@ pub enum OverrideError {
         /// What is wrong with it.
         message: String,
     },
+    /// `--client-certificate` or `--client-key` is no readable file.
+    #[error("cannot use {flag} {path}: {message}")]
+    ClientFile {
+        /// The flag.
+        flag: &'static str,
+        /// The file.
+        path: String,
+        /// What is wrong with it.
+        message: String,
+    },
     /// Groups or a uid to impersonate, and no user: the server would refuse every request.
     #[error(
         "--as-group and --as-uid act as a user's groups or uid, and no user is impersonated: \
@@ -159,6 +169,14 @@ fn apply_credentials(overrides: &Overrides, auth: &mut AuthInfo) -> Result<(), O
         auth.username = None;
         auth.password = None;
     }
+    for (flag, path) in [
+        ("--client-certificate", &overrides.client_certificate),
+        ("--client-key", &overrides.client_key),
+    ] {
+        if let Some(path) = path {
+            readable_file(flag, path)?;
+        }
+    }
     if let Some(path) = &overrides.client_certificate {
         auth.client_certificate = Some(path.display().to_string());
         auth.client_certificate_data = None;
@@ -206,13 +224,41 @@ pub fn server_url(text: &str) -> Result<http::Uri, OverrideError> {
     Ok(url)
 }
 
+/// The most a PEM file given on the command line may hold: a bundle of every public CA is
+/// about 200 KiB; `/dev/zero` given by mistake must not fill the memory.
+const MAX_PEM_BYTES: u64 = 16 * 1024 * 1024;
+
+/// Fails unless `path` is there and no directory, looked at without opening it (a FIFO from
+/// `<(vault read ...)` is read once, when the client is built).
+fn readable_file(flag: &'static str, path: &Path) -> Result<(), OverrideError> {
+    let refused = |message: String| OverrideError::ClientFile {
+        flag,
+        path: path.display().to_string(),
+        message,
+    };
+    let metadata = std::fs::metadata(path).map_err(|err| refused(err.to_string()))?;
+    if metadata.is_dir() {
+        return Err(refused("it is a directory".to_owned()));
+    }
+    Ok(())
+}
+
 /// The DER certificates of a PEM bundle.
 fn read_certificate_authority(path: &Path) -> Result<Vec<Vec<u8>>, OverrideError> {
     let refused = |message: String| OverrideError::CertificateAuthority {
         path: path.display().to_string(),
         message,
     };
-    let pem = std::fs::read(path).map_err(|err| refused(err.to_string()))?;
+    let file = std::fs::File::open(path).map_err(|err| refused(err.to_string()))?;
+    let mut pem = Vec::new();
+    std::io::Read::read_to_end(&mut std::io::Read::take(file, MAX_PEM_BYTES + 1), &mut pem)
+        .map_err(|err| refused(err.to_string()))?;
+    if pem.len() as u64 > MAX_PEM_BYTES {
+        return Err(refused(format!(
+            "it is larger than {} MiB, more than any certificate bundle",
+            MAX_PEM_BYTES / 1024 / 1024
+        )));
+    }
     let certificates: Vec<Vec<u8>> = CertificateDer::pem_slice_iter(&pem)
         .map(|certificate| certificate.map(|der| der.to_vec()))
         .collect::<Result<_, _>>()
@@ -316,6 +362,21 @@ mod tests {
         };
         let err = missing.apply(&mut loaded()).expect_err("no file");
         assert!(err.to_string().contains("missing.pem"), "{err}");
+        let endless = Overrides {
+            certificate_authority: Some("/dev/zero".into()),
+            ..Overrides::default()
+        };
+        let err = endless.apply(&mut loaded()).expect_err("too large");
+        assert!(err.to_string().contains("larger than 16 MiB"), "{err}");
+        let not_a_file = Overrides {
+            client_key: Some(dir.path().to_owned()),
+            ..Overrides::default()
+        };
+        let err = not_a_file.apply(&mut loaded()).expect_err("a directory");
+        assert!(
+            err.to_string().starts_with("cannot use --client-key"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -293,6 +293,12 @@ impl Stores {
         }
     }
 
+    /// Whether every collection was abandoned (every context failed): nothing is true to list,
+    /// not even an empty listing.
+    pub fn all_abandoned(&self) -> bool {
+        !self.kinds.is_empty() && self.kinds.iter().all(|kind| kind.store.is_abandoned())
+    }
+
     /// Whether the run watches several contexts (keys prefixed by context).
     pub fn of_several_contexts(&self) -> bool {
         self.kinds.iter().any(|kind| kind.context.is_some())

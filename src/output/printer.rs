@@ -163,6 +163,10 @@ async fn listings_kept<S: Sink>(
         _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
         _ = first_listing_ready(&every_store, config.once) => {}
     }
+    if every_store.all_abandoned() {
+        // Every context failed (each logged): an empty listing would say "no objects".
+        return Ok(PrinterEnd::StoppedUnsynced);
+    }
     let mut left_out = LeftOut::default();
     let mut lister = Lister::new(config.format.clone(), config.diff);
     if let Some(keeper) = keeper.as_ref() {

@@ -263,9 +263,14 @@ fn template_listing_of_contexts(
     reads: &ObjectReads,
 ) -> Result<Vec<u8>, TemplateError> {
     let mut out = Vec::new();
+    // The contexts in the order of their names, as their keys are sorted; each context's kinds
+    // in the order named.
+    let mut kinds: Vec<&crate::output::kinds::KindStore> = stores.kinds().iter().collect();
+    // (`a-b/...` before `a/...`, as bytes: compared with the `/` that follows in keys.)
+    kinds.sort_by_cached_key(|kind| format!("{}/", kind.context.as_deref().unwrap_or_default()));
     let per_list = template.lists_whole() && !template.is_columns() && !template.prints_names();
     if per_list {
-        for collections in stores.kinds().chunk_by(|a, b| a.context == b.context) {
+        for collections in kinds.chunk_by(|a, b| a.context == b.context) {
             let mut values = Vec::new();
             for kind in collections {
                 let mut objects = kind.store.objects();
@@ -283,7 +288,7 @@ fn template_listing_of_contexts(
         return Ok(out);
     }
     let mut texts = Vec::new();
-    for kind in stores.kinds() {
+    for kind in kinds {
         let context = kind.context.as_deref().unwrap_or_default();
         let mut objects = kind.store.objects();
         objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));

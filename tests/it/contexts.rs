@@ -410,3 +410,103 @@ contexts:
         "{took:?}"
     );
 }
+
+/// A kubeconfig with contexts `up` (a plain user), `login` (a credential plugin that never
+/// answers) and `broken` (a plugin that fails), all on `cluster`'s server.
+fn with_plugins(cluster: &TestCluster) -> std::path::PathBuf {
+    let hangs = cluster.write_script("hangs", "sleep 600\n");
+    let fails = cluster.write_script("fails", "echo 'no credentials' >&2; exit 3\n");
+    let kubeconfig = format!(
+        r#"apiVersion: v1
+kind: Config
+current-context: up
+clusters:
+- name: c
+  cluster: {{server: "{url}"}}
+users:
+- name: plain
+  user: {{}}
+- name: sso
+  user:
+    exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: "{hangs}", interactiveMode: Never}}
+- name: bad
+  user:
+    exec: {{apiVersion: client.authentication.k8s.io/v1beta1, command: "{fails}", interactiveMode: Never}}
+contexts:
+- name: up
+  context: {{cluster: c, user: plain}}
+- name: login
+  context: {{cluster: c, user: sso}}
+- name: broken
+  context: {{cluster: c, user: bad}}
+"#,
+        url = cluster.server.url(),
+        hangs = hangs.display(),
+        fails = fails.display(),
+    );
+    cluster.write_kubeconfig("with-plugins", &kubeconfig)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_context_still_connecting_or_unable_to_holds_nothing_back_and_readyz_names_it() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let config = with_plugins(&up);
+    let mut running = Running::spawn(up.kreflect_with_kubeconfig(
+        &config,
+        &[
+            "--all-contexts",
+            "--interval",
+            "1s",
+            "--metrics-addr",
+            ANY_PORT,
+        ],
+    ));
+    let started = Instant::now();
+    assert_eq!(running.next_listing().await, strings(&["up/shop/web-1"]));
+    assert!(
+        started.elapsed() < Duration::from_secs(15),
+        "{:?}",
+        started.elapsed()
+    );
+    let addr = listening_addr(running.child.id()).await;
+    let readyz = http_get(&addr, "/readyz").await;
+    assert!(readyz.starts_with("HTTP/1.1 503"), "{readyz}");
+    for line in [
+        "[+]up/pods ready",
+        "[-]login/pods not synced",
+        "[-]broken/pods failed",
+    ] {
+        assert!(readyz.contains(line), "{line}: {readyz}");
+    }
+    running
+        .wait_for_stderr("the broken context named", |line| {
+            line.contains("context failed") && line.contains("broken") && line.contains("exit")
+        })
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_context_failing_prints_no_listing_and_one_asked_twice_stays_prefixed() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let config = kubeconfig(
+        &up,
+        &[("up", &up.server.url()), ("down", DEAD), ("gone", DEAD)],
+    );
+    let (status, stdout, stderr) =
+        run_to_end(up.kreflect_with_kubeconfig(&config, &["--context", "down,gone", "--once"]))
+            .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "", "an empty listing would say there are no pods");
+    let (status, stdout, stderr) =
+        run_to_end(up.kreflect_with_kubeconfig(&config, &["--context", "up,up", "--once"])).await;
+    assert!(status.success(), "{stderr}");
+    assert_eq!(stdout, "up/shop/web-1\n\n");
+    // No kubeconfig: a context cannot be named, whatever --server says.
+    let home = tempfile::tempdir().expect("home");
+    let args = ["pods", "-s", &up.server.url(), "--context", "a,b", "--once"];
+    let (status, stdout, stderr) =
+        run_to_end(crate::harness::kreflect_command(&args, home.path())).await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("no kubeconfig was found"), "{stderr}");
+}

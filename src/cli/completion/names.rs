@@ -104,6 +104,21 @@ fn safe_in_a_shell_line(name: &str) -> bool {
         .all(|c| c.is_alphanumeric() || matches!(c, '-' | '.' | '_' | ':' | '@' | '+' | ',' | '='))
 }
 
+/// `--context`'s candidates ([`not_named_yet`]) among the kubeconfig's `contexts`: only those
+/// safe in a shell line as object names are ([`safe_in_a_shell_line`]: a kubeconfig is often
+/// downloaded or merged from elsewhere), `/` allowed (EKS names contexts
+/// `arn:aws:eks:...:cluster/NAME`), `,` not (it would split into two contexts).
+pub fn context_candidates(
+    current: &str,
+    contexts: impl IntoIterator<Item = String>,
+    named: &[String],
+) -> Vec<String> {
+    let safe = contexts
+        .into_iter()
+        .filter(|name| !name.contains(',') && name.split('/').all(safe_in_a_shell_line));
+    not_named_yet(current, safe, named)
+}
+
 /// The `names` that start with `prefix`, sorted, each once.
 pub fn starting_with(prefix: &str, names: impl IntoIterator<Item = String>) -> Vec<String> {
     let mut found: Vec<String> = names
@@ -136,6 +151,28 @@ pub fn not_named_yet(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn contexts_unsafe_in_a_shell_line_or_holding_a_comma_are_not_offered() {
+        let contexts = [
+            "prod",
+            "arn:aws:eks:eu-west-1:1:cluster/web",
+            "$(touch x)",
+            "a b",
+            "nl\nfake",
+            "x,y",
+            "staging",
+        ]
+        .map(str::to_owned);
+        assert_eq!(
+            context_candidates("", contexts.clone(), &[]),
+            ["arn:aws:eks:eu-west-1:1:cluster/web", "prod", "staging"]
+        );
+        assert_eq!(
+            context_candidates("", contexts, &["prod".to_owned()]),
+            ["arn:aws:eks:eu-west-1:1:cluster/web", "staging"]
+        );
+    }
 
     fn discovered(group: &str, plural: &str, short: &[&str], watchable: bool) -> Discovered {
         Discovered {

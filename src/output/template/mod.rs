@@ -314,6 +314,8 @@ impl Template {
     /// the others), and any other text has each of its lines prefixed with `CONTEXT/`, as keys
     /// are (`-o name`: `prod/pod/web-1`).
     pub(crate) fn mark_context(&self, context: &str, text: &[u8]) -> Vec<u8> {
+        // Escaped as keys are: a context name is the kubeconfig's text.
+        let context = crate::quote::escape_controls(context);
         let mut marked = Vec::with_capacity(text.len() + context.len() + 1);
         if self.is_columns() {
             marked.extend_from_slice(context.as_bytes());

@@ -252,9 +252,10 @@ pub(crate) enum RunError {
     },
     /// The run would hold more connections than the process may open files.
     #[error(
-        "watching {collections} kinds and namespaces takes a connection each, and this process \
-         may open only {limit} files (ulimit -n): raise the limit, or name fewer namespaces \
-         (without -n, every namespace is watched over one connection)"
+        "watching {collections} collections (kinds, namespaces, contexts) takes a connection \
+         each, and this process may open only {limit} files (ulimit -n): raise the limit, or \
+         name fewer namespaces or contexts (without -n, every namespace is watched over one \
+         connection)"
     )]
     TooManyConnections {
         /// The kinds and namespaces asked for (one collection each).

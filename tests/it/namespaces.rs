@@ -271,7 +271,7 @@ async fn more_namespaces_than_open_files_allow_are_refused_naming_the_limit() {
     assert_eq!(status.code(), Some(1), "{stderr}");
     assert_eq!(stdout, "");
     assert!(
-        stderr.contains("watching 40 kinds and namespaces takes a connection each")
+        stderr.contains("watching 40 collections (kinds, namespaces, contexts) takes a connection")
             && stderr.contains("may open only 100 files (ulimit -n)"),
         "{stderr}"
     );

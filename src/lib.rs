@@ -273,9 +273,23 @@ pub(crate) enum RunError {
          print the same changes again: free some space, or check the file's directory"
     )]
     StateNotSaved(String),
-    /// With several contexts, none could be connected to: the first failure.
-    #[error(transparent)]
-    Connect(Arc<ClientError>),
+    /// With several contexts, none could be connected to: the first failure, and its context.
+    #[error("context {context}: {error}")]
+    Connect {
+        /// The context.
+        context: String,
+        /// Why it could not be connected to.
+        error: Arc<ClientError>,
+    },
+    /// With several contexts, the resources could be resolved in none: the last failure, and
+    /// its context.
+    #[error("context {context}: {error}")]
+    InContext {
+        /// The context.
+        context: String,
+        /// What failed there.
+        error: Box<RunError>,
+    },
     /// `--all-contexts` with a kubeconfig that has none.
     #[error("the kubeconfig has no contexts; --all-contexts has nothing to watch")]
     NoContexts,
@@ -321,6 +335,7 @@ impl RunError {
     pub fn exit_code(&self) -> u8 {
         match self {
             RunError::Interrupted { signal } => signal.exit_code(),
+            RunError::InContext { error, .. } => error.exit_code(),
             RunError::Resolve(err) if err.is_usage_error() => 2,
             RunError::Resolve(ResolveError::Discovery { error, .. })
                 if matches!(
@@ -480,14 +495,23 @@ where
             futures::FutureExt::shared(futures::FutureExt::boxed(connect))
         })
         .collect();
-    let mut waiting: futures::stream::FuturesUnordered<_> = connecting.iter().cloned().collect();
+    let mut waiting: futures::stream::FuturesUnordered<_> = names
+        .iter()
+        .zip(&connecting)
+        .map(|(name, connecting)| {
+            let connecting = connecting.clone();
+            async move { (name, connecting.await) }
+        })
+        .collect();
     let mut first_error = None;
     let first = loop {
         tokio::select! {
             next = waiting.next() => match next {
-                Some(Ok(connection)) => break Some(connection),
-                Some(Err(err)) => {
-                    first_error.get_or_insert(err);
+                Some((_, Ok(connection))) => break Some(connection),
+                Some((name, Err(error))) => {
+                    // Said now: the others may take long to connect.
+                    tracing::error!(context = %name, error = %error, "cannot connect to the context; it is left out");
+                    first_error.get_or_insert(RunError::Connect { context: name.clone(), error });
                 }
                 None => break None,
             },
@@ -499,7 +523,7 @@ where
     };
     drop(waiting);
     let Some(first) = first else {
-        return Err(first_error.map_or(RunError::NoContexts, RunError::Connect));
+        return Err(first_error.unwrap_or(RunError::NoContexts));
     };
     let clusters: Vec<wiring::Cluster> = names
         .iter()

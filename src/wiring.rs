@@ -127,23 +127,44 @@ pub async fn resolve_targets_in_any(
     config: &Config,
     clusters: &[Cluster],
 ) -> Result<Vec<Target>, RunError> {
-    let ready: Vec<(&Cluster, &kube::Client, &Endpoint)> = clusters
-        .iter()
-        .filter_map(|cluster| match &cluster.connection {
-            ClusterConnection::Ready { client, endpoint } => Some((cluster, client, endpoint)),
-            ClusterConnection::Pending(_) => None,
-        })
-        .collect();
-    if let [(_, client, endpoint)] = ready.as_slice() {
+    if let [
+        Cluster {
+            connection: ClusterConnection::Ready { client, endpoint },
+            ..
+        },
+    ] = clusters
+    {
         return resolve_targets(config, client, endpoint).await;
     }
-    let resolving = ready.into_iter().map(|(cluster, client, endpoint)| {
+    // Every context, those still connecting once they are: the first to resolve wins, and one
+    // that is down, refuses or fails (logged with its name) holds nothing back.
+    let resolving = clusters.iter().map(|cluster| {
         Box::pin(async move {
-            let resolved = resolve_targets(config, client, endpoint).await;
-            if let (Err(err), Some(context)) = (&resolved, &cluster.context) {
-                tracing::warn!(context = %context, error = %err, "cannot resolve the resources in this context; trying the others");
+            let resolved = match &cluster.connection {
+                ClusterConnection::Ready { client, endpoint } => {
+                    resolve_targets(config, client, endpoint).await
+                }
+                ClusterConnection::Pending(pending) => match pending.clone().await {
+                    Ok(connection) => {
+                        let endpoint = Endpoint::of(&connection);
+                        resolve_targets(config, &connection.client, &endpoint).await
+                    }
+                    Err(error) => Err(RunError::Connect {
+                        context: cluster.context.as_deref().unwrap_or_default().to_owned(),
+                        error,
+                    }),
+                },
+            };
+            match (resolved, &cluster.context) {
+                (Err(err), Some(context)) => {
+                    tracing::warn!(context = %context, error = %err, "cannot resolve the resources in this context; trying the others");
+                    Err(RunError::InContext {
+                        context: context.to_string(),
+                        error: Box::new(err),
+                    })
+                }
+                (resolved, _) => resolved,
             }
-            resolved
         })
     });
     futures::future::select_ok(resolving)

@@ -177,6 +177,15 @@ async fn listings_kept<S: Sink>(
     let mut first = true;
     loop {
         let store = left_out.listable(&every_store);
+        if store.kinds().is_empty() {
+            // Several contexts, none listable now (not synced, or failed: each logged): an
+            // empty listing would say there are no objects.
+            let ticks = ticks.get_or_insert_with(|| every(config.interval));
+            tokio::select! {
+                _ = stop.cancelled() => break,
+                _ = ticks.tick() => continue,
+            }
+        }
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
@@ -231,6 +240,9 @@ async fn listings_kept<S: Sink>(
             return Ok(PrinterEnd::Finished);
         }
         let store = left_out.listable(&every_store);
+        if store.kinds().is_empty() {
+            return Ok(PrinterEnd::Finished);
+        }
         let rendered = match lister.render(&store) {
             Ok(rendered) => rendered,
             Err(err) => return Ok(PrinterEnd::TemplateFailed(err)),
@@ -253,7 +265,7 @@ pub const CONTEXTS_SYNC_GRACE: Duration = Duration::from_secs(10);
 /// Waits until the first listing may be written: every store synced; with several contexts,
 /// every one synced or failed (`--once`: the listing is all it prints), or, for a watching
 /// run, one synced and [`CONTEXTS_SYNC_GRACE`] for the others.
-async fn first_listing_ready(stores: &Stores, once: bool) {
+pub(crate) async fn first_listing_ready(stores: &Stores, once: bool) {
     if once || !stores.of_several_contexts() {
         return stores.wait_synced().await;
     }
@@ -264,12 +276,12 @@ async fn first_listing_ready(stores: &Stores, once: bool) {
 /// The contexts the last listing left out (not synced yet, or failed), said on stderr when
 /// they change.
 #[derive(Default)]
-struct LeftOut(Vec<Arc<str>>);
+pub(crate) struct LeftOut(Vec<Arc<str>>);
 
 impl LeftOut {
     /// What the next listing shows of `stores` ([`Stores::listable`]), saying on stderr which
     /// contexts it leaves out when that changed since the last listing.
-    fn listable(&mut self, stores: &Stores) -> Stores {
+    pub(crate) fn listable(&mut self, stores: &Stores) -> Stores {
         let listable = stores.listable();
         let left_out = stores.contexts_left_out();
         if left_out != self.0 {
@@ -306,7 +318,7 @@ pub(crate) fn report_absent(stores: &Stores, once: bool) -> Vec<String> {
 
 /// Ticks every `period` from one `period` from now. Ticks missed while a slow reader held up a
 /// write make one tick, not a burst.
-fn every(period: Duration) -> Interval {
+pub(crate) fn every(period: Duration) -> Interval {
     let mut ticks = tokio::time::interval_at(Instant::now() + period, period);
     ticks.set_missed_tick_behavior(MissedTickBehavior::Delay);
     ticks

@@ -510,3 +510,129 @@ async fn every_context_failing_prints_no_listing_and_one_asked_twice_stays_prefi
     assert_eq!(stdout, "");
     assert!(stderr.contains("no kubeconfig was found"), "{stderr}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kinds_are_resolved_in_whichever_context_answers() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let refusing = TestCluster::start(ServerOptions {
+        bearer_token: Some("not-sent".into()),
+        ..ServerOptions::default()
+    })
+    .await;
+    // Discovery in `down` cannot reach it, and `expired`'s is refused (401): `up` answers.
+    let config = kubeconfig(
+        &up,
+        &[
+            ("down", DEAD),
+            ("expired", &refusing.server.url()),
+            ("up", &up.server.url()),
+        ],
+    );
+    for args in [
+        &["pods,deploy", "--context", "down,expired,up", "--once"][..],
+        &["pods,deploy", "--context", "expired,up,down", "--once"],
+    ] {
+        let (status, stdout, stderr) =
+            run_to_end(up.kreflect_any_with_kubeconfig(&config, args)).await;
+        assert_eq!(status.code(), Some(1), "{args:?}: {stderr}");
+        assert_eq!(stdout, "up/pod/shop/web-1\n\n", "{args:?}: {stderr}");
+        assert!(
+            stderr.contains("could not list contexts down, expired"),
+            "{args:?}: {stderr}"
+        );
+    }
+    // None answers: the failure names its context.
+    let (status, stdout, stderr) =
+        run_to_end(up.kreflect_any_with_kubeconfig(
+            &config,
+            &["deploy", "--context", "down,expired", "--once"],
+        ))
+        .await;
+    assert_eq!(status.code(), Some(1), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(stderr.contains("kreflect: context "), "{stderr}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn no_listing_is_printed_while_no_context_can_be_listed() {
+    // Watches end every second, so the refusal below is met soon after the first listing.
+    let refusing_later = TestCluster::start_with_pods(
+        ServerOptions {
+            max_watch_seconds: Some(1),
+            ..ServerOptions::default()
+        },
+        &["shop/web-1"],
+    )
+    .await;
+    let plugins = with_plugins(&refusing_later);
+    let mut config: serde_json::Value =
+        serde_saphyr::from_str(&std::fs::read_to_string(&plugins).expect("kubeconfig"))
+            .expect("YAML");
+    config["current-context"] = "login".into();
+    let config = refusing_later.write_kubeconfig("later", &config.to_string());
+    // `up` lists, then is refused for good; `login` never connects.
+    let mut running = Running::spawn(
+        refusing_later
+            .kreflect_with_kubeconfig(&config, &["--context", "up,login", "--interval", "1s"]),
+    );
+    assert_eq!(running.next_listing().await, strings(&["up/shop/web-1"]));
+    let forbidden = |list| {
+        let (code, reason) = (403, "Forbidden".to_owned());
+        if list {
+            kreflect_sim::Fault::ListStatus {
+                code,
+                reason,
+                retry_after: None,
+            }
+        } else {
+            kreflect_sim::Fault::WatchStatus {
+                code,
+                reason,
+                retry_after: None,
+            }
+        }
+    };
+    refusing_later.server.inject_always(forbidden(false));
+    refusing_later.server.inject_always(forbidden(true));
+    running
+        .wait_for_stderr("up failing", |line| {
+            line.contains("context failed") && line.contains("up")
+        })
+        .await;
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    running.signal(nix::sys::signal::Signal::SIGTERM);
+    let rest = running.rest_of_stdout().await;
+    let lines: Vec<&str> = rest.lines().collect();
+    for (at, line) in lines.iter().enumerate() {
+        assert!(
+            !line.is_empty() || (at > 0 && !lines[at - 1].is_empty()),
+            "an empty listing would say there are no pods: {rest:?}"
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_exec_listing_runs_without_a_context_still_connecting() {
+    let up = TestCluster::with_pods(&["shop/web-1"]).await;
+    let config = with_plugins(&up);
+    let record = up.write_kubeconfig("listings", "");
+    let command = format!("cat >> {}", record.display());
+    let _running = Running::spawn(up.kreflect_with_kubeconfig(
+        &config,
+        &[
+            "--context",
+            "up,login",
+            "--interval",
+            "1s",
+            "--exec",
+            &command,
+        ],
+    ));
+    let listing = crate::harness::poll_until(Duration::from_secs(20), async || {
+        let text = std::fs::read_to_string(&record).unwrap_or_default();
+        (!text.is_empty()).then_some(text)
+    })
+    .await
+    .expect("the command ran for the listing of the context connected");
+    assert_eq!(listing, "up/shop/web-1\n\n");
+}

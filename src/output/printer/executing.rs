@@ -176,8 +176,14 @@ pub(super) async fn listings(
 ) -> PrinterEnd {
     tokio::select! {
         () = stop.cancelled() => return PrinterEnd::StoppedUnsynced,
-        () = stores.wait_synced() => {}
+        () = super::first_listing_ready(&stores, config.once) => {}
     }
+    if stores.all_abandoned() {
+        // Every context failed (each logged): no listing to run for.
+        return PrinterEnd::StoppedUnsynced;
+    }
+    let every_store = stores;
+    let mut left_out = super::LeftOut::default();
     let json = matches!(config.format, ListingFormat::Own(OutputFormat::Json));
     let mut lister = Lister::new(config.format.clone(), config.diff);
     if let Some(keeper) = keeper.as_ref() {
@@ -187,6 +193,15 @@ pub(super) async fn listings(
     let mut ticks = None;
     let mut first = true;
     loop {
+        let stores = left_out.listable(&every_store);
+        if stores.kinds().is_empty() {
+            // Several contexts, none listable now (each logged): nothing true to run for.
+            let ticks = ticks.get_or_insert_with(|| super::every(config.interval));
+            tokio::select! {
+                () = stop.cancelled() => return PrinterEnd::Finished,
+                _ = ticks.tick() => continue,
+            }
+        }
         let rendered = match lister.render(&stores) {
             Ok(rendered) => rendered,
             Err(err) => return PrinterEnd::TemplateFailed(err),

@@ -364,33 +364,7 @@ async fn an_exec_command_is_told_each_changes_context() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_credential_plugin_that_never_answers_leaves_its_context_out_after_a_grace() {
     let up = TestCluster::with_pods(&["shop/web-1"]).await;
-    let plugin = up.write_script("login", "sleep 600\n");
-    let kubeconfig = format!(
-        r#"apiVersion: v1
-kind: Config
-current-context: up
-clusters:
-- name: c
-  cluster: {{server: "{url}"}}
-users:
-- name: plain
-  user: {{}}
-- name: sso
-  user:
-    exec:
-      apiVersion: client.authentication.k8s.io/v1beta1
-      command: "{plugin}"
-      interactiveMode: Never
-contexts:
-- name: up
-  context: {{cluster: c, user: plain}}
-- name: login
-  context: {{cluster: c, user: sso}}
-"#,
-        url = up.server.url(),
-        plugin = plugin.display(),
-    );
-    let config = up.write_kubeconfig("with-login", &kubeconfig);
+    let config = with_plugins(&up);
     let started = Instant::now();
     // Longer than run_to_end waits: the grace is 30 s.
     let mut command = up.kreflect_with_kubeconfig(&config, &["--context", "up,login", "--once"]);

@@ -437,7 +437,7 @@ where
         }
     };
     let identity = connection.identity.clone();
-    let only = vec![wiring::Cluster::ready(None, &connection)];
+    let only = vec![wiring::Cluster::ready(None, connection.clone())];
     watch_and_print(config, (connection, only), output, shutdown)
         .await
         .map(|_| ())
@@ -470,7 +470,7 @@ where
     // Every context connects on its own (a credential plugin each): the run starts with the
     // first connected, the others join as they connect (a `--once` run waits
     // CONTEXTS_CONNECT_GRACE for them); one that cannot connect fails alone.
-    let connecting: Vec<wiring::PendingConnection> = names
+    let connecting: Vec<wiring::Connecting> = names
         .iter()
         .map(|name| {
             let choice = client::KubeconfigChoice {
@@ -528,15 +528,9 @@ where
     let clusters: Vec<wiring::Cluster> = names
         .iter()
         .zip(connecting)
-        .map(|(name, connecting)| {
-            let context = Some(Arc::from(name.as_str()));
-            match connecting.peek() {
-                Some(Ok(connection)) => wiring::Cluster::ready(context, connection),
-                _ => wiring::Cluster {
-                    context,
-                    connection: wiring::ClusterConnection::Pending(connecting),
-                },
-            }
+        .map(|(name, connection)| wiring::Cluster {
+            context: Some(Arc::from(name.as_str())),
+            connection,
         })
         .collect();
     let once = config.once;
@@ -560,7 +554,7 @@ where
 {
     let sim = sim::Sim::start().await.map_err(RunError::Sim)?;
     let connection = sim.connect(&config.client)?;
-    let only = vec![wiring::Cluster::ready(None, &connection)];
+    let only = vec![wiring::Cluster::ready(None, connection.clone())];
     let result = watch_and_print(config, (connection, only), output, shutdown).await;
     sim.shutdown().await;
     result.map(|_| ())

@@ -59,39 +59,24 @@ pub struct Cluster {
     /// The context's name, when the run watches several (`--context a,b`): its keys' prefix,
     /// its metrics' `context` label, the name its failures are logged under.
     pub context: Option<Arc<str>>,
-    /// Its connection, made or being made.
-    pub connection: ClusterConnection,
-}
-
-/// A cluster's connection.
-pub enum ClusterConnection {
-    /// Connected.
-    Ready {
-        /// The client every request to it goes through.
-        client: kube::Client,
-        /// Where it is, for messages.
-        endpoint: Endpoint,
-    },
-    /// Still connecting (a credential plugin running), or failed to (the message): with several
+    /// Its connection, made or being made (a credential plugin running): with several
     /// contexts, one context's connection does not hold the others back. Its collections'
-    /// reflectors start once it is made; they fail with the message if it cannot be.
-    Pending(PendingConnection),
+    /// reflectors start once it is made, and fail with its error if it cannot be.
+    pub connection: Connecting,
 }
 
-/// A connection being made, awaited by each collection of its cluster.
-pub type PendingConnection = futures::future::Shared<
+/// A connection made or being made, awaited by each collection of its cluster.
+pub type Connecting = futures::future::Shared<
     futures::future::BoxFuture<'static, Result<Connection, Arc<ClientError>>>,
 >;
 
 impl Cluster {
     /// A cluster already connected.
-    pub fn ready(context: Option<Arc<str>>, connection: &Connection) -> Cluster {
+    pub fn ready(context: Option<Arc<str>>, connection: Connection) -> Cluster {
+        let connected = futures::future::ready(Ok(connection));
         Cluster {
             context,
-            connection: ClusterConnection::Ready {
-                client: connection.client.clone(),
-                endpoint: Endpoint::of(connection),
-            },
+            connection: futures::FutureExt::shared(futures::FutureExt::boxed(connected)),
         }
     }
 }
@@ -127,39 +112,27 @@ pub async fn resolve_targets_in_any(
     config: &Config,
     clusters: &[Cluster],
 ) -> Result<Vec<Target>, RunError> {
-    if let [
-        Cluster {
-            connection: ClusterConnection::Ready { client, endpoint },
-            ..
-        },
-    ] = clusters
-    {
-        return resolve_targets(config, client, endpoint).await;
-    }
     // Every context, those still connecting once they are: the first to resolve wins, and one
     // that is down, refuses or fails (logged with its name) holds nothing back.
     let resolving = clusters.iter().map(|cluster| {
         Box::pin(async move {
-            let resolved = match &cluster.connection {
-                ClusterConnection::Ready { client, endpoint } => {
-                    resolve_targets(config, client, endpoint).await
-                }
-                ClusterConnection::Pending(pending) => match pending.clone().await {
-                    Ok(connection) => {
-                        let endpoint = Endpoint::of(&connection);
-                        resolve_targets(config, &connection.client, &endpoint).await
-                    }
-                    Err(error) => Err(RunError::Connect {
-                        context: cluster.context.as_deref().unwrap_or_default().to_owned(),
-                        error,
-                    }),
-                },
-            };
-            match (resolved, &cluster.context) {
+            let context = cluster.context.as_deref();
+            // A connection that failed was logged, with its context, when it did.
+            let connection = cluster
+                .connection
+                .clone()
+                .await
+                .map_err(|error| RunError::Connect {
+                    context: context.unwrap_or_default().to_owned(),
+                    error,
+                })?;
+            let endpoint = Endpoint::of(&connection);
+            let resolved = resolve_targets(config, &connection.client, &endpoint).await;
+            match (resolved, context) {
                 (Err(err), Some(context)) => {
                     tracing::warn!(context = %context, error = %err, "cannot resolve the resources in this context; trying the others");
                     Err(RunError::InContext {
-                        context: context.to_string(),
+                        context: context.to_owned(),
                         error: Box::new(err),
                     })
                 }
@@ -715,21 +688,14 @@ fn kind(
         resume_from,
         progress_label,
     };
-    let run: RunReflector = match connection {
-        ClusterConnection::Ready { client, endpoint } => {
-            let reflector = plan.build(client.clone(), endpoint.clone(), writer);
-            Box::new(move |stop| Box::pin(reflector.run(stop)))
-        }
-        ClusterConnection::Pending(pending) => {
-            let pending = pending.clone();
-            let scope = Scope {
-                plural: plural.clone(),
-                namespace: namespace.clone(),
-                namespaced: target.namespaced,
-            };
-            Box::new(move |stop| Box::pin(plan.run_once_connected(pending, writer, scope, stop)))
-        }
+    let scope = Scope {
+        plural: plural.clone(),
+        namespace: namespace.clone(),
+        namespaced: target.namespaced,
     };
+    let connection = connection.clone();
+    let run: RunReflector =
+        Box::new(move |stop| Box::pin(plan.run_once_connected(connection, writer, scope, stop)));
     let listed = KindStore {
         prefix,
         collection: collection_name,
@@ -802,13 +768,13 @@ impl ReflectorPlan {
     /// that could not be made fails the collection (its store abandoned) with its message.
     async fn run_once_connected(
         self,
-        pending: PendingConnection,
+        connection: Connecting,
         mut writer: store::Writer,
         scope: Scope,
         stop: CancellationToken,
     ) -> Result<(), ReflectorError> {
         let connected = tokio::select! {
-            connected = pending => connected,
+            connected = connection => connected,
             () = stop.cancelled() => return Ok(()),
         };
         match connected {

@@ -160,29 +160,20 @@ impl Metrics {
     /// The `context="…"` (when set), `resource="…"` and `namespace="…"` (when set) labels,
     /// or nothing without a resource.
     fn resource_label(&self) -> String {
-        let label = self.kind_label();
-        if self.context.is_empty() || label.is_empty() {
-            return label;
-        }
-        format!("context=\"{}\",{label}", escape_label(&self.context))
-    }
-
-    /// The `resource="…"` label (and `namespace="…"` when set), or nothing without a resource.
-    fn kind_label(&self) -> String {
         if self.resource.is_empty() {
             return String::new();
         }
-        let escape = |value: &str| {
-            value
-                .replace('\\', "\\\\")
-                .replace('"', "\\\"")
-                .replace('\n', "\\n")
-        };
-        let resource = format!("resource=\"{}\"", escape(&self.resource));
-        if self.namespace.is_empty() {
-            return resource;
-        }
-        format!("{resource},namespace=\"{}\"", escape(&self.namespace))
+        let labels = [
+            ("context", &self.context),
+            ("resource", &self.resource),
+            ("namespace", &self.namespace),
+        ];
+        labels
+            .iter()
+            .filter(|(_, value)| !value.is_empty())
+            .map(|(name, value)| format!("{name}=\"{}\"", escape_label(value)))
+            .collect::<Vec<_>>()
+            .join(",")
     }
 
     /// Counts one occurrence.

@@ -99,31 +99,6 @@ pub enum OverrideError {
 }
 
 impl Overrides {
-    /// Whether any flag that acts on a loaded configuration was given (`--cluster` and `--user`
-    /// act on the kubeconfig before).
-    pub fn is_empty(&self) -> bool {
-        let Overrides {
-            cluster: _,
-            user: _,
-            server,
-            tls_server_name,
-            certificate_authority,
-            insecure_skip_tls_verify,
-            token,
-            client_certificate,
-            client_key,
-            impersonation,
-        } = self;
-        server.is_none()
-            && tls_server_name.is_none()
-            && certificate_authority.is_none()
-            && !insecure_skip_tls_verify
-            && token.is_none()
-            && client_certificate.is_none()
-            && client_key.is_none()
-            && *impersonation == Impersonation::default()
-    }
-
     /// The server URL `--server` gives, when given.
     pub fn server_url(&self) -> Result<Option<http::Uri>, OverrideError> {
         self.server.as_deref().map(server_url).transpose()
@@ -298,7 +273,6 @@ mod tests {
             loaded().auth_info.client_certificate_data
         );
         assert!(auth.token.is_none() && auth.impersonate.is_none());
-        assert!(Overrides::default().is_empty());
     }
 
     #[test]

@@ -161,11 +161,10 @@ async fn listings_kept<S: Sink>(
     let every_store: Stores = stores.into();
     tokio::select! {
         _ = stop.cancelled() => return Ok(PrinterEnd::StoppedUnsynced),
-        _ = first_listing_ready(&every_store, config.once) => {}
-    }
-    if every_store.all_abandoned() {
-        // Every context failed (each logged): an empty listing would say "no objects".
-        return Ok(PrinterEnd::StoppedUnsynced);
+        listable = first_listing_ready(&every_store, config.once) => if !listable {
+            // Every context failed (each logged): an empty listing would say "no objects".
+            return Ok(PrinterEnd::StoppedUnsynced);
+        }
     }
     let mut left_out = LeftOut::default();
     let mut lister = Lister::new(config.format.clone(), config.diff);
@@ -264,13 +263,16 @@ pub const CONTEXTS_SYNC_GRACE: Duration = Duration::from_secs(10);
 
 /// Waits until the first listing may be written: every store synced; with several contexts,
 /// every one synced or failed (`--once`: the listing is all it prints), or, for a watching
-/// run, one synced and [`CONTEXTS_SYNC_GRACE`] for the others.
-pub(crate) async fn first_listing_ready(stores: &Stores, once: bool) {
+/// run, one synced and [`CONTEXTS_SYNC_GRACE`] for the others. Then whether anything can be
+/// listed: not when every context failed.
+pub(crate) async fn first_listing_ready(stores: &Stores, once: bool) -> bool {
     if once || !stores.of_several_contexts() {
-        return stores.wait_synced().await;
+        stores.wait_synced().await;
+    } else {
+        stores.wait_any_synced().await;
+        let _ = tokio::time::timeout(CONTEXTS_SYNC_GRACE, stores.wait_synced()).await;
     }
-    stores.wait_any_synced().await;
-    let _ = tokio::time::timeout(CONTEXTS_SYNC_GRACE, stores.wait_synced()).await;
+    !stores.all_abandoned()
 }
 
 /// The contexts the last listing left out (not synced yet, or failed), said on stderr when

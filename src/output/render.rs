@@ -253,6 +253,23 @@ fn template_listing(listing: &TemplateListing, stores: &Stores) -> Result<Vec<u8
     Ok(out)
 }
 
+/// What `reads` reads of the objects of `kinds`, the kinds in the order given, each kind's
+/// objects in key order.
+fn values_of<'k>(
+    kinds: impl IntoIterator<Item = &'k crate::output::kinds::KindStore>,
+    reads: &ObjectReads,
+) -> Result<Vec<Value>, TemplateError> {
+    let mut values = Vec::new();
+    for kind in kinds {
+        let mut objects = kind.store.objects();
+        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
+        for object in objects {
+            values.push(object_value(&object, &kind.object_type, reads)?);
+        }
+    }
+    Ok(values)
+}
+
 /// [`template_listing_reading`] over several contexts: each object's text (or each context's
 /// list's, for a JSONPath template that addresses `.items`) marked with its context
 /// ([`Template::mark_context`]), custom columns one table with a CONTEXT column first.
@@ -271,14 +288,7 @@ fn template_listing_of_contexts(
     let per_list = template.lists_whole() && !template.is_columns() && !template.prints_names();
     if per_list {
         for collections in kinds.chunk_by(|a, b| a.context == b.context) {
-            let mut values = Vec::new();
-            for kind in collections {
-                let mut objects = kind.store.objects();
-                objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-                for object in objects {
-                    values.push(object_value(&object, &kind.object_type, reads)?);
-                }
-            }
+            let values = values_of(collections.iter().copied(), reads)?;
             let mut text = Vec::new();
             template.render_list(values, headers, &mut text)?;
             let context = collections[0].context.as_deref().unwrap_or_default();
@@ -287,22 +297,17 @@ fn template_listing_of_contexts(
         }
         return Ok(out);
     }
+    let mut printer = template.watch_marking_contexts(headers);
     let mut texts = Vec::new();
     for kind in kinds {
         let context = kind.context.as_deref().unwrap_or_default();
-        let mut objects = kind.store.objects();
-        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-        for object in objects {
-            let value = object_value(&object, &kind.object_type, reads)?;
-            let text = template.watch(headers).text_of(&value)?;
-            texts.push(template.mark_context(context, &text));
+        for value in values_of([kind], reads)? {
+            texts.push(template.mark_context(context, &printer.text_of(&value)?));
         }
     }
     if template.is_columns() {
         // One table, aligned as a whole, the header once.
-        template
-            .watch_marking_contexts(headers)
-            .print_texts(&texts, &mut out);
+        printer.print_texts(&texts, &mut out);
     } else {
         out = texts.concat();
     }
@@ -354,14 +359,7 @@ fn template_listing_reading(
         return template_listing_of_contexts(template, headers, stores, reads);
     }
     // The kinds in the order named, as kubectl prints `pods,deploy`; each kind's in key order.
-    let mut values: Vec<Value> = Vec::new();
-    for kind in stores.kinds() {
-        let mut objects = kind.store.objects();
-        objects.sort_unstable_by(|a, b| a.key().cmp(b.key()));
-        for object in objects {
-            values.push(object_value(&object, &kind.object_type, reads)?);
-        }
-    }
+    let values = values_of(stores.kinds(), reads)?;
     let mut out = Vec::new();
     if template.lists_whole() {
         template.render_list(values, headers, &mut out)?;

@@ -176,11 +176,10 @@ pub(super) async fn listings(
 ) -> PrinterEnd {
     tokio::select! {
         () = stop.cancelled() => return PrinterEnd::StoppedUnsynced,
-        () = super::first_listing_ready(&stores, config.once) => {}
-    }
-    if stores.all_abandoned() {
-        // Every context failed (each logged): no listing to run for.
-        return PrinterEnd::StoppedUnsynced;
+        listable = super::first_listing_ready(&stores, config.once) => if !listable {
+            // Every context failed (each logged): no listing to run for.
+            return PrinterEnd::StoppedUnsynced;
+        }
     }
     let every_store = stores;
     let mut left_out = super::LeftOut::default();

@@ -126,9 +126,19 @@
 //!     as they are inside the protobuf stream, which no client reads as a frame.
 //!   - The generated pods are about 0.53x their JSON size in protobuf (their values are long:
 //!     uids, digests, `fieldsV1`), where transcript 19's are about 0.32x.
-//! - A list's `resourceVersion`/`resourceVersionMatch` are ignored: lists always serve the
-//!   latest state (first pages) or their snapshot (continued pages). Complete list responses
-//!   carry `Content-Length` where the real server uses chunked encoding.
+//! - Lists are served from the watch cache or from "etcd" as v1.26 decides (transcripts 27,
+//!   30): `resourceVersion=0`, and any other resourceVersion without a `limit` (unless
+//!   `resourceVersionMatch=Exact`), get the watch cache's state in one response, whatever the
+//!   `limit`; the rest are consistent reads of the latest state, in pages. The watch cache here
+//!   follows every change at once, unless a test holds it at a past state
+//!   ([`World::hold_watch_cache`]); the real one lags by moments, and on a collection where
+//!   nothing changes its resourceVersion stays behind the one a consistent list returns (writes
+//!   to other kinds move etcd's), which the sim, one counter per kind, does not imitate. A
+//!   `NotOlderThan` list the cache has not reached is answered 504 "Too large resource
+//!   version" at once, where the real server first waits 3 s for its cache to catch up. The
+//!   resourceVersion of a paged read is ignored (it serves the latest state, as `NotOlderThan`
+//!   allows; an `Exact` read of an old state is not imitated). Complete list responses carry
+//!   `Content-Length` where the real server uses chunked encoding.
 //! - Compression (transcripts 22/23) follows the real server's rule: with an `Accept-Encoding`
 //!   the real server honours, a body over 128 KiB is gzipped at level 1, chunked, with
 //!   `Content-Encoding: gzip` and `Vary: Accept-Encoding`; watches never are. Only list pages
@@ -167,9 +177,10 @@
 //!   send them regardless, which hid that a resumed watch on a quiet collection hears nothing.
 //! - A watch without `timeoutSeconds` lasts until the client leaves or the server stops (the
 //!   real server picks a random 30–60 minutes).
-//! - Streaming lists (`sendInitialEvents=true`) follow `ServerOptions::watch_list`: supported
-//!   (the default; the initial state is always the current one, whatever `resourceVersion`
-//!   says), refused with 422 like v1.25 (transcript 09), or ignored like a plain watch.
+//! - Streaming lists (`sendInitialEvents=true`) follow `ServerOptions::watch_list`: refused
+//!   with 422 like v1.25 and v1.26 (transcript 09; the default), supported as v1.32+ serve them
+//!   (the initial state is always the current one, whatever `resourceVersion` says), or
+//!   ignored like a plain watch.
 //! - `ServerOptions::unavailable_groups` lists group versions in `/apis` whose discovery
 //!   document answers 503, like an aggregated API whose backend is down; they serve nothing.
 //! - Authentication is a single static bearer token; authorization is only the

@@ -28,7 +28,9 @@ pub struct ServerOptions {
     /// [`crate::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
     /// ([`FakeApiServer::ca_pem`](crate::FakeApiServer::ca_pem)), instead of plain HTTP.
     pub tls: bool,
-    /// How watches with `sendInitialEvents=true` (the streaming list) are answered.
+    /// How watches with `sendInitialEvents=true` (the streaming list) are answered: refused
+    /// by default, as v1.26 (the server of `api-transcripts/`) and every server without the
+    /// WatchList feature (before v1.32) refuse them.
     pub watch_list: WatchListSupport,
     /// `group/version`s listed by `/apis` whose discovery document answers 503
     /// ServiceUnavailable, as an aggregated API whose backend is down does (`metrics.k8s.io/
@@ -68,7 +70,8 @@ pub enum WatchListSupport {
     /// As a server with the WatchList feature (v1.32+): a synthetic ADDED for every current
     /// pod, then a BOOKMARK annotated `k8s.io/initial-events-end: "true"`, then live events.
     Supported,
-    /// As v1.25 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden for watch.
+    /// As v1.25 and v1.26 (transcript 09): `422 Invalid`, `resourceVersionMatch` is forbidden
+    /// for watch. The default.
     Refused,
     /// As a server that ignores the unknown parameters: a plain watch without resourceVersion
     /// (synthetic ADDEDs, then live events and ordinary bookmarks; no initial-events-end).
@@ -85,7 +88,7 @@ impl Default for ServerOptions {
             deny_watch: false,
             role_namespace: None,
             tls: false,
-            watch_list: WatchListSupport::Supported,
+            watch_list: WatchListSupport::Refused,
             unavailable_groups: Vec::new(),
             response_delay: Duration::ZERO,
             without_tables: Vec::new(),

@@ -192,6 +192,16 @@ async fn server() -> FakeApiServer {
     .await
 }
 
+/// [`server`] with the WatchList feature (v1.32+): it streams lists.
+async fn streaming_server() -> FakeApiServer {
+    server_with(ServerOptions {
+        bookmark_interval: Duration::from_millis(100),
+        watch_list: crate::WatchListSupport::Supported,
+        ..ServerOptions::default()
+    })
+    .await
+}
+
 fn names(list: &Value) -> Vec<String> {
     list["items"]
         .as_array()

@@ -18,7 +18,7 @@ use crate::api::deadline::{RequestDeadline, Slowness};
 use crate::api::framing::{Framing, TableDecoding, TableState, watch_events};
 use crate::api::request_errors::{body_failed, request_failed};
 use crate::cache::list_watch::{
-    ListRequest, ListWatch, Scope, SourceError, WatchRequest, WatchStream,
+    ListFrom, ListRequest, ListWatch, Scope, SourceError, WatchRequest, WatchStream,
 };
 use crate::connect::endpoint::Endpoint;
 use crate::connect::transport::inflation::WireBytes;
@@ -545,6 +545,14 @@ impl ListWatch for KubeSource {
                 .as_deref()
                 .map(|token| ("continue", token)),
         );
+        match &request.from {
+            ListFrom::Latest => {}
+            ListFrom::Any => query.push(("resourceVersion", "0")),
+            ListFrom::NotOlderThan(resource_version) => {
+                query.push(("resourceVersion", resource_version));
+                query.push(("resourceVersionMatch", "NotOlderThan"));
+            }
+        }
         if self.asks_for_tables() {
             return self.list_table(&query).await;
         }

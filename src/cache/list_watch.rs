@@ -51,13 +51,36 @@ impl fmt::Display for Scope {
     }
 }
 
-/// One list request: a page of at most `limit` objects, continuing from `continue_token`.
+/// One list request: a page of at most `limit` objects, continuing from `continue_token`, of
+/// the state `from` says.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ListRequest {
     /// Page size; `None` asks for everything in one response.
     pub limit: Option<u32>,
-    /// The previous page's `continue` token.
+    /// The previous page's `continue` token (its pages are of the first page's state: `from`
+    /// is then [`ListFrom::Latest`], as the server refuses a resourceVersion with a token).
     pub continue_token: Option<String>,
+    /// Which state of the collection may answer.
+    pub from: ListFrom,
+}
+
+/// Which state of the collection a list may be answered from: the API's `resourceVersion` and
+/// `resourceVersionMatch` parameters. A kube-apiserver answers [`ListFrom::Any`] and
+/// [`ListFrom::NotOlderThan`] (without a `limit`) from its watch cache, in memory, in one
+/// response whatever the `limit` (transcript 27); [`ListFrom::Latest`] is read from etcd, page
+/// by page (transcripts 01, 02).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum ListFrom {
+    /// The latest state, a consistent read from etcd: no `resourceVersion`.
+    #[default]
+    Latest,
+    /// Whatever state the server has at hand, however old: `resourceVersion=0`, as client-go's
+    /// reflector starts.
+    Any,
+    /// A state at least as new as this resourceVersion: `resourceVersion=N&
+    /// resourceVersionMatch=NotOlderThan`. A server whose watch cache has not reached it waits
+    /// 3 s, then answers 504 "Too large resource version" (checked on v1.26).
+    NotOlderThan(String),
 }
 
 /// One watch request.

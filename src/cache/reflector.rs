@@ -16,11 +16,14 @@
 //! | state, or phase of the open stream | outcome | next |
 //! |---|---|---|
 //! | `Listing` | all pages listed | store replaced, `Watching { list rv }` |
+//! | `Listing` from the watch cache | 504 "too large resource version", or 410 | `Listing`, consistent, at once |
+//! | `Listing` from the watch cache | refused as invalid (4xx) | `Listing`, consistent for the rest of the run, at once |
 //! | `Listing` | continue token expired (410) | list again without pages |
 //! | `Listing` | a continue token seen twice, or an object listed twice, in one list | backoff (warning), `Listing` |
 //! | `Listing`, streaming lists | watch with `sendInitialEvents=true` opened | phase `StreamingList` |
 //! | `Listing`, streaming lists | that watch refused as invalid or not found (v1.25 says 422, transcript 09) | paged lists for the rest of the run, `Listing` |
-//! | phase `StreamingList` | ADDED, MODIFIED or DELETED | into, or out of, a fresh buffer |
+//! | phase `StreamingList` | ADDED | into a fresh buffer |
+//! | phase `StreamingList` | MODIFIED or DELETED (a plain watch: a streaming list's initial events are all ADDED) | paged lists for the rest of the run, `Listing` |
 //! | phase `StreamingList` | the BOOKMARK annotated `k8s.io/initial-events-end` | store replaced from the buffer; the same stream goes on in phase `Watching` |
 //! | phase `StreamingList` | an ordinary BOOKMARK (a plain watch), the stream ended, or no event for `initial_events_timeout` | paged lists for the rest of the run, `Listing` |
 //! | phase `StreamingList` | stream broken, or a line that is not JSON | backoff (warning), `Listing` |
@@ -53,6 +56,15 @@
 //! | either phase | an event that cannot be keyed or has an unknown type | skipped with a warning |
 //! | any | an object outside the scope, listed or in an event (`out_of_scope`) | dropped with a warning, counted |
 //!
+//! What a `Listing` asks for ([`Reflector::list_from`], as client-go's reflector): the first
+//! list takes whatever state the server's watch cache has (`resourceVersion=0`, one response
+//! from memory, no etcd read), a relist a state not older than the last resourceVersion seen
+//! (`resourceVersionMatch=NotOlderThan`, without a `limit`, which would make a v1.26 server
+//! page from etcd). The watch that follows brings an older state up to the present. A relist
+//! after a 410 or an etcd restore, after a resume point the server keeps refusing, a resync and
+//! a restore check read etcd (`ListFrom::Latest`), and so does every list with
+//! [`ReflectorConfig::list_only`].
+//!
 //! With [`ReflectorConfig::streaming_list`], `Listing` first tries a streaming list: a watch with
 //! `sendInitialEvents=true`, whose ADDED events fill a fresh buffer until the BOOKMARK annotated
 //! `k8s.io/initial-events-end`; then the store is replaced in one step and the same stream goes on
@@ -71,7 +83,7 @@ use tracing::{debug, info, warn};
 
 use crate::cache::backoff::{Backoff, BackoffConfig};
 use crate::cache::failure::FailureClass;
-use crate::cache::list_watch::{ListRequest, ListWatch, Scope, SourceError};
+use crate::cache::list_watch::{ListFrom, ListRequest, ListWatch, Scope, SourceError};
 use crate::cache::metrics::{Metrics, Observed};
 use crate::cache::store::Writer;
 use crate::wire::decode::DecodeError;
@@ -106,9 +118,17 @@ pub struct ReflectorConfig {
     /// List once and never watch (`--once`): after the first sync the reflector only waits to
     /// be stopped, so a user allowed to `list` but not to `watch` gets the listing.
     pub list_only: bool,
-    /// Get the initial state with a streaming list (`--streaming-list`), falling back to the
-    /// paged list when the server does not answer that way.
+    /// Get the initial state with a streaming list, falling back to the paged list for the rest
+    /// of the run when the server does not answer that way (a server before v1.32, or with the
+    /// WatchList feature off, refuses it with 422: one small request).
     pub streaming_list: bool,
+    /// Ask for lists the server can answer from its watch cache, in memory ([`ListFrom::Any`]
+    /// first, [`ListFrom::NotOlderThan`] the last resourceVersion seen on a relist), as
+    /// client-go's reflector does; a relist after a 410 or an etcd restore, a resync and a
+    /// restore check stay consistent reads ([`ListFrom::Latest`]). Off, or with `list_only`
+    /// (`--once`, which prints what it lists and exits: see the README), every list is a
+    /// consistent read.
+    pub watch_cache_lists: bool,
     /// A streaming list that delivers no event for this long before its initial-events-end
     /// BOOKMARK is given up for the paged list.
     pub initial_events_timeout: Duration,
@@ -130,7 +150,8 @@ impl Default for ReflectorConfig {
             max_retry_after: Duration::from_secs(60),
             give_up_before_sync: false,
             list_only: false,
-            streaming_list: false,
+            streaming_list: true,
+            watch_cache_lists: true,
             initial_events_timeout: Duration::from_secs(10),
             restore_check_interval: restore::CHECK_INTERVAL,
             resync_every: None,
@@ -311,6 +332,29 @@ pub struct Reflector<S> {
     /// Whether the watch is resumed from a seeded store not yet known to be up to date: its
     /// watches are short, and a bookmark, their end or a restore check syncs the store.
     resuming: bool,
+    /// What the next list asks for; see [`Reflector::list_from`].
+    relist: Relist,
+}
+
+/// What the reflector knows that decides which state its next list may be answered from
+/// ([`ListFrom`]), as client-go's reflector keeps `lastSyncResourceVersion` and
+/// `isLastSyncResourceVersionUnavailable`.
+#[derive(Debug, Default)]
+struct Relist {
+    /// The resourceVersion the store was at when the reflector last left a watch or listed:
+    /// a relist asks for a state not older than it. `None` before the first list.
+    resource_version: Option<String>,
+    /// The next list must be consistent: after a 410 (the history is gone, the cache may be
+    /// too), an etcd restore (the server's resourceVersions went back), a resume point the
+    /// server keeps refusing, or a watch-cache list answered "too large resource version".
+    /// Cleared by the next complete list.
+    consistent: bool,
+    /// The server refused a watch-cache list as invalid: every list is consistent for the
+    /// rest of the run.
+    refused: bool,
+    /// A watch-cache list came back in pages (the server has no watch cache for this resource,
+    /// and pages from etcd): keep asking in pages, or a relist would be one response from etcd.
+    paged_by_server: bool,
 }
 
 /// The `timeoutSeconds` of a watch resumed from a seeded store, until it is up to date: a
@@ -367,7 +411,47 @@ impl<S: ListWatch> Reflector<S> {
             refused_resumes: 0,
             resume_from: None,
             resuming: false,
+            relist: Relist::default(),
         }
+    }
+
+    /// Which state the next list may be answered from: the watch cache's, not older than the
+    /// last resourceVersion seen when there is one, unless a consistent read is needed (see
+    /// [`Relist`]) or [`ReflectorConfig::watch_cache_lists`] is off.
+    fn list_from(&self) -> ListFrom {
+        let consistent = !self.config.watch_cache_lists || self.config.list_only;
+        if consistent || self.relist.consistent || self.relist.refused {
+            return ListFrom::Latest;
+        }
+        match &self.relist.resource_version {
+            Some(resource_version) => ListFrom::NotOlderThan(resource_version.clone()),
+            None => ListFrom::Any,
+        }
+    }
+
+    /// The first request of a list from `from`: in pages, except a list not older than a
+    /// resourceVersion, which a v1.26 server answers from its watch cache only without a
+    /// `limit` (with one, it pages from etcd: transcript 30), as client-go's reflector asks it;
+    /// unless the server paged a watch-cache list before (it has no watch cache for this
+    /// resource).
+    fn first_list_request(&self, from: ListFrom) -> ListRequest {
+        let paged = !matches!(from, ListFrom::NotOlderThan(_)) || self.relist.paged_by_server;
+        ListRequest {
+            limit: Some(self.config.page_size).filter(|&limit| limit > 0 && paged),
+            continue_token: None,
+            from,
+        }
+    }
+
+    /// The next list is a consistent read.
+    fn relist_consistently(&mut self) {
+        self.relist.consistent = true;
+    }
+
+    /// The next list, when there is one, asks for a state not older than `resource_version`,
+    /// where the watch left the store.
+    fn relist_from(&mut self, resource_version: &str) {
+        self.relist.resource_version = Some(resource_version.to_owned());
     }
 
     /// Starts by watching from `resource_version`, the store having been seeded with what an
@@ -401,6 +485,7 @@ impl<S: ListWatch> Reflector<S> {
         }
         warn!(scope = %self.source.scope(), resource_version, refusals = self.refused_resumes, "the server keeps refusing to watch from this resourceVersion; relisting");
         self.refused_resumes = 0;
+        self.relist_consistently();
         State::Listing
     }
 
@@ -485,17 +570,41 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
-    /// A paged list, then the store replaced in one step.
+    /// A list (from the watch cache, or paged from etcd: [`Reflector::list_from`]), then the
+    /// store replaced in one step.
     async fn list(&mut self) -> Step {
         let started = Instant::now();
-        match self.list_all_pages().await {
+        let from = self.list_from();
+        match self.list_all_pages(from.clone()).await {
             Ok((objects, resource_version, pages)) => {
                 self.commit_list(objects, &resource_version, pages, started)
                     .await;
                 Step::Next(State::Watching { resource_version })
             }
+            Err(err) if from != ListFrom::Latest => self.watch_cache_list_failed(&from, err),
             Err(err) => self.failed("list", State::Listing, err),
         }
+    }
+
+    /// A list from the watch cache failed: a resourceVersion the cache has not reached (504
+    /// "too large resource version") or no longer has (410) is listed again at once as a
+    /// consistent read, as client-go does; a server that refuses the parameters as invalid gets
+    /// consistent reads for the rest of the run. Any other failure is retried as it is.
+    fn watch_cache_list_failed(&mut self, from: &ListFrom, err: SourceError) -> Step {
+        let too_large = matches!(&err, SourceError::Status { status, .. } if status.is_resource_version_too_large());
+        let class = FailureClass::of(&err);
+        let scope = self.source.scope().clone();
+        if too_large || class == FailureClass::Expired {
+            info!(scope = %scope, from = ?from, error = %err, "the server cannot list from its watch cache at that resourceVersion; listing consistently");
+            self.relist_consistently();
+            return Step::Next(State::Listing);
+        }
+        if class == FailureClass::Invalid {
+            info!(scope = %scope, from = ?from, error = %err, "the server refuses lists from its watch cache; every list of this run is a consistent read");
+            self.relist.refused = true;
+            return Step::Next(State::Listing);
+        }
+        self.failed("list", State::Listing, err)
     }
 
     /// Replaces the store with a complete list, read since `started` in `pages` pages (0: a
@@ -512,6 +621,8 @@ impl<S: ListWatch> Reflector<S> {
         // Before the replace, which marks the store synced: a listing printed then has them.
         self.writer.set_table_columns(self.source.table_columns());
         self.writer.replace(objects, resource_version).await;
+        self.relist.consistent = false;
+        self.relist_from(resource_version);
         self.resuming = false;
         self.synced = true;
         self.synced_at = Some(Instant::now());
@@ -535,16 +646,17 @@ impl<S: ListWatch> Reflector<S> {
         );
     }
 
-    /// Lists every page of one consistent list; restarts unpaged if a continue token expires.
-    /// A continue token the server hands out twice, or an object listed twice, fails the list
-    /// (it would never end).
-    async fn list_all_pages(&mut self) -> Result<(Vec<RawObject>, String, u32), SourceError> {
+    /// Lists every page of one list of the state `from` says; restarts unpaged (and
+    /// consistent) if a continue token expires. A continue token the server hands out twice, or
+    /// an object listed twice, fails the list (it would never end).
+    async fn list_all_pages(
+        &mut self,
+        from: ListFrom,
+    ) -> Result<(Vec<RawObject>, String, u32), SourceError> {
         let started = Instant::now();
         let mut objects = Vec::new();
-        let mut request = ListRequest {
-            limit: Some(self.config.page_size).filter(|&limit| limit > 0),
-            continue_token: None,
-        };
+        let from_watch_cache = from != ListFrom::Latest;
+        let mut request = self.first_list_request(from);
         let mut tokens_seen = HashSet::new();
         let mut keys_seen: HashSet<ObjectKey> = HashSet::new();
         let mut pages = 0;
@@ -577,6 +689,12 @@ impl<S: ListWatch> Reflector<S> {
                     if !tokens_seen.insert(token.clone()) {
                         return Err(DecodeError::RepeatedContinueToken { pages }.into());
                     }
+                    if from_watch_cache && !self.relist.paged_by_server {
+                        debug!(scope = %self.source.scope(), "the server pages lists from its watch cache (it has none for this resource); relists stay in pages");
+                        self.relist.paged_by_server = true;
+                    }
+                    // The token carries the first page's resourceVersion.
+                    request.from = ListFrom::Latest;
                     request.continue_token = Some(token);
                 }
                 Err(err)
@@ -623,6 +741,7 @@ impl<S: ListWatch> Reflector<S> {
         let request = ListRequest {
             limit: Some(1),
             continue_token: None,
+            from: ListFrom::Latest,
         };
         let theirs = match self.source.list(request).await {
             Ok(page) => page.resource_version,
@@ -642,10 +761,12 @@ impl<S: ListWatch> Reflector<S> {
             restore::Verdict::WentBack { ours, theirs } => {
                 warn!(scope = %scope, resource_version = ours, server_resource_version = theirs, "the server's resourceVersion went back in time (an etcd restore?); relisting");
                 self.metrics.observe(Observed::WentBack);
+                self.relist_consistently();
                 Step::Next(State::Listing)
             }
             restore::Verdict::Incomparable => {
                 info!(scope = %scope, resource_version, server_resource_version = %theirs, "the server's resourceVersion changed and cannot be ordered (not an integer); relisting to be sure");
+                self.relist_consistently();
                 Step::Next(State::Listing)
             }
         }
@@ -655,7 +776,7 @@ impl<S: ListWatch> Reflector<S> {
     /// differences churn cannot explain are counted and logged ([`resync`]).
     async fn resync(&mut self, resource_version: String) -> Step {
         let started = Instant::now();
-        let (objects, theirs, pages) = match self.list_all_pages().await {
+        let (objects, theirs, pages) = match self.list_all_pages(ListFrom::Latest).await {
             Ok(listed) => listed,
             Err(err) => return self.failed("list", State::Watching { resource_version }, err),
         };
@@ -711,6 +832,8 @@ impl<S: ListWatch> Reflector<S> {
     /// one that expires every watch soon after its list, events or not: of the expiries within
     /// [`HASTY_EXPIRY`] of their list, only the first in a row relists at once.
     fn expired(&mut self, resource_version: &str, message: &str) -> Step {
+        // The history is gone: the watch cache cannot be trusted to have what followed it.
+        self.relist_consistently();
         self.no_progress.expiries += 1;
         let expiries = self.no_progress.expiries;
         let hasty = self

@@ -278,9 +278,9 @@ struct WatchArgs {
     /// Ask the server for metadata only (PartialObjectMetadata): much less to transfer and cache.
     #[arg(long)]
     metadata_only: bool,
-    /// Get the initial state with a streaming list (sendInitialEvents), falling back to the paged
-    /// list when the server does not support it.
-    #[arg(long)]
+    /// Accepted for the scripts written when streaming lists had to be asked for: they are the
+    /// default now, where the server serves them. It does nothing but say so.
+    #[arg(long, hide = true)]
     streaming_list: bool,
     /// Least time between two checks for an etcd restore (the server's state gone back in time).
     ///
@@ -388,6 +388,12 @@ impl Cli {
             (wire, false) => wire,
         };
         refuse_empty_values(&args).map_err(|message| usage(&message))?;
+        if args.streaming_list {
+            tracing::warn!(
+                "--streaming-list does nothing: streaming lists are the default where the server \
+                 serves them; drop the flag, it will be removed"
+            );
+        }
         refuse_event_flags_without_events(&args).map_err(|message| usage(&message))?;
         // clap lets a flag's `requires` pass when the flag it requires conflicts with one given
         // (`--timeout` next to `--exec`, which conflicts with `--for`): said here.
@@ -497,7 +503,6 @@ impl Cli {
                 deadline,
             },
             reflector: ReflectorConfig {
-                streaming_list: args.streaming_list,
                 restore_check_interval: args.restore_check_every,
                 resync_every: args.resync_every,
                 ..ReflectorConfig::default()
@@ -787,7 +792,10 @@ mod tests {
         assert_eq!(config.interval, Duration::from_secs(30));
         assert!(!config.once);
         assert!(!config.source.metadata_only);
-        assert!(!config.reflector.streaming_list);
+        assert!(
+            config.reflector.streaming_list && config.reflector.watch_cache_lists,
+            "a watching run starts as cheaply as the server can serve it"
+        );
         assert_eq!(
             config.cluster,
             ClusterChoice::Kubeconfig(KubeconfigChoice::default())
@@ -849,7 +857,10 @@ mod tests {
         );
         assert_eq!(config.selection, Selection::of("deploy"));
         assert!(config.source.metadata_only);
-        assert!(config.reflector.streaming_list);
+        assert!(
+            config.reflector.streaming_list,
+            "--streaming-list, accepted for old scripts, changes nothing"
+        );
         assert_eq!(config.namespaces, ["shop"]);
         assert_eq!(config.interval, Duration::from_secs(5));
         assert!(config.once);

@@ -87,6 +87,13 @@ impl ApiStatus {
     pub fn is_expired(&self) -> bool {
         self.code == 410 || self.reason == "Expired" || self.reason == "Gone"
     }
+
+    /// Whether this is the answer to a list or watch from a resourceVersion the server's watch
+    /// cache has not reached within 3 s: `504 Timeout: Too large resource version: N, current:
+    /// M` (checked on v1.26; its `details.causes` say `ResourceVersionTooLarge`).
+    pub fn is_resource_version_too_large(&self) -> bool {
+        self.code == 504 && self.message.contains("Too large resource version")
+    }
 }
 
 /// One page of a list response.

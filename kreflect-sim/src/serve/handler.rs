@@ -264,6 +264,16 @@ fn list_objects(
             StatusError::bad_request(format!("invalid continue token: {reason}"))
         })?),
     };
+    let from_watch_cache = match served_from(recorded, limit, continue_token.is_some())? {
+        ServedFrom::Etcd => false,
+        ServedFrom::WatchCache { not_older_than } => {
+            let current = world.watch_cache().resource_version;
+            if not_older_than > current {
+                return Err(StatusError::resource_version_too_large(not_older_than, current).into());
+            }
+            true
+        }
+    };
     let target = RequestKind::List {
         with_continue: continue_token.is_some(),
     };
@@ -308,11 +318,85 @@ fn list_objects(
         corrupt_gzip,
         list_kind: list_kind.as_deref(),
         encoding,
+        from_watch_cache,
     };
     let response = list::respond(world, &query);
     Ok(match trickle {
         Some(bytes_per_second) => response.map(|body| trickled(body, bytes_per_second)),
         None => response,
+    })
+}
+
+/// Where the real server (v1.26's `shouldDelegateList`) serves a list from.
+enum ServedFrom {
+    /// A consistent read from etcd, in pages.
+    Etcd,
+    /// The watch cache, in one response, once it is at `not_older_than` or past it.
+    WatchCache {
+        /// The resourceVersion asked for (0: any).
+        not_older_than: u64,
+    },
+}
+
+/// Where a list is served from, from its `resourceVersion`, `resourceVersionMatch`, `limit`
+/// and `continue`, as v1.26 decides: the watch cache for `resourceVersion=0` (its `limit`
+/// ignored, transcript 27) and for any other resourceVersion without a `limit` (unless
+/// `Exact`); etcd for the rest (transcript 30). The parameters are checked as the real server
+/// checks them, with its messages.
+fn served_from(
+    recorded: &RecordedRequest,
+    limit: usize,
+    with_continue: bool,
+) -> Result<ServedFrom, Box<StatusError>> {
+    let resource_version = recorded.param("resourceVersion").filter(|rv| !rv.is_empty());
+    let version_match = recorded.param("resourceVersionMatch").filter(|m| !m.is_empty());
+    let Some(resource_version) = resource_version else {
+        if version_match.is_some() {
+            return Err(Box::new(list_resource_version_match_forbidden()));
+        }
+        return Ok(ServedFrom::Etcd);
+    };
+    if with_continue {
+        if resource_version == "0" {
+            return Ok(ServedFrom::Etcd);
+        }
+        return Err(Box::new(StatusError::bad_request(
+            "specifying resource version is not allowed when using continue",
+        )));
+    }
+    let not_older_than = resource_version.parse::<u64>().map_err(|_| {
+        Box::new(StatusError::new(
+            500,
+            "",
+            format!(
+                "resourceVersion: Invalid value: \"{resource_version}\": strconv.ParseUint: \
+                 parsing \"{resource_version}\": invalid syntax"
+            ),
+        ))
+    })?;
+    if not_older_than == 0 || (limit == 0 && version_match != Some("Exact")) {
+        return Ok(ServedFrom::WatchCache { not_older_than });
+    }
+    Ok(ServedFrom::Etcd)
+}
+
+/// 422 for a list with `resourceVersionMatch` but no `resourceVersion` (checked on v1.26).
+fn list_resource_version_match_forbidden() -> StatusError {
+    let message = "Forbidden: resourceVersionMatch is forbidden unless resourceVersion is provided";
+    StatusError::new(
+        422,
+        "Invalid",
+        format!("ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: {message}"),
+    )
+    .with_details(Details {
+        group: Some("meta.k8s.io".to_owned()),
+        kind: Some("ListOptions".to_owned()),
+        causes: vec![Cause {
+            reason: "FieldValueForbidden",
+            message: message.to_owned(),
+            field: "resourceVersionMatch",
+        }],
+        ..Details::default()
     })
 }
 

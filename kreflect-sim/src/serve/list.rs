@@ -119,11 +119,14 @@ pub(crate) struct ListQuery<'a> {
     pub list_kind: Option<&'a str>,
     /// The negotiated encoding of the page (and of a 410 `Status`).
     pub encoding: Encoding,
+    /// Serve the watch cache's state, all of it in one response whatever the `limit`.
+    pub from_watch_cache: bool,
 }
 
 /// Answers a list query.
 pub(crate) fn respond(world: &World, query: &ListQuery<'_>) -> Response<Body> {
     let (snapshot, start) = match &query.continue_token {
+        None if query.from_watch_cache => (world.watch_cache(), String::new()),
         None => (world.snapshot(query.limit > 0), String::new()),
         Some(token) if token.rv < 0 => (world.snapshot(true), token.start.clone()),
         Some(token) => match u64::try_from(token.rv)
@@ -149,7 +152,8 @@ fn page(
     resource: &ResourceType,
 ) -> Bytes {
     let selected = select(&snapshot.pods, query.filter.as_ref());
-    let (items, remaining) = cut(&selected, query.namespace, start, query.limit);
+    let limit = if query.from_watch_cache { 0 } else { query.limit };
+    let (items, remaining) = cut(&selected, query.namespace, start, limit);
     let page = Page {
         items,
         resource_version: snapshot.resource_version,

@@ -171,3 +171,117 @@ async fn list_trickle_sends_one_page_at_its_pace_whole_and_the_next_at_once() {
     assert_eq!(again, fast, "one list only");
     server.shutdown().await;
 }
+
+#[tokio::test]
+async fn the_watch_cache_answers_resource_version_0_in_one_response_whatever_the_limit() {
+    let server = server().await;
+    let cluster = server.cluster();
+    for name in ["a", "b", "c"] {
+        cluster.create_pod("shop", name);
+    }
+    cluster.hold_watch_cache();
+    let held_at = cluster.resource_version();
+    cluster.create_pod("shop", "d");
+    cluster.delete_pod("shop", "a");
+
+    // Transcript 27: every object, no continue, the cache's resourceVersion.
+    let cached = get(&server, "/api/v1/pods?resourceVersion=0&limit=2")
+        .await
+        .json()
+        .await;
+    assert_eq!(names(&cached), ["shop/a", "shop/b", "shop/c"]);
+    assert_eq!(
+        cached["metadata"]["resourceVersion"],
+        held_at.to_string()
+    );
+    assert!(cached["metadata"].get("continue").is_none());
+    // A consistent read sees etcd's present, in pages.
+    let latest = get(&server, "/api/v1/pods?limit=2").await.json().await;
+    assert_eq!(names(&latest), ["shop/b", "shop/c"]);
+    assert!(latest["metadata"]["continue"].is_string());
+    // Transcript 30: NotOlderThan with a limit is a paged read from etcd; without, the cache.
+    let paged = get(
+        &server,
+        &format!("/api/v1/pods?resourceVersion={held_at}&resourceVersionMatch=NotOlderThan&limit=2"),
+    )
+    .await
+    .json()
+    .await;
+    assert_eq!(names(&paged), ["shop/b", "shop/c"]);
+    let unpaged = get(
+        &server,
+        &format!("/api/v1/pods?resourceVersion={held_at}&resourceVersionMatch=NotOlderThan"),
+    )
+    .await
+    .json()
+    .await;
+    assert_eq!(names(&unpaged), ["shop/a", "shop/b", "shop/c"]);
+
+    cluster.release_watch_cache();
+    let caught_up = get(&server, "/api/v1/pods?resourceVersion=0").await.json().await;
+    assert_eq!(names(&caught_up), ["shop/b", "shop/c", "shop/d"]);
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn a_list_from_a_resource_version_the_cache_has_not_reached_is_504_too_large() {
+    let server = server().await;
+    let cluster = server.cluster();
+    cluster.create_pod("shop", "a");
+    let current = cluster.resource_version();
+    let ahead = current + 5;
+    let mut reply = get(
+        &server,
+        &format!("/api/v1/pods?resourceVersion={ahead}&resourceVersionMatch=NotOlderThan"),
+    )
+    .await;
+    assert_eq!(reply.status, 504);
+    assert_eq!(reply.header("retry-after"), Some("1"));
+    let status = reply.json().await;
+    assert_eq!(
+        status["message"],
+        format!("Timeout: Too large resource version: {ahead}, current: {current}")
+    );
+    assert_eq!(status["reason"], "Timeout");
+    assert_eq!(
+        status["details"],
+        serde_json::json!({
+            "causes": [{"reason": "ResourceVersionTooLarge", "message": "Too large resource version"}],
+            "retryAfterSeconds": 1
+        })
+    );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn list_resource_version_parameters_are_checked_as_v1_26_checks_them() {
+    let server = server().await;
+    server.cluster().create_pod("shop", "a");
+    server.cluster().create_pod("shop", "b");
+    let mut no_version = get(&server, "/api/v1/pods?resourceVersionMatch=NotOlderThan").await;
+    assert_eq!(no_version.status, 422);
+    assert_eq!(
+        no_version.json().await["message"],
+        "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Forbidden: \
+         resourceVersionMatch is forbidden unless resourceVersion is provided"
+    );
+    let first = get(&server, "/api/v1/pods?limit=1").await.json().await;
+    let token = first["metadata"]["continue"].as_str().expect("a continue token");
+    let mut with_version = get(
+        &server,
+        &format!("/api/v1/pods?limit=1&continue={token}&resourceVersion=5"),
+    )
+    .await;
+    assert_eq!(with_version.status, 400);
+    assert_eq!(
+        with_version.json().await["message"],
+        "specifying resource version is not allowed when using continue"
+    );
+    let mut garbage = get(&server, "/api/v1/pods?resourceVersion=abc").await;
+    assert_eq!(garbage.status, 500);
+    assert_eq!(
+        garbage.json().await["message"],
+        "resourceVersion: Invalid value: \"abc\": strconv.ParseUint: parsing \"abc\": invalid syntax"
+    );
+    server.shutdown().await;
+}

@@ -325,7 +325,7 @@ async fn a_large_protobuf_list_is_gzipped_as_json_would_be() {
 
 #[tokio::test]
 async fn a_streaming_list_in_protobuf_sends_the_objects_then_the_initial_events_end_bookmark() {
-    let server = server().await;
+    let server = streaming_server().await;
     populate(&server.cluster(), &["shop".to_owned()], 3);
     let json_names = names(
         &get(&server, "/api/v1/namespaces/shop/pods")

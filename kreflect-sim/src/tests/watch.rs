@@ -285,7 +285,7 @@ async fn a_watcher_that_falls_behind_gets_410_instead_of_a_gap() {
 
 #[tokio::test]
 async fn streaming_list_sends_the_state_then_the_initial_events_end_bookmark() {
-    let server = server().await;
+    let server = streaming_server().await;
     let cluster = server.cluster();
     cluster.create_pod("shop", "b");
     cluster.create_pod("shop", "a");

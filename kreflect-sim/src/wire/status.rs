@@ -61,6 +61,8 @@ pub(crate) struct Details {
 pub(crate) struct Cause {
     pub reason: &'static str,
     pub message: String,
+    /// Left out when empty, as in the real server's causes that name no field.
+    #[serde(skip_serializing_if = "str::is_empty")]
     pub field: &'static str,
 }
 
@@ -163,6 +165,25 @@ impl StatusError {
             "Expired",
             format!("too old resource version: {requested} ({oldest})"),
         )
+    }
+
+    /// A list from a resourceVersion the watch cache has not reached, as v1.26 answers it after
+    /// waiting 3 s for its cache to catch up: 504 with `Retry-After: 1`.
+    pub(crate) fn resource_version_too_large(requested: u64, current: u64) -> StatusError {
+        StatusError::new(
+            504,
+            "Timeout",
+            format!("Timeout: Too large resource version: {requested}, current: {current}"),
+        )
+        .with_details(Details {
+            causes: vec![Cause {
+                reason: "ResourceVersionTooLarge",
+                message: "Too large resource version".to_owned(),
+                field: "",
+            }],
+            retry_after_seconds: Some(1),
+            ..Details::default()
+        })
     }
 
     /// A fault-injected failure: `code`/`reason` with a message the real server would use.

@@ -170,6 +170,9 @@ struct Locked {
     oldest: u64,
     history: VecDeque<Arc<Mutation>>,
     snapshots: VecDeque<Arc<Snapshot>>,
+    /// The state the watch cache is held at ([`World::hold_watch_cache`]); `None` while it
+    /// follows every change.
+    held_cache: Option<Arc<Snapshot>>,
 }
 
 #[derive(Debug)]
@@ -208,6 +211,7 @@ impl World {
                     oldest: 1,
                     history: VecDeque::new(),
                     snapshots: VecDeque::new(),
+                    held_cache: None,
                 }),
                 live,
                 history_limit,
@@ -449,6 +453,30 @@ impl World {
             state.snapshots.push_back(Arc::clone(&snapshot));
         }
         snapshot
+    }
+
+    /// Holds the watch cache at the current state: the lists it serves (`resourceVersion=0`,
+    /// and `NotOlderThan` without a `limit`) answer this state, however the world changes, until
+    /// [`World::release_watch_cache`], as a real watch cache that has fallen behind etcd does
+    /// (it lags by moments; held, a test can see what a list from it misses). Watches are not
+    /// affected: they replay the history, so a watch from the held state brings a client to the
+    /// present.
+    pub fn hold_watch_cache(&self) {
+        let held = self.snapshot(false);
+        self.lock().held_cache = Some(held);
+    }
+
+    /// Lets the watch cache follow every change again.
+    pub fn release_watch_cache(&self) {
+        self.lock().held_cache = None;
+    }
+
+    /// What the watch cache serves: the held state, or the current one.
+    pub(crate) fn watch_cache(&self) -> Arc<Snapshot> {
+        if let Some(held) = &self.lock().held_cache {
+            return Arc::clone(held);
+        }
+        self.snapshot(false)
     }
 
     /// The remembered snapshot taken at `resource_version`, if still kept.

@@ -231,13 +231,16 @@ impl<S: ListWatch> Reflector<S> {
             }
             (phase, Received::Event(Error(status))) => Break(self.error_event(phase, status)),
 
-            (Phase::StreamingList(mut list), Received::Event(Added(object) | Modified(object))) => {
+            (Phase::StreamingList(mut list), Received::Event(Added(object))) => {
                 list.objects.insert(object.key().clone(), object);
                 Continue(Phase::StreamingList(list))
             }
-            (Phase::StreamingList(mut list), Received::Event(Deleted(object))) => {
-                list.objects.remove(object.key());
-                Continue(Phase::StreamingList(list))
+            (Phase::StreamingList(_), Received::Event(Modified(_) | Deleted(_))) => {
+                // A streaming list's initial events are all ADDED (the watch cache's current
+                // objects); a change before the bookmark is a plain watch going on.
+                Break(self.fall_back_to_paged_list(
+                    "a change before the initial-events-end bookmark (a plain watch)",
+                ))
             }
             (Phase::StreamingList(list), Received::Event(InitialEventsEnd(resource_version))) => {
                 Continue(self.commit_streamed_list(list, resource_version).await)
@@ -297,8 +300,9 @@ impl<S: ListWatch> Reflector<S> {
                 self.log_watch_broken(&watch, &err);
                 Break(Step::Backoff(watch.resume(), self.backoff.next_delay()))
             }
-            (Phase::Watching(_), Received::Failed(err)) => {
+            (Phase::Watching(watch), Received::Failed(err)) => {
                 self.log_undecodable_line(&err);
+                self.relist_from(&watch.resource_version);
                 Break(Step::Backoff(State::Listing, self.backoff.next_delay()))
             }
         }

@@ -19,7 +19,7 @@ use crate::api::deadline::RequestDeadline;
 use crate::api::kube_source;
 use crate::api::kube_source::{KubeSource, SourceOptions};
 use crate::api::resolve::{self, Discovered, Discovery};
-use crate::cache::list_watch::{ListRequest, ListWatch};
+use crate::cache::list_watch::{ListFrom, ListRequest, ListWatch};
 use crate::connect::client::{self, ClientOptions, Connection, KubeconfigChoice};
 use crate::connect::endpoint::Endpoint;
 use crate::connect::exec_credential::PluginTerminal;
@@ -152,9 +152,11 @@ async fn list_names(
     let mut names = Vec::new();
     let mut continue_token = None;
     loop {
+        // A consistent read in pages: the watch cache would answer every object at once.
         let request = ListRequest {
             limit: Some(PAGE),
             continue_token,
+            from: ListFrom::Latest,
         };
         let page = source.list(request).await.ok()?;
         names.extend(page.items.iter().map(|item| item.key().name().to_owned()));

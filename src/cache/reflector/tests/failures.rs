@@ -102,7 +102,7 @@ async fn server_errors_back_off_and_honour_retry_after() {
 async fn give_up_before_sync_turns_the_first_failure_fatal() {
     let config = ReflectorConfig {
         give_up_before_sync: true,
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let mut h = harness_with(config, vec![list_fails(500, "InternalError")]);
     let err = assert_fatal(h.step(State::Listing).await);
@@ -295,7 +295,7 @@ async fn backoff_starts_over_after_two_healthy_minutes() {
         watch_timeout_seconds: 150..=150,
         // The silent 155 s watch would be followed by a restore check; not what is tested here.
         restore_check_interval: Duration::from_secs(3600),
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let mut h = harness_with(config, replies);
     for _ in 0..4 {

@@ -103,13 +103,14 @@ async fn a_server_error_on_a_later_page_backs_off_then_lists_from_the_first_page
 async fn a_page_size_of_zero_lists_everything_in_one_unpaged_request() {
     let config = ReflectorConfig {
         page_size: 0,
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let mut h = harness_with(config, vec![page("10", &["a/1", "a/2"], None)]);
     assert_next(h.step(State::Listing).await, watching("10"));
     let unpaged = Request::List(ListRequest {
         limit: None,
         continue_token: None,
+        from: ListFrom::Latest,
     });
     assert_eq!(h.requests(), [unpaged], "no limit=0 parameter");
 }

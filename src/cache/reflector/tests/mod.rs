@@ -17,6 +17,7 @@ use crate::wire::decode::{ApiStatus, ListPage, WatchEvent};
 use crate::wire::object::ObjectError;
 use crate::wire::test_support::{Captured, pod};
 
+mod cache;
 mod failures;
 mod list;
 mod restore;
@@ -113,8 +114,19 @@ struct Harness {
 }
 
 /// A reflector with the default configuration, across all namespaces, answered by `replies`.
+/// The reflector's defaults, but a paged consistent list where a run would start from a
+/// streaming list or the watch cache: what most tests script. `streaming.rs` and `cache.rs`
+/// test those starts.
+fn classic_config() -> ReflectorConfig {
+    ReflectorConfig {
+        streaming_list: false,
+        watch_cache_lists: false,
+        ..ReflectorConfig::default()
+    }
+}
+
 fn harness(replies: Vec<Reply>) -> Harness {
-    harness_with(ReflectorConfig::default(), replies)
+    harness_with(classic_config(), replies)
 }
 
 /// [`harness`] with `config`.
@@ -286,6 +298,7 @@ fn paged(continue_token: Option<&str>) -> Request {
     Request::List(ListRequest {
         limit: Some(500),
         continue_token: continue_token.map(Into::into),
+        from: ListFrom::Latest,
     })
 }
 
@@ -337,7 +350,7 @@ fn streaming_config() -> ReflectorConfig {
     ReflectorConfig {
         streaming_list: true,
         initial_events_timeout: Duration::from_secs(10),
-        ..ReflectorConfig::default()
+        ..classic_config()
     }
 }
 

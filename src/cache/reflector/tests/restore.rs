@@ -13,6 +13,7 @@ fn restore_check() -> Request {
     Request::List(ListRequest {
         limit: Some(1),
         continue_token: None,
+        from: ListFrom::Latest,
     })
 }
 
@@ -45,7 +46,7 @@ async fn synced_at_100_with(config: ReflectorConfig, replies: Vec<Reply>) -> Har
 async fn synced_at_100(replies: Vec<Reply>) -> Harness {
     let config = ReflectorConfig {
         restore_check_interval: Duration::from_secs(60),
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     synced_at_100_with(config, replies).await
 }
@@ -165,7 +166,7 @@ async fn restore_checks_answered_500_are_not_counted_as_refusals_of_the_resume_p
 async fn a_resync_is_due_after_its_interval_and_counts_what_the_cache_had_wrong() {
     let config = ReflectorConfig {
         resync_every: Some(Duration::from_secs(90)),
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let relisted = page("100", &["a/1", "a/3"], None);
     let mut h = synced_at_100_with(config, vec![quiet(), quiet(), relisted]).await;

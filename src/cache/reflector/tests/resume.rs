@@ -28,7 +28,7 @@ fn resumed(replies: Vec<Reply>) -> (Harness, tokio::sync::mpsc::Receiver<Change>
         requests: Arc::clone(&requests),
     };
     let reflector =
-        Reflector::new(source, writer, ReflectorConfig::default()).resuming_from("10".into());
+        Reflector::new(source, writer, classic_config()).resuming_from("10".into());
     let harness = Harness {
         reflector,
         store,

@@ -47,7 +47,7 @@ async fn objects_outside_the_requested_scope_are_dropped_from_lists_and_watches_
             Ok(WatchEvent::Deleted(object(outside[0], 14))),
         ];
         let script = vec![Reply::List(Ok(listed)), watch(events, Ending::Close)];
-        let mut h = harness_in(scope.clone(), ReflectorConfig::default(), script);
+        let mut h = harness_in(scope.clone(), classic_config(), script);
         h.reflector = h.reflector.with_metrics(Arc::clone(&metrics));
         h.step(State::Listing).await;
         assert_eq!(h.keys(), [inside[0]], "{scope}: the list");

@@ -97,3 +97,23 @@ async fn a_streaming_list_skips_unkeyable_events_and_restarts_on_a_malformed_lin
         "{warned:?}"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_change_before_the_initial_events_end_is_a_plain_watch_and_falls_back_to_paging() {
+    for change in [modified("a/1", 7), deleted("a/2", 7)] {
+        let plain_watch = vec![added("a/1", 5), added("a/2", 6), change];
+        let mut h = harness_with(
+            streaming_config(),
+            vec![
+                watch(plain_watch, Ending::Stall),
+                page("10", &["a/1"], None),
+            ],
+        );
+        let started = Instant::now();
+        assert_next(h.step(State::Listing).await, State::Listing);
+        assert_eq!(started.elapsed(), Duration::ZERO, "no wait for silence");
+        assert!(!h.store.is_synced());
+        assert_next(h.step(State::Listing).await, watching("10"));
+        assert_eq!(h.requests()[1], paged(None));
+    }
+}

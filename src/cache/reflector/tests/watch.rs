@@ -78,7 +78,7 @@ async fn a_watch_closed_early_after_only_replayed_events_backs_off_and_a_new_eve
 async fn a_quiet_watch_that_runs_its_course_is_reopened_at_once() {
     let config = ReflectorConfig {
         watch_timeout_seconds: 10..=10,
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let ending = Ending::CloseAfter(Duration::from_secs(9));
     let mut h = harness_with(config, vec![watch(vec![bookmark("11")], ending)]);
@@ -90,7 +90,7 @@ async fn list_only_never_watches_and_waits_for_stop_after_the_sync() {
     let config = ReflectorConfig {
         list_only: true,
         streaming_list: true,
-        ..ReflectorConfig::default()
+        ..classic_config()
     };
     let h = harness_with(config, vec![page("10", &["a/x"], None)]);
     let requests = Arc::clone(&h.requests);
@@ -128,7 +128,7 @@ async fn a_broken_stream_resumes_from_the_last_event_after_backoff() {
 #[tokio::test(start_paused = true)]
 async fn a_stalled_watch_is_reopened_after_its_timeout() {
     let (logs, _guard) = captured_logs();
-    let config = five_second_watches(ReflectorConfig::default());
+    let config = five_second_watches(classic_config());
     let mut h = harness_with(config, vec![watch(vec![added("a/x", 11)], Ending::Stall)]);
     let started = Instant::now();
     assert_next(h.step(watching("10")).await, watching("11"));
@@ -149,7 +149,7 @@ async fn a_watch_that_delivered_events_then_froze_is_dead_at_its_timeout_counted
         every: Duration::from_secs(2),
         bookmarks: 2,
     };
-    let config = five_second_watches(ReflectorConfig::default());
+    let config = five_second_watches(classic_config());
     let mut h = harness_with(config, vec![watch(vec![], paced)]);
     let started = Instant::now();
     assert_next(h.step(watching("10")).await, watching("101"));
@@ -163,7 +163,7 @@ async fn a_watch_still_delivering_past_its_timeout_is_given_more_time_not_cut() 
         every: Duration::from_millis(500),
         bookmarks: 30,
     };
-    let config = five_second_watches(ReflectorConfig::default());
+    let config = five_second_watches(classic_config());
     let mut h = harness_with(config, vec![watch(vec![], paced)]);
     let started = Instant::now();
     assert_next(h.step(watching("10")).await, watching("129"));
@@ -173,7 +173,7 @@ async fn a_watch_still_delivering_past_its_timeout_is_given_more_time_not_cut() 
 
 #[test]
 fn default_watch_timeouts_notice_a_half_open_watch_within_a_minute() {
-    let config = ReflectorConfig::default();
+    let config = classic_config();
     let longest = Duration::from_secs((*config.watch_timeout_seconds.end()).into());
     assert!(
         longest + config.stall_grace < Duration::from_secs(60),

@@ -28,6 +28,11 @@ pub struct ServerOptions {
     /// [`crate::PROXY_ONLY_HOST`] and `0.0.0.0`) signed by a CA generated at start
     /// ([`FakeApiServer::ca_pem`](crate::FakeApiServer::ca_pem)), instead of plain HTTP.
     pub tls: bool,
+    /// Serve lists from a watch cache where v1.26 would (`resourceVersion=0`, `NotOlderThan`
+    /// without a `limit`): on by default, as the real server's. Off, as a server run with
+    /// `--watch-cache=false` (or a resource it keeps no cache for): every list is read from
+    /// "etcd", in the pages its `limit` asks for.
+    pub watch_cache: bool,
     /// How watches with `sendInitialEvents=true` (the streaming list) are answered: refused
     /// by default, as v1.26 (the server of `api-transcripts/`) and every server without the
     /// WatchList feature (before v1.32) refuse them.
@@ -88,6 +93,7 @@ impl Default for ServerOptions {
             deny_watch: false,
             role_namespace: None,
             tls: false,
+            watch_cache: true,
             watch_list: WatchListSupport::Refused,
             unavailable_groups: Vec::new(),
             response_delay: Duration::ZERO,

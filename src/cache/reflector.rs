@@ -159,6 +159,11 @@ impl Default for ReflectorConfig {
     }
 }
 
+/// Whether a refusal is about the `resourceVersion` or `resourceVersionMatch` parameters.
+fn names_resource_version(err: &SourceError) -> bool {
+    matches!(err, SourceError::Status { status, .. } if status.message.to_ascii_lowercase().contains("resourceversion"))
+}
+
 /// Why the reflector stopped before it was asked to.
 #[derive(Debug, thiserror::Error)]
 pub enum ReflectorError {
@@ -295,6 +300,20 @@ pub struct ListProgress {
     pub elapsed: Duration,
     /// Whether the list is complete (the store has just been replaced).
     pub done: bool,
+    /// How the list arrives.
+    pub shape: ListShape,
+}
+
+/// How a list arrives, for progress displays to say what they are waiting for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListShape {
+    /// In pages (a consistent read, or a server that pages even its watch cache's lists).
+    Pages,
+    /// Asked of the watch cache, which answers everything in one response: nothing can be
+    /// counted before it is complete.
+    OneResponse,
+    /// A streaming list: objects one event at a time.
+    Streamed,
 }
 
 type ProgressReporter = Box<dyn Fn(ListProgress) + Send + Sync>;
@@ -443,6 +462,23 @@ impl<S: ListWatch> Reflector<S> {
         }
     }
 
+    /// How the next list arrives: streamed, in one response from the watch cache, or in pages.
+    fn list_shape(&self) -> ListShape {
+        if self.streaming_list {
+            return ListShape::Streamed;
+        }
+        let one_response = match self.list_from() {
+            ListFrom::Latest => false,
+            ListFrom::Any => true,
+            ListFrom::NotOlderThan(_) => !self.relist.paged_by_server,
+        };
+        if one_response {
+            ListShape::OneResponse
+        } else {
+            ListShape::Pages
+        }
+    }
+
     /// The next list is a consistent read.
     fn relist_consistently(&mut self) {
         self.relist.consistent = true;
@@ -553,6 +589,7 @@ impl<S: ListWatch> Reflector<S> {
                 pages: 0,
                 elapsed: Duration::ZERO,
                 done: false,
+                shape: self.list_shape(),
             });
         }
         let opened = match state {
@@ -588,7 +625,8 @@ impl<S: ListWatch> Reflector<S> {
 
     /// A list from the watch cache failed: a resourceVersion the cache has not reached (504
     /// "too large resource version") or no longer has (410) is listed again at once as a
-    /// consistent read, as client-go does; a server that refuses the parameters as invalid gets
+    /// consistent read, as client-go does; a server that refuses the parameters as invalid (its
+    /// answer names `resourceVersion`: a bad selector is no reason to list again) gets
     /// consistent reads for the rest of the run. Any other failure is retried as it is.
     fn watch_cache_list_failed(&mut self, from: &ListFrom, err: SourceError) -> Step {
         let too_large = matches!(&err, SourceError::Status { status, .. } if status.is_resource_version_too_large());
@@ -599,7 +637,7 @@ impl<S: ListWatch> Reflector<S> {
             self.relist_consistently();
             return Step::Next(State::Listing);
         }
-        if class == FailureClass::Invalid {
+        if class == FailureClass::Invalid && names_resource_version(&err) {
             info!(scope = %scope, from = ?from, error = %err, "the server refuses lists from its watch cache; every list of this run is a consistent read");
             self.relist.refused = true;
             return Step::Next(State::Listing);
@@ -630,11 +668,17 @@ impl<S: ListWatch> Reflector<S> {
         self.watched_since_list = false;
         self.metrics.observe(Observed::Relist);
         let elapsed = started.elapsed();
+        let shape = if pages == 0 {
+            ListShape::Streamed
+        } else {
+            ListShape::Pages
+        };
         self.report(ListProgress {
             objects: count,
             pages,
             elapsed,
             done: true,
+            shape,
         });
         debug!(
             scope = %self.source.scope(),
@@ -682,6 +726,7 @@ impl<S: ListWatch> Reflector<S> {
                         pages,
                         elapsed: started.elapsed(),
                         done: false,
+                        shape: ListShape::Pages,
                     });
                     let Some(token) = page.continue_token else {
                         return Ok((objects, page.resource_version, pages));

@@ -17,7 +17,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, LazyLock, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
-use crate::cache::reflector::ListProgress;
+use crate::cache::reflector::{ListProgress, ListShape};
 
 /// How long a list runs before its progress is shown.
 pub const SHOW_AFTER: Duration = Duration::from_secs(1);
@@ -54,9 +54,37 @@ struct PendingList {
     label: String,
     objects: usize,
     pages: u32,
+    shape: ListShape,
     started: Instant,
     /// Whether it has been on the line: its summary is printed.
     shown: bool,
+}
+
+impl PendingList {
+    /// Its part of the line as of `now`: what has come, or, before anything has, what it waits
+    /// for and how long it has (a watch-cache list comes in one response: no count to show
+    /// until it is complete).
+    fn part(&self, now: Instant) -> String {
+        let label = &self.label;
+        if self.objects == 0 && self.pages == 0 {
+            let waited = now.saturating_duration_since(self.started).as_secs();
+            let awaited = match self.shape {
+                ListShape::Pages => "the first page",
+                ListShape::OneResponse => "the whole list in one response",
+                ListShape::Streamed => "the first object",
+            };
+            return format!("listing {label}: waiting for {awaited} ({waited} s)");
+        }
+        match self.shape {
+            ListShape::Streamed => format!("listing {label}: {} so far (streamed)", self.objects),
+            ListShape::Pages | ListShape::OneResponse => {
+                format!(
+                    "listing {label}: {} so far ({} pages)",
+                    self.objects, self.pages
+                )
+            }
+        }
+    }
 }
 
 /// The terminal's width in columns, when `stderr` is one.
@@ -158,6 +186,7 @@ impl<W: Write> StatusLine<W> {
                     label: label.to_owned(),
                     objects: 0,
                     pages: 0,
+                    shape: progress.shape,
                     started: now.checked_sub(progress.elapsed).unwrap_or(now),
                     shown: false,
                 });
@@ -180,6 +209,7 @@ impl<W: Write> StatusLine<W> {
             let list = &mut state.lists[index];
             list.objects = progress.objects;
             list.pages = progress.pages;
+            list.shape = progress.shape;
         }
         state.draw(now);
     }
@@ -201,10 +231,7 @@ impl<W: Write> LineState<W> {
         for list in &mut self.lists {
             if list.shown || now.saturating_duration_since(list.started) >= SHOW_AFTER {
                 list.shown = true;
-                parts.push(format!(
-                    "listing {}: {} so far ({} pages)",
-                    list.label, list.objects, list.pages
-                ));
+                parts.push(list.part(now));
             }
         }
         if parts.is_empty() {
@@ -315,6 +342,7 @@ mod tests {
             pages,
             elapsed: Duration::from_millis(elapsed_ms),
             done,
+            shape: ListShape::Pages,
         }
     }
 
@@ -355,6 +383,50 @@ mod tests {
             "\r\x1b[Klisting pods: 500 so far (1 pages)\
              \r\x1b[Klisting pods: 1000 so far (2 pages)\
              \r\x1b[Ksynced 1200 pods in 1.5s\n"
+        );
+    }
+
+    #[test]
+    fn a_list_that_has_brought_nothing_yet_says_what_it_waits_for_and_how_long() {
+        let captured = Captured::default();
+        let line = StatusLine::new(captured.clone());
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let shaped = |objects, elapsed_ms, done, shape| ListProgress {
+            shape,
+            ..step(objects, 0, elapsed_ms, done)
+        };
+        line.report("pods", shaped(0, 0, false, ListShape::OneResponse), start);
+        line.tick(at(1000));
+        line.tick(at(3100));
+        line.report(
+            "pods",
+            shaped(50_000, 3500, true, ListShape::Pages),
+            at(3500),
+        );
+        line.report("nodes", shaped(0, 0, false, ListShape::Streamed), at(4000));
+        line.tick(at(5000));
+        line.report(
+            "nodes",
+            shaped(500, 1200, false, ListShape::Streamed),
+            at(5200),
+        );
+        line.report(
+            "nodes",
+            shaped(900, 1300, true, ListShape::Streamed),
+            at(5300),
+        );
+        line.report("svc", step(0, 0, 0, false), at(6000));
+        line.tick(at(7000));
+        assert_eq!(
+            captured.text(),
+            "\r\x1b[Klisting pods: waiting for the whole list in one response (1 s)\
+             \r\x1b[Klisting pods: waiting for the whole list in one response (3 s)\
+             \r\x1b[Ksynced 50000 pods in 3.5s\n\
+             \r\x1b[Klisting nodes: waiting for the first object (1 s)\
+             \r\x1b[Klisting nodes: 500 so far (streamed)\
+             \r\x1b[Ksynced 900 nodes in 1.3s\n\
+             \r\x1b[Klisting svc: waiting for the first page (1 s)"
         );
     }
 

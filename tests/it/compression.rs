@@ -16,7 +16,12 @@ const PODS_PER_NAMESPACE: usize = 250;
 
 /// A cluster of 1,250 realistic pods (about 6 KB of JSON each).
 async fn large_cluster() -> TestCluster {
-    let cluster = TestCluster::start(ServerOptions::default()).await;
+    large_cluster_with(ServerOptions::default()).await
+}
+
+/// [`large_cluster`] served as `options` say.
+async fn large_cluster_with(options: ServerOptions) -> TestCluster {
+    let cluster = TestCluster::start(options).await;
     let namespaces: Vec<String> = (0..NAMESPACES).map(|i| format!("ns-{i}")).collect();
     populate(&cluster.server.cluster(), &namespaces, PODS_PER_NAMESPACE);
     cluster
@@ -157,7 +162,11 @@ async fn a_corrupt_gzip_page_fails_once_with_one_clear_line_and_prints_nothing()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_corrupt_gzip_page_is_relisted_and_the_listing_is_whole() {
     for corruption in CORRUPTIONS {
-        let cluster = large_cluster().await;
+        let cluster = large_cluster_with(ServerOptions {
+            watch_cache: false,
+            ..ServerOptions::default()
+        })
+        .await;
         cluster.server.inject(Fault::ListCorruptGzip {
             corruption,
             later_page: true,

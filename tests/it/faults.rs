@@ -51,7 +51,11 @@ async fn converges_after(fault: Fault) -> FakeApiServer {
 }
 
 fn watches(server: &FakeApiServer) -> usize {
-    server.requests().iter().filter(|r| r.is_watch()).count()
+    server
+        .requests()
+        .iter()
+        .filter(|r| r.is_plain_watch())
+        .count()
 }
 
 fn lists(server: &FakeApiServer) -> Vec<kreflect_sim::RecordedRequest> {
@@ -139,8 +143,10 @@ async fn trickling_watch_one_byte_at_a_time() {
 async fn continue_token_expiring_between_pages_restarts_the_list_unpaged() {
     let server = server_with_pods().await;
     server.inject(Fault::ExpireContinue);
+    // A consistent list in pages: the watch cache answers in one response.
     let config = kreflect::cache::reflector::ReflectorConfig {
         page_size: 3,
+        watch_cache_lists: false,
         ..fast_config()
     };
     let mirror = Mirror::start(&server, None, config);
@@ -307,7 +313,9 @@ async fn a_bookmark_with_a_resource_version_that_is_not_an_integer_is_not_resume
     let from_zzz = server
         .requests()
         .iter()
-        .filter(|request| request.is_watch() && request.param("resourceVersion") == Some("zzz"))
+        .filter(|request| {
+            request.is_plain_watch() && request.param("resourceVersion") == Some("zzz")
+        })
         .count();
     assert_eq!(from_zzz, 0, "never watched from the bookmark's value");
 }

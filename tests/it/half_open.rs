@@ -65,7 +65,9 @@ async fn an_idle_watch_frozen_by_a_proxy_is_declared_dead_within_60s_and_the_cac
  {
     let (cluster, proxy, mut kreflect) = synced_through_proxy(None).await;
     cluster
-        .wait_for_request("the watch", |r| r.path.ends_with("/pods") && r.is_watch())
+        .wait_for_request("the watch", |r| {
+            r.path.ends_with("/pods") && r.is_plain_watch()
+        })
         .await;
     assert!(proxy.freeze() >= 1, "the watch's connection is frozen");
     let frozen = Instant::now();

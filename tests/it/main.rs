@@ -49,5 +49,6 @@ mod state;
 mod stuck_reader;
 mod templates;
 mod wait;
+mod watch_cache;
 mod wide;
 mod wire;

@@ -136,12 +136,12 @@ async fn events_mark_each_namespaces_initial_state_and_merge_their_changes() {
     assert_eq!(initial, ["a/x", "a/y", "b/x"]);
     cluster
         .wait_for_request("the second watch", |request| {
-            request.is_watch() && request.path == "/api/v1/namespaces/b/pods"
+            request.is_plain_watch() && request.path == "/api/v1/namespaces/b/pods"
         })
         .await;
     cluster
         .wait_for_request("the first watch", |request| {
-            request.is_watch() && request.path == "/api/v1/namespaces/a/pods"
+            request.is_plain_watch() && request.path == "/api/v1/namespaces/a/pods"
         })
         .await;
     cluster.server.cluster().create_pod("c", "elsewhere");

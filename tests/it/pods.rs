@@ -105,14 +105,14 @@ async fn a_closed_watch_resumes_from_the_last_resource_version_without_relisting
     let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
     assert_eq!(kreflect.next_listing().await, strings(&["a/one"]));
     cluster
-        .wait_for_request("a first watch", |r| r.is_watch())
+        .wait_for_request("a first watch", |r| r.is_plain_watch())
         .await;
     let pods = cluster.server.cluster();
     pods.create_pod("a", "two");
     let last = pods.create_pod("a", "three");
     cluster
         .wait_for_request("a watch from the last event's resourceVersion", |r| {
-            r.is_watch() && r.param("resourceVersion") == Some(&last.to_string())
+            r.is_plain_watch() && r.param("resourceVersion") == Some(&last.to_string())
         })
         .await;
     kreflect
@@ -141,7 +141,7 @@ async fn a_bookmark_advances_the_resource_version_the_next_watch_starts_from() {
         Running::spawn(cluster.kreflect(&["-n", "watched", "--interval", "200ms", "-vv"]));
     assert_eq!(kreflect.next_listing().await, strings(&["watched/a"]));
     cluster
-        .wait_for_request("a first watch", |r| r.is_watch())
+        .wait_for_request("a first watch", |r| r.is_plain_watch())
         .await;
     let pods = cluster.server.cluster();
     // No event in "watched" carries this resourceVersion: only a bookmark can move us to it.
@@ -156,7 +156,7 @@ async fn a_bookmark_advances_the_resource_version_the_next_watch_starts_from() {
     cluster.server.restart().await;
     cluster
         .wait_for_request("a watch from the bookmark's resourceVersion", |r| {
-            r.is_watch() && r.param("resourceVersion") == Some(&elsewhere.to_string())
+            r.is_plain_watch() && r.param("resourceVersion") == Some(&elsewhere.to_string())
         })
         .await;
 }
@@ -170,7 +170,7 @@ async fn gone_leads_to_a_relist_that_drops_pods_deleted_meanwhile() {
         strings(&["a/doomed", "a/kept"])
     );
     cluster
-        .wait_for_request("a first watch", |r| r.is_watch())
+        .wait_for_request("a first watch", |r| r.is_plain_watch())
         .await;
     // The watch is cut and the next one fails, so kreflect is backing off while the pod is
     // deleted; then the server compacts its history, so the watch after that is told 410
@@ -225,7 +225,9 @@ async fn final_listing_and_clean_exit_on(signal: Signal) {
     let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
     assert_eq!(kreflect.next_listing().await, strings(&["a/x"]));
     cluster.server.cluster().create_pod("a", "y");
-    cluster.wait_for_request("a watch", |r| r.is_watch()).await;
+    cluster
+        .wait_for_request("a watch", |r| r.is_plain_watch())
+        .await;
     let sent = Instant::now();
     kreflect.signal(signal);
     let status = kreflect.wait().await;
@@ -539,9 +541,16 @@ async fn metadata_only_asks_for_partial_object_metadata_and_reflects_changes() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn streaming_list_syncs_from_the_initial_events_and_keeps_watching_on_the_same_stream() {
-    let cluster = TestCluster::with_pods(&["shop/web-1", "default/db-0"]).await;
-    let mut kreflect =
-        Running::spawn(cluster.kreflect(&["--streaming-list", "--interval", "200ms"]));
+    // A server that streams lists (v1.32+): a watching run asks for one, unasked.
+    let cluster = TestCluster::start(ServerOptions {
+        watch_list: WatchListSupport::Supported,
+        ..ServerOptions::default()
+    })
+    .await;
+    let pods = cluster.server.cluster();
+    pods.create_pod("shop", "web-1");
+    pods.create_pod("default", "db-0");
+    let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
     assert_eq!(
         kreflect.next_listing().await,
         strings(&["default/db-0", "shop/web-1"])
@@ -551,7 +560,8 @@ async fn streaming_list_syncs_from_the_initial_events_and_keeps_watching_on_the_
         .wait_for_listing(&strings(&["default/db-0", "shop/web-1", "shop/web-2"]))
         .await;
     assert_eq!(cluster.list_requests().len(), 0, "no paged list needed");
-    let watches = cluster.watch_requests();
+    assert_eq!(cluster.watch_requests().len(), 0, "no other watch");
+    let watches = cluster.streaming_list_requests();
     assert_eq!(
         watches.len(),
         1,
@@ -575,7 +585,8 @@ async fn streaming_list_falls_back_to_the_paged_list(support: WatchListSupport) 
     let pods = cluster.server.cluster();
     pods.create_pod("shop", "web-1");
     pods.create_pod("default", "db-0");
-    // Not --once: it never watches, so it never tries a streaming list.
+    // Not --once: it never watches, so it never tries a streaming list. The flag that asked
+    // for one before it was the default is accepted, and says it does nothing.
     let mut kreflect = Running::spawn(cluster.kreflect(&["--streaming-list", "-v"]));
     assert_eq!(
         kreflect.next_listing().await,
@@ -593,15 +604,22 @@ async fn streaming_list_falls_back_to_the_paged_list(support: WatchListSupport) 
         stderr.contains("the server cannot stream lists; listing in pages"),
         "{support:?}: {stderr}"
     );
-    let watches = cluster.watch_requests();
+    assert!(
+        stderr.contains("--streaming-list does nothing: streaming lists are the default"),
+        "{support:?}: {stderr}"
+    );
     assert_eq!(
-        watches[0].param("sendInitialEvents"),
-        Some("true"),
-        "{support:?}"
+        cluster.streaming_list_requests().len(),
+        1,
+        "{support:?}: asked once, then never again in this run"
     );
     let lists = cluster.list_requests();
-    assert_eq!(lists.len(), 1, "{support:?}: one paged list: {lists:#?}");
-    assert_eq!(lists[0].param("limit"), Some("500"));
+    assert_eq!(lists.len(), 1, "{support:?}: one list: {lists:#?}");
+    assert_eq!(
+        (lists[0].param("resourceVersion"), lists[0].param("limit")),
+        (Some("0"), Some("500")),
+        "{support:?}: from the watch cache, as client-go asks it"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -169,7 +169,7 @@ async fn selectors_go_to_the_server_and_objects_leaving_them_leave_the_cache() {
         "list carried the selector"
     );
     assert!(
-        selected.iter().any(|r| r.is_watch()),
+        selected.iter().any(|r| r.is_plain_watch()),
         "watch carried the selector"
     );
 }

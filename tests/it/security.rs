@@ -17,7 +17,9 @@ async fn only_get_requests_reach_the_server_through_list_watch_faults_and_relist
     let cluster = TestCluster::with_pods(&["a/x", "b/y"]).await;
     let mut kreflect = Running::spawn(cluster.kreflect(&["--interval", "200ms"]));
     assert_eq!(kreflect.next_listing().await, strings(&["a/x", "b/y"]));
-    cluster.wait_for_request("a watch", |r| r.is_watch()).await;
+    cluster
+        .wait_for_request("a watch", |r| r.is_plain_watch())
+        .await;
 
     // The restart cuts the watch; the next watch is told 410 Gone, so kreflect relists; that
     // relist fails with a 500 and is retried after a backoff.

@@ -382,7 +382,9 @@ async fn events_leave_out_lines_that_did_not_change_and_types_not_asked_for() {
         args.extend(extra);
         let mut kreflect = Running::spawn(cluster.kreflect(&args));
         cluster
-            .wait_for_request("the watch after the list", |request| request.is_watch())
+            .wait_for_request("the watch after the list", |request| {
+                request.is_plain_watch()
+            })
             .await;
         // Annotations only: each MODIFIED prints the ADDED line again, its type aside.
         pods.update_pod("a", "x");
@@ -431,7 +433,9 @@ async fn json_events_mark_when_a_list_replaced_the_state_and_watch_only_skips_th
     let cluster = TestCluster::with_pods(&["a/x"]).await;
     let mut lines = Running::spawn(cluster.kreflect(&["--events", "--watch-only"]));
     cluster
-        .wait_for_request("the watch after the list", |request| request.is_watch())
+        .wait_for_request("the watch after the list", |request| {
+            request.is_plain_watch()
+        })
         .await;
     cluster.server.cluster().create_pod("a", "later");
     assert_eq!(

@@ -108,7 +108,7 @@ async fn a_change_meets_a_condition_or_any_of_several_while_waiting() {
         "--for=delete",
     ]));
     cluster
-        .wait_for_request("the watch", |request| request.is_watch())
+        .wait_for_request("the watch", |request| request.is_plain_watch())
         .await;
     // A change that meets nothing, then one that meets the condition.
     cluster
@@ -126,7 +126,7 @@ async fn a_change_meets_a_condition_or_any_of_several_while_waiting() {
     let mut waiting = Running::spawn(cluster.kreflect(&["b", "-n", "w", "--for=delete"]));
     cluster
         .wait_for_request("the second watch", |request| {
-            request.is_watch() && cluster.watch_requests().len() >= 2
+            request.is_plain_watch() && cluster.watch_requests().len() >= 2
         })
         .await;
     cluster.server.cluster().delete_pod("w", "b");
@@ -183,7 +183,7 @@ async fn a_wait_cut_short_is_no_success() {
     let cluster = cluster().await;
     let mut waiting = Running::spawn(cluster.kreflect(&["b", "-n", "w", "--for=condition=Ready"]));
     cluster
-        .wait_for_request("the watch", |request| request.is_watch())
+        .wait_for_request("the watch", |request| request.is_plain_watch())
         .await;
     waiting.signal(nix::sys::signal::Signal::SIGTERM);
     assert_eq!(waiting.wait().await.code(), Some(143));

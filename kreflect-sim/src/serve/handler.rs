@@ -266,10 +266,13 @@ fn list_objects(
     };
     let from_watch_cache = match served_from(recorded, limit, continue_token.is_some())? {
         ServedFrom::Etcd => false,
+        ServedFrom::WatchCache { .. } if !shared.options.watch_cache => false,
         ServedFrom::WatchCache { not_older_than } => {
             let current = world.watch_cache().resource_version;
             if not_older_than > current {
-                return Err(StatusError::resource_version_too_large(not_older_than, current).into());
+                return Err(
+                    StatusError::resource_version_too_large(not_older_than, current).into(),
+                );
             }
             true
         }
@@ -348,8 +351,12 @@ fn served_from(
     limit: usize,
     with_continue: bool,
 ) -> Result<ServedFrom, Box<StatusError>> {
-    let resource_version = recorded.param("resourceVersion").filter(|rv| !rv.is_empty());
-    let version_match = recorded.param("resourceVersionMatch").filter(|m| !m.is_empty());
+    let resource_version = recorded
+        .param("resourceVersion")
+        .filter(|rv| !rv.is_empty());
+    let version_match = recorded
+        .param("resourceVersionMatch")
+        .filter(|m| !m.is_empty());
     let Some(resource_version) = resource_version else {
         if version_match.is_some() {
             return Err(Box::new(list_resource_version_match_forbidden()));

@@ -152,7 +152,11 @@ fn page(
     resource: &ResourceType,
 ) -> Bytes {
     let selected = select(&snapshot.pods, query.filter.as_ref());
-    let limit = if query.from_watch_cache { 0 } else { query.limit };
+    let limit = if query.from_watch_cache {
+        0
+    } else {
+        query.limit
+    };
     let (items, remaining) = cut(&selected, query.namespace, start, limit);
     let page = Page {
         items,

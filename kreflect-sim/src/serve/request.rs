@@ -95,6 +95,16 @@ impl RecordedRequest {
     pub fn is_watch(&self) -> bool {
         matches!(self.param("watch"), Some("1" | "true"))
     }
+
+    /// Whether this is a streaming list: a watch with `sendInitialEvents=true`.
+    pub fn is_streaming_list(&self) -> bool {
+        self.is_watch() && matches!(self.param("sendInitialEvents"), Some("1" | "true"))
+    }
+
+    /// Whether this is a watch that is not a streaming list.
+    pub fn is_plain_watch(&self) -> bool {
+        self.is_watch() && !self.is_streaming_list()
+    }
 }
 
 /// Splits and percent-decodes a query string.

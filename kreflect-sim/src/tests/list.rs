@@ -190,10 +190,7 @@ async fn the_watch_cache_answers_resource_version_0_in_one_response_whatever_the
         .json()
         .await;
     assert_eq!(names(&cached), ["shop/a", "shop/b", "shop/c"]);
-    assert_eq!(
-        cached["metadata"]["resourceVersion"],
-        held_at.to_string()
-    );
+    assert_eq!(cached["metadata"]["resourceVersion"], held_at.to_string());
     assert!(cached["metadata"].get("continue").is_none());
     // A consistent read sees etcd's present, in pages.
     let latest = get(&server, "/api/v1/pods?limit=2").await.json().await;
@@ -202,7 +199,9 @@ async fn the_watch_cache_answers_resource_version_0_in_one_response_whatever_the
     // Transcript 30: NotOlderThan with a limit is a paged read from etcd; without, the cache.
     let paged = get(
         &server,
-        &format!("/api/v1/pods?resourceVersion={held_at}&resourceVersionMatch=NotOlderThan&limit=2"),
+        &format!(
+            "/api/v1/pods?resourceVersion={held_at}&resourceVersionMatch=NotOlderThan&limit=2"
+        ),
     )
     .await
     .json()
@@ -218,7 +217,10 @@ async fn the_watch_cache_answers_resource_version_0_in_one_response_whatever_the
     assert_eq!(names(&unpaged), ["shop/a", "shop/b", "shop/c"]);
 
     cluster.release_watch_cache();
-    let caught_up = get(&server, "/api/v1/pods?resourceVersion=0").await.json().await;
+    let caught_up = get(&server, "/api/v1/pods?resourceVersion=0")
+        .await
+        .json()
+        .await;
     assert_eq!(names(&caught_up), ["shop/b", "shop/c", "shop/d"]);
     server.shutdown().await;
 }
@@ -266,7 +268,9 @@ async fn list_resource_version_parameters_are_checked_as_v1_26_checks_them() {
          resourceVersionMatch is forbidden unless resourceVersion is provided"
     );
     let first = get(&server, "/api/v1/pods?limit=1").await.json().await;
-    let token = first["metadata"]["continue"].as_str().expect("a continue token");
+    let token = first["metadata"]["continue"]
+        .as_str()
+        .expect("a continue token");
     let mut with_version = get(
         &server,
         &format!("/api/v1/pods?limit=1&continue={token}&resourceVersion=5"),
@@ -283,5 +287,25 @@ async fn list_resource_version_parameters_are_checked_as_v1_26_checks_them() {
         garbage.json().await["message"],
         "resourceVersion: Invalid value: \"abc\": strconv.ParseUint: parsing \"abc\": invalid syntax"
     );
+    server.shutdown().await;
+}
+
+#[tokio::test]
+async fn without_a_watch_cache_every_list_is_paged_from_etcd() {
+    let server = server_with(ServerOptions {
+        watch_cache: false,
+        ..ServerOptions::default()
+    })
+    .await;
+    let cluster = server.cluster();
+    for name in ["a", "b", "c"] {
+        cluster.create_pod("shop", name);
+    }
+    let page = get(&server, "/api/v1/pods?resourceVersion=0&limit=2")
+        .await
+        .json()
+        .await;
+    assert_eq!(names(&page), ["shop/a", "shop/b"]);
+    assert!(page["metadata"]["continue"].is_string());
     server.shutdown().await;
 }

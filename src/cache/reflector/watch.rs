@@ -11,12 +11,15 @@ use futures::StreamExt;
 use tokio::time::Instant;
 use tracing::{debug, info, trace, warn};
 
-use super::{Reflector, State, Step};
+use super::{ListProgress, ListShape, Reflector, State, Step};
 use crate::cache::failure::FailureClass;
 use crate::cache::list_watch::{ListWatch, SourceError, StreamError, WatchRequest, WatchStream};
 use crate::cache::metrics::Observed;
 use crate::wire::decode::{ApiStatus, DecodeError, WatchEvent};
 use crate::wire::object::{ObjectError, ObjectKey, RawObject};
+
+/// A streaming list's progress is reported every this many objects (a page's worth).
+const STREAMED_PER_REPORT: usize = 500;
 
 /// What an open stream's events are for, with the data of that phase.
 pub(super) enum Phase {
@@ -150,15 +153,17 @@ impl<S: ListWatch> Reflector<S> {
             Err(SourceError::Status { status, .. })
                 if matches!(
                     FailureClass::of_status(&status),
-                    FailureClass::Invalid | FailureClass::NotFound
+                    FailureClass::Invalid | FailureClass::NotFound | FailureClass::Forbidden
                 ) =>
             {
-                // v1.25 answers 422 (transcript 09). A request that is wrong for another reason
-                // (a bad selector) fails the same way as a paged list, with the server's message.
+                // v1.25 and v1.26 answer 422 (transcript 09). A request that is wrong for another
+                // reason (a bad selector), or refused (no `watch`, or no `list` either), fails
+                // the same way as a paged list, whose answer names what is missing.
                 let reason = format!("the server answered {} {}", status.code, status.reason);
                 ControlFlow::Break(self.fall_back_to_paged_list(&reason))
             }
-            Err(err) => ControlFlow::Break(self.failed("watch", State::Listing, err)),
+            // A streaming list is the run's list: its failures are said as a list's.
+            Err(err) => ControlFlow::Break(self.failed("list", State::Listing, err)),
         }
     }
 
@@ -233,6 +238,15 @@ impl<S: ListWatch> Reflector<S> {
 
             (Phase::StreamingList(mut list), Received::Event(Added(object))) => {
                 list.objects.insert(object.key().clone(), object);
+                if list.objects.len() % STREAMED_PER_REPORT == 0 {
+                    self.report(ListProgress {
+                        objects: list.objects.len(),
+                        pages: 0,
+                        elapsed: list.started.elapsed(),
+                        done: false,
+                        shape: ListShape::Streamed,
+                    });
+                }
                 Continue(Phase::StreamingList(list))
             }
             (Phase::StreamingList(_), Received::Event(Modified(_) | Deleted(_))) => {

@@ -83,7 +83,13 @@ impl TestCluster {
     /// A cluster with one pod more than a page holds (`a/p-000` .. `a/p-500`), so a list of it
     /// takes a continue token.
     pub async fn with_two_pages() -> Self {
-        let cluster = TestCluster::start(ServerOptions::default()).await;
+        // A server paging every list from etcd, as one without a watch cache: a watching run's
+        // first list comes in pages too.
+        let options = ServerOptions {
+            watch_cache: false,
+            ..ServerOptions::default()
+        };
+        let cluster = TestCluster::start(options).await;
         for i in 0..501 {
             cluster
                 .server
@@ -192,10 +198,20 @@ contexts:
             .collect()
     }
 
+    /// The watches of pods, streaming lists left out: a watching run first asks for one, which
+    /// the fake server, as v1.26, refuses ([`TestCluster::streaming_list_requests`]).
     pub fn watch_requests(&self) -> Vec<RecordedRequest> {
         self.requests()
             .into_iter()
-            .filter(|r| r.path.ends_with("/pods") && r.is_watch())
+            .filter(|r| r.path.ends_with("/pods") && r.is_plain_watch())
+            .collect()
+    }
+
+    /// The streaming lists of pods asked for (`sendInitialEvents=true`).
+    pub fn streaming_list_requests(&self) -> Vec<RecordedRequest> {
+        self.requests()
+            .into_iter()
+            .filter(|r| r.path.ends_with("/pods") && r.is_streaming_list())
             .collect()
     }
 

@@ -51,9 +51,7 @@ fn too_large(asked: &str, current: &str) -> Reply {
         status: ApiStatus {
             code: 504,
             reason: "Timeout".into(),
-            message: format!(
-                "Timeout: Too large resource version: {asked}, current: {current}"
-            ),
+            message: format!("Timeout: Too large resource version: {asked}, current: {current}"),
             ..ApiStatus::default()
         },
         retry_after: Some(Duration::from_secs(1)),
@@ -135,12 +133,27 @@ async fn a_resource_version_the_cache_has_not_reached_is_listed_again_at_once_co
     );
 }
 
+/// A list refused as invalid, naming the resourceVersion parameters.
+fn refused_resource_version() -> Reply {
+    Reply::List(Err(SourceError::Status {
+        status: ApiStatus {
+            code: 422,
+            reason: "Invalid".into(),
+            message: "ListOptions.meta.k8s.io \"\" is invalid: resourceVersionMatch: Unsupported \
+                      value: \"NotOlderThan\""
+                .into(),
+            ..ApiStatus::default()
+        },
+        retry_after: None,
+    }))
+}
+
 #[tokio::test(start_paused = true)]
 async fn a_server_refusing_watch_cache_lists_gets_consistent_reads_for_the_rest_of_the_run() {
     let mut h = harness_with(
         cache_config(),
         vec![
-            list_fails(400, "BadRequest"),
+            refused_resource_version(),
             page("10", &["a/1"], None),
             garbled_watch(),
             page("11", &["a/1"], None),
@@ -153,21 +166,21 @@ async fn a_server_refusing_watch_cache_lists_gets_consistent_reads_for_the_rest_
     let requests = h.requests();
     assert_eq!(requests[0], from_any());
     assert_eq!(requests[1], paged(None));
-    assert_eq!(
-        requests[3],
-        paged(None),
-        "no watch-cache list once refused"
-    );
+    assert_eq!(requests[3], paged(None), "no watch-cache list once refused");
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_consistent_list_refused_as_invalid_is_fatal_after_the_cache_fallback() {
+async fn a_list_refused_for_another_reason_is_fatal_without_a_consistent_retry() {
+    // A bad selector: a consistent read would be refused the same way.
+    let mut h = harness_with(cache_config(), vec![list_fails(400, "BadRequest")]);
+    let err = assert_fatal(h.step(State::Listing).await);
+    assert!(matches!(err, ReflectorError::Invalid { .. }), "{err}");
+    assert_eq!(h.requests(), [from_any()]);
+
+    // A consistent read refused after the fallback is fatal too.
     let mut h = harness_with(
         cache_config(),
-        vec![
-            list_fails(400, "BadRequest"),
-            list_fails(400, "BadRequest"),
-        ],
+        vec![refused_resource_version(), refused_resource_version()],
     );
     assert_next(h.step(State::Listing).await, State::Listing);
     let err = assert_fatal(h.step(State::Listing).await);
@@ -224,7 +237,11 @@ async fn list_only_runs_read_consistently() {
     };
     let mut h = harness_with(config, vec![page("10", &["a/1"], None)]);
     assert_next(h.step(State::Listing).await, watching("10"));
-    assert_eq!(h.requests(), [paged(None)], "no streaming list, no watch cache");
+    assert_eq!(
+        h.requests(),
+        [paged(None)],
+        "no streaming list, no watch cache"
+    );
 }
 
 #[tokio::test(start_paused = true)]

@@ -27,8 +27,7 @@ fn resumed(replies: Vec<Reply>) -> (Harness, tokio::sync::mpsc::Receiver<Change>
         replies: Mutex::new(replies.into()),
         requests: Arc::clone(&requests),
     };
-    let reflector =
-        Reflector::new(source, writer, classic_config()).resuming_from("10".into());
+    let reflector = Reflector::new(source, writer, classic_config()).resuming_from("10".into());
     let harness = Harness {
         reflector,
         store,

@@ -44,15 +44,39 @@ async fn a_streaming_list_that_never_ends_its_initial_events_falls_back_to_pagin
 }
 
 #[tokio::test(start_paused = true)]
-async fn a_streaming_list_refused_with_422_falls_back_and_403_stays_fatal() {
+async fn a_streaming_list_refused_with_422_or_403_falls_back_and_the_paged_lists_answer_decides() {
     let refused = vec![watch_fails(422, "Invalid"), page("10", &["a/1"], None)];
     let mut h = harness_with(streaming_config(), refused);
     assert_next(h.step(State::Listing).await, State::Listing);
     assert_next(h.step(State::Listing).await, watching("10"));
 
-    let mut h = harness_with(streaming_config(), vec![watch_fails(403, "Forbidden")]);
+    // Allowed to list, not to watch: the list works, and the watch's 403 will say so.
+    let forbidden = vec![watch_fails(403, "Forbidden"), page("10", &["a/1"], None)];
+    let mut h = harness_with(streaming_config(), forbidden);
+    assert_next(h.step(State::Listing).await, State::Listing);
+    assert_next(h.step(State::Listing).await, watching("10"));
+
+    // Allowed neither: the list's 403 is fatal, naming `list`.
+    let forbidden = vec![watch_fails(403, "Forbidden"), list_fails(403, "Forbidden")];
+    let mut h = harness_with(streaming_config(), forbidden);
+    assert_next(h.step(State::Listing).await, State::Listing);
     let err = assert_fatal(h.step(State::Listing).await);
-    assert!(matches!(err, ReflectorError::Forbidden { .. }), "{err:?}");
+    assert!(
+        matches!(err, ReflectorError::Forbidden { verb: "list", .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_that_cannot_reach_the_server_is_retried_as_a_list() {
+    let unreachable = SourceError::Transport {
+        endpoint: crate::connect::endpoint::Endpoint::default(),
+        reason: "connection refused".into(),
+    };
+    let mut h = harness_with(streaming_config(), vec![Reply::Watch(Err(unreachable))]);
+    let (logs, _guard) = captured_logs();
+    assert_backoff(h.step(State::Listing).await, State::Listing);
+    assert!(logs.text().contains("verb=\"list\""), "{}", logs.text());
 }
 
 #[tokio::test(start_paused = true)]

@@ -247,8 +247,9 @@ pub async fn connect(
         in_cluster: *identity.credentials() == Identity::InCluster,
         proxied: proxy.is_some(),
     };
-    let gzip = compression::decide(options.compression, config.disable_compression, route).await;
-    log_decision(&server, gzip);
+    let decision =
+        compression::decide(options.compression, config.disable_compression, route).await;
+    log_decision(&server, decision);
     let options = options.clone();
     let named_proxy = proxy.clone();
     // An `exec` credential plugin runs here, once, waited for without an await point: on a
@@ -259,7 +260,7 @@ pub async fn connect(
             Some(plugin) => with_exec_credential(&mut config, plugin, options.plugin_terminal)?,
             None => None,
         };
-        build(config, gzip, Transport { proxy, exec })
+        build(config, decision, Transport { proxy, exec })
     })
     .await
     .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
@@ -330,26 +331,26 @@ pub fn connect_insecure_local(
         in_cluster: false,
         proxied: false,
     };
-    let gzip = compression::decide_without_lookup(options.compression, route);
-    log_decision(url, gzip);
+    let decision = compression::decide_without_lookup(options.compression, route);
+    log_decision(url, decision);
     let transport = Transport {
         proxy: None,
         exec: None,
     };
-    build(kube::Config::new(uri), gzip, transport)
+    build(kube::Config::new(uri), decision, transport)
 }
 
 /// Says, with `-v`, whether requests to `server` ask for gzip and why.
 fn log_decision(server: &str, decision: Decision) {
-    tracing::debug!(server, compression = %decision, "asking for gzip only where it pays");
+    tracing::debug!(server, compression = %decision, "decided whether to ask for gzip");
 }
 
 fn build(
     mut config: kube::Config,
-    gzip: Decision,
+    compression: Decision,
     transport: Transport,
 ) -> Result<kube::Client, ClientError> {
-    config.disable_compression = !gzip.gzip;
+    config.disable_compression = !compression.gzip;
     // Who is asking, in the API server's audit log and metrics, as kubectl says it is kubectl.
     if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
         config.headers.push((http::header::USER_AGENT, agent));

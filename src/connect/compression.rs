@@ -1,18 +1,18 @@
 //! When kreflect asks the API server for gzip: the user's [`Compression`] choice, and the rule
 //! behind its default, `auto`, which asks only where gzip pays.
 //!
-//! Gzip costs CPU at both ends: the server compresses a list (about 1 ms per MB on a v1.26
-//! server, a fifth more CPU for a 5,000-pod protobuf list from its cache), kreflect inflates it
-//! (1.4 ms per MB). It saves link time only where the link is slower than that, 3 to 6 Gbit/s
-//! (docs/performance.md, "Compression"): a server reached over loopback or from inside its
-//! cluster gains nothing, and on a private network the bytes saved cost nobody anything while
-//! the shared API server pays for compressing; a server across the internet gains. So `auto`
-//! does not ask when every address the server's name resolves to is loopback, link-local or
-//! private (RFC 1918, CGNAT 100.64/10, IPv6 ULA fc00::/7), nor from inside the cluster; it asks
-//! for a public server, through a proxy (the path beyond it is unknown), and when the server's
-//! addresses are unknown (a name that does not resolve: kubectl's behaviour). `never`
-//! (`--disable-compression`, or the kubeconfig cluster's `disable-compression: true`) never
-//! asks; `always` asks whatever the path (a slow VPN to a private address).
+//! Gzip costs the server CPU (about 1 ms per MB on a v1.26 server, a fifth more CPU for a
+//! 5,000-pod protobuf list from its cache); kreflect's inflating (1.4 ms per MB) is about what
+//! reading fewer bytes saves it. It saves link time only where the link is slower than a few
+//! Gbit/s (docs/performance.md, "Compression"): a server reached over loopback or from inside
+//! its cluster gains nothing, and on a private network the bytes saved cost nobody anything
+//! while the shared API server pays for compressing; a server across the internet gains. So
+//! `auto` does not ask when every address the server's name resolves to is loopback,
+//! link-local or private (RFC 1918, CGNAT 100.64/10, IPv6 ULA fc00::/7), nor from inside the
+//! cluster; it asks for a public server, through a proxy (the path beyond it is unknown), and
+//! when the server's addresses are unknown (a name that does not resolve: kubectl's behaviour).
+//! `never` (`--disable-compression`, or the kubeconfig cluster's `disable-compression: true`)
+//! never asks; `always` asks whatever the path (a slow VPN to a private address).
 //!
 //! The decision is made once per connection, when the client is built, and logged at debug.
 

@@ -952,7 +952,12 @@ mod child {
         let client = kreflect::connect::client::connect_insecure_local(
             url,
             &kreflect::connect::client::ClientOptions {
-                disable_compression,
+                // Gzip on loopback, as on a link where it pays, unless the variant disables it.
+                compression: if disable_compression {
+                    kreflect::connect::compression::Compression::Never
+                } else {
+                    kreflect::connect::compression::Compression::Always
+                },
                 ..kreflect::connect::client::ClientOptions::default()
             },
         )
@@ -1003,9 +1008,13 @@ mod child {
         use kube::runtime::watcher;
 
         let started = Instant::now();
+        // Gzip on loopback, as kreflect's default variant: the same client stack for both.
         let client = kreflect::connect::client::connect_insecure_local(
             url,
-            &kreflect::connect::client::ClientOptions::default(),
+            &kreflect::connect::client::ClientOptions {
+                compression: kreflect::connect::compression::Compression::Always,
+                ..kreflect::connect::client::ClientOptions::default()
+            },
         )
         .expect("client");
         let (reader, writer) = reflector::store::<Pod>();

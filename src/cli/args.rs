@@ -21,6 +21,7 @@ use crate::cli::kubectl_flags::KubectlFlags;
 use crate::cli::listen::parse_listen_address;
 use crate::cli::selection::Selection;
 use crate::connect::client::{ClientOptions, KubeconfigChoice};
+use crate::connect::compression::Compression;
 use crate::output::exec::ExecPlan;
 use crate::output::render::{EventFilter, ListingFormat, OutputFormat, TemplateListing};
 use crate::output::template::{Headers, Template};
@@ -268,10 +269,16 @@ struct WatchArgs {
     /// --context a,b.
     #[arg(long, conflicts_with_all = ["sim", "context"])]
     all_contexts: bool,
-    /// Never ask the server to gzip responses (overrides the kubeconfig's
-    /// disable-compression); compression is on by default, as with kubectl.
-    #[arg(long)]
+    /// Never ask the server to gzip responses: the same as --compression never.
+    #[arg(long, conflicts_with = "compression")]
     disable_compression: bool,
+    /// When to ask the server to gzip responses (auto: only where it pays).
+    ///
+    /// auto does not ask a server on loopback, on a private network or in-cluster, and asks a
+    /// public one or one behind a proxy; it never asks if the kubeconfig cluster sets
+    /// disable-compression. always and never win over the kubeconfig.
+    #[arg(long, value_enum, value_name = "WHEN", default_value = "auto")]
+    compression: Compression,
     /// Watch an embedded simulated cluster instead of a real one.
     #[arg(long)]
     sim: bool,
@@ -469,7 +476,11 @@ impl Cli {
             selection,
             cluster,
             client: ClientOptions {
-                disable_compression: args.disable_compression,
+                compression: if args.disable_compression {
+                    Compression::Never
+                } else {
+                    args.compression
+                },
                 ..ClientOptions::default()
             },
             // -A conflicts with -n: without -n, every namespace.
@@ -804,7 +815,7 @@ mod tests {
         assert_eq!(config.mode, Mode::Listings);
         assert_eq!(config.selectors, Selectors::default());
         assert_eq!(config.metrics_addr, None);
-        assert!(!config.client.disable_compression);
+        assert_eq!(config.client.compression, Compression::Auto);
         assert!(!config.source.table, "a Table is asked for -o wide only");
         assert_eq!(
             config.reflector.restore_check_interval,
@@ -845,7 +856,7 @@ mod tests {
             "1h",
         ])
         .expect("valid");
-        assert!(config.client.disable_compression);
+        assert_eq!(config.client.compression, Compression::Never);
         assert!(!config.source.table, "a Table is asked for -o wide only");
         assert_eq!(
             config.reflector.restore_check_interval,

@@ -9,6 +9,7 @@ use std::time::Duration;
 use base64::Engine as _;
 use kube::config::{KubeConfigOptions, Kubeconfig, KubeconfigError};
 
+use crate::connect::compression::{self, Compression, Decision, Route};
 use crate::connect::exec_credential::ExecAuth;
 use crate::connect::transport::Transport;
 use crate::error_chain::{causes, flatten};
@@ -47,8 +48,10 @@ pub struct KubeconfigChoice {
 /// Transport settings that come from the command line rather than the kubeconfig.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct ClientOptions {
-    /// `--disable-compression`: never ask for gzip, whatever the kubeconfig says.
-    pub disable_compression: bool,
+    /// When to ask for gzip (`--compression`; `--disable-compression` is `never`): `auto`
+    /// follows the kubeconfig's `disable-compression`, then [`compression`]'s rule; `always` and
+    /// `never` win over the kubeconfig.
+    pub compression: Compression,
     /// Whether an exec credential plugin may use the terminal (not during shell completion).
     pub plugin_terminal: PluginTerminal,
 }
@@ -239,6 +242,14 @@ pub async fn connect(
         crate::connect::proxy::proxy_for(&config.cluster_url, proxy_url.as_deref(), |name| {
             std::env::var(name).ok()
         })?;
+    let route = Route {
+        url: &config.cluster_url,
+        in_cluster: *identity.credentials() == Identity::InCluster,
+        proxied: proxy.is_some(),
+    };
+    let decision =
+        compression::decide(options.compression, config.disable_compression, route).await;
+    log_decision(&server, decision);
     let options = options.clone();
     let named_proxy = proxy.clone();
     // An `exec` credential plugin runs here, once, waited for without an await point: on a
@@ -249,7 +260,7 @@ pub async fn connect(
             Some(plugin) => with_exec_credential(&mut config, plugin, options.plugin_terminal)?,
             None => None,
         };
-        build(config, &options, Transport { proxy, exec })
+        build(config, decision, Transport { proxy, exec })
     })
     .await
     .map_err(|err| ClientError::Build(format!("building the client panicked: {err}")))??;
@@ -305,27 +316,41 @@ fn with_exec_credential(
     Ok(ExecAuth::new(plugin, &credential, terminal).transpose()?)
 }
 
-/// Builds a client for an API server at `url` with no credentials (the simulated cluster).
+/// Builds a client for an API server at `url` with no credentials (the simulated cluster). A
+/// host name in `url` is not looked up: with `auto`, only an address (`127.0.0.1`) can spare
+/// the server gzip.
 pub fn connect_insecure_local(
     url: &str,
     options: &ClientOptions,
 ) -> Result<kube::Client, ClientError> {
-    let uri = url
+    let uri: http::Uri = url
         .parse()
         .map_err(|err: http::uri::InvalidUri| ClientError::Build(err.to_string()))?;
+    let route = Route {
+        url: &uri,
+        in_cluster: false,
+        proxied: false,
+    };
+    let decision = compression::decide_without_lookup(options.compression, route);
+    log_decision(url, decision);
     let transport = Transport {
         proxy: None,
         exec: None,
     };
-    build(kube::Config::new(uri), options, transport)
+    build(kube::Config::new(uri), decision, transport)
+}
+
+/// Says, with `-v`, whether requests to `server` ask for gzip and why.
+fn log_decision(server: &str, decision: Decision) {
+    tracing::debug!(server, compression = %decision, "decided whether to ask for gzip");
 }
 
 fn build(
     mut config: kube::Config,
-    options: &ClientOptions,
+    compression: Decision,
     transport: Transport,
 ) -> Result<kube::Client, ClientError> {
-    config.disable_compression |= options.disable_compression;
+    config.disable_compression = !compression.gzip;
     // Who is asking, in the API server's audit log and metrics, as kubectl says it is kubectl.
     if let Ok(agent) = http::HeaderValue::from_str(&user_agent()) {
         config.headers.push((http::header::USER_AGENT, agent));

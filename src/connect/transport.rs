@@ -13,10 +13,11 @@
 //!   the auth layer, twice looking for a client certificate); here the plugin has run before
 //!   the stack is built ([`crate::connect::exec_credential`]) and the kube configuration given to
 //!   [`ConfigExt`] has no `exec` left to run.
-//! - **Compression** is tower-http's gzip decompression, as with kube's `gzip` feature: every
-//!   request asks for gzip unless compression is disabled; the server compresses only large
-//!   responses (lists), as a real API server does. Unlike kube's, a body may inflate only so far
-//!   ([`inflation`]): a gzip bomb fails the request instead of filling memory.
+//! - **Compression** is tower-http's gzip decompression, as with kube's `gzip` feature: requests
+//!   ask for gzip when the configuration's `disable_compression` is false, which
+//!   [`crate::connect::compression`] decides (only where gzip pays); the server compresses only
+//!   large responses (lists), as a real API server does. Unlike kube's, a body may inflate only
+//!   so far ([`inflation`]): a gzip bomb fails the request instead of filling memory.
 //!
 //! kube's retry layer and request tracing spans are left out: the reflector owns retries, and
 //! logs its own requests.
@@ -56,8 +57,8 @@ pub struct Transport {
 
 /// Builds the client for `config`: its server, TLS settings, static credentials (token, client
 /// certificate, basic auth, token file), extra and impersonation headers, timeouts and
-/// `disable_compression`, plus the proxy and exec credential of `transport`. Runs nothing: the
-/// configuration must have no `exec` left.
+/// `disable_compression` (as [`crate::connect::compression`] decided it), plus the proxy and
+/// exec credential of `transport`. Runs nothing: the configuration must have no `exec` left.
 pub fn client(config: &kube::Config, transport: Transport) -> Result<kube::Client, kube::Error> {
     debug_assert!(
         config.auth_info.exec.is_none(),

@@ -1,10 +1,13 @@
-//! Compression: kreflect asks for gzip unless told not to (`--disable-compression`, or the
-//! kubeconfig cluster's `disable-compression: true`), mirrors a cluster whose list pages
-//! come gzipped, and treats a broken gzip body as a failed list, never as a shorter one.
+//! Compression: kreflect asks for gzip only where it pays, so not of the fake server on
+//! loopback unless told to (`--compression always`), never when told not to
+//! (`--disable-compression`, or the kubeconfig cluster's `disable-compression: true`); it
+//! mirrors a cluster whose list pages come gzipped, and treats a broken gzip body as a failed
+//! list, never as a shorter one. (A proxy makes it ask: tests/it/proxy.rs.)
 
 use std::time::Duration;
 
 use kreflect::connect::client::{ClientOptions, connect_insecure_local};
+use kreflect::connect::compression::Compression;
 use kreflect_sim::{Fault, GzipCorruption, RecordedRequest, ServerOptions, populate};
 
 use crate::harness::{Running, TestCluster, run_to_end};
@@ -75,10 +78,50 @@ async fn mirrors_with(cluster: &TestCluster, kubeconfig: Option<&std::path::Path
     );
 }
 
+/// Runs `kreflect pods -v ARGS --once` against `cluster`, requires the full listing, and
+/// returns its stderr.
+async fn mirrors_verbosely(cluster: &TestCluster, args: &[&str]) -> String {
+    let mut all = vec!["-v", "--once"];
+    all.extend_from_slice(args);
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&all)).await;
+    assert!(status.success(), "{status}: {stderr}");
+    assert!(
+        stdout == listing_of(cluster),
+        "wrong listing; stderr: {stderr}"
+    );
+    stderr
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn asks_for_gzip_by_default_and_mirrors_a_large_cluster_from_compressed_pages() {
+async fn a_loopback_server_is_not_asked_for_gzip_and_the_log_says_why() {
     let cluster = large_cluster().await;
-    mirrors_with(&cluster, None, &[]).await;
+    let stderr = mirrors_verbosely(&cluster, &["--wire", "json"]).await;
+    let asked: Vec<_> = cluster
+        .requests()
+        .into_iter()
+        .filter(mentions_gzip)
+        .collect();
+    assert!(asked.is_empty(), "gzip asked of 127.0.0.1: {asked:#?}");
+    assert!(cluster.server.body_bytes_sent() >= uncompressed_bytes(&cluster));
+    let said: Vec<_> = stderr
+        .lines()
+        .filter(|line| line.contains("compression="))
+        .collect();
+    assert!(
+        said.len() == 1 && said[0].contains("compression=off: server on loopback"),
+        "one line says why: {stderr}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn compression_always_asks_a_loopback_server_and_mirrors_from_compressed_pages() {
+    let cluster = large_cluster().await;
+    let stderr = mirrors_verbosely(&cluster, &["--compression", "always"]).await;
+    assert!(
+        stderr.contains("compression=on: --compression always"),
+        "{stderr}"
+    );
+    assert_eq!(cluster.list_requests().len(), 3, "three pages of 500");
     for list in cluster.list_requests() {
         assert!(
             list.asks_for_gzip(),
@@ -96,6 +139,18 @@ async fn asks_for_gzip_by_default_and_mirrors_a_large_cluster_from_compressed_pa
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_compression_and_compression_always_together_are_a_usage_error() {
+    let cluster = large_cluster().await;
+    let args = ["--disable-compression", "--compression", "always", "--once"];
+    let (status, stdout, stderr) = run_to_end(cluster.kreflect(&args)).await;
+    assert_eq!(status.code(), Some(2), "{stderr}");
+    assert_eq!(stdout, "");
+    assert!(cluster.requests().is_empty(), "{stderr}");
+}
+
+/// On loopback, where nothing asks for gzip anyway; through a proxy, where the default would
+/// ask: tests/it/proxy.rs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn disable_compression_flag_sends_no_gzip_and_still_mirrors() {
     let cluster = large_cluster().await;
     mirrors_with(&cluster, None, &["--disable-compression", "--wire", "json"]).await;
@@ -108,6 +163,7 @@ async fn disable_compression_flag_sends_no_gzip_and_still_mirrors() {
     assert!(cluster.server.body_bytes_sent() >= uncompressed_bytes(&cluster));
 }
 
+/// The kubeconfig's `disable-compression` on loopback, and overridden by the command line.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kubeconfig_disable_compression_sends_no_gzip_and_still_mirrors() {
     let cluster = large_cluster().await;
@@ -126,6 +182,15 @@ async fn kubeconfig_disable_compression_sends_no_gzip_and_still_mirrors() {
         "gzip asked despite disable-compression: {asked:#?}"
     );
     assert!(cluster.server.body_bytes_sent() >= uncompressed_bytes(&cluster));
+    let before = cluster.requests().len();
+    let args = ["--once", "--compression", "always"];
+    let (status, _, stderr) = run_to_end(cluster.kreflect_with_kubeconfig(&path, &args)).await;
+    assert!(status.success(), "{stderr}");
+    let requests = cluster.requests().split_off(before);
+    assert!(
+        !requests.is_empty() && requests.iter().all(mentions_gzip),
+        "--compression always wins over the kubeconfig: {requests:#?}"
+    );
 }
 
 const CORRUPTIONS: [GzipCorruption; 3] = [
@@ -142,7 +207,8 @@ async fn a_corrupt_gzip_page_fails_once_with_one_clear_line_and_prints_nothing()
             corruption,
             later_page: true,
         });
-        let (status, stdout, stderr) = run_to_end(cluster.kreflect(&["--once"])).await;
+        let args = ["--once", "--compression", "always"];
+        let (status, stdout, stderr) = run_to_end(cluster.kreflect(&args)).await;
         assert_eq!(status.code(), Some(1), "{corruption:?}: {stderr}");
         assert_eq!(stdout, "", "{corruption:?}: no partial listing");
         assert!(!stderr.contains("panicked"), "{corruption:?}: {stderr}");
@@ -171,7 +237,8 @@ async fn a_corrupt_gzip_page_is_relisted_and_the_listing_is_whole() {
             corruption,
             later_page: true,
         });
-        let mut running = Running::spawn(cluster.kreflect(&["--interval", "1h"]));
+        let args = ["--interval", "1h", "--compression", "always"];
+        let mut running = Running::spawn(cluster.kreflect(&args));
         let listing = running.next_listing().await;
         let mut expected = cluster.server.cluster().keys();
         expected.sort();
@@ -197,14 +264,18 @@ async fn a_corrupt_gzip_page_is_relisted_and_the_listing_is_whole() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn the_library_client_asks_for_gzip_unless_its_options_disable_it() {
+async fn the_library_client_asks_a_loopback_server_for_gzip_only_when_told_to() {
     use k8s_openapi::api::core::v1::Pod;
     use kube::api::{Api, ListParams};
 
     let cluster = large_cluster().await;
-    for disable_compression in [false, true] {
+    for (compression, asks) in [
+        (Compression::Auto, false),
+        (Compression::Always, true),
+        (Compression::Never, false),
+    ] {
         let options = ClientOptions {
-            disable_compression,
+            compression,
             ..ClientOptions::default()
         };
         let client = connect_insecure_local(&cluster.server.url(), &options).expect("client");
@@ -218,11 +289,7 @@ async fn the_library_client_asks_for_gzip_unless_its_options_disable_it() {
         .expect("list");
         assert_eq!(page.items.len(), 500);
         let last = cluster.requests().pop().expect("a request");
-        assert_eq!(
-            mentions_gzip(&last),
-            !disable_compression,
-            "disable_compression: {disable_compression}: {last:#?}"
-        );
+        assert_eq!(mentions_gzip(&last), asks, "{compression:?}: {last:#?}");
     }
 }
 
@@ -274,8 +341,10 @@ async fn a_list_cut_in_transit_is_a_connection_failure_not_a_corrupt_gzip_body()
             serde_json::from_str(&cluster.server.kubeconfig()).expect("kubeconfig is JSON");
         config["clusters"][0]["cluster"]["server"] = url.clone().into();
         let path = cluster.write_kubeconfig("cutting", &config.to_string());
-        let (status, stdout, stderr) =
-            run_to_end(cluster.kreflect_with_kubeconfig(&path, &["--once"])).await;
+        let (status, stdout, stderr) = run_to_end(
+            cluster.kreflect_with_kubeconfig(&path, &["--once", "--compression", "always"]),
+        )
+        .await;
         assert_eq!(status.code(), Some(1), "gzip {gzip}: {stderr}");
         assert_eq!(stdout, "");
         assert!(

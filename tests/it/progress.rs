@@ -96,7 +96,8 @@ async fn a_slow_list_shows_progress_and_a_summary() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_warning_during_the_list_never_lands_on_the_progress_line() {
     let cluster = slow_cluster_with_a_corrupt_second_page().await;
-    let (_, terminal) = terminal_of_run(&cluster, "--interval 100ms | head -1").await;
+    let (_, terminal) =
+        terminal_of_run(&cluster, "--compression always --interval 100ms | head -1").await;
     let warning = terminal
         .find("kreflect: warning:")
         .unwrap_or_else(|| panic!("a warning: {terminal:?}"));
@@ -122,7 +123,7 @@ async fn a_warning_during_the_list_never_lands_on_the_progress_line() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_error_ending_the_run_never_lands_on_the_progress_line() {
     let cluster = slow_cluster_with_a_corrupt_second_page().await;
-    let (success, terminal) = terminal_of_run(&cluster, "--once").await;
+    let (success, terminal) = terminal_of_run(&cluster, "--compression always --once").await;
     assert!(!success, "{terminal:?}");
     let error = "\r\x1b[Kkreflect: cannot list pods at cluster scope: cannot decode the \
                  server's answer: corrupt gzip body: Invalid gzip header\r\n";
@@ -132,7 +133,8 @@ async fn the_error_ending_the_run_never_lands_on_the_progress_line() {
     );
 }
 
-/// 1100 pods served 0.7 s a page, the second page's gzip corrupt once.
+/// 1100 pods served 0.7 s a page, the second page's gzip corrupt once (seen by a run with
+/// `--compression always`: the server is on loopback).
 async fn slow_cluster_with_a_corrupt_second_page() -> TestCluster {
     // No watch cache: a watching run's list comes in pages too.
     let options = ServerOptions {

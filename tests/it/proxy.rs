@@ -453,6 +453,53 @@ async fn loopback_servers_are_reached_directly_whatever_https_proxy_says() {
     }
 }
 
+// --- compression: a proxy hides the path, so kreflect asks for gzip ---
+
+/// Every request the server received asked for gzip, or none did, as `asked` says.
+fn assert_gzip_asked(cluster: &TestCluster, asked: bool, what: &str) {
+    let requests = cluster.requests();
+    assert!(!requests.is_empty(), "{what}: the server was reached");
+    let wrong: Vec<_> = requests
+        .iter()
+        .filter(|request| request.asks_for_gzip() != asked)
+        .collect();
+    assert!(
+        wrong.is_empty(),
+        "{what}: gzip asked should be {asked}: {wrong:#?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_proxy_makes_kreflect_ask_for_gzip_even_of_a_loopback_server() {
+    let (connect, socks) = (connect_proxy().await, socks_proxy().await);
+    for url in [connect.url(), socks.url()] {
+        let cluster = https_cluster().await;
+        let config = kubeconfig(&cluster, "gzip-proxy", "127.0.0.1", Some(&url));
+        assert_listed(&run(&cluster, &config, &[]).await, &url);
+        assert_gzip_asked(&cluster, true, &url);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_compression_never_asks_for_gzip_even_through_a_proxy() {
+    let proxy = connect_proxy().await;
+    let cluster = https_cluster().await;
+    let config = kubeconfig(&cluster, "flag", "127.0.0.1", Some(&proxy.url()));
+    let command = cluster.kreflect_with_kubeconfig(&config, &["--once", "--disable-compression"]);
+    assert_listed(&run_to_end(command).await, "--disable-compression");
+    assert_gzip_asked(&cluster, false, "--disable-compression");
+
+    let cluster = https_cluster().await;
+    let mut config: Value = serde_json::from_str(&cluster.server.kubeconfig()).expect("JSON");
+    let entry = &mut config["clusters"][0]["cluster"];
+    entry["proxy-url"] = proxy.url().into();
+    entry["disable-compression"] = true.into();
+    let config = cluster.write_kubeconfig("no-gzip", &config.to_string());
+    assert_listed(&run(&cluster, &config, &[]).await, "kubeconfig");
+    assert_gzip_asked(&cluster, false, "disable-compression in the kubeconfig");
+    assert!(!proxy.targets().is_empty(), "the proxy was used");
+}
+
 // --- proxies that fail ---
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -224,7 +224,8 @@ async fn a_gzipped_list_trickling_on_the_wire_is_given_up_however_far_it_inflate
     cluster.server.inject(Fault::ListTrickle {
         bytes_per_second: 200,
     });
-    let mut command = cluster.kreflect(&["--once"]);
+    // Gzip asked for, although the server is on loopback.
+    let mut command = cluster.kreflect(&["--once", "--compression", "always"]);
     command.env(LIST_RATE_WINDOW_VAR, "2s");
     let started = Instant::now();
     let ended = tokio::time::timeout(Duration::from_secs(20), run_to_end(command)).await;

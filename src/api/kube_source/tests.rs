@@ -409,9 +409,13 @@ async fn a_body_cut_by_a_closed_connection_is_unanswered_and_a_body_that_is_not_
         let response = response.to_vec();
         async move {
             let (url, server) = answering_server(response).await;
+            // Asking for gzip: a loopback server is not asked by default.
             let client = crate::connect::client::connect_insecure_local(
                 &url,
-                &crate::connect::client::ClientOptions::default(),
+                &crate::connect::client::ClientOptions {
+                    compression: crate::connect::compression::Compression::Always,
+                    ..Default::default()
+                },
             )
             .expect("client");
             let answer = KubeSource::pods(client, None)
@@ -460,7 +464,10 @@ async fn a_gzip_bomb_list_is_refused_before_it_inflates_in_memory() {
     let (url, server) = answering_server(response).await;
     let client = crate::connect::client::connect_insecure_local(
         &url,
-        &crate::connect::client::ClientOptions::default(),
+        &crate::connect::client::ClientOptions {
+            compression: crate::connect::compression::Compression::Always,
+            ..Default::default()
+        },
     )
     .expect("client");
     let source = KubeSource::pods(client, None);

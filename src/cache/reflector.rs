@@ -860,9 +860,10 @@ impl<S: ListWatch> Reflector<S> {
         info!(scope = %self.source.scope(), resource_version, "resumed from the saved state: up to date without a list");
     }
 
-    /// Gives up streaming lists for the rest of the run and lists in pages now.
+    /// Gives up streaming lists for the rest of the run and lists now (from the watch cache, or
+    /// in pages: [`Reflector::list_from`]).
     fn fall_back_to_paged_list(&mut self, reason: &str) -> Step {
-        info!(scope = %self.source.scope(), reason, "the server cannot stream lists; listing in pages");
+        info!(scope = %self.source.scope(), reason, "the server cannot stream lists; listing instead");
         self.streaming_list = false;
         Step::Next(State::Listing)
     }

@@ -601,7 +601,7 @@ async fn streaming_list_falls_back_to_the_paged_list(support: WatchListSupport) 
         "{support:?}: exit {status:?}, stderr: {stderr}"
     );
     assert!(
-        stderr.contains("the server cannot stream lists; listing in pages"),
+        stderr.contains("the server cannot stream lists; listing instead"),
         "{support:?}: {stderr}"
     );
     assert!(

@@ -21,13 +21,15 @@
 //! | `Listing` | continue token expired (410) | list again without pages |
 //! | `Listing` | a continue token seen twice, or an object listed twice, in one list | backoff (warning), `Listing` |
 //! | `Listing`, streaming lists | watch with `sendInitialEvents=true` opened | phase `StreamingList` |
-//! | `Listing`, streaming lists | that watch refused as invalid or not found (v1.25 says 422, transcript 09) | paged lists for the rest of the run, `Listing` |
+//! | `Listing`, streaming lists | that watch refused (4xx: v1.25 and v1.26 say 422, transcript 09), or 410 | lists for the rest of the run, `Listing` |
+//! | `Listing`, streaming lists | that watch failing (5xx, 429, no answer) | lists for the rest of the run, backoff, `Listing` |
 //! | phase `StreamingList` | ADDED | into a fresh buffer |
 //! | phase `StreamingList` | MODIFIED or DELETED (a plain watch: a streaming list's initial events are all ADDED) | paged lists for the rest of the run, `Listing` |
 //! | phase `StreamingList` | the BOOKMARK annotated `k8s.io/initial-events-end` | store replaced from the buffer; the same stream goes on in phase `Watching` |
-//! | phase `StreamingList` | an ordinary BOOKMARK (a plain watch), the stream ended, or no event for `initial_events_timeout` | paged lists for the rest of the run, `Listing` |
-//! | phase `StreamingList` | stream broken, or a line that is not JSON | backoff (warning), `Listing` |
-//! | phase `StreamingList` | ERROR event | a failed request (rows below), retried as `Listing` |
+//! | phase `StreamingList` | an ordinary BOOKMARK (a plain watch), the stream ended, no event for `initial_events_timeout`, or no initial-events-end by the watch's `timeoutSeconds` + `stall_grace` | lists for the rest of the run, `Listing` |
+//! | phase `StreamingList` | stream broken, or a line that is not JSON | lists for the rest of the run, backoff (warning), `Listing` |
+//! | phase `StreamingList` | ERROR event | as the streaming-list watch failing with its status (rows above); 401 stops |
+//! | `Listing` not older than RV | answered with an older resourceVersion (a server gone back, or broken) | not stored (warning), `Listing`, consistent, at once |
 //! | any | 401 | stop with [`ReflectorError::Unauthenticated`] |
 //! | any | 403 | stop with [`ReflectorError::Forbidden`] |
 //! | any | 400, 405, 406, 415, 422 (invalid) | stop with [`ReflectorError::Invalid`] |
@@ -613,6 +615,10 @@ impl<S: ListWatch> Reflector<S> {
         let started = Instant::now();
         let from = self.list_from();
         match self.list_all_pages(from.clone()).await {
+            Ok((_, resource_version, _)) if self.older_than_asked(&from, &resource_version) => {
+                self.relist_consistently();
+                Step::Next(State::Listing)
+            }
             Ok((objects, resource_version, pages)) => {
                 self.commit_list(objects, &resource_version, pages, started)
                     .await;
@@ -621,6 +627,20 @@ impl<S: ListWatch> Reflector<S> {
             Err(err) if from != ListFrom::Latest => self.watch_cache_list_failed(&from, err),
             Err(err) => self.failed("list", State::Listing, err),
         }
+    }
+
+    /// Whether a list asked for a state not older than a resourceVersion came with an older one:
+    /// a server that broke its promise (gone back in time, or broken). It is not stored (it
+    /// could bring back objects deleted since, as a restore would); a consistent read decides.
+    fn older_than_asked(&self, from: &ListFrom, listed: &str) -> bool {
+        let ListFrom::NotOlderThan(asked) = from else {
+            return false;
+        };
+        let restore::Verdict::WentBack { ours, theirs } = restore::compare(asked, listed) else {
+            return false;
+        };
+        warn!(scope = %self.source.scope(), asked = ours, listed = theirs, "a list asked not older than a resourceVersion came older (the server went back in time?); not stored, listing consistently");
+        true
     }
 
     /// A list from the watch cache failed: a resourceVersion the cache has not reached (504
@@ -721,6 +741,10 @@ impl<S: ListWatch> Reflector<S> {
                         }
                     }
                     objects.extend(page.items);
+                    let Some(token) = page.continue_token else {
+                        // The last page: the store is replaced next, and that is reported.
+                        return Ok((objects, page.resource_version, pages));
+                    };
                     self.report(ListProgress {
                         objects: objects.len(),
                         pages,
@@ -728,9 +752,6 @@ impl<S: ListWatch> Reflector<S> {
                         done: false,
                         shape: ListShape::Pages,
                     });
-                    let Some(token) = page.continue_token else {
-                        return Ok((objects, page.resource_version, pages));
-                    };
                     if !tokens_seen.insert(token.clone()) {
                         return Err(DecodeError::RepeatedContinueToken { pages }.into());
                     }

@@ -195,12 +195,12 @@ impl<W: Write> StatusLine<W> {
         };
         if progress.done {
             let list = state.lists.remove(index);
-            let summary = (list.shown || progress.elapsed >= SHOW_AFTER).then(|| {
-                format!(
-                    "synced {} {label} in {:.1?}\n",
-                    progress.objects, progress.elapsed
-                )
-            });
+            // From the first report: a streaming list that fell back to a list is one wait.
+            let elapsed = now
+                .saturating_duration_since(list.started)
+                .max(progress.elapsed);
+            let summary = (list.shown || elapsed >= SHOW_AFTER)
+                .then(|| format!("synced {} {label} in {elapsed:.1?}\n", progress.objects));
             state.clear();
             if let Some(summary) = summary {
                 let _ = state.out.write_all(summary.as_bytes());
@@ -427,6 +427,39 @@ mod tests {
              \r\x1b[Klisting nodes: 500 so far (streamed)\
              \r\x1b[Ksynced 900 nodes in 1.3s\n\
              \r\x1b[Klisting svc: waiting for the first page (1 s)"
+        );
+    }
+
+    #[test]
+    fn a_streaming_list_that_fell_back_to_a_list_is_summed_up_as_one_wait() {
+        let captured = Captured::default();
+        let line = StatusLine::new(captured.clone());
+        let start = Instant::now();
+        let at = |ms| start + Duration::from_millis(ms);
+        let shaped = |objects, elapsed_ms, done, shape| ListProgress {
+            shape,
+            ..step(objects, 0, elapsed_ms, done)
+        };
+        line.report("pods", shaped(0, 0, false, ListShape::Streamed), start);
+        line.report(
+            "pods",
+            shaped(1200, 1900, false, ListShape::Streamed),
+            at(1900),
+        );
+        line.tick(at(2000));
+        line.report(
+            "pods",
+            shaped(0, 0, false, ListShape::OneResponse),
+            at(3000),
+        );
+        line.tick(at(4000));
+        line.report("pods", shaped(5000, 2500, true, ListShape::Pages), at(5500));
+        assert_eq!(
+            captured.text(),
+            "\r\x1b[Klisting pods: 1200 so far (streamed)\
+             \r\x1b[Klisting pods: waiting for the whole list in one response (3 s)\
+             \r\x1b[Klisting pods: waiting for the whole list in one response (4 s)\
+             \r\x1b[Ksynced 5000 pods in 5.5s\n"
         );
     }
 

@@ -18,8 +18,9 @@ use crate::cache::metrics::Observed;
 use crate::wire::decode::{ApiStatus, DecodeError, WatchEvent};
 use crate::wire::object::{ObjectError, ObjectKey, RawObject};
 
-/// A streaming list's progress is reported every this many objects (a page's worth).
-const STREAMED_PER_REPORT: usize = 500;
+/// A streaming list's progress is reported at most this often (the line is redrawn every
+/// 200 ms).
+const STREAMED_REPORT_EVERY: Duration = Duration::from_millis(100);
 
 /// What an open stream's events are for, with the data of that phase.
 pub(super) enum Phase {
@@ -37,6 +38,12 @@ pub(super) struct InitialEvents {
     started: Instant,
     /// The `timeoutSeconds` asked for.
     timeout_seconds: u32,
+    /// The initial events must have ended by then (the watch's timeout and the stall grace,
+    /// as a watch is dead then): a server streaming ADDED events for ever without the
+    /// initial-events-end bookmark is not waited for for ever.
+    ends_by: Instant,
+    /// When progress was last reported.
+    reported_at: Option<Instant>,
 }
 
 /// An open watch: where it is, and when it is dead.
@@ -113,9 +120,12 @@ impl Phase {
         initial_events_timeout: Duration,
     ) -> Received {
         match self {
-            Phase::StreamingList(_) => tokio::time::timeout(initial_events_timeout, stream.next())
-                .await
-                .map_or(Received::Silent, Received::from),
+            Phase::StreamingList(list) => {
+                let silent_at = Instant::now() + initial_events_timeout;
+                tokio::time::timeout_at(silent_at.min(list.ends_by), stream.next())
+                    .await
+                    .map_or(Received::Silent, Received::from)
+            }
             Phase::Watching(watch) => loop {
                 match tokio::time::timeout_at(watch.deadline.at(), stream.next()).await {
                     Ok(next) => {
@@ -143,27 +153,17 @@ impl<S: ListWatch> Reflector<S> {
         };
         match self.source.watch(request).await {
             Ok(stream) => {
+                let grace = self.config.stall_grace;
                 let list = InitialEvents {
                     objects: HashMap::new(),
                     started,
                     timeout_seconds,
+                    ends_by: started + Duration::from_secs(timeout_seconds.into()) + grace,
+                    reported_at: None,
                 };
                 ControlFlow::Continue((stream, Phase::StreamingList(list)))
             }
-            Err(SourceError::Status { status, .. })
-                if matches!(
-                    FailureClass::of_status(&status),
-                    FailureClass::Invalid | FailureClass::NotFound | FailureClass::Forbidden
-                ) =>
-            {
-                // v1.25 and v1.26 answer 422 (transcript 09). A request that is wrong for another
-                // reason (a bad selector), or refused (no `watch`, or no `list` either), fails
-                // the same way as a paged list, whose answer names what is missing.
-                let reason = format!("the server answered {} {}", status.code, status.reason);
-                ControlFlow::Break(self.fall_back_to_paged_list(&reason))
-            }
-            // A streaming list is the run's list: its failures are said as a list's.
-            Err(err) => ControlFlow::Break(self.failed("list", State::Listing, err)),
+            Err(err) => ControlFlow::Break(self.streaming_list_failed(err)),
         }
     }
 
@@ -238,15 +238,7 @@ impl<S: ListWatch> Reflector<S> {
 
             (Phase::StreamingList(mut list), Received::Event(Added(object))) => {
                 list.objects.insert(object.key().clone(), object);
-                if list.objects.len() % STREAMED_PER_REPORT == 0 {
-                    self.report(ListProgress {
-                        objects: list.objects.len(),
-                        pages: 0,
-                        elapsed: list.started.elapsed(),
-                        done: false,
-                        shape: ListShape::Streamed,
-                    });
-                }
+                self.report_streamed(&mut list);
                 Continue(Phase::StreamingList(list))
             }
             (Phase::StreamingList(_), Received::Event(Modified(_) | Deleted(_))) => {
@@ -269,14 +261,23 @@ impl<S: ListWatch> Reflector<S> {
                     "the watch ended before the initial-events-end bookmark",
                 ))
             }
-            (Phase::StreamingList(_), Received::Silent) => {
+            (Phase::StreamingList(list), Received::Silent) => {
                 let silent = self.config.initial_events_timeout.as_secs();
-                let reason =
-                    format!("no initial-events-end bookmark after {silent} s without events");
+                let reason = if Instant::now() >= list.ends_by {
+                    format!(
+                        "no initial-events-end bookmark within the watch's {} s",
+                        list.timeout_seconds
+                    )
+                } else {
+                    format!("no initial-events-end bookmark after {silent} s without events")
+                };
                 Break(self.fall_back_to_paged_list(&reason))
             }
             (Phase::StreamingList(_), Received::Failed(err)) => {
+                // A stream broken or garbled before its initial state came: list instead, as
+                // client-go does (progress is better than a loop of streaming lists).
                 self.log_streaming_list_broken(&err);
+                self.streaming_list = false;
                 Break(Step::Backoff(State::Listing, self.backoff.next_delay()))
             }
 
@@ -324,21 +325,77 @@ impl<S: ListWatch> Reflector<S> {
 
     /// The one place an ERROR event becomes a failure. While watching, a 410 relists
     /// ([`Reflector::expired`]); anything else is a failed `watch` request
-    /// ([`Reflector::failed`]), retried from where the stream was: the watch's position, or a
-    /// new list.
+    /// ([`Reflector::failed`]), retried from the watch's position. In a streaming list's
+    /// initial events, it is a failed streaming list ([`Reflector::streaming_list_failed`]).
     fn error_event(&mut self, phase: Phase, status: ApiStatus) -> Step {
-        let retry = match phase {
-            Phase::Watching(watch) if FailureClass::of_status(&status) == FailureClass::Expired => {
-                return self.expired(&watch.resource_version, &status.message);
-            }
-            Phase::Watching(watch) => watch.resume(),
-            Phase::StreamingList(_) => State::Listing,
-        };
+        if let Phase::Watching(watch) = &phase
+            && FailureClass::of_status(&status) == FailureClass::Expired
+        {
+            return self.expired(&watch.resource_version, &status.message);
+        }
         let err = SourceError::Status {
             status,
             retry_after: None,
         };
-        self.failed("watch", retry, err)
+        match phase {
+            Phase::Watching(watch) => self.failed("watch", watch.resume(), err),
+            Phase::StreamingList(_) => self.streaming_list_failed(err),
+        }
+    }
+
+    /// A streaming list failed before its initial state came (at its start, or with an ERROR
+    /// event): the run lists instead from now on, as client-go falls back to a list on any
+    /// failure of one ("making progress is better than deadlocking"). At once when the server
+    /// cannot or will not serve it (4xx, 410); after the backoff (honouring `Retry-After`) when
+    /// it is failing or overloaded; credentials it refuses and an untrusted certificate stay
+    /// fatal, as for a list.
+    fn streaming_list_failed(&mut self, err: SourceError) -> Step {
+        match FailureClass::of(&err) {
+            FailureClass::Unauthenticated | FailureClass::Untrusted => {
+                self.failed("list", State::Listing, err)
+            }
+            FailureClass::Transient => {
+                self.streaming_list = false;
+                info!(scope = %self.source.scope(), error = %err, "the streaming list failed; listing instead from now on");
+                // A streaming list is the run's list: its failures are said as a list's.
+                self.failed("list", State::Listing, err)
+            }
+            FailureClass::Expired
+            | FailureClass::Invalid
+            | FailureClass::NotFound
+            | FailureClass::Forbidden => {
+                // v1.25 and v1.26 answer 422 (transcript 09). A request that is wrong for
+                // another reason (a bad selector), or refused (no `watch`, or no `list`
+                // either), fails the same way as a list, whose answer names what is missing.
+                let reason = match &err {
+                    SourceError::Status { status, .. } => {
+                        format!("the server answered {} {}", status.code, status.reason)
+                    }
+                    other => other.to_string(),
+                };
+                self.fall_back_to_paged_list(&reason)
+            }
+        }
+    }
+
+    /// Reports a streaming list's progress: at its first object, then at most every
+    /// [`STREAMED_REPORT_EVERY`].
+    fn report_streamed(&self, list: &mut InitialEvents) {
+        let now = Instant::now();
+        if list
+            .reported_at
+            .is_some_and(|at| now < at + STREAMED_REPORT_EVERY)
+        {
+            return;
+        }
+        list.reported_at = Some(now);
+        self.report(ListProgress {
+            objects: list.objects.len(),
+            pages: 0,
+            elapsed: list.started.elapsed(),
+            done: false,
+            shape: ListShape::Streamed,
+        });
     }
 
     /// The initial-events-end BOOKMARK: the initial state replaces the store, and the same

@@ -275,3 +275,30 @@ async fn a_relist_after_an_etcd_restore_is_a_consistent_read() {
         "not a watch-cache list from 100, which the restored server has not reached"
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_list_older_than_the_resource_version_asked_is_not_stored_and_etcd_decides() {
+    let mut h = harness_with(
+        cache_config(),
+        vec![
+            page("10", &["a/1"], None),
+            watch(vec![deleted("a/1", 12), bookmark("15")], Ending::Close),
+            garbled_watch(),
+            page("8", &["a/1"], None),
+            page("16", &["a/2"], None),
+        ],
+    );
+    assert_next(h.step(State::Listing).await, watching("10"));
+    assert_next(h.step(watching("10")).await, watching("15"));
+    assert_backoff(h.step(watching("15")).await, State::Listing);
+    assert_next(h.step(State::Listing).await, State::Listing);
+    assert!(
+        h.keys().is_empty(),
+        "a/1, deleted at 12, is not brought back by a list at 8"
+    );
+    assert_next(h.step(State::Listing).await, watching("16"));
+    assert_eq!(h.keys(), ["a/2"]);
+    let requests = h.requests();
+    assert_eq!(requests[3], not_older_than("15"));
+    assert_eq!(requests[4], paged(None));
+}

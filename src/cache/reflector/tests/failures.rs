@@ -336,7 +336,8 @@ async fn reports_list_progress_and_counts_into_metrics() {
     h.step(watching("10")).await;
     assert_eq!(
         *reports.lock().expect("reports"),
-        [(0, 0, false), (2, 1, false), (3, 2, false), (3, 2, true)]
+        [(0, 0, false), (2, 1, false), (3, 2, true)],
+        "the last page is reported once, complete"
     );
     for (series, value) in [
         ("kreflect_relists_total", 1),

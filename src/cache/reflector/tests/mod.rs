@@ -37,6 +37,8 @@ enum Ending {
         every: Duration,
         bookmarks: u32,
     },
+    /// An ADDED event of a new pod `z/N` every `every`, for ever.
+    AddedEvery(Duration),
 }
 
 /// One line of a scripted watch stream: an event, or a broken stream or line.
@@ -98,6 +100,13 @@ impl ListWatch for ScriptedSource {
                             Ok(WatchEvent::Bookmark((100 + i).to_string()))
                         });
                         events.chain(paced).chain(stream::pending()).boxed()
+                    }
+                    Ending::AddedEvery(every) => {
+                        let added = stream::iter(0..).then(move |i: u32| async move {
+                            tokio::time::sleep(every).await;
+                            added(&format!("z/{i}"), 1000 + i)
+                        });
+                        events.chain(added).boxed()
                     }
                 }
             }),

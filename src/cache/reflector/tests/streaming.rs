@@ -141,3 +141,66 @@ async fn a_change_before_the_initial_events_end_is_a_plain_watch_and_falls_back_
         assert_eq!(h.requests()[1], paged(None));
     }
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_failing_in_any_way_falls_back_to_listing_for_the_rest_of_the_run() {
+    let failures: Vec<(Reply, bool)> = vec![
+        (watch_fails(410, "Expired"), false),
+        (watch_fails(500, "InternalError"), true),
+        (
+            watch(vec![error_event(410, "Expired")], Ending::Stall),
+            false,
+        ),
+        (
+            watch(vec![error_event(403, "Forbidden")], Ending::Stall),
+            false,
+        ),
+        (
+            watch(vec![error_event(500, "InternalError")], Ending::Stall),
+            true,
+        ),
+        (
+            watch(
+                vec![bad_line(9, DecodeError::Malformed("eof".into()))],
+                Ending::Stall,
+            ),
+            true,
+        ),
+    ];
+    for (failure, backs_off) in failures {
+        let mut h = harness_with(
+            streaming_config(),
+            vec![failure, page("10", &["a/1"], None)],
+        );
+        let step = h.step(State::Listing).await;
+        if backs_off {
+            assert_backoff(step, State::Listing);
+        } else {
+            assert_next(step, State::Listing);
+        }
+        assert_next(h.step(State::Listing).await, watching("10"));
+        assert_eq!(h.requests()[1], paged(None), "listed, not streamed again");
+    }
+    let mut h = harness_with(streaming_config(), vec![watch_fails(401, "Unauthorized")]);
+    let err = assert_fatal(h.step(State::Listing).await);
+    assert!(
+        matches!(err, ReflectorError::Unauthenticated { .. }),
+        "{err:?}"
+    );
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_streaming_list_adding_for_ever_without_its_end_is_given_up_at_the_watchs_timeout() {
+    let config = ReflectorConfig {
+        watch_timeout_seconds: 40..=40,
+        ..streaming_config()
+    };
+    let added_forever = watch(vec![], Ending::AddedEvery(Duration::from_secs(2)));
+    let mut h = harness_with(config, vec![added_forever, page("10", &["a/1"], None)]);
+    let started = Instant::now();
+    assert_next(h.step(State::Listing).await, State::Listing);
+    assert!(!h.store.is_synced());
+    // 40 s of timeout, 5 s of stall grace.
+    assert_eq!(started.elapsed(), Duration::from_secs(45));
+    assert_next(h.step(State::Listing).await, watching("10"));
+}

@@ -5,6 +5,7 @@
 //! cargo bench --bench reflectors -- --size small   # 2,000 pods, 10,000 events
 //! cargo bench --bench reflectors -- --size large   # 50,000 pods, 100,000 events
 //! cargo bench --bench reflectors -- --size large --churn  # RSS as the events go
+//! cargo bench --bench reflectors -- --size large --flush-each-event  # one event per write
 //! cargo bench --bench reflectors -- --fixed-cost   # the binary's RSS with one pod, by kind
 //! cargo bench --bench reflectors -- --contexts     # the binary on 1, 2, 5, 10 contexts at once
 //! ```
@@ -26,6 +27,14 @@
 //! for what the list cost the API server (the fake keeps each object encoded in both forms, and
 //! every object is listed once as protobuf before the child starts, so this measures serving,
 //! not encoding; the real server encodes on every request).
+//!
+//! Each child's page faults (minor and major, `wait4`'s `ru_minflt` + `ru_majflt`) are counted
+//! too, and divided by the megabytes it received: a fault costs some microseconds of CPU, and
+//! most of a reflector's are its buffers' pages coming and going.
+//!
+//! With `--flush-each-event`, the fake server writes every watch event on its own (one HTTP
+//! chunk, one write: `ServerOptions::flush_each_watch_event`), as a server that flushes after
+//! each event does, so the children read one event at a time instead of many per read.
 //!
 //! With `--churn`, the events are applied in ten batches, each followed by a marker pod the
 //! child waits for before reporting its current and peak RSS: how memory grows with the number of
@@ -214,12 +223,26 @@ fn main() {
         }
     };
     let only = arg("--only");
-    let batches = if args.iter().any(|a| a == "--churn") {
-        CHURN_BATCHES
-    } else {
-        1
+    let run = Run {
+        size,
+        batches: if args.iter().any(|a| a == "--churn") {
+            CHURN_BATCHES
+        } else {
+            1
+        },
+        flush_each_event: args.iter().any(|a| a == "--flush-each-event"),
     };
-    parent(size, only.as_deref(), batches);
+    parent(run, only.as_deref());
+}
+
+/// What every child of one benchmark run is measured on.
+#[derive(Clone, Copy, Debug)]
+struct Run {
+    size: Size,
+    /// The batches the events are applied in (more than one with `--churn`).
+    batches: usize,
+    /// `--flush-each-event`: the server writes each watch event on its own.
+    flush_each_event: bool,
 }
 
 /// What one child run measured.
@@ -229,6 +252,8 @@ struct Measured {
     events: Duration,
     generate: Duration,
     cpu: Duration,
+    /// Page faults, minor and major.
+    faults: u64,
     max_rss_kib: u64,
     /// Peak RSS when the child reported its sync: what the initial list cost.
     sync_rss_kib: u64,
@@ -245,22 +270,34 @@ struct Measured {
     server_sync_cpu: Duration,
 }
 
-fn parent(size: Size, only: Option<&str>, batches: usize) {
+fn parent(run: Run, only: Option<&str>) {
+    let Run {
+        size,
+        batches,
+        flush_each_event,
+    } = run;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(1)
         .enable_all()
         .build()
         .expect("runtime");
     eprintln!(
-        "size {}: {} pods in {NAMESPACES} namespaces, {} events",
-        size.name, size.pods, size.events
+        "size {}: {} pods in {NAMESPACES} namespaces, {} events{}",
+        size.name,
+        size.pods,
+        size.events,
+        if flush_each_event {
+            ", each event written on its own"
+        } else {
+            ""
+        }
     );
     let mut rows = Vec::new();
     for (name, label) in REFLECTORS {
         if only.is_some_and(|only| only != name) {
             continue;
         }
-        let measured = runtime.block_on(measure(name, size, batches));
+        let measured = runtime.block_on(measure(name, run));
         eprintln!("{name}: {measured:?}");
         rows.push((name, label, measured));
     }
@@ -272,10 +309,12 @@ fn parent(size: Size, only: Option<&str>, batches: usize) {
     print_table(size, &rows, printing);
 }
 
-async fn measure(name: &str, size: Size, batches: usize) -> Measured {
+async fn measure(name: &str, run: Run) -> Measured {
+    let Run { size, batches, .. } = run;
     let server = Arc::new(
         FakeApiServer::start(ServerOptions {
             history_limit: size.pods + size.events + 16,
+            flush_each_watch_event: run.flush_each_event,
             ..ServerOptions::default()
         })
         .await
@@ -405,14 +444,15 @@ fn drive_child(name: &str, server: &FakeApiServer, size: Size, batches: usize) -
     let hash: u64 = done[2].parse().expect("hash");
     let max_rss_kib: u64 = done[3].parse().expect("VmHWM");
 
-    let (cpu, status) = reap(child.id());
+    let (usage, status) = reap(child.id());
     assert!(status == 0, "{name}: child exited with status {status}");
     let expected = cluster.keys();
     Measured {
         sync,
         events,
         generate,
-        cpu,
+        cpu: usage.cpu,
+        faults: usage.faults,
         max_rss_kib,
         sync_rss_kib,
         marks,
@@ -436,8 +476,16 @@ fn own_cpu() -> Duration {
     time(usage.ru_utime) + time(usage.ru_stime)
 }
 
-/// Waits for the child and returns its CPU time and exit status.
-fn reap(pid: u32) -> (Duration, i32) {
+/// What a child used, from `wait4`.
+struct Usage {
+    /// User + system time.
+    cpu: Duration,
+    /// Page faults: minor (`ru_minflt`) and major (`ru_majflt`).
+    faults: u64,
+}
+
+/// Waits for the child and returns what it used and its exit status.
+fn reap(pid: u32) -> (Usage, i32) {
     let mut status = 0;
     // SAFETY: an all-zero rusage is a valid value of this plain C struct.
     let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -450,7 +498,11 @@ fn reap(pid: u32) -> (Duration, i32) {
     } else {
         -1
     };
-    (time(usage.ru_utime) + time(usage.ru_stime), code)
+    let usage = Usage {
+        cpu: time(usage.ru_utime) + time(usage.ru_stime),
+        faults: (usage.ru_minflt + usage.ru_majflt) as u64,
+    };
+    (usage, code)
 }
 
 /// Changes: about 80% MODIFIED, 10% ADDED, 10% DELETED, the same sequence for every run however
@@ -535,15 +587,17 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
     println!();
     let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
     println!(
-        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | peak RSS after list (MiB) | peak RSS (MiB) | received until synced (MB) | received in all (MB) | server CPU until synced (s) | final keys |"
+        "| reflector | initial sync (s) | apply all events (s) | CPU (s) | page faults (thousands) | page faults per MB received | peak RSS after list (MiB) | peak RSS (MiB) | received until synced (MB) | received in all (MB) | server CPU until synced (s) | final keys |"
     );
-    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---|");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|");
     for (_, label, m) in rows {
         println!(
-            "| {label} | {} | {} | {} | {} | {} | {} | {} | {} | {} ({}) |",
+            "| {label} | {} | {} | {} | {:.1} | {:.0} | {} | {} | {} | {} | {} | {} ({}) |",
             secs(m.sync),
             secs(m.events),
             secs(m.cpu),
+            m.faults as f64 / 1000.0,
+            m.faults as f64 / (m.total_bytes as f64 / 1e6),
             mib(m.sync_rss_kib),
             mib(m.max_rss_kib),
             mb(m.sync_bytes),
@@ -556,17 +610,18 @@ fn print_table(size: Size, rows: &[(&str, &str, Measured)], printing: Duration) 
     if let Some((_, _, reference)) = rows.iter().find(|(name, _, _)| *name == "kube-runtime") {
         println!();
         println!(
-            "| ratio to kube-runtime | initial sync | apply all events | CPU | peak RSS | received in all | server CPU until synced |"
+            "| ratio to kube-runtime | initial sync | apply all events | CPU | page faults | peak RSS | received in all | server CPU until synced |"
         );
-        println!("|---|---:|---:|---:|---:|---:|---:|");
+        println!("|---|---:|---:|---:|---:|---:|---:|---:|");
         for (name, label, m) in rows.iter().filter(|(name, _, _)| *name != "kube-runtime") {
             let ratio = |a: f64, b: f64| format!("{:.3}", a / b);
             let _ = name;
             println!(
-                "| {label} | {} | {} | {} | {} | {} | {} |",
+                "| {label} | {} | {} | {} | {} | {} | {} | {} |",
                 ratio(m.sync.as_secs_f64(), reference.sync.as_secs_f64()),
                 ratio(m.events.as_secs_f64(), reference.events.as_secs_f64()),
                 ratio(m.cpu.as_secs_f64(), reference.cpu.as_secs_f64()),
+                ratio(m.faults as f64, reference.faults as f64),
                 ratio(m.max_rss_kib as f64, reference.max_rss_kib as f64),
                 ratio(m.total_bytes as f64, reference.total_bytes as f64),
                 ratio(
@@ -635,6 +690,17 @@ fn print_churn(size: Size, rows: &[(&str, &str, Measured)]) {
         })
         .collect();
     println!("| {} (done) | {} |", size.events, last.join(" | "));
+    let usage: Vec<String> = rows
+        .iter()
+        .map(|(_, _, m)| {
+            format!(
+                "{:.2} s, {:.1}k faults",
+                m.cpu.as_secs_f64(),
+                m.faults as f64 / 1000.0
+            )
+        })
+        .collect();
+    println!("| CPU, page faults | {} |", usage.join(" | "));
 }
 
 /// kreflect with compression (the default) against `--disable-compression`, when both ran.

@@ -153,6 +153,11 @@
 //!   only the newest 16 list snapshots are kept, so a continue token can expire after 16 newer
 //!   paged lists at other resourceVersions, not only after compaction. A token with `rv: -1`
 //!   continues inconsistently from the current state, as the real server does.
+//! - Each watch event is one HTTP chunk, and the chunks ready at once go out in one write (hyper
+//!   gathers them), as the real server flushes only when no more events are queued (its
+//!   `len(ch) == 0` check). `ServerOptions::flush_each_watch_event` writes every event on its
+//!   own instead, as a server or proxy that flushes after each event does: a client that keeps
+//!   up then reads one event per read (the benchmark's `--flush-each-event`).
 //! - Watch history is a count (`history_limit` events), not a time window; after a restart or
 //!   `World::compact` every older resourceVersion is too old. The "too old" message names
 //!   the oldest resourceVersion still watchable, like the real watch cache does.

@@ -57,6 +57,11 @@ pub struct ServerOptions {
     /// default the fake server serves impersonated requests as any other (it checks no
     /// permissions of the user impersonated).
     pub refuse_impersonation: bool,
+    /// Write every watch event to the socket on its own, one HTTP chunk and one write per
+    /// event, as a server that flushes after each event does. By default the events ready at
+    /// once go out together (hyper gathers the chunks it is given before it writes), so a client
+    /// reads many events per read; this makes a client that keeps up read one event at a time.
+    pub flush_each_watch_event: bool,
 }
 
 /// How a resource without Table support answers `Accept: …;as=Table;…`.
@@ -100,6 +105,7 @@ impl Default for ServerOptions {
             without_tables: Vec::new(),
             max_watch_seconds: None,
             refuse_impersonation: false,
+            flush_each_watch_event: false,
         }
     }
 }

@@ -9,7 +9,6 @@ use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
-use bytes::Bytes;
 use http_body_util::BodyExt;
 use kube::client::Body;
 use kube::core::{ApiResource, DynamicObject, Resource};
@@ -25,6 +24,9 @@ use crate::connect::transport::inflation::WireBytes;
 use crate::wire::decode::table::decode_list_or_table;
 use crate::wire::decode::{ApiStatus, DecodeError, ListPage, decode_list, decode_protobuf_list};
 use crate::wire::object::TableColumns;
+use page_buffer::{MAX_RESERVED_BYTES, PageBody, PageBuffers};
+
+mod page_buffer;
 
 /// Error bodies longer than this are cut before parsing.
 const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
@@ -128,6 +130,8 @@ pub struct KubeSource {
     /// With [`SourceOptions::table`]: what the server said about Tables, shared by this
     /// source's requests and watch streams.
     tables: Arc<Mutex<TableState>>,
+    /// The buffer list pages are read into, kept from one page of a list to the next.
+    page_buffers: PageBuffers,
 }
 
 /// Label and field selectors passed to the server on every list and watch (`-l`,
@@ -175,6 +179,7 @@ impl KubeSource {
             selectors: Selectors::default(),
             options: SourceOptions::default(),
             tables: Arc::default(),
+            page_buffers: PageBuffers::default(),
         }
     }
 
@@ -258,12 +263,14 @@ impl KubeSource {
     /// Decodes a plain list page in the format it came in.
     fn decode_plain_list(
         &self,
-        (body, format): (Bytes, BodyFormat),
+        (body, format): (PageBody, BodyFormat),
     ) -> Result<ListPage, SourceError> {
-        Ok(match format {
+        let page = match format {
             BodyFormat::Json => decode_list(&body, self.object_kind())?,
             BodyFormat::Protobuf => decode_protobuf_list(&body, self.object_kind())?,
-        })
+        };
+        release_if_last(body, &page);
+        Ok(page)
     }
 
     /// GETs one list page accepting `accept`, and reads its body, within the source's
@@ -272,7 +279,7 @@ impl KubeSource {
         &self,
         query: &[(&str, &str)],
         accept: &str,
-    ) -> Result<(Bytes, BodyFormat), SourceError> {
+    ) -> Result<(PageBody, BodyFormat), SourceError> {
         let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
         let deadline = &self.options.deadline;
         within(deadline, &self.endpoint, async {
@@ -283,8 +290,9 @@ impl KubeSource {
                 (LIST_HEADERS_TIMEOUT, deadline),
             )
             .await?;
-            let body = collect_body(response, &self.endpoint, None, deadline).await?;
-            Ok((body, format))
+            let buffer = self.page_buffers.take();
+            let body = collect_body(response, &self.endpoint, None, deadline, buffer).await?;
+            Ok((self.page_buffers.page(body), format))
         })
         .await
     }
@@ -296,12 +304,15 @@ impl KubeSource {
             Err(SourceError::Status { status, .. }) if status.code == NOT_ACCEPTABLE => {
                 self.refuse_tables("406 Not Acceptable");
                 let (body, _) = self.list_body(query, self.plain_list_accept()).await?;
-                return Ok(decode_list(&body, self.object_kind())?);
+                let page = decode_list(&body, self.object_kind())?;
+                release_if_last(body, &page);
+                return Ok(page);
             }
             other => other?.0,
         };
         let known = self.table_state().columns.clone();
         let (page, columns) = decode_list_or_table(&body, &self.kind, known.as_ref())?;
+        release_if_last(body, &page);
         match columns {
             Some(columns) => self.table_state().columns = Some(columns),
             None => self.refuse_tables("a plain list"),
@@ -357,9 +368,15 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = collect_body(response, endpoint, Some(MAX_ERROR_BODY_BYTES), deadline)
-        .await
-        .unwrap_or_default();
+    let body = collect_body(
+        response,
+        endpoint,
+        Some(MAX_ERROR_BODY_BYTES),
+        deadline,
+        Vec::new(),
+    )
+    .await
+    .unwrap_or_default();
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -406,8 +423,7 @@ pub async fn fetch(
     within(deadline, endpoint, async {
         let (response, _) =
             send(client, endpoint, request, (LIST_HEADERS_TIMEOUT, deadline)).await?;
-        let body = collect_body(response, endpoint, None, deadline).await?;
-        Ok(body.to_vec())
+        collect_body(response, endpoint, None, deadline, Vec::new()).await
     })
     .await
 }
@@ -436,8 +452,9 @@ async fn within<T>(
 /// a relist, and so the cache, stuck for five minutes.
 pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
 
-/// Reads a whole (non-watch) response body, at most `limit` bytes when given (the rest is cut
-/// off); gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`],
+/// Reads a whole (non-watch) response body into `collected` (emptied: a list's page buffer, or a
+/// new `Vec`), at most `limit` bytes when given (the rest is cut off); reserves room for the
+/// length the response announces, up to [`MAX_RESERVED_BYTES`]; gives the connection up once it has delivered nothing for [`BODY_SILENCE_TIMEOUT`],
 /// or (with [`RequestDeadline::MinRate`]) as soon as a window has brought too little. The
 /// rate is the link's: bytes as received, before gzip inflates them (a gzipped trickle
 /// inflating 200-fold is still a trickle), when the transport counted them.
@@ -446,15 +463,17 @@ async fn collect_body(
     endpoint: &Endpoint,
     limit: Option<usize>,
     deadline: &RequestDeadline,
-) -> Result<Bytes, SourceError> {
+    mut collected: Vec<u8>,
+) -> Result<Vec<u8>, SourceError> {
     let mut arrived = Arrived {
         wire: WireBytes::of(&response),
         counted: 0,
     };
+    let announced = announced_length(&response);
+    collected.reserve(announced.min(limit.unwrap_or(usize::MAX)));
     let mut body = response.into_body();
     let mut last_frame_at = tokio::time::Instant::now();
     let mut pace = deadline.pace(last_frame_at);
-    let mut collected = Vec::new();
     loop {
         let now = tokio::time::Instant::now();
         let silent_at = last_frame_at + BODY_SILENCE_TIMEOUT;
@@ -475,7 +494,7 @@ async fn collect_body(
         };
         last_frame_at = tokio::time::Instant::now();
         let Some(frame) = frame else {
-            return Ok(collected.into());
+            return Ok(collected);
         };
         let frame = frame.map_err(|err| body_failed(endpoint, &err))?;
         if let Ok(data) = frame.into_data() {
@@ -488,8 +507,31 @@ async fn collect_body(
             && collected.len() >= limit
         {
             collected.truncate(limit);
-            return Ok(collected.into());
+            return Ok(collected);
         }
+    }
+}
+
+/// The length `response`'s body will have as far as it says, at most [`MAX_RESERVED_BYTES`]:
+/// its `Content-Length` (which the decompression layer removes when it inflates the body) or
+/// its body's size hint, 0 when neither says.
+fn announced_length(response: &http::Response<Body>) -> usize {
+    let header = response
+        .headers()
+        .get(http::header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.trim().parse::<u64>().ok())
+        .unwrap_or(0);
+    let hint = hyper::body::Body::size_hint(response.body()).lower();
+    usize::try_from(header.max(hint))
+        .unwrap_or(usize::MAX)
+        .min(MAX_RESERVED_BYTES)
+}
+
+/// Frees a page's buffer when `page` ends its list, rather than keep it for a next page.
+fn release_if_last(body: PageBody, page: &ListPage) {
+    if page.continue_token.is_none() {
+        body.last_page();
     }
 }
 

@@ -7,7 +7,7 @@ pub mod table;
 use serde::Deserialize;
 use serde_json::value::RawValue;
 
-use crate::wire::object::{Bookmark, ObjectError, RawObject, bookmark_of};
+use crate::wire::object::{Bookmark, ObjectError, RawObject, ScannedObject, bookmark_of};
 use crate::wire::protobuf;
 
 /// A Kubernetes `Status` object, as the server sends it for errors.
@@ -228,27 +228,58 @@ fn status_in_words(status: &ApiStatus) -> String {
     }
 }
 
+/// A JSON list body: its kind, its `metadata`, and its items as `I`.
+#[derive(Deserialize)]
+struct JsonList<'a, I> {
+    #[serde(borrow, default)]
+    kind: Option<std::borrow::Cow<'a, str>>,
+    #[serde(default)]
+    metadata: ListMeta,
+    #[serde(default = "Option::default")]
+    items: Option<Vec<I>>,
+}
+
+/// A list's `metadata`.
+#[derive(Default, Deserialize)]
+struct ListMeta {
+    #[serde(default, rename = "resourceVersion")]
+    resource_version: Option<String>,
+    #[serde(default, rename = "continue")]
+    continue_token: Option<String>,
+}
+
 /// Decodes a list response body (`PodList`, `PartialObjectMetadataList`, ...) of `item_kind`s;
 /// a body of another kind is [`DecodeError::WrongListKind`].
+///
+/// Each item is read in the pass that cuts it out of the list ([`ScannedObject`]). A list
+/// that pass cannot read (broken JSON, or an item of an unusual shape) is read again the
+/// careful way, which gives it the answer and the messages it always had.
 pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError> {
-    #[derive(Deserialize)]
-    struct List<'a> {
-        #[serde(borrow, default)]
-        kind: Option<std::borrow::Cow<'a, str>>,
-        #[serde(default)]
-        metadata: ListMeta,
-        #[serde(borrow, default)]
-        items: Option<Vec<&'a RawValue>>,
+    match serde_json::from_slice::<JsonList<'_, ScannedObject<'_>>>(body) {
+        Ok(list) => list_page(body, list, item_kind, |scanned, kind| {
+            RawObject::from_scanned(scanned.bytes_in(body)?, scanned, kind)
+        }),
+        Err(_) => decode_list_carefully(body, item_kind),
     }
-    #[derive(Default, Deserialize)]
-    struct ListMeta {
-        #[serde(default, rename = "resourceVersion")]
-        resource_version: Option<String>,
-        #[serde(default, rename = "continue")]
-        continue_token: Option<String>,
-    }
-    let list: List<'_> =
+}
+
+/// [`decode_list`] cutting each item out as a `RawValue`, then reading its head again.
+fn decode_list_carefully(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError> {
+    let list: JsonList<'_, &RawValue> =
         serde_json::from_slice(body).map_err(|err| DecodeError::Malformed(err.to_string()))?;
+    list_page(body, list, item_kind, |raw, kind| {
+        RawObject::from_valid_json(raw.get().as_bytes(), kind)
+    })
+}
+
+/// The page of `list`, read from `body`, its items read by `read` (given the kind each must
+/// be, if any).
+fn list_page<I>(
+    body: &[u8],
+    list: JsonList<'_, I>,
+    item_kind: &str,
+    read: impl Fn(I, Option<&str>) -> Result<RawObject, ObjectError>,
+) -> Result<ListPage, DecodeError> {
     let kind = list.kind.as_deref().unwrap_or_default();
     check_list_kind(kind, item_kind, true, || ApiStatus::from_body(body))?;
     let raw_items = list.items.unwrap_or_default();
@@ -258,7 +289,7 @@ pub fn decode_list(body: &[u8], item_kind: &str) -> Result<ListPage, DecodeError
     let mut items = Vec::with_capacity(raw_items.len());
     let mut rejected = Vec::new();
     for raw in raw_items {
-        match RawObject::from_valid_json(raw.get().as_bytes(), items_kind) {
+        match read(raw, items_kind) {
             Ok(object) => items.push(object),
             // Its name is unknown, not missing: skipping it would list the rest as complete.
             Err(err @ ObjectError::MetadataTwice) => return Err(err.into()),
@@ -342,22 +373,45 @@ pub enum WatchEvent {
     Error(ApiStatus),
 }
 
+/// A watch line: its event type and its object as `O`.
+#[derive(Deserialize)]
+struct Line<'a, O> {
+    // Borrowed from the line unless escaped: no allocation per event.
+    #[serde(borrow, rename = "type")]
+    event_type: std::borrow::Cow<'a, str>,
+    object: O,
+}
+
 /// Decodes one line of a watch stream (without its trailing newline).
+///
+/// The object is read in the pass that cuts it out of the line ([`ScannedObject`]); a line
+/// that pass cannot read (broken JSON, an object of an unusual shape such as an ERROR's
+/// `Status` with an empty `metadata`) is read again the careful way, for the answer and the
+/// message it always had.
 pub fn decode_watch_line(line: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
-    #[derive(Deserialize)]
-    struct Line<'a> {
-        // Borrowed from the line unless escaped: no allocation per event.
-        #[serde(borrow, rename = "type")]
-        event_type: std::borrow::Cow<'a, str>,
-        #[serde(borrow)]
-        object: &'a RawValue,
-    }
-    let line: Line<'_> =
+    let Ok(parsed) = serde_json::from_slice::<Line<'_, ScannedObject<'_>>>(line) else {
+        return decode_watch_line_carefully(line, object_kind);
+    };
+    let json = parsed.object.bytes_in(line)?;
+    watch_event(
+        &parsed.event_type,
+        JsonEventObject {
+            json,
+            head: Some(parsed.object),
+            object_kind,
+        },
+    )
+}
+
+/// [`decode_watch_line`] cutting the object out as a `RawValue`, then reading its head again.
+fn decode_watch_line_carefully(line: &[u8], object_kind: &str) -> Result<WatchEvent, DecodeError> {
+    let line: Line<'_, &RawValue> =
         serde_json::from_slice(line).map_err(|err| DecodeError::Malformed(err.to_string()))?;
     watch_event(
         &line.event_type,
         JsonEventObject {
             json: line.object.get().as_bytes(),
+            head: None,
             object_kind,
         },
     )
@@ -397,15 +451,18 @@ fn watch_event(event_type: &str, object: impl EventObject) -> Result<WatchEvent,
 /// A watch line's object: JSON the line's parse has already validated.
 struct JsonEventObject<'a> {
     json: &'a [u8],
+    /// The object as the line's pass read it, when it did.
+    head: Option<ScannedObject<'a>>,
     object_kind: &'a str,
 }
 
 impl EventObject for JsonEventObject<'_> {
     fn object(self) -> Result<RawObject, DecodeError> {
-        Ok(RawObject::from_valid_json(
-            self.json,
-            Some(self.object_kind),
-        )?)
+        let kind = Some(self.object_kind);
+        Ok(match self.head {
+            Some(scanned) => RawObject::from_scanned(self.json, scanned, kind)?,
+            None => RawObject::from_valid_json(self.json, kind)?,
+        })
     }
 
     fn bookmark(self) -> Result<Bookmark, DecodeError> {
@@ -961,6 +1018,67 @@ mod tests {
         assert!(
             matches!(decode_watch_line(line.as_bytes(), "Pod"), Ok(WatchEvent::Added(o)) if o.key().as_str() == "a/second")
         );
+    }
+
+    /// Items of the usual shape, in the ways a server may write them.
+    const USUAL_ITEMS: &[&str] = &[
+        r#"{"metadata":{"name":"a","namespace":"n","managedFields":[{"m":1}]}}"#,
+        r#" { "kind" : "Pod" , "metadata" : { "name" : "b" , "namespace":"n" } , "spec" : {"x":"\"}"} } "#,
+        r#"{"k\"ey\\":1,"metadata":{"name":"c","namespace":"n"},"status":{}}"#,
+        r#"{"metadata":{"managedFields":[],"name":"d","namespace":"n","resourceVersion":"5"}}"#,
+        r#"{"metadata":{"name":"e","namespace":null},"kind":"Secret"}"#,
+        r#"{"metadata":{"name":"f/g"}}"#,
+        r#"{"metadata":{"namespace":"n"}}"#,
+        r#"{"spec":{},"metadata":{"\u006eame":"h","namespace":"n\u0073"}}"#,
+        "{\"kind\":\"Secret\",\"metadata\":{\"name\":\"i\"},\r\n\t\"a\":[]\n}",
+    ];
+
+    #[test]
+    fn the_one_pass_read_gives_what_cutting_out_then_reading_the_head_gives() {
+        for kind in ["PodList", "List"] {
+            let body = list_of_kind(kind, &USUAL_ITEMS.join(","));
+            assert!(
+                serde_json::from_slice::<JsonList<'_, ScannedObject<'_>>>(&body).is_ok(),
+                "read in one pass"
+            );
+            let page = decode_list(&body, "Pod").expect("page");
+            let careful = decode_list_carefully(&body, "Pod").expect("page");
+            assert_eq!(format!("{page:?}"), format!("{careful:?}"), "{kind}");
+            assert!(page.items.len() >= 5, "{kind}: {page:?}");
+        }
+        for item in USUAL_ITEMS {
+            let line = format!(r#"{{"type":"MODIFIED","object":{item}}}"#);
+            assert_eq!(
+                decode_watch_line(line.as_bytes(), "Pod"),
+                decode_watch_line_carefully(line.as_bytes(), "Pod"),
+                "{line}"
+            );
+        }
+    }
+
+    #[test]
+    fn an_unusual_item_is_read_the_careful_way_with_the_answer_it_always_had() {
+        let unusual = [
+            (r#"{"metadata":5}"#, "expected an object's metadata"),
+            (r#"{"metadata":{"name":5}}"#, "expected a string"),
+            (r#"{"kind":7,"metadata":{"name":"a"}}"#, "expected a string"),
+            ("[1]", "expected a Kubernetes object"),
+        ];
+        for (item, says) in unusual {
+            let page = decode_list(&list_of_kind("PodList", item), "Pod").expect(item);
+            assert!(
+                matches!(page.rejected.as_slice(), [ObjectError::Malformed(message)] if message.contains(says)),
+                "{item}: {:?}",
+                page.rejected
+            );
+        }
+        let twice = r#"{"metadata":{"name":"a"},"metadata":{"name":"b"}}"#;
+        assert_eq!(
+            decode_list(&list_of_kind("PodList", twice), "Pod").err(),
+            Some(DecodeError::Object(ObjectError::MetadataTwice))
+        );
+        let empty = decode_list(&list_of_kind("PodList", "{}"), "Pod").expect("page");
+        assert_eq!(empty.rejected, [ObjectError::MissingName]);
     }
 
     #[test]

@@ -12,6 +12,7 @@
 //! byte for byte, without re-serializing anything.
 
 mod row;
+mod scan;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -23,6 +24,7 @@ use serde_json::value::RawValue;
 
 pub use crate::wire::protobuf::INITIAL_EVENTS_END_ANNOTATION;
 pub use row::{TableColumn, TableColumns, TableRow};
+pub(crate) use scan::ScannedObject;
 
 /// The store key of an object: `namespace/name`, or `name` for cluster-scoped objects.
 ///
@@ -445,7 +447,26 @@ impl RawObject {
         json: &[u8],
         expected_kind: Option<&str>,
     ) -> Result<Self, ObjectError> {
-        let head = read_head(json)?;
+        Self::from_head(json, read_head(json)?, expected_kind)
+    }
+
+    /// [`RawObject::from_valid_json`] for an object read in the pass that cut it out of its
+    /// list or watch line ([`ScannedObject`]), `json` being its bytes
+    /// ([`ScannedObject::bytes_in`]).
+    pub(crate) fn from_scanned(
+        json: &[u8],
+        scanned: ScannedObject<'_>,
+        expected_kind: Option<&str>,
+    ) -> Result<Self, ObjectError> {
+        Self::from_head(json, scanned.head, expected_kind)
+    }
+
+    /// The object `json`, whose head is `head` (read from `json`).
+    fn from_head(
+        json: &[u8],
+        head: Head<'_>,
+        expected_kind: Option<&str>,
+    ) -> Result<Self, ObjectError> {
         if let (Some(kind), Some(expected_kind)) = (head.kind.as_deref(), expected_kind)
             && kind != expected_kind
         {

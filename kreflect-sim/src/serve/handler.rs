@@ -504,7 +504,10 @@ fn watch_objects(
     Ok(watch::respond(
         world,
         query,
-        shared.options.bookmark_interval,
+        watch::Pacing {
+            bookmark_interval: shared.options.bookmark_interval,
+            flush_each_event: shared.options.flush_each_watch_event,
+        },
         fault,
         stop.clone(),
     ))

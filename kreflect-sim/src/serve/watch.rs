@@ -65,17 +65,26 @@ pub(crate) struct WatchQuery {
     pub encoding: Encoding,
 }
 
+/// How a watch paces what it sends, from the server's options.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Pacing {
+    /// `ServerOptions::bookmark_interval`.
+    pub bookmark_interval: Duration,
+    /// `ServerOptions::flush_each_watch_event`.
+    pub flush_each_event: bool,
+}
+
 /// Answers a watch query: 200 and the event stream (a too-old start is one ERROR event).
 /// `fault` is the stream fault for this watch, if any.
 pub(crate) fn respond(
     world: &World,
     query: WatchQuery,
-    bookmark_interval: Duration,
+    pacing: Pacing,
     fault: Option<Fault>,
     stop: CancellationToken,
 ) -> Response<Body> {
     let encoding = query.encoding;
-    let watch = WatchBody::open(world, query, bookmark_interval, fault, stop);
+    let watch = WatchBody::open(world, query, pacing, fault, stop);
     let frames = stream::unfold(watch, |mut watch| async move {
         watch.next_frame().await.map(|frame| (frame, watch))
     });
@@ -148,16 +157,22 @@ struct WatchBody {
     trickling: Option<(Bytes, usize)>,
     /// Abort the connection on the next poll (after a cut line).
     abort: bool,
+    /// Hand hyper one event at a time ([`Pacing::flush_each_event`]).
+    flush_each_event: bool,
 }
 
 impl WatchBody {
     fn open(
         world: &World,
         query: WatchQuery,
-        bookmark_interval: Duration,
+        pacing: Pacing,
         fault: Option<Fault>,
         stop: CancellationToken,
     ) -> WatchBody {
+        let Pacing {
+            bookmark_interval,
+            flush_each_event,
+        } = pacing;
         let now = Instant::now();
         let deadline = query.timeout.map(|t| now + t);
         let final_bookmark = query
@@ -252,6 +267,7 @@ impl WatchBody {
             events_sent: 0,
             trickling: None,
             abort: false,
+            flush_each_event,
         }
     }
 
@@ -294,6 +310,11 @@ impl WatchBody {
                 return None;
             }
             _ => {}
+        }
+        if self.flush_each_event {
+            // Pending once: hyper writes out what it holds before it asks for the next frame,
+            // so each event goes out as its own chunk in its own write.
+            tokio::task::yield_now().await;
         }
         let (mut line, is_object, kept) = self.next_line().await?;
         if let Some(include) = self.table {

@@ -20,13 +20,18 @@
 //! sentinel pod. The child reports when the sentinel is in its store, then the count and a hash
 //! of its sorted keys, which the parent checks against the server's keys. The parent also reads
 //! how many response body bytes the server sent (compressed when gzipped) up to the sync and in
-//! all: kreflect runs with compression (the default) and with `--disable-compression`, so the
-//! CPU that gzip costs and the bytes it saves are known; and with protobuf (the default for
-//! pods, `--wire auto`) and `--wire json` (kube-runtime speaks JSON only). The parent's own CPU
-//! from the child's start to its sync, while nothing but the fake server runs in it, stands in
-//! for what the list cost the API server (the fake keeps each object encoded in both forms, and
-//! every object is listed once as protobuf before the child starts, so this measures serving,
-//! not encoding; the real server encodes on every request).
+//! all: kreflect runs without gzip (the default on loopback, as for kube-runtime) and with
+//! `--compression always`, so the CPU that gzip costs and the bytes it saves are known; with
+//! protobuf (the default for pods, `--wire auto`) and `--wire json` (kube-runtime speaks JSON
+//! only); and from three servers: the default one (a watch cache that answers kreflect's first
+//! list, `resourceVersion=0`, in one response; streaming lists refused, as v1.26), one without a
+//! watch cache (`kreflect-paged`: the list comes in pages of 500, as before issue 23), and one
+//! that streams lists (`kreflect-streaming-list`). The parent's own CPU from the child's start
+//! to its sync, while nothing but the fake server runs in it, stands in for what the start cost
+//! the API server (the fake keeps each object encoded in both forms, and every object is listed
+//! once as protobuf before the child starts, so this measures serving, not encoding; the real
+//! server encodes on every request, and reads etcd for a consistent list: its own figures are
+//! in docs/performance.md, "The API server's side").
 //!
 //! Each child's page faults (minor and major, `wait4`'s `ru_minflt` + `ru_majflt`) are counted
 //! too, and divided by the megabytes it received: a fault costs some microseconds of CPU, and
@@ -56,7 +61,7 @@ use std::time::{Duration, Instant};
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 
-use kreflect_sim::{FakeApiServer, ServerOptions, World, populate};
+use kreflect_sim::{FakeApiServer, ServerOptions, WatchListSupport, World, populate};
 
 #[path = "reflectors/contexts.rs"]
 mod contexts;
@@ -154,21 +159,25 @@ const LARGE: Size = Size {
 };
 
 /// The reflectors measured; the first is the reference the ratios divide by.
-const REFLECTORS: [(&str, &str); 9] = [
+const REFLECTORS: [(&str, &str); 10] = [
     (
         "kube-runtime",
         "kube-runtime `reflector(watcher(..))`, page size 500 (JSON)",
     ),
     (
         "kreflect",
-        "kreflect (paged list + watch; protobuf, the default)",
+        "kreflect (the default: the watch cache's list in one response, then watch; protobuf)",
+    ),
+    (
+        "kreflect-paged",
+        "kreflect, from a server without a watch cache (a consistent list in pages of 500)",
     ),
     ("kreflect-json", "kreflect `--wire json`"),
+    ("kreflect-gzip", "kreflect `--compression always`"),
     (
-        "kreflect-no-compression",
-        "kreflect `--disable-compression`",
+        "kreflect-streaming-list",
+        "kreflect, from a server that streams lists (v1.32+)",
     ),
-    ("kreflect-streaming-list", "kreflect `--streaming-list`"),
     ("kreflect-metadata-only", "kreflect `--metadata-only`"),
     (
         "kreflect-binary-events",
@@ -315,6 +324,12 @@ async fn measure(name: &str, run: Run) -> Measured {
         FakeApiServer::start(ServerOptions {
             history_limit: size.pods + size.events + 16,
             flush_each_watch_event: run.flush_each_event,
+            watch_cache: name != "kreflect-paged",
+            watch_list: if name == "kreflect-streaming-list" {
+                WatchListSupport::Supported
+            } else {
+                WatchListSupport::Refused
+            },
             ..ServerOptions::default()
         })
         .await
@@ -703,14 +718,15 @@ fn print_churn(size: Size, rows: &[(&str, &str, Measured)]) {
     println!("| CPU, page faults | {} |", usage.join(" | "));
 }
 
-/// kreflect with compression (the default) against `--disable-compression`, when both ran.
+/// kreflect with gzip (`--compression always`) against the default (none on loopback), when
+/// both ran.
 fn print_compression(rows: &[(&str, &str, Measured)]) {
     let row = |wanted: &str| {
         rows.iter()
             .find(|(name, _, _)| *name == wanted)
             .map(|(_, _, m)| m)
     };
-    let (Some(gzip), Some(plain)) = (row("kreflect"), row("kreflect-no-compression")) else {
+    let (Some(gzip), Some(plain)) = (row("kreflect-gzip"), row("kreflect")) else {
         return;
     };
     let mb = |bytes: u64| format!("{:.1}", bytes as f64 / 1e6);
@@ -720,7 +736,10 @@ fn print_compression(rows: &[(&str, &str, Measured)]) {
         "| kreflect | received until synced (MB) | received in all (MB) | initial sync (s) | CPU (s) | peak RSS (MiB) |"
     );
     println!("|---|---:|---:|---:|---:|---:|");
-    for (label, m) in [("gzip (default)", gzip), ("`--disable-compression`", plain)] {
+    for (label, m) in [
+        ("`--compression always`", gzip),
+        ("none (the default on loopback)", plain),
+    ] {
         println!(
             "| {label} | {} | {} | {:.2} | {:.2} | {:.0} |",
             mb(m.sync_bytes),
@@ -795,19 +814,16 @@ mod child {
                     };
                     kreflect(url, variant).await;
                 }
-                "kreflect-no-compression" => {
+                "kreflect-gzip" => {
                     let variant = Variant {
-                        disable_compression: true,
+                        gzip: true,
                         ..Variant::default()
                     };
                     kreflect(url, variant).await;
                 }
-                "kreflect-streaming-list" => {
-                    let variant = Variant {
-                        streaming_list: true,
-                        ..Variant::default()
-                    };
-                    kreflect(url, variant).await;
+                // The server decides how these start.
+                "kreflect-paged" | "kreflect-streaming-list" => {
+                    kreflect(url, Variant::default()).await;
                 }
                 "kreflect-metadata-only" => {
                     let variant = Variant {
@@ -996,8 +1012,8 @@ mod child {
     #[derive(Clone, Copy, Default)]
     struct Variant {
         metadata_only: bool,
-        streaming_list: bool,
-        disable_compression: bool,
+        /// `--compression always` (the default asks no gzip of a server on loopback).
+        gzip: bool,
         /// `--wire json` (the default asks protobuf for pods).
         json: bool,
     }
@@ -1010,19 +1026,19 @@ mod child {
 
         let Variant {
             metadata_only,
-            streaming_list,
-            disable_compression,
+            gzip,
             json,
         } = variant;
         let started = Instant::now();
         let client = kreflect::connect::client::connect_insecure_local(
             url,
             &kreflect::connect::client::ClientOptions {
-                // Gzip on loopback, as on a link where it pays, unless the variant disables it.
-                compression: if disable_compression {
-                    kreflect::connect::compression::Compression::Never
-                } else {
+                // The rule of the shipped binary (no gzip on loopback), unless the variant asks
+                // for it, as on a link where it pays.
+                compression: if gzip {
                     kreflect::connect::compression::Compression::Always
+                } else {
+                    kreflect::connect::compression::Compression::Auto
                 },
                 ..kreflect::connect::client::ClientOptions::default()
             },
@@ -1036,11 +1052,7 @@ mod child {
         };
         let source = KubeSource::pods(client, None).with_options(options);
         let stop = tokio_util::sync::CancellationToken::new();
-        let config = ReflectorConfig {
-            streaming_list,
-            ..ReflectorConfig::default()
-        };
-        let reflector = Reflector::new(source, writer, config);
+        let reflector = Reflector::new(source, writer, ReflectorConfig::default());
         let task = tokio::spawn(reflector.run(stop.clone()));
         store.wait_synced().await;
         report_synced(started);
@@ -1074,11 +1086,12 @@ mod child {
         use kube::runtime::watcher;
 
         let started = Instant::now();
-        // Gzip on loopback, as kreflect's default variant: the same client stack for both.
+        // The same client stack and compression rule as kreflect's default variant (no gzip
+        // on loopback; kube's own client asks none unless its `gzip` feature is on).
         let client = kreflect::connect::client::connect_insecure_local(
             url,
             &kreflect::connect::client::ClientOptions {
-                compression: kreflect::connect::compression::Compression::Always,
+                compression: kreflect::connect::compression::Compression::Auto,
                 ..kreflect::connect::client::ClientOptions::default()
             },
         )

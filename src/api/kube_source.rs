@@ -21,8 +21,9 @@ use crate::cache::list_watch::{
 };
 use crate::connect::endpoint::Endpoint;
 use crate::connect::transport::inflation::WireBytes;
+use crate::wire::decode::protobuf_list::ProtobufListReader;
 use crate::wire::decode::table::decode_list_or_table;
-use crate::wire::decode::{ApiStatus, DecodeError, ListPage, decode_list, decode_protobuf_list};
+use crate::wire::decode::{ApiStatus, DecodeError, ListPage, decode_list};
 use crate::wire::object::TableColumns;
 use page_buffer::{MAX_RESERVED_BYTES, PageBody, PageBuffers};
 
@@ -261,16 +262,41 @@ impl KubeSource {
     }
 
     /// Decodes a plain list page in the format it came in.
-    fn decode_plain_list(
-        &self,
-        (body, format): (PageBody, BodyFormat),
-    ) -> Result<ListPage, SourceError> {
-        let page = match format {
-            BodyFormat::Json => decode_list(&body, self.object_kind())?,
-            BodyFormat::Protobuf => decode_protobuf_list(&body, self.object_kind())?,
-        };
+    fn decode_json_list(&self, body: PageBody) -> Result<ListPage, SourceError> {
+        let page = decode_list(&body, self.object_kind())?;
         release_if_last(body, &page);
         Ok(page)
+    }
+
+    /// GETs one plain list page (no Table) and decodes it in the format it comes in: protobuf
+    /// as it arrives ([`ProtobufListReader`]: a watch cache's one response of every object is
+    /// never held whole), JSON once read into the page buffer.
+    async fn list_plain(&self, query: &[(&str, &str)]) -> Result<ListPage, SourceError> {
+        let http_request =
+            get_request(&self.endpoint, &self.path, query, self.plain_list_accept())?;
+        let deadline = &self.options.deadline;
+        within(deadline, &self.endpoint, async {
+            let (response, format) = send(
+                &self.client,
+                &self.endpoint,
+                http_request,
+                (LIST_HEADERS_TIMEOUT, deadline),
+            )
+            .await?;
+            match format {
+                BodyFormat::Protobuf => {
+                    let mut reader = ProtobufListReader::new(self.object_kind());
+                    collect_body(response, &self.endpoint, deadline, &mut reader).await?;
+                    Ok(reader.finish()?)
+                }
+                BodyFormat::Json => {
+                    let mut body = Collected::whole(self.page_buffers.take());
+                    collect_body(response, &self.endpoint, deadline, &mut body).await?;
+                    self.decode_json_list(self.page_buffers.page(body.bytes))
+                }
+            }
+        })
+        .await
     }
 
     /// GETs one list page accepting `accept`, and reads its body, within the source's
@@ -290,9 +316,9 @@ impl KubeSource {
                 (LIST_HEADERS_TIMEOUT, deadline),
             )
             .await?;
-            let buffer = self.page_buffers.take();
-            let body = collect_body(response, &self.endpoint, None, deadline, buffer).await?;
-            Ok((self.page_buffers.page(body), format))
+            let mut body = Collected::whole(self.page_buffers.take());
+            collect_body(response, &self.endpoint, deadline, &mut body).await?;
+            Ok((self.page_buffers.page(body.bytes), format))
         })
         .await
     }
@@ -368,15 +394,14 @@ async fn send(
         .and_then(|value| value.to_str().ok())
         .and_then(|value| value.trim().parse::<u64>().ok())
         .map(Duration::from_secs);
-    let body = collect_body(
-        response,
-        endpoint,
-        Some(MAX_ERROR_BODY_BYTES),
-        deadline,
-        Vec::new(),
-    )
-    .await
-    .unwrap_or_default();
+    let mut cut = Collected {
+        bytes: Vec::new(),
+        limit: Some(MAX_ERROR_BODY_BYTES),
+    };
+    let body = match collect_body(response, endpoint, deadline, &mut cut).await {
+        Ok(()) => cut.bytes,
+        Err(_) => Vec::new(),
+    };
     let status = ApiStatus::from_body(&body).unwrap_or_else(|| ApiStatus {
         code: status.as_u16(),
         reason: status.canonical_reason().unwrap_or("").to_owned(),
@@ -423,7 +448,9 @@ pub async fn fetch(
     within(deadline, endpoint, async {
         let (response, _) =
             send(client, endpoint, request, (LIST_HEADERS_TIMEOUT, deadline)).await?;
-        collect_body(response, endpoint, None, deadline, Vec::new()).await
+        let mut body = Collected::whole(Vec::new());
+        collect_body(response, endpoint, deadline, &mut body).await?;
+        Ok(body.bytes)
     })
     .await
 }
@@ -461,16 +488,14 @@ pub const BODY_SILENCE_TIMEOUT: Duration = LIST_HEADERS_TIMEOUT;
 async fn collect_body(
     response: http::Response<Body>,
     endpoint: &Endpoint,
-    limit: Option<usize>,
     deadline: &RequestDeadline,
-    mut collected: Vec<u8>,
-) -> Result<Vec<u8>, SourceError> {
+    collected: &mut impl BodySink,
+) -> Result<(), SourceError> {
     let mut arrived = Arrived {
         wire: WireBytes::of(&response),
         counted: 0,
     };
-    let announced = announced_length(&response);
-    collected.reserve(announced.min(limit.unwrap_or(usize::MAX)));
+    collected.expect(announced_length(&response));
     let mut body = response.into_body();
     let mut last_frame_at = tokio::time::Instant::now();
     let mut pace = deadline.pace(last_frame_at);
@@ -490,25 +515,81 @@ async fn collect_body(
             Ok(frame) => frame,
             // The window ended first: checked at the top of the loop.
             Err(_) if wake_at < silent_at => continue,
-            Err(_) => return Err(silent_body(endpoint, collected.len())),
+            Err(_) => return Err(silent_body(endpoint, collected.taken())),
         };
         last_frame_at = tokio::time::Instant::now();
         let Some(frame) = frame else {
-            return Ok(collected);
+            return Ok(());
         };
         let frame = frame.map_err(|err| body_failed(endpoint, &err))?;
         if let Ok(data) = frame.into_data() {
             if let Some(pace) = &mut pace {
                 pace.received(arrived.since_last(data.len()));
             }
-            collected.extend_from_slice(&data);
+            if collected.take(&data)? {
+                return Ok(());
+            }
         }
-        if let Some(limit) = limit
-            && collected.len() >= limit
-        {
-            collected.truncate(limit);
-            return Ok(collected);
+    }
+}
+
+/// Where [`collect_body`] puts a body's bytes as they arrive.
+trait BodySink {
+    /// The body says it will be `announced` bytes long (at most [`MAX_RESERVED_BYTES`]).
+    fn expect(&mut self, announced: usize);
+    /// Takes the next piece: `Ok(true)` when no more is wanted.
+    fn take(&mut self, piece: &[u8]) -> Result<bool, SourceError>;
+    /// The bytes taken so far, for messages.
+    fn taken(&self) -> usize;
+}
+
+/// A body read whole, or its first `limit` bytes.
+struct Collected {
+    bytes: Vec<u8>,
+    limit: Option<usize>,
+}
+
+impl Collected {
+    /// The whole body, read into `buffer`.
+    fn whole(buffer: Vec<u8>) -> Self {
+        Collected {
+            bytes: buffer,
+            limit: None,
         }
+    }
+}
+
+impl BodySink for Collected {
+    fn expect(&mut self, announced: usize) {
+        self.bytes
+            .reserve(announced.min(self.limit.unwrap_or(usize::MAX)));
+    }
+
+    fn take(&mut self, piece: &[u8]) -> Result<bool, SourceError> {
+        self.bytes.extend_from_slice(piece);
+        let Some(limit) = self.limit.filter(|&limit| self.bytes.len() >= limit) else {
+            return Ok(false);
+        };
+        self.bytes.truncate(limit);
+        Ok(true)
+    }
+
+    fn taken(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+/// A protobuf list decoded as it arrives.
+impl BodySink for ProtobufListReader {
+    fn expect(&mut self, _announced: usize) {}
+
+    fn take(&mut self, piece: &[u8]) -> Result<bool, SourceError> {
+        self.push(piece)?;
+        Ok(false)
+    }
+
+    fn taken(&self) -> usize {
+        self.received()
     }
 }
 
@@ -598,8 +679,7 @@ impl ListWatch for KubeSource {
         if self.asks_for_tables() {
             return self.list_table(&query).await;
         }
-        let answer = self.list_body(&query, self.plain_list_accept()).await?;
-        self.decode_plain_list(answer)
+        self.list_plain(&query).await
     }
 
     async fn watch(&self, request: WatchRequest) -> Result<WatchStream, SourceError> {

@@ -2,6 +2,7 @@
 //! errors. Pure functions over bytes, so they are unit-tested and fuzzed without a server.
 //! Server-side Tables (`-o wide`) are decoded by [`table`].
 
+pub mod protobuf_list;
 pub mod table;
 
 use serde::Deserialize;

@@ -282,20 +282,41 @@ pub fn read_list(message: &[u8]) -> Result<ListParts<'_>, ProtobufError> {
         let field = field?;
         match field.number {
             1 => {
-                for meta_field in Fields::of(field.bytes("List")?) {
-                    let meta_field = meta_field?;
-                    match meta_field.number {
-                        2 => list.resource_version = meta_field.string("ListMeta")?,
-                        3 => list.continue_token = meta_field.string("ListMeta")?,
-                        _ => {}
-                    }
-                }
+                let meta = read_list_meta(field.bytes("List")?)?;
+                list.resource_version = meta.resource_version;
+                list.continue_token = meta.continue_token;
             }
             2 => list.items.push(field.bytes("List")?),
             _ => {}
         }
     }
     Ok(list)
+}
+
+/// Reads a `ListMeta` message: its resourceVersion and continue token (no items).
+pub fn read_list_meta(message: &[u8]) -> Result<ListParts<'_>, ProtobufError> {
+    let mut meta = ListParts::default();
+    for meta_field in Fields::of(message) {
+        let meta_field = meta_field?;
+        match meta_field.number {
+            2 => meta.resource_version = meta_field.string("ListMeta")?,
+            3 => meta.continue_token = meta_field.string("ListMeta")?,
+            _ => {}
+        }
+    }
+    Ok(meta)
+}
+
+/// Reads a `TypeMeta` message (an envelope's field 1): its `kind`.
+pub fn read_type_meta(message: &[u8]) -> Result<&str, ProtobufError> {
+    let mut kind = "";
+    for type_field in Fields::of(message) {
+        let type_field = type_field?;
+        if type_field.number == 2 {
+            kind = type_field.string("TypeMeta")?;
+        }
+    }
+    Ok(kind)
 }
 
 /// The `metadata` fields of one object message the reflector reads, and where

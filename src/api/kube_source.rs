@@ -272,17 +272,9 @@ impl KubeSource {
     /// as it arrives ([`ProtobufListReader`]: a watch cache's one response of every object is
     /// never held whole), JSON once read into the page buffer.
     async fn list_plain(&self, query: &[(&str, &str)]) -> Result<ListPage, SourceError> {
-        let http_request =
-            get_request(&self.endpoint, &self.path, query, self.plain_list_accept())?;
         let deadline = &self.options.deadline;
         within(deadline, &self.endpoint, async {
-            let (response, format) = send(
-                &self.client,
-                &self.endpoint,
-                http_request,
-                (LIST_HEADERS_TIMEOUT, deadline),
-            )
-            .await?;
+            let (response, format) = self.get_list(query, self.plain_list_accept()).await?;
             match format {
                 BodyFormat::Protobuf => {
                     let mut reader = ProtobufListReader::new(self.object_kind());
@@ -299,6 +291,18 @@ impl KubeSource {
         .await
     }
 
+    /// Sends the GET of a list page accepting `accept`: the response, its body unread, and the
+    /// format it says it is in.
+    async fn get_list(
+        &self,
+        query: &[(&str, &str)],
+        accept: &str,
+    ) -> Result<(http::Response<Body>, BodyFormat), SourceError> {
+        let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
+        let headers_within = (LIST_HEADERS_TIMEOUT, &self.options.deadline);
+        send(&self.client, &self.endpoint, http_request, headers_within).await
+    }
+
     /// GETs one list page accepting `accept`, and reads its body, within the source's
     /// [`RequestDeadline`].
     async fn list_body(
@@ -306,16 +310,9 @@ impl KubeSource {
         query: &[(&str, &str)],
         accept: &str,
     ) -> Result<(PageBody, BodyFormat), SourceError> {
-        let http_request = get_request(&self.endpoint, &self.path, query, accept)?;
         let deadline = &self.options.deadline;
         within(deadline, &self.endpoint, async {
-            let (response, format) = send(
-                &self.client,
-                &self.endpoint,
-                http_request,
-                (LIST_HEADERS_TIMEOUT, deadline),
-            )
-            .await?;
+            let (response, format) = self.get_list(query, accept).await?;
             let mut body = Collected::whole(self.page_buffers.take());
             collect_body(response, &self.endpoint, deadline, &mut body).await?;
             Ok((self.page_buffers.page(body.bytes), format))

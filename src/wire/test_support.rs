@@ -37,3 +37,20 @@ impl Write for Captured {
         Ok(())
     }
 }
+
+/// A protobuf body: `k8s\0` and an envelope naming `kind` around `raw`.
+pub(crate) fn enveloped(kind: &str, raw: Vec<u8>) -> Vec<u8> {
+    use prost::Message as _;
+    let unknown = k8s_pb::apimachinery::pkg::runtime::Unknown {
+        type_meta: Some(k8s_pb::apimachinery::pkg::runtime::TypeMeta {
+            api_version: Some("v1".to_owned()),
+            kind: Some(kind.to_owned()),
+        }),
+        raw: Some(raw),
+        content_encoding: Some(String::new()),
+        content_type: Some(String::new()),
+    };
+    let mut body = crate::wire::protobuf::MAGIC.to_vec();
+    body.extend(unknown.encode_to_vec());
+    body
+}

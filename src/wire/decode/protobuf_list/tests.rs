@@ -4,21 +4,7 @@ use super::*;
 
 const PROTOBUF_LIST: &[u8] = include_bytes!("../../../../tests/fixtures/19-list-protobuf.bin");
 
-/// `k8s\0` and an envelope naming `kind` around `raw`.
-fn enveloped(kind: &str, raw: Vec<u8>) -> Vec<u8> {
-    let unknown = k8s_pb::apimachinery::pkg::runtime::Unknown {
-        type_meta: Some(k8s_pb::apimachinery::pkg::runtime::TypeMeta {
-            api_version: Some("v1".to_owned()),
-            kind: Some(kind.to_owned()),
-        }),
-        raw: Some(raw),
-        content_encoding: Some(String::new()),
-        content_type: Some(String::new()),
-    };
-    let mut body = MAGIC.to_vec();
-    body.extend(unknown.encode_to_vec());
-    body
-}
+use crate::wire::test_support::enveloped;
 
 /// A `PodList` body of `count` pods `ns/p-N` with a few KB of annotation each, its last item
 /// unkeyable (no name), at resourceVersion 77, with a continue token.

@@ -141,32 +141,38 @@ impl<'a> Fields<'a> {
         Ok(bytes)
     }
 
-    fn read_field(&mut self) -> Result<Field<'a>, ProtobufError> {
+    /// The next field's number and wire type, and, for wire type 2, its length: the reader is
+    /// then at the field's value.
+    fn read_tag(&mut self) -> Result<(u32, u64, Option<u64>), ProtobufError> {
         let start = self.at;
         let tag = self.varint()?;
         let number = u32::try_from(tag >> 3).map_err(|_| ProtobufError::VarintTooLong(start))?;
         if number == 0 {
             return Err(ProtobufError::FieldZero(start));
         }
-        let value = match tag & 7 {
-            0 => Value::Varint(self.varint()?),
-            1 => {
+        match tag & 7 {
+            2 => Ok((number, 2, Some(self.varint()?))),
+            wire_type @ (0 | 1 | 5) => Ok((number, wire_type, None)),
+            wire_type => Err(ProtobufError::WireType {
+                wire_type: wire_type as u8,
+                at: start,
+            }),
+        }
+    }
+
+    fn read_field(&mut self) -> Result<Field<'a>, ProtobufError> {
+        let start = self.at;
+        let (number, wire_type, len) = self.read_tag()?;
+        let value = match (wire_type, len) {
+            (_, Some(len)) => Value::Bytes(self.take(len)?),
+            (0, _) => Value::Varint(self.varint()?),
+            (1, _) => {
                 self.take(8)?;
                 Value::Fixed
             }
-            2 => {
-                let len = self.varint()?;
-                Value::Bytes(self.take(len)?)
-            }
-            5 => {
+            _ => {
                 self.take(4)?;
                 Value::Fixed
-            }
-            wire_type => {
-                return Err(ProtobufError::WireType {
-                    wire_type: wire_type as u8,
-                    at: start,
-                });
             }
         };
         Ok(Field {
@@ -175,6 +181,52 @@ impl<'a> Fields<'a> {
             span: start..self.at,
         })
     }
+}
+
+/// Where the field at the front of a message's bytes lies, its value unread: what a reader of a
+/// message that arrives piece by piece needs to know how much more to wait for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldHeader {
+    /// The field's number.
+    pub number: u32,
+    /// Whether its value is length-delimited (wire type 2: strings, bytes, messages).
+    pub delimited: bool,
+    /// The bytes of its tag (and length, when delimited).
+    pub header_len: usize,
+    /// The bytes of its value.
+    pub value_len: usize,
+}
+
+/// The header of the field `bytes` begin with: `Ok(None)` when they end before the header (and,
+/// for a varint or fixed-width value, before the value) does, an error when they can never
+/// begin a field.
+pub fn read_field_header(bytes: &[u8]) -> Result<Option<FieldHeader>, ProtobufError> {
+    let mut fields = Fields::of(bytes);
+    let tag = match fields.read_tag() {
+        Err(ProtobufError::Truncated(_)) => return Ok(None),
+        other => other?,
+    };
+    let header_len = fields.at;
+    let value_len = match tag {
+        (_, _, Some(len)) => {
+            usize::try_from(len).map_err(|_| ProtobufError::Truncated(bytes.len()))?
+        }
+        (_, 0, _) => match fields.varint() {
+            Err(ProtobufError::Truncated(_)) => return Ok(None),
+            other => {
+                other?;
+                fields.at - header_len
+            }
+        },
+        (_, 1, _) => 8,
+        _ => 4,
+    };
+    Ok(Some(FieldHeader {
+        number: tag.0,
+        delimited: tag.2.is_some(),
+        header_len,
+        value_len,
+    }))
 }
 
 impl<'a> Iterator for Fields<'a> {
@@ -241,16 +293,7 @@ pub fn read_envelope(body: &[u8]) -> Result<Envelope<'_>, ProtobufError> {
     for field in Fields::of(unknown) {
         let field = field?;
         match field.number {
-            1 => {
-                for type_field in Fields::of(field.bytes("Unknown")?) {
-                    let type_field = type_field?;
-                    match type_field.number {
-                        1 => envelope.api_version = type_field.string("TypeMeta")?,
-                        2 => envelope.kind = type_field.string("TypeMeta")?,
-                        _ => {}
-                    }
-                }
-            }
+            1 => (envelope.api_version, envelope.kind) = read_type_meta(field.bytes("Unknown")?)?,
             2 => {
                 envelope.raw = field.bytes("Unknown")?;
                 has_raw = true;
@@ -307,16 +350,18 @@ pub fn read_list_meta(message: &[u8]) -> Result<ListParts<'_>, ProtobufError> {
     Ok(meta)
 }
 
-/// Reads a `TypeMeta` message (an envelope's field 1): its `kind`.
-pub fn read_type_meta(message: &[u8]) -> Result<&str, ProtobufError> {
-    let mut kind = "";
+/// Reads a `TypeMeta` message (an envelope's field 1): its `apiVersion` and `kind`.
+pub fn read_type_meta(message: &[u8]) -> Result<(&str, &str), ProtobufError> {
+    let (mut api_version, mut kind) = ("", "");
     for type_field in Fields::of(message) {
         let type_field = type_field?;
-        if type_field.number == 2 {
-            kind = type_field.string("TypeMeta")?;
+        match type_field.number {
+            1 => api_version = type_field.string("TypeMeta")?,
+            2 => kind = type_field.string("TypeMeta")?,
+            _ => {}
         }
     }
-    Ok(kind)
+    Ok((api_version, kind))
 }
 
 /// The `metadata` fields of one object message the reflector reads, and where

@@ -12,7 +12,7 @@
 
 use super::{DecodeError, ListPage, decode_protobuf_list};
 use crate::wire::object::{ObjectError, RawObject};
-use crate::wire::protobuf::{MAGIC, ProtobufError};
+use crate::wire::protobuf::{FieldHeader, MAGIC, ProtobufError, read_field_header};
 
 /// Consumed bytes are let go once this many have piled up at the front of the buffer.
 const COMPACT_AFTER: usize = 256 * 1024;
@@ -48,17 +48,6 @@ enum Phase {
     Trailer,
     /// A body of another shape: kept whole, for [`decode_protobuf_list`].
     Whole,
-}
-
-/// One field's header, read from the front of the unread bytes.
-struct Header {
-    number: u64,
-    /// Bytes of the tag (and length, for wire type 2).
-    len: usize,
-    /// The field's value's length: wire type 2's length, or the fixed width, or, for a
-    /// varint, its length.
-    value_len: usize,
-    wire_type: u64,
 }
 
 impl ProtobufListReader {
@@ -145,12 +134,17 @@ impl ProtobufListReader {
             }
             self.at = MAGIC.len();
         }
-        let Some(header) = self.header() else {
-            return Ok(self.give_up_if_malformed());
+        // Malformed bytes go to the whole-body reader, for its message.
+        let Ok(header) = self.header() else {
+            self.phase = Phase::Whole;
+            return Ok(false);
         };
-        let value_at = self.at + header.len;
-        match (header.number, header.wire_type, kind_checked) {
-            (1, 2, false) => {
+        let Some(header) = header else {
+            return Ok(false);
+        };
+        let value_at = self.at + header.header_len;
+        match (header.number, header.delimited, kind_checked) {
+            (1, true, false) => {
                 let Some(value) = self.pending.get(value_at..value_at + header.value_len) else {
                     return Ok(false);
                 };
@@ -162,7 +156,7 @@ impl ProtobufListReader {
                 self.phase = Phase::Envelope { kind_checked: true };
                 Ok(true)
             }
-            (2, 2, true) => {
+            (2, true, true) => {
                 self.at = value_at;
                 self.phase = Phase::List {
                     ends_at: self.dropped + value_at + header.value_len,
@@ -180,7 +174,7 @@ impl ProtobufListReader {
     /// [`decode_protobuf_list`] accepts it; anything else is left to it, for its message.
     fn names_the_list(&self, type_meta: &[u8]) -> bool {
         match crate::wire::protobuf::read_type_meta(type_meta) {
-            Ok(kind) => kind.strip_suffix("List") == Some(self.item_kind.as_str()),
+            Ok((_, kind)) => kind.strip_suffix("List") == Some(self.item_kind.as_str()),
             Err(_) => false,
         }
     }
@@ -191,11 +185,10 @@ impl ProtobufListReader {
             self.phase = Phase::Trailer;
             return Ok(true);
         }
-        let Some(header) = self.header() else {
-            self.check_header_bytes()?;
+        let Some(header) = self.header()? else {
             return Ok(false);
         };
-        let value_at = self.at + header.len;
+        let value_at = self.at + header.header_len;
         let field_end = value_at + header.value_len;
         if self.dropped + field_end > ends_at {
             return Err(ProtobufError::Truncated(ends_at).into());
@@ -203,20 +196,20 @@ impl ProtobufListReader {
         let Some(value) = self.pending.get(value_at..field_end) else {
             return Ok(false);
         };
-        match (header.number, header.wire_type) {
-            (1, 2) => {
+        match (header.number, header.delimited) {
+            (1, true) => {
                 let meta = crate::wire::protobuf::read_list_meta(value)?;
                 meta.resource_version.clone_into(&mut self.resource_version);
                 meta.continue_token.clone_into(&mut self.continue_token);
             }
-            (2, 2) => match RawObject::from_protobuf(value) {
+            (2, true) => match RawObject::from_protobuf(value) {
                 Ok(object) => self.items.push(object),
                 Err(err) => self.rejected.push(err),
             },
             (1 | 2, _) => {
                 return Err(ProtobufError::FieldType {
                     message: "List",
-                    field: header.number as u32,
+                    field: header.number,
                 }
                 .into());
             }
@@ -227,11 +220,10 @@ impl ProtobufListReader {
     }
 
     fn step_trailer(&mut self) -> Result<bool, DecodeError> {
-        let Some(header) = self.header() else {
-            self.check_header_bytes()?;
+        let Some(header) = self.header()? else {
             return Ok(false);
         };
-        let field_end = self.at + header.len + header.value_len;
+        let field_end = self.at + header.header_len + header.value_len;
         if self.pending.len() < field_end {
             return Ok(false);
         }
@@ -239,70 +231,25 @@ impl ProtobufListReader {
         Ok(true)
     }
 
-    /// In the envelope, a header that cannot be read: malformed bytes go to the whole-body
-    /// reader, for its message; too few bytes wait for more.
-    fn give_up_if_malformed(&mut self) -> bool {
-        if self.check_header_bytes().is_err() {
-            self.phase = Phase::Whole;
-        }
-        false
+    /// The header of the field at the front of the unread bytes, `None` until they hold it
+    /// (positions in its errors are the body's).
+    fn header(&self) -> Result<Option<FieldHeader>, ProtobufError> {
+        read_field_header(&self.pending[self.at..]).map_err(|err| self.in_body(err))
     }
 
-    /// Fails when the unread bytes can never start a field header: a varint over 10 bytes, or
-    /// a wire type protobuf does not have.
-    fn check_header_bytes(&self) -> Result<(), DecodeError> {
-        let unread = &self.pending[self.at..];
-        let position = self.dropped + self.at;
-        if unread.len() >= 10 && unread[..10].iter().all(|byte| byte & 0x80 != 0) {
-            return Err(ProtobufError::VarintTooLong(position).into());
-        }
-        if let Some((tag, _)) = varint(unread)
-            && !matches!(tag & 7, 0 | 1 | 2 | 5)
-        {
-            return Err(ProtobufError::WireType {
-                wire_type: (tag & 7) as u8,
-                at: position,
-            }
-            .into());
-        }
-        Ok(())
-    }
-
-    /// The header of the field at the front of the unread bytes, when they hold it whole (and
-    /// its value, for a varint).
-    fn header(&self) -> Option<Header> {
-        let unread = &self.pending[self.at..];
-        let (tag, tag_len) = varint(unread)?;
-        let wire_type = tag & 7;
-        let (len, value_len) = match wire_type {
-            0 => (tag_len, varint(&unread[tag_len..])?.1),
-            1 => (tag_len, 8),
-            5 => (tag_len, 4),
-            2 => {
-                let (value_len, len_len) = varint(&unread[tag_len..])?;
-                (tag_len + len_len, usize::try_from(value_len).ok()?)
-            }
-            _ => return None,
-        };
-        Some(Header {
-            number: tag >> 3,
-            len,
-            value_len,
-            wire_type,
-        })
-    }
-}
-
-/// The varint at the front of `bytes` and its length, when it is whole and at most 10 bytes.
-fn varint(bytes: &[u8]) -> Option<(u64, usize)> {
-    let mut value = 0_u64;
-    for (index, byte) in bytes.iter().take(10).enumerate() {
-        value |= u64::from(byte & 0x7f) << (7 * index);
-        if byte & 0x80 == 0 {
-            return Some((value, index + 1));
+    /// `err`, found in the unread bytes, with its position in the body.
+    fn in_body(&self, err: ProtobufError) -> ProtobufError {
+        let offset = self.dropped + self.at;
+        match err {
+            ProtobufError::VarintTooLong(at) => ProtobufError::VarintTooLong(offset + at),
+            ProtobufError::FieldZero(at) => ProtobufError::FieldZero(offset + at),
+            ProtobufError::WireType { wire_type, at } => ProtobufError::WireType {
+                wire_type,
+                at: offset + at,
+            },
+            other => other,
         }
     }
-    None
 }
 
 #[cfg(test)]

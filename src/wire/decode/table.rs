@@ -13,7 +13,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use super::{DecodeError, ListPage, WatchEvent, decode_list, decode_watch_line};
+use super::{DecodeError, ListMeta, ListPage, WatchEvent, decode_list, decode_watch_line};
 use crate::wire::object::{
     Bookmark, ObjectError, RawObject, TableColumn, TableColumns, bookmark_of,
 };
@@ -107,13 +107,6 @@ pub fn decode_table_list(
         column_definitions: Option<Vec<TableColumn>>,
         #[serde(borrow, default)]
         rows: Option<Vec<Row<'a>>>,
-    }
-    #[derive(Default, Deserialize)]
-    struct ListMeta {
-        #[serde(default, rename = "resourceVersion")]
-        resource_version: Option<String>,
-        #[serde(default, rename = "continue")]
-        continue_token: Option<String>,
     }
     if !is_table(body) {
         return Ok(None);
